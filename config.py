@@ -1,0 +1,82 @@
+"""Configuration in layers: these defaults → instance/config.py → environment → test_config."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+# Settings the environment may override, and how to read each.
+ENV_SETTINGS = {
+    "APP_ENV": str,
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "PUBLIC_BASE_URL": str,
+    "UPLOAD_FOLDER": str,
+    "QRCODE_FOLDER": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_ENABLED": lambda v: v.lower() in ("1", "true", "yes", "on"),
+    "CONCERN_RATE_LIMIT": str,
+    "LOOKUP_RATE_LIMIT": str,
+    "STATION_PAGE_CACHE_SECONDS": int,
+    "TRUST_PROXY_HOPS": int,
+}
+
+
+class Config:
+    APP_ENV = "development"
+    SECRET_KEY = DEV_SECRET_KEY
+    DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'mashang.sqlite3'}"
+    PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    UPLOAD_FOLDER = str(ROOT / "instance" / "uploads")
+    QRCODE_FOLDER = str(ROOT / "qrcodes")
+
+    # Three photos of at most 8 MB each are refused one by one with a message beside
+    # the field; only a body far beyond that is cut off before it is read.
+    MAX_PHOTOS = 3
+    MAX_PHOTO_BYTES = 8 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    MAX_PHOTO_PIXELS = 50_000_000
+    STORED_PHOTO_MAX_SIDE = 2048
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    CONCERN_RATE_LIMIT = "10 per minute;60 per hour"
+    # Counted on failed look-ups only: guessing codes is what it stops.
+    LOOKUP_RATE_LIMIT = "10 per minute;100 per day"
+
+    STATION_PAGE_CACHE_SECONDS = 30
+    TRUST_PROXY_HOPS = 0
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    LANGUAGES = ("zh_Hans", "en")
+
+    WTF_CSRF_TIME_LIMIT = 24 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+
+def load_config(app, test_config: dict | None) -> None:
+    app.config.from_object(Config)
+    app.config.from_pyfile(str(ROOT / "instance" / "config.py"), silent=True)
+    for key, parse in ENV_SETTINGS.items():
+        if key in os.environ:
+            app.config[key] = parse(os.environ[key])
+    if test_config:
+        app.config.update(test_config)
+
+    url = app.config["DATABASE_URL"]
+    # psycopg 3 is the driver we ship; plain postgres URLs name the old one.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    app.config["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+    if app.config["APP_ENV"] == "production" and app.config["SECRET_KEY"] in ("", DEV_SECRET_KEY):
+        raise RuntimeError("Refusing to start in production with the development SECRET_KEY: set SECRET_KEY.")

@@ -1,0 +1,54 @@
+"""Extensions, created unbound here and bound to the app in create_app()."""
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from flask_limiter.util import get_remote_address
+
+from models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def configure_sqlite(engine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for every transaction that may write.
+
+    A deferred SQLite transaction that reads and then writes cannot wait for the
+    write lock and fails with "database is locked" under load, busy timeout or not.
+    So transactions outside a GET/HEAD request take the write lock up front; page
+    views stay deferred and never block each other.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    from flask import has_request_context, request
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        reading = has_request_context() and request.method in ("GET", "HEAD")
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from models import User
+
+    return db.session.get(User, int(user_id))

@@ -1,0 +1,30 @@
+"""The schema. Importing this package registers every table on Base.metadata."""
+
+from models.base import Base, utcnow
+from models.concern import Attachment, Concern, ConcernEvent
+from models.duty import Duty, DutySlot
+from models.outbox import AuditLog, Outbox
+from models.region import Region
+from models.station import Station, representative_station
+from models.unit import Category, Unit
+from models.user import Representative, User, manager_station
+
+__all__ = [
+    "Attachment",
+    "AuditLog",
+    "Base",
+    "Category",
+    "Concern",
+    "ConcernEvent",
+    "Duty",
+    "DutySlot",
+    "Outbox",
+    "Region",
+    "Representative",
+    "Station",
+    "Unit",
+    "User",
+    "manager_station",
+    "representative_station",
+    "utcnow",
+]

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.enums import ConcernSource, ConcernStatus
+from models.station import Station
+from models.unit import Category, Unit
+from models.user import Representative, User
+
+RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
+
+
+class Concern(TimestampMixin, Base):
+    """A resident's concern (意见建议 / 诉求), from 群众点单 to 群众评单."""
+
+    __tablename__ = "concern"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    # The form's one-time key: a double tap or a resubmitted page finds the concern it made.
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"), index=True)
+    content: Mapped[str] = mapped_column(sa.Text)
+    contact_name: Mapped[str | None] = mapped_column(sa.String(40))
+    contact_mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    is_anonymous: Mapped[bool] = mapped_column(default=False)
+    is_public: Mapped[bool] = mapped_column(default=False)
+    consent_at: Mapped[datetime | None]
+    status: Mapped[ConcernStatus] = mapped_column(
+        enum_column(ConcernStatus, "status"), default=ConcernStatus.SUBMITTED
+    )
+    version: Mapped[int] = mapped_column(default=1)
+    source: Mapped[ConcernSource] = mapped_column(enum_column(ConcernSource, "source"), default=ConcernSource.QR)
+    assigned_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id"))
+    due_at: Mapped[datetime | None]
+    rating_unit: Mapped[str | None] = mapped_column(sa.String(20))
+    rating_rep: Mapped[str | None] = mapped_column(sa.String(20))
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+    rounds: Mapped[int] = mapped_column(default=1)
+    closed_at: Mapped[datetime | None]
+
+    station: Mapped[Station] = relationship(lazy="joined")
+    category: Mapped[Category] = relationship(lazy="joined")
+    assigned_rep: Mapped[Representative | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="concern", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[ConcernEvent]] = relationship(
+        back_populates="concern", order_by="ConcernEvent.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.Index("ix_concern_station_created", "station_id", "created_at"),
+        sa.Index("ix_concern_status_created", "status", "created_at"),
+        sa.CheckConstraint("length(content) BETWEEN 10 AND 2000", name="content_length"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.CheckConstraint(
+            "(contact_name IS NULL AND contact_mobile IS NULL) OR consent_at IS NOT NULL",
+            name="contact_needs_consent",
+        ),
+        sa.CheckConstraint(
+            "rating_unit IS NULL OR rating_unit IN ('satisfied', 'basically_satisfied', 'dissatisfied')",
+            name="rating_unit_value",
+        ),
+        sa.CheckConstraint(
+            "rating_rep IS NULL OR rating_rep IN ('satisfied', 'basically_satisfied', 'dissatisfied')",
+            name="rating_rep_value",
+        ),
+        sa.CheckConstraint("status <> 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
+    )
+
+
+class ConcernEvent(Base):
+    """One step of a concern's trail: who did what, from which status to which."""
+
+    __tablename__ = "concern_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concern_id: Mapped[int] = mapped_column(sa.ForeignKey("concern.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(sa.String(30))
+    from_status: Mapped[ConcernStatus | None] = mapped_column(enum_column(ConcernStatus, "from_status"))
+    to_status: Mapped[ConcernStatus | None] = mapped_column(enum_column(ConcernStatus, "to_status"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    is_public: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    concern: Mapped[Concern] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Attachment(Base):
+    """A photo, stored under a random key outside static/ after being re-encoded."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concern_id: Mapped[int] = mapped_column(sa.ForeignKey("concern.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(30))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    concern: Mapped[Concern] = relationship(back_populates="attachments")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="content_type_image"
+        ),
+        sa.CheckConstraint("size > 0", name="size_positive"),
+    )

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, enum_column
+from models.enums import DutyMethod, DutyStatus
+from models.station import Station
+from models.user import Representative, User
+
+
+class DutySlot(Base):
+    """One roster entry (排班): who is expected at which station, when."""
+
+    __tablename__ = "duty_slot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id", ondelete="CASCADE"))
+    representative_id: Mapped[int] = mapped_column(sa.ForeignKey("representative.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    starts_at: Mapped[time]
+    ends_at: Mapped[time]
+
+    station: Mapped[Station] = relationship()
+    representative: Mapped[Representative] = relationship()
+
+    __table_args__ = (
+        sa.Index("ix_duty_slot_station_day", "station_id", "day"),
+        sa.UniqueConstraint("representative_id", "day", "starts_at", name="uq_duty_slot_rep_day_start"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+
+class Duty(TimestampMixin, Base):
+    """A representative's on-site duty (进站履职记录): the performance file's raw record."""
+
+    __tablename__ = "duty"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
+    representative_id: Mapped[int] = mapped_column(sa.ForeignKey("representative.id"))
+    checked_in_at: Mapped[datetime]
+    checked_out_at: Mapped[datetime | None]
+    method: Mapped[DutyMethod] = mapped_column(enum_column(DutyMethod, "method"))
+    status: Mapped[DutyStatus] = mapped_column(enum_column(DutyStatus, "status"), default=DutyStatus.OPEN)
+    # Client nonce: a retried check-in finds the duty it made instead of making a second.
+    nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    distance_m: Mapped[float | None]
+    kiosk_window: Mapped[int | None]
+    residents_received: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    station: Mapped[Station] = relationship()
+    representative: Mapped[Representative] = relationship()
+    confirmed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        # At most one open duty per representative, whatever the application does.
+        sa.Index(
+            "uq_duty_one_open_per_rep",
+            "representative_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+        sa.Index("ix_duty_rep_checked_in", "representative_id", "checked_in_at"),
+        sa.Index("ix_duty_station_checked_in", "station_id", "checked_in_at"),
+        sa.CheckConstraint("residents_received >= 0", name="residents_nonnegative"),
+        sa.CheckConstraint(
+            "checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"
+        ),
+    )

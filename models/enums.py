@@ -1,0 +1,194 @@
+"""Every status, role and kind: a short stored value and its translated title.
+
+Templates show them through the one `label` filter (see app.py).
+"""
+
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members carry a display title in TITLES."""
+
+    @property
+    def title(self) -> str:
+        return str(self._titles()[self])
+
+    @classmethod
+    def _titles(cls) -> dict:
+        return TITLES[cls]
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(m.value, m.title) for m in cls]
+
+
+class RegionLevel(LabelledEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+class StationKind(LabelledEnum):
+    STATION = "station"
+    POINT = "point"
+    POST = "post"
+
+
+class StationCategory(LabelledEnum):
+    COMMUNITY = "community"
+    INDUSTRY = "industry"
+    ENTERPRISE = "enterprise"
+    OUT_OF_TOWN = "out_of_town"
+    LEGISLATIVE = "legislative"
+
+
+class PresencePolicy(LabelledEnum):
+    NONE = "none"
+    GEO = "geo"
+    KIOSK = "kiosk"
+
+
+class Role(LabelledEnum):
+    REPRESENTATIVE = "representative"
+    STATION_MANAGER = "station_manager"
+    CONGRESS_STAFF = "congress_staff"
+    UNIT_HANDLER = "unit_handler"
+    ADMIN = "admin"
+
+
+class RepLevel(LabelledEnum):
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+class UnitKind(LabelledEnum):
+    GOVERNMENT = "government"
+    SUPERVISION = "supervision"
+    COURT = "court"
+    PROCURATORATE = "procuratorate"
+    OTHER = "other"
+
+
+class ConcernStatus(LabelledEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    DISPATCHED = "dispatched"
+    REPLIED = "replied"
+    CONFIRMED = "confirmed"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    WITHDRAWN = "withdrawn"
+
+
+class ConcernSource(LabelledEnum):
+    QR = "qr"
+    WALK_IN = "walk_in"
+    API = "api"
+
+
+class DutyMethod(LabelledEnum):
+    QR = "qr"
+    KIOSK = "kiosk"
+    MANUAL = "manual"
+
+
+class DutyStatus(LabelledEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    CLOSED = "closed"
+    AUTO_CLOSED = "auto_closed"
+    VOIDED = "voided"
+
+
+class OutboxStatus(LabelledEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+TITLES: dict[type, dict] = {
+    RegionLevel: {
+        RegionLevel.PROVINCE: _l("Province"),
+        RegionLevel.CITY: _l("City"),
+        RegionLevel.COUNTY: _l("County"),
+        RegionLevel.TOWNSHIP: _l("Township"),
+    },
+    StationKind: {
+        StationKind.STATION: _l("Liaison station"),
+        StationKind.POINT: _l("Liaison point"),
+        StationKind.POST: _l("Representative post"),
+    },
+    StationCategory: {
+        StationCategory.COMMUNITY: _l("Community"),
+        StationCategory.INDUSTRY: _l("Industry"),
+        StationCategory.ENTERPRISE: _l("Enterprise"),
+        StationCategory.OUT_OF_TOWN: _l("Out-of-town"),
+        StationCategory.LEGISLATIVE: _l("Legislative contact point"),
+    },
+    PresencePolicy: {
+        PresencePolicy.NONE: _l("No proof"),
+        PresencePolicy.GEO: _l("Location"),
+        PresencePolicy.KIOSK: _l("Station tablet"),
+    },
+    Role: {
+        Role.REPRESENTATIVE: _l("Representative"),
+        Role.STATION_MANAGER: _l("Station manager"),
+        Role.CONGRESS_STAFF: _l("Congress staff"),
+        Role.UNIT_HANDLER: _l("Handling unit"),
+        Role.ADMIN: _l("Administrator"),
+    },
+    RepLevel: {
+        RepLevel.NATIONAL: _l("National People's Congress"),
+        RepLevel.PROVINCIAL: _l("Provincial people's congress"),
+        RepLevel.CITY: _l("City people's congress"),
+        RepLevel.COUNTY: _l("County people's congress"),
+        RepLevel.TOWNSHIP: _l("Township people's congress"),
+    },
+    UnitKind: {
+        UnitKind.GOVERNMENT: _l("Government department"),
+        UnitKind.SUPERVISION: _l("Supervision commission"),
+        UnitKind.COURT: _l("Court"),
+        UnitKind.PROCURATORATE: _l("Procuratorate"),
+        UnitKind.OTHER: _l("Other"),
+    },
+    ConcernStatus: {
+        ConcernStatus.SUBMITTED: _l("Received, waiting to be taken up"),
+        ConcernStatus.ACCEPTED: _l("Taken up by a representative"),
+        ConcernStatus.DISPATCHED: _l("Sent to the handling unit"),
+        ConcernStatus.REPLIED: _l("Answered by the handling unit"),
+        ConcernStatus.CONFIRMED: _l("Checked by the representative, waiting for your rating"),
+        ConcernStatus.CLOSED: _l("Closed"),
+        ConcernStatus.REJECTED: _l("Not accepted"),
+        ConcernStatus.MERGED: _l("Merged with a similar concern"),
+        ConcernStatus.WITHDRAWN: _l("Withdrawn"),
+    },
+    ConcernSource: {
+        ConcernSource.QR: _l("QR code"),
+        ConcernSource.WALK_IN: _l("At the station"),
+        ConcernSource.API: _l("Other channel"),
+    },
+    DutyMethod: {
+        DutyMethod.QR: _l("Station QR code"),
+        DutyMethod.KIOSK: _l("Station tablet"),
+        DutyMethod.MANUAL: _l("Entered by the manager"),
+    },
+    DutyStatus: {
+        DutyStatus.OPEN: _l("On duty"),
+        DutyStatus.PENDING: _l("Waiting for confirmation"),
+        DutyStatus.CLOSED: _l("Completed"),
+        DutyStatus.AUTO_CLOSED: _l("Closed automatically"),
+        DutyStatus.VOIDED: _l("Voided"),
+    },
+    OutboxStatus: {
+        OutboxStatus.PENDING: _l("Waiting"),
+        OutboxStatus.SENT: _l("Sent"),
+        OutboxStatus.FAILED: _l("Failed"),
+    },
+}

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import time
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, enum_column
+from models.enums import PresencePolicy, StationCategory, StationKind
+
+if TYPE_CHECKING:
+    from models.region import Region
+    from models.user import Representative
+
+
+representative_station = sa.Table(
+    "representative_station",
+    Base.metadata,
+    sa.Column("representative_id", sa.ForeignKey("representative.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("station.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Station(TimestampMixin, Base):
+    """A liaison station (站), point (点) or post (岗) with its permanent public code."""
+
+    __tablename__ = "station"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    kind: Mapped[StationKind] = mapped_column(enum_column(StationKind, "kind"), default=StationKind.STATION)
+    category: Mapped[StationCategory] = mapped_column(enum_column(StationCategory, "category"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    opening_hours: Mapped[str] = mapped_column(sa.String(200), default="")
+    opens_at: Mapped[time | None]
+    closes_at: Mapped[time | None]
+    phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    intro: Mapped[str] = mapped_column(sa.Text, default="")
+    presence_policy: Mapped[PresencePolicy] = mapped_column(
+        enum_column(PresencePolicy, "presence_policy"), default=PresencePolicy.NONE
+    )
+    geo_radius_m: Mapped[int] = mapped_column(default=300)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    region: Mapped[Region] = relationship(lazy="joined")
+    parent: Mapped[Station | None] = relationship(remote_side=[id])
+    representatives: Mapped[list[Representative]] = relationship(
+        secondary=representative_station, back_populates="stations"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("geo_radius_m > 0", name="geo_radius_positive"),
+        sa.CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude_range"),
+        sa.CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude_range"),
+        sa.CheckConstraint("kind = 'station' OR parent_id IS NOT NULL", name="point_has_parent"),
+    )

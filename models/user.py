@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, enum_column
+from models.enums import RepLevel, Role
+from models.region import Region
+from models.station import Station, representative_station
+from models.unit import Unit
+
+manager_station = sa.Table(
+    "manager_station",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("station.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class User(UserMixin, TimestampMixin, Base):
+    """A person who signs in. Residents never have one."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    mobile: Mapped[str | None] = mapped_column(sa.String(11), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(60))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+    region: Mapped[Region | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    managed_stations: Mapped[list[Station]] = relationship(secondary=manager_station)
+    representative: Mapped[Representative | None] = relationship(back_populates="user", uselist=False)
+
+    __table_args__ = (
+        sa.CheckConstraint("role <> 'unit_handler' OR unit_id IS NOT NULL", name="handler_has_unit"),
+        sa.CheckConstraint("role <> 'congress_staff' OR region_id IS NOT NULL", name="staff_has_region"),
+        sa.CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        return self.active
+
+
+class Representative(Base):
+    """The representative's profile on top of their account."""
+
+    __tablename__ = "representative"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    level: Mapped[RepLevel] = mapped_column(enum_column(RepLevel, "level"))
+    delegation: Mapped[str] = mapped_column(sa.String(80), default="")
+    occupation: Mapped[str] = mapped_column(sa.String(120), default="")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    photo_key: Mapped[str | None] = mapped_column(sa.String(80))
+
+    user: Mapped[User] = relationship(back_populates="representative", lazy="joined")
+    stations: Mapped[list[Station]] = relationship(secondary=representative_station, back_populates="representatives")
+
+    @property
+    def name(self) -> str:
+        return self.user.display_name

@@ -1,0 +1,40 @@
+"""Random public codes from an alphabet without look-alikes (no 0/O, 1/I/L)."""
+
+import re
+import secrets
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+STATION_CODE_LENGTH = 6  # 31^6 ≈ 8.9e8: plenty for every station in the country
+TRACKING_CODE_LENGTH = 10  # 31^10 ≈ 8.2e14 (~49 bits): not worth guessing
+
+_TRACKING_RE = re.compile(f"^[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}$")
+_STATION_RE = re.compile(f"^[{ALPHABET}]{{4,12}}$")
+
+
+def random_code(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def new_station_code() -> str:
+    return random_code(STATION_CODE_LENGTH)
+
+
+def new_tracking_code() -> str:
+    return random_code(TRACKING_CODE_LENGTH)
+
+
+def normalize_tracking_code(raw: str) -> str | None:
+    """Accept any case, spaces and dashes; None when it cannot be a tracking code."""
+    code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
+    return code if _TRACKING_RE.match(code) else None
+
+
+def normalize_station_code(raw: str) -> str | None:
+    code = (raw or "").strip().upper()
+    return code if _STATION_RE.match(code) else None
+
+
+def format_tracking_code(code: str) -> str:
+    """Split in two halves so it reads aloud and copies by hand without errors."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"

@@ -1,0 +1,140 @@
+"""Filing a concern (码上办) and reading it back by its tracking code."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import Attachment, Category, Concern, ConcernEvent, Station, utcnow
+from models.enums import ConcernSource, ConcernStatus
+from services.codes import new_tracking_code
+from services.errors import ConcernRefused
+from services.photos import ProcessedPhoto
+from services.storage import LocalStorage
+
+CONTENT_MIN, CONTENT_MAX = 10, 2000
+NAME_MAX = 30
+MAX_PHOTOS = 3
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_mobile(raw: str) -> str:
+    """Strip spaces, dashes and a +86 / 0086 prefix; the result may still be invalid."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    return digits
+
+
+def is_mainland_mobile(number: str) -> bool:
+    return bool(_MOBILE_RE.match(number))
+
+
+@dataclass(frozen=True)
+class ConcernInput:
+    category_id: int
+    content: str
+    contact_name: str = ""
+    contact_mobile: str = ""
+    anonymous: bool = False
+    public: bool = False
+    consent: bool = False
+
+
+def find_by_submission_key(key: str) -> Concern | None:
+    if not key:
+        return None
+    return db.session.scalar(sa.select(Concern).where(Concern.submission_key == key))
+
+
+def find_by_tracking_code(code: str) -> Concern | None:
+    return db.session.scalar(sa.select(Concern).where(Concern.tracking_code == code))
+
+
+def submit_concern(
+    station: Station,
+    data: ConcernInput,
+    photos: list[ProcessedPhoto],
+    *,
+    storage: LocalStorage,
+    submission_key: str | None = None,
+    source: ConcernSource = ConcernSource.QR,
+    now: datetime | None = None,
+) -> Concern:
+    """File a concern at a station. Returns the concern already made with this
+    submission key if there is one; refuses with ConcernRefused(code) otherwise."""
+    existing = find_by_submission_key(submission_key or "")
+    if existing is not None:
+        return existing
+
+    if not station.is_active:
+        raise ConcernRefused("station_inactive")
+    category = db.session.get(Category, data.category_id)
+    if category is None or not category.is_active:
+        raise ConcernRefused("bad_category")
+    content = data.content.strip()
+    if not CONTENT_MIN <= len(content) <= CONTENT_MAX:
+        raise ConcernRefused("content_length")
+    name = data.contact_name.strip()
+    mobile = normalize_mobile(data.contact_mobile)
+    if len(name) > NAME_MAX:
+        raise ConcernRefused("name_too_long")
+    if mobile and not is_mainland_mobile(mobile):
+        raise ConcernRefused("bad_mobile")
+    if data.anonymous and (name or mobile):
+        raise ConcernRefused("anonymous_with_contact")
+    if (name or mobile) and not data.consent:
+        raise ConcernRefused("consent_required")
+    if len(photos) > MAX_PHOTOS:
+        raise ConcernRefused("too_many_photos")
+
+    now = now or utcnow()
+    concern = Concern(
+        tracking_code=_unused_tracking_code(),
+        submission_key=submission_key or None,
+        station=station,
+        category=category,
+        content=content,
+        contact_name=name or None,
+        contact_mobile=mobile or None,
+        is_anonymous=data.anonymous,
+        is_public=data.public,
+        consent_at=now if (name or mobile) else None,
+        status=ConcernStatus.SUBMITTED,
+        source=source,
+        created_at=now,
+        updated_at=now,
+    )
+    concern.events.append(
+        ConcernEvent(action="submit", to_status=ConcernStatus.SUBMITTED, is_public=True, created_at=now)
+    )
+    for photo in photos:
+        key = storage.save(photo.data, photo.extension)
+        concern.attachments.append(
+            Attachment(
+                storage_key=key,
+                content_type=photo.content_type,
+                size=len(photo.data),
+                width=photo.width,
+                height=photo.height,
+                created_at=now,
+            )
+        )
+    db.session.add(concern)
+    db.session.flush()
+    return concern
+
+
+def _unused_tracking_code() -> str:
+    # ~49 random bits: a clash is astronomically rare, but checking costs one indexed read.
+    while True:
+        code = new_tracking_code()
+        if find_by_tracking_code(code) is None:
+            return code
+
+
+def public_events(concern: Concern) -> list[ConcernEvent]:
+    return [e for e in concern.events if e.is_public]

@@ -1,0 +1,6 @@
+DEMO_PASSWORD = "mashang-demo"
+DEMO_ACCOUNTS: list = []
+
+
+def seed_demo() -> dict:
+    return {}

@@ -1,0 +1,31 @@
+"""Domain refusals: a stable code for tests and views, a message for people."""
+
+
+class DomainError(Exception):
+    """A domain rule refused an action. `code` is stable; views map it to a message."""
+
+    def __init__(self, code: str, message: str = "", **details):
+        super().__init__(code)
+        self.code = code
+        self.message = message or code
+        self.details = details
+
+
+class NotFound(DomainError):
+    pass
+
+
+class ConcernRefused(DomainError):
+    pass
+
+
+class PhotoRefused(DomainError):
+    pass
+
+
+class CheckInRefused(DomainError):
+    pass
+
+
+class TransitionRefused(DomainError):
+    pass

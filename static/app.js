@@ -1,0 +1,50 @@
+// Progressive enhancement for the concern form. Everything works without it.
+(function () {
+  "use strict";
+  var form = document.getElementById("concern-form");
+  if (!form) return;
+  var content = form.querySelector("textarea");
+  var counter = form.querySelector(".counter");
+  var photos = form.querySelector("input[type=file]");
+  var button = form.querySelector("button[type=submit]");
+
+  function count() {
+    var n = content.value.trim().length;
+    counter.hidden = false;
+    counter.textContent = n + " / 2000";
+    counter.className = "counter" + (n > 0 && (n < 10 || n > 2000) ? " bad" : "");
+  }
+  if (content && counter) { content.addEventListener("input", count); if (content.value) count(); }
+
+  // Say at once when a photo is too large, instead of after a long upload on a slow line.
+  function photoProblem() {
+    if (!photos || !photos.files) return "";
+    var max = +form.getAttribute("data-max-bytes"), most = +form.getAttribute("data-max-photos");
+    if (photos.files.length > most) return form.getAttribute("data-too-many");
+    for (var i = 0; i < photos.files.length; i++) {
+      if (photos.files[i].size > max) return form.getAttribute("data-too-large").replace("%(name)s", photos.files[i].name);
+    }
+    return "";
+  }
+  function showPhotoProblem() {
+    var box = photos.parentNode, list = box.querySelector(".js-err"), msg = photoProblem();
+    if (list) list.parentNode.removeChild(list);
+    if (!msg) return;
+    list = document.createElement("ul");
+    list.className = "errors js-err"; list.setAttribute("role", "alert");
+    var li = document.createElement("li"); li.textContent = msg; list.appendChild(li); box.appendChild(list);
+  }
+  if (photos) photos.addEventListener("change", showPhotoProblem);
+
+  // One tap sends once; the server also recognises a repeat by the form's key.
+  var sent = false;
+  form.addEventListener("submit", function (e) {
+    if (photoProblem()) { e.preventDefault(); showPhotoProblem(); photos.focus(); return; }
+    if (sent) { e.preventDefault(); return; }
+    sent = true;
+    button.setAttribute("aria-disabled", "true");
+    button.textContent = form.getAttribute("data-sending");
+  });
+  // Coming back to this page from the receipt (back button) must allow a new tap.
+  window.addEventListener("pageshow", function () { sent = false; button.removeAttribute("aria-disabled"); });
+})();

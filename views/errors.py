@@ -1,0 +1,67 @@
+"""Friendly error pages in the visitor's language; never a stack trace."""
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def _page(status: int, title: str, message: str):
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _back_to_form(message: str, status: int):
+    """Refusals that come before the concern view runs (expired page, rate limit)
+    show the form again with everything typed, instead of a bare error page."""
+    from views.public import ConcernForm, render_concern_form, station_service
+
+    station = station_service.get_active_station(request.view_args.get("code", ""))
+    if station is None:
+        return None
+    return render_concern_form(station, ConcernForm(), status=status, notice=message)
+
+
+def register(app) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        message = _("This page was open for a long time and has expired. Please submit it again.")
+        if request.endpoint == "public.concern_new":
+            response = _back_to_form(message, 400)
+            if response is not None:
+                return response
+        return _page(400, _("Please try again"), message)
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        if request.endpoint == "public.concern_new":
+            message = _("Too many submissions from this network just now. Please wait a minute and submit again.")
+            response = _back_to_form(message, 429)
+            if response is not None:
+                return response
+        return _page(
+            429,
+            _("Too many requests"),
+            _("Too many attempts from this network. Please wait a few minutes and try again."),
+        )
+
+    @app.errorhandler(404)
+    def not_found(error):
+        message = error.description if error.description and not error.description.startswith("The requested URL") else ""
+        return _page(404, _("Not found"), message or _("There is nothing at this address."))
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return _page(
+            413,
+            _("Too large to send"),
+            _("The photos are too large together (at most 8 MB each). Go back, choose smaller photos, "
+              "and submit again: your text is still there."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def other_http(error):
+        return _page(error.code or 500, _("Something went wrong"), _("Please go back and try again."))
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        return _page(500, _("Something went wrong on our side"), _("Please try again in a moment."))

@@ -1,0 +1,400 @@
+"""What residents see, without an account: /s/<code>, the concern form, /t/<code>."""
+
+import hashlib
+import secrets
+import threading
+import time
+
+from cachetools import TTLCache
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db, limiter
+from models import Attachment, Concern
+from services import concerns as concern_service
+from services import stations as station_service
+from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
+from services.concern_flow import STAGES, stage_done
+from services.errors import ConcernRefused, PhotoRefused
+from services.photos import process_photo
+from services.qr import qr_png, qr_svg
+from services.storage import LocalStorage
+from views.forms import ConcernForm
+
+bp = Blueprint("public", __name__)
+
+RECENT_SECONDS = 30 * 60
+
+PHOTO_MESSAGES = {
+    "too_large": lambda: _("“%(name)s” is larger than 8 MB. Please choose a smaller photo."),
+    "empty": lambda: _("“%(name)s” is empty."),
+    "not_image": lambda: _("“%(name)s” is not a photo we can read."),
+    "unsupported_type": lambda: _("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."),
+    "too_many_pixels": lambda: _("“%(name)s” has too many pixels. Please send a smaller photo."),
+}
+
+
+def storage() -> LocalStorage:
+    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute URL on the configured public address: what QR codes and receipts show."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
+def station_url(code: str) -> str:
+    return public_url("public.station", code=code)
+
+
+def tracking_url(code: str) -> str:
+    return public_url("public.track", code=code)
+
+
+def _station_or_404(code: str):
+    station = station_service.get_active_station(code)
+    if station is None:
+        abort(404, description=_("This station code is unknown, or the station is no longer active."))
+    return station
+
+
+def _canonical(code: str, normalize, endpoint: str, **extra):
+    """A redirect to the canonical spelling of a code, or None when it already is."""
+    canonical = normalize(code)
+    if canonical is None:
+        abort(404)
+    if canonical != code:
+        return redirect(url_for(endpoint, code=canonical, **extra), 301)
+    return None
+
+
+# --- 码上见: the station page ---------------------------------------------------------
+
+_cache_lock = threading.Lock()
+
+
+def _page_cache() -> TTLCache | None:
+    seconds = current_app.config["STATION_PAGE_CACHE_SECONDS"]
+    if seconds <= 0:
+        return None
+    return current_app.extensions.setdefault("station_page_cache", TTLCache(maxsize=4096, ttl=seconds))
+
+
+@bp.get("/")
+def index():
+    return render_template("public/index.html")
+
+
+@bp.get("/s/<code>")
+def station(code: str):
+    if (moved := _canonical(code, normalize_station_code, "public.station")) is not None:
+        return moved
+    # Most scans are anonymous and see the same page: render it once per station,
+    # language and few seconds. Signed-in users get their own page.
+    cache = None if current_user.is_authenticated else _page_cache()
+    key = (code, str(get_locale()))
+    html = None
+    if cache is not None:
+        with _cache_lock:
+            html = cache.get(key)
+    if html is None:
+        st = _station_or_404(code)
+        html = render_template(
+            "public/station.html",
+            station=st,
+            stats=station_service.station_stats(st),
+            representatives=station_service.representatives_in_order(st),
+        )
+        if cache is not None:
+            with _cache_lock:
+                cache[key] = html
+    response = make_response(html)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.update(("Accept-Language", "Cookie"))
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/s/<code>/qr.<any(png, svg):fmt>")
+def station_qr(code: str, fmt: str):
+    if (moved := _canonical(code, normalize_station_code, "public.station_qr", fmt=fmt)) is not None:
+        return moved
+    _station_or_404(code)
+    url = station_url(code)
+    if fmt == "png":
+        response = Response(qr_png(url), mimetype="image/png")
+    else:
+        response = Response(qr_svg(url), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/s/<code>/poster")
+def poster(code: str):
+    if (moved := _canonical(code, normalize_station_code, "public.poster")) is not None:
+        return moved
+    st = _station_or_404(code)
+    return render_template("public/poster.html", station=st, url=station_url(code))
+
+
+# --- 码上办: the concern form ---------------------------------------------------------
+
+
+def _content_digest(station_id: int, content: str) -> str:
+    return hashlib.sha256(f"{station_id}:{(content or '').strip()}".encode()).hexdigest()[:24]
+
+
+def _recent_duplicate(station_id: int, content: str) -> str | None:
+    """The tracking code of the same text filed from this browser a moment ago: a page
+    that was reloaded before being resubmitted carries a new key but is the same concern."""
+    digest = _content_digest(station_id, content)
+    now = time.time()
+    for entry in session.get("recent", []):
+        if entry[0] == digest and now - entry[2] < RECENT_SECONDS:
+            return entry[1]
+    return None
+
+
+def _remember(station_id: int, content: str, tracking_code: str) -> None:
+    now = time.time()
+    kept = [e for e in session.get("recent", []) if now - e[2] < RECENT_SECONDS][-4:]
+    session["recent"] = [*kept, [_content_digest(station_id, content), tracking_code, now]]
+
+
+def _read_photos(form: ConcernForm) -> list | None:
+    """Decoded, cleaned photos; None after adding messages beside the field."""
+    cfg = current_app.config
+    files = [f for f in (form.photos.data or []) if f and f.filename]
+    if len(files) > cfg["MAX_PHOTOS"]:
+        form.photos.errors.append(_("Please choose at most %(n)d photos.", n=cfg["MAX_PHOTOS"]))
+        return None
+    photos, ok = [], True
+    for upload in files:
+        try:
+            raw = upload.stream.read(cfg["MAX_PHOTO_BYTES"] + 1)
+            photos.append(
+                process_photo(
+                    raw,
+                    max_bytes=cfg["MAX_PHOTO_BYTES"],
+                    max_pixels=cfg["MAX_PHOTO_PIXELS"],
+                    max_side=cfg["STORED_PHOTO_MAX_SIDE"],
+                )
+            )
+        except PhotoRefused as refused:
+            form.photos.errors.append(PHOTO_MESSAGES[refused.code]() % {"name": upload.filename[:60]})
+            ok = False
+    return photos if ok else None
+
+
+def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice: str | None = None):
+    """The form, with what the resident typed kept. Files cannot be kept by a browser
+    across a round trip, so the page says when they must be chosen again."""
+    chosen_photos = request.method == "POST" and any(f and f.filename for f in request.files.getlist("photos"))
+    if not form.category.choices:
+        form.category.choices = _category_choices()
+    if not form.submission_key.data:
+        form.submission_key.data = secrets.token_urlsafe(24)
+    response = make_response(
+        render_template(
+            "public/concern_form.html",
+            station=station,
+            form=form,
+            notice=notice,
+            rechoose_photos=chosen_photos and (notice or form.errors),
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _category_choices() -> list[tuple[int, str]]:
+    locale = str(get_locale())
+    return [(c.id, c.display_name(locale)) for c in station_service.active_categories()]
+
+
+REFUSAL_FIELDS = {
+    "bad_category": "category",
+    "content_length": "content",
+    "name_too_long": "contact_name",
+    "bad_mobile": "contact_mobile",
+    "anonymous_with_contact": "anonymous",
+    "consent_required": "consent",
+    "too_many_photos": "photos",
+}
+
+
+@bp.route("/s/<code>/concern", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], methods=["POST"])
+def concern_new(code: str):
+    if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
+        return moved
+    st = _station_or_404(code)
+    form = ConcernForm()
+    form.category.choices = _category_choices()
+    if request.method == "GET":
+        return render_concern_form(st, form)
+
+    # A double tap or a resubmitted page: show the concern it already made.
+    existing = concern_service.find_by_submission_key(form.submission_key.data or "")
+    done_code = existing.tracking_code if existing else _recent_duplicate(st.id, form.content.data)
+    if done_code:
+        return redirect(url_for("public.receipt", code=done_code), 303)
+
+    if form.homepage.data:
+        return render_concern_form(
+            st, form, status=400, notice=_("Your submission looked automated and was not accepted.")
+        )
+    if not form.validate_on_submit():
+        return render_concern_form(st, form, status=422)
+    photos = _read_photos(form)
+    if photos is None:
+        return render_concern_form(st, form, status=422)
+
+    data = concern_service.ConcernInput(
+        category_id=form.category.data,
+        content=form.content.data,
+        contact_name=form.contact_name.data or "",
+        contact_mobile=form.contact_mobile.data or "",
+        anonymous=form.anonymous.data,
+        public=form.public.data,
+        consent=form.consent.data,
+    )
+    try:
+        concern = concern_service.submit_concern(
+            st, data, photos, storage=storage(), submission_key=form.submission_key.data
+        )
+        tracking_code = concern.tracking_code
+        db.session.commit()
+    except ConcernRefused as refused:
+        db.session.rollback()
+        getattr(form, REFUSAL_FIELDS.get(refused.code, "content")).errors.append(_("Please check this field."))
+        return render_concern_form(st, form, status=422)
+    except IntegrityError:
+        # The same key won a race in another request: that one is the concern.
+        db.session.rollback()
+        existing = concern_service.find_by_submission_key(form.submission_key.data)
+        if existing is None:
+            raise
+        tracking_code = existing.tracking_code
+    _remember(st.id, form.content.data, tracking_code)
+    return redirect(url_for("public.receipt", code=tracking_code), 303)
+
+
+# --- Tracking ---------------------------------------------------------------------
+
+
+def _lookup_failed(response) -> bool:
+    return response.status_code == 404
+
+
+lookup_limit = limiter.shared_limit(
+    lambda: current_app.config["LOOKUP_RATE_LIMIT"], scope="tracking-lookup", deduct_when=_lookup_failed
+)
+
+
+def _concern_or_404(code: str) -> Concern:
+    concern = concern_service.find_by_tracking_code(code)
+    if concern is None:
+        abort(404, description=_("No concern has this tracking code. Please check it and try again."))
+    return concern
+
+
+@bp.get("/t")
+@lookup_limit
+def lookup():
+    raw = request.args.get("code", "")
+    if not raw:
+        return render_template("public/lookup.html")
+    code = normalize_tracking_code(raw)
+    if code is None:
+        message = _("A tracking code has 10 letters and digits, such as K7M3Q-XP29D.")
+    elif concern_service.find_by_tracking_code(code) is not None:
+        return redirect(url_for("public.track", code=code), 303)
+    else:
+        message = _("No concern has this tracking code. Please check it and try again.")
+    return render_template("public/lookup.html", raw=raw, error=message), 404
+
+
+@bp.get("/t/<code>")
+@lookup_limit
+def track(code: str):
+    if (moved := _canonical(code, normalize_tracking_code, "public.track")) is not None:
+        return moved
+    concern = _concern_or_404(code)
+    response = make_response(
+        render_template(
+            "public/track.html",
+            concern=concern,
+            stages=STAGES,
+            done=stage_done(concern.status),
+            events=concern_service.public_events(concern),
+            code_display=format_tracking_code(concern.tracking_code),
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/t/<code>/receipt")
+@lookup_limit
+def receipt(code: str):
+    if (moved := _canonical(code, normalize_tracking_code, "public.receipt")) is not None:
+        return moved
+    concern = _concern_or_404(code)
+    return render_template(
+        "public/receipt.html",
+        concern=concern,
+        code_display=format_tracking_code(concern.tracking_code),
+        url=tracking_url(concern.tracking_code),
+    )
+
+
+@bp.get("/t/<code>/qr.png")
+@lookup_limit
+def track_qr(code: str):
+    if (moved := _canonical(code, normalize_tracking_code, "public.track_qr")) is not None:
+        return moved
+    concern = _concern_or_404(code)
+    response = Response(qr_png(tracking_url(concern.tracking_code), box_size=8), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.get("/media/<key>")
+def media(key: str):
+    attachment = db.session.scalar(db.select(Attachment).where(Attachment.storage_key == key))
+    data = storage().read(key) if attachment is not None else None
+    if data is None:
+        abort(404)
+    # Served only with the type we checked and wrote ourselves.
+    response = Response(data, mimetype=attachment.content_type)
+    response.headers["Cache-Control"] = "private, max-age=604800, immutable"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/lang/<lang>")
+def set_language(lang: str):
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = redirect(target)
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response

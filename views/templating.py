@@ -1,0 +1,26 @@
+"""Template filters: one `label` filter for every enum, dates in China's time zone."""
+
+from flask_babel import format_datetime, get_locale
+
+from models.enums import LabelledEnum
+from services.codes import format_tracking_code
+
+
+def label(value) -> str:
+    return value.title if isinstance(value, LabelledEnum) else str(value or "")
+
+
+def mask_mobile(number: str | None) -> str:
+    return f"{number[:3]}****{number[-4:]}" if number and len(number) == 11 else ""
+
+
+def register(app) -> None:
+    app.add_template_filter(label)
+    app.add_template_filter(format_tracking_code, "tracking")
+    app.add_template_filter(mask_mobile)
+    app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
+
+    @app.context_processor
+    def locale_context():
+        locale = str(get_locale())
+        return {"locale": locale, "html_lang": "en" if locale == "en" else "zh-CN"}
