@@ -22,7 +22,7 @@
     var max = +form.getAttribute("data-max-bytes"), most = +form.getAttribute("data-max-photos");
     if (photos.files.length > most) return form.getAttribute("data-too-many");
     for (var i = 0; i < photos.files.length; i++) {
-      if (photos.files[i].size > max) return form.getAttribute("data-too-large").replace("%(name)s", photos.files[i].name);
+      if (photos.files[i].size > max) return form.getAttribute("data-too-large").replace("{name}", photos.files[i].name);
     }
     return "";
   }

@@ -1,0 +1,15 @@
+"""gunicorn settings for `make run`, `make bench` and production (override by environment)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+keepalive = 5
+timeout = 30
+# Photos arrive over slow mobile lines; the worker waits for the whole body.
+graceful_timeout = 30
+accesslog = os.environ.get("ACCESS_LOG", "-")
+errorlog = "-"
