@@ -145,11 +145,11 @@ TITLES: dict[type, dict] = {
         Role.ADMIN: _l("Administrator"),
     },
     RepLevel: {
-        RepLevel.NATIONAL: _l("National People's Congress"),
-        RepLevel.PROVINCIAL: _l("Provincial people's congress"),
-        RepLevel.CITY: _l("City people's congress"),
-        RepLevel.COUNTY: _l("County people's congress"),
-        RepLevel.TOWNSHIP: _l("Township people's congress"),
+        RepLevel.NATIONAL: _l("National People's Congress deputy"),
+        RepLevel.PROVINCIAL: _l("Provincial people's congress deputy"),
+        RepLevel.CITY: _l("City people's congress deputy"),
+        RepLevel.COUNTY: _l("County people's congress deputy"),
+        RepLevel.TOWNSHIP: _l("Township people's congress deputy"),
     },
     UnitKind: {
         UnitKind.GOVERNMENT: _l("Government department"),

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -89,8 +90,19 @@ def db(app):
     return _db
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production: its own `g` (locale,
+    signed-in user) and its own database session. So a test must commit what it made
+    before requesting, and a view that forgets to commit is caught."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 
