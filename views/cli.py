@@ -48,4 +48,4 @@ def register(app) -> None:
         click.echo(f"  poster: {base}/s/{stations[0].code}/poster" if stations else "  (no stations)")
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for username, role, name in DEMO_ACCOUNTS:
-            click.echo(f"  {username:<14} {role:<16} {name}")
+            click.echo(f"  {username:<18} {role:<16} {name}")
