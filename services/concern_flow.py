@@ -62,6 +62,30 @@ TRANSITIONS: dict[tuple[S, str], Transition] = {
 }
 
 
+# How each event reads on the public timeline.
+ACTION_TITLES = {
+    "submit": _l("Filed by the resident"),
+    "accept": _l("Taken up by a representative"),
+    "resolve": _l("Resolved on the spot"),
+    "dispatch": _l("Sent to the handling unit"),
+    "reply": _l("Answered by the handling unit"),
+    "return": _l("Returned by the handling unit"),
+    "confirm": _l("Answer checked by the representative"),
+    "send_back": _l("Sent back for further handling"),
+    "rate": _l("Rated by the resident"),
+    "auto_close": _l("Closed without a rating"),
+    "reopen": _l("Reopened after a dissatisfied rating"),
+    "reject": _l("Not accepted"),
+    "merge": _l("Merged with a similar concern"),
+    "withdraw": _l("Withdrawn by the resident"),
+    "recategorize": _l("Category changed"),
+}
+
+
+def action_title(action: str) -> str:
+    return str(ACTION_TITLES.get(action, action))
+
+
 def stage_done(status: S) -> int | None:
     """Index into STAGES of the last stage completed; None for side exits."""
     return STAGE_DONE.get(status)

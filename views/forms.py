@@ -12,10 +12,16 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class ConcernForm(FlaskForm):
-    category = SelectField(
-        _l("What is it about?"), coerce=int, validators=[InputRequired(message=_l("Please choose a category."))]
-    )
+    # The first choice is an empty "please choose", so nobody files under a default by accident.
+    category = SelectField(_l("What is it about?"), coerce=_int_or_none, validate_choice=False)
     content = TextAreaField(
         _l("Your concern or suggestion"),
         filters=[_strip],
@@ -44,6 +50,13 @@ class ConcernForm(FlaskForm):
     # A field people never see and bots fill in.
     homepage = StringField(_l("Leave this field empty"))
     submission_key = HiddenField()
+
+    def validate_category(self, field):
+        valid = {value for value, _label in field.choices if value}
+        if field.data is None:
+            raise ValidationError(_l("Please choose a category."))
+        if field.data not in valid:
+            raise ValidationError(_l("Please choose one of the categories in the list."))
 
     def validate_content(self, field):
         length = len(field.data or "")

@@ -223,9 +223,10 @@ def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice
     return response
 
 
-def _category_choices() -> list[tuple[int, str]]:
+def _category_choices() -> list[tuple[int | str, str]]:
     locale = str(get_locale())
-    return [(c.id, c.display_name(locale)) for c in station_service.active_categories()]
+    choices = [(c.id, c.display_name(locale)) for c in station_service.active_categories()]
+    return [("", _("Please choose"))] + choices
 
 
 REFUSAL_FIELDS = {

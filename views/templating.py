@@ -4,6 +4,7 @@ from flask_babel import format_datetime, get_locale
 
 from models.enums import LabelledEnum
 from services.codes import format_tracking_code
+from services.concern_flow import action_title
 
 
 def label(value) -> str:
@@ -18,6 +19,7 @@ def register(app) -> None:
     app.add_template_filter(label)
     app.add_template_filter(format_tracking_code, "tracking")
     app.add_template_filter(mask_mobile)
+    app.add_template_filter(action_title)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
 
     @app.context_processor

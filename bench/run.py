@@ -1,0 +1,881 @@
+"""The benchmark behind DESIGN.md's budgets. It prints figures; it asserts nothing.
+
+One run, per database (SQLite always, PostgreSQL when BENCH_DATABASE_URL is set):
+
+1. gunicorn with the production settings and the same gunicorn.conf.py as `make run`, on a
+   fresh database (migrated, demo data loaded), rate limiting off;
+2. beside it, for the whole run, a second gunicorn with the same settings serving
+   bench/hello_app.py, the bare Flask "hello" yardstick;
+3. wrk at 64 connections on both, in the same run: requests/s, p99 and the ratio;
+4. the station page's weight: HTML plus the CSS and JS it links;
+5. N concurrent submissions of the concern form from N separate residents, then double
+   taps, then a count in the database.
+
+The figures end up in a table and in bench/out/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import runpy
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+HOST = "127.0.0.1"
+
+TARGET_RATIO = 0.50
+TARGET_P99_MS = 100.0
+SIZE_BUDGET = 50 * 1000  # bytes; "50 KB", read strictly
+
+# gunicorn.conf.py turns ACCESS_LOG into `accesslog` as is; an empty value makes gunicorn
+# exit ("'' isn't writable"), so /dev/null is the cheapest log this config allows.
+ACCESS_LOG = "/dev/null"
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def http_get(port: int, path: str, headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+# --- gunicorn ----------------------------------------------------------------------------
+
+
+class Gunicorn:
+    """One gunicorn master, started with the project's gunicorn.conf.py and --bind."""
+
+    def __init__(self, name: str, app_spec: str, env: dict, port: int, log_path: Path):
+        self.name, self.app_spec, self.env, self.port, self.log_path = name, app_spec, env, port, log_path
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self, ready_path: str) -> None:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        cmd = [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONF), "--bind", f"{HOST}:{self.port}", self.app_spec]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn ({self.name}) exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                status, _, _ = http_get(self.port, ready_path, timeout=5)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn ({self.name}) not ready after 60 s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def log_counts(self) -> dict:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return {
+            "tracebacks": text.count("Traceback (most recent call last)"),
+            "database_is_locked": text.count("database is locked"),
+            "worker_timeouts": text.count("WORKER TIMEOUT"),
+            "log_file": str(self.log_path),
+        }
+
+
+def gunicorn_settings(env: dict) -> dict:
+    """What gunicorn.conf.py resolves to under this environment."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        conf = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {k: conf[k] for k in ("worker_class", "workers", "threads", "keepalive", "timeout")}
+
+
+def production_env(database_url: str, port: int, workdir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("BIND", "DATABASE_URL")}
+    env.update(
+        APP_ENV="production",
+        SECRET_KEY=secrets.token_hex(32),
+        DATABASE_URL=database_url,
+        PUBLIC_BASE_URL=f"http://{HOST}:{port}",
+        RATELIMIT_ENABLED="false",
+        ACCESS_LOG=ACCESS_LOG,
+        UPLOAD_FOLDER=str(workdir / "uploads"),
+        QRCODE_FOLDER=str(workdir / "qrcodes"),
+        FLASK_APP="app:create_app",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    kind: str  # "sqlite" or "postgresql"
+    url: str  # what the app gets as DATABASE_URL
+    cleanup: object = None  # callable or None
+    label: str = ""
+
+
+def sqlite_database(workdir: Path) -> Database:
+    path = workdir / "bench.sqlite3"
+    return Database("sqlite", f"sqlite:///{path}", None, str(path))
+
+
+def postgres_database(raw_url: str, keep: bool) -> Database:
+    """A fresh schema in the named database (created when missing); dropped afterwards."""
+    url = make_url(raw_url)
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.database in (None, "", "test"):
+        raise SystemExit(f"BENCH_DATABASE_URL must name its own database, not {url.database!r} (the tests use 'test').")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+        if not exists:
+            log(f"creating PostgreSQL database {url.database!r}")
+            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+    schema = f"bench_{datetime.now(UTC):%Y%m%d_%H%M%S}_{secrets.token_hex(3)}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    app_url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+
+    def drop():
+        if keep:
+            log(f"kept PostgreSQL schema {schema} in {url.database}")
+            return
+        eng = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        eng.dispose()
+
+    label = f"{url.render_as_string(hide_password=True)} (schema {schema})"
+    return Database("postgresql", app_url.render_as_string(hide_password=False), drop, label)
+
+
+def prepare_database(db: Database, env: dict) -> dict:
+    """Migrate, load the demo data, and fall back to a few stations of our own."""
+    for args in (["db", "upgrade"], ["seed-demo"]):
+        done = subprocess.run(
+            [str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        if args[0] == "seed-demo":
+            seed_output = done.stdout.strip().splitlines()[-1:] or [""]
+    engine = sa.create_engine(db.url)
+    with engine.connect() as conn:
+        stations = conn.scalar(sa.text("SELECT count(*) FROM station WHERE is_active"))
+        categories = conn.scalar(sa.text("SELECT count(*) FROM category WHERE is_active"))
+    engine.dispose()
+    source = "flask seed-demo"
+    if not stations or not categories:
+        log("flask seed-demo loaded no station or category (services/demo.py still a placeholder?): seeding our own")
+        seed_own(db.url, env)
+        source = "bench fallback seed (seed-demo loaded nothing)"
+    engine = sa.create_engine(db.url)
+    with engine.connect() as conn:
+        counts = {
+            t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+            for t in ("station", "representative", "category", "concern")
+        }
+        row = conn.execute(
+            sa.text(
+                "SELECT s.code, s.name, count(rs.representative_id) AS reps FROM station s "
+                "LEFT JOIN representative_station rs ON rs.station_id = s.id WHERE s.is_active "
+                "GROUP BY s.id, s.code, s.name ORDER BY count(rs.representative_id) DESC, s.id LIMIT 1"
+            )
+        ).one()
+    engine.dispose()
+    return {"source": source, "seed_output": seed_output[0], "counts": counts, "station": row.code, "name": row.name}
+
+
+def seed_own(database_url: str, env: dict) -> None:
+    """A few stations, representatives and categories through the app's own models."""
+    sys.path.insert(0, str(ROOT))
+    from app import create_app
+    from extensions import db
+    from models import Category, Region, Representative, Station, User
+    from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind
+    from services.codes import new_station_code
+
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": env["SECRET_KEY"], "APP_ENV": "production", "TESTING": False}
+    )
+    with app.app_context():
+        henan = Region(code="410000", name="河南省", level=RegionLevel.PROVINCE)
+        zhoukou = Region(code="411600", name="周口市", level=RegionLevel.CITY, parent=henan)
+        xiangcheng = Region(code="411681", name="项城市", level=RegionLevel.COUNTY, parent=zhoukou)
+        db.session.add_all([henan, zhoukou, xiangcheng])
+        main = Station(
+            code=new_station_code(),
+            name="项城市莲花街道人大代表联络站",
+            kind=StationKind.STATION,
+            category=StationCategory.COMMUNITY,
+            region=xiangcheng,
+            address="项城市莲花大道18号",
+            opening_hours="周一至周五 9:00–17:30",
+            phone="0394-4321234",
+            intro="联络站每月15日为代表集中接待日，群众可扫码反映意见建议，也可到站当面反映。",
+        )
+        other = Station(
+            code=new_station_code(),
+            name="项城市防水行业人大代表联络站",
+            kind=StationKind.STATION,
+            category=StationCategory.INDUSTRY,
+            region=xiangcheng,
+        )
+        db.session.add_all([main, other])
+        people = [
+            ("王建国", RepLevel.PROVINCIAL, "防水工程企业负责人"),
+            ("李秀兰", RepLevel.CITY, "社区党委书记"),
+            ("张伟", RepLevel.COUNTY, "小学教师"),
+            ("刘芳", RepLevel.COUNTY, "个体工商户"),
+            ("陈明", RepLevel.TOWNSHIP, "村委会主任"),
+        ]
+        for i, (name, level, job) in enumerate(people):
+            user = User(username=f"bench-rep-{i}", display_name=name, password_hash="!", role=Role.REPRESENTATIVE)
+            db.session.add(Representative(user=user, level=level, occupation=job, stations=[main]))
+        for i, (code, zh, en) in enumerate(
+            [
+                ("urban", "城乡建设", "Urban and rural development"),
+                ("transport", "交通出行", "Transport"),
+                ("education", "教育卫生", "Education and health"),
+                ("livelihood", "民生保障", "Livelihood"),
+            ]
+        ):
+            db.session.add(Category(code=code, name_zh=zh, name_en=en, sort_order=i))
+        db.session.commit()
+        db.engine.dispose()
+
+
+# --- wrk ---------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * _UNITS[unit]
+
+
+def run_wrk(url: str, seconds: int, connections: int, threads: int) -> dict:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    result: dict = {"url": url, "command": " ".join(cmd)}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+        result["rps"] = float(m.group(1))
+    for pct in ("50", "90", "99"):
+        if m := re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M):
+            result[f"p{pct}_ms"] = _ms(m.group(1), m.group(2))
+    if m := re.search(r"(\d+) requests in", out):
+        result["requests"] = int(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    result["non_2xx_3xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["socket_errors"] = sum(map(int, m.groups())) if m else 0
+    if "rps" not in result:
+        result["raw"] = out[-2000:]
+    return result
+
+
+# --- the station page's weight -----------------------------------------------------------
+
+
+class AssetParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stylesheets: list[str] = []
+        self.scripts: list[str] = []
+        self.all_refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and "stylesheet" in (a.get("rel") or "").lower().split() and a.get("href"):
+            self.stylesheets.append(a["href"])
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"])
+        for key in ("href", "src"):
+            if a.get(key) and tag in ("link", "script", "img", "iframe", "source"):
+                self.all_refs.append(a[key])
+
+
+def page_weight(port: int, path: str) -> dict:
+    status, _, html = http_get(port, path)
+    parser = AssetParser()
+    parser.feed(html.decode("utf-8", "replace"))
+    base = f"http://{HOST}:{port}{path}"
+    files = [{"url": path, "kind": "html", "status": status, "bytes": len(html)}]
+    for kind, refs in (("css", parser.stylesheets), ("js", parser.scripts)):
+        for ref in refs:
+            absolute = urlsplit(urljoin(base, ref))
+            if absolute.netloc != f"{HOST}:{port}":
+                files.append({"url": ref, "kind": kind, "status": None, "bytes": None, "external": True})
+                continue
+            st, _, body = http_get(port, absolute.path + (f"?{absolute.query}" if absolute.query else ""))
+            files.append({"url": absolute.path, "kind": kind, "status": st, "bytes": len(body)})
+    external = [r for r in parser.all_refs if urlsplit(urljoin(base, r)).netloc not in ("", f"{HOST}:{port}")]
+    total = sum(f["bytes"] or 0 for f in files)
+    return {"files": files, "total_bytes": total, "budget_bytes": SIZE_BUDGET, "external_refs": external}
+
+
+# --- concurrent writes -------------------------------------------------------------------
+
+
+class FormParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.inputs: dict[str, str] = {}
+        self.categories: list[str] = []
+        self._in_category = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.inputs[a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self._in_category = a.get("name") == "category"
+        elif tag == "option" and self._in_category and (a.get("value") or "").strip():
+            self.categories.append(a["value"])
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._in_category = False
+
+
+@dataclass
+class Resident:
+    index: int
+    cookie: str
+    csrf_token: str
+    submission_key: str
+    category: str
+    content: str
+    result: dict = field(default_factory=dict)
+
+
+def open_form(port: int, code: str, index: int, run_tag: str) -> Resident:
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        conn.request("GET", f"/s/{code}/concern", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        if resp.status != 200:
+            raise RuntimeError(f"GET /s/{code}/concern gave {resp.status}")
+        jar = SimpleCookie()
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+    finally:
+        conn.close()
+    form = FormParser()
+    form.feed(body)
+    if not form.inputs.get("csrf_token") or not form.inputs.get("submission_key") or not form.categories:
+        raise RuntimeError("the concern form lacks csrf_token, submission_key or a category")
+    content = f"小区东门外的路灯已经坏了两个多月，晚上出行很不方便，老人孩子容易摔倒，希望尽快修好。（压测{run_tag}第{index}号）"
+    return Resident(
+        index=index,
+        cookie="; ".join(f"{k}={m.value}" for k, m in jar.items()),
+        csrf_token=form.inputs["csrf_token"],
+        submission_key=form.inputs["submission_key"],
+        category=form.categories[index % len(form.categories)],
+        content=content,
+    )
+
+
+def multipart(fields: list[tuple[str, str]], boundary: str) -> bytes:
+    """What a browser sends for this form, an empty file input included."""
+    parts = []
+    for name, value in fields:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n')
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename=""\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n")
+    return "".join(parts).encode()
+
+
+RECEIPT_RE = re.compile(r"/t/([A-Z0-9]+)/receipt")
+
+
+def post_concern(port: int, code: str, r: Resident) -> dict:
+    boundary = "----mashangbench" + secrets.token_hex(8)
+    body = multipart(
+        [
+            ("csrf_token", r.csrf_token),
+            ("submission_key", r.submission_key),
+            ("category", r.category),
+            ("content", r.content),
+            ("contact_name", ""),
+            ("contact_mobile", ""),
+            ("homepage", ""),
+        ],
+        boundary,
+    )
+    path = f"/s/{code}/concern"
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Cookie": r.cookie,
+        "Accept-Language": "zh-CN,zh;q=0.9",
+        "Origin": f"http://{HOST}:{port}",
+        "Referer": f"http://{HOST}:{port}{path}",
+    }
+    t0 = time.perf_counter()
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read()
+        location = resp.headers.get("Location") or ""
+        m = RECEIPT_RE.search(location) if resp.status == 303 else None
+        out = {"status": resp.status, "code": m.group(1) if m else None, "location": location}
+        if resp.status >= 400:
+            out["body"] = text[:300].decode("utf-8", "replace")
+    except Exception as exc:  # a refused or reset connection is a result too
+        out = {"status": None, "code": None, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        conn.close()
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def fire_at_once(port: int, code: str, residents: list[Resident]) -> tuple[list[dict], float]:
+    """One thread per resident, all released together by a barrier."""
+    results: list[dict] = [{} for _ in residents]
+    barrier = threading.Barrier(len(residents) + 1)
+
+    def worker(i: int, r: Resident):
+        barrier.wait()
+        results[i] = post_concern(port, code, r)
+
+    threading.stack_size(512 * 1024)
+    threads = [threading.Thread(target=worker, args=(i, r), daemon=True) for i, r in enumerate(residents)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - t0
+
+
+def concurrent_writes(port: int, code: str, db: Database, n: int, double_taps: int) -> dict:
+    run_tag = secrets.token_hex(3)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        residents = list(pool.map(lambda i: open_form(port, code, i, run_tag), range(n)))
+    prepare_seconds = time.perf_counter() - t0
+    log(f"  {n} residents hold a form (each its own session cookie) in {prepare_seconds:.1f} s; firing all at once")
+
+    engine = sa.create_engine(db.url)
+    with engine.connect() as conn:
+        rows_before = conn.scalar(sa.text("SELECT count(*) FROM concern"))
+
+    results, elapsed = fire_at_once(port, code, residents)
+    for r, res in zip(residents, results, strict=True):
+        r.result = res
+    statuses = Counter(str(res["status"]) if res["status"] is not None else "error" for res in results)
+    acked = [r for r in residents if r.result.get("code")]
+    server_errors = sum(1 for res in results if res["status"] is not None and res["status"] >= 500)
+    latencies = [res["seconds"] * 1000 for res in results]
+
+    # Double taps: the very same request again (same key, same pre-submit cookie), all at once.
+    taps = random.sample(acked, min(double_taps, len(acked)))
+    tap_results, tap_elapsed = fire_at_once(port, code, taps) if taps else ([], 0.0)
+    same = sum(1 for r, res in zip(taps, tap_results, strict=True) if res.get("code") == r.result["code"])
+    tap_statuses = Counter(str(res["status"]) if res["status"] is not None else "error" for res in tap_results)
+
+    marker = f"%（压测{run_tag}第%"
+    with engine.connect() as conn:
+        rows_after = conn.scalar(sa.text("SELECT count(*) FROM concern"))
+        stored = conn.execute(
+            sa.text("SELECT tracking_code, submission_key, content FROM concern WHERE content LIKE :m"), {"m": marker}
+        ).all()
+        events = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM concern_event e JOIN concern c ON c.id = e.concern_id WHERE c.content LIKE :m"
+            ),
+            {"m": marker},
+        )
+    engine.dispose()
+
+    by_code = Counter(row.tracking_code for row in stored)
+    by_key = Counter(row.submission_key for row in stored)
+    by_content = Counter(row.content for row in stored)
+    key_of_code = {row.tracking_code: row.submission_key for row in stored}
+    acked_codes = {r.result["code"] for r in acked}
+    acked_keys = {r.submission_key for r in acked}
+    stored_once = sum(1 for r in acked if by_code.get(r.result["code"]) == 1)
+    wrong_row = sum(1 for r in acked if key_of_code.get(r.result["code"], r.submission_key) != r.submission_key)
+    duplicates = sum(c - 1 for c in by_content.values() if c > 1) + sum(c - 1 for c in by_key.values() if c > 1)
+    unacked_stored = sum(1 for row in stored if row.submission_key not in acked_keys)
+    errors = Counter(res.get("error", "").split(":")[0] for res in results if res.get("error"))
+    samples = [res for res in results if res["status"] not in (303,)][:3]
+
+    return {
+        "n": n,
+        "prepare_seconds": round(prepare_seconds, 2),
+        "acknowledged": len(acked),
+        "distinct_acknowledged": len(acked_keys),
+        "distinct_tracking_codes": len(acked_codes),
+        "status_counts": dict(statuses),
+        "server_errors_5xx": server_errors,
+        "other_statuses": {k: v for k, v in statuses.items() if k != "303" and not k.startswith("5")},
+        "connection_errors": dict(errors),
+        "rows_in_db": len(stored),
+        "rows_added_total": rows_after - rows_before,
+        "events_in_db": events,
+        "acknowledged_stored_once": stored_once,
+        "acknowledged_missing": sum(1 for r in acked if r.result["code"] not in by_code),
+        "acknowledged_wrong_row": wrong_row,
+        "duplicates": duplicates,
+        "stored_not_acknowledged": unacked_stored,
+        "rows_equal_acknowledged": len(stored) == len(acked_keys),
+        "elapsed_seconds": round(elapsed, 3),
+        "submissions_per_second": round(len(acked) / elapsed, 1) if elapsed else None,
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50) or 0, 1),
+            "p99": round(percentile(latencies, 99) or 0, 1),
+            "max": round(max(latencies, default=0), 1),
+        },
+        "double_taps": {
+            "sent": len(taps),
+            "same_tracking_code": same,
+            "status_counts": dict(tap_statuses),
+            "elapsed_seconds": round(tap_elapsed, 3),
+        },
+        "samples_not_303": samples,
+    }
+
+
+# --- one database, start to finish -------------------------------------------------------
+
+
+def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
+    log(f"== {db.kind}: {db.label}")
+    port = free_port()
+    env = production_env(db.url, port, workdir)
+    seed = prepare_database(db, env)
+    log(f"  {seed['source']}: {seed['counts']}; station /s/{seed['station']} ({seed['name']})")
+    app = Gunicorn(f"app-{db.kind}", "app:create_app()", env, port, OUT / f"gunicorn-{db.kind}.log")
+    result: dict = {"database": db.label, "seed": seed, "port": port}
+    try:
+        app.start("/healthz")
+        station_path = f"/s/{seed['station']}"
+        status, _, _ = http_get(port, station_path)
+        if status != 200:
+            raise RuntimeError(f"GET {station_path} gave {status}")
+
+        bare_url = f"http://{HOST}:{hello.port}/"
+        station_url = f"http://{HOST}:{port}{station_path}"
+        log(f"  warm-up {args.warmup} s each")
+        run_wrk(bare_url, args.warmup, args.connections, args.wrk_threads)
+        run_wrk(station_url, args.warmup, args.connections, args.wrk_threads)
+        log(f"  wrk {args.duration} s, {args.connections} connections: bare route")
+        bare = run_wrk(bare_url, args.duration, args.connections, args.wrk_threads)
+        log(f"  wrk {args.duration} s, {args.connections} connections: station page")
+        station = run_wrk(station_url, args.duration, args.connections, args.wrk_threads)
+        ratio = station.get("rps", 0) / bare["rps"] if bare.get("rps") else None
+        result["throughput"] = {"bare": bare, "station": station, "ratio": ratio}
+        log(f"  bare {bare.get('rps')} req/s, station {station.get('rps')} req/s")
+
+        result["size"] = page_weight(port, station_path)
+        log(f"  station page weight {result['size']['total_bytes']} B")
+
+        log(f"  concurrent writes: {args.submissions} residents")
+        result["writes"] = concurrent_writes(port, seed["station"], db, args.submissions, args.double_taps)
+        w = result["writes"]
+        log(f"  {w['acknowledged']}/{w['n']} acknowledged in {w['elapsed_seconds']} s, statuses {w['status_counts']}")
+    finally:
+        app.stop()
+        result["server_log"] = app.log_counts()
+    return result
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def _num(v, fmt="{:,.0f}"):
+    return "—" if v is None else fmt.format(v)
+
+
+def table(report: dict) -> str:
+    runs = report["runs"]
+    kinds = list(runs)
+    width = 30
+    col = 18
+
+    def row(label, values, target=""):
+        cells = "".join(f"{v:>{col}}" for v in values)
+        return f"  {label:<{width}}{cells}   {target}".rstrip()
+
+    def get(kind, *path):
+        node = runs[kind]
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    def verdict(ok):
+        return "" if ok is None else (" ok" if ok else " MISS")
+
+    lines = []
+    meta = report["meta"]
+    g = meta["gunicorn"]
+    lines.append("=" * 96)
+    lines.append(f"码上 Mashang benchmark  {meta['started']}  ({meta['cpus']} CPUs, {meta['python']})")
+    lines.append(
+        f"gunicorn.conf.py: {g['worker_class']}, {g['workers']} workers x {g['threads']} threads, "
+        f"keepalive {g['keepalive']} s; APP_ENV=production; access log {ACCESS_LOG}"
+    )
+    lines.append(
+        "Rate limiting OFF (RATELIMIT_ENABLED=false): with it on, the form's limit "
+        "(10/min per address) would turn this load away with 429s."
+    )
+    lines.append(f"wrk -t{meta['wrk_threads']} -c{meta['connections']} -d{meta['duration']}s --latency, warm-up {meta['warmup']} s")
+    lines.append("")
+    lines.append(row("", kinds, "target"))
+    lines.append("Throughput")
+    lines.append(row('bare "hello" req/s', [_num(get(k, "throughput", "bare", "rps")) for k in kinds]))
+    lines.append(row("station page req/s", [_num(get(k, "throughput", "station", "rps")) for k in kinds]))
+    ratios = [get(k, "throughput", "ratio") for k in kinds]
+    lines.append(
+        row(
+            "station / bare",
+            [_num(r and r * 100, "{:.1f} %") + verdict(r is not None and r >= TARGET_RATIO) for r in ratios],
+            f">= {TARGET_RATIO:.0%}",
+        )
+    )
+    lines.append(row("bare p50 / p99 ms", [_p(get(k, "throughput", "bare")) for k in kinds]))
+    p99s = [get(k, "throughput", "station", "p99_ms") for k in kinds]
+    lines.append(
+        row(
+            "station p50 / p99 ms",
+            [_p(get(k, "throughput", "station")) + verdict(p is not None and p <= TARGET_P99_MS) for k, p in zip(kinds, p99s, strict=True)],
+            f"p99 <= {TARGET_P99_MS:.0f} ms",
+        )
+    )
+    lines.append(
+        row(
+            "wrk non-2xx / socket errors",
+            [f"{get(k, 'throughput', 'station', 'non_2xx_3xx')} / {get(k, 'throughput', 'station', 'socket_errors')}" for k in kinds],
+        )
+    )
+    lines.append("Size of the station page")
+    first = runs[kinds[0]].get("size") or {"files": []}
+    for i, f in enumerate(first["files"]):
+        sizes = []
+        for k in kinds:
+            files = get(k, "size", "files") or []
+            sizes.append(_num(files[i]["bytes"], "{:,} B") if i < len(files) else "—")
+        lines.append(row(f"  {f['kind']} {f['url']}"[:width], sizes))
+    totals = [get(k, "size", "total_bytes") for k in kinds]
+    lines.append(
+        row(
+            "total",
+            [_num(t, "{:,} B") + verdict(t is not None and t <= SIZE_BUDGET) for t in totals],
+            f"<= {SIZE_BUDGET:,} B",
+        )
+    )
+    lines.append(row("references to other hosts", [str(len(get(k, "size", "external_refs") or [])) for k in kinds], "0"))
+    n = get(kinds[0], "writes", "n")
+    lines.append(f"Concurrent writes (N={n}, all released at once)")
+    w = {k: get(k, "writes") or {} for k in kinds}
+    lines.append(row("acknowledged (303 to receipt)", [_num(w[k].get("acknowledged")) for k in kinds], f"= {n}"))
+    lines.append(row("5xx responses", [_num(w[k].get("server_errors_5xx")) for k in kinds], "0"))
+    lines.append(
+        row("other statuses / conn. errors", [_fmt_counts(w[k].get("other_statuses"), w[k].get("connection_errors")) for k in kinds])
+    )
+    lines.append(row("rows in DB", [_num(w[k].get("rows_in_db")) for k in kinds], "= acknowledged"))
+    lines.append(row("acknowledged stored once", [_num(w[k].get("acknowledged_stored_once")) for k in kinds], "= acknowledged"))
+    lines.append(row("duplicates", [_num(w[k].get("duplicates")) for k in kinds], "0"))
+    lines.append(row("stored, not acknowledged", [_num(w[k].get("stored_not_acknowledged")) for k in kinds], "0"))
+    lines.append(
+        row(
+            "double taps: same code",
+            [f"{(w[k].get('double_taps') or {}).get('same_tracking_code', '—')}/{(w[k].get('double_taps') or {}).get('sent', '—')}" for k in kinds],
+            "all",
+        )
+    )
+    lines.append(row("elapsed", [_num(w[k].get("elapsed_seconds"), "{:.2f} s") for k in kinds]))
+    lines.append(row("submissions/s", [_num(w[k].get("submissions_per_second"), "{:,.1f}") for k in kinds]))
+    lines.append(
+        row(
+            "write latency p50 / p99 ms",
+            [f"{(w[k].get('latency_ms') or {}).get('p50', '—')} / {(w[k].get('latency_ms') or {}).get('p99', '—')}" for k in kinds],
+        )
+    )
+    logs = {k: get(k, "server_log") or {} for k in kinds}
+    lines.append(
+        row(
+            "log: tracebacks / db locked",
+            [f"{logs[k].get('tracebacks', '—')} / {logs[k].get('database_is_locked', '—')}" for k in kinds],
+            "0 / 0",
+        )
+    )
+    for k in kinds:
+        if runs[k].get("error"):
+            lines.append(f"  {k}: FAILED: {runs[k]['error']}")
+    lines.append("=" * 96)
+    return "\n".join(lines)
+
+
+def _p(node) -> str:
+    if not node or "p99_ms" not in node:
+        return "—"
+    return f"{node.get('p50_ms', 0):.1f} / {node['p99_ms']:.1f}"
+
+
+def _fmt_counts(statuses, errors) -> str:
+    parts = [f"{k}:{v}" for k, v in sorted((statuses or {}).items())]
+    parts += [f"{k}:{v}" for k, v in sorted((errors or {}).items())]
+    return ", ".join(parts) or "none"
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=500, help="concurrent concern submissions (N)")
+    parser.add_argument("--double-taps", type=int, default=50, help="acknowledged submissions sent again")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up on each route")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and the PostgreSQL schema")
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk, or `make bench` does it)", file=sys.stderr)
+        return 2
+    # SIGTERM ends the run like Ctrl-C: through the finally blocks that stop gunicorn.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    OUT.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="mashang-bench-"))
+    hello_env = production_env("sqlite://", 0, workdir)
+    report = {
+        "meta": {
+            "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "gunicorn": gunicorn_settings(hello_env),
+            "connections": args.connections,
+            "wrk_threads": args.wrk_threads,
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "rate_limit": "disabled (RATELIMIT_ENABLED=false)",
+            "access_log": ACCESS_LOG,
+            "targets": {"ratio": TARGET_RATIO, "p99_ms": TARGET_P99_MS, "size_bytes": SIZE_BUDGET},
+        },
+        "runs": {},
+    }
+    hello = Gunicorn("hello", "bench.hello_app:app", hello_env, free_port(), OUT / "gunicorn-hello.log")
+    databases = [sqlite_database(workdir)]
+    cleanups = []
+    try:
+        hello.start("/")
+        log(f'bare "hello" app on port {hello.port}; working in {workdir}')
+        if os.environ.get("BENCH_DATABASE_URL"):
+            pg = postgres_database(os.environ["BENCH_DATABASE_URL"], args.keep)
+            databases.append(pg)
+            cleanups.append(pg.cleanup)
+        for db in databases:
+            try:
+                report["runs"][db.kind] = bench_database(db, args, hello, workdir)
+            except (RuntimeError, sa.exc.SQLAlchemyError, OSError) as exc:
+                log(f"{db.kind} run failed: {exc}")
+                report["runs"][db.kind] = {"database": db.label, "error": str(exc)}
+    finally:
+        hello.stop()
+        for cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception as exc:  # a cleanup failure must not hide the figures
+                log(f"cleanup failed: {exc}")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report["meta"]["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    print()
+    print(table(report))
+    (OUT / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    print(f"JSON: {(OUT / 'latest.json').relative_to(ROOT)}; gunicorn logs: bench/out/gunicorn-*.log")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""THE permission module: every "may this person do that?" is answered here.
+
+`can(user, action, obj)` combines the role × action matrix with scope (a manager's own
+stations, a congress staff member's region and the regions below it, a unit's own
+concerns). Views call `require()`; templates ask `can()` to decide which buttons to show.
+"""
+
+from collections.abc import Callable
+
+from models import Concern, Duty, Representative, Station, User
+from models.enums import Role
+
+ANONYMOUS = "anonymous"
+REP, MGR, STAFF, UNIT, ADMIN = (
+    Role.REPRESENTATIVE,
+    Role.STATION_MANAGER,
+    Role.CONGRESS_STAFF,
+    Role.UNIT_HANDLER,
+    Role.ADMIN,
+)
+
+
+class PermissionDenied(Exception):
+    """The signed-in user may not do this. Views answer 403 (anonymous: the login page)."""
+
+    def __init__(self, action: str):
+        super().__init__(action)
+        self.action = action
+
+
+def role_of(user) -> str:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ANONYMOUS
+    return user.role
+
+
+# --- scope -----------------------------------------------------------------------------
+
+
+def in_region(user: User, station: Station) -> bool:
+    """A congress staff member's region covers the station's region or an ancestor of it."""
+    return user.region_id is not None and any(r.id == user.region_id for r in station.region.path())
+
+
+def manages(user: User, station: Station) -> bool:
+    return any(s.id == station.id for s in user.managed_stations)
+
+
+def oversees_station(user: User, station: Station) -> bool:
+    """Who looks after a station: its managers, congress staff above it, admins."""
+    if user.role == ADMIN:
+        return True
+    if user.role == MGR:
+        return manages(user, station)
+    if user.role == STAFF:
+        return in_region(user, station)
+    return False
+
+
+def _own_rep(user: User) -> Representative | None:
+    return user.representative if user.role == REP else None
+
+
+def _station_of(obj) -> Station | None:
+    if isinstance(obj, Station):
+        return obj
+    if isinstance(obj, (Duty, Concern)):
+        return obj.station
+    return None
+
+
+# --- rules: action → (roles allowed, scope check) --------------------------------------
+
+Rule = tuple[frozenset[str], Callable[[User, object], bool] | None]
+
+
+def _oversees(user, obj) -> bool:
+    station = _station_of(obj)
+    return station is not None and oversees_station(user, station)
+
+
+def _own_duty(user, obj) -> bool:
+    rep = _own_rep(user)
+    return rep is not None and isinstance(obj, Duty) and obj.representative_id == rep.id
+
+
+def _own_or_oversees_rep(user, obj) -> bool:
+    """A representative reads their own file; overseers read the files of the
+    representatives of their stations."""
+    if not isinstance(obj, Representative):
+        return False
+    if user.role == REP:
+        return user.representative is not None and user.representative.id == obj.id
+    return user.role == ADMIN or any(oversees_station(user, s) for s in obj.stations)
+
+
+def _active_station(_user, obj) -> bool:
+    return isinstance(obj, Station) and obj.is_active
+
+
+def _any(_user, _obj) -> bool:
+    return True
+
+
+RULES: dict[str, Rule] = {
+    # Residents
+    "station.view": (frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN}), _active_station),
+    "concern.file": (frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN}), _active_station),
+    # Representatives on duty
+    "duty.check_in": (frozenset({REP}), _active_station),
+    "duty.check_out": (frozenset({REP}), _own_duty),
+    "duty.view_file": (frozenset({REP, MGR, STAFF, ADMIN}), _own_or_oversees_rep),
+    # Station management
+    "duty.review": (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    "roster.manage": (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    "attendance.view": (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    "attendance.export": (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    "kiosk.display": (frozenset({MGR, ADMIN}), _oversees),
+    "station.print_poster": (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # Accounts
+    "account.change_password": (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
+    "user.manage": (frozenset({ADMIN}), _any),
+}
+
+ACTIONS = tuple(RULES)
+
+
+def can(user, action: str, obj=None) -> bool:
+    roles, scope = RULES[action]  # an unknown action is a programming error: KeyError
+    role = role_of(user)
+    if role not in roles:
+        return False
+    if scope is None:
+        return True
+    return scope(user, obj)
+
+
+def require(user, action: str, obj=None) -> None:
+    if not can(user, action, obj):
+        raise PermissionDenied(action)
