@@ -54,9 +54,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine)
 
-    from views import cli, errors, health, public
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "basic"
+
+    from views import auth, cli, duty, errors, health, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(duty.bp)
     app.register_blueprint(health.bp)
     errors.register(app)
     cli.register(app)

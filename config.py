@@ -1,6 +1,7 @@
 """Configuration in layers: these defaults → instance/config.py → environment → test_config."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -18,6 +19,8 @@ ENV_SETTINGS = {
     "RATELIMIT_ENABLED": lambda v: v.lower() in ("1", "true", "yes", "on"),
     "CONCERN_RATE_LIMIT": str,
     "LOOKUP_RATE_LIMIT": str,
+    "LOGIN_RATE_LIMIT": str,
+    "SESSION_IDLE_MINUTES": int,
     "STATION_PAGE_CACHE_SECONDS": int,
     "TRUST_PROXY_HOPS": int,
 }
@@ -46,6 +49,8 @@ class Config:
     # Counted on failed look-ups only: guessing codes is what it stops.
     LOOKUP_RATE_LIMIT = "10 per minute;100 per day"
 
+    LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+
     STATION_PAGE_CACHE_SECONDS = 30
     TRUST_PROXY_HOPS = 0
 
@@ -55,6 +60,7 @@ class Config:
     LANGUAGES = ("zh_Hans", "en")
 
     WTF_CSRF_TIME_LIMIT = 24 * 3600
+    SESSION_IDLE_MINUTES = 120
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -77,6 +83,9 @@ def load_config(app, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_BASE_URL"].startswith("https://")
     app.config["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    # A signed-in session ends after this long without a request (the cookie is re-sent
+    # on every request, and the server refuses older signatures).
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
 
     if app.config["APP_ENV"] == "production" and app.config["SECRET_KEY"] in ("", DEV_SECRET_KEY):
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY: set SECRET_KEY.")

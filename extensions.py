@@ -48,7 +48,14 @@ def configure_sqlite(engine) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(session_id: str):
+    """Session ids are "<user id>.<session version>": a password change ends old sessions."""
     from models import User
 
-    return db.session.get(User, int(user_id))
+    user_id, _, version = session_id.partition(".")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user

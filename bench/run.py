@@ -17,6 +17,7 @@ The figures end up in a table and in bench/out/latest.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -96,14 +97,26 @@ def http_get(port: int, path: str, headers: dict | None = None, timeout: float =
 class Gunicorn:
     """One gunicorn master, started with the project's gunicorn.conf.py and --bind."""
 
-    def __init__(self, name: str, app_spec: str, env: dict, port: int, log_path: Path):
+    def __init__(self, name: str, app_spec: str, env: dict, port: int, log_path: Path, workdir: Path):
         self.name, self.app_spec, self.env, self.port, self.log_path = name, app_spec, env, port, log_path
+        # gunicorn 27 gives every instance of a user the same control socket by default;
+        # our own keeps `make run` (or another bench) and this one from taking over each other's.
+        self.control_socket = workdir / f"{name}.ctl"
         self.proc: subprocess.Popen | None = None
         self._log = None
 
     def start(self, ready_path: str) -> None:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        cmd = [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONF), "--bind", f"{HOST}:{self.port}", self.app_spec]
+        cmd = [
+            str(BIN / "gunicorn"),
+            "--config",
+            str(GUNICORN_CONF),
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--control-socket",
+            str(self.control_socket),
+            self.app_spec,
+        ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -117,6 +130,11 @@ class Gunicorn:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn ({self.name}) not ready after 60 s:\n{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise RuntimeError(f"gunicorn ({self.name}) is gone (exit {code}); its log ends:\n{self.log_tail(8)}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -135,6 +153,23 @@ class Gunicorn:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its workers so far (Linux /proc)."""
+        if self.proc is None:
+            return 0.0
+        pids = [self.proc.pid]
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def log_counts(self) -> dict:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -332,10 +367,12 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def run_wrk(url: str, seconds: int, connections: int, threads: int) -> dict:
+def run_wrk(url: str, seconds: int, connections: int, threads: int, server: Gunicorn | None = None) -> dict:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    cpu_before = server.cpu_seconds() if server else 0.0
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
-    result: dict = {"url": url, "command": " ".join(cmd)}
+    cpu = server.cpu_seconds() - cpu_before if server else None
+    result: dict = {"url": url, "command": " ".join(cmd), "server_cpu_seconds": cpu}
     if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
         result["rps"] = float(m.group(1))
     for pct in ("50", "90", "99"):
@@ -347,6 +384,9 @@ def run_wrk(url: str, seconds: int, connections: int, threads: int) -> dict:
     result["non_2xx_3xx"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result["socket_errors"] = sum(map(int, m.groups())) if m else 0
+    if cpu is not None and result.get("requests"):
+        # CPU the server spent per request: unlike req/s, barely moved by other load on the machine.
+        result["server_cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1)
     if "rps" not in result:
         result["raw"] = out[-2000:]
     return result
@@ -444,7 +484,10 @@ def open_form(port: int, code: str, index: int, run_tag: str) -> Resident:
     form.feed(body)
     if not form.inputs.get("csrf_token") or not form.inputs.get("submission_key") or not form.categories:
         raise RuntimeError("the concern form lacks csrf_token, submission_key or a category")
-    content = f"小区东门外的路灯已经坏了两个多月，晚上出行很不方便，老人孩子容易摔倒，希望尽快修好。（压测{run_tag}第{index}号）"
+    content = (
+        "小区东门外的路灯已经坏了两个多月，晚上出行很不方便，老人孩子容易摔倒，希望尽快修好。"
+        f"（压测{run_tag}第{index}号）"
+    )
     return Resident(
         index=index,
         cookie="; ".join(f"{k}={m.value}" for k, m in jar.items()),
@@ -532,7 +575,8 @@ def fire_at_once(port: int, code: str, residents: list[Resident]) -> tuple[list[
     return results, time.perf_counter() - t0
 
 
-def concurrent_writes(port: int, code: str, db: Database, n: int, double_taps: int) -> dict:
+def concurrent_writes(server: Gunicorn, code: str, db: Database, n: int, double_taps: int) -> dict:
+    port = server.port
     run_tag = secrets.token_hex(3)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -544,7 +588,9 @@ def concurrent_writes(port: int, code: str, db: Database, n: int, double_taps: i
     with engine.connect() as conn:
         rows_before = conn.scalar(sa.text("SELECT count(*) FROM concern"))
 
+    cpu_before = server.cpu_seconds()
     results, elapsed = fire_at_once(port, code, residents)
+    write_cpu = server.cpu_seconds() - cpu_before
     for r, res in zip(residents, results, strict=True):
         r.result = res
     statuses = Counter(str(res["status"]) if res["status"] is not None else "error" for res in results)
@@ -606,6 +652,7 @@ def concurrent_writes(port: int, code: str, db: Database, n: int, double_taps: i
         "rows_equal_acknowledged": len(stored) == len(acked_keys),
         "elapsed_seconds": round(elapsed, 3),
         "submissions_per_second": round(len(acked) / elapsed, 1) if elapsed else None,
+        "server_cpu_ms_per_submission": round(write_cpu / n * 1000, 2),
         "latency_ms": {
             "p50": round(percentile(latencies, 50) or 0, 1),
             "p99": round(percentile(latencies, 99) or 0, 1),
@@ -625,19 +672,21 @@ def concurrent_writes(port: int, code: str, db: Database, n: int, double_taps: i
 
 
 def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
+    """Steps 1, 3, 4 and 5 on one database. A failing step ends this database's run; the
+    figures measured before it are kept, and the error is reported beside them."""
     log(f"== {db.kind}: {db.label}")
     port = free_port()
     env = production_env(db.url, port, workdir)
-    seed = prepare_database(db, env)
-    log(f"  {seed['source']}: {seed['counts']}; station /s/{seed['station']} ({seed['name']})")
-    app = Gunicorn(f"app-{db.kind}", "app:create_app()", env, port, OUT / f"gunicorn-{db.kind}.log")
-    result: dict = {"database": db.label, "seed": seed, "port": port}
+    result: dict = {"database": db.label, "port": port}
+    app = Gunicorn(f"app-{db.kind}", "app:create_app()", env, port, OUT / f"gunicorn-{db.kind}.log", workdir)
     try:
+        seed = result["seed"] = prepare_database(db, env)
+        log(f"  {seed['source']}: {seed['counts']}; station /s/{seed['station']} ({seed['name']})")
         app.start("/healthz")
         station_path = f"/s/{seed['station']}"
         status, _, _ = http_get(port, station_path)
         if status != 200:
-            raise RuntimeError(f"GET {station_path} gave {status}")
+            raise RuntimeError(f"GET {station_path} gave {status}; server log ends:\n{app.log_tail(6)}")
 
         bare_url = f"http://{HOST}:{hello.port}/"
         station_url = f"http://{HOST}:{port}{station_path}"
@@ -645,20 +694,31 @@ def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
         run_wrk(bare_url, args.warmup, args.connections, args.wrk_threads)
         run_wrk(station_url, args.warmup, args.connections, args.wrk_threads)
         log(f"  wrk {args.duration} s, {args.connections} connections: bare route")
-        bare = run_wrk(bare_url, args.duration, args.connections, args.wrk_threads)
+        bare = run_wrk(bare_url, args.duration, args.connections, args.wrk_threads, hello)
         log(f"  wrk {args.duration} s, {args.connections} connections: station page")
-        station = run_wrk(station_url, args.duration, args.connections, args.wrk_threads)
-        ratio = station.get("rps", 0) / bare["rps"] if bare.get("rps") else None
-        result["throughput"] = {"bare": bare, "station": station, "ratio": ratio}
+        station = run_wrk(station_url, args.duration, args.connections, args.wrk_threads, app)
+        for server, measured in ((hello, bare), (app, station)):
+            server.check_alive()
+            if "rps" not in measured:
+                raise RuntimeError(f"wrk gave no figures: {measured.get('raw', '')}")
+        ratio = station["rps"] / bare["rps"]
+        cpu_ratio = None
+        if bare.get("server_cpu_us_per_request") and station.get("server_cpu_us_per_request"):
+            cpu_ratio = bare["server_cpu_us_per_request"] / station["server_cpu_us_per_request"]
+        result["throughput"] = {"bare": bare, "station": station, "ratio": ratio, "cpu_ratio": cpu_ratio}
         log(f"  bare {bare.get('rps')} req/s, station {station.get('rps')} req/s")
 
         result["size"] = page_weight(port, station_path)
         log(f"  station page weight {result['size']['total_bytes']} B")
 
         log(f"  concurrent writes: {args.submissions} residents")
-        result["writes"] = concurrent_writes(port, seed["station"], db, args.submissions, args.double_taps)
+        result["writes"] = concurrent_writes(app, seed["station"], db, args.submissions, args.double_taps)
         w = result["writes"]
+        app.check_alive()
         log(f"  {w['acknowledged']}/{w['n']} acknowledged in {w['elapsed_seconds']} s, statuses {w['status_counts']}")
+    except (RuntimeError, sa.exc.SQLAlchemyError, OSError, subprocess.SubprocessError) as exc:
+        log(f"{db.kind} run failed: {exc}")
+        result["error"] = str(exc)
     finally:
         app.stop()
         result["server_log"] = app.log_counts()
@@ -668,142 +728,132 @@ def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
 # --- report ------------------------------------------------------------------------------
 
 
-def _num(v, fmt="{:,.0f}"):
+def _num(v, fmt="{:,.0f}") -> str:
     return "—" if v is None else fmt.format(v)
 
 
+def _dig(node, path: str):
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _counts(statuses, errors) -> str:
+    parts = [f"{k}:{v}" for k, v in sorted({**(statuses or {}), **(errors or {})}.items())]
+    return ", ".join(parts) or "none"
+
+
 def table(report: dict) -> str:
-    runs = report["runs"]
+    """The figures side by side, one column per database, the target on the right."""
+    runs, meta = report["runs"], report["meta"]
     kinds = list(runs)
-    width = 30
-    col = 18
+    lines: list[str] = []
 
-    def row(label, values, target=""):
-        cells = "".join(f"{v:>{col}}" for v in values)
-        return f"  {label:<{width}}{cells}   {target}".rstrip()
-
-    def get(kind, *path):
-        node = runs[kind]
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        return node
-
-    def verdict(ok):
-        return "" if ok is None else (" ok" if ok else " MISS")
-
-    lines = []
-    meta = report["meta"]
-    g = meta["gunicorn"]
-    lines.append("=" * 96)
-    lines.append(f"码上 Mashang benchmark  {meta['started']}  ({meta['cpus']} CPUs, {meta['python']})")
-    lines.append(
-        f"gunicorn.conf.py: {g['worker_class']}, {g['workers']} workers x {g['threads']} threads, "
-        f"keepalive {g['keepalive']} s; APP_ENV=production; access log {ACCESS_LOG}"
-    )
-    lines.append(
-        "Rate limiting OFF (RATELIMIT_ENABLED=false): with it on, the form's limit "
-        "(10/min per address) would turn this load away with 429s."
-    )
-    lines.append(f"wrk -t{meta['wrk_threads']} -c{meta['connections']} -d{meta['duration']}s --latency, warm-up {meta['warmup']} s")
-    lines.append("")
-    lines.append(row("", kinds, "target"))
-    lines.append("Throughput")
-    lines.append(row('bare "hello" req/s', [_num(get(k, "throughput", "bare", "rps")) for k in kinds]))
-    lines.append(row("station page req/s", [_num(get(k, "throughput", "station", "rps")) for k in kinds]))
-    ratios = [get(k, "throughput", "ratio") for k in kinds]
-    lines.append(
-        row(
-            "station / bare",
-            [_num(r and r * 100, "{:.1f} %") + verdict(r is not None and r >= TARGET_RATIO) for r in ratios],
-            f">= {TARGET_RATIO:.0%}",
-        )
-    )
-    lines.append(row("bare p50 / p99 ms", [_p(get(k, "throughput", "bare")) for k in kinds]))
-    p99s = [get(k, "throughput", "station", "p99_ms") for k in kinds]
-    lines.append(
-        row(
-            "station p50 / p99 ms",
-            [_p(get(k, "throughput", "station")) + verdict(p is not None and p <= TARGET_P99_MS) for k, p in zip(kinds, p99s, strict=True)],
-            f"p99 <= {TARGET_P99_MS:.0f} ms",
-        )
-    )
-    lines.append(
-        row(
-            "wrk non-2xx / socket errors",
-            [f"{get(k, 'throughput', 'station', 'non_2xx_3xx')} / {get(k, 'throughput', 'station', 'socket_errors')}" for k in kinds],
-        )
-    )
-    lines.append("Size of the station page")
-    first = runs[kinds[0]].get("size") or {"files": []}
-    for i, f in enumerate(first["files"]):
-        sizes = []
+    def row(label: str, cell, target: str = "", check=None) -> None:
+        """cell(run) gives the text; check(run) gives True/False/None for ok/MISS/nothing."""
+        cells = []
         for k in kinds:
-            files = get(k, "size", "files") or []
-            sizes.append(_num(files[i]["bytes"], "{:,} B") if i < len(files) else "—")
-        lines.append(row(f"  {f['kind']} {f['url']}"[:width], sizes))
-    totals = [get(k, "size", "total_bytes") for k in kinds]
-    lines.append(
-        row(
-            "total",
-            [_num(t, "{:,} B") + verdict(t is not None and t <= SIZE_BUDGET) for t in totals],
-            f"<= {SIZE_BUDGET:,} B",
-        )
+            text = cell(runs[k])
+            verdict = check(runs[k]) if check else None
+            cells.append(text + ("" if verdict is None else (" ok" if verdict else " MISS")))
+        lines.append(f"  {label:<31}" + "".join(f"{c:>19}" for c in cells) + (f"   {target}" if target else ""))
+
+    def field(path: str, fmt: str = "{:,.0f}"):
+        return lambda run: _num(_dig(run, path), fmt)
+
+    def pair(a: str, b: str, fmt: str = "{:,.0f}"):
+        return lambda run: f"{_num(_dig(run, a), fmt)} / {_num(_dig(run, b), fmt)}"
+
+    def within(path: str, test):
+        return lambda run: None if _dig(run, path) is None else test(_dig(run, path))
+
+    g = meta["gunicorn"]
+    lines += [
+        "=" * 100,
+        f"码上 Mashang benchmark  {meta['started']}  ({meta['cpus']} CPUs, Python {meta['python']})",
+        f"gunicorn.conf.py: {g['worker_class']}, {g['workers']} workers x {g['threads']} threads, "
+        f"keepalive {g['keepalive']} s; APP_ENV=production; ACCESS_LOG={ACCESS_LOG}",
+        "Rate limiting OFF (RATELIMIT_ENABLED=false): the form's limit (10/min per address) would "
+        "otherwise answer this load with 429.",
+        f"wrk -t{meta['wrk_threads']} -c{meta['connections']} -d{meta['duration']}s --latency, "
+        f"after {meta['warmup']} s of warm-up on each route",
+        "",
+        f"  {'':<31}" + "".join(f"{k:>19}" for k in kinds) + "   target",
+        "Throughput",
+    ]
+    row('bare "hello" req/s', field("throughput.bare.rps"))
+    row("station page req/s", field("throughput.station.rps"))
+    row(
+        "station / bare",
+        lambda run: _num(_dig(run, "throughput.ratio"), "{:.1%}"),
+        f">= {TARGET_RATIO:.0%}",
+        within("throughput.ratio", lambda r: r >= TARGET_RATIO),
     )
-    lines.append(row("references to other hosts", [str(len(get(k, "size", "external_refs") or [])) for k in kinds], "0"))
-    n = get(kinds[0], "writes", "n")
-    lines.append(f"Concurrent writes (N={n}, all released at once)")
-    w = {k: get(k, "writes") or {} for k in kinds}
-    lines.append(row("acknowledged (303 to receipt)", [_num(w[k].get("acknowledged")) for k in kinds], f"= {n}"))
-    lines.append(row("5xx responses", [_num(w[k].get("server_errors_5xx")) for k in kinds], "0"))
-    lines.append(
-        row("other statuses / conn. errors", [_fmt_counts(w[k].get("other_statuses"), w[k].get("connection_errors")) for k in kinds])
+    row("bare p50 / p99 ms", pair("throughput.bare.p50_ms", "throughput.bare.p99_ms", "{:.1f}"))
+    row(
+        "station p50 / p99 ms",
+        pair("throughput.station.p50_ms", "throughput.station.p99_ms", "{:.1f}"),
+        f"p99 <= {TARGET_P99_MS:.0f} ms",
+        within("throughput.station.p99_ms", lambda p: p <= TARGET_P99_MS),
     )
-    lines.append(row("rows in DB", [_num(w[k].get("rows_in_db")) for k in kinds], "= acknowledged"))
-    lines.append(row("acknowledged stored once", [_num(w[k].get("acknowledged_stored_once")) for k in kinds], "= acknowledged"))
-    lines.append(row("duplicates", [_num(w[k].get("duplicates")) for k in kinds], "0"))
-    lines.append(row("stored, not acknowledged", [_num(w[k].get("stored_not_acknowledged")) for k in kinds], "0"))
-    lines.append(
-        row(
-            "double taps: same code",
-            [f"{(w[k].get('double_taps') or {}).get('same_tracking_code', '—')}/{(w[k].get('double_taps') or {}).get('sent', '—')}" for k in kinds],
-            "all",
-        )
+    row(
+        "server CPU us/req bare / station",
+        pair("throughput.bare.server_cpu_us_per_request", "throughput.station.server_cpu_us_per_request"),
     )
-    lines.append(row("elapsed", [_num(w[k].get("elapsed_seconds"), "{:.2f} s") for k in kinds]))
-    lines.append(row("submissions/s", [_num(w[k].get("submissions_per_second"), "{:,.1f}") for k in kinds]))
-    lines.append(
-        row(
-            "write latency p50 / p99 ms",
-            [f"{(w[k].get('latency_ms') or {}).get('p50', '—')} / {(w[k].get('latency_ms') or {}).get('p99', '—')}" for k in kinds],
-        )
+    row("ratio predicted by CPU", field("throughput.cpu_ratio", "{:.1%}"), "(steadier on a busy machine)")
+    row(
+        "station non-2xx / socket errors",
+        pair("throughput.station.non_2xx_3xx", "throughput.station.socket_errors"),
+        "0 / 0",
     )
-    logs = {k: get(k, "server_log") or {} for k in kinds}
-    lines.append(
-        row(
-            "log: tracebacks / db locked",
-            [f"{logs[k].get('tracebacks', '—')} / {logs[k].get('database_is_locked', '—')}" for k in kinds],
-            "0 / 0",
-        )
+
+    lines.append("Size of the station page")
+    files = _dig(runs[kinds[0]], "size.files") or []
+    for i, f in enumerate(files):
+
+        def size(run, i=i):
+            mine = _dig(run, "size.files") or []
+            return _num(mine[i]["bytes"], "{:,} B") if i < len(mine) else "—"
+
+        row(f"  {f['kind']} {f['url']}"[:31], size)
+    row(
+        "total",
+        field("size.total_bytes", "{:,} B"),
+        f"<= {SIZE_BUDGET:,} B",
+        within("size.total_bytes", lambda t: t <= SIZE_BUDGET),
+    )
+    row("references to other hosts", lambda run: _num(len(_dig(run, "size.external_refs") or [])), "0")
+
+    n = meta["submissions"]
+    lines.append(f"Concurrent writes (N={n} residents, all released at once)")
+    row("acknowledged (303 to receipt)", field("writes.acknowledged"), f"= {n}")
+    row("5xx responses", field("writes.server_errors_5xx"), "0")
+    row(
+        "other statuses / conn. errors",
+        lambda run: _counts(_dig(run, "writes.other_statuses"), _dig(run, "writes.connection_errors")),
+        "none",
+    )
+    row("rows in DB", field("writes.rows_in_db"), "= acknowledged")
+    row("acknowledged, stored once", field("writes.acknowledged_stored_once"), "= acknowledged")
+    row("duplicates", field("writes.duplicates"), "0")
+    row("stored, not acknowledged", field("writes.stored_not_acknowledged"), "0")
+    row("double taps: same code / sent", pair("writes.double_taps.same_tracking_code", "writes.double_taps.sent"))
+    row("elapsed", field("writes.elapsed_seconds", "{:.2f} s"))
+    row("submissions/s", field("writes.submissions_per_second", "{:,.1f}"))
+    row("server CPU ms / submission", field("writes.server_cpu_ms_per_submission", "{:.1f}"))
+    row("latency p50 / p99 ms", pair("writes.latency_ms.p50", "writes.latency_ms.p99"))
+    row(
+        "server log: tracebacks / locked",
+        pair("server_log.tracebacks", "server_log.database_is_locked"),
+        '0 / 0 ("database is locked")',
     )
     for k in kinds:
         if runs[k].get("error"):
-            lines.append(f"  {k}: FAILED: {runs[k]['error']}")
-    lines.append("=" * 96)
+            lines.append(f"  {k} FAILED: " + runs[k]["error"].replace("\n", "\n    "))
+    lines.append("=" * 100)
     return "\n".join(lines)
-
-
-def _p(node) -> str:
-    if not node or "p99_ms" not in node:
-        return "—"
-    return f"{node.get('p50_ms', 0):.1f} / {node['p99_ms']:.1f}"
-
-
-def _fmt_counts(statuses, errors) -> str:
-    parts = [f"{k}:{v}" for k, v in sorted((statuses or {}).items())]
-    parts += [f"{k}:{v}" for k, v in sorted((errors or {}).items())]
-    return ", ".join(parts) or "none"
 
 
 # --- main --------------------------------------------------------------------------------
@@ -837,6 +887,7 @@ def main() -> int:
             "connections": args.connections,
             "wrk_threads": args.wrk_threads,
             "duration": args.duration,
+            "submissions": args.submissions,
             "warmup": args.warmup,
             "rate_limit": "disabled (RATELIMIT_ENABLED=false)",
             "access_log": ACCESS_LOG,
@@ -844,7 +895,7 @@ def main() -> int:
         },
         "runs": {},
     }
-    hello = Gunicorn("hello", "bench.hello_app:app", hello_env, free_port(), OUT / "gunicorn-hello.log")
+    hello = Gunicorn("hello", "bench.hello_app:app", hello_env, free_port(), OUT / "gunicorn-hello.log", workdir)
     databases = [sqlite_database(workdir)]
     cleanups = []
     try:
@@ -855,11 +906,7 @@ def main() -> int:
             databases.append(pg)
             cleanups.append(pg.cleanup)
         for db in databases:
-            try:
-                report["runs"][db.kind] = bench_database(db, args, hello, workdir)
-            except (RuntimeError, sa.exc.SQLAlchemyError, OSError) as exc:
-                log(f"{db.kind} run failed: {exc}")
-                report["runs"][db.kind] = {"database": db.label, "error": str(exc)}
+            report["runs"][db.kind] = bench_database(db, args, hello, workdir)
     finally:
         hello.stop()
         for cleanup in cleanups:

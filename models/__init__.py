@@ -2,7 +2,7 @@
 
 from models.base import Base, utcnow
 from models.concern import Attachment, Concern, ConcernEvent
-from models.duty import Duty, DutySlot
+from models.duty import CheckInAttempt, Duty, DutySlot
 from models.outbox import AuditLog, Outbox
 from models.region import Region
 from models.station import Station, representative_station
@@ -14,6 +14,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "Category",
+    "CheckInAttempt",
     "Concern",
     "ConcernEvent",
     "Duty",

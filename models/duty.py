@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column
+from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.enums import DutyMethod, DutyStatus
 from models.station import Station
 from models.user import Representative, User
@@ -22,6 +22,8 @@ class DutySlot(Base):
     day: Mapped[date]
     starts_at: Mapped[time]
     ends_at: Mapped[time]
+    # Slots made together by "repeat weekly" share a series, so they can be removed together.
+    series: Mapped[str | None] = mapped_column(sa.String(32), index=True)
 
     station: Mapped[Station] = relationship()
     representative: Mapped[Representative] = relationship()
@@ -49,9 +51,14 @@ class Duty(TimestampMixin, Base):
     nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
     distance_m: Mapped[float | None]
     kiosk_window: Mapped[int | None]
+    # A check-in that could not meet the station's presence policy waits for the
+    # manager: it never counts until confirmed.
+    pending_reason: Mapped[str | None] = mapped_column(sa.String(30))
     residents_received: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(sa.Text, default="")
 
     station: Mapped[Station] = relationship()
     representative: Mapped[Representative] = relationship()
@@ -73,3 +80,22 @@ class Duty(TimestampMixin, Base):
             "checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"
         ),
     )
+
+
+class CheckInAttempt(Base):
+    """A refused check-in, kept with its reason code for the station manager to see."""
+
+    __tablename__ = "check_in_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id", ondelete="CASCADE"))
+    representative_id: Mapped[int] = mapped_column(sa.ForeignKey("representative.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(sa.String(30))
+    method: Mapped[DutyMethod] = mapped_column(enum_column(DutyMethod, "method"))
+    distance_m: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    station: Mapped[Station] = relationship()
+    representative: Mapped[Representative] = relationship()
+
+    __table_args__ = (sa.Index("ix_check_in_attempt_station_created", "station_id", "created_at"),)

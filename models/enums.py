@@ -101,7 +101,6 @@ class DutyMethod(LabelledEnum):
 
 class DutyStatus(LabelledEnum):
     OPEN = "open"
-    PENDING = "pending"
     CLOSED = "closed"
     AUTO_CLOSED = "auto_closed"
     VOIDED = "voided"
@@ -181,7 +180,6 @@ TITLES: dict[type, dict] = {
     },
     DutyStatus: {
         DutyStatus.OPEN: _l("On duty"),
-        DutyStatus.PENDING: _l("Waiting for confirmation"),
         DutyStatus.CLOSED: _l("Completed"),
         DutyStatus.AUTO_CLOSED: _l("Closed automatically"),
         DutyStatus.VOIDED: _l("Voided"),

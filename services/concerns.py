@@ -1,6 +1,7 @@
 """Filing a concern (码上办) and reading it back by its tracking code."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from extensions import db
 from models import Attachment, Category, Concern, ConcernEvent, Station, utcnow
 from models.enums import ConcernSource, ConcernStatus
 from services.codes import new_tracking_code
+from services.duty import duty_for_new_concern
 from services.errors import ConcernRefused
 from services.photos import ProcessedPhoto
 from services.storage import LocalStorage
@@ -17,12 +19,13 @@ from services.storage import LocalStorage
 CONTENT_MIN, CONTENT_MAX = 10, 2000
 NAME_MAX = 30
 MAX_PHOTOS = 3
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def normalize_mobile(raw: str) -> str:
-    """Strip spaces, dashes and a +86 / 0086 prefix; the result may still be invalid."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    """Full-width digits (from Chinese input methods) to ASCII; strip spaces, dashes and
+    a +86 / 0086 prefix. The result may still be invalid."""
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]
@@ -31,6 +34,13 @@ def normalize_mobile(raw: str) -> str:
 
 def is_mainland_mobile(number: str) -> bool:
     return bool(_MOBILE_RE.match(number))
+
+
+def clean_text(raw: str) -> str:
+    """Trimmed text without control characters (NUL and friends break PostgreSQL and
+    terminals); line breaks and tabs stay, Windows line ends become plain ones."""
+    text = (raw or "").replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,10 @@ def submit_concern(
     category = db.session.get(Category, data.category_id)
     if category is None or not category.is_active:
         raise ConcernRefused("bad_category")
-    content = data.content.strip()
+    content = clean_text(data.content)
     if not CONTENT_MIN <= len(content) <= CONTENT_MAX:
         raise ConcernRefused("content_length")
-    name = data.contact_name.strip()
+    name = clean_text(data.contact_name)
     mobile = normalize_mobile(data.contact_mobile)
     if len(name) > NAME_MAX:
         raise ConcernRefused("name_too_long")
@@ -92,6 +102,7 @@ def submit_concern(
         raise ConcernRefused("too_many_photos")
 
     now = now or utcnow()
+    on_duty = duty_for_new_concern(station)
     concern = Concern(
         tracking_code=_unused_tracking_code(),
         submission_key=submission_key or None,
@@ -105,6 +116,7 @@ def submit_concern(
         consent_at=now if (name or mobile) else None,
         status=ConcernStatus.SUBMITTED,
         source=source,
+        duty_id=on_duty.id if on_duty else None,
         created_at=now,
         updated_at=now,
     )

@@ -46,7 +46,9 @@ def process_photo(raw: bytes, *, max_bytes: int, max_pixels: int, max_side: int)
         image.load()
     except PhotoRefused:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, far above ours
+        raise PhotoRefused("too_many_pixels") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise PhotoRefused("not_image") from exc
 
     content_type, extension, save_format = ACCEPTED[fmt]

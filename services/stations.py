@@ -1,15 +1,15 @@
 """Reading stations for the public page (码上见)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import Category, Concern, Representative, Station
-from models.enums import ConcernStatus, RepLevel
+from models import Category, Concern, Duty, DutySlot, Representative, Station
+from models.enums import ConcernStatus, DutyStatus, RepLevel
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 LEVEL_ORDER = list(RepLevel)
@@ -30,11 +30,20 @@ def get_active_station(code: str) -> Station | None:
     return station if station is not None and station.is_active else None
 
 
+def to_local(moment: datetime) -> datetime:
+    """A stored naive-UTC time as China time."""
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware time as the naive UTC the database stores."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def year_start_utc(now: datetime | None = None) -> datetime:
     """The start of this calendar year in China, as naive UTC like the stored times."""
     local_now = (now or datetime.now(UTC)).astimezone(LOCAL_TZ)
-    start = local_now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(UTC).replace(tzinfo=None)
+    return to_utc(local_now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
 
 
 def station_stats(station: Station, now: datetime | None = None) -> StationStats:
@@ -60,3 +69,34 @@ def active_categories() -> list[Category]:
     return list(
         db.session.scalars(sa.select(Category).where(Category.is_active).order_by(Category.sort_order, Category.id))
     )
+
+
+def on_duty_now(station: Station) -> list[Duty]:
+    """Who is in the station right now (在站): open duties, earliest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Duty)
+            .options(selectinload(Duty.representative).joinedload(Representative.user))
+            .where(Duty.station_id == station.id, Duty.status == DutyStatus.OPEN)
+            .order_by(Duty.checked_in_at)
+        )
+    )
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def roster_days(station: Station, first: date | None = None, days: int = 8) -> list[tuple[date, list[DutySlot]]]:
+    """The roster of today and the next seven days, day by day (days without anyone left out)."""
+    first = first or local_today()
+    slots = db.session.scalars(
+        sa.select(DutySlot)
+        .options(selectinload(DutySlot.representative).joinedload(Representative.user))
+        .where(DutySlot.station_id == station.id, DutySlot.day >= first, DutySlot.day < first + timedelta(days=days))
+        .order_by(DutySlot.day, DutySlot.starts_at)
+    ).all()
+    by_day: dict[date, list[DutySlot]] = {}
+    for slot in slots:
+        by_day.setdefault(slot.day, []).append(slot)
+    return list(by_day.items())

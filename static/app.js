@@ -48,3 +48,26 @@
   // Coming back to this page from the receipt (back button) must allow a new tap.
   window.addEventListener("pageshow", function () { sent = false; button.removeAttribute("aria-disabled"); });
 })();
+
+// Check-in at a station that asks for the phone's position: ask the browser, then send.
+// Without JavaScript, or when the position is refused, the server offers a pending check-in.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.checkin[data-geo='1']");
+  if (!form || !navigator.geolocation) return;
+  var done = false;
+  form.addEventListener("submit", function (e) {
+    if (done) return;
+    e.preventDefault();
+    var button = form.querySelector("button");
+    button.setAttribute("aria-disabled", "true");
+    button.firstChild.textContent = form.getAttribute("data-locating");
+    function send() { done = true; form.submit(); }
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      form.elements.latitude.value = pos.coords.latitude;
+      form.elements.longitude.value = pos.coords.longitude;
+      form.elements.accuracy.value = pos.coords.accuracy;
+      send();
+    }, send, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+  });
+})();

@@ -22,7 +22,7 @@ def test_alphabet_has_no_look_alikes():
     assert not set(LOOK_ALIKES) & set(ALPHABET)
     assert not set(LOOK_ALIKES.lower()) & set(ALPHABET)
     assert len(set(ALPHABET)) == len(ALPHABET), "no character twice"
-    assert ALPHABET == ALPHABET.upper()
+    assert ALPHABET.upper() == ALPHABET
     # What is left: digits 2-9 and the 23 unambiguous capitals.
     assert set(ALPHABET) == set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
 

@@ -40,7 +40,9 @@ def count(db, model) -> int:
 
 
 def submit(station, category, storage, photos=(), **fields):
-    data = ConcernInput(category_id=fields.pop("category_id", category.id), content=fields.pop("content", TEXT), **fields)
+    data = ConcernInput(
+        category_id=fields.pop("category_id", category.id), content=fields.pop("content", TEXT), **fields
+    )
     return submit_concern(station, data, list(photos), storage=storage)
 
 
@@ -104,9 +106,22 @@ def test_long_name_is_refused(db, station, category, storage):
     assert submit(station, category, storage, contact_name="张" * 30, consent=True).contact_name == "张" * 30
 
 
-@pytest.mark.parametrize("mobile", ["12345", "12812345678", "1381234567", "138123456789", "abcdefghijk", "+1 415 555 0100"])
+@pytest.mark.parametrize(
+    "mobile", ["12345", "12812345678", "1381234567", "138123456789", "abcdefghijk", "+1 415 555 0100"]
+)
 def test_bad_mobile_is_refused(db, station, category, storage, mobile):
     assert refusal(station, category, storage, contact_mobile=mobile, consent=True) == "bad_mobile"
+
+
+@pytest.mark.parametrize("mobile", ["１３８１２３４５６７８", "138１２３４５６７８", "13８12345678", "١٣٨١٢٣٤٥٦٧٨"])
+def test_mobile_with_non_ascii_digits_is_never_stored_as_typed(db, station, category, storage, mobile):
+    # Chinese input methods type full-width digits; \d matches them and other scripts' digits.
+    try:
+        concern = submit(station, category, storage, contact_mobile=mobile, consent=True)
+    except ConcernRefused as refused:
+        assert refused.code == "bad_mobile"
+    else:
+        assert concern.contact_mobile == "13812345678"
 
 
 @pytest.mark.parametrize("contact", [{"contact_name": "李秀英"}, {"contact_mobile": "13812345678"}])
@@ -199,7 +214,9 @@ def test_consent_time_is_set_with_contact(db, station, category, storage, fields
     assert concern.consent_at is not None
 
 
-@pytest.mark.parametrize("fields", [{}, {"consent": True}, {"anonymous": True}, {"contact_name": "   ", "consent": True}])
+@pytest.mark.parametrize(
+    "fields", [{}, {"consent": True}, {"anonymous": True}, {"contact_name": "   ", "consent": True}]
+)
 def test_no_consent_time_without_contact(db, station, category, storage, fields):
     concern = submit(station, category, storage, **fields)
     db.session.commit()

@@ -2,6 +2,7 @@
 
 import base64
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,28 +31,48 @@ def decode_png(data: bytes) -> list[str]:
 
 @pytest.fixture(scope="module")
 def decode_svg():
-    """Render an SVG in headless Chromium (as a browser shows the poster) and decode it."""
+    """Render an SVG in headless Chromium (as a browser shows the poster) and decode it.
+
+    Playwright's sync API refuses to start in a thread whose asyncio loop is already in
+    use (the e2e tests keep a session-wide Playwright open), so the browser lives in a
+    thread of its own and every call goes through that one thread."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed: cannot rasterise SVG")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svg-render")
+    state = {}
 
-        def decode(svg: bytes) -> list[str]:
-            assert svg.lstrip().startswith(b"<svg") or svg.lstrip().startswith(b"<?xml")
-            src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
-            page.set_content(
-                '<html><body style="margin:0;background:#fff">'
-                f'<img id="qr" src="{src}" style="display:block;width:400px;height:400px">'
-                "</body></html>"
-            )
-            shot = page.locator("#qr").screenshot()
-            return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))]
+    def start():
+        state["pw"] = sync_playwright().start()
+        state["browser"] = state["pw"].chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        state["page"] = state["browser"].new_page()
 
+    def screenshot(svg: bytes) -> bytes:
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+        state["page"].set_content(
+            '<html><body style="margin:0;background:#fff">'
+            f'<img id="qr" src="{src}" style="display:block;width:400px;height:400px">'
+            "</body></html>"
+        )
+        return state["page"].locator("#qr").screenshot()
+
+    def stop():
+        state["browser"].close()
+        state["pw"].stop()
+
+    worker.submit(start).result()
+
+    def decode(svg: bytes) -> list[str]:
+        assert svg.lstrip().startswith((b"<svg", b"<?xml"))
+        shot = worker.submit(screenshot, svg).result()
+        return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))]
+
+    try:
         yield decode
-        browser.close()
+    finally:
+        worker.submit(stop).result()
+        worker.shutdown()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 from PIL import Image
 
+from extensions import db as _db
 from models import Attachment, Concern, ConcernEvent
 from models.enums import ConcernStatus, RegionLevel, RepLevel
 from services.codes import format_tracking_code, new_tracking_code
@@ -107,9 +108,9 @@ def site(db):
     return st, cat
 
 
-def form_data(category, **overrides) -> dict:
+def form_data(cat, **overrides) -> dict:
     data = {
-        "category": str(category.id),
+        "category": str(cat.id),
         "content": TEXT,
         "contact_name": "",
         "contact_mobile": "",
@@ -120,7 +121,11 @@ def form_data(category, **overrides) -> dict:
 
 
 def post_concern(client, station, data, **kw):
-    return client.post(f"/s/{station.code}/concern", data=data, content_type="multipart/form-data", **kw)
+    code = station.code
+    # The test's own session must not hold SQLite's write lock while the app writes:
+    # outside a request every transaction starts with BEGIN IMMEDIATE (extensions.py).
+    _db.session.commit()
+    return client.post(f"/s/{code}/concern", data=data, content_type="multipart/form-data", **kw)
 
 
 def file_count(folder: str) -> int:
@@ -257,7 +262,9 @@ def test_concern_form_lists_categories_and_carries_a_key(client, db, site):
     assert "已停用分类" not in select
     key = input_value(html, "submission_key")
     assert key and len(key) >= 16
-    assert re.search(r'<input[^>]*type="hidden"[^>]*name="submission_key"|name="submission_key"[^>]*type="hidden"', html)
+    assert re.search(
+        r'<input[^>]*type="hidden"[^>]*name="submission_key"|name="submission_key"[^>]*type="hidden"', html
+    )
     assert input_value(client.get(f"/s/{st.code}/concern").get_data(as_text=True), "submission_key") != key
     assert 'enctype="multipart/form-data"' in html
     assert 'name="photos"' in html
@@ -418,6 +425,28 @@ def test_forged_extra_fields_are_ignored(client, db, site):
     assert concern.consent_at is None
     assert concern.rating_unit is None
     assert concern.source.value == "qr"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"submission_key": "k" * 200},
+        {"content": f"{TEXT}\x00"},
+        {"contact_name": "李\x00秀英", "consent": "y"},
+        {"contact_mobile": "138\x0012345678", "consent": "y"},
+    ],
+    ids=["long-key", "nul-in-content", "nul-in-name", "nul-in-mobile"],
+)
+def test_forged_input_is_refused_or_cleaned_never_a_server_error(client, db, site, overrides):
+    st, cat = site
+    resp = post_concern(client, st, form_data(cat, **overrides))
+    assert resp.status_code in (303, 400, 422), resp.status_code
+    _db.session.rollback()
+    for concern in _db.session.scalars(sa.select(Concern)):
+        # Whatever was kept is clean, the same on SQLite and PostgreSQL.
+        for value in (concern.content, concern.contact_name or "", concern.contact_mobile or ""):
+            assert "\x00" not in value
+        assert concern.submission_key is None or len(concern.submission_key) <= 64
 
 
 def test_script_is_stored_verbatim_and_shown_escaped(client, db, site):
@@ -607,7 +636,9 @@ def test_tracking_page_shows_status_stages_timeline_and_photos(app, client, db, 
 def test_tracking_timeline_shows_public_events_only(app, client, db, filed):
     filed.status = ConcernStatus.ACCEPTED
     filed.events.append(
-        ConcernEvent(action="accept", from_status=ConcernStatus.SUBMITTED, to_status=ConcernStatus.ACCEPTED, note="代表已接单")
+        ConcernEvent(
+            action="accept", from_status=ConcernStatus.SUBMITTED, to_status=ConcernStatus.ACCEPTED, note="代表已接单"
+        )
     )
     filed.events.append(ConcernEvent(action="note", note="内部备注：联系人脾气不好", is_public=False))
     db.session.commit()

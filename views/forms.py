@@ -5,11 +5,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from services.concerns import CONTENT_MAX, CONTENT_MIN, NAME_MAX, is_mainland_mobile, normalize_mobile
+from services.concerns import CONTENT_MAX, CONTENT_MIN, NAME_MAX, clean_text, is_mainland_mobile, normalize_mobile
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def _int_or_none(value):

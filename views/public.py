@@ -1,6 +1,7 @@
 """What residents see, without an account: /s/<code>, the concern form, /t/<code>."""
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -33,7 +34,9 @@ from services.errors import ConcernRefused, PhotoRefused
 from services.photos import process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import LocalStorage
+from views.duty import station_panel
 from views.forms import ConcernForm
+from views.util import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -105,7 +108,7 @@ def station(code: str):
         return moved
     # Most scans are anonymous and see the same page: render it once per station,
     # language and few seconds. Signed-in users get their own page.
-    cache = None if current_user.is_authenticated else _page_cache()
+    cache = None if current_user.is_authenticated or session.get("_flashes") else _page_cache()
     key = (code, str(get_locale()))
     html = None
     if cache is not None:
@@ -118,6 +121,9 @@ def station(code: str):
             station=st,
             stats=station_service.station_stats(st),
             representatives=station_service.representatives_in_order(st),
+            on_duty=station_service.on_duty_now(st),
+            roster=station_service.roster_days(st),
+            panel=station_panel(st),
         )
         if cache is not None:
             with _cache_lock:
@@ -176,6 +182,12 @@ def _remember(station_id: int, content: str, tracking_code: str) -> None:
     session["recent"] = [*kept, [_content_digest(station_id, content), tracking_code, now]]
 
 
+def _submission_key(form: ConcernForm) -> str:
+    """The form's key if it has the shape we hand out, else nothing (a forged one)."""
+    key = form.submission_key.data or ""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
+
+
 def _read_photos(form: ConcernForm) -> list | None:
     """Decoded, cleaned photos; None after adding messages beside the field."""
     cfg = current_app.config
@@ -207,7 +219,7 @@ def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice
     chosen_photos = request.method == "POST" and any(f and f.filename for f in request.files.getlist("photos"))
     if not form.category.choices:
         form.category.choices = _category_choices()
-    if not form.submission_key.data:
+    if not _submission_key(form):
         form.submission_key.data = secrets.token_urlsafe(24)
     response = make_response(
         render_template(
@@ -252,7 +264,8 @@ def concern_new(code: str):
         return render_concern_form(st, form)
 
     # A double tap or a resubmitted page: show the concern it already made.
-    existing = concern_service.find_by_submission_key(form.submission_key.data or "")
+    key = _submission_key(form)
+    existing = concern_service.find_by_submission_key(key)
     done_code = existing.tracking_code if existing else _recent_duplicate(st.id, form.content.data)
     if done_code:
         return redirect(url_for("public.receipt", code=done_code), 303)
@@ -278,7 +291,7 @@ def concern_new(code: str):
     )
     try:
         concern = concern_service.submit_concern(
-            st, data, photos, storage=storage(), submission_key=form.submission_key.data
+            st, data, photos, storage=storage(), submission_key=key or None
         )
         tracking_code = concern.tracking_code
         db.session.commit()
@@ -289,7 +302,7 @@ def concern_new(code: str):
     except IntegrityError:
         # The same key won a race in another request: that one is the concern.
         db.session.rollback()
-        existing = concern_service.find_by_submission_key(form.submission_key.data)
+        existing = concern_service.find_by_submission_key(key)
         if existing is None:
             raise
         tracking_code = existing.tracking_code
@@ -392,10 +405,7 @@ def media(key: str):
 
 @bp.get("/lang/<lang>")
 def set_language(lang: str):
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    response = redirect(target)
+    response = redirect(safe_next(request.args.get("next")))
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response

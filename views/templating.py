@@ -1,6 +1,6 @@
 """Template filters: one `label` filter for every enum, dates in China's time zone."""
 
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from models.enums import LabelledEnum
 from services.codes import format_tracking_code
@@ -15,7 +15,20 @@ def mask_mobile(number: str | None) -> str:
     return f"{number[:3]}****{number[-4:]}" if number and len(number) == 11 else ""
 
 
+def date_label(day) -> str:
+    """"Today", "Tomorrow", or a short date with the weekday."""
+    from services.stations import local_today
+
+    delta = (day - local_today()).days
+    if delta == 0:
+        return gettext("Today")
+    if delta == 1:
+        return gettext("Tomorrow")
+    return format_date(day, "EEE M/d")
+
+
 def register(app) -> None:
+    app.add_template_filter(date_label)
     app.add_template_filter(label)
     app.add_template_filter(format_tracking_code, "tracking")
     app.add_template_filter(mask_mobile)

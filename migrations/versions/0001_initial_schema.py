@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: fd461b390671
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:25:05.082004
+Create Date: 2026-11-23 11:44:51.677295
 
 """
 from alembic import op
@@ -117,6 +117,7 @@ def upgrade():
     sa.Column('unit_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('session_version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('locked_until', sa.DateTime(), nullable=True),
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -171,6 +172,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_representative')),
     sa.UniqueConstraint('user_id', name=op.f('uq_representative_user_id'))
     )
+    op.create_table('check_in_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('station_id', sa.Integer(), nullable=False),
+    sa.Column('representative_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=30), nullable=False),
+    sa.Column('method', sa.Enum('qr', 'kiosk', 'manual', name='method', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('distance_m', sa.Float(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['representative_id'], ['representative.id'], name=op.f('fk_check_in_attempt_representative_id_representative'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['station_id'], ['station.id'], name=op.f('fk_check_in_attempt_station_id_station'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_check_in_attempt'))
+    )
+    with op.batch_alter_table('check_in_attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_check_in_attempt_station_created', ['station_id', 'created_at'], unique=False)
+
     op.create_table('duty',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('station_id', sa.Integer(), nullable=False),
@@ -178,13 +194,16 @@ def upgrade():
     sa.Column('checked_in_at', sa.DateTime(), nullable=False),
     sa.Column('checked_out_at', sa.DateTime(), nullable=True),
     sa.Column('method', sa.Enum('qr', 'kiosk', 'manual', name='method', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('status', sa.Enum('open', 'pending', 'closed', 'auto_closed', 'voided', name='status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('status', sa.Enum('open', 'closed', 'auto_closed', 'voided', name='status', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=False),
     sa.Column('distance_m', sa.Float(), nullable=True),
     sa.Column('kiosk_window', sa.Integer(), nullable=True),
+    sa.Column('pending_reason', sa.String(length=30), nullable=True),
     sa.Column('residents_received', sa.Integer(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('confirmed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(), nullable=True),
+    sa.Column('review_note', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('checked_out_at IS NULL OR checked_out_at >= checked_in_at', name=op.f('ck_duty_out_after_in')),
@@ -207,6 +226,7 @@ def upgrade():
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('starts_at', sa.Time(), nullable=False),
     sa.Column('ends_at', sa.Time(), nullable=False),
+    sa.Column('series', sa.String(length=32), nullable=True),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_duty_slot_ends_after_start')),
     sa.ForeignKeyConstraint(['representative_id'], ['representative.id'], name=op.f('fk_duty_slot_representative_id_representative'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['station_id'], ['station.id'], name=op.f('fk_duty_slot_station_id_station'), ondelete='CASCADE'),
@@ -214,6 +234,7 @@ def upgrade():
     sa.UniqueConstraint('representative_id', 'day', 'starts_at', name='uq_duty_slot_rep_day_start')
     )
     with op.batch_alter_table('duty_slot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_duty_slot_series'), ['series'], unique=False)
         batch_op.create_index('ix_duty_slot_station_day', ['station_id', 'day'], unique=False)
 
     op.create_table('representative_station',
@@ -340,6 +361,7 @@ def downgrade():
     op.drop_table('representative_station')
     with op.batch_alter_table('duty_slot', schema=None) as batch_op:
         batch_op.drop_index('ix_duty_slot_station_day')
+        batch_op.drop_index(batch_op.f('ix_duty_slot_series'))
 
     op.drop_table('duty_slot')
     with op.batch_alter_table('duty', schema=None) as batch_op:
@@ -348,6 +370,10 @@ def downgrade():
         batch_op.drop_index('ix_duty_rep_checked_in')
 
     op.drop_table('duty')
+    with op.batch_alter_table('check_in_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_check_in_attempt_station_created')
+
+    op.drop_table('check_in_attempt')
     op.drop_table('representative')
     with op.batch_alter_table('manager_station', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_manager_station_station_id'))

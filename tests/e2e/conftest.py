@@ -4,6 +4,11 @@ record every request to another host.
 The browser is never downloaded: Playwright launches /usr/bin/chromium, which
 `make test` installs. Without it these tests fail (they never skip), so a machine that
 cannot run them says so.
+
+Every context made here records requests to hosts other than 127.0.0.1 and script or
+Content-Security-Policy errors; tests assert both lists are empty, and the fixture
+checks again at teardown. Each test module here sets `pytestmark = pytest.mark.e2e`,
+so `pytest -m "not e2e"` leaves the browser out.
 """
 
 import os
@@ -11,7 +16,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, WebError, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,13 +35,6 @@ PHONE_USER_AGENT = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Mobile Safari/537.36 MicroMessenger/8.0.50"
 )
-
-
-def pytest_collection_modifyitems(items):
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -75,24 +73,41 @@ def foreign_requests() -> list[str]:
     return []
 
 
-def _watch(context: BrowserContext, foreign: list[str]) -> None:
-    def record(request: Request) -> None:
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Uncaught script errors and console errors other than an HTTP error status (a 404
+    or 422 page is an expected answer): a Content-Security-Policy refusal lands here."""
+    return []
+
+
+def _watch(context: BrowserContext, foreign: list[str], errors: list[str]) -> None:
+    def on_request(request: Request) -> None:
         if is_foreign(request.url):
             foreign.append(request.url)
 
-    context.on("request", record)
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(f"console: {message.text}")
+
+    def on_error(error: WebError) -> None:
+        errors.append(f"uncaught: {error.error}")
+
+    context.on("request", on_request)
+    context.on("console", on_console)
+    context.on("weberror", on_error)
 
 
 @pytest.fixture
-def new_context(browser, foreign_requests) -> Iterator[Callable[..., BrowserContext]]:
-    """Make a browser context with any Playwright options; each records foreign requests."""
+def new_context(browser, foreign_requests, page_errors) -> Iterator[Callable[..., BrowserContext]]:
+    """Make a browser context with any Playwright options; each records requests to
+    other hosts and script errors."""
     contexts: list[BrowserContext] = []
 
     def make(**options) -> BrowserContext:
         options.setdefault("locale", "zh-CN")
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
-        _watch(context, foreign_requests)
+        _watch(context, foreign_requests, page_errors)
         contexts.append(context)
         return context
 
@@ -100,6 +115,7 @@ def new_context(browser, foreign_requests) -> Iterator[Callable[..., BrowserCont
     for context in contexts:
         context.close()
     assert foreign_requests == [], f"pages requested other hosts: {foreign_requests}"
+    assert page_errors == [], f"pages reported errors: {page_errors}"
 
 
 @pytest.fixture

@@ -1,0 +1,286 @@
+"""On-site duty (进站履职): check in, check out, presence proof, review, auto-close.
+
+Shaped after pretix's check-in: lock what must be serialised, return the existing record
+when a client nonce repeats, refuse everything else with a code.
+"""
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import CheckInAttempt, Concern, Duty, Representative, Station, User, utcnow
+from models.enums import DutyMethod, DutyStatus, PresencePolicy
+from services.audit import log
+from services.errors import CheckInRefused
+from services.stations import LOCAL_TZ, to_local, to_utc
+
+KIOSK_WINDOW_SECONDS = 30
+KIOSK_WINDOWS_ACCEPTED = 2  # the current window and the one before it
+MAX_RESIDENTS = 1000
+# An open duty at a station with no closing time is closed after this long.
+STALE_AFTER = timedelta(hours=12)
+
+# Refusals the representative may turn into a pending check-in for the manager to judge.
+PENDABLE = frozenset({"location_unavailable", "too_far", "kiosk_required", "kiosk_expired"})
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What the phone brought: a position from the browser, or a kiosk code."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    kiosk_token: str | None = None
+
+
+# --- kiosk codes ---------------------------------------------------------------------
+
+
+def kiosk_window(now: datetime | None = None) -> int:
+    """The number of the 30-second window `now` (naive UTC) falls in."""
+    moment = (now or utcnow()).replace(tzinfo=UTC)
+    return int(moment.timestamp()) // KIOSK_WINDOW_SECONDS
+
+
+def kiosk_token(secret: str, station: Station, window: int) -> str:
+    """`<window>-<signature>`: an HMAC of station and time window with a server secret."""
+    message = f"kiosk:{station.id}:{window}".encode()
+    signature = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:20]
+    return f"{window}-{signature}"
+
+
+def verify_kiosk_token(secret: str, station: Station, token: str, now: datetime | None = None) -> int:
+    """The token's window, or CheckInRefused: kiosk_invalid (tampered, another station's,
+    malformed) or kiosk_expired (older than two windows)."""
+    window_text, _, _signature = (token or "").partition("-")
+    if not window_text.isdigit():
+        raise CheckInRefused("kiosk_invalid")
+    window = int(window_text)
+    if not hmac.compare_digest(kiosk_token(secret, station, window), token):
+        raise CheckInRefused("kiosk_invalid")
+    current = kiosk_window(now)
+    if window > current or current - window >= KIOSK_WINDOWS_ACCEPTED:
+        raise CheckInRefused("kiosk_expired")
+    return window
+
+
+# --- geography -------------------------------------------------------------------------
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) in metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+def open_duty(rep: Representative) -> Duty | None:
+    return db.session.scalar(
+        sa.select(Duty).where(Duty.representative_id == rep.id, Duty.status == DutyStatus.OPEN)
+    )
+
+
+def on_duty_at(station: Station) -> list[Duty]:
+    return list(
+        db.session.scalars(
+            sa.select(Duty)
+            .where(Duty.station_id == station.id, Duty.status == DutyStatus.OPEN)
+            .order_by(Duty.checked_in_at)
+        )
+    )
+
+
+def counts(duty: Duty) -> bool:
+    """Whether a duty counts in the performance file as full duty."""
+    return duty.status == DutyStatus.CLOSED and (duty.pending_reason is None or duty.confirmed_by_id is not None)
+
+
+def linked_concerns(duty: Duty) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Concern).where(Concern.duty_id == duty.id)) or 0
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+def _refuse(rep: Representative, station: Station, method: DutyMethod, code: str, distance: float | None = None, **kw):
+    """Keep the refused attempt for the manager, then refuse. The caller commits."""
+    db.session.add(
+        CheckInAttempt(station=station, representative=rep, reason=code, method=method, distance_m=distance)
+    )
+    db.session.flush()
+    raise CheckInRefused(code, distance_m=distance, **kw)
+
+
+def check_in(
+    rep: Representative,
+    station: Station,
+    *,
+    nonce: str,
+    proof: Proof,
+    secret: str,
+    allow_pending: bool = False,
+    now: datetime | None = None,
+) -> Duty:
+    """Start a duty. A repeated nonce returns the duty it made. Refusals (CheckInRefused):
+    bad_nonce, nonce_reused, station_inactive, already_open (with `duty`), and the presence
+    refusals location_unavailable, too_far, kiosk_required, kiosk_invalid, kiosk_expired.
+    With allow_pending, the presence refusals in PENDABLE record a pending duty instead."""
+    now = now or utcnow()
+    if not nonce or len(nonce) < 8 or len(nonce) > 64:
+        raise CheckInRefused("bad_nonce")
+    # Serialise check-ins of one representative (PostgreSQL row lock; SQLite's
+    # BEGIN IMMEDIATE already does); the partial unique index is the last word.
+    db.session.execute(sa.select(Representative.id).where(Representative.id == rep.id).with_for_update())
+    existing = db.session.scalar(sa.select(Duty).where(Duty.nonce == nonce))
+    if existing is not None:
+        if existing.representative_id != rep.id:
+            raise CheckInRefused("nonce_reused")
+        return existing
+    method = DutyMethod.KIOSK if proof.kiosk_token else DutyMethod.QR
+    if not station.is_active:
+        raise CheckInRefused("station_inactive")
+    current = open_duty(rep)
+    if current is not None:
+        raise CheckInRefused("already_open", duty=current)
+
+    distance, window, pending = None, None, None
+    policy = station.presence_policy
+    if proof.latitude is not None and proof.longitude is not None and station.latitude is not None:
+        distance = round(distance_m(proof.latitude, proof.longitude, station.latitude, station.longitude), 1)
+    try:
+        if policy == PresencePolicy.GEO:
+            if distance is None:
+                _refuse(rep, station, method, "location_unavailable")
+            # A fix with poor accuracy may still be inside: give it the benefit of its radius, capped.
+            slack = min(proof.accuracy_m or 0, 100)
+            if distance - slack > station.geo_radius_m:
+                _refuse(rep, station, method, "too_far", distance, radius=station.geo_radius_m)
+        elif policy == PresencePolicy.KIOSK:
+            if not proof.kiosk_token:
+                _refuse(rep, station, method, "kiosk_required")
+            try:
+                window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
+            except CheckInRefused as refused:
+                _refuse(rep, station, method, refused.code)
+    except CheckInRefused as refused:
+        if not (allow_pending and refused.code in PENDABLE):
+            raise
+        pending = refused.code
+
+    duty = Duty(
+        station=station,
+        representative=rep,
+        checked_in_at=now,
+        method=method,
+        status=DutyStatus.OPEN,
+        nonce=nonce,
+        distance_m=distance,
+        kiosk_window=window,
+        pending_reason=pending,
+    )
+    db.session.add(duty)
+    db.session.flush()
+    log(rep.user, "duty.checked_in", duty, station=station.code, method=str(method), pending=pending)
+    return duty
+
+
+def check_out(
+    rep: Representative, duty: Duty, *, residents_received: int, notes: str = "", now: datetime | None = None
+) -> Duty:
+    """End a duty with its reception record (接待记录). Repeating it changes nothing."""
+    if duty.representative_id != rep.id:
+        raise CheckInRefused("not_yours")
+    if duty.status != DutyStatus.OPEN:
+        if duty.status == DutyStatus.CLOSED:
+            return duty  # a retried check-out
+        raise CheckInRefused("not_open")
+    if not 0 <= residents_received <= MAX_RESIDENTS:
+        raise CheckInRefused("bad_residents")
+    now = now or utcnow()
+    duty.checked_out_at = max(now, duty.checked_in_at)
+    duty.status = DutyStatus.CLOSED
+    duty.residents_received = residents_received
+    duty.notes = (notes or "").strip()[:2000]
+    db.session.flush()
+    log(rep.user, "duty.checked_out", duty, residents=residents_received)
+    return duty
+
+
+def confirm(actor: User, duty: Duty, note: str = "", now: datetime | None = None) -> Duty:
+    """A manager accepts a pending (or any) duty as attended."""
+    if duty.status == DutyStatus.VOIDED:
+        raise CheckInRefused("voided")
+    duty.confirmed_by_id = actor.id
+    duty.reviewed_at = now or utcnow()
+    duty.review_note = (note or "").strip()[:500]
+    db.session.flush()
+    log(actor, "duty.confirmed", duty, note=duty.review_note)
+    return duty
+
+
+def void(actor: User, duty: Duty, reason: str, now: datetime | None = None) -> Duty:
+    """A manager voids a duty with a reason. The record stays; it just stops counting."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CheckInRefused("reason_required")
+    if duty.status == DutyStatus.VOIDED:
+        raise CheckInRefused("voided")
+    previous = duty.status
+    duty.status = DutyStatus.VOIDED
+    if duty.checked_out_at is None:
+        duty.checked_out_at = now or utcnow()
+    duty.reviewed_at = now or utcnow()
+    duty.confirmed_by_id = actor.id
+    duty.review_note = reason[:500]
+    db.session.flush()
+    log(actor, "duty.voided", duty, reason=duty.review_note, previous=str(previous))
+    return duty
+
+
+def closing_time(duty: Duty) -> datetime:
+    """When an open duty should have ended: the station's closing time on the day of
+    check-in (local time), or STALE_AFTER after check-in when the station has none."""
+    station = duty.station
+    if station.closes_at is None:
+        return duty.checked_in_at + STALE_AFTER
+    local_day: date = to_local(duty.checked_in_at).date()
+    closing = to_utc(datetime.combine(local_day, station.closes_at, tzinfo=LOCAL_TZ))
+    if closing <= duty.checked_in_at:  # checked in after closing: give it until the day ends
+        closing = to_utc(datetime.combine(local_day, time(23, 59), tzinfo=LOCAL_TZ))
+    return closing
+
+
+def close_stale(now: datetime | None = None) -> list[Duty]:
+    """Close open duties left past closing time, marked auto-closed (not full duty)."""
+    now = now or utcnow()
+    closed = []
+    candidates = db.session.scalars(
+        sa.select(Duty).where(Duty.status == DutyStatus.OPEN, Duty.checked_in_at < now).with_for_update()
+    )
+    for duty in candidates:
+        ends = closing_time(duty)
+        if ends <= now:
+            duty.status = DutyStatus.AUTO_CLOSED
+            duty.checked_out_at = ends
+            log(None, "duty.auto_closed", duty)
+            closed.append(duty)
+    db.session.flush()
+    return closed
+
+
+def duty_for_new_concern(station: Station) -> Duty | None:
+    """The duty a concern filed now at this station belongs to: the earliest open one."""
+    duties = on_duty_at(station)
+    return duties[0] if duties else None
+

@@ -1,0 +1,190 @@
+"""/healthz and the configuration layers: defaults → instance/config.py → environment → test_config."""
+
+import pytest
+from flask import Flask
+
+import config
+from app import create_app
+from config import DEV_SECRET_KEY, ENV_SETTINGS, load_config
+from extensions import db as _db
+
+UNREACHABLE_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:1/none"
+
+
+# --- /healthz -------------------------------------------------------------------------
+
+
+def test_healthz_ok(client, db):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.is_json
+    assert resp.get_json()["status"] == "ok"
+    assert resp.get_json()["database"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "unreachable_url",
+    [UNREACHABLE_POSTGRES, "sqlite:////nonexistent-folder/for/mashang/db.sqlite3"],
+    ids=["postgres-port-1", "sqlite-missing-folder"],
+)
+def test_healthz_503_when_the_database_is_unreachable(base_config, unreachable_url):
+    app = create_app(
+        {
+            **base_config,
+            "DATABASE_URL": unreachable_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}
+            if unreachable_url.startswith("postgresql")
+            else {},
+        }
+    )
+    try:
+        resp = app.test_client().get("/healthz")
+        assert resp.status_code == 503
+        assert resp.is_json
+        assert resp.get_json()["status"] != "ok"
+        # Still a JSON answer with the usual headers, not an error page.
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    finally:
+        with app.app_context():
+            _db.engine.dispose()
+
+
+# --- configuration --------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No setting from the real environment and no instance/config.py leaks in."""
+    for key in ENV_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    return tmp_path
+
+
+def minimal(tmp_path, **extra) -> dict:
+    return {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'cfg.sqlite3'}", **extra}
+
+
+def loaded(test_config: dict | None = None) -> dict:
+    app = Flask(__name__)
+    load_config(app, test_config)
+    return app.config
+
+
+def test_defaults(clean_env):
+    cfg = loaded()
+    assert cfg["APP_ENV"] == "development"
+    assert cfg["SECRET_KEY"] == DEV_SECRET_KEY
+    assert cfg["MAX_PHOTOS"] == 3
+    assert cfg["MAX_PHOTO_BYTES"] == 8 * 1024 * 1024
+    assert cfg["SESSION_COOKIE_HTTPONLY"] is True
+    assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert cfg["SESSION_COOKIE_SECURE"] is False  # the default public URL is http://
+    assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert cfg["RATELIMIT_ENABLED"] is True
+    assert cfg["BABEL_DEFAULT_LOCALE"] == "zh_Hans"
+
+
+def test_production_refuses_the_development_secret(clean_env):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(minimal(clean_env, APP_ENV="production"))
+
+
+def test_production_refuses_the_development_secret_from_the_environment(clean_env, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(RuntimeError):
+        create_app(minimal(clean_env))
+    monkeypatch.setenv("SECRET_KEY", "")
+    with pytest.raises(RuntimeError):
+        create_app(minimal(clean_env))
+
+
+def test_production_starts_with_a_real_secret(clean_env, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-" + "x" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://mashang.example.cn")
+    app = create_app(minimal(clean_env))
+    assert app.config["APP_ENV"] == "production"
+    assert app.config["SECRET_KEY"].startswith("a-real-secret-")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def test_environment_overrides_defaults(clean_env, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://env.mashang.example/")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "false")
+    monkeypatch.setenv("STATION_PAGE_CACHE_SECONDS", "7")
+    monkeypatch.setenv("TRUST_PROXY_HOPS", "1")
+    monkeypatch.setenv("CONCERN_RATE_LIMIT", "5 per minute")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db.internal:5432/mashang")
+    cfg = loaded()
+    assert cfg["PUBLIC_BASE_URL"] == "https://env.mashang.example"  # trailing slash dropped
+    assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["RATELIMIT_ENABLED"] is False
+    assert cfg["STATION_PAGE_CACHE_SECONDS"] == 7
+    assert cfg["TRUST_PROXY_HOPS"] == 1
+    assert cfg["CONCERN_RATE_LIMIT"] == "5 per minute"
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal:5432/mashang"
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", "on"])
+def test_boolean_environment_values(clean_env, monkeypatch, value):
+    monkeypatch.setenv("RATELIMIT_ENABLED", value)
+    assert loaded()["RATELIMIT_ENABLED"] is True
+
+
+def test_environment_reaches_the_app(clean_env, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://env.mashang.example")
+    app = create_app(minimal(clean_env))
+    assert app.config["PUBLIC_BASE_URL"] == "https://env.mashang.example"
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def test_test_config_overrides_the_environment(clean_env, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://env.mashang.example")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    cfg = loaded({"PUBLIC_BASE_URL": "http://tc.mashang.test", "SECRET_KEY": "from-test-config"})
+    assert cfg["PUBLIC_BASE_URL"] == "http://tc.mashang.test"
+    assert cfg["SECRET_KEY"] == "from-test-config"
+    assert cfg["SESSION_COOKIE_SECURE"] is False
+
+
+def test_instance_config_sits_between_defaults_and_environment(clean_env, monkeypatch):
+    instance = clean_env / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(
+        'SECRET_KEY = "from-instance"\nPUBLIC_BASE_URL = "https://instance.mashang.example"\n', encoding="utf-8"
+    )
+    cfg = loaded()
+    assert cfg["SECRET_KEY"] == "from-instance"
+    assert cfg["PUBLIC_BASE_URL"] == "https://instance.mashang.example"
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://env.mashang.example")
+    cfg = loaded()
+    assert cfg["SECRET_KEY"] == "from-instance"
+    assert cfg["PUBLIC_BASE_URL"] == "https://env.mashang.example"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+    ],
+)
+def test_postgres_urls_use_psycopg_3(clean_env, given, expected):
+    assert loaded({"DATABASE_URL": given})["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_app_built_from_a_plain_postgresql_url_uses_psycopg(clean_env):
+    app = create_app(minimal(clean_env, DATABASE_URL="postgresql://postgres@127.0.0.1:1/none"))
+    with app.app_context():
+        assert _db.engine.dialect.name == "postgresql"
+        assert _db.engine.dialect.driver == "psycopg"
+        _db.engine.dispose()

@@ -1,0 +1,67 @@
+"""The schema the Alembic migrations build (the one every test runs on) is the models' schema."""
+
+import re
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import Migrate
+
+
+def test_migrations_are_at_head(app, db):
+    config = app.extensions["migrate"].migrate.get_config(directory=app.extensions["migrate"].directory)
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"more than one head: {heads}"
+    with db.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == heads[0]
+
+
+def test_migrated_schema_matches_the_models(app, db):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def test_every_check_constraint_is_in_the_database(app, db):
+    inspector = sa.inspect(db.engine)
+    missing = {}
+    for table in db.metadata.sorted_tables:
+        wanted = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint) and c.name}
+        present = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        if wanted - present:
+            missing[table.name] = sorted(wanted - present)
+    assert not missing
+    assert "ck_concern_contact_needs_consent" in {c["name"] for c in inspector.get_check_constraints("concern")}
+
+
+def _words(clause) -> list[str]:
+    text = str(clause.compile() if hasattr(clause, "compile") else clause)
+    return [w for w in re.findall(r"[a-z_]+", text.lower()) if w != "text"]
+
+
+def test_partial_indexes_keep_their_condition(app, db):
+    dialect = db.engine.dialect.name
+    inspector = sa.inspect(db.engine)
+    checked = 0
+    for table in db.metadata.sorted_tables:
+        reflected = {ix["name"]: ix for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            where = index.dialect_options[dialect].get("where") if dialect in index.dialect_options else None
+            if where is None:
+                continue
+            assert index.name in reflected, f"{index.name} missing"
+            found = reflected[index.name]
+            assert bool(found["unique"]) == index.unique
+            got = found.get("dialect_options", {}).get(f"{dialect}_where")
+            assert got is not None, f"{index.name} lost its WHERE clause"
+            assert set(_words(where)) <= set(_words(got)), (index.name, str(where), str(got))
+            checked += 1
+    assert checked >= 1  # one open duty per representative
+
+
+def test_migrate_extension_is_configured_for_batch_mode(app):
+    migrate = app.extensions["migrate"]
+    assert isinstance(migrate.migrate, Migrate)
+    assert migrate.configure_args.get("render_as_batch") is True

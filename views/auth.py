@@ -1,0 +1,111 @@
+"""Sign in, sign out, change one's own password."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from extensions import db, limiter
+from models.enums import Role
+from services import auth as auth_service
+from services.auth import AuthRefused
+from views.util import require_or_abort, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Username or mobile number"), validators=[InputRequired(message=_l("Please fill this in."))])
+    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Please fill this in."))])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[InputRequired(message=_l("Please fill this in."))])
+    new = PasswordField(
+        _l("New password"),
+        validators=[InputRequired(message=_l("Please fill this in."))],
+        description=_l("At least %(n)d characters, not only digits.", n=auth_service.MIN_PASSWORD_LENGTH),
+    )
+    repeat = PasswordField(_l("New password again"), validators=[InputRequired(message=_l("Please fill this in."))])
+
+
+def login_message(refused: AuthRefused) -> str:
+    if refused.code == "locked":
+        return _(
+            "Too many wrong passwords: this account is locked until %(time)s. Please try again then.",
+            time=format_datetime(refused.details["until"], "HH:mm"),
+        )
+    if refused.code == "inactive":
+        return _("This account has been switched off. Please ask your administrator.")
+    return _("The username, mobile number or password is not right.")
+
+
+PASSWORD_MESSAGES = {
+    "wrong_password": _l("The current password is not right."),
+    "password_too_short": _l("The new password is too short."),
+    "password_too_simple": _l("The new password is too simple: use letters and digits."),
+}
+
+
+def home_for(user) -> str:
+    if user.role == Role.REPRESENTATIVE and "duty.me" in current_app.view_functions:
+        return url_for("duty.me")
+    return url_for("public.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    target = safe_next(request.values.get("next"), "")
+    if current_user.is_authenticated:
+        return redirect(target or home_for(current_user))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = auth_service.authenticate(form.login.data, form.password.data)
+        except AuthRefused as refused:
+            db.session.commit()  # the failure count must stick
+            error = login_message(refused)
+        else:
+            db.session.commit()
+            session.clear()
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without use
+            login_user(user)
+            return redirect(target or home_for(user))
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error, next=target), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."))
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    require_or_abort("account.change_password")
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if form.new.data != form.repeat.data:
+            form.repeat.errors.append(_("The two new passwords are not the same."))
+        else:
+            try:
+                auth_service.change_password(current_user, form.current.data, form.new.data)
+            except AuthRefused as refused:
+                field = form.current if refused.code == "wrong_password" else form.new
+                field.errors.append(str(PASSWORD_MESSAGES[refused.code]))
+            else:
+                db.session.commit()
+                login_user(current_user)  # this session carries the new version; others end
+                flash(_("Your password has been changed."))
+                return redirect(home_for(current_user))
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200

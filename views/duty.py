@@ -1,0 +1,171 @@
+"""Representatives on duty: check in from the station page, check out, 履职档案."""
+
+import secrets
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from extensions import db, limiter
+from models import Duty
+from models.enums import Role
+from services import duty as duty_service
+from services import reports
+from services import stations as station_service
+from services.errors import CheckInRefused
+from views.util import client_nonce, require_or_abort
+
+bp = Blueprint("duty", __name__)
+
+REFUSALS = {
+    "bad_nonce": _l("The page was incomplete. Please open the station page again and tap once more."),
+    "nonce_reused": _l("The page was incomplete. Please open the station page again and tap once more."),
+    "station_inactive": _l("This station is no longer active."),
+    "location_unavailable": _l("Your phone did not share its location, which this station asks for."),
+    "too_far": _l("Your phone's location is %(distance)d m from the station; it must be within %(radius)d m."),
+    "kiosk_required": _l("This station checks you in with the code on its tablet: scan the code on the tablet."),
+    "kiosk_invalid": _l("This tablet code is not valid for this station. Scan the code on the tablet again."),
+    "kiosk_expired": _l("This tablet code has expired. Scan the code on the tablet again."),
+    "not_yours": _l("This duty belongs to someone else."),
+    "not_open": _l("This duty is no longer open."),
+    "bad_residents": _l("Please enter the number of residents received, from 0 to 1000."),
+    "voided": _l("This duty has been voided."),
+    "reason_required": _l("Please give a reason."),
+}
+
+
+def refusal_message(refused: CheckInRefused) -> str:
+    if refused.code == "too_far":
+        return str(REFUSALS["too_far"]) % {
+            "distance": refused.details.get("distance_m") or 0,
+            "radius": refused.details.get("radius") or 0,
+        }
+    return str(REFUSALS.get(refused.code, refused.code))
+
+
+def my_rep():
+    if not current_user.is_authenticated or current_user.role != Role.REPRESENTATIVE:
+        return None
+    return current_user.representative
+
+
+def station_panel(station) -> dict:
+    """What a signed-in representative sees on a station page: the check-in button,
+    or the check-out form of their open duty."""
+    rep = my_rep()
+    if rep is None:
+        return {}
+    current = duty_service.open_duty(rep)
+    return {
+        "rep": rep,
+        "open_duty": current,
+        "linked": duty_service.linked_concerns(current) if current else 0,
+        "nonce": secrets.token_urlsafe(16),
+        "kiosk_token": (request.args.get("k") or "")[:64],
+    }
+
+
+def _float(name: str) -> float | None:
+    try:
+        value = float(request.form.get(name, ""))
+    except ValueError:
+        return None
+    return value if value == value and abs(value) < 1e7 else None  # NaN and nonsense out
+
+
+@bp.post("/s/<code>/check-in")
+@login_required
+@limiter.limit("30 per minute")
+def check_in(code: str):
+    station = station_service.get_active_station(code)
+    if station is None:
+        abort(404)
+    require_or_abort("duty.check_in", station)
+    rep = my_rep()
+    proof = duty_service.Proof(
+        latitude=_float("latitude"),
+        longitude=_float("longitude"),
+        accuracy_m=_float("accuracy"),
+        kiosk_token=(request.form.get("kiosk_token") or "").strip()[:64] or None,
+    )
+    try:
+        duty = duty_service.check_in(
+            rep,
+            station,
+            nonce=client_nonce(),
+            proof=proof,
+            secret=current_app.config["SECRET_KEY"],
+            allow_pending=request.form.get("allow_pending") == "1",
+        )
+        db.session.commit()
+    except CheckInRefused as refused:
+        db.session.commit()  # the refused attempt is kept for the manager
+        if refused.code == "already_open":
+            other = refused.details["duty"]
+            return render_template("duty/already_open.html", station=station, duty=other), 409
+        return (
+            render_template(
+                "duty/refused.html",
+                station=station,
+                message=refusal_message(refused),
+                pendable=refused.code in duty_service.PENDABLE,
+                form=request.form,
+            ),
+            422,
+        )
+    if duty.pending_reason:
+        flash(_("Checked in, waiting for the station manager to confirm."))
+    else:
+        flash(_("Checked in at %(time)s. Thank you for serving on site.", time=_hhmm(duty.checked_in_at)))
+    return redirect(url_for("public.station", code=station.code), 303)
+
+
+def _hhmm(moment) -> str:
+    return station_service.to_local(moment).strftime("%H:%M")
+
+
+@bp.post("/duty/<int:duty_id>/check-out")
+@login_required
+def check_out(duty_id: int):
+    duty = db.session.get(Duty, duty_id)
+    if duty is None:
+        abort(404)
+    require_or_abort("duty.check_out", duty)
+    try:
+        residents = int(request.form.get("residents_received", "0") or 0)
+    except ValueError:
+        residents = -1
+    try:
+        duty_service.check_out(
+            my_rep(), duty, residents_received=residents, notes=request.form.get("notes", "")
+        )
+        db.session.commit()
+    except CheckInRefused as refused:
+        db.session.rollback()
+        flash(refusal_message(refused))
+        return redirect(request.referrer or url_for("duty.me"), 303)
+    flash(_("Checked out. The duty is in your performance file."))
+    return redirect(url_for("duty.me"), 303)
+
+
+@bp.get("/me")
+@login_required
+def me():
+    rep = my_rep()
+    if rep is None:
+        abort(403)
+    require_or_abort("duty.view_file", rep)
+    year = request.args.get("year", type=int) or date.today().year
+    return render_template("duty/me.html", rep=rep, file=reports.performance_file(rep, year), year=year)
+
+
+@bp.get("/me/report/<int:year>")
+@login_required
+def annual_report(year: int):
+    rep = my_rep()
+    if rep is None:
+        abort(403)
+    require_or_abort("duty.view_file", rep)
+    return render_template("duty/report.html", rep=rep, report=reports.annual_report(rep, year), year=year)

@@ -1,0 +1,29 @@
+"""Small helpers shared by views."""
+
+from flask import abort, request
+from flask_login import current_user
+
+from services.permissions import PermissionDenied, require
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target on this site only: a path, never another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def require_or_abort(action: str, obj=None) -> None:
+    """Anonymous → the login page (Flask-Login's unauthorized handler); otherwise 403."""
+    try:
+        require(current_user, action, obj)
+    except PermissionDenied:
+        if not current_user.is_authenticated:
+            from extensions import login_manager
+
+            abort(login_manager.unauthorized())
+        abort(403)
+
+
+def client_nonce() -> str:
+    return (request.form.get("nonce") or "").strip()[:64]
