@@ -64,6 +64,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_IMMEDIATE_OUTSIDE_REQUESTS = True
 
 
 def load_config(app, test_config: dict | None) -> None:

@@ -28,7 +28,7 @@ def configure_sqlite(engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
-    from flask import has_request_context, request
+    from flask import current_app, has_app_context, has_request_context, request
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -43,7 +43,12 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        reading = has_request_context() and request.method in ("GET", "HEAD")
+        if has_request_context():
+            reading = request.method in ("GET", "HEAD")
+        else:
+            # CLI commands and workers write; a test's own session mostly reads, and
+            # must not hold the write lock while the app under test serves a POST.
+            reading = has_app_context() and not current_app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"]
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 

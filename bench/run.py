@@ -875,6 +875,7 @@ def main() -> int:
         return 2
     # SIGTERM ends the run like Ctrl-C: through the finally blocks that stop gunicorn.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     OUT.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="mashang-bench-"))
     hello_env = production_env("sqlite://", 0, workdir)
@@ -907,6 +908,9 @@ def main() -> int:
             cleanups.append(pg.cleanup)
         for db in databases:
             report["runs"][db.kind] = bench_database(db, args, hello, workdir)
+    except KeyboardInterrupt:
+        log("interrupted: stopping gunicorn, no figures written")
+        return 130
     finally:
         hello.stop()
         for cleanup in cleanups:

@@ -37,6 +37,7 @@ def base_config(database_url, tmp_path_factory) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "STATION_PAGE_CACHE_SECONDS": 0,
+        "SQLITE_IMMEDIATE_OUTSIDE_REQUESTS": False,
     }
 
 

@@ -350,7 +350,10 @@ def lookup():
 def track(code: str):
     if (moved := _canonical(code, normalize_tracking_code, "public.track")) is not None:
         return moved
-    concern = _concern_or_404(code)
+    concern = concern_service.find_by_tracking_code(code)
+    if concern is None:
+        message = _("No concern has this tracking code. Please check it and try again.")
+        return render_template("public/lookup.html", raw=code, error=message), 404
     response = make_response(
         render_template(
             "public/track.html",
