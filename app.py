@@ -58,12 +58,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
 
-    from views import auth, cli, duty, errors, health, public
+    from views import admin, auth, cli, duty, errors, health, kiosk, manage, public
 
-    app.register_blueprint(public.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(duty.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (public.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, health.bp):
+        app.register_blueprint(blueprint)
     errors.register(app)
     cli.register(app)
     from views.templating import register as register_templating

@@ -1,0 +1,7 @@
+"""The back office (/manage): stations, roster, attendance; later the concern inbox."""
+
+from flask import Blueprint
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+from views.manage import duty  # noqa: E402,F401  (routes register on bp)
