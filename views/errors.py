@@ -44,6 +44,10 @@ def register(app) -> None:
             _("Too many attempts from this network. Please wait a few minutes and try again."),
         )
 
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return _page(403, _("Not allowed"), _("Your account may not open this page or do this."))
+
     @app.errorhandler(404)
     def not_found(error):
         message = error.description if error.description and not error.description.startswith("The requested URL") else ""
