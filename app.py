@@ -1,5 +1,6 @@
 """The application factory. gunicorn serves 'app:create_app()'."""
 
+from babel import Locale
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -14,16 +15,20 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def select_locale() -> str:
+# Parsed once: Locale.parse() checks the locale data on disk every time it is called.
+LOCALES = {name: Locale.parse(name) for name in ("zh_Hans", "en")}
+
+
+def select_locale() -> Locale:
     chosen = request.cookies.get("lang")
-    if chosen in ("zh_Hans", "en"):
-        return chosen
+    if chosen in LOCALES:
+        return LOCALES[chosen]
     for lang, _quality in request.accept_languages:
         if lang.lower().startswith("en"):
-            return "en"
+            return LOCALES["en"]
         if lang.lower().startswith("zh"):
-            return "zh_Hans"
-    return "zh_Hans"
+            return LOCALES["zh_Hans"]
+    return LOCALES["zh_Hans"]
 
 
 def security_headers(response):

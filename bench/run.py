@@ -56,9 +56,9 @@ TARGET_RATIO = 0.50
 TARGET_P99_MS = 100.0
 SIZE_BUDGET = 50 * 1000  # bytes; "50 KB", read strictly
 
-# gunicorn.conf.py turns ACCESS_LOG into `accesslog` as is; an empty value makes gunicorn
-# exit ("'' isn't writable"), so /dev/null is the cheapest log this config allows.
-ACCESS_LOG = "/dev/null"
+# An empty ACCESS_LOG switches gunicorn's access log off (gunicorn.conf.py): production
+# sites log at the reverse proxy, and both servers here are measured alike.
+ACCESS_LOG = ""
 
 
 # --- small helpers ---------------------------------------------------------------------
@@ -142,7 +142,10 @@ class Gunicorn:
     def check_alive(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             code = None if self.proc is None else self.proc.returncode
-            raise RuntimeError(f"gunicorn ({self.name}) is gone (exit {code}); its log ends:\n{self.log_tail(8)}")
+            hint = ""
+            if "Handling signal" in self.log_tail(40):
+                hint = " It was sent a signal from outside the bench (another process stopping gunicorn?): run again."
+            raise RuntimeError(f"gunicorn ({self.name}) is gone (exit {code}).{hint} Its log ends:\n{self.log_tail(4)}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

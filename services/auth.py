@@ -1,8 +1,12 @@
-"""Accounts: sign-in with lockout, passwords, creating users for every role."""
+"""Accounts: sign-in with lockout, passwords, creating and administering users of every role."""
 
+import re
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
@@ -16,6 +20,11 @@ from services.errors import DomainError
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 10
+# A login name starts with a letter, so it can never be mistaken for a mobile number.
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,39}$")
+DISPLAY_NAME_MAX = 60
+OCCUPATION_MAX = 120
+DELEGATION_MAX = 80
 # Checked against when the login name is unknown, so that a miss costs as long as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -29,14 +38,27 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def _clean_login(login: str) -> str:
+    """Full-width letters and digits (from Chinese input methods) to ASCII, trimmed."""
+    return unicodedata.normalize("NFKC", login or "").strip()
+
+
 def find_by_login(login: str) -> User | None:
-    login = (login or "").strip()
+    login = _clean_login(login)
     if not login:
         return None
     mobile = normalize_mobile(login)
     if is_mainland_mobile(mobile):
         return db.session.scalar(sa.select(User).where(User.mobile == mobile))
-    return db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == login.lower()))
+    return _by_username(login)
+
+
+def _by_username(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == username.lower()))
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
 def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
@@ -47,17 +69,22 @@ def authenticate(login: str, password: str, *, now: datetime | None = None) -> U
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         raise AuthRefused("bad_credentials")
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user, now):
         raise AuthRefused("locked", until=user.locked_until)
     if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
+        # Counted in the database, not in Python: parallel guesses cannot lose a count.
+        failures = db.session.execute(
+            sa.update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+        ).scalar_one()
+        if failures >= MAX_FAILURES:
             user.failed_logins = 0
             user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            log(None, "account.locked", user, failures=MAX_FAILURES)
+            log(None, "account.locked", user, failures=failures)
             db.session.flush()
             raise AuthRefused("locked", until=user.locked_until)
-        db.session.flush()
         raise AuthRefused("bad_credentials")
     if not user.active:
         raise AuthRefused("inactive")
@@ -69,20 +96,30 @@ def authenticate(login: str, password: str, *, now: datetime | None = None) -> U
 
 
 def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change: refused with wrong_password, password_too_short or
+    password_too_simple. Every other session of the account ends."""
     if not check_password_hash(user.password_hash, current or ""):
         raise AuthRefused("wrong_password")
-    check_new_password(new)
+    check_new_password(new, username=user.username)
     user.password_hash = hash_password(new)
     user.session_version += 1  # signs out every other session of this account
+    # The record itself, never a proxy to it (a view may pass flask_login.current_user).
+    user = db.session.get(User, user.id)
     log(user, "account.password_changed", user)
     db.session.flush()
 
 
-def check_new_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def check_new_password(password: str, *, username: str = "") -> None:
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthRefused("password_too_short")
     if password.isdigit() or len(set(password)) < 4:
         raise AuthRefused("password_too_simple")
+    if len(username) >= 3 and username.lower() in password.lower():
+        raise AuthRefused("password_too_simple")
+
+
+# --- creating accounts -------------------------------------------------------------------
 
 
 def create_user(
@@ -91,55 +128,171 @@ def create_user(
     username: str,
     display_name: str,
     password: str,
-    role: Role,
+    role: Role | str,
     mobile: str | None = None,
     region: Region | None = None,
     unit: Unit | None = None,
-    stations: list[Station] = (),
-    rep_level: RepLevel | None = None,
+    stations: Sequence[Station] = (),
+    rep_level: RepLevel | str | None = None,
     occupation: str = "",
     delegation: str = "",
 ) -> User:
-    """An account of any role with the scope that role needs, refused with a code otherwise."""
-    username = (username or "").strip()
-    if not username or len(username) > 40 or not username.replace("_", "").replace(".", "").isalnum():
+    """An account of any role with the scope that role needs, refused with a code otherwise:
+    bad_username, username_taken, bad_mobile, mobile_taken, display_name_required,
+    display_name_too_long, password_too_short, password_too_simple, bad_role,
+    region_required, unit_required, unit_inactive, stations_required, level_required,
+    bad_level, occupation_too_long, delegation_too_long, and scope_not_for_role (with
+    `field`) when a scope is given that the role does not have."""
+    username = _clean_login(username)
+    if not USERNAME_RE.match(username):
         raise AuthRefused("bad_username")
-    if find_by_login(username) is not None:
+    if _by_username(username) is not None:
         raise AuthRefused("username_taken")
     mobile = normalize_mobile(mobile or "") or None
     if mobile and not is_mainland_mobile(mobile):
         raise AuthRefused("bad_mobile")
     if mobile and db.session.scalar(sa.select(User.id).where(User.mobile == mobile)):
         raise AuthRefused("mobile_taken")
-    if not display_name or not display_name.strip():
+    display_name = (display_name or "").strip()
+    if not display_name:
         raise AuthRefused("display_name_required")
-    check_new_password(password)
+    if len(display_name) > DISPLAY_NAME_MAX:
+        raise AuthRefused("display_name_too_long")
+    check_new_password(password, username=username)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AuthRefused("bad_role") from None
+
+    # Each role has exactly its own scope; anything else is a mistake worth saying.
+    stations = list(stations)
     if role == Role.CONGRESS_STAFF and region is None:
         raise AuthRefused("region_required")
     if role == Role.UNIT_HANDLER and unit is None:
         raise AuthRefused("unit_required")
+    if role == Role.UNIT_HANDLER and not unit.is_active:
+        raise AuthRefused("unit_inactive")
     if role == Role.STATION_MANAGER and not stations:
         raise AuthRefused("stations_required")
-    if role == Role.REPRESENTATIVE and rep_level is None:
-        raise AuthRefused("level_required")
+    if region is not None and role != Role.CONGRESS_STAFF:
+        raise AuthRefused("scope_not_for_role", field="region")
+    if unit is not None and role != Role.UNIT_HANDLER:
+        raise AuthRefused("scope_not_for_role", field="unit")
+    if stations and role not in (Role.STATION_MANAGER, Role.REPRESENTATIVE):
+        raise AuthRefused("scope_not_for_role", field="stations")
+    occupation = (occupation or "").strip()
+    delegation = (delegation or "").strip()
+    if role == Role.REPRESENTATIVE:
+        if rep_level is None or rep_level == "":
+            raise AuthRefused("level_required")
+        try:
+            rep_level = RepLevel(rep_level)
+        except ValueError:
+            raise AuthRefused("bad_level") from None
+        if len(occupation) > OCCUPATION_MAX:
+            raise AuthRefused("occupation_too_long")
+        if len(delegation) > DELEGATION_MAX:
+            raise AuthRefused("delegation_too_long")
+    elif rep_level or occupation or delegation:
+        raise AuthRefused("scope_not_for_role", field="level")
 
     user = User(
         username=username,
         mobile=mobile,
-        display_name=display_name.strip(),
+        display_name=display_name,
         password_hash=hash_password(password),
         role=role,
         region=region,
         unit=unit,
+        active=True,
+        failed_logins=0,
+        session_version=0,
     )
     if role == Role.STATION_MANAGER:
-        user.managed_stations = list(stations)
+        user.managed_stations = stations
     if role == Role.REPRESENTATIVE:
         user.representative = Representative(
-            level=rep_level, occupation=occupation, delegation=delegation, stations=list(stations)
+            level=rep_level, occupation=occupation, delegation=delegation, stations=stations
         )
     db.session.add(user)
     db.session.flush()
-    log(actor, "account.created", user, role=str(role))
+    log(actor, "account.created", user, role=role.value, stations=[s.id for s in stations])
     return user
 
+
+# --- administering accounts --------------------------------------------------------------
+
+
+def set_active(actor: User, user: User, active: bool) -> bool:
+    """Switch an account on or off; False when it already was. Switching off ends the
+    account's sessions; an administrator cannot switch off their own account."""
+    if not active and actor.id == user.id:
+        raise AuthRefused("cannot_switch_off_self")
+    if user.active == active:
+        return False
+    user.active = active
+    if not active:
+        user.session_version += 1
+    log(actor, "account.switched_on" if active else "account.switched_off", user)
+    db.session.flush()
+    return True
+
+
+def unlock(actor: User, user: User) -> None:
+    """Lift a lockout and forget the failed attempts."""
+    log(actor, "account.unlocked", user, failures=user.failed_logins, was_locked=is_locked(user))
+    user.locked_until = None
+    user.failed_logins = 0
+    db.session.flush()
+
+
+def reset_password(actor: User, user: User, new: str) -> None:
+    """An administrator sets a new password: every session of the account ends and a
+    lockout is lifted, so the person can sign in with it at once."""
+    check_new_password(new, username=user.username)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    user.locked_until = None
+    user.failed_logins = 0
+    log(actor, "account.password_reset", user)
+    db.session.flush()
+
+
+# --- reading accounts --------------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+def list_users(
+    *, role: Role | None = None, query: str = "", before: int | None = None, limit: int = PAGE_SIZE
+) -> list[User]:
+    """Newest first, `limit` at most, with their scope loaded; `before` is the smallest
+    id of the previous page (keyset pagination). `query` matches the login name, the
+    display name or an exact mobile number."""
+    stmt = (
+        sa.select(User)
+        .options(
+            joinedload(User.region),
+            joinedload(User.unit),
+            selectinload(User.managed_stations),
+            selectinload(User.representative).selectinload(Representative.stations),
+        )
+        .order_by(User.id.desc())
+        .limit(limit)
+    )
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if before is not None:
+        stmt = stmt.where(User.id < before)
+    query = _clean_login(query)
+    if query:
+        mobile = normalize_mobile(query)
+        like = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions = [
+            sa.func.lower(User.username).like(like, escape="\\"),
+            sa.func.lower(User.display_name).like(like, escape="\\"),
+        ]
+        if is_mainland_mobile(mobile):
+            conditions.append(User.mobile == mobile)
+        stmt = stmt.where(sa.or_(*conditions))
+    return list(db.session.scalars(stmt).unique())

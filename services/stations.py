@@ -21,12 +21,11 @@ class StationStats:
     closed: int
 
 
-def get_active_station(code: str) -> Station | None:
-    station = db.session.scalar(
-        sa.select(Station)
-        .where(Station.code == code)
-        .options(selectinload(Station.representatives).joinedload(Representative.user))
-    )
+def get_active_station(code: str, *, with_representatives: bool = True) -> Station | None:
+    query = sa.select(Station).where(Station.code == code)
+    if with_representatives:
+        query = query.options(selectinload(Station.representatives).joinedload(Representative.user))
+    station = db.session.scalar(query)
     return station if station is not None and station.is_active else None
 
 

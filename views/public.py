@@ -21,7 +21,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter
@@ -68,8 +67,8 @@ def tracking_url(code: str) -> str:
     return public_url("public.track", code=code)
 
 
-def _station_or_404(code: str):
-    station = station_service.get_active_station(code)
+def _station_or_404(code: str, *, with_representatives: bool = True):
+    station = station_service.get_active_station(code, with_representatives=with_representatives)
     if station is None:
         abort(404, description=_("This station code is unknown, or the station is no longer active."))
     return station
@@ -108,13 +107,15 @@ def station(code: str):
         return moved
     # Most scans are anonymous and see the same page: render it once per station,
     # language and few seconds. Signed-in users get their own page.
-    cache = None if current_user.is_authenticated or session.get("_flashes") else _page_cache()
+    # Looking at the session is enough to know nobody is signed in; loading the user is not needed.
+    anonymous = "_user_id" not in session and "_flashes" not in session
+    cache = _page_cache() if anonymous else None
     key = (code, str(get_locale()))
-    html = None
+    page = None
     if cache is not None:
         with _cache_lock:
-            html = cache.get(key)
-    if html is None:
+            page = cache.get(key)
+    if page is None:
         st = _station_or_404(code)
         html = render_template(
             "public/station.html",
@@ -124,15 +125,17 @@ def station(code: str):
             on_duty=station_service.on_duty_now(st),
             roster=station_service.roster_days(st),
             panel=station_panel(st),
-        )
+        ).encode()
+        page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
         if cache is not None:
             with _cache_lock:
-                cache[key] = html
-    response = make_response(html)
+                cache[key] = page
+    html, etag = page
+    response = Response(status=304) if etag in request.if_none_match else Response(html, mimetype="text/html")
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     response.vary.update(("Accept-Language", "Cookie"))
-    response.add_etag()
-    return response.make_conditional(request)
+    return response
 
 
 @bp.get("/s/<code>/qr.<any(png, svg):fmt>")
@@ -257,7 +260,8 @@ REFUSAL_FIELDS = {
 def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
-    st = _station_or_404(code)
+    st = _station_or_404(code, with_representatives=False)
+    station_id = st.id  # read now: after the commit it would cost a reload
     form = ConcernForm()
     form.category.choices = _category_choices()
     if request.method == "GET":
@@ -266,7 +270,7 @@ def concern_new(code: str):
     # A double tap or a resubmitted page: show the concern it already made.
     key = _submission_key(form)
     existing = concern_service.find_by_submission_key(key)
-    done_code = existing.tracking_code if existing else _recent_duplicate(st.id, form.content.data)
+    done_code = existing.tracking_code if existing else _recent_duplicate(station_id, form.content.data)
     if done_code:
         return redirect(url_for("public.receipt", code=done_code), 303)
 
@@ -306,7 +310,7 @@ def concern_new(code: str):
         if existing is None:
             raise
         tracking_code = existing.tracking_code
-    _remember(st.id, form.content.data, tracking_code)
+    _remember(station_id, form.content.data, tracking_code)
     return redirect(url_for("public.receipt", code=tracking_code), 303)
 
 

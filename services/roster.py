@@ -1,0 +1,232 @@
+"""The duty roster (排班) and the stations a member of staff looks after.
+
+A slot says who is expected at which station, on which day, from when to when.
+"Repeat weekly" makes several slots that share a `series`, so they can be removed
+together. Slots that have already ended are the basis of the attendance review and are
+never removed.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, selectinload
+
+from extensions import db
+from models import DutySlot, Region, Representative, Station, User, manager_station
+from models.enums import Role
+from services.audit import log
+from services.errors import DomainError
+from services.stations import LOCAL_TZ
+
+MAX_REPEAT_WEEKS = 12
+ROSTER_DAYS = 28  # the roster page shows today and the next four weeks
+STATION_LIST_LIMIT = 200  # the back-office home lists at most this many; the filter finds the rest
+
+
+class RosterRefused(DomainError):
+    """Refusal codes: end_before_start, in_the_past, not_a_member, overlap (with
+    `day` and `station`), too_many_weeks, not_this_station."""
+
+
+# --- the stations someone looks after ------------------------------------------------
+
+
+def region_subtree(region_id: int) -> sa.CTE:
+    """The ids of a region and every region below it (one recursive query)."""
+    tree = sa.select(Region.id).where(Region.id == region_id).cte("region_tree", recursive=True)
+    child = aliased(Region)
+    return tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
+
+
+def overseen_stations_query(user: User) -> sa.Select | None:
+    """The stations `user` oversees, the same rule as permissions.oversees_station:
+    a manager's own stations, the stations in a congress staff member's region and the
+    regions below it, every station for an admin. None for anyone else."""
+    query = sa.select(Station)
+    if user.role == Role.ADMIN:
+        return query
+    if user.role == Role.STATION_MANAGER:
+        return query.join(manager_station, manager_station.c.station_id == Station.id).where(
+            manager_station.c.user_id == user.id
+        )
+    if user.role == Role.CONGRESS_STAFF and user.region_id is not None:
+        tree = region_subtree(user.region_id)
+        return query.where(Station.region_id.in_(sa.select(tree.c.id)))
+    return None
+
+
+@dataclass
+class StationList:
+    stations: list[Station]
+    more: bool  # there are more than STATION_LIST_LIMIT: ask for a narrower filter
+
+
+def overseen_stations(user: User, name_filter: str = "", limit: int = STATION_LIST_LIMIT) -> StationList:
+    """One query, ordered by name, optionally filtered by part of the name."""
+    query = overseen_stations_query(user)
+    if query is None:
+        return StationList([], False)
+    name_filter = (name_filter or "").strip()[:60]
+    if name_filter:
+        escaped = name_filter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Station.name.ilike(f"%{escaped}%", escape="\\"))
+    rows = list(db.session.scalars(query.order_by(Station.name, Station.id).limit(limit + 1)))
+    return StationList(rows[:limit], len(rows) > limit)
+
+
+def station_by_code(code: str) -> Station | None:
+    """Any station, active or not (the back office still reviews a closed station's past),
+    with its representatives loaded."""
+    return db.session.scalar(
+        sa.select(Station)
+        .where(Station.code == (code or "").strip().upper())
+        .options(selectinload(Station.representatives).joinedload(Representative.user))
+    )
+
+
+# --- reading the roster -----------------------------------------------------------------
+
+
+def upcoming(station: Station, first: date, days: int = ROSTER_DAYS) -> list[tuple[date, list[DutySlot]]]:
+    """The slots from `first` for `days` days, grouped by day (days without slots left out)."""
+    slots = db.session.scalars(
+        sa.select(DutySlot)
+        .options(selectinload(DutySlot.representative).joinedload(Representative.user))
+        .where(DutySlot.station_id == station.id, DutySlot.day >= first, DutySlot.day < first + timedelta(days=days))
+        .order_by(DutySlot.day, DutySlot.starts_at, DutySlot.id)
+    ).all()
+    by_day: dict[date, list[DutySlot]] = {}
+    for slot in slots:
+        by_day.setdefault(slot.day, []).append(slot)
+    return list(by_day.items())
+
+
+def series_sizes(station: Station, series: set[str], today: date) -> dict[str, int]:
+    """How many slots of each series are still ahead (what "remove the series" removes)."""
+    if not series:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(DutySlot.series, sa.func.count())
+            .where(DutySlot.station_id == station.id, DutySlot.series.in_(series), DutySlot.day >= today)
+            .group_by(DutySlot.series)
+        ).all()
+    )
+
+
+# --- changing the roster ----------------------------------------------------------------
+
+
+def _local_now(now: datetime | None) -> datetime:
+    """`now` (naive UTC, as stored, or aware) as naive China time."""
+    if now is None:
+        return datetime.now(LOCAL_TZ).replace(tzinfo=None)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(LOCAL_TZ).replace(tzinfo=None)
+
+
+def has_ended(day: date, ends_at: time, now: datetime | None = None) -> bool:
+    return datetime.combine(day, ends_at) <= _local_now(now)
+
+
+def add_slots(
+    actor: User,
+    station: Station,
+    rep: Representative,
+    day: date,
+    starts_at: time,
+    ends_at: time,
+    *,
+    repeat_weeks: int = 0,
+    now: datetime | None = None,
+) -> list[DutySlot]:
+    """Put `rep` on the roster on `day` and, with repeat_weeks, on the same weekday of the
+    following weeks; the slots of one request share a series. All or nothing."""
+    if not 0 <= repeat_weeks <= MAX_REPEAT_WEEKS:
+        raise RosterRefused("too_many_weeks", maximum=MAX_REPEAT_WEEKS)
+    if ends_at <= starts_at:
+        raise RosterRefused("end_before_start")
+    if has_ended(day, ends_at, now):
+        raise RosterRefused("in_the_past")
+    if not any(r.id == rep.id for r in station.representatives):
+        raise RosterRefused("not_a_member")
+    # Serialise roster changes for one representative (a PostgreSQL row lock; SQLite's
+    # BEGIN IMMEDIATE already does), so two managers cannot book overlapping slots at once.
+    db.session.execute(sa.select(Representative.id).where(Representative.id == rep.id).with_for_update())
+    days = [day + timedelta(weeks=w) for w in range(repeat_weeks + 1)]
+    clash = db.session.scalar(
+        sa.select(DutySlot)
+        .where(
+            DutySlot.representative_id == rep.id,
+            DutySlot.day.in_(days),
+            DutySlot.starts_at < ends_at,
+            DutySlot.ends_at > starts_at,
+        )
+        .order_by(DutySlot.day, DutySlot.starts_at)
+        .limit(1)
+    )
+    if clash is not None:
+        raise RosterRefused(
+            "overlap",
+            day=clash.day,
+            starts_at=clash.starts_at,
+            ends_at=clash.ends_at,
+            station=clash.station.name,
+        )
+    series = secrets.token_hex(8) if repeat_weeks else None
+    slots = [
+        DutySlot(station=station, representative=rep, day=d, starts_at=starts_at, ends_at=ends_at, series=series)
+        for d in days
+    ]
+    db.session.add_all(slots)
+    db.session.flush()
+    log(
+        actor,
+        "roster.added",
+        slots[0],
+        station=station.code,
+        representative_id=rep.id,
+        days=[d.isoformat() for d in days],
+        starts_at=starts_at.strftime("%H:%M"),
+        ends_at=ends_at.strftime("%H:%M"),
+        series=series,
+    )
+    return slots
+
+
+def remove_slots(
+    actor: User, station: Station, slot: DutySlot, *, whole_series: bool = False, now: datetime | None = None
+) -> int:
+    """Remove one slot, or every slot of its series that has not ended yet. A slot that
+    has ended stays: the attendance review counts it. Returns how many were removed."""
+    if slot.station_id != station.id:
+        raise RosterRefused("not_this_station")
+    if whole_series and slot.series:
+        candidates = db.session.scalars(
+            sa.select(DutySlot)
+            .where(DutySlot.series == slot.series, DutySlot.station_id == station.id)
+            .order_by(DutySlot.day)
+        ).all()
+        doomed = [s for s in candidates if not has_ended(s.day, s.ends_at, now)]
+    else:
+        doomed = [slot] if not has_ended(slot.day, slot.ends_at, now) else []
+    if not doomed:
+        raise RosterRefused("in_the_past")
+    log(
+        actor,
+        "roster.removed",
+        slot,
+        station=station.code,
+        representative_id=slot.representative_id,
+        days=[s.day.isoformat() for s in doomed],
+        starts_at=slot.starts_at.strftime("%H:%M"),
+        ends_at=slot.ends_at.strftime("%H:%M"),
+        series=slot.series if whole_series else None,
+    )
+    for s in doomed:
+        db.session.delete(s)
+    db.session.flush()
+    return len(doomed)
