@@ -1,3 +1,293 @@
 """Roster (排班) and attendance review for station managers and congress staff."""
 
-from views.manage import bp  # noqa: F401
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, TimeField
+from wtforms.validators import InputRequired, ValidationError
+
+from extensions import db, login_manager
+from models import Duty, DutySlot
+from services import attendance as attendance_service
+from services import duty as duty_service
+from services import exports
+from services import roster as roster_service
+from services.attendance import Month
+from services.errors import CheckInRefused
+from services.permissions import RULES, can
+from services.roster import RosterRefused
+from services.stations import local_today, representatives_in_order, to_local
+from views.manage import bp
+from views.util import require_or_abort
+
+# --- forms and messages -------------------------------------------------------------------
+
+
+class SlotForm(FlaskForm):
+    representative = SelectField(_l("Representative"), coerce=int, validate_choice=False)
+    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Please choose a date."))])
+    starts_at = TimeField(_l("From"), validators=[InputRequired(message=_l("Please give a start time."))])
+    ends_at = TimeField(_l("Until"), validators=[InputRequired(message=_l("Please give an end time."))])
+    repeat_weeks = IntegerField(
+        _l("Repeat weekly for how many more weeks"),
+        default=0,
+        validators=[InputRequired(message=_l("Please give a number from 0 to 12."))],
+        description=_l("0 for this day only; up to 12. Repeated slots can be removed together."),
+    )
+
+    def validate_representative(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Please choose a representative of this station."))
+
+
+ROSTER_MESSAGES = {
+    "end_before_start": ("ends_at", _l("The end time must be after the start time.")),
+    "in_the_past": ("day", _l("This time has already passed. Choose a day and time from now on.")),
+    "not_a_member": ("representative", _l("This representative is not listed at this station.")),
+    "too_many_weeks": ("repeat_weeks", _l("Repeat for at most %(n)d weeks.")),
+    "overlap": (
+        "starts_at",
+        _l("This representative already has a slot on %(day)s from %(start)s to %(end)s at %(station)s."),
+    ),
+}
+
+REVIEW_MESSAGES = {
+    "voided": _l("This duty has already been voided."),
+    "reason_required": _l("Please give a reason for voiding this duty."),
+}
+
+
+def roster_message(refused: RosterRefused) -> tuple[str, str]:
+    field_name, message = ROSTER_MESSAGES[refused.code]
+    d = refused.details
+    if refused.code == "too_many_weeks":
+        return field_name, str(message) % {"n": d["maximum"]}
+    if refused.code == "overlap":
+        return field_name, str(message) % {
+            "day": d["day"].strftime("%Y-%m-%d"),
+            "start": d["starts_at"].strftime("%H:%M"),
+            "end": d["ends_at"].strftime("%H:%M"),
+            "station": d["station"],
+        }
+    return field_name, str(message)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def require_back_office() -> None:
+    """Anonymous → the login page; a role that looks after no station → 403.
+    The roles are the permission module's: whoever may view attendance."""
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    roles, _scope = RULES["attendance.view"]
+    if current_user.role not in roles:
+        abort(403)
+
+
+def station_or_404(code: str):
+    station = roster_service.station_by_code(code)
+    if station is None:
+        abort(404)
+    return station
+
+
+def requested_month() -> Month:
+    return Month.parse(request.args.get("month"), Month.of(local_today()))
+
+
+# --- the back-office home ------------------------------------------------------------------
+
+
+@bp.get("/", strict_slashes=False)
+@login_required
+def home():
+    require_back_office()
+    q = (request.args.get("q") or "").strip()[:60]
+    listing = roster_service.overseen_stations(current_user, q)
+    return render_template("manage/home.html", listing=listing, q=q, can=can)
+
+
+# --- roster ---------------------------------------------------------------------------------
+
+
+def _slot_form(station) -> SlotForm:
+    form = SlotForm()
+    form.representative.choices = [
+        (rep.id, f"{rep.name} · {rep.level.title}") for rep in representatives_in_order(station)
+    ]
+    return form
+
+
+def _render_roster(station, form: SlotForm, status: int = 200):
+    today = local_today()
+    days = roster_service.upcoming(station, today)
+    series = {s.series for _day, slots in days for s in slots if s.series}
+    return (
+        render_template(
+            "manage/roster.html",
+            station=station,
+            form=form,
+            days=days,
+            series_left=roster_service.series_sizes(station, series, today),
+            today=today,
+            max_weeks=roster_service.MAX_REPEAT_WEEKS,
+            has_ended=roster_service.has_ended,
+        ),
+        status,
+    )
+
+
+@bp.get("/stations/<code>/roster")
+@login_required
+def roster(code: str):
+    station = station_or_404(code)
+    require_or_abort("roster.manage", station)
+    form = _slot_form(station)
+    if not form.day.data:
+        form.day.data = local_today()
+    return _render_roster(station, form)
+
+
+@bp.post("/stations/<code>/roster")
+@login_required
+def roster_add(code: str):
+    station = station_or_404(code)
+    require_or_abort("roster.manage", station)
+    form = _slot_form(station)
+    if not form.validate_on_submit():
+        return _render_roster(station, form, 422)
+    rep = next(r for r in station.representatives if r.id == form.representative.data)
+    try:
+        slots = roster_service.add_slots(
+            current_user,
+            station,
+            rep,
+            form.day.data,
+            form.starts_at.data,
+            form.ends_at.data,
+            repeat_weeks=form.repeat_weeks.data,
+        )
+        db.session.commit()
+    except RosterRefused as refused:
+        db.session.rollback()
+        field_name, message = roster_message(refused)
+        getattr(form, field_name).errors = [*getattr(form, field_name).errors, message]
+        return _render_roster(station, form, 422)
+    flash(_("%(name)s is on the roster: %(n)d slot(s) added.", name=rep.name, n=len(slots)))
+    return redirect(url_for("manage.roster", code=station.code), 303)
+
+
+@bp.post("/stations/<code>/roster/<int:slot_id>/delete")
+@login_required
+def roster_remove(code: str, slot_id: int):
+    station = station_or_404(code)
+    require_or_abort("roster.manage", station)
+    slot = db.session.get(DutySlot, slot_id)
+    if slot is None or slot.station_id != station.id:
+        abort(404)
+    try:
+        removed = roster_service.remove_slots(
+            current_user, station, slot, whole_series=request.form.get("series") == "1"
+        )
+        db.session.commit()
+    except RosterRefused:
+        db.session.rollback()
+        flash(_("A slot that has ended stays on the roster: the attendance review counts it."))
+        return redirect(url_for("manage.roster", code=station.code), 303)
+    flash(_("Removed %(n)d slot(s) from the roster.", n=removed))
+    return redirect(url_for("manage.roster", code=station.code), 303)
+
+
+# --- attendance review -------------------------------------------------------------------------
+
+
+@bp.get("/stations/<code>/attendance")
+@login_required
+def attendance(code: str):
+    station = station_or_404(code)
+    require_or_abort("attendance.view", station)
+    month = requested_month()
+    att = attendance_service.month_attendance(station, month)
+    return render_template(
+        "manage/attendance.html",
+        station=station,
+        att=att,
+        month=month,
+        this_month=Month.of(local_today()),
+        may_review=can(current_user, "duty.review", station),
+        may_export=can(current_user, "attendance.export", station),
+        reason_label=attendance_service.reason_label,
+    )
+
+
+def _back_to_review(duty: Duty):
+    month = Month.of(to_local(duty.checked_in_at).date())
+    return redirect(
+        url_for("manage.attendance", code=duty.station.code, month=str(month), _anchor=f"duty-{duty.id}"), 303
+    )
+
+
+def _duty_or_404(duty_id: int) -> Duty:
+    duty = db.session.get(Duty, duty_id)
+    if duty is None:
+        abort(404)
+    return duty
+
+
+@bp.post("/duties/<int:duty_id>/confirm")
+@login_required
+def duty_confirm(duty_id: int):
+    duty = _duty_or_404(duty_id)
+    require_or_abort("duty.review", duty)
+    try:
+        duty_service.confirm(current_user, duty, request.form.get("note", ""))
+        db.session.commit()
+    except CheckInRefused as refused:
+        db.session.rollback()
+        flash(str(REVIEW_MESSAGES.get(refused.code, refused.code)))
+        return _back_to_review(duty)
+    flash(_("Duty of %(name)s confirmed.", name=duty.representative.name))
+    return _back_to_review(duty)
+
+
+@bp.post("/duties/<int:duty_id>/void")
+@login_required
+def duty_void(duty_id: int):
+    duty = _duty_or_404(duty_id)
+    require_or_abort("duty.review", duty)
+    try:
+        duty_service.void(current_user, duty, request.form.get("reason", ""))
+        db.session.commit()
+    except CheckInRefused as refused:
+        db.session.rollback()
+        flash(str(REVIEW_MESSAGES.get(refused.code, refused.code)))
+        return _back_to_review(duty)
+    flash(_("Duty of %(name)s voided. The record stays, marked voided.", name=duty.representative.name))
+    return _back_to_review(duty)
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+EXPORT_TYPES = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.attendance_xlsx),
+    "csv": ("text/csv; charset=utf-8", exports.attendance_csv),
+}
+
+
+@bp.get("/stations/<code>/attendance.<any(xlsx, csv):fmt>")
+@login_required
+def attendance_export(code: str, fmt: str):
+    station = station_or_404(code)
+    require_or_abort("attendance.export", station)
+    att = attendance_service.month_attendance(station, requested_month())
+    mimetype, build = EXPORT_TYPES[fmt]
+    body = build(att)
+    exports.record_export(current_user, att, fmt)
+    db.session.commit()
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = exports.content_disposition(*exports.filenames(station, att, fmt))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
