@@ -2,11 +2,11 @@
 
 from flask_babel import Babel
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from flask_limiter.util import get_remote_address
 
 from models.base import Base
 
@@ -44,7 +44,8 @@ def configure_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         if has_request_context():
-            reading = request.method in ("GET", "HEAD")
+            view = current_app.view_functions.get(request.endpoint)
+            reading = request.method in ("GET", "HEAD") and not getattr(view, "writes_on_get", False)
         else:
             # CLI commands and workers write; a test's own session mostly reads, and
             # must not hold the write lock while the app under test serves a POST.
@@ -64,3 +65,10 @@ def load_user(session_id: str):
     if user is None or user.session_version != int(version):
         return None
     return user
+
+
+def writes_on_get(view):
+    """Mark a GET view that writes (an export that records itself), so that on SQLite
+    it takes the write lock up front like a POST."""
+    view.writes_on_get = True
+    return view

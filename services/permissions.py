@@ -111,6 +111,7 @@ RULES: dict[str, Rule] = {
     "duty.check_out": (frozenset({REP}), _own_duty),
     "duty.view_file": (frozenset({REP, MGR, STAFF, ADMIN}), _own_or_oversees_rep),
     # Station management
+    "manage.home": (frozenset({MGR, STAFF, ADMIN}), None),
     "duty.review": (frozenset({MGR, STAFF, ADMIN}), _oversees),
     "roster.manage": (frozenset({MGR, STAFF, ADMIN}), _oversees),
     "attendance.view": (frozenset({MGR, STAFF, ADMIN}), _oversees),

@@ -13,6 +13,7 @@ from extensions import db, limiter
 from models.enums import Role
 from services import auth as auth_service
 from services.auth import AuthRefused
+from services.permissions import can
 from views.util import require_or_abort, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -52,8 +53,10 @@ PASSWORD_MESSAGES = {
 
 
 def home_for(user) -> str:
-    if user.role == Role.REPRESENTATIVE and "duty.me" in current_app.view_functions:
+    if user.role == Role.REPRESENTATIVE:
         return url_for("duty.me")
+    if can(user, "manage.home"):
+        return url_for("manage.home")
     return url_for("public.index")
 
 
@@ -105,7 +108,8 @@ def change_password():
                 field.errors.append(str(PASSWORD_MESSAGES[refused.code]))
             else:
                 db.session.commit()
-                login_user(current_user)  # this session carries the new version; others end
+                # This session carries the new version; every other one ends.
+                login_user(current_user._get_current_object())
                 flash(_("Your password has been changed."))
                 return redirect(home_for(current_user))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200

@@ -35,6 +35,10 @@ def register(app) -> None:
     app.add_template_filter(action_title)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
 
+    from services.permissions import can
+
+    app.add_template_global(can)
+
     @app.context_processor
     def locale_context():
         locale = str(get_locale())

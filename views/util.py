@@ -8,7 +8,11 @@ from services.permissions import PermissionDenied, require
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """A redirect target on this site only: a path, never another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs and line breaks from URLs, so "/\t/evil.example" would become
+    # "//evil.example": any control character disqualifies the target.
+    if not target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
 

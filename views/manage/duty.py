@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, TimeField
 from wtforms.validators import InputRequired, ValidationError
 
-from extensions import db, login_manager
+from extensions import db, writes_on_get
 from models import Duty, DutySlot
 from services import attendance as attendance_service
 from services import duty as duty_service
@@ -16,7 +16,7 @@ from services import exports
 from services import roster as roster_service
 from services.attendance import Month
 from services.errors import CheckInRefused
-from services.permissions import RULES, can
+from services.permissions import can
 from services.roster import RosterRefused
 from services.stations import local_today, representatives_in_order, to_local
 from views.manage import bp
@@ -78,13 +78,8 @@ def roster_message(refused: RosterRefused) -> tuple[str, str]:
 
 
 def require_back_office() -> None:
-    """Anonymous → the login page; a role that looks after no station → 403.
-    The roles are the permission module's: whoever may view attendance."""
-    if not current_user.is_authenticated:
-        abort(login_manager.unauthorized())
-    roles, _scope = RULES["attendance.view"]
-    if current_user.role not in roles:
-        abort(403)
+    """Anonymous → the login page; a role that looks after no station → 403."""
+    require_or_abort("manage.home")
 
 
 def station_or_404(code: str):
@@ -278,6 +273,7 @@ EXPORT_TYPES = {
 
 
 @bp.get("/stations/<code>/attendance.<any(xlsx, csv):fmt>")
+@writes_on_get
 @login_required
 def attendance_export(code: str, fmt: str):
     station = station_or_404(code)
