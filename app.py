@@ -1,7 +1,7 @@
 """The application factory. gunicorn serves 'app:create_app()'."""
 
 from babel import Locale
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
@@ -20,6 +20,8 @@ LOCALES = {name: Locale.parse(name) for name in ("zh_Hans", "en")}
 
 
 def select_locale() -> Locale:
+    if not has_request_context():  # CLI commands and workers speak the default language
+        return LOCALES["zh_Hans"]
     chosen = request.cookies.get("lang")
     if chosen in LOCALES:
         return LOCALES[chosen]

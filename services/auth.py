@@ -142,59 +142,76 @@ def create_user(
     display_name_too_long, password_too_short, password_too_simple, bad_role,
     region_required, unit_required, unit_inactive, stations_required, level_required,
     bad_level, occupation_too_long, delegation_too_long, and scope_not_for_role (with
-    `field`) when a scope is given that the role does not have."""
+    `field`) when a scope is given that the role does not have.
+
+    The refusal's code is the first problem found; `details["problems"]` lists every
+    problem as (code, details), so a form can mark all its wrong fields at once."""
+    problems: list[tuple[str, dict]] = []
+
+    def problem(code: str, **details) -> None:
+        problems.append((code, details))
+
     username = _clean_login(username)
     if not USERNAME_RE.match(username):
-        raise AuthRefused("bad_username")
-    if _by_username(username) is not None:
-        raise AuthRefused("username_taken")
+        problem("bad_username")
+    elif _by_username(username) is not None:
+        problem("username_taken")
     mobile = normalize_mobile(mobile or "") or None
     if mobile and not is_mainland_mobile(mobile):
-        raise AuthRefused("bad_mobile")
-    if mobile and db.session.scalar(sa.select(User.id).where(User.mobile == mobile)):
-        raise AuthRefused("mobile_taken")
+        problem("bad_mobile")
+    elif mobile and db.session.scalar(sa.select(User.id).where(User.mobile == mobile)):
+        problem("mobile_taken")
     display_name = (display_name or "").strip()
     if not display_name:
-        raise AuthRefused("display_name_required")
-    if len(display_name) > DISPLAY_NAME_MAX:
-        raise AuthRefused("display_name_too_long")
-    check_new_password(password, username=username)
+        problem("display_name_required")
+    elif len(display_name) > DISPLAY_NAME_MAX:
+        problem("display_name_too_long")
     try:
-        role = Role(role)
-    except ValueError:
-        raise AuthRefused("bad_role") from None
+        check_new_password(password, username=username)
+    except AuthRefused as refused:
+        problem(refused.code)
 
     # Each role has exactly its own scope; anything else is a mistake worth saying.
     stations = list(stations)
-    if role == Role.CONGRESS_STAFF and region is None:
-        raise AuthRefused("region_required")
-    if role == Role.UNIT_HANDLER and unit is None:
-        raise AuthRefused("unit_required")
-    if role == Role.UNIT_HANDLER and not unit.is_active:
-        raise AuthRefused("unit_inactive")
-    if role == Role.STATION_MANAGER and not stations:
-        raise AuthRefused("stations_required")
-    if region is not None and role != Role.CONGRESS_STAFF:
-        raise AuthRefused("scope_not_for_role", field="region")
-    if unit is not None and role != Role.UNIT_HANDLER:
-        raise AuthRefused("scope_not_for_role", field="unit")
-    if stations and role not in (Role.STATION_MANAGER, Role.REPRESENTATIVE):
-        raise AuthRefused("scope_not_for_role", field="stations")
     occupation = (occupation or "").strip()
     delegation = (delegation or "").strip()
-    if role == Role.REPRESENTATIVE:
-        if rep_level is None or rep_level == "":
-            raise AuthRefused("level_required")
-        try:
-            rep_level = RepLevel(rep_level)
-        except ValueError:
-            raise AuthRefused("bad_level") from None
-        if len(occupation) > OCCUPATION_MAX:
-            raise AuthRefused("occupation_too_long")
-        if len(delegation) > DELEGATION_MAX:
-            raise AuthRefused("delegation_too_long")
-    elif rep_level or occupation or delegation:
-        raise AuthRefused("scope_not_for_role", field="level")
+    try:
+        role = Role(role)
+    except ValueError:
+        problem("bad_role")
+        role = None
+    if role is not None:
+        if role == Role.CONGRESS_STAFF and region is None:
+            problem("region_required")
+        if role == Role.UNIT_HANDLER and unit is None:
+            problem("unit_required")
+        elif role == Role.UNIT_HANDLER and not unit.is_active:
+            problem("unit_inactive")
+        if role == Role.STATION_MANAGER and not stations:
+            problem("stations_required")
+        if region is not None and role != Role.CONGRESS_STAFF:
+            problem("scope_not_for_role", field="region")
+        if unit is not None and role != Role.UNIT_HANDLER:
+            problem("scope_not_for_role", field="unit")
+        if stations and role not in (Role.STATION_MANAGER, Role.REPRESENTATIVE):
+            problem("scope_not_for_role", field="stations")
+        if role == Role.REPRESENTATIVE:
+            if rep_level is None or rep_level == "":
+                problem("level_required")
+            else:
+                try:
+                    rep_level = RepLevel(rep_level)
+                except ValueError:
+                    problem("bad_level")
+            if len(occupation) > OCCUPATION_MAX:
+                problem("occupation_too_long")
+            if len(delegation) > DELEGATION_MAX:
+                problem("delegation_too_long")
+        elif rep_level or occupation or delegation:
+            problem("scope_not_for_role", field="level")
+    if problems:
+        code, details = problems[0]
+        raise AuthRefused(code, **details, problems=problems)
 
     user = User(
         username=username,

@@ -1,0 +1,320 @@
+"""The whole role × action matrix of services.permissions, written out by hand.
+
+MATRIX below is the expected answer for every action, every role (anonymous included)
+and in-scope and out-of-scope objects. It is deliberately not computed from RULES: a
+change to who may do what has to be made twice, here and there, on purpose.
+"""
+
+import secrets
+
+import pytest
+from flask_login import AnonymousUserMixin
+
+from extensions import db as _db
+from models import Duty, utcnow
+from models.enums import DutyMethod, RegionLevel, Role
+from services.permissions import ACTIONS, ANONYMOUS, RULES, PermissionDenied, can, require, role_of
+from tests import factories
+
+COLUMNS = ("anonymous", "representative", "station_manager", "congress_staff", "unit_handler", "admin")
+
+# Who the columns are, in the world built below:
+#   representative   — serves at station A; "rep_own" is their profile, "duty_own" their open duty
+#   station_manager  — manages station A and the inactive station X (not B)
+#   congress_staff   — staff of 周口市, the city above 项城市, where A and X are (B is in 漯河市)
+#   unit_handler     — staff of a handling unit in 项城市
+#   admin            — the system operator
+# Objects: station_a / station_b / station_inactive (X, in 项城市), duty_own / duty_other (both
+# at A, of the representative and of a colleague at A) / duty_b (at B), rep_own / rep_other
+# (a colleague at A) / rep_b (at B), none (no object).
+Y, N = "Y", "-"
+
+# fmt: off
+MATRIX: dict[tuple[str, str], str] = {
+    # action                      object                anon rep mgr staff unit admin
+    ("station.view",              "station_a"):         "Y   Y   Y   Y     Y    Y",
+    ("station.view",              "station_b"):         "Y   Y   Y   Y     Y    Y",
+    ("station.view",              "station_inactive"):  "-   -   -   -     -    -",
+    ("station.view",              "none"):              "-   -   -   -     -    -",
+
+    ("concern.file",              "station_a"):         "Y   Y   Y   Y     Y    Y",
+    ("concern.file",              "station_b"):         "Y   Y   Y   Y     Y    Y",
+    ("concern.file",              "station_inactive"):  "-   -   -   -     -    -",
+    ("concern.file",              "none"):              "-   -   -   -     -    -",
+
+    # a representative may check in at any active station, not only their own
+    ("duty.check_in",             "station_a"):         "-   Y   -   -     -    -",
+    ("duty.check_in",             "station_b"):         "-   Y   -   -     -    -",
+    ("duty.check_in",             "station_inactive"):  "-   -   -   -     -    -",
+    ("duty.check_in",             "none"):              "-   -   -   -     -    -",
+
+    ("duty.check_out",            "duty_own"):          "-   Y   -   -     -    -",
+    ("duty.check_out",            "duty_other"):        "-   -   -   -     -    -",
+    ("duty.check_out",            "duty_b"):            "-   -   -   -     -    -",
+    ("duty.check_out",            "station_a"):         "-   -   -   -     -    -",
+
+    ("duty.view_file",            "rep_own"):           "-   Y   Y   Y     -    Y",
+    ("duty.view_file",            "rep_other"):         "-   -   Y   Y     -    Y",
+    ("duty.view_file",            "rep_b"):             "-   -   -   -     -    Y",
+    ("duty.view_file",            "none"):              "-   -   -   -     -    -",
+
+    ("manage.home",               "none"):              "-   -   Y   Y     -    Y",
+
+    ("duty.review",               "duty_own"):          "-   -   Y   Y     -    Y",
+    ("duty.review",               "duty_other"):        "-   -   Y   Y     -    Y",
+    ("duty.review",               "duty_b"):            "-   -   -   -     -    Y",
+    ("duty.review",               "station_a"):         "-   -   Y   Y     -    Y",
+    ("duty.review",               "none"):              "-   -   -   -     -    -",
+
+    ("roster.manage",             "station_a"):         "-   -   Y   Y     -    Y",
+    ("roster.manage",             "station_b"):         "-   -   -   -     -    Y",
+    ("roster.manage",             "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("roster.manage",             "none"):              "-   -   -   -     -    -",
+
+    ("attendance.view",           "station_a"):         "-   -   Y   Y     -    Y",
+    ("attendance.view",           "station_b"):         "-   -   -   -     -    Y",
+    ("attendance.view",           "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("attendance.view",           "none"):              "-   -   -   -     -    -",
+
+    ("attendance.export",         "station_a"):         "-   -   Y   Y     -    Y",
+    ("attendance.export",         "station_b"):         "-   -   -   -     -    Y",
+    ("attendance.export",         "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("attendance.export",         "none"):              "-   -   -   -     -    -",
+
+    # the tablet display: the station's own people, not congress staff
+    ("kiosk.display",             "station_a"):         "-   -   Y   -     -    Y",
+    ("kiosk.display",             "station_b"):         "-   -   -   -     -    Y",
+    ("kiosk.display",             "station_inactive"):  "-   -   Y   -     -    Y",
+    ("kiosk.display",             "none"):              "-   -   -   -     -    -",
+
+    ("station.print_poster",      "station_a"):         "-   -   Y   Y     -    Y",
+    ("station.print_poster",      "station_b"):         "-   -   -   -     -    Y",
+    ("station.print_poster",      "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("station.print_poster",      "none"):              "-   -   -   -     -    -",
+
+    ("account.change_password",   "none"):              "-   Y   Y   Y     Y    Y",
+
+    ("user.manage",               "none"):              "-   -   -   -     -    Y",
+    ("user.manage",               "rep_b"):             "-   -   -   -     -    Y",
+}
+# fmt: on
+
+
+def expected_row(cells: str) -> dict[str, bool]:
+    marks = cells.split()
+    assert len(marks) == len(COLUMNS) and set(marks) <= {Y, N}, cells
+    return {column: mark == Y for column, mark in zip(COLUMNS, marks, strict=True)}
+
+
+def open_duty(station, rep) -> Duty:
+    duty = Duty(
+        station=station,
+        representative=rep,
+        checked_in_at=utcnow(),
+        method=DutyMethod.QR,
+        nonce=secrets.token_urlsafe(16),
+    )
+    _db.session.add(duty)
+    _db.session.flush()
+    return duty
+
+
+@pytest.fixture
+def world(db):
+    province = factories.region("410000", "河南省", RegionLevel.PROVINCE)
+    zhoukou = factories.region("411600", "周口市", RegionLevel.CITY, parent=province)
+    xiangcheng = factories.region("411681", "项城市", RegionLevel.COUNTY, parent=zhoukou)
+    fugou = factories.region("411621", "扶沟县", RegionLevel.COUNTY, parent=zhoukou)
+    luohe = factories.region("411100", "漯河市", RegionLevel.CITY, parent=province)
+    yuanhui = factories.region("411102", "源汇区", RegionLevel.COUNTY, parent=luohe)
+
+    a = factories.station(region=xiangcheng, name="A 项城市防水行业联络站")
+    a2 = factories.station(region=fugou, name="A2 扶沟县联络站")
+    b = factories.station(region=yuanhui, name="B 漯河食品产业联络站")
+    inactive = factories.station(region=xiangcheng, name="X 已撤销联络站", is_active=False)
+
+    rep_own = factories.representative(stations=[a], name="王建国")
+    rep_other = factories.representative(stations=[a], name="黄春燕")
+    rep_b = factories.representative(stations=[b], name="孙志强")
+
+    w = {
+        "regions": {"province": province, "zhoukou": zhoukou, "xiangcheng": xiangcheng, "fugou": fugou, "luohe": luohe},
+        "objects": {
+            "station_a": a,
+            "station_a2": a2,
+            "station_b": b,
+            "station_inactive": inactive,
+            "duty_own": open_duty(a, rep_own),
+            "duty_other": open_duty(a, rep_other),
+            "duty_b": open_duty(b, rep_b),
+            "rep_own": rep_own,
+            "rep_other": rep_other,
+            "rep_b": rep_b,
+            "none": None,
+        },
+        "actors": {
+            "anonymous": AnonymousUserMixin(),
+            "representative": rep_own.user,
+            "station_manager": factories.user(Role.STATION_MANAGER, managed_stations=[a, inactive]),
+            "congress_staff": factories.user(Role.CONGRESS_STAFF, region=zhoukou),
+            "unit_handler": factories.user(Role.UNIT_HANDLER, unit=factories.unit(region_obj=xiangcheng)),
+            "admin": factories.user(Role.ADMIN),
+        },
+    }
+    w["managers"] = {
+        "of_a": w["actors"]["station_manager"],
+        "of_b": factories.user(Role.STATION_MANAGER, managed_stations=[b]),
+    }
+    w["staff"] = {
+        "city": w["actors"]["congress_staff"],
+        "county": factories.user(Role.CONGRESS_STAFF, region=xiangcheng),
+        "other_city": factories.user(Role.CONGRESS_STAFF, region=luohe),
+        "province": factories.user(Role.CONGRESS_STAFF, region=province),
+    }
+    db.session.commit()
+    return w
+
+
+# --- the matrix --------------------------------------------------------------------------
+
+
+def test_the_matrix_covers_every_action_and_only_known_ones():
+    assert {action for action, _obj in MATRIX} == set(ACTIONS) == set(RULES)
+    for cells in MATRIX.values():
+        expected_row(cells)
+
+
+@pytest.mark.parametrize("action", sorted({action for action, _obj in MATRIX}))
+def test_role_action_matrix(world, action):
+    mismatches = []
+    for (row_action, obj_key), cells in MATRIX.items():
+        if row_action != action:
+            continue
+        obj = world["objects"][obj_key]
+        for column, allowed in expected_row(cells).items():
+            actor = world["actors"][column]
+            got = can(actor, action, obj)
+            if got is not allowed:
+                mismatches.append(f"{action} on {obj_key} by {column}: expected {allowed}, got {got}")
+            try:  # require() agrees with can()
+                require(actor, action, obj)
+                required = True
+            except PermissionDenied as denied:
+                assert denied.action == action
+                required = False
+            assert required is got, (action, obj_key, column)
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_none_is_anonymous(world):
+    for (action, obj_key), cells in MATRIX.items():
+        assert can(None, action, world["objects"][obj_key]) is expected_row(cells)["anonymous"], (action, obj_key)
+
+
+# --- scope, case by case -----------------------------------------------------------------
+
+OVERSEER_ACTIONS = ("duty.review", "roster.manage", "attendance.view", "attendance.export", "station.print_poster")
+
+
+def test_a_manager_of_station_a_is_not_a_manager_of_station_b(world):
+    o, m = world["objects"], world["managers"]
+    for action in (*OVERSEER_ACTIONS, "kiosk.display"):
+        assert can(m["of_a"], action, o["station_a"]) and not can(m["of_a"], action, o["station_b"]), action
+        assert can(m["of_b"], action, o["station_b"]) and not can(m["of_b"], action, o["station_a"]), action
+    assert can(m["of_a"], "duty.review", o["duty_own"]) and not can(m["of_a"], "duty.review", o["duty_b"])
+    assert can(m["of_b"], "duty.review", o["duty_b"]) and not can(m["of_b"], "duty.review", o["duty_own"])
+    assert can(m["of_a"], "duty.view_file", o["rep_own"]) and not can(m["of_a"], "duty.view_file", o["rep_b"])
+    assert can(m["of_b"], "duty.view_file", o["rep_b"]) and not can(m["of_b"], "duty.view_file", o["rep_own"])
+
+
+@pytest.mark.parametrize(
+    ("station", "city", "county", "other_city", "province"),
+    [
+        # station A is in 项城市 (county) under 周口市 (city) under 河南省
+        ("station_a", True, True, False, True),
+        # station A2 is in 扶沟县, another county of 周口市
+        ("station_a2", True, False, False, True),
+        # station B is in 源汇区 under 漯河市
+        ("station_b", False, False, True, True),
+    ],
+)
+def test_congress_staff_see_their_region_and_the_regions_below(world, station, city, county, other_city, province):
+    st, staff = world["objects"][station], world["staff"]
+    expected = {"city": city, "county": county, "other_city": other_city, "province": province}
+    for action in OVERSEER_ACTIONS:
+        for who, allowed in expected.items():
+            assert can(staff[who], action, st) is allowed, (action, station, who)
+        assert not any(can(s, "kiosk.display", st) for s in staff.values())
+
+
+def test_congress_staff_read_the_files_of_representatives_in_their_region(world):
+    o, staff = world["objects"], world["staff"]
+    assert can(staff["county"], "duty.view_file", o["rep_own"])
+    assert not can(staff["county"], "duty.view_file", o["rep_b"])
+    assert can(staff["other_city"], "duty.view_file", o["rep_b"])
+    assert not can(staff["other_city"], "duty.view_file", o["rep_own"])
+    assert can(staff["province"], "duty.view_file", o["rep_b"])
+    assert can(staff["county"], "duty.review", o["duty_other"]) and not can(staff["county"], "duty.review", o["duty_b"])
+
+
+def test_a_representative_checks_out_only_their_own_duty(world):
+    o, rep = world["objects"], world["actors"]["representative"]
+    assert can(rep, "duty.check_out", o["duty_own"])
+    assert not can(rep, "duty.check_out", o["duty_other"])
+    colleague = o["rep_other"].user
+    assert can(colleague, "duty.check_out", o["duty_other"]) and not can(colleague, "duty.check_out", o["duty_own"])
+    # overseers do not check anyone out
+    assert not can(world["actors"]["admin"], "duty.check_out", o["duty_own"])
+    assert not can(world["managers"]["of_a"], "duty.check_out", o["duty_own"])
+
+
+def test_a_representative_reads_only_their_own_file(world):
+    o = world["objects"]
+    assert can(o["rep_own"].user, "duty.view_file", o["rep_own"])
+    assert not can(o["rep_own"].user, "duty.view_file", o["rep_other"])
+    assert can(o["rep_other"].user, "duty.view_file", o["rep_other"])
+    assert not can(o["rep_other"].user, "duty.view_file", o["rep_own"])
+    assert not can(o["rep_b"].user, "duty.view_file", o["rep_own"])
+    # a representative never reviews, not even their own duty
+    assert not can(o["rep_own"].user, "duty.review", o["duty_own"])
+
+
+def test_an_inactive_station_is_closed_to_everyone(world):
+    o = world["objects"]
+    every = [*world["actors"].values(), *world["staff"].values(), world["managers"]["of_b"], None]
+    for action in ("station.view", "concern.file", "duty.check_in"):
+        assert not any(can(actor, action, o["station_inactive"]) for actor in every), action
+    rep = world["actors"]["representative"]
+    for action in ("station.view", "concern.file", "duty.check_in"):
+        assert can(rep, action, o["station_a"]), action
+    # ...while its overseers still manage it (attendance, roster, posters of the past)
+    assert can(world["managers"]["of_a"], "attendance.view", o["station_inactive"])
+
+
+def test_a_switched_off_account_counts_as_anonymous(world, db):
+    o, actors = world["objects"], world["actors"]
+    for column in ("representative", "station_manager", "admin"):
+        actors[column].active = False
+    db.session.flush()
+    for column in ("representative", "station_manager", "admin"):
+        assert role_of(actors[column]) == ANONYMOUS
+    assert not can(actors["admin"], "user.manage")
+    assert not can(actors["station_manager"], "roster.manage", o["station_a"])
+    assert not can(actors["representative"], "duty.check_in", o["station_a"])
+    assert not can(actors["representative"], "account.change_password")
+    assert can(actors["representative"], "station.view", o["station_a"])  # as any resident
+
+
+def test_objects_of_the_wrong_kind_are_refused(world):
+    o, admin = world["objects"], world["actors"]["admin"]
+    rep = world["actors"]["representative"]
+    assert not can(rep, "duty.check_in", o["duty_own"])
+    assert not can(rep, "duty.check_out", o["rep_own"])
+    assert not can(rep, "duty.view_file", rep)  # the user, not the profile
+    assert not can(admin, "roster.manage", o["rep_own"])
+    assert not can(admin, "station.view", o["duty_own"])
+
+
+def test_an_unknown_action_is_a_programming_error(world):
+    with pytest.raises(KeyError):
+        can(world["actors"]["admin"], "station.destroy", world["objects"]["station_a"])
