@@ -9,7 +9,10 @@ One run, per database (SQLite always, PostgreSQL when BENCH_DATABASE_URL is set)
 3. wrk at 64 connections on both, in the same run: requests/s, p99 and the ratio;
 4. the station page's weight: HTML plus the CSS and JS it links;
 5. N concurrent submissions of the concern form from N separate residents, then double
-   taps, then a count in the database.
+   taps, then a count in the database;
+6. the check-in POST (bench/checkin.py): K signed-in representatives, several check-ins
+   each at once (double taps and new nonces) over 64 connections, then a count in the
+   database: no 5xx, one open duty per representative, no duplicate.
 
 The figures end up in a table and in bench/out/latest.json.
 """
@@ -738,6 +741,24 @@ def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
         w = result["writes"]
         app.check_alive()
         log(f"  {w['acknowledged']}/{w['n']} acknowledged in {w['elapsed_seconds']} s, statuses {w['status_counts']}")
+
+        if args.checkin_reps > 0:
+            from checkin import checkin_load  # bench/checkin.py, beside this script
+
+            log(f"  check-in load: {args.checkin_reps} representatives x {args.checkin_attempts} taps")
+            result["checkins"] = checkin_load(
+                app,
+                db.url,
+                env,
+                k=args.checkin_reps,
+                attempts_each=args.checkin_attempts,
+                rounds=args.checkin_rounds,
+                connections=args.connections,
+                log=log,
+            )
+            app.check_alive()
+            c = result["checkins"]
+            log(f"  check-in: {c['requests_per_second']} req/s, statuses {c['status_counts']}")
     except (RuntimeError, sa.exc.SQLAlchemyError, OSError, subprocess.SubprocessError) as exc:
         log(f"{db.kind} run failed: {exc}")
         result["error"] = str(exc)
@@ -874,6 +895,47 @@ def table(report: dict) -> str:
         pair("server_log.tracebacks", "server_log.database_is_locked"),
         '0 / 0 ("database is locked")',
     )
+    lines.append(
+        f"Check-in POST ({meta.get('checkin_reps')} signed-in representatives x {meta.get('checkin_attempts')} taps "
+        f"at once, {meta.get('checkin_rounds')} rounds, {meta['connections']} connections)"
+    )
+    row("check-in POST req/s", field("checkins.requests_per_second"))
+    row('  beside bare "hello" req/s', field("throughput.bare.rps"), "(same run)")
+    row(
+        "  check-in / bare",
+        lambda run: _num(
+            (_dig(run, "checkins.requests_per_second") or 0) / _dig(run, "throughput.bare.rps")
+            if _dig(run, "checkins.requests_per_second") and _dig(run, "throughput.bare.rps")
+            else None,
+            "{:.1%}",
+        ),
+    )
+    row(
+        "statuses (303 in / 409 refused)",
+        lambda run: _counts(_dig(run, "checkins.status_counts"), None),
+    )
+    row(
+        "5xx responses",
+        field("checkins.server_errors_5xx"),
+        "0",
+        within("checkins.server_errors_5xx", lambda n: n == 0),
+    )
+    row(
+        "one open duty per rep, each round",
+        lambda run: {True: "yes", False: "no", None: "—"}[_dig(run, "checkins.reps_with_one_open_duty_every_round")],
+        "yes",
+    )
+    row(
+        "reps with >1 open duty",
+        field("checkins.reps_with_several_open_duties"),
+        "0",
+        within("checkins.reps_with_several_open_duties", lambda n: n == 0),
+    )
+    row("duplicates", field("checkins.duplicates"), "0", within("checkins.duplicates", lambda n: n == 0))
+    row("acknowledged, not stored", field("checkins.acknowledged_not_stored"), "0")
+    row("refusals kept (= 409s)", field("checkins.refusals_kept"))
+    row("latency p50 / p99 ms", pair("checkins.latency_ms.p50", "checkins.latency_ms.p99"))
+    row("server CPU us / check-in", field("checkins.server_cpu_us_per_request"))
     for k in kinds:
         if runs[k].get("error"):
             lines.append(f"  {k} FAILED: " + runs[k]["error"].replace("\n", "\n    "))
@@ -893,6 +955,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating wrk rounds per route; the best is kept")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--checkin-reps", type=int, default=200, help="representatives checking in (K); 0: skip")
+    parser.add_argument("--checkin-attempts", type=int, default=4, help="check-ins per representative at once")
+    parser.add_argument("--checkin-rounds", type=int, default=3, help="rounds of the check-in load")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and the PostgreSQL schema")
     args = parser.parse_args()
 
@@ -915,6 +980,9 @@ def main() -> int:
             "wrk_threads": args.wrk_threads,
             "duration": args.duration,
             "submissions": args.submissions,
+            "checkin_reps": args.checkin_reps,
+            "checkin_attempts": args.checkin_attempts,
+            "checkin_rounds": args.checkin_rounds,
             "warmup": args.warmup,
             "rounds": args.rounds,
             "rate_limit": "disabled (RATELIMIT_ENABLED=false)",

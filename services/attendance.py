@@ -35,6 +35,9 @@ REASON_LABELS = {
     "kiosk_invalid": _l("Invalid tablet code"),
     "kiosk_expired": _l("Expired tablet code"),
     "station_inactive": _l("Station inactive"),
+    "already_open": _l("Already on duty elsewhere"),
+    "bad_nonce": _l("Incomplete page"),
+    "nonce_reused": _l("Incomplete page"),
 }
 
 

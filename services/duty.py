@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import CheckInAttempt, Concern, Duty, Representative, Station, User, utcnow
@@ -25,8 +26,9 @@ MAX_RESIDENTS = 1000
 # An open duty at a station with no closing time is closed after this long.
 STALE_AFTER = timedelta(hours=12)
 
-# Refusals the representative may turn into a pending check-in for the manager to judge.
-PENDABLE = frozenset({"location_unavailable", "too_far", "kiosk_required", "kiosk_expired"})
+# Refusals the representative may turn into a pending check-in for the manager to judge
+# (a tablet code for another station, or a tampered one, is pending with its reason shown).
+PENDABLE = frozenset({"location_unavailable", "too_far", "kiosk_required", "kiosk_invalid", "kiosk_expired"})
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,11 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def open_duty(rep: Representative) -> Duty | None:
-    return db.session.scalar(
-        sa.select(Duty).where(Duty.representative_id == rep.id, Duty.status == DutyStatus.OPEN)
-    )
+    return db.session.scalar(sa.select(Duty).where(Duty.representative_id == rep.id, Duty.status == DutyStatus.OPEN))
+
+
+def duty_by_nonce(nonce: str) -> Duty | None:
+    return db.session.scalar(sa.select(Duty).where(Duty.nonce == nonce)) if nonce else None
 
 
 def on_duty_at(station: Station) -> list[Duty]:
@@ -115,9 +119,7 @@ def linked_concerns(duty: Duty) -> int:
 
 def _refuse(rep: Representative, station: Station, method: DutyMethod, code: str, distance: float | None = None, **kw):
     """Keep the refused attempt for the manager, then refuse. The caller commits."""
-    db.session.add(
-        CheckInAttempt(station=station, representative=rep, reason=code, method=method, distance_m=distance)
-    )
+    db.session.add(CheckInAttempt(station=station, representative=rep, reason=code, method=method, distance_m=distance))
     db.session.flush()
     raise CheckInRefused(code, distance_m=distance, **kw)
 
@@ -135,48 +137,60 @@ def check_in(
     """Start a duty. A repeated nonce returns the duty it made. Refusals (CheckInRefused):
     bad_nonce, nonce_reused, station_inactive, already_open (with `duty`), and the presence
     refusals location_unavailable, too_far, kiosk_required, kiosk_invalid, kiosk_expired.
-    With allow_pending, the presence refusals in PENDABLE record a pending duty instead."""
+    With allow_pending, the presence refusals in PENDABLE record a pending duty instead.
+    Every refusal is kept as a CheckInAttempt: the caller commits after a refusal too."""
     now = now or utcnow()
+    policy = station.presence_policy
+    # A tablet code makes it a kiosk check-in at a kiosk station; elsewhere only a valid one does.
+    method = DutyMethod.KIOSK if proof.kiosk_token and policy == PresencePolicy.KIOSK else DutyMethod.QR
     if not nonce or len(nonce) < 8 or len(nonce) > 64:
-        raise CheckInRefused("bad_nonce")
+        _refuse(rep, station, method, "bad_nonce")
     # Serialise check-ins of one representative (PostgreSQL row lock; SQLite's
     # BEGIN IMMEDIATE already does); the partial unique index is the last word.
     db.session.execute(sa.select(Representative.id).where(Representative.id == rep.id).with_for_update())
-    existing = db.session.scalar(sa.select(Duty).where(Duty.nonce == nonce))
+    existing = duty_by_nonce(nonce)
     if existing is not None:
         if existing.representative_id != rep.id:
-            raise CheckInRefused("nonce_reused")
+            _refuse(rep, station, method, "nonce_reused")
         return existing
-    method = DutyMethod.KIOSK if proof.kiosk_token else DutyMethod.QR
     if not station.is_active:
-        raise CheckInRefused("station_inactive")
+        _refuse(rep, station, method, "station_inactive")
     current = open_duty(rep)
     if current is not None:
-        raise CheckInRefused("already_open", duty=current)
+        _refuse(rep, station, method, "already_open", duty=current)
 
-    distance, window, pending = None, None, None
-    policy = station.presence_policy
+    distance, window, refusal, details = None, None, None, {}
     if proof.latitude is not None and proof.longitude is not None and station.latitude is not None:
         distance = round(distance_m(proof.latitude, proof.longitude, station.latitude, station.longitude), 1)
-    try:
-        if policy == PresencePolicy.GEO:
-            if distance is None:
-                _refuse(rep, station, method, "location_unavailable")
-            # A fix with poor accuracy may still be inside: give it the benefit of its radius, capped.
-            slack = min(proof.accuracy_m or 0, 100)
-            if distance - slack > station.geo_radius_m:
-                _refuse(rep, station, method, "too_far", distance, radius=station.geo_radius_m)
-        elif policy == PresencePolicy.KIOSK:
-            if not proof.kiosk_token:
-                _refuse(rep, station, method, "kiosk_required")
+    if policy == PresencePolicy.GEO:
+        # A fix with poor accuracy may still be inside: give it the benefit of its radius, capped.
+        slack = min(proof.accuracy_m or 0, 100)
+        if distance is None:
+            refusal = "location_unavailable"
+        elif distance - slack > station.geo_radius_m:
+            refusal, details = "too_far", {"radius": station.geo_radius_m}
+    elif policy == PresencePolicy.KIOSK:
+        if not proof.kiosk_token:
+            refusal = "kiosk_required"
+        else:
             try:
                 window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
             except CheckInRefused as refused:
-                _refuse(rep, station, method, refused.code)
-    except CheckInRefused as refused:
-        if not (allow_pending and refused.code in PENDABLE):
-            raise
-        pending = refused.code
+                refusal = refused.code
+    elif proof.kiosk_token:
+        # A station without the tablet policy may still run a tablet: a valid code is
+        # kept as evidence, anything else is ignored.
+        try:
+            window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
+            method = DutyMethod.KIOSK
+        except CheckInRefused:
+            window = None
+    pending = None
+    if refusal is not None:
+        if not (allow_pending and refusal in PENDABLE):
+            _refuse(rep, station, method, refusal, distance, **details)
+        # Recorded as pending: the duty carries the reason; the manager confirms or voids it.
+        pending = refusal
 
     duty = Duty(
         station=station,
@@ -189,8 +203,22 @@ def check_in(
         kiosk_window=window,
         pending_reason=pending,
     )
-    db.session.add(duty)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(duty)
+            db.session.flush()
+    except IntegrityError:
+        # A race the row lock did not cover (the same nonce from two representatives, or a
+        # database without row locks): the unique indexes decided. Say what they decided.
+        existing = duty_by_nonce(nonce)
+        if existing is not None:
+            if existing.representative_id != rep.id:
+                _refuse(rep, station, method, "nonce_reused")
+            return existing
+        current = open_duty(rep)
+        if current is None:
+            raise
+        _refuse(rep, station, method, "already_open", duty=current)
     log(rep.user, "duty.checked_in", duty, station=station.code, method=str(method), pending=pending)
     return duty
 
@@ -283,4 +311,3 @@ def duty_for_new_concern(station: Station) -> Duty | None:
     """The duty a concern filed now at this station belongs to: the earliest open one."""
     duties = on_duty_at(station)
     return duties[0] if duties else None
-

@@ -1,21 +1,21 @@
 """Representatives on duty: check in from the station page, check out, 履职档案."""
 
 import secrets
-from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
-from extensions import db, limiter
+from extensions import db, limiter, login_manager
 from models import Duty
 from models.enums import Role
 from services import duty as duty_service
 from services import reports
 from services import stations as station_service
 from services.errors import CheckInRefused
-from views.util import client_nonce, require_or_abort
+from views.util import client_nonce, require_or_abort, safe_next
 
 bp = Blueprint("duty", __name__)
 
@@ -67,6 +67,18 @@ def station_panel(station) -> dict:
     }
 
 
+@bp.before_app_request
+def kiosk_scan_needs_sign_in():
+    """A station tablet's code (/s/<code>?k=…) is for a representative to check in with:
+    scanned while signed out, it leads to the sign-in page, which comes back to the very
+    same address, code included. (Residents' ordinary scans carry no `k`.) Handled here,
+    before the station page, because that page is cached for signed-out visitors and the
+    code must never be cached into a page that others get."""
+    if request.endpoint == "public.station" and request.args.get("k") and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
 def _float(name: str) -> float | None:
     try:
         value = float(request.form.get(name, ""))
@@ -79,7 +91,7 @@ def _float(name: str) -> float | None:
 @login_required
 @limiter.limit("30 per minute")
 def check_in(code: str):
-    station = station_service.get_active_station(code)
+    station = station_service.get_active_station(code, with_representatives=False)
     if station is None:
         abort(404)
     require_or_abort("duty.check_in", station)
@@ -90,36 +102,58 @@ def check_in(code: str):
         accuracy_m=_float("accuracy"),
         kiosk_token=(request.form.get("kiosk_token") or "").strip()[:64] or None,
     )
+    nonce = client_nonce()
     try:
         duty = duty_service.check_in(
             rep,
             station,
-            nonce=client_nonce(),
+            nonce=nonce,
             proof=proof,
             secret=current_app.config["SECRET_KEY"],
             allow_pending=request.form.get("allow_pending") == "1",
         )
+        # Read before the commit: afterwards each would be loaded again (and on SQLite
+        # each load in a POST takes the write lock again).
+        station_code, pending, checked_in_at = station.code, duty.pending_reason, duty.checked_in_at
         db.session.commit()
     except CheckInRefused as refused:
+        page = _refused_page(station, refused)  # rendered before the commit, for the same reason
         db.session.commit()  # the refused attempt is kept for the manager
-        if refused.code == "already_open":
-            other = refused.details["duty"]
-            return render_template("duty/already_open.html", station=station, duty=other), 409
-        return (
-            render_template(
-                "duty/refused.html",
-                station=station,
-                message=refusal_message(refused),
-                pendable=refused.code in duty_service.PENDABLE,
-                form=request.form,
-            ),
-            422,
-        )
-    if duty.pending_reason:
+        return page
+    except IntegrityError:
+        # The unique indexes refused a duty that a simultaneous request made first (the
+        # service handles this itself; this is the last guard): never a server error.
+        db.session.rollback()
+        duty = duty_service.duty_by_nonce(nonce)
+        if duty is None or duty.representative_id != rep.id:
+            current = duty_service.open_duty(rep)
+            if current is None:
+                raise
+            return _refused_page(station, CheckInRefused("already_open", duty=current))
+        station_code, pending, checked_in_at = station.code, duty.pending_reason, duty.checked_in_at
+    if pending:
         flash(_("Checked in, waiting for the station manager to confirm."))
     else:
-        flash(_("Checked in at %(time)s. Thank you for serving on site.", time=_hhmm(duty.checked_in_at)))
-    return redirect(url_for("public.station", code=station.code), 303)
+        flash(_("Checked in at %(time)s. Thank you for serving on site.", time=_hhmm(checked_in_at)))
+    return redirect(url_for("public.station", code=station_code), 303)
+
+
+def _refused_page(station, refused: CheckInRefused):
+    if refused.code == "already_open":
+        other = refused.details["duty"]
+        panel = {"open_duty": other, "linked": duty_service.linked_concerns(other)}
+        return render_template("duty/already_open.html", station=station, duty=other, panel=panel), 409
+    return (
+        render_template(
+            "duty/refused.html",
+            station=station,
+            code=refused.code,
+            message=refusal_message(refused),
+            pendable=refused.code in duty_service.PENDABLE,
+            form=request.form,
+        ),
+        422,
+    )
 
 
 def _hhmm(moment) -> str:
@@ -138,16 +172,14 @@ def check_out(duty_id: int):
     except ValueError:
         residents = -1
     try:
-        duty_service.check_out(
-            my_rep(), duty, residents_received=residents, notes=request.form.get("notes", "")
-        )
+        duty_service.check_out(my_rep(), duty, residents_received=residents, notes=request.form.get("notes", ""))
         db.session.commit()
     except CheckInRefused as refused:
         db.session.rollback()
         flash(refusal_message(refused))
-        return redirect(request.referrer or url_for("duty.me"), 303)
+        return redirect(safe_next(request.form.get("next"), url_for("duty.me")), 303)
     flash(_("Checked out. The duty is in your performance file."))
-    return redirect(url_for("duty.me"), 303)
+    return redirect(safe_next(request.form.get("next"), url_for("duty.me")), 303)
 
 
 @bp.get("/me")
@@ -157,7 +189,7 @@ def me():
     if rep is None:
         abort(403)
     require_or_abort("duty.view_file", rep)
-    year = request.args.get("year", type=int) or date.today().year
+    year = request.args.get("year", type=int) or station_service.local_today().year
     return render_template("duty/me.html", rep=rep, file=reports.performance_file(rep, year), year=year)
 
 
