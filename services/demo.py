@@ -12,14 +12,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from extensions import db
-from models import Category, Region, Representative, Station, Unit, User
+from models import Category, DutySlot, Region, Representative, Station, Unit, User
 from models.enums import PresencePolicy, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services.codes import new_station_code
 
@@ -761,8 +762,51 @@ def seed_demo() -> dict[str, int]:
     stations = _seed_stations(regions)
     _seed_representatives(stations, password_hash)
     _seed_staff(regions, units, stations, password_hash)
+    _seed_roster(stations)
     db.session.flush()
     return _counts()
+
+
+# Two half-day slots a working day: morning and afternoon, by turns among the station's
+# representatives, so every station page shows who is on duty this week.
+ROSTER_DAYS = 14
+ROSTER_HOURS = ((time(9, 0), time(12, 0)), (time(14, 30), time(17, 30)))
+
+
+def _seed_roster(stations: dict[str, Station]) -> None:
+    """Roster slots from today for two weeks, for stations that have none from today on
+    (so a second run, or a roster a manager already keeps, is left alone)."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    # Some representatives serve at two stations: never give one two places at once.
+    taken = set(
+        db.session.execute(
+            sa.select(DutySlot.representative_id, DutySlot.day, DutySlot.starts_at).where(DutySlot.day >= today)
+        ).all()
+    )
+    for station in stations.values():
+        reps = sorted(station.representatives, key=lambda r: r.id)
+        if not reps or station.kind == StationKind.POST:
+            continue
+        if _first_slot_from(station, today) is not None:
+            continue
+        turn = 0
+        for offset in range(ROSTER_DAYS):
+            day = today + timedelta(days=offset)
+            if day.weekday() >= 5:
+                continue
+            for starts, ends in ROSTER_HOURS:
+                free = [r for r in reps if (r.id, day, starts) not in taken]
+                if not free:
+                    continue
+                rep = free[turn % len(free)]
+                turn += 1
+                taken.add((rep.id, day, starts))
+                db.session.add(DutySlot(station=station, representative=rep, day=day, starts_at=starts, ends_at=ends))
+    db.session.flush()
+
+
+def _first_slot_from(station: Station, day) -> DutySlot | None:
+    return db.session.scalar(sa.select(DutySlot).where(DutySlot.station_id == station.id, DutySlot.day >= day).limit(1))
 
 
 M = TypeVar("M")

@@ -153,3 +153,19 @@ def test_seed_demo_command(demo_app):
     result = runner.invoke(args=["seed-demo", "--if-empty"])
     assert result.exit_code == 0, result.output
     assert "not loaded" in result.output
+
+
+def test_demo_roster_fills_two_weeks_once_and_never_double_books(demo_app):
+    from models import DutySlot
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        slots = db.session.scalars(sa.select(DutySlot)).all()
+        assert slots, "the demo roster is empty"
+        assert {s.station_id for s in slots} and all(s.day.weekday() < 5 for s in slots)
+        places = [(s.representative_id, s.day, s.starts_at) for s in slots]
+        assert len(places) == len(set(places))
+        seed_demo()
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DutySlot)) == len(slots)
