@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105  (refused in production)
 
 # Settings the environment may override, and how to read each.
 ENV_SETTINGS = {

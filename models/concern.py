@@ -31,9 +31,7 @@ class Concern(TimestampMixin, Base):
     is_anonymous: Mapped[bool] = mapped_column(default=False)
     is_public: Mapped[bool] = mapped_column(default=False)
     consent_at: Mapped[datetime | None]
-    status: Mapped[ConcernStatus] = mapped_column(
-        enum_column(ConcernStatus, "status"), default=ConcernStatus.SUBMITTED
-    )
+    status: Mapped[ConcernStatus] = mapped_column(enum_column(ConcernStatus, "status"), default=ConcernStatus.SUBMITTED)
     version: Mapped[int] = mapped_column(default=1)
     source: Mapped[ConcernSource] = mapped_column(enum_column(ConcernSource, "source"), default=ConcernSource.QR)
     assigned_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"), index=True)
@@ -115,8 +113,6 @@ class Attachment(Base):
     concern: Mapped[Concern] = relationship(back_populates="attachments")
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="content_type_image"
-        ),
+        sa.CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="content_type_image"),
         sa.CheckConstraint("size > 0", name="size_positive"),
     )

@@ -76,9 +76,7 @@ class Duty(TimestampMixin, Base):
         sa.Index("ix_duty_rep_checked_in", "representative_id", "checked_in_at"),
         sa.Index("ix_duty_station_checked_in", "station_id", "checked_in_at"),
         sa.CheckConstraint("residents_received >= 0", name="residents_nonnegative"),
-        sa.CheckConstraint(
-            "checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"
-        ),
+        sa.CheckConstraint("checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"),
     )
 
 

@@ -30,9 +30,3 @@ class LocalStorage:
             return self._path(key).read_bytes()
         except (OSError, ValueError):
             return None
-
-    def delete(self, key: str) -> None:
-        try:
-            self._path(key).unlink(missing_ok=True)
-        except ValueError:
-            pass

@@ -14,16 +14,10 @@ from models import AuditLog, User, utcnow
 from models.enums import RegionLevel, RepLevel, Role
 from services import auth as auth_service
 from tests import factories
+from tests.helpers import login
 
 NEW_PASSWORD = "brand-new-pass-42"
 EN = {"Accept-Language": "en"}
-
-
-def login(client, user: User) -> None:
-    _db.session.commit()
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def fresh() -> None:

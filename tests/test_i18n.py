@@ -12,9 +12,28 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_chinese_catalogue_covers_every_string_in_the_source(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "-o", str(pot), "app.py", "models", "services", "views", "templates"],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "app.py",
+            "models",
+            "services",
+            "views",
+            "templates",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fh:
         wanted = {m.id for m in read_po(fh) if m.id}

@@ -15,18 +15,12 @@ from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
 from services.duty import KIOSK_WINDOW_SECONDS, kiosk_token, kiosk_window, verify_kiosk_token
 from services.stations import local_today
 from tests import factories
+from tests.helpers import login
 
 SECRET = "test-secret"  # tests/conftest.py
 PUBLIC_BASE_URL = "http://mashang.test"
 # 10:00:07 in China, 7 s into a window: the next code is due in 23 s.
 NOW = datetime(2024, 5, 10, 2, 0, 7)
-
-
-def login(client, user) -> None:
-    _db.session.commit()
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def decode_svg(svg: str) -> str:

@@ -17,19 +17,13 @@ from services import duty as duty_service
 from services.duty import kiosk_token, kiosk_window
 from services.stations import LOCAL_TZ, to_utc
 from tests import factories
+from tests.helpers import login
 
 SECRET = "test-secret"  # tests/conftest.py
 LAT, LON = 33.4436, 114.8992
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def login(client, user) -> None:
-    _db.session.commit()
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def fresh() -> None:

@@ -21,15 +21,9 @@ from services import roster
 from services.attendance import Month
 from services.stations import LOCAL_TZ, local_today, to_utc
 from tests import factories
+from tests.helpers import login
 
 # --- helpers and the cast -------------------------------------------------------------------
-
-
-def login(client, user) -> None:
-    _db.session.commit()
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def fresh() -> None:

@@ -18,7 +18,7 @@ from models import AuditLog, Region, Station, Unit, User
 from models.enums import RepLevel, Role
 from services import auth as auth_service
 from services.auth import AuthRefused
-from views.util import require_or_abort
+from views.util import get_or_404, int_or_none, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,13 +70,6 @@ def refusal_message(code: str) -> str:
     return str(REFUSALS[code][1]) if code in REFUSALS else code
 
 
-def _id_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -110,9 +103,9 @@ class UserForm(FlaskForm):
     )
     role = SelectField(_l("Role"), validate_choice=False)
     region = SelectField(
-        _l("Region"), coerce=_id_or_none, validate_choice=False, description=_l("And every region below it.")
+        _l("Region"), coerce=int_or_none, validate_choice=False, description=_l("And every region below it.")
     )
-    unit = SelectField(_l("Handling unit"), coerce=_id_or_none, validate_choice=False)
+    unit = SelectField(_l("Handling unit"), coerce=int_or_none, validate_choice=False)
     stations = SelectMultipleField(
         _l("Stations"),
         coerce=int,
@@ -189,13 +182,6 @@ def _actor() -> User:
     return current_user._get_current_object()
 
 
-def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 @bp.get("/")
 def index():
     return redirect(url_for("admin.users"))
@@ -253,7 +239,7 @@ def user_new():
 
 @bp.get("/users/<int:user_id>")
 def user_detail(user_id: int):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     return _render_detail(user)
 
 
@@ -283,7 +269,7 @@ def _render_detail(user: User, password_form: ResetPasswordForm | None = None, s
 
 @bp.post("/users/<int:user_id>/active")
 def user_set_active(user_id: int):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -302,7 +288,7 @@ def user_set_active(user_id: int):
 
 @bp.post("/users/<int:user_id>/unlock")
 def user_unlock(user_id: int):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     auth_service.unlock(_actor(), user)
@@ -313,7 +299,7 @@ def user_unlock(user_id: int):
 
 @bp.post("/users/<int:user_id>/password")
 def user_reset_password(user_id: int):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:

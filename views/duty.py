@@ -15,7 +15,7 @@ from services import duty as duty_service
 from services import reports
 from services import stations as station_service
 from services.errors import CheckInRefused
-from views.util import client_nonce, require_or_abort, safe_next
+from views.util import client_nonce, get_or_404, require_or_abort, safe_next
 
 bp = Blueprint("duty", __name__)
 
@@ -163,9 +163,7 @@ def _hhmm(moment) -> str:
 @bp.post("/duty/<int:duty_id>/check-out")
 @login_required
 def check_out(duty_id: int):
-    duty = db.session.get(Duty, duty_id)
-    if duty is None:
-        abort(404)
+    duty = get_or_404(Duty, duty_id)
     require_or_abort("duty.check_out", duty)
     try:
         residents = int(request.form.get("residents_received", "0") or 0)

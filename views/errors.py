@@ -50,16 +50,19 @@ def register(app) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
-        message = error.description if error.description and not error.description.startswith("The requested URL") else ""
-        return _page(404, _("Not found"), message or _("There is nothing at this address."))
+        # Our own aborts carry a message for people; Werkzeug's default one is not.
+        own = error.description and not error.description.startswith("The requested URL")
+        return _page(404, _("Not found"), error.description if own else _("There is nothing at this address."))
 
     @app.errorhandler(413)
     def too_large(_error):
         return _page(
             413,
             _("Too large to send"),
-            _("The photos are too large together (at most 8 MB each). Go back, choose smaller photos, "
-              "and submit again: your text is still there."),
+            _(
+                "The photos are too large together (at most 8 MB each). Go back, choose smaller photos, "
+                "and submit again: your text is still there."
+            ),
         )
 
     @app.errorhandler(HTTPException)

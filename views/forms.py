@@ -6,22 +6,16 @@ from wtforms import BooleanField, HiddenField, MultipleFileField, SelectField, S
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from services.concerns import CONTENT_MAX, CONTENT_MIN, NAME_MAX, clean_text, is_mainland_mobile, normalize_mobile
+from views.util import int_or_none
 
 
 def _strip(value):
     return clean_text(value) if isinstance(value, str) else value
 
 
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class ConcernForm(FlaskForm):
     # The first choice is an empty "please choose", so nobody files under a default by accident.
-    category = SelectField(_l("What is it about?"), coerce=_int_or_none, validate_choice=False)
+    category = SelectField(_l("What is it about?"), coerce=int_or_none, validate_choice=False)
     content = TextAreaField(
         _l("Your concern or suggestion"),
         filters=[_strip],
@@ -65,9 +59,7 @@ class ConcernForm(FlaskForm):
                 _l("Please write at least %(min)d characters (now %(n)d).", min=CONTENT_MIN, n=length)
             )
         if length > CONTENT_MAX:
-            raise ValidationError(
-                _l("Please keep it to %(max)d characters (now %(n)d).", max=CONTENT_MAX, n=length)
-            )
+            raise ValidationError(_l("Please keep it to %(max)d characters (now %(n)d).", max=CONTENT_MAX, n=length))
 
     def validate_contact_mobile(self, field):
         if field.data and not is_mainland_mobile(normalize_mobile(field.data)):

@@ -294,9 +294,7 @@ def concern_new(code: str):
         consent=form.consent.data,
     )
     try:
-        concern = concern_service.submit_concern(
-            st, data, photos, storage=storage(), submission_key=key or None
-        )
+        concern = concern_service.submit_concern(st, data, photos, storage=storage(), submission_key=key or None)
         tracking_code = concern.tracking_code
         db.session.commit()
     except ConcernRefused as refused:

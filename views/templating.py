@@ -16,7 +16,7 @@ def mask_mobile(number: str | None) -> str:
 
 
 def date_label(day) -> str:
-    """"Today", "Tomorrow", or a short date with the weekday."""
+    """ "Today", "Tomorrow", or a short date with the weekday."""
     from services.stations import local_today
 
     delta = (day - local_today()).days

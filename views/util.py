@@ -3,6 +3,7 @@
 from flask import abort, request
 from flask_login import current_user
 
+from extensions import db
 from services.permissions import PermissionDenied, require
 
 
@@ -27,6 +28,22 @@ def require_or_abort(action: str, obj=None) -> None:
 
             abort(login_manager.unauthorized())
         abort(403)
+
+
+def get_or_404(model, ident: int):
+    """The row with this primary key, or a 404."""
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def int_or_none(value) -> int | None:
+    """Coerce a form value to int; None for empty or malformed input (a forged form)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def client_nonce() -> str:

@@ -20,7 +20,7 @@ from services.permissions import can
 from services.roster import RosterRefused
 from services.stations import local_today, representatives_in_order, to_local
 from views.manage import bp
-from views.util import require_or_abort
+from views.util import get_or_404, require_or_abort
 
 # --- forms and messages -------------------------------------------------------------------
 
@@ -225,17 +225,10 @@ def _back_to_review(duty: Duty):
     )
 
 
-def _duty_or_404(duty_id: int) -> Duty:
-    duty = db.session.get(Duty, duty_id)
-    if duty is None:
-        abort(404)
-    return duty
-
-
 @bp.post("/duties/<int:duty_id>/confirm")
 @login_required
 def duty_confirm(duty_id: int):
-    duty = _duty_or_404(duty_id)
+    duty = get_or_404(Duty, duty_id)
     require_or_abort("duty.review", duty)
     try:
         duty_service.confirm(current_user, duty, request.form.get("note", ""))
@@ -251,7 +244,7 @@ def duty_confirm(duty_id: int):
 @bp.post("/duties/<int:duty_id>/void")
 @login_required
 def duty_void(duty_id: int):
-    duty = _duty_or_404(duty_id)
+    duty = get_or_404(Duty, duty_id)
     require_or_abort("duty.review", duty)
     try:
         duty_service.void(current_user, duty, request.form.get("reason", ""))
