@@ -56,6 +56,10 @@ class Concern(TimestampMixin, Base):
         back_populates="concern", order_by="ConcernEvent.id", cascade="all, delete-orphan"
     )
 
+    # Optimistic versioning: every flush of a change checks and bumps `version`, so two
+    # staff acting at once cannot overwrite each other silently (StaleDataError).
+    __mapper_args__ = {"version_id_col": version}
+
     __table_args__ = (
         sa.Index("ix_concern_station_created", "station_id", "created_at"),
         sa.Index("ix_concern_status_created", "status", "created_at"),

@@ -2,11 +2,16 @@
 table. This table is the only description of which status may follow which."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
+from extensions import db
+from models import Category, Concern, ConcernEvent, User, utcnow
 from models.enums import ConcernStatus as S
 from models.enums import Role
+from services.errors import TransitionRefused
 
 # The six stages, in order, as residents and congresses name them.
 STAGES = (
@@ -89,3 +94,113 @@ def action_title(action: str) -> str:
 def stage_done(status: S) -> int | None:
     """Index into STAGES of the last stage completed; None for side exits."""
     return STAGE_DONE.get(status)
+
+
+# Actions that must say why: the resident or the next handler reads the reason.
+NOTE_REQUIRED = frozenset({"reject", "return", "send_back", "merge"})
+RECATEGORIZE_ROLES = frozenset({REP, MGR, STAFF, Role.ADMIN})
+
+
+def allowed_actions(status: S, role: str) -> list[str]:
+    """The actions `role` may take on a concern in `status`, in table order."""
+    return [action for (state, action), rule in TRANSITIONS.items() if state == status and role in rule.roles]
+
+
+def _flush_or_changed() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise TransitionRefused("changed") from exc
+
+
+def transition(
+    concern: Concern,
+    action: str,
+    *,
+    role: str,
+    actor: User | None = None,
+    note: str = "",
+    public: bool = True,
+    expected_version: int | None = None,
+    merge_into: Concern | None = None,
+    now: datetime | None = None,
+) -> ConcernEvent:
+    """The only way a concern's status changes. Writes one ConcernEvent in the same
+    transaction. Refuses (TransitionRefused) with: changed (someone acted first: the
+    version the actor saw is not the current one), not_allowed_now, role_not_allowed,
+    note_required, already_reopened, merge_target_required. The caller rolls back on a
+    refusal."""
+    if expected_version is not None and concern.version != expected_version:
+        raise TransitionRefused("changed", current=concern.status)
+    rule = TRANSITIONS.get((concern.status, action))
+    if rule is None:
+        raise TransitionRefused("not_allowed_now", status=concern.status, action=action)
+    if role not in rule.roles:
+        raise TransitionRefused("role_not_allowed", role=role, action=action)
+    note = (note or "").strip()
+    if action in NOTE_REQUIRED and not note:
+        raise TransitionRefused("note_required")
+    if action == "reopen" and concern.rounds > 1:
+        raise TransitionRefused("already_reopened")
+    if action == "merge" and (merge_into is None or merge_into.id == concern.id):
+        raise TransitionRefused("merge_target_required")
+
+    now = now or utcnow()
+    before = concern.status
+    concern.status = rule.to
+    concern.updated_at = now
+    if rule.to == S.CLOSED:
+        concern.closed_at = now
+    if action == "reopen":
+        concern.rounds += 1
+        concern.closed_at = None
+    if action == "merge":
+        concern.merged_into_id = merge_into.id
+    event = ConcernEvent(
+        actor_id=actor.id if actor else None,
+        action=action,
+        from_status=before,
+        to_status=rule.to,
+        note=note,
+        is_public=public,
+        created_at=now,
+    )
+    concern.events.append(event)
+    _flush_or_changed()
+    return event
+
+
+def recategorize(
+    concern: Concern,
+    category: Category,
+    *,
+    role: str,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ConcernEvent:
+    """Change the category, visibly: an event records the old and the new one."""
+    if expected_version is not None and concern.version != expected_version:
+        raise TransitionRefused("changed", current=concern.status)
+    if role not in RECATEGORIZE_ROLES:
+        raise TransitionRefused("role_not_allowed", role=role, action="recategorize")
+    if concern.status in FINAL_STATUSES:
+        raise TransitionRefused("not_allowed_now", status=concern.status, action="recategorize")
+    if category.id == concern.category_id or not category.is_active:
+        raise TransitionRefused("bad_category")
+    now = now or utcnow()
+    old = concern.category
+    concern.category = category
+    concern.updated_at = now
+    event = ConcernEvent(
+        actor_id=actor.id if actor else None,
+        action="recategorize",
+        from_status=concern.status,
+        to_status=concern.status,
+        note=f"{old.name_zh} → {category.name_zh}",
+        is_public=True,
+        created_at=now,
+    )
+    concern.events.append(event)
+    _flush_or_changed()
+    return event

@@ -286,15 +286,24 @@ def _insert(db, **overrides):
         {"content": "x" * 2001},
         {"rating_unit": "great"},
         {"status": ConcernStatus.MERGED},  # merged needs a target
-        {"version": 0},
     ],
-    ids=["name-no-consent", "mobile-no-consent", "content-5", "content-2001", "rating", "merged", "version"],
+    ids=["name-no-consent", "mobile-no-consent", "content-5", "content-2001", "rating", "merged"],
 )
 def test_check_constraints_refuse_bad_rows(db, overrides):
     with pytest.raises(IntegrityError):
         _insert(db, **overrides)
     db.session.rollback()
     assert count(db, Concern) == 0
+
+
+def test_version_must_stay_positive_in_the_database(db):
+    # The ORM manages `version` itself (optimistic versioning), so go around it.
+    import sqlalchemy as sa
+
+    _insert(db)
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.update(Concern).values(version=0))
+    db.session.rollback()
 
 
 def test_check_constraints_accept_a_good_row(db):
