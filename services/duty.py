@@ -18,7 +18,7 @@ from models import CheckInAttempt, Concern, Duty, Representative, Station, User,
 from models.enums import DutyMethod, DutyStatus, PresencePolicy
 from services.audit import log
 from services.errors import CheckInRefused
-from services.stations import LOCAL_TZ, to_local, to_utc
+from services.stations import LOCAL_TZ, on_duty_now, to_local, to_utc
 
 KIOSK_WINDOW_SECONDS = 30
 KIOSK_WINDOWS_ACCEPTED = 2  # the current window and the one before it
@@ -93,16 +93,6 @@ def open_duty(rep: Representative) -> Duty | None:
 
 def duty_by_nonce(nonce: str) -> Duty | None:
     return db.session.scalar(sa.select(Duty).where(Duty.nonce == nonce)) if nonce else None
-
-
-def on_duty_at(station: Station) -> list[Duty]:
-    return list(
-        db.session.scalars(
-            sa.select(Duty)
-            .where(Duty.station_id == station.id, Duty.status == DutyStatus.OPEN)
-            .order_by(Duty.checked_in_at)
-        )
-    )
 
 
 def counts(duty: Duty) -> bool:
@@ -309,5 +299,5 @@ def close_stale(now: datetime | None = None) -> list[Duty]:
 
 def duty_for_new_concern(station: Station) -> Duty | None:
     """The duty a concern filed now at this station belongs to: the earliest open one."""
-    duties = on_duty_at(station)
+    duties = on_duty_now(station)
     return duties[0] if duties else None
