@@ -106,11 +106,26 @@ def allowed_actions(status: S, role: str) -> list[str]:
     return [action for (state, action), rule in TRANSITIONS.items() if state == status and role in rule.roles]
 
 
-def _flush_or_changed() -> None:
+def _record(
+    concern: Concern, action: str, actor: User | None, before: S, after: S, note: str, public: bool, now: datetime
+) -> ConcernEvent:
+    """Write the event beside the change and flush both; a concurrent change of the same
+    concern (the version check) becomes TransitionRefused("changed")."""
+    event = ConcernEvent(
+        actor_id=actor.id if actor else None,
+        action=action,
+        from_status=before,
+        to_status=after,
+        note=note,
+        is_public=public,
+        created_at=now,
+    )
+    concern.events.append(event)
     try:
         db.session.flush()
     except StaleDataError as exc:
         raise TransitionRefused("changed") from exc
+    return event
 
 
 def transition(
@@ -156,18 +171,7 @@ def transition(
         concern.closed_at = None
     if action == "merge":
         concern.merged_into_id = merge_into.id
-    event = ConcernEvent(
-        actor_id=actor.id if actor else None,
-        action=action,
-        from_status=before,
-        to_status=rule.to,
-        note=note,
-        is_public=public,
-        created_at=now,
-    )
-    concern.events.append(event)
-    _flush_or_changed()
-    return event
+    return _record(concern, action, actor, before, rule.to, note, public, now)
 
 
 def recategorize(
@@ -192,15 +196,5 @@ def recategorize(
     old = concern.category
     concern.category = category
     concern.updated_at = now
-    event = ConcernEvent(
-        actor_id=actor.id if actor else None,
-        action="recategorize",
-        from_status=concern.status,
-        to_status=concern.status,
-        note=f"{old.name_zh} → {category.name_zh}",
-        is_public=True,
-        created_at=now,
-    )
-    concern.events.append(event)
-    _flush_or_changed()
-    return event
+    note = f"{old.name_zh} → {category.name_zh}"
+    return _record(concern, "recategorize", actor, concern.status, concern.status, note, True, now)

@@ -225,36 +225,39 @@ def _back_to_review(duty: Duty):
     )
 
 
-@bp.post("/duties/<int:duty_id>/confirm")
-@login_required
-def duty_confirm(duty_id: int):
+def _review(duty_id: int, act, done_message: str):
+    """Confirm or void: one permission, one service call, one commit, back to the review."""
     duty = get_or_404(Duty, duty_id)
     require_or_abort("duty.review", duty)
     try:
-        duty_service.confirm(current_user, duty, request.form.get("note", ""))
+        act(duty)
         db.session.commit()
     except CheckInRefused as refused:
         db.session.rollback()
         flash(str(REVIEW_MESSAGES.get(refused.code, refused.code)))
         return _back_to_review(duty)
-    flash(_("Duty of %(name)s confirmed.", name=duty.representative.name))
+    flash(done_message % {"name": duty.representative.name})
     return _back_to_review(duty)
+
+
+@bp.post("/duties/<int:duty_id>/confirm")
+@login_required
+def duty_confirm(duty_id: int):
+    return _review(
+        duty_id,
+        lambda duty: duty_service.confirm(current_user, duty, request.form.get("note", "")),
+        _("Duty of %(name)s confirmed."),
+    )
 
 
 @bp.post("/duties/<int:duty_id>/void")
 @login_required
 def duty_void(duty_id: int):
-    duty = get_or_404(Duty, duty_id)
-    require_or_abort("duty.review", duty)
-    try:
-        duty_service.void(current_user, duty, request.form.get("reason", ""))
-        db.session.commit()
-    except CheckInRefused as refused:
-        db.session.rollback()
-        flash(str(REVIEW_MESSAGES.get(refused.code, refused.code)))
-        return _back_to_review(duty)
-    flash(_("Duty of %(name)s voided. The record stays, marked voided.", name=duty.representative.name))
-    return _back_to_review(duty)
+    return _review(
+        duty_id,
+        lambda duty: duty_service.void(current_user, duty, request.form.get("reason", "")),
+        _("Duty of %(name)s voided. The record stays, marked voided."),
+    )
 
 
 # --- exports --------------------------------------------------------------------------------------
