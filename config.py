@@ -1,5 +1,6 @@
 """Configuration in layers: these defaults → instance/config.py → environment → test_config."""
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,8 @@ ENV_SETTINGS = {
     "SESSION_IDLE_MINUTES": int,
     "STATION_PAGE_CACHE_SECONDS": int,
     "TRUST_PROXY_HOPS": int,
+    "CONCERN_STAGE_DAYS": json.loads,
+    "CONCERN_RATING_DAYS": int,
 }
 
 
@@ -50,6 +53,13 @@ class Config:
     LOOKUP_RATE_LIMIT = "10 per minute;100 per day"
 
     LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+
+    # Working days each stage may take before the concern is overdue, keyed by the status
+    # it waits in: to be taken up, to be dispatched or resolved, for the unit's answer
+    # (staff may choose another deadline on dispatch), for the representative's check.
+    CONCERN_STAGE_DAYS = {"submitted": 2, "accepted": 3, "dispatched": 15, "replied": 3}
+    # Calendar days a resident has to rate a confirmed answer before it closes by itself.
+    CONCERN_RATING_DAYS = 7
 
     STATION_PAGE_CACHE_SECONDS = 30
     TRUST_PROXY_HOPS = 0

@@ -1,7 +1,8 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.base import Base, utcnow
-from models.concern import Attachment, Concern, ConcernEvent
+from models.calendar import CalendarDay
+from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
 from models.outbox import AuditLog, Outbox
 from models.region import Region
@@ -13,10 +14,12 @@ __all__ = [
     "Attachment",
     "AuditLog",
     "Base",
+    "CalendarDay",
     "Category",
     "CheckInAttempt",
     "Concern",
     "ConcernEvent",
+    "ConcernRating",
     "Duty",
     "DutySlot",
     "Outbox",

@@ -6,12 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
-from models.enums import ConcernSource, ConcernStatus
+from models.enums import ConcernSource, ConcernStatus, Rating
 from models.station import Station
 from models.unit import Category, Unit
 from models.user import Representative, User
-
-RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
 class Concern(TimestampMixin, Base):
@@ -34,11 +32,18 @@ class Concern(TimestampMixin, Base):
     status: Mapped[ConcernStatus] = mapped_column(enum_column(ConcernStatus, "status"), default=ConcernStatus.SUBMITTED)
     version: Mapped[int] = mapped_column(default=1)
     source: Mapped[ConcernSource] = mapped_column(enum_column(ConcernSource, "source"), default=ConcernSource.QR)
-    assigned_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    assigned_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id"))
+    # The deadline of the current stage, in working days from when the stage began.
     due_at: Mapped[datetime | None]
+    # The deadline fell in a year the holiday calendar does not know: counted on weekdays.
+    due_estimated: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Some stage finished after its deadline (for the on-time rate).
+    was_late: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Working days from filing to closing, kept at closing so figures average it in SQL.
+    close_working_days: Mapped[int | None]
     rating_unit: Mapped[str | None] = mapped_column(sa.String(20))
     rating_rep: Mapped[str | None] = mapped_column(sa.String(20))
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
@@ -55,6 +60,9 @@ class Concern(TimestampMixin, Base):
     events: Mapped[list[ConcernEvent]] = relationship(
         back_populates="concern", order_by="ConcernEvent.id", cascade="all, delete-orphan"
     )
+    ratings: Mapped[list[ConcernRating]] = relationship(
+        back_populates="concern", order_by="ConcernRating.round", cascade="all, delete-orphan"
+    )
 
     # Optimistic versioning: every flush of a change checks and bumps `version`, so two
     # staff acting at once cannot overwrite each other silently (StaleDataError).
@@ -63,6 +71,11 @@ class Concern(TimestampMixin, Base):
     __table_args__ = (
         sa.Index("ix_concern_station_created", "station_id", "created_at"),
         sa.Index("ix_concern_status_created", "status", "created_at"),
+        # The inbox pages by (created_at, id), newest first, within each kind of scope.
+        sa.Index("ix_concern_created_id", "created_at", "id"),
+        sa.Index("ix_concern_unit_created", "unit_id", "created_at"),
+        sa.Index("ix_concern_rep_created", "assigned_rep_id", "created_at"),
+        sa.Index("ix_concern_due", "due_at"),
         sa.CheckConstraint("length(content) BETWEEN 10 AND 2000", name="content_length"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint(
@@ -98,6 +111,27 @@ class ConcernEvent(Base):
 
     concern: Mapped[Concern] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class ConcernRating(Base):
+    """群众评单: the resident's two ratings for one round of handling. One per round."""
+
+    __tablename__ = "concern_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concern_id: Mapped[int] = mapped_column(sa.ForeignKey("concern.id", ondelete="CASCADE"))
+    round: Mapped[int]
+    rating_unit: Mapped[Rating] = mapped_column(enum_column(Rating, "rating_unit"))
+    rating_rep: Mapped[Rating] = mapped_column(enum_column(Rating, "rating_rep"))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    concern: Mapped[Concern] = relationship(back_populates="ratings")
+
+    __table_args__ = (
+        sa.UniqueConstraint("concern_id", "round", name="uq_concern_rating_round"),
+        sa.CheckConstraint("round >= 1", name="round_positive"),
+    )
 
 
 class Attachment(Base):

@@ -108,8 +108,15 @@ class DutyStatus(LabelledEnum):
 
 class OutboxStatus(LabelledEnum):
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class Rating(LabelledEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
 
 
 TITLES: dict[type, dict] = {
@@ -186,7 +193,13 @@ TITLES: dict[type, dict] = {
     },
     OutboxStatus: {
         OutboxStatus.PENDING: _l("Waiting"),
+        OutboxStatus.SENDING: _l("Being sent"),
         OutboxStatus.SENT: _l("Sent"),
         OutboxStatus.FAILED: _l("Failed"),
+    },
+    Rating: {
+        Rating.SATISFIED: _l("Satisfied"),
+        Rating.BASICALLY_SATISFIED: _l("Basically satisfied"),
+        Rating.DISSATISFIED: _l("Dissatisfied"),
     },
 }

@@ -15,18 +15,26 @@ class Outbox(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(sa.String(20))
+    channel: Mapped[str] = mapped_column(sa.String(20))  # sms | email
+    # What happened (e.g. concern.dispatched), and to which concern, for the log and support.
+    kind: Mapped[str] = mapped_column(sa.String(40), default="", server_default=sa.text("''"))
+    concern_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id", ondelete="SET NULL"), index=True)
     recipient: Mapped[str] = mapped_column(sa.String(200))
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, "status"), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a worker takes the row (status sending): a row is never handed out twice.
+    claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+    )
 
 
 class AuditLog(Base):

@@ -29,6 +29,8 @@ class User(UserMixin, TimestampMixin, Base):
     username: Mapped[str] = mapped_column(sa.String(40), unique=True)
     mobile: Mapped[str | None] = mapped_column(sa.String(11), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(60))
+    # Where notifications go (e-mail first, else an SMS to the mobile number).
+    email: Mapped[str | None] = mapped_column(sa.String(120))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)

@@ -2,16 +2,20 @@
 table. This table is the only description of which status may follow which."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
-from models import Category, Concern, ConcernEvent, User, utcnow
+from models import Category, Concern, ConcernEvent, ConcernRating, Representative, Unit, User, utcnow
 from models.enums import ConcernStatus as S
-from models.enums import Role
+from models.enums import Rating, Role
+from services import notifications
 from services.errors import TransitionRefused
+from services.workdays import add_working_days, working_days_between
 
 # The six stages, in order, as residents and congresses name them.
 STAGES = (
@@ -35,6 +39,9 @@ STAGE_DONE = {
 
 OPEN_STATUSES = frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.REPLIED, S.CONFIRMED})
 FINAL_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN})
+# Statuses in which someone on the congress side owes the next step, against a deadline in
+# working days (CONCERN_STAGE_DAYS). A confirmed concern waits for the resident instead.
+DEADLINE_STATUSES = (S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.REPLIED)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ TRANSITIONS: dict[tuple[S, str], Transition] = {
     (S.CONFIRMED, "rate"): _t(S.CLOSED, "resident"),
     (S.CONFIRMED, "auto_close"): _t(S.CLOSED, "system"),
     (S.CLOSED, "reopen"): _t(S.DISPATCHED, "resident"),
+    # Resolved on the spot, so there is no unit: the round goes back to the representative.
+    (S.CLOSED, "reopen_to_rep"): _t(S.ACCEPTED, "resident"),
 }
 
 
@@ -80,10 +89,13 @@ ACTION_TITLES = {
     "rate": _l("Rated by the resident"),
     "auto_close": _l("Closed without a rating"),
     "reopen": _l("Reopened after a dissatisfied rating"),
+    "reopen_to_rep": _l("Reopened after a dissatisfied rating"),
     "reject": _l("Not accepted"),
     "merge": _l("Merged with a similar concern"),
     "withdraw": _l("Withdrawn by the resident"),
     "recategorize": _l("Category changed"),
+    "comment": _l("Reply to the resident"),
+    "note": _l("Internal note"),
 }
 
 
@@ -96,14 +108,39 @@ def stage_done(status: S) -> int | None:
     return STAGE_DONE.get(status)
 
 
-# Actions that must say why: the resident or the next handler reads the reason.
-NOTE_REQUIRED = frozenset({"reject", "return", "send_back", "merge"})
+# Actions that must say why or what: the resident or the next handler reads the note.
+NOTE_REQUIRED = frozenset({"reject", "return", "send_back", "merge", "reply", "resolve"})
+NOTE_ROLES = frozenset({REP, MGR, STAFF, UNIT})
 RECATEGORIZE_ROLES = frozenset({REP, MGR, STAFF, Role.ADMIN})
 
 
 def allowed_actions(status: S, role: str) -> list[str]:
     """The actions `role` may take on a concern in `status`, in table order."""
     return [action for (state, action), rule in TRANSITIONS.items() if state == status and role in rule.roles]
+
+
+def is_overdue(concern: Concern, now: datetime | None = None) -> bool:
+    return concern.status in DEADLINE_STATUSES and concern.due_at is not None and concern.due_at < (now or utcnow())
+
+
+def overdue_clause(now: datetime):
+    """The SQL twin of is_overdue, for the inbox and the figures."""
+    return sa.and_(Concern.status.in_(DEADLINE_STATUSES), Concern.due_at < now)
+
+
+def _set_deadline(concern: Concern, now: datetime, chosen: datetime | None) -> None:
+    """The new stage's deadline: counted in working days, or the one staff chose on dispatch."""
+    days = current_app.config["CONCERN_STAGE_DAYS"].get(concern.status.value)
+    if concern.status == S.CONFIRMED:
+        concern.due_at = now + timedelta(days=current_app.config["CONCERN_RATING_DAYS"])
+        concern.due_estimated = False
+    elif chosen is not None:
+        concern.due_at, concern.due_estimated = chosen, False
+    elif days is not None:
+        deadline = add_working_days(now, days)
+        concern.due_at, concern.due_estimated = deadline.due_at, deadline.estimated
+    else:
+        concern.due_at, concern.due_estimated = None, False
 
 
 def _record(
@@ -138,13 +175,20 @@ def transition(
     public: bool = True,
     expected_version: int | None = None,
     merge_into: Concern | None = None,
+    representative: Representative | None = None,
+    unit: Unit | None = None,
+    due_at: datetime | None = None,
     now: datetime | None = None,
 ) -> ConcernEvent:
-    """The only way a concern's status changes. Writes one ConcernEvent in the same
-    transaction. Refuses (TransitionRefused) with: changed (someone acted first: the
-    version the actor saw is not the current one), not_allowed_now, role_not_allowed,
-    note_required, already_reopened, merge_target_required. The caller rolls back on a
-    refusal."""
+    """The only way a concern's status changes. Writes one ConcernEvent, sets the new
+    stage's deadline and queues the notifications, all in the caller's transaction.
+
+    accept needs the `representative` who takes it up (定单); dispatch needs the `unit`
+    and may carry a `due_at` chosen by staff (派单). Refuses (TransitionRefused) with:
+    changed (someone acted first: the version the actor saw is not the current one),
+    not_allowed_now, role_not_allowed, note_required, already_reopened,
+    merge_target_required, representative_required, unit_required, bad_deadline. The
+    caller rolls back on a refusal."""
     if expected_version is not None and concern.version != expected_version:
         raise TransitionRefused("changed", current=concern.status)
     rule = TRANSITIONS.get((concern.status, action))
@@ -155,23 +199,95 @@ def transition(
     note = (note or "").strip()
     if action in NOTE_REQUIRED and not note:
         raise TransitionRefused("note_required")
-    if action == "reopen" and concern.rounds > 1:
+    if action in ("reopen", "reopen_to_rep") and concern.rounds > 1:
         raise TransitionRefused("already_reopened")
-    if action == "merge" and (merge_into is None or merge_into.id == concern.id):
+    if action == "merge" and (merge_into is None or merge_into.id == concern.id or merge_into.status in FINAL_STATUSES):
         raise TransitionRefused("merge_target_required")
-
+    if action == "accept" and (representative is None or not representative.user.active):
+        raise TransitionRefused("representative_required")
+    if action == "dispatch" and (unit is None or not unit.is_active):
+        raise TransitionRefused("unit_required")
     now = now or utcnow()
+    if due_at is not None and due_at <= now:
+        raise TransitionRefused("bad_deadline")
+
     before = concern.status
+    if before in DEADLINE_STATUSES and concern.due_at is not None and now > concern.due_at:
+        concern.was_late = True
     concern.status = rule.to
     concern.updated_at = now
-    if rule.to == S.CLOSED:
-        concern.closed_at = now
-    if action == "reopen":
+    if action == "accept":
+        concern.assigned_rep = representative
+    elif action == "dispatch":
+        concern.unit = unit
+    elif action == "return":
+        concern.unit = None  # back with the representative; a later dispatch may pick another unit
+    elif action == "merge":
+        concern.merged_into_id = merge_into.id
+    elif action in ("reopen", "reopen_to_rep"):
         concern.rounds += 1
         concern.closed_at = None
-    if action == "merge":
-        concern.merged_into_id = merge_into.id
-    return _record(concern, action, actor, before, rule.to, note, public, now)
+        concern.close_working_days = None
+    if rule.to == S.CLOSED:
+        concern.closed_at = now
+        concern.close_working_days = working_days_between(concern.created_at, now)
+    _set_deadline(concern, now, due_at if action == "dispatch" else None)
+    event = _record(concern, action, actor, before, rule.to, note, public, now)
+    notifications.queue_for_event(concern, event)
+    return event
+
+
+def add_note(concern: Concern, text: str, *, role: str, actor: User, public: bool, now: datetime | None = None):
+    """A reply to the resident (public, on the tracking page) or an internal note (staff
+    only). Not a change of status, but an event on the same trail."""
+    text = (text or "").strip()
+    if role not in NOTE_ROLES:
+        raise TransitionRefused("role_not_allowed", role=role, action="note")
+    if not text:
+        raise TransitionRefused("note_required")
+    now = now or utcnow()
+    action = "comment" if public else "note"
+    event = _record(concern, action, actor, concern.status, concern.status, text, public, now)
+    if public:
+        notifications.queue_for_event(concern, event)
+    return event
+
+
+def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str = "", now: datetime | None = None):
+    """群众评单: the tracking-code holder rates the unit's answer and the representative's
+    follow-up, once per round. 不满意 on either sends the concern back for one more round;
+    in the second round the rating closes it whatever it says. Refuses: not_allowed_now,
+    already_rated."""
+    if concern.status != S.CONFIRMED:
+        raise TransitionRefused("not_allowed_now", status=concern.status, action="rate")
+    if any(r.round == concern.rounds for r in concern.ratings):
+        raise TransitionRefused("already_rated")
+    now = now or utcnow()
+    comment = (comment or "").strip()
+    concern.ratings.append(
+        ConcernRating(
+            round=concern.rounds, rating_unit=unit_rating, rating_rep=rep_rating, comment=comment, created_at=now
+        )
+    )
+    concern.rating_unit, concern.rating_rep, concern.rating_comment = unit_rating, rep_rating, comment or None
+    summary = f"{unit_rating.title} / {rep_rating.title}"
+    transition(concern, "rate", role="resident", note=summary, now=now)
+    dissatisfied = Rating.DISSATISFIED in (unit_rating, rep_rating)
+    if dissatisfied and concern.rounds == 1:
+        reopen = "reopen" if concern.unit_id is not None else "reopen_to_rep"
+        transition(concern, reopen, role="resident", note=comment, now=now)
+    return concern
+
+
+def auto_close_due(now: datetime | None = None) -> int:
+    """Close every confirmed concern whose resident did not rate in time (cron)."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Concern).where(Concern.status == S.CONFIRMED, Concern.due_at < now).order_by(Concern.id)
+    ).all()
+    for concern in due:
+        transition(concern, "auto_close", role="system", now=now)
+    return len(due)
 
 
 def recategorize(
