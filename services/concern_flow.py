@@ -128,19 +128,18 @@ def overdue_clause(now: datetime):
     return sa.and_(Concern.status.in_(DEADLINE_STATUSES), Concern.due_at < now)
 
 
-def _set_deadline(concern: Concern, now: datetime, chosen: datetime | None) -> None:
-    """The new stage's deadline: counted in working days, or the one staff chose on dispatch."""
-    days = current_app.config["CONCERN_STAGE_DAYS"].get(concern.status.value)
-    if concern.status == S.CONFIRMED:
-        concern.due_at = now + timedelta(days=current_app.config["CONCERN_RATING_DAYS"])
-        concern.due_estimated = False
-    elif chosen is not None:
-        concern.due_at, concern.due_estimated = chosen, False
-    elif days is not None:
-        deadline = add_working_days(now, days)
-        concern.due_at, concern.due_estimated = deadline.due_at, deadline.estimated
-    else:
-        concern.due_at, concern.due_estimated = None, False
+def _deadline(status: S, now: datetime, chosen: datetime | None) -> tuple[datetime | None, bool]:
+    """The new stage's deadline and whether it is an estimate: counted in working days, the
+    one staff chose on dispatch, or the resident's rating window (calendar days)."""
+    if status == S.CONFIRMED:
+        return now + timedelta(days=current_app.config["CONCERN_RATING_DAYS"]), False
+    if chosen is not None:
+        return chosen, False
+    days = current_app.config["CONCERN_STAGE_DAYS"].get(status.value)
+    if days is None:
+        return None, False
+    deadline = add_working_days(now, days)
+    return deadline.due_at, deadline.estimated
 
 
 def _record(
@@ -211,6 +210,11 @@ def transition(
     if due_at is not None and due_at <= now:
         raise TransitionRefused("bad_deadline")
 
+    # Read everything the change needs before changing anything: a query would flush a
+    # half-made change, and a concurrent edit must surface below as "changed".
+    due, estimated = _deadline(rule.to, now, due_at if action == "dispatch" else None)
+    days_to_close = working_days_between(concern.created_at, now) if rule.to == S.CLOSED else None
+
     before = concern.status
     if before in DEADLINE_STATUSES and concern.due_at is not None and now > concern.due_at:
         concern.was_late = True
@@ -230,8 +234,8 @@ def transition(
         concern.close_working_days = None
     if rule.to == S.CLOSED:
         concern.closed_at = now
-        concern.close_working_days = working_days_between(concern.created_at, now)
-    _set_deadline(concern, now, due_at if action == "dispatch" else None)
+        concern.close_working_days = days_to_close
+    concern.due_at, concern.due_estimated = due, estimated
     event = _record(concern, action, actor, before, rule.to, note, public, now)
     notifications.queue_for_event(concern, event)
     return event

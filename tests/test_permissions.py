@@ -92,6 +92,93 @@ MATRIX: dict[tuple[str, str], str] = {
     ("station.print_poster",      "station_inactive"):  "-   -   Y   Y     -    Y",
     ("station.print_poster",      "none"):              "-   -   -   -     -    -",
 
+    # the closed loop: concern_a_mine is at A, taken up by the representative and sent to the
+    # handler's unit; concern_a_other at A, another representative's; concern_b at B;
+    # concern_b_mine at B but taken up by the representative (assigned beyond their stations)
+    ("concern.inbox",             "none"):              "-   Y   Y   Y     Y    Y",
+
+    ("concern.view",              "concern_a_mine"):    "-   Y   Y   Y     Y    Y",
+    ("concern.view",              "concern_a_other"):   "-   Y   Y   Y     -    Y",
+    ("concern.view",              "concern_b"):         "-   -   -   -     -    Y",
+    ("concern.view",              "concern_b_mine"):    "-   Y   -   -     -    Y",
+    ("concern.view",              "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.view_contact",      "concern_a_mine"):    "-   Y   Y   -     Y    -",
+    ("concern.view_contact",      "concern_a_other"):   "-   -   Y   -     -    -",
+    ("concern.view_contact",      "concern_b"):         "-   -   -   -     -    -",
+    ("concern.view_contact",      "concern_b_mine"):    "-   Y   -   -     -    -",
+    ("concern.view_contact",      "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.accept",            "concern_a_mine"):    "-   Y   Y   Y     -    -",
+    ("concern.accept",            "concern_a_other"):   "-   Y   Y   Y     -    -",
+    ("concern.accept",            "concern_b"):         "-   -   -   -     -    -",
+    ("concern.accept",            "concern_b_mine"):    "-   Y   -   -     -    -",
+    ("concern.accept",            "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.reject",            "concern_a_mine"):    "-   -   Y   Y     -    -",
+    ("concern.reject",            "concern_a_other"):   "-   -   Y   Y     -    -",
+    ("concern.reject",            "concern_b"):         "-   -   -   -     -    -",
+    ("concern.reject",            "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.reject",            "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.merge",             "concern_a_mine"):    "-   -   Y   Y     -    -",
+    ("concern.merge",             "concern_a_other"):   "-   -   Y   Y     -    -",
+    ("concern.merge",             "concern_b"):         "-   -   -   -     -    -",
+    ("concern.merge",             "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.merge",             "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.dispatch",          "concern_a_mine"):    "-   -   -   Y     -    -",
+    ("concern.dispatch",          "concern_a_other"):   "-   -   -   Y     -    -",
+    ("concern.dispatch",          "concern_b"):         "-   -   -   -     -    -",
+    ("concern.dispatch",          "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.dispatch",          "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.resolve",           "concern_a_mine"):    "-   Y   Y   -     -    -",
+    ("concern.resolve",           "concern_a_other"):   "-   -   Y   -     -    -",
+    ("concern.resolve",           "concern_b"):         "-   -   -   -     -    -",
+    ("concern.resolve",           "concern_b_mine"):    "-   Y   -   -     -    -",
+    ("concern.resolve",           "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.reply",             "concern_a_mine"):    "-   -   -   -     Y    -",
+    ("concern.reply",             "concern_a_other"):   "-   -   -   -     -    -",
+    ("concern.reply",             "concern_b"):         "-   -   -   -     -    -",
+    ("concern.reply",             "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.reply",             "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.return",            "concern_a_mine"):    "-   -   -   -     Y    -",
+    ("concern.return",            "concern_a_other"):   "-   -   -   -     -    -",
+    ("concern.return",            "concern_b"):         "-   -   -   -     -    -",
+    ("concern.return",            "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.return",            "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.confirm",           "concern_a_mine"):    "-   Y   Y   -     -    -",
+    ("concern.confirm",           "concern_a_other"):   "-   -   Y   -     -    -",
+    ("concern.confirm",           "concern_b"):         "-   -   -   -     -    -",
+    ("concern.confirm",           "concern_b_mine"):    "-   Y   -   -     -    -",
+    ("concern.confirm",           "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.send_back",         "concern_a_mine"):    "-   Y   Y   Y     -    -",
+    ("concern.send_back",         "concern_a_other"):   "-   -   Y   Y     -    -",
+    ("concern.send_back",         "concern_b"):         "-   -   -   -     -    -",
+    ("concern.send_back",         "concern_b_mine"):    "-   Y   -   -     -    -",
+    ("concern.send_back",         "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.note",              "concern_a_mine"):    "-   Y   Y   Y     Y    -",
+    ("concern.note",              "concern_a_other"):   "-   Y   Y   Y     -    -",
+    ("concern.note",              "concern_b"):         "-   -   -   -     -    -",
+    ("concern.note",              "concern_b_mine"):    "-   Y   -   -     -    -",
+    ("concern.note",              "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.recategorize",      "concern_a_mine"):    "-   Y   Y   Y     -    Y",
+    ("concern.recategorize",      "concern_a_other"):   "-   -   Y   Y     -    Y",
+    ("concern.recategorize",      "concern_b"):         "-   -   -   -     -    Y",
+    ("concern.recategorize",      "concern_b_mine"):    "-   Y   -   -     -    Y",
+    ("concern.recategorize",      "station_a"):         "-   -   -   -     -    -",
+
+    ("concern.export",            "none"):              "-   -   Y   Y     -    Y",
+    ("figures.view",              "none"):              "-   -   Y   Y     Y    Y",
+    ("calendar.manage",           "none"):              "-   -   -   -     -    Y",
+
     ("account.change_password",   "none"):              "-   Y   Y   Y     Y    Y",
 
     ("user.manage",               "none"):              "-   -   -   -     -    Y",
@@ -136,6 +223,7 @@ def world(db):
     rep_own = factories.representative(stations=[a], name="王建国")
     rep_other = factories.representative(stations=[a], name="黄春燕")
     rep_b = factories.representative(stations=[b], name="孙志强")
+    handler_unit = factories.unit(region_obj=xiangcheng)
 
     w = {
         "regions": {"province": province, "zhoukou": zhoukou, "xiangcheng": xiangcheng, "fugou": fugou, "luohe": luohe},
@@ -150,6 +238,10 @@ def world(db):
             "rep_own": rep_own,
             "rep_other": rep_other,
             "rep_b": rep_b,
+            "concern_a_mine": factories.concern(a, assigned_rep=rep_own, unit=handler_unit),
+            "concern_a_other": factories.concern(a, assigned_rep=rep_other),
+            "concern_b": factories.concern(b, assigned_rep=rep_b, unit=factories.unit(region_obj=yuanhui)),
+            "concern_b_mine": factories.concern(b, assigned_rep=rep_own),
             "none": None,
         },
         "actors": {
@@ -157,7 +249,7 @@ def world(db):
             "representative": rep_own.user,
             "station_manager": factories.user(Role.STATION_MANAGER, managed_stations=[a, inactive]),
             "congress_staff": factories.user(Role.CONGRESS_STAFF, region=zhoukou),
-            "unit_handler": factories.user(Role.UNIT_HANDLER, unit=factories.unit(region_obj=xiangcheng)),
+            "unit_handler": factories.user(Role.UNIT_HANDLER, unit=handler_unit),
             "admin": factories.user(Role.ADMIN),
         },
     }
@@ -318,3 +410,31 @@ def test_objects_of_the_wrong_kind_are_refused(world):
 def test_an_unknown_action_is_a_programming_error(world):
     with pytest.raises(KeyError):
         can(world["actors"]["admin"], "station.destroy", world["objects"]["station_a"])
+
+
+# --- the inbox's SQL scope agrees with "concern.view" -----------------------------------
+
+CONCERNS = ("concern_a_mine", "concern_a_other", "concern_b", "concern_b_mine")
+
+
+def _in_scope(user) -> set[int]:
+    import sqlalchemy as sa
+
+    from models import Concern
+    from services.permissions import concern_scope
+
+    return set(_db.session.scalars(sa.select(Concern.id).where(concern_scope(user))))
+
+
+def test_the_inbox_scope_in_sql_is_the_view_permission(world):
+    o = world["objects"]
+    people = [*world["actors"].values(), *world["managers"].values(), *world["staff"].values()]
+    for user in people:
+        expected = {o[key].id for key in CONCERNS if can(user, "concern.view", o[key])}
+        assert _in_scope(user) == expected, role_of(user)
+
+
+def test_staff_scope_reaches_concerns_in_regions_several_levels_below(world):
+    o, staff = world["objects"], world["staff"]
+    assert _in_scope(staff["province"]) == {o[key].id for key in CONCERNS}
+    assert _in_scope(staff["other_city"]) == {o["concern_b"].id, o["concern_b_mine"].id}
