@@ -40,7 +40,7 @@ class InboxFilter:
     def as_args(self) -> dict[str, str]:
         """Query-string arguments that rebuild this filter (for links and exports)."""
         args = {
-            "box": self.box if self.box != "all" else "",
+            "box": self.box,
             "status": self.status,
             "stage": "" if self.stage is None else str(self.stage),
             "category": str(self.category_id or ""),
@@ -49,6 +49,10 @@ class InboxFilter:
             "q": self.q,
         }
         return {k: v for k, v in args.items() if v}
+
+    def is_filtered(self) -> bool:
+        """Anything chosen beyond the box."""
+        return len(self.as_args()) > 1
 
 
 @dataclass(frozen=True)
@@ -165,3 +169,9 @@ def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE,
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def count(user, f: InboxFilter) -> int:
+    """How many concerns a filter holds; for small boxes (a representative's), not the
+    whole inbox of a province."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Concern).where(*filter_clauses(user, f))) or 0

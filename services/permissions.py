@@ -8,6 +8,7 @@ concerns). Views call `require()`; templates ask `can()` to decide which buttons
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from models import Concern, Duty, Region, Representative, Station, User, manager_station
 from models.enums import Role
@@ -185,8 +186,9 @@ ACTIONS = tuple(RULES)
 
 def region_subtree(region_id: int):
     """The ids of a region and every region below it (a recursive query)."""
-    tree = sa.select(Region.id).where(Region.id == region_id).cte("subtree", recursive=True)
-    tree = tree.union_all(sa.select(Region.id).where(Region.parent_id == tree.c.id))
+    tree = sa.select(Region.id).where(Region.id == region_id).cte("region_tree", recursive=True)
+    child = aliased(Region)
+    tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
 
 

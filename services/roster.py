@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import DutySlot, Region, Representative, Station, User, manager_station
+from models import DutySlot, Representative, Station, User, manager_station
 from models.enums import Role
 from services.audit import log
 from services.errors import DomainError
+from services.permissions import region_subtree
 from services.stations import LOCAL_TZ
 
 MAX_REPEAT_WEEKS = 12
@@ -33,13 +34,6 @@ class RosterRefused(DomainError):
 # --- the stations someone looks after ------------------------------------------------
 
 
-def region_subtree(region_id: int) -> sa.CTE:
-    """The ids of a region and every region below it (one recursive query)."""
-    tree = sa.select(Region.id).where(Region.id == region_id).cte("region_tree", recursive=True)
-    child = aliased(Region)
-    return tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
-
-
 def overseen_stations_query(user: User) -> sa.Select | None:
     """The stations `user` oversees, the same rule as permissions.oversees_station:
     a manager's own stations, the stations in a congress staff member's region and the
@@ -52,8 +46,7 @@ def overseen_stations_query(user: User) -> sa.Select | None:
             manager_station.c.user_id == user.id
         )
     if user.role == Role.CONGRESS_STAFF and user.region_id is not None:
-        tree = region_subtree(user.region_id)
-        return query.where(Station.region_id.in_(sa.select(tree.c.id)))
+        return query.where(Station.region_id.in_(region_subtree(user.region_id)))
     return None
 
 

@@ -57,6 +57,8 @@ def home_for(user) -> str:
         return url_for("duty.me")
     if can(user, "manage.home"):
         return url_for("manage.home")
+    if can(user, "concern.inbox"):
+        return url_for("manage.concerns")
     return url_for("public.index")
 
 

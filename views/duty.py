@@ -12,7 +12,7 @@ from extensions import db, limiter, login_manager
 from models import Duty
 from models.enums import Role
 from services import duty as duty_service
-from services import reports
+from services import inbox, reports
 from services import stations as station_service
 from services.errors import CheckInRefused
 from views.util import client_nonce, get_or_404, require_or_abort, safe_next
@@ -188,7 +188,10 @@ def me():
         abort(403)
     require_or_abort("duty.view_file", rep)
     year = request.args.get("year", type=int) or station_service.local_today().year
-    return render_template("duty/me.html", rep=rep, file=reports.performance_file(rep, year), year=year)
+    boxes = {box: inbox.count(current_user, inbox.InboxFilter(box=box)) for box in ("take", "supervise")}
+    return render_template(
+        "duty/me.html", rep=rep, file=reports.performance_file(rep, year), year=year, concern_boxes=boxes
+    )
 
 
 @bp.get("/me/report/<int:year>")

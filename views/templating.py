@@ -15,6 +15,13 @@ def mask_mobile(number: str | None) -> str:
     return f"{number[:3]}****{number[-4:]}" if number and len(number) == 11 else ""
 
 
+def mask_name(name: str | None) -> str:
+    """张三丰 → 张**: enough to greet, not enough to identify."""
+    if not name:
+        return ""
+    return f"{name[0]}{'*' * min(len(name) - 1, 3)}" if len(name) > 1 else "*"
+
+
 def date_label(day) -> str:
     """ "Today", "Tomorrow", or a short date with the weekday."""
     from services.stations import local_today
@@ -32,6 +39,7 @@ def register(app) -> None:
     app.add_template_filter(label)
     app.add_template_filter(format_tracking_code, "tracking")
     app.add_template_filter(mask_mobile)
+    app.add_template_filter(mask_name)
     app.add_template_filter(action_title)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
 

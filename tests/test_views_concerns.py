@@ -1,0 +1,262 @@
+"""The back office's concern pages: inbox, detail, the loop's buttons, contact masking."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models import AuditLog, Concern, ConcernEvent, utcnow
+from models.enums import ConcernStatus as S
+from models.enums import RegionLevel, Role
+from tests import factories
+from tests.helpers import login
+
+MOBILE = "13812341234"
+
+
+@pytest.fixture
+def world(db):
+    city = factories.region(name="周口市", level=RegionLevel.CITY)
+    county = factories.region(name="项城市", parent=city)
+    other = factories.region(name="源汇区")
+    a = factories.station(region=county, name="A 项城市防水行业联络站")
+    b = factories.station(region=other, name="B 漯河食品产业联络站")
+    rep = factories.representative(stations=[a], name="王建国")
+    colleague = factories.representative(stations=[a], name="黄春燕")
+    unit = factories.unit(region_obj=county, name="项城市住房和城乡建设局")
+    far_unit = factories.unit(region_obj=other, name="源汇区水利局")
+    w = {
+        "a": a,
+        "b": b,
+        "rep": rep,
+        "colleague": colleague,
+        "unit": unit,
+        "far_unit": far_unit,
+        "manager": factories.user(Role.STATION_MANAGER, managed_stations=[a], display_name="李站长"),
+        "staff": factories.user(Role.CONGRESS_STAFF, region=city, display_name="周工委"),
+        "handler": factories.user(Role.UNIT_HANDLER, unit=unit, display_name="住建局张科长"),
+        "admin": factories.user(Role.ADMIN),
+    }
+    w["concern"] = filed(a, contact_name="张三丰", contact_mobile=MOBILE, consent_at=utcnow())
+    w["concern_b"] = filed(b, content="漯河食品产业园区道路坑洼，货车进出困难。")
+    db.session.commit()
+    return w
+
+
+def filed(station, **kw) -> Concern:
+    concern = factories.concern(station, **kw)
+    concern.events.append(ConcernEvent(action="submit", to_status=S.SUBMITTED))
+    return concern
+
+
+def act(client, concern, action, **form):
+    form.setdefault("version", str(concern_version(concern)))
+    return client.post(f"/manage/concerns/{concern.id}/act", data={"action": action, **form})
+
+
+def concern_version(concern) -> int:
+    return fresh(concern).version
+
+
+def fresh(concern) -> Concern:
+    """The concern as the last request left it (a new transaction sees its commit)."""
+    from extensions import db
+
+    db.session.commit()
+    db.session.expire_all()
+    return db.session.get(Concern, concern.id)
+
+
+def buttons(html: str) -> set[str]:
+    return set(re.findall(r'name="action" value="([a-z_]+)"', html))
+
+
+def test_each_role_sees_only_its_scope(client, world):
+    login(client, world["manager"])
+    page = client.get("/manage/concerns").get_data(as_text=True)
+    assert world["concern"].tracking_code[:4] in page.replace("-", "")
+    assert "漯河食品产业园区" not in page
+    assert client.get(f"/manage/concerns/{world['concern_b'].id}").status_code == 403
+
+    login(client, world["handler"])  # nothing dispatched to the unit yet
+    assert client.get(f"/manage/concerns/{world['concern'].id}").status_code == 403
+    assert 'class="muted empty"' in client.get("/manage/concerns").get_data(as_text=True)
+
+
+def test_anonymous_is_sent_to_sign_in(client, world):
+    response = client.get("/manage/concerns")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_whole_loop_through_the_back_office(client, world):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert buttons(page) == {"accept"}
+    assert act(client, concern, "accept").status_code == 302
+    assert fresh(concern).assigned_rep_id == world["rep"].id
+
+    login(client, world["staff"])
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert buttons(page) == {"dispatch", "reject"}
+    assert "源汇区水利局" not in page  # only units of the station's region and above
+    due = (utcnow() + timedelta(days=20)).strftime("%Y-%m-%d")
+    assert act(client, concern, "dispatch", unit=str(world["unit"].id), due=due).status_code == 302
+    assert fresh(concern).unit_id == world["unit"].id and fresh(concern).due_at.strftime("%Y-%m-%d") >= due[:8]
+
+    login(client, world["handler"])
+    assert buttons(client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)) == {"reply", "return"}
+    assert act(client, concern, "reply", note="已安排维修，三日内完成。").status_code == 302
+
+    login(client, world["rep"].user)
+    assert "send_back" in buttons(client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True))
+    assert act(client, concern, "confirm", note="已到现场查看").status_code == 302
+    concern = fresh(concern)
+    assert concern.status == S.CONFIRMED
+    assert [e.action for e in concern.events] == ["submit", "accept", "dispatch", "reply", "confirm"]
+    assert [e.actor.display_name for e in concern.events[1:]] == ["王建国", "周工委", "住建局张科长", "王建国"]
+
+
+def test_a_manager_assigns_a_representative_of_the_station_only(client, world):
+    concern, other_rep = world["concern"], factories.representative(stations=[world["b"]], name="孙志强")
+    login(client, world["manager"])
+    response = act(client, concern, "accept", representative=str(other_rep.id))
+    assert response.status_code == 409 and 'class="errors"' in response.get_data(as_text=True)
+    assert fresh(concern).status == S.SUBMITTED
+    act(client, concern, "accept", representative=str(world["colleague"].id))
+    assert fresh(concern).assigned_rep_id == world["colleague"].id
+
+
+def test_a_forged_unit_from_another_region_is_refused(client, world):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    act(client, concern, "accept")
+    login(client, world["staff"])
+    response = act(client, concern, "dispatch", unit=str(world["far_unit"].id))
+    assert response.status_code == 409 and fresh(concern).status == S.ACCEPTED
+
+
+def test_a_role_cannot_press_a_button_it_is_not_shown(client, world):
+    concern = world["concern"]
+    login(client, world["manager"])
+    assert act(client, concern, "dispatch", unit=str(world["unit"].id)).status_code == 403
+    assert act(client, concern, "fly").status_code == 400
+    assert fresh(concern).status == S.SUBMITTED
+
+
+def test_two_people_at_once_the_second_is_told_it_changed_and_keeps_their_text(client, world):
+    concern = world["concern"]
+    seen = concern_version(concern)
+    login(client, world["rep"].user)
+    act(client, concern, "accept", version=str(seen))
+    login(client, world["manager"])
+    response = act(client, concern, "reject", version=str(seen), note="不属于受理范围的理由")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "不属于受理范围的理由" in html  # what they typed is still there
+    assert fresh(concern).status == S.ACCEPTED  # nothing overwritten
+
+
+def test_reasons_are_required_and_shown_beside_the_form(client, world):
+    login(client, world["manager"])
+    response = act(client, world["concern"], "reject", note="  ")
+    assert response.status_code == 409 and 'class="errors"' in response.get_data(as_text=True)
+    assert fresh(world["concern"]).status == S.SUBMITTED
+
+
+def test_contact_is_masked_and_every_full_view_is_recorded(client, world):
+    from extensions import db
+
+    concern = world["concern"]
+    login(client, world["staff"])
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert "138****1234" in page and MOBILE not in page and "张三丰" not in page
+    assert client.post(f"/manage/concerns/{concern.id}/contact").status_code == 403
+
+    login(client, world["manager"])
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert MOBILE not in page and "张**" in page
+    response = client.post(f"/manage/concerns/{concern.id}/contact")
+    assert MOBILE in response.get_data(as_text=True) and response.headers["Cache-Control"] == "no-store"
+    db.session.commit()
+    logged = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "concern.contact_viewed")).all()
+    assert [(e.actor_id, e.target_id) for e in logged] == [(world["manager"].id, concern.id)]
+
+
+def test_internal_notes_stay_inside_public_replies_reach_the_tracking_page(client, world):
+    concern = world["concern"]
+    login(client, world["manager"])
+    client.post(
+        f"/manage/concerns/{concern.id}/note", data={"note": "已电话联系，群众情绪稳定", "visibility": "internal"}
+    )
+    client.post(
+        f"/manage/concerns/{concern.id}/note", data={"note": "<script>alert(1)</script>", "visibility": "public"}
+    )
+    manage_page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert "已电话联系" in manage_page and "<script>alert(1)" not in manage_page
+    track = client.get(f"/t/{concern.tracking_code}").get_data(as_text=True)
+    assert "已电话联系" not in track and "&lt;script&gt;alert(1)&lt;/script&gt;" in track
+    assert fresh(concern).status == S.SUBMITTED
+
+
+def test_recategorising_is_visible_on_the_timeline(client, world):
+    concern = world["concern"]
+    new = factories.category(name_zh="交通出行", name_en="Transport")
+    login(client, world["manager"])
+    response = client.post(
+        f"/manage/concerns/{concern.id}/category", data={"category": str(new.id), "version": str(concern.version)}
+    )
+    assert response.status_code == 302
+    assert fresh(concern).category_id == new.id
+    assert "交通出行" in client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+
+
+def test_filters_search_and_overdue(client, world):
+    from extensions import db
+
+    a = world["a"]
+    late = filed(a, content="化粪池堵塞已经一个月，污水外溢到路面上。")
+    late.due_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    login(client, world["manager"])
+    page = client.get("/manage/concerns", query_string={"overdue": "1"}).get_data(as_text=True)
+    assert "化粪池" in page and "路灯" not in page
+    page = client.get("/manage/concerns", query_string={"q": "路灯 两个月"}).get_data(as_text=True)
+    assert "路灯" in page and "化粪池" not in page
+    page = client.get("/manage/concerns", query_string={"q": "100%_"}).get_data(as_text=True)
+    assert "路灯" not in page  # % and _ are searched for literally
+    assert "化粪池" not in client.get("/manage/concerns", query_string={"status": "closed"}).get_data(as_text=True)
+    assert "化粪池" in client.get("/manage/concerns", query_string={"stage": "0"}).get_data(as_text=True)
+    assert client.get("/manage/concerns", query_string={"stage": "x", "category": "9" * 30}).status_code == 200
+
+
+def test_keyset_pages_hold_every_concern_once(client, world):
+    from extensions import db
+
+    base = utcnow() - timedelta(days=1)
+    for n in range(30):
+        c = filed(world["a"], content=f"第{n:02d}号意见：小区门口需要增加停车位。")
+        c.created_at = base + timedelta(minutes=n // 3)  # equal timestamps on purpose
+    db.session.commit()
+    login(client, world["manager"])
+    seen, url = [], "/manage/concerns"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += re.findall(r"第(\d\d)号意见", html)
+        more = re.search(r'href="(/manage/concerns\?[^"]*after=[^"]+)"', html)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert sorted(seen) == [f"{n:02d}" for n in range(30)]
+    assert seen == sorted(seen, reverse=True)
+
+
+def test_a_representative_has_boxes_to_take_and_to_supervise(client, world):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    take = client.get("/manage/concerns").get_data(as_text=True)
+    assert "路灯" in take
+    assert "路灯" not in client.get("/manage/concerns", query_string={"box": "supervise"}).get_data(as_text=True)
+    act(client, concern, "accept")
+    assert "路灯" in client.get("/manage/concerns", query_string={"box": "supervise"}).get_data(as_text=True)
+    me = client.get("/me").get_data(as_text=True)
+    assert "box=supervise" in me
