@@ -26,6 +26,20 @@ ENV_SETTINGS = {
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
     "CONCERN_RATING_DAYS": int,
+    "OUTBOX_SMS_SENDER": str,
+    "OUTBOX_EMAIL_SENDER": str,
+    "OUTBOX_MAX_ATTEMPTS": int,
+    "OUTBOX_CLAIM_TIMEOUT_MINUTES": int,
+    "OUTBOX_SEND_TIMEOUT_SECONDS": int,
+    "SMTP_HOST": str,
+    "SMTP_PORT": int,
+    "SMTP_USERNAME": str,
+    "SMTP_PASSWORD": str,
+    "SMTP_STARTTLS": lambda v: v.lower() in ("1", "true", "yes", "on"),
+    "SMTP_SSL": lambda v: v.lower() in ("1", "true", "yes", "on"),
+    "MAIL_FROM": str,
+    "SMS_WEBHOOK_URL": str,
+    "SMS_WEBHOOK_TOKEN": str,
 }
 
 
@@ -60,6 +74,26 @@ class Config:
     CONCERN_STAGE_DAYS = {"submitted": 2, "accepted": 3, "dispatched": 15, "replied": 3}
     # Calendar days a resident has to rate a confirmed answer before it closes by itself.
     CONCERN_RATING_DAYS = 7
+
+    # Notifications (services/outbox.py; `flask outbox send` from cron every minute).
+    # Senders per channel: "log" writes the message to the application log; "webhook"
+    # POSTs SMS to an HTTP gateway; "smtp" sends e-mail.
+    OUTBOX_SMS_SENDER = "log"
+    OUTBOX_EMAIL_SENDER = "log"
+    # Tries before a notification is given up (waits 1, 2, 4 … minutes, at most 6 hours).
+    OUTBOX_MAX_ATTEMPTS = 8
+    # A row claimed longer ago than this belongs to a worker that died: marked failed.
+    OUTBOX_CLAIM_TIMEOUT_MINUTES = 15
+    OUTBOX_SEND_TIMEOUT_SECONDS = 10
+    SMTP_HOST = ""
+    SMTP_PORT = 587
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = True
+    SMTP_SSL = False  # implicit TLS, usually port 465
+    MAIL_FROM = ""
+    SMS_WEBHOOK_URL = ""
+    SMS_WEBHOOK_TOKEN = ""  # sent as a bearer token when set
 
     STATION_PAGE_CACHE_SECONDS = 30
     TRUST_PROXY_HOPS = 0

@@ -1,25 +1,38 @@
 """Working days: China's official holidays and make-up working days (调休).
 
 Three sources, in order: the admin's CalendarDay rows (a new year's schedule, entered once
-the State Council publishes it), then the `chinese_calendar` library (years it knows), then
-plain weekdays — and a result counted on weekdays is reported as an estimate so the back
-office can say so.
+the State Council publishes it, or a correction of a single day), then the `chinese_calendar`
+library (years it knows), then plain weekdays — and a result counted on weekdays is reported
+as an estimate so the back office can say so.
+
+An admin enters a schedule as CSV lines `date,type,name` (import_schedule), or one day at a
+time (set_day); both leave an AuditLog row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 import chinese_calendar
 import sqlalchemy as sa
 
 from extensions import db
-from models import CalendarDay
+from models import CalendarDay, User, utcnow
+from services import audit
+from services.errors import DomainError
 from services.stations import LOCAL_TZ, to_local, to_utc
 
 # Deadlines end at the close of the local working day.
 END_OF_DAY = time(23, 59, 59)
+
+NAME_MAX = 40  # CalendarDay.name
+MAX_LINES = 2000  # a year's notice is a few dozen lines; anything far larger is the wrong file
+MAX_UPLOAD_BYTES = 256 * 1024
+FIRST_YEAR, LAST_YEAR = 1990, 2099  # a date outside is a typing mistake
 
 
 @dataclass(frozen=True)
@@ -28,38 +41,68 @@ class Deadline:
     estimated: bool  # some day was counted on weekdays only (the calendar did not know its year)
 
 
+class CalendarRefused(DomainError):
+    pass
+
+
 class Calendar:
-    """Answers "is this a working day?" for a span of dates, loading the admin's overrides
-    for that span once."""
+    """Answers "is this a working day?", reading the admin's entries a whole year at a time
+    (a few dozen rows), so a year counts as entered however far the span reaches into it.
+
+    `Calendar(overrides)` uses the given entries only (tests); `Calendar.load(start, end)`
+    reads the database, and reads further years when asked about them."""
 
     def __init__(self, overrides: dict[date, bool] | None = None):
-        self.overrides = overrides or {}
+        self.overrides = dict(overrides or {})
         self.override_years = {d.year for d in self.overrides}
         self.estimated = False
+        self._loaded_years: set[int] | None = None  # None: not backed by the database
 
     @classmethod
     def load(cls, start: date, end: date) -> Calendar:
+        calendar = cls()
+        calendar._loaded_years = set()
+        calendar._load(range(start.year, end.year + 1))
+        return calendar
+
+    def _load(self, years) -> None:
+        years = [y for y in years if y not in self._loaded_years]
+        if not years:
+            return
         rows = db.session.execute(
-            sa.select(CalendarDay.day, CalendarDay.is_workday).where(CalendarDay.day.between(start, end))
+            sa.select(CalendarDay.day, CalendarDay.is_workday).where(
+                CalendarDay.day.between(date(min(years), 1, 1), date(max(years), 12, 31))
+            )
         )
-        return cls({day: workday for day, workday in rows})
+        for day, workday in rows:
+            self.overrides[day] = workday
+            self.override_years.add(day.year)
+        self._loaded_years.update(range(min(years), max(years) + 1))
+
+    def _ensure(self, year: int) -> None:
+        if self._loaded_years is not None and year not in self._loaded_years:
+            self._load([year])
 
     def knows_year(self, year: int) -> bool:
+        self._ensure(year)
         return year in self.override_years or library_knows_year(year)
 
     def is_workday(self, day: date) -> bool:
+        self._ensure(day.year)
         if day in self.overrides:
             return self.overrides[day]
-        if day.year in self.override_years:
-            # The admin entered this year's schedule: days not listed are ordinary days.
-            return day.weekday() < 5
         try:
+            # In a year the library knows, an entry corrects that one day; the rest stands.
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
-            self.estimated = True
+            # A year the library does not know: the admin's entries are its whole schedule
+            # and every other day is ordinary; with no entries at all it is a guess.
+            if day.year not in self.override_years:
+                self.estimated = True
             return day.weekday() < 5
 
 
+@cache
 def library_knows_year(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
@@ -68,17 +111,29 @@ def library_knows_year(year: int) -> bool:
     return True
 
 
+@cache
+def library_years() -> tuple[int, int]:
+    """The first and last year the installed `chinese_calendar` knows (2004–2026 in 1.11.0)."""
+    years = [y for y in range(FIRST_YEAR, LAST_YEAR + 1) if library_knows_year(y)]
+    return years[0], years[-1]
+
+
+def entered_years() -> list[int]:
+    years = db.session.scalars(sa.select(sa.distinct(sa.extract("year", CalendarDay.day)))).all()
+    return sorted(int(y) for y in years)
+
+
 def known_years() -> list[int]:
     """Years with an official schedule: the library's and those an admin entered."""
-    entered = db.session.scalars(sa.select(sa.distinct(sa.extract("year", CalendarDay.day)))).all()
-    library = [y for y in range(2004, date.today().year + 3) if library_knows_year(y)]
-    return sorted(set(library) | {int(y) for y in entered})
+    first, last = library_years()
+    return sorted(set(range(first, last + 1)) | set(entered_years()))
 
 
 def add_working_days(start: datetime, days: int) -> Deadline:
     """The end of the `days`-th working day after `start` (naive UTC), in local time."""
     first = to_local(start).date()
-    # Long holidays (Spring Festival) make ~1.5 calendar days per working day; pad generously.
+    # Long holidays (Spring Festival) make ~1.5 calendar days per working day; later years
+    # are read when the count reaches them.
     calendar = Calendar.load(first, first + timedelta(days=days * 2 + 30))
     day, counted = first, 0
     while counted < days:
@@ -96,3 +151,268 @@ def working_days_between(start: datetime, end: datetime) -> int:
         return 0
     calendar = Calendar.load(first, last)
     return sum(1 for n in range(1, (last - first).days + 1) if calendar.is_workday(first + timedelta(days=n)))
+
+
+# --- what a year looks like ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    day: date
+    is_workday: bool
+    name: str  # the admin's text, or the library's English holiday name
+    source: str  # "entered" | "library"
+
+
+def year_source(year: int) -> str:
+    """Where a year's schedule comes from: "entered", "library", "both" or "unknown"."""
+    entered = db.session.scalar(
+        sa.select(sa.func.count()).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+    )
+    library = library_knows_year(year)
+    if entered and library:
+        return "both"
+    return "entered" if entered else "library" if library else "unknown"
+
+
+def entered_days(year: int) -> list[CalendarDay]:
+    return list(
+        db.session.scalars(
+            sa.select(CalendarDay)
+            .where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+            .order_by(CalendarDay.day)
+        )
+    )
+
+
+def special_days(year: int) -> list[SpecialDay]:
+    """Every day an admin entered, and the library's days that differ from an ordinary week
+    (holidays on weekdays, make-up working days at weekends), in date order."""
+    entered = {row.day: row for row in entered_days(year)}
+    result = []
+    day, last = date(year, 1, 1), date(year, 12, 31)
+    library = library_knows_year(year)
+    while day <= last:
+        if day in entered:
+            row = entered[day]
+            result.append(SpecialDay(day, row.is_workday, row.name, "entered"))
+        elif library:
+            workday = chinese_calendar.is_workday(day)
+            if workday != (day.weekday() < 5):
+                name = chinese_calendar.get_holiday_detail(day)[1] or ""
+                result.append(SpecialDay(day, workday, name, "library"))
+        day += timedelta(days=1)
+    return result
+
+
+# --- entering a schedule -----------------------------------------------------------------
+
+# The second column: English as in the docs, and the words of the State Council notices.
+TYPE_WORDS = {
+    "holiday": False,
+    "workday": True,
+    "休": False,
+    "假": False,
+    "休息": False,
+    "放假": False,
+    "班": True,
+    "上班": True,
+}
+HEADER_WORDS = {"date", "日期"}
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    line: int
+    day: date
+    is_workday: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    code: str  # bad_date, bad_type, missing_type, too_many_columns, name_too_long, conflict
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    years: list[int]
+    holidays: int
+    workdays: int
+    added: int
+    changed: int
+    removed: int
+
+
+def decode_upload(data: bytes) -> str:
+    """An uploaded CSV as text: UTF-8 (with or without BOM), or GB18030, which Excel on a
+    Chinese Windows writes by default."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CalendarRefused("too_long", limit=MAX_LINES)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise CalendarRefused("not_text")
+
+
+def parse_date(text: str) -> date | None:
+    """2027-02-06, 2027/2/6, 2027.2.6 or 2027年2月6日; None if it is no real date."""
+    match = _DATE.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        day = date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def _cells(line: str) -> list[str]:
+    # Pasted from a spreadsheet the cells are tab-separated; typed on a Chinese keyboard the
+    # comma may be the full-width "，".
+    delimiter = "," if "," in line else "\t" if "\t" in line else "，"
+    cells = [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
+    while cells and not cells[-1]:
+        cells.pop()  # spreadsheets add empty trailing columns
+    return cells
+
+
+def parse_schedule(text: str) -> list[ScheduleRow]:
+    """The rows of a schedule, or CalendarRefused("bad_lines", problems=[Problem, ...]) naming
+    every bad line; "empty" and "too_long" for the file as a whole."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if len(lines) > MAX_LINES:
+        raise CalendarRefused("too_long", limit=MAX_LINES)
+    rows: list[ScheduleRow] = []
+    problems: list[Problem] = []
+    seen: dict[date, ScheduleRow] = {}
+    first_content = True
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = _cells(line)
+        if not cells:
+            continue
+        if first_content and cells[0].lower() in HEADER_WORDS:
+            first_content = False
+            continue
+        first_content = False
+        day = parse_date(cells[0])
+        if day is None:
+            problems.append(Problem(number, "bad_date", {"value": cells[0]}))
+            continue
+        if len(cells) < 2:
+            problems.append(Problem(number, "missing_type", {"day": day.isoformat()}))
+            continue
+        if len(cells) > 3:
+            problems.append(Problem(number, "too_many_columns", {"count": len(cells)}))
+            continue
+        kind = cells[1].lower()
+        if kind not in TYPE_WORDS:
+            problems.append(Problem(number, "bad_type", {"value": cells[1]}))
+            continue
+        name = cells[2] if len(cells) > 2 else ""
+        if len(name) > NAME_MAX:
+            problems.append(Problem(number, "name_too_long", {"limit": NAME_MAX}))
+            continue
+        row = ScheduleRow(number, day, TYPE_WORDS[kind], name)
+        earlier = seen.get(day)
+        if earlier is not None:
+            if earlier.is_workday != row.is_workday:
+                problems.append(Problem(number, "conflict", {"day": day.isoformat(), "other": earlier.line}))
+            continue  # the same day twice with the same type: the first line counts
+        seen[day] = row
+        rows.append(row)
+    if problems:
+        raise CalendarRefused("bad_lines", problems=problems)
+    if not rows:
+        raise CalendarRefused("empty")
+    return rows
+
+
+def _upsert(day: date, is_workday: bool, name: str, actor: User | None, existing: CalendarDay | None) -> str:
+    """Store one day; "added", "changed" or "same"."""
+    if existing is None:
+        db.session.add(
+            CalendarDay(day=day, is_workday=is_workday, name=name, created_by_id=actor.id if actor else None)
+        )
+        return "added"
+    if existing.is_workday == is_workday and existing.name == name:
+        return "same"
+    existing.is_workday, existing.name = is_workday, name
+    # "Entered by" names who set the value that now stands.
+    existing.created_by_id, existing.created_at = (actor.id if actor else None), utcnow()
+    return "changed"
+
+
+def import_schedule(text: str, *, actor: User | None, replace_years: bool = False) -> ImportSummary:
+    """Store a schedule's days, replacing entries for the same dates. With `replace_years`,
+    entries for the file's years that the file does not list are removed too. All or nothing:
+    one bad line refuses the whole file (see parse_schedule)."""
+    rows = parse_schedule(text)
+    years = sorted({row.day.year for row in rows})
+    existing = {
+        entry.day: entry
+        for entry in db.session.scalars(
+            sa.select(CalendarDay).where(CalendarDay.day.between(date(years[0], 1, 1), date(years[-1], 12, 31)))
+        )
+    }
+    counts = {"added": 0, "changed": 0, "same": 0}
+    for row in rows:
+        counts[_upsert(row.day, row.is_workday, row.name, actor, existing.get(row.day))] += 1
+    removed = 0
+    if replace_years:
+        listed = {row.day for row in rows}
+        for day, entry in existing.items():
+            if day.year in years and day not in listed:
+                db.session.delete(entry)
+                removed += 1
+    db.session.flush()
+    summary = ImportSummary(
+        years=years,
+        holidays=sum(1 for row in rows if not row.is_workday),
+        workdays=sum(1 for row in rows if row.is_workday),
+        added=counts["added"],
+        changed=counts["changed"],
+        removed=removed,
+    )
+    audit.log(
+        actor,
+        "calendar.imported",
+        years=years,
+        holidays=summary.holidays,
+        workdays=summary.workdays,
+        added=summary.added,
+        changed=summary.changed,
+        removed=removed,
+    )
+    return summary
+
+
+def set_day(day: date, is_workday: bool, name: str, *, actor: User | None) -> CalendarDay:
+    """Enter one day (or change an entered one)."""
+    name = (name or "").strip()
+    if len(name) > NAME_MAX:
+        raise CalendarRefused("name_too_long", limit=NAME_MAX)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise CalendarRefused("bad_date", value=day.isoformat())
+    _upsert(day, is_workday, name, actor, db.session.get(CalendarDay, day))
+    db.session.flush()
+    audit.log(actor, "calendar.day_set", day=day.isoformat(), is_workday=is_workday, name=name)
+    return db.session.get(CalendarDay, day)
+
+
+def delete_day(day: date, *, actor: User | None) -> bool:
+    """Remove an entered day; False if there was none (a repeated click)."""
+    entry = db.session.get(CalendarDay, day)
+    if entry is None:
+        return False
+    db.session.delete(entry)
+    db.session.flush()
+    audit.log(actor, "calendar.day_deleted", day=day.isoformat(), is_workday=entry.is_workday, name=entry.name)
+    return True

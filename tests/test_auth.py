@@ -96,7 +96,7 @@ def test_other_roles_land_on_their_home(client, manager, db):
     handler = factories.user(Role.UNIT_HANDLER, username="xc_court", unit=factories.unit())
     db.session.commit()
     resp = post_login(client.application.test_client(), "xc_court", PASSWORD)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert resp.status_code == 302 and resp.headers["Location"] == "/manage/concerns"  # the unit's inbox
     assert handler.id
 
 

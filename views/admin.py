@@ -1,11 +1,15 @@
-"""Administration: accounts of every role with their scope.
+"""Administration: accounts of every role with their scope, and the working-day calendar.
 
-Every page here is for the `user.manage` action (administrators). Each state change is a
-POST that calls one service in services.auth, which leaves an AuditLog row.
+Every page here is for the `user.manage` action (administrators); the calendar pages also
+ask for `calendar.manage`. Each state change is a POST that calls one service (services.auth,
+services.workdays), which leaves an AuditLog row.
 """
+
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -17,7 +21,11 @@ from extensions import db
 from models import AuditLog, Region, Station, Unit, User
 from models.enums import RepLevel, Role
 from services import auth as auth_service
+from services import workdays
 from services.auth import AuthRefused
+from services.stations import local_today
+from services.workdays import CalendarRefused
+from views.forms import CalendarDayForm, CalendarImportForm
 from views.util import get_or_404, int_or_none, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -314,3 +322,172 @@ def user_reset_password(user_id: int):
             flash(_("New password set for %(username)s. Their sessions have ended.", username=user.username))
             return redirect(url_for("admin.user_detail", user_id=user_id), 303)
     return _render_detail(user, password_form=form, status=422)
+
+
+# --- the working-day calendar ----------------------------------------------------------------
+
+# A refused schedule: one message per bad line, and messages about the file as a whole.
+CALENDAR_PROBLEMS = {
+    "bad_date": _l("Line %(line)d: “%(value)s” is not a date. Write it like 2027-02-06."),
+    "missing_type": _l("Line %(line)d: the type is missing. After the date write holiday or workday (休 or 班)."),
+    "bad_type": _l("Line %(line)d: “%(value)s” is not a type. Write holiday or workday (休 or 班)."),
+    "too_many_columns": _l("Line %(line)d: too many columns. Use three: date, type, name."),
+    "name_too_long": _l("Line %(line)d: the name is too long, at most %(limit)d characters."),
+    "conflict": _l("Line %(line)d: %(day)s is already on line %(other)d with the other type."),
+}
+CALENDAR_REFUSALS = {
+    "not_text": _l("The file could not be read as text. Save it as CSV and try again."),
+    "empty": _l("There is no day in it. Each line needs a date and a type, such as 2027-02-06,holiday,春节."),
+    "too_long": _l("It is too long: at most %(limit)d lines."),
+    "name_too_long": _l("Please keep it to %(n)d characters.", n=workdays.NAME_MAX),
+    "bad_date": _l("Please enter a date such as 2027-02-06."),
+}
+# chinese_calendar names its holidays in English; these are the names people read.
+LIBRARY_HOLIDAYS = {
+    "New Year's Day": _l("New Year's Day"),
+    "Spring Festival": _l("Spring Festival"),
+    "Tomb-sweeping Day": _l("Qingming Festival"),
+    "Labour Day": _l("Labour Day"),
+    "Dragon Boat Festival": _l("Dragon Boat Festival"),
+    "National Day": _l("National Day"),
+    "Mid-autumn Festival": _l("Mid-Autumn Festival"),
+    "Anti-Fascist 70th Day": _l("70th anniversary of the victory over fascism"),
+}
+SHOWN_PROBLEMS = 30
+
+
+def calendar_refusal_texts(refused: CalendarRefused) -> list[str]:
+    """What went wrong, one sentence per line of the file, in the current language."""
+    if refused.code != "bad_lines":
+        message = CALENDAR_REFUSALS.get(refused.code)
+        return [str(message) % refused.details if message is not None else refused.code]
+    texts = []
+    for problem in refused.details["problems"]:
+        message = CALENDAR_PROBLEMS.get(problem.code)
+        texts.append(str(message) % {"line": problem.line, **problem.details} if message is not None else problem.code)
+    return texts
+
+
+def day_kind(day: date, is_workday: bool) -> str:
+    """How a listed day differs from an ordinary week."""
+    weekend = day.weekday() >= 5
+    if is_workday:
+        return _("Make-up working day") if weekend else _("Working day")
+    return _("Day off") if weekend else _("Public holiday")
+
+
+def _calendar_year() -> int:
+    year = request.args.get("year", type=int)
+    return year if year and workdays.FIRST_YEAR <= year <= workdays.LAST_YEAR else local_today().year
+
+
+def _render_calendar(year: int, import_form=None, day_form=None, problems=(), status: int = 200):
+    today = local_today()
+    entered = workdays.entered_years()
+    # The years a deadline set now can reach: this one and the next.
+    upcoming = [y for y in (today.year, today.year + 1) if y not in entered and not workdays.library_knows_year(y)]
+    days = [
+        {
+            "day": d.day,
+            "weekday": format_date(d.day, "EEE"),
+            "kind": day_kind(d.day, d.is_workday),
+            "workday": d.is_workday,
+            "name": str(LIBRARY_HOLIDAYS.get(d.name, d.name)) if d.source == "library" else d.name,
+            "entered": d.source == "entered",
+        }
+        for d in workdays.special_days(year)
+    ]
+    chips = sorted(set(range(today.year - 1, today.year + 3)) | set(entered) | {year})
+    return (
+        render_template(
+            "admin/calendar.html",
+            year=year,
+            source=workdays.year_source(year),
+            library_years=workdays.library_years(),
+            entered_years=entered,
+            upcoming_unknown=upcoming,
+            chips=chips,
+            days=days,
+            import_form=import_form or CalendarImportForm(formdata=None),
+            day_form=day_form or CalendarDayForm(formdata=None),
+            action_form=ActionForm(),
+            problems=problems[:SHOWN_PROBLEMS],
+            more_problems=max(0, len(problems) - SHOWN_PROBLEMS),
+        ),
+        status,
+    )
+
+
+@bp.get("/calendar")
+def calendar():
+    require_or_abort("calendar.manage")
+    return _render_calendar(_calendar_year())
+
+
+@bp.post("/calendar/import")
+def calendar_import():
+    require_or_abort("calendar.manage")
+    form = CalendarImportForm()
+    year = _calendar_year()
+    if not form.validate_on_submit():
+        abort(400)
+    upload = form.file.data
+    try:
+        if upload is not None and upload.filename:
+            text = workdays.decode_upload(upload.read(workdays.MAX_UPLOAD_BYTES + 1))
+            # Shown again in the text box on a refusal, so the lines can be corrected here.
+            form.text.data = text
+        else:
+            text = form.text.data or ""
+        summary = workdays.import_schedule(text, actor=_actor(), replace_years=form.replace.data)
+    except CalendarRefused as refused:
+        db.session.rollback()
+        return _render_calendar(year, import_form=form, problems=calendar_refusal_texts(refused), status=422)
+    db.session.commit()
+    flash(
+        _(
+            "Schedule saved for %(years)s: %(holidays)d days off and %(workdays)d working days "
+            "(%(added)d new, %(changed)d changed, %(removed)d removed).",
+            years=", ".join(str(y) for y in summary.years),
+            holidays=summary.holidays,
+            workdays=summary.workdays,
+            added=summary.added,
+            changed=summary.changed,
+            removed=summary.removed,
+        )
+    )
+    return redirect(url_for("admin.calendar", year=summary.years[0]), 303)
+
+
+@bp.post("/calendar/days")
+def calendar_day_set():
+    require_or_abort("calendar.manage")
+    form = CalendarDayForm()
+    year = _calendar_year()
+    if form.validate_on_submit():
+        try:
+            entry = workdays.set_day(form.day.data, form.kind.data == "workday", form.name.data or "", actor=_actor())
+        except CalendarRefused as refused:
+            db.session.rollback()
+            target = form.name if refused.code == "name_too_long" else form.day
+            target.errors.append(calendar_refusal_texts(refused)[0])
+        else:
+            db.session.commit()
+            flash(_("%(day)s saved: %(kind)s.", day=entry.day.isoformat(), kind=day_kind(entry.day, entry.is_workday)))
+            return redirect(url_for("admin.calendar", year=entry.day.year), 303)
+    return _render_calendar(year, day_form=form, status=422)
+
+
+@bp.post("/calendar/days/<day>/delete")
+def calendar_day_delete(day: str):
+    require_or_abort("calendar.manage")
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if workdays.delete_day(when, actor=_actor()):
+        db.session.commit()
+        flash(_("%(day)s removed from the calendar.", day=when.isoformat()))
+    return redirect(url_for("admin.calendar", year=when.year), 303)

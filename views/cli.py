@@ -1,5 +1,5 @@
 """Command-line entry points: `flask seed-demo`, `flask make-qrcodes`, `flask demo-info`,
-`flask create-user`, `flask duty close-stale`."""
+`flask create-user`, `flask duty close-stale`, `flask outbox send|status`, `flask concerns auto-close`."""
 
 import sys
 
@@ -25,6 +25,47 @@ def register(app) -> None:
         summary = seed_demo()
         db.session.commit()
         click.echo("Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+    @app.cli.command("seed-scale")
+    @click.option("--stations", type=click.IntRange(min=1), default=None, help="Stations (budget: 20,000).")
+    @click.option("--reps", type=click.IntRange(min=1), default=None, help="Representatives (budget: 200,000).")
+    @click.option("--concerns", type=click.IntRange(min=0), default=None, help="Concerns (budget: 1,000,000).")
+    @click.option("--duties", type=click.IntRange(min=0), default=None, help="Duty rows (budget: 10,000,000).")
+    @click.option("--no-events", is_flag=True, help="Skip the concerns' event trails (faster).")
+    @click.option("--small", is_flag=True, help="Small sizes by default; the only way on SQLite.")
+    @click.option("--force", is_flag=True, help="Add to a database that already has data.")
+    def seed_scale_command(stations, reps, concerns, duties, no_events: bool, small: bool, force: bool):
+        """Generate DESIGN.md's scale data on PostgreSQL for the benchmark (bench/inbox.py)."""
+        import time
+
+        from services import scale
+
+        size = scale.sized(
+            scale.SMALL if small else scale.BUDGET,
+            stations=stations,
+            representatives=reps,
+            concerns=concerns,
+            duties=duties,
+            events=False if no_events else None,
+        )
+        try:
+            scale.check_allowed(size, force=force, small=small)
+        except scale.ScaleRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(
+            f"Generating {size.stations:,} stations, {size.representatives:,} representatives, "
+            f"{size.concerns:,} concerns, {size.duties:,} duties …"
+        )
+        summary = scale.seed_scale(size, progress=click.echo)
+        started = time.monotonic()
+        db.session.commit()
+        click.echo(f"  committed ({time.monotonic() - started:.1f} s); analysing …")
+        started = time.monotonic()
+        scale.analyze()
+        click.echo(f"  analysed ({time.monotonic() - started:.1f} s)")
+        made = ", ".join(f"{name} {count:,}" for name, count in summary["made"].items())
+        click.echo(f"Made {made} in {summary['total_seconds']} s (region codes {summary['region_prefix']}xxxx).")
+        click.echo(f"Every generated account's password: {summary['password']}")
 
     @app.cli.command("make-qrcodes")
     @click.option("--out", default=None, help="Folder to write to (default: QRCODE_FOLDER).")
@@ -140,6 +181,105 @@ def register(app) -> None:
         closed = close_stale()
         db.session.commit()
         click.echo(f"Closed {len(closed)} stale {'duty' if len(closed) == 1 else 'duties'}.")
+
+    @app.cli.group("outbox")
+    def outbox_group():
+        """Notifications waiting to be sent (SMS, e-mail)."""
+
+    @outbox_group.command("send")
+    @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="Most rows to send.")
+    def outbox_send_command(limit: int):
+        """Send due notifications, retrying failures later (run from cron every minute)."""
+        from services.outbox import OutboxNotConfigured, deliver_due
+
+        try:
+            counts = deliver_due(limit=limit)
+        except OutboxNotConfigured as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"sent {counts['sent']}, retry later {counts['retry']}, failed {counts['failed']}")
+        if counts["interrupted"]:
+            click.echo(f"({counts['interrupted']} of the failed were interrupted mid-send earlier; not resent.)")
+
+    @outbox_group.command("status")
+    def outbox_status_command():
+        """Count notifications per status."""
+        from services.outbox import status_counts
+
+        for status, count in status_counts().items():
+            click.echo(f"{status:<8} {count}")
+
+    @app.cli.group("concerns")
+    def concerns_group():
+        """Residents' concerns (the 六单制 loop)."""
+
+    @concerns_group.command("auto-close")
+    def auto_close_command():
+        """Close confirmed concerns not rated within CONCERN_RATING_DAYS (run from cron, e.g. hourly)."""
+        from services.concern_flow import auto_close_due
+
+        closed = auto_close_due()
+        db.session.commit()
+        click.echo(f"Closed {closed} unrated {'concern' if closed == 1 else 'concerns'}.")
+
+    @app.cli.group("calendar")
+    def calendar_group():
+        """Working days: public holidays and make-up working days (调休)."""
+
+    @calendar_group.command("import")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--replace", is_flag=True, help="Also remove entered days of the file's years it does not list.")
+    def calendar_import_command(file, replace: bool):
+        """Enter a year's official schedule from a CSV file of lines `date,type,name`
+        (type holiday or workday, also 休/假/班), e.g. `2027-02-06,holiday,春节`."""
+        from flask_babel import force_locale
+
+        from services import workdays
+        from views.admin import calendar_refusal_texts
+
+        try:
+            text = workdays.decode_upload(file.read(workdays.MAX_UPLOAD_BYTES + 1))
+            summary = workdays.import_schedule(text, actor=None, replace_years=replace)
+        except workdays.CalendarRefused as refused:
+            db.session.rollback()
+            with force_locale("en"):
+                lines = calendar_refusal_texts(refused)
+            raise click.ClickException("Nothing was saved.\n" + "\n".join(lines)) from None
+        db.session.commit()
+        click.echo(
+            f"Saved {', '.join(map(str, summary.years))}: days off {summary.holidays}, "
+            f"working days {summary.workdays} (new {summary.added}, changed {summary.changed}, "
+            f"removed {summary.removed})."
+        )
+
+    @calendar_group.command("show")
+    @click.argument("year", type=click.IntRange(1990, 2099))
+    def calendar_show_command(year: int):
+        """Print a year's holidays on weekdays and make-up working days, from whichever source."""
+        from services import workdays
+
+        source = workdays.year_source(year)
+        if source == "unknown":
+            click.echo(
+                f"{year}: no official schedule. Deadlines in {year} are counted on weekdays only. "
+                "Enter the State Council's schedule with `flask calendar import FILE`."
+            )
+            return
+        first, last = workdays.library_years()
+        click.echo(
+            {
+                "library": f"{year}: from the holiday library (chinese_calendar, {first}–{last}).",
+                "both": f"{year}: from the holiday library, with days entered by an administrator.",
+                "entered": f"{year}: entered by an administrator.",
+            }[source]
+        )
+        for d in workdays.special_days(year):
+            weekend = d.day.weekday() >= 5
+            if d.is_workday:
+                kind = "make-up workday" if weekend else "workday"
+            else:
+                kind = "day off" if weekend else "holiday"
+            mark = " (entered)" if d.source == "entered" and source == "both" else ""
+            click.echo(f"{d.day.isoformat()} {d.day.strftime('%a')}  {kind:<15}  {d.name}{mark}".rstrip())
 
 
 def _refusal_text(code: str, details: dict) -> str:

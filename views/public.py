@@ -12,6 +12,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -21,21 +22,24 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter
 from models import Attachment, Concern
+from models.enums import ConcernStatus, Rating
+from services import concern_flow as flow
 from services import concerns as concern_service
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.concern_flow import STAGES, stage_done
-from services.errors import ConcernRefused, PhotoRefused
+from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.photos import process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import LocalStorage
 from views.duty import station_panel
-from views.forms import ConcernForm
-from views.util import safe_next
+from views.forms import ConcernForm, RatingForm, WithdrawForm
+from views.util import int_or_none, safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -356,18 +360,154 @@ def track(code: str):
     if concern is None:
         message = _("No concern has this tracking code. Please check it and try again.")
         return render_template("public/lookup.html", raw=code, error=message), 404
+    return render_track(concern)
+
+
+def _answer(events: list) -> tuple:
+    """The latest answer (the unit's reply or the on-the-spot resolution) and the
+    representative's check of it: what the resident is asked to rate."""
+    reply = next((e for e in reversed(events) if e.action in ("reply", "resolve")), None)
+    check = next((e for e in reversed(events) if e.action == "confirm"), None)
+    return reply, check
+
+
+def render_track(
+    concern: Concern,
+    *,
+    rate_form: RatingForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    notice: str | None = None,
+    unsent_comment: str | None = None,
+    status: int = 200,
+):
+    """The tracking page, with the resident's forms when the status allows them and, after
+    a refused POST, the form as it was sent."""
+    events = concern_service.public_events(concern)
+    can_rate = concern.status == ConcernStatus.CONFIRMED
+    can_withdraw = concern.status == ConcernStatus.SUBMITTED
+    if can_rate and rate_form is None:
+        rate_form = RatingForm(formdata=None, round=concern.rounds)
+    if can_withdraw and withdraw_form is None:
+        withdraw_form = WithdrawForm(formdata=None)
+    answered = concern.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
+    reply, check = _answer(events) if answered else (None, None)
     response = make_response(
         render_template(
             "public/track.html",
             concern=concern,
             stages=STAGES,
             done=stage_done(concern.status),
-            events=concern_service.public_events(concern),
+            events=events,
             code_display=format_tracking_code(concern.tracking_code),
-        )
+            reply=reply,
+            check=check,
+            rate_form=rate_form if can_rate else None,
+            withdraw_form=withdraw_form if can_withdraw else None,
+            notice=notice,
+            unsent_comment=unsent_comment,
+        ),
+        status,
     )
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+# --- 群众评单 and withdrawing: the resident's side of the loop ------------------------
+# The tracking code in the address is the only credential: whoever holds it filed the
+# concern or was given the code by the one who did.
+
+action_limit = limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="tracking-action")
+
+RATE_REFUSALS = {
+    "not_allowed_now": _l(
+        "This concern cannot be rated now. A concern is rated once the representative has checked the answer, "
+        "once per round of handling."
+    ),
+    "changed": _l("This concern changed while you were rating it. Please look at the page and rate again."),
+}
+
+
+def _posted_concern(code: str) -> Concern:
+    canonical = normalize_tracking_code(code)
+    concern = concern_service.find_by_tracking_code(canonical) if canonical else None
+    if concern is None:
+        abort(404, description=_("No concern has this tracking code. Please check it and try again."))
+    return concern
+
+
+def _rated(concern: Concern, round_no: int) -> bool:
+    return any(r.round == round_no for r in concern.ratings)
+
+
+def _already_rated(concern: Concern):
+    flash(_("You have already rated this round of handling. Thank you."))
+    return redirect(url_for("public.track", code=concern.tracking_code), 303)
+
+
+def _rate_refused(concern: Concern, code: str, form: RatingForm):
+    """The page again with why; the comment stays in the form, or is shown to copy when
+    the form is gone (the concern is no longer waiting for a rating)."""
+    kept = form.comment.data if concern.status != ConcernStatus.CONFIRMED else None
+    return render_track(concern, rate_form=form, notice=str(RATE_REFUSALS[code]), unsent_comment=kept, status=409)
+
+
+@bp.post("/t/<code>/rate")
+@lookup_limit
+@action_limit
+def rate(code: str):
+    concern = _posted_concern(code)
+    form = RatingForm()
+    seen_round = int_or_none(form.round.data) or concern.rounds
+    # A double tap, or a page from a round already rated: show the result, record nothing.
+    if _rated(concern, seen_round):
+        return _already_rated(concern)
+    if not form.validate_on_submit():
+        if concern.status != ConcernStatus.CONFIRMED:
+            return _rate_refused(concern, "not_allowed_now", form)
+        notice = _("Please choose a rating for both questions. Your comment is still here.")
+        return render_track(concern, rate_form=form, notice=notice, status=422)
+    try:
+        flow.rate(concern, Rating(form.unit_rating.data), Rating(form.rep_rating.data), form.comment.data or "")
+        reopened = concern.status != ConcernStatus.CLOSED
+        db.session.commit()
+    except (TransitionRefused, IntegrityError) as refused:
+        db.session.rollback()
+        # Losing a race to the same resident's other tap shows up as "changed" or as the
+        # one-rating-per-round constraint: either way that round is rated.
+        if _rated(concern, seen_round):
+            return _already_rated(concern)
+        reason = refused.code if isinstance(refused, TransitionRefused) else "changed"
+        return _rate_refused(concern, reason if reason in RATE_REFUSALS else "not_allowed_now", form)
+    if reopened:
+        flash(_("Thank you. Your concern has been sent back for one more round of handling."))
+    else:
+        flash(_("Thank you for your rating. Your concern is now closed."))
+    return redirect(url_for("public.track", code=concern.tracking_code), 303)
+
+
+@bp.post("/t/<code>/withdraw")
+@lookup_limit
+@action_limit
+def withdraw(code: str):
+    concern = _posted_concern(code)
+    form = WithdrawForm()
+    if concern.status == ConcernStatus.WITHDRAWN:  # a double tap
+        flash(_("This concern has been withdrawn."))
+        return redirect(url_for("public.track", code=concern.tracking_code), 303)
+    if concern.status == ConcernStatus.SUBMITTED and not form.validate_on_submit():
+        return render_track(concern, withdraw_form=form, status=422)
+    try:
+        flow.transition(concern, "withdraw", role="resident")
+        db.session.commit()
+    except TransitionRefused:
+        db.session.rollback()
+        if concern.status == ConcernStatus.WITHDRAWN:
+            flash(_("This concern has been withdrawn."))
+        else:
+            flash(_("A representative has already taken up this concern, so it can no longer be withdrawn."))
+        return redirect(url_for("public.track", code=concern.tracking_code), 303)
+    flash(_("Your concern has been withdrawn."))
+    return redirect(url_for("public.track", code=concern.tracking_code), 303)
 
 
 @bp.get("/t/<code>/receipt")
