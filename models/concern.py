@@ -76,6 +76,8 @@ class Concern(TimestampMixin, Base):
         sa.Index("ix_concern_unit_created", "unit_id", "created_at"),
         sa.Index("ix_concern_rep_created", "assigned_rep_id", "created_at"),
         sa.Index("ix_concern_due", "due_at"),
+        # Figures count what closed in a period.
+        sa.Index("ix_concern_closed_at", "closed_at"),
         sa.CheckConstraint("length(content) BETWEEN 10 AND 2000", name="content_length"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint(

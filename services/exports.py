@@ -1,4 +1,5 @@
-"""Exports of the attendance review: .xlsx (openpyxl) and CSV (UTF-8 with a BOM).
+"""Exports of the attendance review and of the concern inbox: .xlsx (openpyxl) and CSV
+(UTF-8 with a BOM).
 
 An export is a file other offices file and compare, so its column headings are a fixed
 format in Chinese whatever language the exporting user reads the site in; the labels in
@@ -8,17 +9,29 @@ Cells a spreadsheet would run as a formula are neutralised (CSV/formula injectio
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from flask_babel import force_locale
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import joinedload
 
-from models import Station, User
+from extensions import db
+from models import Concern, Representative, Station, User
+from models.enums import Rating
 from services.attendance import MonthAttendance, reason_label
 from services.audit import log
+from services.codes import format_tracking_code
+from services.concern_flow import STAGES, is_overdue, stage_done
+from services.inbox import InboxFilter, filter_clauses
+from services.permissions import can
+from services.privacy import mask_mobile, mask_name
 from services.stations import to_local
 
 SUMMARY_HEADERS = (
@@ -119,21 +132,29 @@ def attempt_rows(att: MonthAttendance) -> list[list]:
     ]
 
 
-def _sheet(ws, headers, rows, widths) -> None:
-    ws.append(list(headers))
-    for cell in ws[1]:
+def _cell(ws, value, bold: bool = False):
+    """One cell, for a normal or a write-only sheet alike."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters openpyxl refuses
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text stays text, even "=…": never a formula
+    elif isinstance(value, datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    if bold:
         cell.font = Font(bold=True)
-    for values in rows:
-        ws.append([None] * len(values))
-        for col, value in enumerate(values, start=1):
-            cell = ws.cell(row=ws.max_row, column=col, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text stays text, even "=…": never a formula
-            elif isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
+    return cell
+
+
+def _sheet(ws, headers, rows, widths) -> None:
+    """Headers in bold, frozen, then the rows. Widths and panes come first: a write-only
+    sheet (the large concern export) cannot take them after its rows."""
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A2"
+    ws.append([_cell(ws, h, bold=True) for h in headers])
+    for values in rows:
+        ws.append([_cell(ws, v) for v in values])
 
 
 def attendance_xlsx(att: MonthAttendance) -> bytes:
@@ -160,18 +181,22 @@ def _csv_text(value) -> str:
     return neutralise(str(value))
 
 
-def attendance_csv(att: MonthAttendance) -> bytes:
-    """The per-representative table as CSV: UTF-8 with a BOM, which Excel needs to read
-    Chinese correctly, CRLF line ends."""
-    with force_locale("zh_Hans"):
-        rows = summary_rows(att)
+def _csv_bytes(headers, rows) -> bytes:
+    """UTF-8 with a BOM, which Excel needs to read Chinese correctly; CRLF line ends."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(SUMMARY_HEADERS)
+    writer.writerow(headers)
     for values in rows:
         writer.writerow([_csv_text(v) for v in values])
     return buffer.getvalue().encode("utf-8")
+
+
+def attendance_csv(att: MonthAttendance) -> bytes:
+    """The per-representative table as CSV."""
+    with force_locale("zh_Hans"):
+        rows = summary_rows(att)
+    return _csv_bytes(SUMMARY_HEADERS, rows)
 
 
 def filenames(station: Station, att: MonthAttendance, ext: str) -> tuple[str, str]:
@@ -187,3 +212,165 @@ def content_disposition(name: str, fallback: str) -> str:
 
 def record_export(actor: User, att: MonthAttendance, fmt: str) -> None:
     log(actor, "attendance.exported", att.station, month=str(att.month), format=fmt, rows=len(att.rows))
+
+
+# --- the concern inbox -----------------------------------------------------------------------
+
+CONCERN_HEADERS = (
+    "查询码",
+    "提交时间",
+    "联络站",
+    "类别",
+    "状态",
+    "环节",
+    "是否超期",
+    "办理期限",
+    "代表",
+    "承办单位",
+    "内容",
+    "联系人",
+    "联系电话",
+    "办理轮次",
+    "对承办单位评价",
+    "对代表评价",
+    "办结时间",
+)
+CONCERN_WIDTHS = (12, 17, 26, 12, 22, 16, 9, 17, 10, 26, 60, 10, 14, 9, 14, 12, 17)
+# A file big enough for any office's work, small enough to build in memory in seconds.
+CONCERN_EXPORT_LIMIT = 50_000
+NOTE_SHEET = "说明"
+# How the filter reads in the note sheet of the .xlsx.
+FILTER_NAMES = {
+    "box": "视图",
+    "status": "状态",
+    "stage": "环节",
+    "category": "类别编号",
+    "station": "联络站编号",
+    "overdue": "仅超期",
+    "q": "关键词",
+}
+
+
+@dataclass
+class ConcernExport:
+    rows: list[list]
+    truncated: bool  # more concerns matched than CONCERN_EXPORT_LIMIT
+    unmasked: int  # rows whose contact details are given in full
+    made_at: datetime
+
+
+def _rating(value: str | None) -> str:
+    return Rating(value).title if value else ""
+
+
+def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
+    """One line of the export. Call under the Chinese locale: the labels are Chinese."""
+    done = stage_done(concern.status)
+    rep = concern.assigned_rep
+    name, mobile = concern.contact_name, concern.contact_mobile
+    if not full_contact:
+        name, mobile = mask_name(name), mask_mobile(mobile)
+    return [
+        format_tracking_code(concern.tracking_code),
+        _local(concern.created_at),
+        concern.station.name,
+        concern.category.name_zh,
+        concern.status.title,
+        STAGES[done][2] if done is not None else "",
+        YES if is_overdue(concern, now) else NO,
+        _local(concern.due_at),
+        rep.name if rep else "",
+        concern.unit.name if concern.unit else "",
+        concern.content,
+        name or "",
+        mobile or "",
+        concern.rounds,
+        _rating(concern.rating_unit),
+        _rating(concern.rating_rep),
+        _local(concern.closed_at),
+    ]
+
+
+def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None = None) -> ConcernExport:
+    """The inbox under filter `f`, as this user sees it, newest first: every concern in
+    the user's scope that matches, up to `limit` (CONCERN_EXPORT_LIMIT). Contact details
+    are masked on each row unless the user may see that concern's ("concern.view_contact")."""
+    limit = limit or CONCERN_EXPORT_LIMIT
+    query = (
+        sa.select(Concern)
+        .where(*filter_clauses(user, f, now))
+        .options(joinedload(Concern.assigned_rep).joinedload(Representative.user), joinedload(Concern.unit))
+        .order_by(Concern.created_at.desc(), Concern.id.desc())
+        .limit(limit + 1)
+        .execution_options(yield_per=1000)  # rows are turned into values as they come
+    )
+    rows, unmasked, truncated = [], 0, False
+    result = db.session.scalars(query)
+    try:
+        with force_locale("zh_Hans"):
+            for concern in result:
+                if len(rows) == limit:
+                    truncated = True
+                    break
+                full = bool(concern.contact_name or concern.contact_mobile) and can(
+                    user, "concern.view_contact", concern
+                )
+                unmasked += full
+                rows.append(concern_row(concern, now, full))
+    finally:
+        result.close()
+    return ConcernExport(rows, truncated, unmasked, now)
+
+
+def _filter_text(f: InboxFilter) -> str:
+    return "；".join(f"{FILTER_NAMES.get(k, k)}={v}" for k, v in f.as_args().items()) or "无"
+
+
+def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:
+    """The concerns on one sheet, and a note sheet saying what was exported and when.
+    Written in write-only mode: 50,000 rows stay fast and small in memory."""
+    wb = Workbook(write_only=True)
+    _sheet(wb.create_sheet("诉求"), CONCERN_HEADERS, export.rows, CONCERN_WIDTHS)
+    notes = [
+        ["导出时间", _local(export.made_at)],
+        ["筛选条件", _filter_text(f)],
+        ["条数", len(export.rows)],
+        ["联系方式", "部分或全部为完整号码，请妥善保管" if export.unmasked else "已隐去部分字符"],
+    ]
+    if export.truncated:
+        notes.append(
+            [
+                "注意",
+                f"符合条件的诉求超过 {len(export.rows)} 条，只导出了最新的 {len(export.rows)} 条；"
+                "请缩小筛选范围分批导出",
+            ]
+        )
+    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
+    wb.properties.title = "诉求清单"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def concerns_csv(export: ConcernExport, f: InboxFilter) -> bytes:
+    return _csv_bytes(CONCERN_HEADERS, export.rows)
+
+
+def concern_filenames(export: ConcernExport, ext: str) -> tuple[str, str]:
+    stamp = _local(export.made_at).strftime("%Y%m%d-%H%M")
+    return f"诉求清单-{stamp}.{ext}", f"concerns-{stamp}.{ext}"
+
+
+def record_concern_export(actor: User, f: InboxFilter, fmt: str, export: ConcernExport) -> None:
+    """One audit entry per export: what was asked for, how many rows, and whether any
+    resident's contact details left the system in full."""
+    log(
+        actor,
+        "concern.exported",
+        filter=f.as_args(),
+        format=fmt,
+        rows=len(export.rows),
+        truncated=export.truncated,
+        contact_unmasked=export.unmasked > 0,
+        unmasked_rows=export.unmasked,
+    )

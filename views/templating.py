@@ -5,21 +5,11 @@ from flask_babel import format_date, format_datetime, get_locale, gettext
 from models.enums import LabelledEnum
 from services.codes import format_tracking_code
 from services.concern_flow import action_title
+from services.privacy import mask_mobile, mask_name
 
 
 def label(value) -> str:
     return value.title if isinstance(value, LabelledEnum) else str(value or "")
-
-
-def mask_mobile(number: str | None) -> str:
-    return f"{number[:3]}****{number[-4:]}" if number and len(number) == 11 else ""
-
-
-def mask_name(name: str | None) -> str:
-    """张三丰 → 张**: enough to greet, not enough to identify."""
-    if not name:
-        return ""
-    return f"{name[0]}{'*' * min(len(name) - 1, 3)}" if len(name) > 1 else "*"
 
 
 def date_label(day) -> str:

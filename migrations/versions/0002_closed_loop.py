@@ -48,6 +48,7 @@ def upgrade():
         batch_op.drop_index(batch_op.f('ix_concern_unit_id'))
         batch_op.create_index('ix_concern_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_concern_due', ['due_at'], unique=False)
+        batch_op.create_index('ix_concern_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_concern_rep_created', ['assigned_rep_id', 'created_at'], unique=False)
         batch_op.create_index('ix_concern_unit_created', ['unit_id', 'created_at'], unique=False)
 
@@ -86,6 +87,7 @@ def downgrade():
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.drop_index('ix_concern_unit_created')
         batch_op.drop_index('ix_concern_rep_created')
+        batch_op.drop_index('ix_concern_closed_at')
         batch_op.drop_index('ix_concern_due')
         batch_op.drop_index('ix_concern_created_id')
         batch_op.create_index(batch_op.f('ix_concern_unit_id'), ['unit_id'], unique=False)

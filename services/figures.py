@@ -1,0 +1,329 @@
+"""Outcome figures of the closed loop: per station, per region (rolled up) and per
+handling unit, for a chosen period, within the viewer's scope.
+
+Everything is counted by the database in one GROUP BY query per table (conditional
+aggregates), so the cost does not depend on Python looping over concerns. Counting rules:
+
+- received: filed in the period;
+- open / overdue: as of now (not of the period): open statuses, and past the deadline;
+- closed: closed in the period (a concern filed earlier but closed in it counts);
+- average working days to close, on-time rate (closed without any late stage) and the two
+  satisfaction rates (satisfied or basically satisfied among those rated) are over the
+  concerns closed in the period. A rate with nothing to divide by is None (shown as "—").
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from extensions import db
+from models import Concern, Region, Station, Unit, User
+from models.enums import ConcernStatus as S
+from models.enums import Rating, Role
+from services.concern_flow import OPEN_STATUSES, overdue_clause
+from services.permissions import concern_scope
+from services.stations import LOCAL_TZ, to_utc
+
+GROUPINGS = ("station", "region", "unit")
+# A table longer than this is cut for the page (busiest first); the totals cover every row.
+MAX_ROWS = 200
+SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+# --- the period ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days in China time, both ends included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def this_year(cls, today: date) -> Period:
+        return cls(date(today.year, 1, 1), date(today.year, 12, 31))
+
+    @classmethod
+    def month_of(cls, day: date) -> Period:
+        return cls(day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1]))
+
+    @classmethod
+    def presets(cls, today: date) -> dict[str, Period]:
+        """this_month, last_month, this_year."""
+        return {
+            "this_month": cls.month_of(today),
+            "last_month": cls.month_of(today.replace(day=1) - timedelta(days=1)),
+            "this_year": cls.this_year(today),
+        }
+
+    @classmethod
+    def parse(cls, start_text: str | None, end_text: str | None, today: date) -> tuple[Period, str | None]:
+        """The period asked for, or this year with a refusal code: bad_date, reversed.
+        A missing end means up to the end of this year; a missing start, from 1 January
+        of the end's year."""
+        default = cls.this_year(today)
+        start_text, end_text = (start_text or "").strip(), (end_text or "").strip()
+        if not start_text and not end_text:
+            return default, None
+        try:
+            end = _parse_day(end_text) if end_text else default.end
+            start = _parse_day(start_text) if start_text else date(end.year, 1, 1)
+        except ValueError:
+            return default, "bad_date"
+        if start > end:
+            return default, "reversed"
+        return cls(start, end), None
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) as the naive UTC the database stores."""
+        first = datetime.combine(self.start, time.min, tzinfo=LOCAL_TZ)
+        after = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=LOCAL_TZ)
+        return to_utc(first), to_utc(after)
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+
+
+def _parse_day(text: str) -> date:
+    day = date.fromisoformat(text[:10]) if len(text) == 10 else None
+    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(text)
+    return day
+
+
+# --- the counts ----------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    received: int = 0
+    open: int = 0
+    overdue: int = 0
+    closed: int = 0
+    close_days_sum: int = 0
+    close_days_n: int = 0
+    on_time: int = 0
+    rated_unit: int = 0
+    satisfied_unit: int = 0
+    rated_rep: int = 0
+    satisfied_rep: int = 0
+
+    @property
+    def avg_close_days(self) -> float | None:
+        return round(self.close_days_sum / self.close_days_n, 1) if self.close_days_n else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
+
+    @property
+    def unit_satisfaction(self) -> float | None:
+        return self.satisfied_unit / self.rated_unit if self.rated_unit else None
+
+    @property
+    def rep_satisfaction(self) -> float | None:
+        return self.satisfied_rep / self.rated_rep if self.rated_rep else None
+
+    def add(self, other: Counts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+COUNT_FIELDS = tuple(f.name for f in fields(Counts))
+
+
+@dataclass
+class Row:
+    key: int | None  # station, region or unit id; None for "directly in the region" / "no unit"
+    name: str
+    note: str = ""  # the station's region, the unit's region, a region's level
+    counts: Counts = field(default_factory=Counts)
+    drill: bool = False  # a region with regions below it: its own roll-up is one click away
+    directly: bool = False  # region tab: stations in the shown region itself, not below it
+
+
+@dataclass
+class Figures:
+    by: str
+    period: Period
+    rows: list[Row]  # what the page shows (at most MAX_ROWS)
+    total: Counts  # over every row, shown or not
+    hidden: int  # rows not shown
+    root: Region | None = None  # region tab: whose parts the rows are (None: the top)
+    trail: list[Region] = field(default_factory=list)  # region tab: from the viewer's top to root
+
+
+def _measures(period: Period, now: datetime) -> list:
+    """The aggregate columns, in the order of COUNT_FIELDS."""
+    start, end = period.utc_bounds()
+    received = sa.and_(Concern.created_at >= start, Concern.created_at < end)
+    closed = sa.and_(Concern.status == S.CLOSED, Concern.closed_at >= start, Concern.closed_at < end)
+    count = sa.func.count
+    return [
+        count().filter(received),
+        count().filter(Concern.status.in_(OPEN_STATUSES)),
+        count().filter(overdue_clause(now)),
+        count().filter(closed),
+        sa.func.coalesce(sa.func.sum(Concern.close_working_days).filter(closed), 0),
+        count(Concern.close_working_days).filter(closed),
+        count().filter(closed, sa.not_(Concern.was_late)),
+        count().filter(closed, Concern.rating_unit.is_not(None)),
+        count().filter(closed, Concern.rating_unit.in_(SATISFIED)),
+        count().filter(closed, Concern.rating_rep.is_not(None)),
+        count().filter(closed, Concern.rating_rep.in_(SATISFIED)),
+    ]
+
+
+def _relevant(period: Period):
+    """Only concerns that can count somewhere: filed or closed in the period, or open."""
+    start, end = period.utc_bounds()
+    return sa.or_(
+        sa.and_(Concern.created_at >= start, Concern.created_at < end),
+        Concern.status.in_(OPEN_STATUSES),
+        sa.and_(Concern.status == S.CLOSED, Concern.closed_at >= start, Concern.closed_at < end),
+    )
+
+
+def _grouped(user: User, key, period: Period, now: datetime, *, joins=(), where=()):
+    """A subquery: one row per `key` with the counts named as in COUNT_FIELDS."""
+    query = sa.select(
+        key.label("key"), *(m.label(n) for m, n in zip(_measures(period, now), COUNT_FIELDS, strict=True))
+    )
+    query = query.select_from(Concern)
+    for target, on, outer in joins:
+        query = query.join(target, on, isouter=outer)
+    return query.where(concern_scope(user), _relevant(period), *where).group_by(key).subquery("counted")
+
+
+N = len(COUNT_FIELDS)
+
+
+def _entries(query) -> list[tuple]:
+    """(key, name, note, counts) from a query selecting the `_grouped` columns, then a
+    name and a note. Plain tuples: a province's 20,000 stations stay cheap to total and
+    sort; Row objects are made only for the rows shown."""
+    return [(r[0], r[N + 1] or "", r[N + 2] or "", tuple(r[1 : N + 1])) for r in db.session.execute(query)]
+
+
+def _total(entries) -> Counts:
+    counts = [entry[3] for entry in entries]
+    return Counts(*map(sum, zip(*counts, strict=True))) if counts else Counts()
+
+
+def _busiest_first(entry: tuple):
+    _key, name, _note, c = entry
+    return (-c[0], -c[3], -c[1], name)  # received, closed, open
+
+
+def _finish(by: str, period: Period, entries: list[tuple], order, **extra) -> Figures:
+    entries.sort(key=order)
+    rows = [Row(key, name, note, Counts(*c)) for key, name, note, c in entries[:MAX_ROWS]]
+    return Figures(by, period, rows, _total(entries), max(0, len(entries) - MAX_ROWS), **extra)
+
+
+ZERO = (0,) * N
+
+
+def by_station(user: User, period: Period, now: datetime) -> Figures:
+    counted = _grouped(user, Concern.station_id, period, now)
+    query = (
+        sa.select(counted, Station.name, Region.name)
+        .join(Station, Station.id == counted.c.key)
+        .join(Region, Region.id == Station.region_id)
+    )
+    entries = _entries(query)
+    if user.role == Role.STATION_MANAGER:
+        # A manager's few stations are all listed, a quiet one with zeros.
+        seen = {entry[0] for entry in entries}
+        entries += [(s.id, s.name, s.region.name, ZERO) for s in user.managed_stations if s.id not in seen]
+    return _finish("station", period, entries, _busiest_first)
+
+
+def by_unit(user: User, period: Period, now: datetime, *, no_unit_label: str = "") -> Figures:
+    counted = _grouped(user, Concern.unit_id, period, now)
+    query = (
+        sa.select(counted, Unit.name, Region.name)
+        .outerjoin(Unit, Unit.id == counted.c.key)
+        .outerjoin(Region, Region.id == Unit.region_id)
+    )
+    entries = [(key, name if key is not None else no_unit_label, note, c) for key, name, note, c in _entries(query)]
+    # Concerns not (yet) sent to a unit go last, so the totals still cover everything.
+    return _finish("unit", period, entries, lambda entry: (entry[0] is None, *_busiest_first(entry)))
+
+
+def top_region(user: User) -> Region | None:
+    """Where a viewer's roll-up starts: congress staff at their region, everyone else at
+    the top (their scope already limits what is counted)."""
+    if user.role == Role.CONGRESS_STAFF and user.region_id is not None:
+        return db.session.get(Region, user.region_id)
+    return None
+
+
+def may_roll_up(user: User, region: Region) -> bool:
+    """Congress staff may open the regions at or below their own; for everyone else the
+    scope of the counts is what protects the figures."""
+    top = top_region(user)
+    return top is None or any(r.id == top.id for r in region.path())
+
+
+def by_region(user: User, period: Period, now: datetime, root: Region | None = None, *, directly_label="") -> Figures:
+    """One row per child region of `root` (the top-level regions when None), each counting
+    the stations in it and everything below it; plus a row for stations placed directly in
+    `root` when there are any."""
+    top = top_region(user)
+    root = root if root is not None else top
+    seed = Region.parent_id.is_(None) if root is None else Region.parent_id == root.id
+    tree = sa.select(Region.id.label("id"), Region.id.label("top")).where(seed).cte("region_rollup", recursive=True)
+    below = aliased(Region)
+    tree = tree.union_all(sa.select(below.id, tree.c.top).where(below.parent_id == tree.c.id))
+    joins = [(Station, Station.id == Concern.station_id, False), (tree, tree.c.id == Station.region_id, True)]
+    where = (
+        [tree.c.top.is_not(None)] if root is None else [sa.or_(tree.c.top.is_not(None), Station.region_id == root.id)]
+    )
+    counted = _grouped(user, tree.c.top, period, now, joins=joins, where=where)
+    query = sa.select(counted, Region).outerjoin(Region, Region.id == counted.c.key)
+    rows: list[Row] = []
+    codes: dict[int, str] = {}
+    for record in db.session.execute(query):
+        region, counts = record[-1], Counts(*record[1 : N + 1])
+        if region is None:
+            rows.append(Row(None, root.name if root else "", directly_label, counts, directly=True))
+        else:
+            rows.append(Row(region.id, region.name, region.level.title, counts))
+            codes[region.id] = region.code
+    if user.role in (Role.CONGRESS_STAFF, Role.ADMIN):
+        # The regions one oversees are all listed, a quiet one with zeros.
+        for region in db.session.scalars(sa.select(Region).where(seed, Region.id.not_in(list(codes)))):
+            rows.append(Row(region.id, region.name, region.level.title))
+            codes[region.id] = region.code
+    parents = set(db.session.scalars(sa.select(Region.parent_id).where(Region.parent_id.in_(list(codes))).distinct()))
+    for row in rows:
+        row.drill = row.key in parents
+    rows.sort(key=lambda row: (row.directly, codes.get(row.key, ""), row.name))
+    total = Counts()
+    for row in rows:
+        total.add(row.counts)
+    trail = []
+    if root is not None:
+        path = root.path()
+        start = next((i for i, r in enumerate(path) if top is not None and r.id == top.id), 0)
+        trail = path[start:]
+    return Figures("region", period, rows[:MAX_ROWS], total, max(0, len(rows) - MAX_ROWS), root=root, trail=trail)
+
+
+def figures(user: User, by: str, period: Period, now: datetime, *, root: Region | None = None, labels=None) -> Figures:
+    """The table for one grouping. `labels` gives the display names of the rows that have
+    no record of their own: {"directly": …, "no_unit": …}."""
+    labels = labels or {}
+    if by == "region":
+        return by_region(user, period, now, root, directly_label=labels.get("directly", ""))
+    if by == "unit":
+        return by_unit(user, period, now, no_unit_label=labels.get("no_unit", ""))
+    return by_station(user, period, now)

@@ -1,0 +1,242 @@
+"""The inbox as a file: the same filter and scope as on screen, fixed Chinese columns,
+contact details masked unless the exporter may call the resident back, formula-like text
+kept as text, one audit entry per export, and who may export at all."""
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from extensions import db as _db
+from models import AuditLog
+from models.enums import ConcernStatus as S
+from models.enums import Rating, RegionLevel, Role
+from services import exports
+from services.inbox import InboxFilter
+from tests import factories
+from tests.helpers import login
+
+NASTY = '=HYPERLINK("http://evil.example","点我")，小区路灯坏了两个月'
+NOW = datetime(2025, 4, 1, 4, 0)
+
+
+def fresh() -> None:
+    _db.session.commit()
+    _db.session.expire_all()
+
+
+def audit() -> list[AuditLog]:
+    fresh()
+    return list(_db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "concern.exported")))
+
+
+@pytest.fixture
+def world(db):
+    county = factories.region("41168100", "项城市", RegionLevel.COUNTY)
+    st_a = factories.station(name="花园街道联络站", region=county)
+    st_b = factories.station(name="水寨街道联络站", region=county)
+    unit = factories.unit(name="项城市住建局", region_obj=county)
+    rep = factories.representative(stations=[st_a], name="李代表")
+    cat = factories.category(name_zh="城乡建设")
+    consent = datetime(2025, 3, 1, 1)
+    with_contact = factories.concern(
+        st_a,
+        cat,
+        content=NASTY,
+        contact_name="张三丰",
+        contact_mobile="13812345678",
+        consent_at=consent,
+        created_at=datetime(2025, 3, 1, 1),
+        status=S.DISPATCHED,
+        assigned_rep=rep,
+        unit=unit,
+        due_at=datetime(2025, 3, 20, 9),
+    )
+    without_contact = factories.concern(
+        st_a,
+        cat,
+        created_at=datetime(2025, 3, 2, 1),
+        status=S.CLOSED,
+        closed_at=datetime(2025, 3, 9, 1),
+        rating_unit=Rating.SATISFIED.value,
+        rating_rep=Rating.BASICALLY_SATISFIED.value,
+    )
+    other = factories.concern(
+        st_b,
+        cat,
+        content="水寨街道的下水道堵了，雨天积水很深。",
+        contact_name="李四",
+        contact_mobile="13900001111",
+        consent_at=consent,
+        created_at=datetime(2025, 3, 3, 1),
+    )
+    people = {
+        "manager_a": factories.user(Role.STATION_MANAGER, managed_stations=[st_a]),
+        "staff": factories.user(Role.CONGRESS_STAFF, region=county),
+        "admin": factories.user(Role.ADMIN),
+        "handler": factories.user(Role.UNIT_HANDLER, unit=unit),
+        "rep": rep.user,
+    }
+    _db.session.commit()
+    return {
+        "a": st_a,
+        "b": st_b,
+        "with_contact": with_contact,
+        "without_contact": without_contact,
+        "other": other,
+        **people,
+    }
+
+
+def read_csv(body: bytes) -> list[list[str]]:
+    assert body.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def by_code(rows, concern):
+    code = concern.tracking_code
+    return next(r for r in rows if r[0].replace("-", "") == code)
+
+
+COL = {name: i for i, name in enumerate(exports.CONCERN_HEADERS)}
+
+
+# --- the files -------------------------------------------------------------------------------------
+
+
+def test_csv_has_a_bom_the_fixed_header_and_the_managers_full_contacts(client, world):
+    login(client, world["manager_a"])
+    response = client.get("/manage/concerns/export.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="concerns-')
+    rows = read_csv(response.data)
+    assert tuple(rows[0]) == exports.CONCERN_HEADERS
+    assert len(rows) == 3  # the header and station A's two concerns; never station B's
+    assert all(r[COL["联络站"]] == "花园街道联络站" for r in rows[1:])
+    row = by_code(rows[1:], world["with_contact"])
+    # The station's manager calls the resident back: the full details.
+    assert (row[COL["联系人"]], row[COL["联系电话"]]) == ("张三丰", "13812345678")
+    # Formula-like content is neutralised in a CSV.
+    assert row[COL["内容"]] == "'" + NASTY
+    (entry,) = audit()
+    assert entry.actor_id == world["manager_a"].id
+    assert entry.data["rows"] == 2 and entry.data["format"] == "csv"
+    assert entry.data["contact_unmasked"] is True and entry.data["unmasked_rows"] == 1  # one row had contacts
+    assert entry.data["truncated"] is False
+
+
+def test_xlsx_opens_and_staff_see_contacts_masked(client, world):
+    login(client, world["staff"])
+    response = client.get("/manage/concerns/export.xlsx", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(io.BytesIO(response.data))
+    sheet = book["诉求"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert tuple(rows[0]) == exports.CONCERN_HEADERS
+    assert len(rows) == 4  # the whole county
+    row = by_code(rows[1:], world["with_contact"])
+    assert (row[COL["联系人"]], row[COL["联系电话"]]) == ("张**", "138****5678")
+    row_b = by_code(rows[1:], world["other"])
+    assert (row_b[COL["联系人"]], row_b[COL["联系电话"]]) == ("李*", "139****1111")
+    # The labels are Chinese whatever language the exporter reads; dates are real dates.
+    assert row[COL["状态"]] == "已交承办单位办理"
+    assert row[COL["环节"]] == "人大派单"
+    assert row[COL["代表"]] == "李代表" and row[COL["承办单位"]] == "项城市住建局"
+    assert row[COL["是否超期"]] == "是"
+    assert isinstance(row[COL["提交时间"]], datetime)
+    assert row[COL["提交时间"]] == datetime(2025, 3, 1, 9)  # China time
+    # A formula-like cell stays text: a spreadsheet shows it and never runs it.
+    cell = sheet.cell(row=1 + [r[0] for r in rows].index(row[0]), column=COL["内容"] + 1)
+    assert cell.value == NASTY and cell.data_type == "s"
+    notes = dict(book["说明"].iter_rows(values_only=True))
+    assert notes["条数"] == 3 and "注意" not in notes
+    (entry,) = audit()
+    assert entry.data["contact_unmasked"] is False and entry.data["format"] == "xlsx" and entry.data["rows"] == 3
+    assert "13812345678" not in str(entry.data)
+
+
+def test_admins_see_contacts_masked_too(client, world):
+    login(client, world["admin"])
+    rows = read_csv(client.get("/manage/concerns/export.csv").data)
+    row = by_code(rows[1:], world["with_contact"])
+    assert (row[COL["联系人"]], row[COL["联系电话"]]) == ("张**", "138****5678")
+    assert "13812345678" not in str(rows)
+
+
+def test_export_follows_the_inbox_filter(client, world):
+    login(client, world["staff"])
+    rows = read_csv(client.get("/manage/concerns/export.csv", query_string={"station": world["b"].id}).data)
+    assert [r[0].replace("-", "") for r in rows[1:]] == [world["other"].tracking_code]
+    rows = read_csv(client.get("/manage/concerns/export.csv", query_string={"status": "closed"}).data)
+    assert [r[0].replace("-", "") for r in rows[1:]] == [world["without_contact"].tracking_code]
+    rows = read_csv(client.get("/manage/concerns/export.csv", query_string={"q": "下水道"}).data)
+    assert len(rows) == 2
+    entries = audit()
+    assert [e.data["filter"].get("station") for e in entries] == [str(world["b"].id), None, None]
+    assert entries[1].data["filter"]["status"] == "closed" and entries[2].data["filter"]["q"] == "下水道"
+
+
+def test_a_cut_export_says_so(client, world, monkeypatch):
+    monkeypatch.setattr(exports, "CONCERN_EXPORT_LIMIT", 2)
+    login(client, world["staff"])
+    book = load_workbook(io.BytesIO(client.get("/manage/concerns/export.xlsx").data))
+    assert book["诉求"].max_row == 3  # the header and the two newest
+    notes = dict(book["说明"].iter_rows(values_only=True))
+    assert "2" in notes["注意"]
+    (entry,) = audit()
+    assert entry.data["truncated"] is True and entry.data["rows"] == 2
+    # The message waits for the next page the user opens.
+    page = client.get("/manage/figures", headers={"Accept-Language": "en"})
+    assert "newest 2 concerns" in page.text
+
+
+# --- who may export ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_who_may_export(client, world, fmt):
+    url = f"/manage/concerns/export.{fmt}"
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    for who in ("handler", "rep"):
+        login(client, world[who])
+        assert client.get(url).status_code == 403, who
+    assert audit() == []
+    assert client.get("/manage/concerns/export.pdf").status_code == 404
+
+
+# --- the pieces ---------------------------------------------------------------------------------------
+
+
+def test_masks():
+    assert exports.mask_mobile("13812345678") == "138****5678"
+    assert exports.mask_mobile("") == "" and exports.mask_mobile(None) == ""
+    assert exports.mask_mobile("12345") == "****"
+    assert exports.mask_name("张三丰") == "张**" and exports.mask_name("欧阳娜娜") == "欧***"
+    assert exports.mask_name("司马相如的后人") == "司***" and exports.mask_name(None) == ""
+
+
+def test_service_masks_each_row_by_permission(world):
+    manager = exports.concern_export(world["manager_a"], InboxFilter(), NOW)
+    assert manager.unmasked == 1 and not manager.truncated and len(manager.rows) == 2
+    staff = exports.concern_export(world["staff"], InboxFilter(), NOW)
+    assert staff.unmasked == 0 and len(staff.rows) == 3
+    cut = exports.concern_export(world["staff"], InboxFilter(), NOW, limit=1)
+    assert cut.truncated and len(cut.rows) == 1
+    # Newest first, as in the inbox.
+    assert cut.rows[0][0].replace("-", "") == world["other"].tracking_code
+
+
+def test_control_characters_do_not_break_the_xlsx(world):
+    world["other"].content = "水寨街道的下水道堵了\x07，雨天积水很深。"
+    fresh()
+    export = exports.concern_export(world["staff"], InboxFilter(), NOW)
+    book = load_workbook(io.BytesIO(exports.concerns_xlsx(export, InboxFilter())))
+    contents = [r[COL["内容"]] for r in book["诉求"].iter_rows(min_row=2, values_only=True)]
+    assert "水寨街道的下水道堵了，雨天积水很深。" in contents

@@ -1,0 +1,154 @@
+"""Outcome figures (per station, region, handling unit) and the inbox's exports."""
+
+from flask import Response, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from extensions import db, writes_on_get
+from models import Region, utcnow
+from services import exports
+from services import figures as figures_service
+from services.charts import Series, bar_chart
+from services.figures import GROUPINGS, Period
+from services.inbox import parse_filter
+from services.stations import local_today
+from views.manage import bp
+from views.util import int_or_none, require_or_abort
+
+GROUP_TITLES = {
+    "station": _l("By station"),
+    "region": _l("By region"),
+    "unit": _l("By handling unit"),
+}
+PRESET_TITLES = {
+    "this_month": _l("This month"),
+    "last_month": _l("Last month"),
+    "this_year": _l("This year"),
+}
+PERIOD_MESSAGES = {
+    "bad_date": _l("Please give both dates as year-month-day, for example 2025-01-31. Showing this year instead."),
+    "reversed": _l("The start date is after the end date. Showing this year instead."),
+}
+CHART_ROWS = 12  # more bars than this do not read on a phone; the table has them all
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def days(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _chart(table: figures_service.Figures):
+    rows = table.rows[:CHART_ROWS]
+    if not rows:
+        return None
+    title = _(
+        "Concerns received and closed, %(start)s to %(end)s",
+        start=table.period.start.isoformat(),
+        end=table.period.end.isoformat(),
+    )
+    if len(table.rows) > CHART_ROWS:
+        description = _("The first %(n)d rows of the table below.", n=CHART_ROWS)
+    else:
+        description = _("The rows of the table below.")
+    return bar_chart(
+        title,
+        [row.name for row in rows],
+        [
+            Series(_("Received in period"), [row.counts.received for row in rows]),
+            Series(_("Closed in period"), [row.counts.closed for row in rows]),
+        ],
+        description=description,
+        ident="figures-chart",
+    )
+
+
+@bp.get("/figures")
+@login_required
+def figures():
+    require_or_abort("figures.view")
+    today = local_today()
+    period, problem = Period.parse(request.args.get("from"), request.args.get("to"), today)
+    by = request.args.get("by", "station")
+    if by not in GROUPINGS:
+        by = "station"
+    root = None
+    region_id = int_or_none(request.args.get("region"))
+    if by == "region" and region_id is not None:
+        if not 0 < region_id < 2**31:  # beyond an integer column: no such region
+            abort(404)
+        root = db.session.get(Region, region_id)
+        if root is None:
+            abort(404)
+        if not figures_service.may_roll_up(current_user, root):
+            abort(403)
+    table = figures_service.figures(
+        current_user,
+        by,
+        period,
+        utcnow(),
+        root=root,
+        labels={"directly": _("stations placed in this region itself"), "no_unit": _("Not sent to a unit")},
+    )
+    period_args = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+    # Another period keeps the grouping and the region being looked at.
+    keep = {"by": by, **({"region": root.id} if root is not None else {})}
+    presets = [
+        (
+            PRESET_TITLES[name],
+            url_for("manage.figures", **keep, **{"from": p.start.isoformat(), "to": p.end.isoformat()}),
+            p == period,
+        )
+        for name, p in Period.presets(today).items()
+    ]
+    return render_template(
+        "manage/figures.html",
+        table=table,
+        period=period,
+        period_args=period_args,
+        region_id=root.id if root is not None else None,
+        problem=PERIOD_MESSAGES.get(problem) if problem else None,
+        presets=presets,
+        groupings=GROUP_TITLES,
+        chart=_chart(table),
+        percent=percent,
+        days=days,
+        top=figures_service.top_region(current_user),
+    )
+
+
+# --- the inbox's exports --------------------------------------------------------------------
+
+CONCERN_EXPORT_TYPES = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.concerns_xlsx),
+    "csv": ("text/csv; charset=utf-8", exports.concerns_csv),
+}
+
+
+@bp.get("/concerns/export.<any(xlsx, csv):fmt>")
+@writes_on_get
+@login_required
+def concerns_export(fmt: str):
+    """The inbox, filtered as on screen (the same query arguments), as a file."""
+    require_or_abort("concern.export")
+    f = parse_filter(request.args)
+    export = exports.concern_export(current_user, f, utcnow())
+    mimetype, build = CONCERN_EXPORT_TYPES[fmt]
+    body = build(export, f)
+    exports.record_concern_export(current_user, f, fmt, export)
+    db.session.commit()
+    if export.truncated:
+        # Shown on the next page the user opens: the download itself cannot carry a message.
+        flash(
+            _(
+                "The export holds only the newest %(n)d concerns. Narrow the filter to export the rest.",
+                n=len(export.rows),
+            )
+        )
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = exports.content_disposition(*exports.concern_filenames(export, fmt))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
