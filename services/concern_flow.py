@@ -128,7 +128,7 @@ def overdue_clause(now: datetime):
     return sa.and_(Concern.status.in_(DEADLINE_STATUSES), Concern.due_at < now)
 
 
-def _deadline(status: S, now: datetime, chosen: datetime | None) -> tuple[datetime | None, bool]:
+def stage_deadline(status: S, now: datetime, chosen: datetime | None = None) -> tuple[datetime | None, bool]:
     """The new stage's deadline and whether it is an estimate: counted in working days, the
     one staff chose on dispatch, or the resident's rating window (calendar days)."""
     if status == S.CONFIRMED:
@@ -212,7 +212,7 @@ def transition(
 
     # Read everything the change needs before changing anything: a query would flush a
     # half-made change, and a concurrent edit must surface below as "changed".
-    due, estimated = _deadline(rule.to, now, due_at if action == "dispatch" else None)
+    due, estimated = stage_deadline(rule.to, now, due_at if action == "dispatch" else None)
     days_to_close = working_days_between(concern.created_at, now) if rule.to == S.CLOSED else None
 
     before = concern.status

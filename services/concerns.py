@@ -11,6 +11,7 @@ from extensions import db
 from models import Attachment, Category, Concern, ConcernEvent, Station, utcnow
 from models.enums import ConcernSource, ConcernStatus
 from services.codes import new_tracking_code
+from services.concern_flow import stage_deadline
 from services.duty import duty_for_new_concern
 from services.errors import ConcernRefused
 from services.photos import ProcessedPhoto
@@ -103,6 +104,7 @@ def submit_concern(
 
     now = now or utcnow()
     on_duty = duty_for_new_concern(station)
+    due_at, due_estimated = stage_deadline(ConcernStatus.SUBMITTED, now)
     concern = Concern(
         tracking_code=_unused_tracking_code(),
         submission_key=submission_key or None,
@@ -117,6 +119,8 @@ def submit_concern(
         status=ConcernStatus.SUBMITTED,
         source=source,
         duty_id=on_duty.id if on_duty else None,
+        due_at=due_at,
+        due_estimated=due_estimated,
         created_at=now,
         updated_at=now,
     )

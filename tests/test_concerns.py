@@ -323,3 +323,12 @@ def test_submission_key_is_unique_in_the_database(db):
     with pytest.raises(IntegrityError):
         _insert(db, submission_key="k", tracking_code="BBBBBBBBBB")
     db.session.rollback()
+
+
+def test_a_new_concern_is_due_to_be_taken_up_within_two_working_days(db, station, category, storage):
+    from datetime import datetime
+
+    data = ConcernInput(category_id=category.id, content=TEXT)
+    # Filed on Wednesday 30 September 2026 at 10:00 in China: 1–7 October are off.
+    concern = submit_concern(station, data, [], storage=storage, now=datetime(2026, 9, 30, 2, 0))
+    assert concern.due_at == datetime(2026, 10, 9, 15, 59, 59) and not concern.due_estimated
