@@ -153,4 +153,6 @@ def _unused_tracking_code() -> str:
 
 
 def public_events(concern: Concern) -> list[ConcernEvent]:
-    return [e for e in concern.events if e.is_public]
+    """What the tracking page shows: every change of status (so the resident sees each
+    step) and public replies. An internal event's note stays inside (track.html)."""
+    return [e for e in concern.events if e.is_public or e.from_status != e.to_status]

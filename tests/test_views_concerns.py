@@ -260,3 +260,15 @@ def test_a_representative_has_boxes_to_take_and_to_supervise(client, world):
     assert "路灯" in client.get("/manage/concerns", query_string={"box": "supervise"}).get_data(as_text=True)
     me = client.get("/me").get_data(as_text=True)
     assert "box=supervise" in me
+
+
+def test_the_resident_sees_every_step_but_not_the_internal_instructions(client, world):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    act(client, concern, "accept")
+    login(client, world["staff"])
+    act(client, concern, "dispatch", unit=str(world["unit"].id), note="请住建局内部协调物业公司")
+    track = client.get(f"/t/{concern.tracking_code}").get_data(as_text=True)
+    assert "住建局内部协调" not in track
+    timeline = track.split('class="timeline"')[1]
+    assert timeline.count('<span class="what">') == 3  # filed, taken up, dispatched
