@@ -959,6 +959,9 @@ def main() -> int:
     parser.add_argument("--checkin-attempts", type=int, default=4, help="check-ins per representative at once")
     parser.add_argument("--checkin-rounds", type=int, default=3, help="rounds of the check-in load")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and the PostgreSQL schema")
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale step (bench/inbox.py)")
+    parser.add_argument("--scale-runs", type=int, default=15, help="EXPLAIN ANALYZE runs per scale case")
+    parser.add_argument("--scale-duties", type=int, default=None, help="duty rows at scale (default 1,000,000)")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
@@ -1003,6 +1006,13 @@ def main() -> int:
             cleanups.append(pg.cleanup)
         for db in databases:
             report["runs"][db.kind] = bench_database(db, args, hello, workdir)
+        if os.environ.get("BENCH_DATABASE_URL") and not args.no_scale:
+            from inbox import scale_bench  # bench/inbox.py, beside this script
+
+            log("scale: the inbox and the station page at DESIGN.md's sizes (PostgreSQL)")
+            report["scale"] = scale_bench(
+                os.environ["BENCH_DATABASE_URL"], runs=args.scale_runs, duties=args.scale_duties
+            )
     except KeyboardInterrupt:
         log("interrupted: stopping gunicorn, no figures written")
         return 130
@@ -1018,6 +1028,10 @@ def main() -> int:
     report["meta"]["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     print()
     print(table(report))
+    if "scale" in report:
+        from inbox import table as scale_table
+
+        print(scale_table(report["scale"]))
     (OUT / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     print(f"JSON: {(OUT / 'latest.json').relative_to(ROOT)}; gunicorn logs: bench/out/gunicorn-*.log")
     return 0

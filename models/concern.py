@@ -93,6 +93,11 @@ class Concern(TimestampMixin, Base):
             name="rating_rep_value",
         ),
         sa.CheckConstraint("status <> 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
+        # Only an open concern has a deadline (the inbox's overdue filter relies on it).
+        sa.CheckConstraint(
+            "due_at IS NULL OR status IN ('submitted', 'accepted', 'dispatched', 'replied', 'confirmed')",
+            name="due_only_while_open",
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""Henan demo data for `flask seed-demo`: regions, stations, representatives, categories, units, accounts.
+"""Henan demo data for `flask seed-demo`: regions, stations, representatives, categories, units,
+accounts, two weeks of roster and about forty concerns at every step of the loop.
 
 Everything is looked up by its natural key (region code, station name, category code,
 unit region and name, username) and created only when missing, so a second run adds
@@ -17,12 +18,27 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from extensions import db
-from models import Category, DutySlot, Region, Representative, Station, Unit, User
-from models.enums import PresencePolicy, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
+from models import Category, Concern, DutySlot, Outbox, Region, Representative, Station, Unit, User, utcnow
+from models.enums import (
+    ConcernSource,
+    PresencePolicy,
+    Rating,
+    RegionLevel,
+    RepLevel,
+    Role,
+    StationCategory,
+    StationKind,
+    UnitKind,
+)
+from services import concern_flow
 from services.codes import new_station_code
+from services.concerns import ConcernInput, find_by_submission_key, submit_concern
+from services.stations import LOCAL_TZ, to_local, to_utc
+from services.storage import LocalStorage
 
 # Published on purpose: `make run` prints it next to the demo accounts.
 DEMO_PASSWORD = "mashang-demo"  # noqa: S105
@@ -763,6 +779,7 @@ def seed_demo() -> dict[str, int]:
     _seed_representatives(stations, password_hash)
     _seed_staff(regions, units, stations, password_hash)
     _seed_roster(stations)
+    _seed_concerns(stations, units)
     db.session.flush()
     return _counts()
 
@@ -947,4 +964,582 @@ def _counts() -> dict[str, int]:
         "categories": count(Category),
         "units": count(Unit),
         "users": count(User),
+        "concerns": count(Concern),
     }
+
+
+# --- Concerns: the closed loop at work ---------------------------------------------------
+#
+# About forty concerns over the last six weeks, in every status, each driven through
+# services.concern_flow with the time it happened, so every one has an unbroken trail.
+# The submission key "demo-<key>" is the natural key: a second run finds them and adds
+# nothing. Contents follow the themes of the seed bulletins; the people are invented.
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: str  # a transition, or "rate", "note" (internal) and "comment" (to the resident)
+    when: str  # "<days ago> <HH:MM>", local time
+    by: str | None = None  # username; "unit": the unit's handler; None: the resident or the system
+    note: str = ""
+    rep: str | None = None  # accept: the representative (username)
+    unit: str | None = None  # dispatch: the unit's name without its region, e.g. 住房和城乡建设局
+    due_days: int | None = None  # dispatch: a deadline chosen by staff, calendar days later
+    ratings: tuple[Rating, Rating] | None = None  # rate: the unit's, the representative's
+    into: str | None = None  # merge: the other concern's key
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernSeed:
+    key: str
+    station: str  # StationSeed key
+    category: str  # category code
+    filed: str  # like Step.when
+    content: str
+    steps: tuple[Step, ...] = ()
+    contact: tuple[str, str] | None = None  # (name, mobile): given with consent
+    anonymous: bool = False
+    public: bool = False
+    source: ConcernSource = ConcernSource.QR
+
+
+def _accept(when: str, rep: str, by: str | None = None) -> Step:
+    return Step("accept", when, by or rep, rep=rep)
+
+
+def _dispatch(when: str, by: str, unit: str, due_days: int | None = None, note: str = "") -> Step:
+    return Step("dispatch", when, by, note=note, unit=unit, due_days=due_days)
+
+
+def _reply(when: str, note: str) -> Step:
+    return Step("reply", when, "unit", note)
+
+
+def _rate(when: str, unit: Rating, rep: Rating, comment: str = "") -> Step:
+    return Step("rate", when, None, comment, ratings=(unit, rep))
+
+
+SAT, BASIC, DISSAT = Rating.SATISFIED, Rating.BASICALLY_SATISFIED, Rating.DISSATISFIED
+
+# fmt: off
+CONCERNS: tuple[ConcernSeed, ...] = (
+    # 项城市: the unit handler accounts (住建局 xc_housing, 法院 xc_court) have work waiting.
+    ConcernSeed(
+        "xc-waterlogging", "xc_huayuan", "urban_rural", "9 08:40",
+        "花园街道建设路东段的老小区，一下大雨楼前就积水，最深的地方没过脚脖子，老人孩子出门要蹚水。"
+        "雨水管网好像是堵了，希望有关部门来看看，汛期前能疏通改造。",
+        (
+            _accept("9 10:15", "rep_wangjianjun"),
+            Step("note", "9 10:30", "rep_wangjianjun", "已到现场查看，积水约20厘米，涉及3栋楼，需住建部门改造管网。"),
+            _dispatch("8 15:20", "xc_staff", "住房和城乡建设局",
+                      note="请结合老旧小区改造计划一并研究，汛期前给群众答复。"),
+        ),
+        contact=("刘秀兰", "13812340001"),
+    ),
+    ConcernSeed(
+        "xc-elevator", "xc_huayuan", "urban_rural", "6 09:10",
+        "我们单元住了好几户七八十岁的老人，住五楼六楼，上下楼太难了。听说老旧小区可以加装电梯，"
+        "不知道怎么申请、政府补贴多少，能不能派人给居民讲一讲政策？",
+        (
+            _accept("6 11:00", "rep_liuguilan"),
+            _dispatch("5 16:40", "xc_staff", "住房和城乡建设局"),
+        ),
+        contact=("赵先生", "13812340002"),
+    ),
+    ConcernSeed(
+        "xc-wages-lawsuit", "xc_waterproof", "jobs", "4 19:30",
+        "我们十几个项城老乡在外地一个工地干防水，干完活包工头一直拖着不给工钱，快一年了，一共二十多万。"
+        "想去法院起诉，但不懂怎么立案、要准备什么材料，希望能得到帮助。",
+        (
+            _accept("3 09:20", "rep_wangjianjun"),
+            _dispatch("2 10:05", "xc_staff", "人民法院", note="请法院提供诉讼指导，开通农民工讨薪立案绿色通道。"),
+        ),
+        contact=("张建设", "13812340003"),
+    ),
+    ConcernSeed(
+        "xc-land-dispute", "xc_nandun", "governance", "24 10:20",
+        "我家承包地流转给合作社种了三年，今年合作社说效益不好，流转费一直没给，合同上写的每年十月底付清。"
+        "村里调解了两次没结果，希望能依法解决。",
+        (
+            _accept("23 09:00", "rep_wuhaifeng"),
+            _dispatch("22 14:30", "xc_staff", "人民法院", due_days=10, note="请先行诉前调解，调解不成及时立案。"),
+        ),
+        contact=("孙德旺", "13812340004"),
+    ),
+    ConcernSeed(
+        "xc-old-pipes", "xc_huayuan", "urban_rural", "21 15:45",
+        "花园街道南关小区的自来水管道老化，这个月已经爆了两次管，一停水就是一整天。"
+        "希望能把小区的供水管网整体换一换。",
+        (
+            _accept("20 10:10", "rep_zhangxiuyun"),
+            _dispatch("19 09:30", "xc_staff", "住房和城乡建设局", due_days=10),
+        ),
+    ),
+    ConcernSeed(
+        "xc-canteen", "xc_huayuan", "elderly_care", "1 09:35",
+        "社区里独居老人不少，中午做饭不方便。能不能像别的地方一样办个老年助餐点，价格实惠一点，"
+        "行动不便的还能送餐上门？",
+        contact=("李女士", "13812340005"),
+    ),
+    ConcernSeed(
+        "xc-social-insurance", "xc_waterproof", "social_security", "0 08:05",
+        "常年在外地干防水的工人，社保在外地交了几年又回项城交，转移接续手续很麻烦，"
+        "来回跑了好几趟还没办成，希望能在家门口办或者网上办。",
+    ),
+    ConcernSeed(
+        "xc-bus", "xc_nandun", "transport", "2 16:20",
+        "南顿镇到项城市区的公交车一天就几班，下午四点以后就没车了，学生放假回家、老人去市里看病都不方便，"
+        "希望能增加班次。",
+        public=True,
+    ),
+    ConcernSeed(
+        "xc-irrigation", "xc_nandun", "farming", "7 11:40",
+        "村东头的机井坏了快一个月了，眼看要浇返青水，几十亩麦子等着用水，找了几次没人来修。",
+        contact=("周老汉", "13812340006"),
+        source=ConcernSource.WALK_IN,
+    ),
+    ConcernSeed(
+        "xc-clinic", "xc_nandun", "health", "12 10:00",
+        "村卫生室只有一个医生，常用的降压药、降糖药经常缺货，留守老人只能跑到镇上去拿药。"
+        "希望卫生室的药能配齐一些。",
+        (
+            _accept("11 09:30", "rep_sunzhiqiang"),
+            _dispatch("10 15:00", "xc_staff", "卫生健康委员会"),
+            _reply("2 10:40", "已协调镇卫生院按月向村卫生室配送常用慢病药品，并将该村纳入家庭医生签约随访重点。"),
+        ),
+    ),
+    ConcernSeed(
+        "xc-school-route", "xc_huayuan", "education", "16 07:50",
+        "花园街道实验小学门口早上送孩子的车特别多，路窄，天天堵，孩子们在车缝里穿来穿去很危险，"
+        "希望能设置接送车位或者安排人员疏导。",
+        (
+            _accept("15 09:00", "rep_wangjianjun"),
+            _dispatch("14 11:20", "xc_staff", "教育局"),
+            _reply("1 16:30", "已会同交警部门在校门口设置临时停车接送区，上下学时段安排护学岗和交警疏导。"),
+        ),
+        contact=("陈女士", "13812340007"),
+        public=True,
+    ),
+    ConcernSeed(
+        "xc-waterproof-standard", "xc_waterproof", "industry", "5 14:10",
+        "我们几家防水材料小厂反映：市场上一些劣质防水卷材低价竞争，质量不合格却中标，"
+        "希望加强产品质量抽检，维护项城防水的牌子。",
+        (
+            _accept("5 16:00", "rep_liweidong"),
+            Step("resolve", "3 10:00", "rep_liweidong",
+                 "已邀请市场监管部门到联络站座谈，明确下季度开展防水材料专项抽检，并将结果向企业公开。"),
+        ),
+        source=ConcernSource.WALK_IN,
+    ),
+    ConcernSeed(
+        "xc-street-lights", "xc_huayuan", "urban_rural", "38 20:15",
+        "光武大道北段到花园街道的辅路路灯坏了好几盏，晚上黑乎乎的，下夜班回家心里害怕。",
+        (
+            _accept("37 09:10", "rep_zhangxiuyun"),
+            _dispatch("36 10:00", "xc_staff", "住房和城乡建设局"),
+            _reply("30 15:20", "已更换损坏路灯7盏，并将该路段纳入路灯日常巡查。"),
+            Step("confirm", "29 10:00", "rep_zhangxiuyun", "已现场查看，路灯全部正常亮灯。"),
+            _rate("28 19:40", SAT, SAT, "晚上亮堂了，谢谢！"),
+        ),
+        contact=("马女士", "13812340008"),
+        public=True,
+    ),
+    ConcernSeed(
+        "xc-training", "xc_waterproof", "jobs", "33 10:30",
+        "返乡的防水工想考个证，听说有职业技能培训补贴，但不知道去哪里报名、什么时候开班。",
+        (
+            _accept("33 15:00", "rep_zhangxiuyun"),
+            _dispatch("32 09:40", "xc_staff", "人力资源和社会保障局"),
+            _reply("26 11:00", "防水工职业技能培训下月开班，可在联络站或人社局窗口报名，培训合格发放补贴。"),
+            Step("confirm", "25 15:30", "rep_zhangxiuyun", "已在联络站张贴报名通知。"),
+            _rate("24 20:10", SAT, BASIC),
+        ),
+    ),
+    ConcernSeed(
+        "xc-wheat-seed", "xc_nandun", "farming", "28 09:20",
+        "今年小麦良种补贴什么时候发？有的农户说领到了，有的说没有，希望能公开一下名单。",
+        (
+            _accept("28 10:00", "rep_sunzhiqiang"),
+            Step("resolve", "27 16:00", "rep_sunzhiqiang",
+                 "已向镇农业服务中心核实，补贴分两批发放，名单已在村务公开栏张贴。"),
+            Step("confirm", "27 16:10", "rep_sunzhiqiang"),
+            _rate("26 12:00", BASIC, SAT),
+        ),
+        source=ConcernSource.WALK_IN,
+    ),
+    ConcernSeed(
+        "xc-sewage", "xc_huayuan", "urban_rural", "40 09:00",
+        "小区污水井经常冒水，臭味很大，物业说不归他们管，住建说要街道报，来回推。",
+        (
+            _accept("40 11:30", "rep_liuguilan"),
+            _dispatch("39 10:00", "xc_staff", "住房和城乡建设局"),
+            _reply("33 16:00", "已对污水井进行清掏。"),
+            Step("confirm", "32 10:30", "rep_liuguilan"),
+            _rate("30 18:20", DISSAT, SAT, "只掏了一次，没过几天又冒了，根子上的管网问题没解决。"),
+            _reply("6 15:30", "已对该小区污水管网进行疏通改造，更换破损管道40米，明确由物业负责日常维护。"),
+        ),
+        contact=("王先生", "13812340009"),
+    ),
+    ConcernSeed(
+        "xc-labour-contract", "xc_waterproof", "other", "18 14:00",
+        "我在一家防水公司上班，老板不跟我签劳动合同，想让代表帮我去找老板说说。",
+        (
+            Step("reject", "17 10:20", "xc_manager",
+                 "属于劳动合同争议，已告知您可向项城市劳动人事争议仲裁院申请仲裁，联络站可提供咨询。"),
+        ),
+    ),
+    ConcernSeed(
+        "xc-waterlogging-2", "xc_huayuan", "urban_rural", "8 18:30",
+        "建设路那个小区下雨就淹，我们楼下车库进水了，请尽快处理。",
+        (
+            Step("merge", "8 19:00", "xc_manager", "与同一小区积水问题合并办理，进展请看原件。",
+                 into="xc-waterlogging"),
+        ),
+    ),
+    ConcernSeed(
+        "xc-parking", "xc_huayuan", "transport", "11 12:10",
+        "小区门口的路边停车位收费不合理，想反映一下。",
+        (Step("withdraw", "10 09:00"),),
+    ),
+    ConcernSeed(
+        "xc-vendors", "xc_huayuan", "urban_rural", "13 17:20",
+        "菜市场门口的流动摊贩占道经营，早上把路堵得死死的，垃圾也没人收拾。",
+        (
+            _accept("13 18:00", "rep_liuguilan"),
+            _dispatch("12 10:10", "xc_staff", "住房和城乡建设局"),
+            Step("return", "10 15:00", "unit", "占道经营和市容管理属于城市管理部门职责，请转城市管理局办理。"),
+            _dispatch("9 09:30", "xc_staff", "城市管理局"),
+        ),
+    ),
+    ConcernSeed(
+        "xc-village-road", "xc_nandun", "transport", "27 10:50",
+        "我们村通往镇上的水泥路年久失修，坑坑洼洼，下雨天电动车常摔跤，希望能修一修。",
+        (
+            _accept("27 15:00", "rep_sunzhiqiang"),
+            _dispatch("26 09:20", "xc_staff", "交通运输局"),
+            _reply("14 10:00", "该路段已列入明年农村公路养护计划。"),
+            Step("send_back", "13 09:00", "rep_sunzhiqiang", "路况已危及安全，请先行修补坑洼，不能等到明年。"),
+            _reply("1 11:30", "已安排养护队对坑洼路段先行修补，全线改造列入明年计划。"),
+        ),
+        contact=("吴大姐", "13812340010"),
+    ),
+    ConcernSeed(
+        "xc-credit", "xc_waterproof", "industry", "20 09:40",
+        "小微防水企业想贷款买设备，银行要抵押，我们没有，希望政府能搭个桥，推一推信用贷款。",
+        (
+            _accept("20 11:00", "rep_chenguoqing"),
+            Step("resolve", "4 16:00", "rep_chenguoqing", "已组织三家银行到联络站对接，两家企业已提交信用贷款申请。"),
+            Step("confirm", "3 09:30", "rep_chenguoqing"),
+        ),
+        contact=("郑经理", "13812340011"),
+    ),
+    ConcernSeed(
+        "xc-daycare", "xc_huayuan", "elderly_care", "30 10:15",
+        "社区的日间照料中心白天经常锁着门，老人想去坐坐都进不去。",
+        (
+            _accept("30 11:00", "rep_liuguilan"),
+            Step("resolve", "25 15:00", "rep_liuguilan",
+                 "已与街道协调，日间照料中心每天8:30至17:30开放，安排专人值守。"),
+            Step("confirm", "24 09:00", "rep_liuguilan"),
+            Step("auto_close", "17 09:00"),
+        ),
+    ),
+    # 扶沟县: 黄春燕 (national) and the vegetable growers.
+    ConcernSeed(
+        "fg-cold-store", "fg_vegetable", "farming", "1 07:30",
+        "蔬菜集中上市的时候价格压得很低，合作社想建个冷库错峰卖，土地和电力审批不知道找谁，希望给指条路。",
+        contact=("朱德明", "13812340012"),
+    ),
+    ConcernSeed(
+        "fg-field-road", "fg_cuiqiao", "transport", "3 06:50",
+        "崔桥镇大棚区的生产路太窄，拉菜的货车进不来，菜农只能用三轮车一趟趟往外倒，费时费力。",
+        source=ConcernSource.WALK_IN,
+    ),
+    ConcernSeed(
+        "fg-pests", "fg_vegetable", "farming", "15 08:20",
+        "今年大棚辣椒病虫害多，打了几遍药效果不好，担心农药残留超标，希望农技人员来指导。",
+        (
+            _accept("15 10:00", "rep_huangchunyan"),
+            _dispatch("14 14:00", "zk_staff", "农业农村局"),
+            _reply("3 16:20", "县农技中心已派专家到基地现场指导，推广绿色防控技术，并免费发放防虫网和粘虫板。"),
+        ),
+        contact=("何小平", "13812340013"),
+    ),
+    ConcernSeed(
+        "fg-market", "fg_cuiqiao", "industry", "41 09:00",
+        "镇上的蔬菜交易市场没有遮雨棚，一下雨菜就泡坏了，商户损失很大。",
+        (
+            _accept("41 10:00", "rep_zhudesheng"),
+            _dispatch("40 15:00", "zk_staff", "市场监督管理局"),
+            _reply("33 10:00", "已督促市场开办方整改。"),
+            Step("confirm", "32 16:00", "rep_zhudesheng"),
+            _rate("31 08:00", DISSAT, BASIC, "说是整改，棚子到现在也没搭。"),
+            _reply("18 11:00", "市场开办方已搭建遮雨棚1200平方米，并完善了排水沟。"),
+            Step("confirm", "17 09:00", "rep_zhudesheng", "已到市场查看，遮雨棚已投入使用。"),
+            _rate("15 07:40", SAT, SAT),
+        ),
+    ),
+    # 太康县、郸城县、淮阳区驻京
+    ConcernSeed(
+        "tk-welders", "tk_boiler", "jobs", "21 11:00",
+        "锅炉厂缺焊工，年轻人不愿意干，希望职业学校能开焊接专业，厂里愿意提供实训岗位。",
+        (_accept("20 10:00", "rep_fenglina"),),
+    ),
+    ConcernSeed(
+        "tk-power", "tk_boiler", "industry", "35 15:30",
+        "产业园这半年停了好几次电，生产线一停就得重新升温，损失不小，希望供电能稳定一些。",
+        (
+            _accept("35 16:00", "rep_zhengyonggang"),
+            _dispatch("34 10:00", "zk_staff", "市场监督管理局"),
+            _reply("27 14:00", "已协调供电公司对园区线路进行改造，新增一路备用电源。"),
+            Step("confirm", "26 10:00", "rep_zhengyonggang"),
+            _rate("24 16:00", SAT, SAT),
+        ),
+    ),
+    ConcernSeed(
+        "dc-pig-loans", "dc_farming", "farming", "4 10:30",
+        "生猪价格波动大，养殖户想扩栏但贷款难，听说有养殖贷款贴息政策，但不知道怎么申请。",
+        (
+            _accept("4 14:00", "rep_guohongmei"),
+            _dispatch("3 09:00", "zk_staff", "农业农村局"),
+        ),
+        contact=("林先生", "13812340014"),
+    ),
+    ConcernSeed(
+        "hy-school", "hy_beijing", "education", "22 20:00",
+        "在北京打工的淮阳老乡，孩子到了初中想回老家上学，转学手续和学籍怎么办？希望家乡学校能接收。",
+        (
+            _accept("21 10:00", "rep_gaojianhua"),
+            _dispatch("20 09:00", "zk_staff", "教育局"),
+            _reply("5 15:00", "返乡就读学生可由家长持户口簿到区教育局窗口办理，学校就近统筹安排，学籍网上转接。"),
+            Step("confirm", "4 10:00", "rep_gaojianhua", "已通过老乡群转告办理流程。"),
+        ),
+        contact=("高女士", "13812340015"),
+    ),
+    # 漯河经济技术开发区: 杨帆 (lh_manager) has new ones.
+    ConcernSeed(
+        "lh-shuttle", "lh_food", "transport", "2 18:10",
+        "开发区食品厂上下班的职工很多，公交线路少，晚班下班后没有公交，骑电动车要四十分钟，"
+        "希望开通通勤班车或者延长公交时间。",
+        contact=("唐女士", "13812340016"),
+        public=True,
+    ),
+    ConcernSeed(
+        "lh-shuttle-2", "lh_food", "transport", "1 18:40",
+        "晚上十点下班没公交，能不能加一班车？",
+        (Step("merge", "1 20:00", "lh_manager", "与职工通勤问题合并办理。", into="lh-shuttle"),),
+    ),
+    ConcernSeed(
+        "lh-approval", "lh_service_post", "industry", "0 09:15",
+        "企业新上一条生产线，环评和消防验收要跑好几个部门，能不能一窗受理、并联审批？",
+        source=ConcernSource.WALK_IN,
+    ),
+    ConcernSeed(
+        "lh-cold-chain", "lh_food", "industry", "37 10:00",
+        "园区冷链物流车进出路口没有红绿灯，大车转弯和职工电动车经常抢道，很危险。",
+        (
+            _accept("37 11:00", "rep_xudongsheng"),
+            _dispatch("36 09:30", "lh_staff", "交通运输局"),
+            _reply("29 16:00", "已在路口增设信号灯和减速带，高峰时段安排交警值守。"),
+            Step("confirm", "28 10:00", "rep_xudongsheng"),
+            _rate("27 18:00", SAT, SAT, "现在过路口放心多了。"),
+        ),
+    ),
+    # 平顶山、安阳、驻马店、周口、西华、叶县
+    ConcernSeed(
+        "pds-school-traffic", "pds_guangming", "transport", "5 07:45",
+        "光明路小学放学时校门口家长的车乱停，孩子们过马路很危险，希望能画斑马线、设个护学岗。",
+        contact=("彭女士", "13812340017"),
+    ),
+    ConcernSeed(
+        "pds-canteen", "pds_guangming", "elderly_care", "31 10:20",
+        "社区食堂的饭菜价格涨了，一份两荤一素要十五块，退休老人吃不起。",
+        (
+            _accept("31 11:00", "rep_caoshufen"),
+            Step("resolve", "26 15:00", "rep_caoshufen", "已协调街道落实老年助餐补贴，60岁以上老人每餐补贴3元。"),
+            Step("confirm", "26 15:10", "rep_caoshufen"),
+            _rate("25 12:30", SAT, SAT),
+        ),
+    ),
+    ConcernSeed(
+        "ay-old-community", "ay_nanguan", "urban_rural", "1 15:00",
+        "南关街道老旧小区改造把外墙刷了，可楼道里的电线还是乱拉乱接，存在火灾隐患，希望一起整改。",
+        contact=("于先生", "13812340018"),
+    ),
+    ConcernSeed(
+        "ay-medical-insurance", "ay_nanguan", "health", "8 09:30",
+        "社区医院看慢性病，医保门诊报销比例比大医院低，能不能提高一些？很多老人都在问。",
+        (
+            _accept("8 10:00", "rep_yuxiuzhen"),
+            Step("resolve", "2 16:00", "rep_yuxiuzhen",
+                 "已联系市医保局，门诊慢特病在社区医院报销比例与二级医院一致，已在社区医院张贴政策说明。"),
+        ),
+        source=ConcernSource.WALK_IN,
+    ),
+    ConcernSeed(
+        "ay-house-contract", "ay_nanguan", "other", "14 11:00",
+        "我买的商品房开发商迟迟不交房，想让代表帮我要回定金。",
+        (
+            Step("reject", "13 09:30", "ay_manager",
+                 "属于商品房买卖合同纠纷，需通过诉讼或仲裁解决，已告知可向文峰区人民法院起诉，并提供法律援助联系方式。"),
+        ),
+    ),
+    ConcernSeed(
+        "zmd-alley", "zmd_renminjie", "urban_rural", "25 19:30",
+        "人民街后面的背街小巷路面坑洼，晚上没有路灯，下水道也经常堵。",
+        (
+            _accept("25 20:00", "rep_chengjianshe"),
+            Step("resolve", "19 15:00", "rep_chengjianshe",
+                 "已协调街道将该巷道纳入背街小巷整治，路面已修补，新装路灯6盏。"),
+            Step("confirm", "18 10:00", "rep_chengjianshe"),
+            _rate("17 20:00", SAT, SAT),
+        ),
+    ),
+    ConcernSeed(
+        "ch-property-law", "ch_legislative", "other", "19 14:30",
+        "对物业管理条例草案提个意见：物业费调价应当经过业主大会表决，公共收益要定期公示。",
+        (
+            _accept("19 15:00", "rep_duhaibo"),
+            Step("resolve", "12 10:00", "rep_duhaibo", "您的意见已整理报送立法机关，将在草案修改中研究吸收。"),
+            Step("confirm", "12 10:05", "rep_duhaibo"),
+            _rate("10 09:00", SAT, SAT),
+        ),
+        source=ConcernSource.WALK_IN,
+        public=True,
+    ),
+    ConcernSeed(
+        "xh-neighbours", "xh_mediation", "governance", "16 10:00",
+        "邻居盖房子占了我家宅基地半米多，两家为这事吵了好几回，想请代表帮忙调解。",
+        (
+            _accept("16 10:30", "rep_suwenhua"),
+            Step("resolve", "11 16:00", "rep_suwenhua", "经代表调解室调解，双方按原宅基地界址达成协议，已签订调解书。"),
+            Step("confirm", "11 16:10", "rep_suwenhua"),
+            _rate("9 08:30", SAT, SAT, "苏代表调解得公道。"),
+        ),
+        contact=("李大爷", "13812340019"),
+    ),
+    ConcernSeed(
+        "yx-hazmat", "yx_salt", "environment", "10 09:00",
+        "盐化工产业园的危化品运输车白天从村边道路穿行，车速快，村民担心出事，希望规定专用路线。",
+        (
+            _accept("10 10:00", "rep_yuandeming"),
+            Step("resolve", "4 15:00", "rep_yuandeming",
+                 "园区已明确危化品车辆专用通行路线，避开村庄道路，并安装卡口监控。"),
+            Step("confirm", "3 11:00", "rep_yuandeming"),
+        ),
+        anonymous=True,
+    ),
+)
+# fmt: on
+
+# Contents for the scale benchmark's generated concerns (services/scale.py).
+SCALE_CONTENTS: tuple[tuple[str, str], ...] = tuple((c.category, c.content) for c in CONCERNS)
+
+
+def _moment(when: str, now: datetime) -> datetime:
+    """A step's time ("<days ago> <HH:MM>" in China) as naive UTC, never later than a few minutes ago."""
+    days, _, hhmm = when.partition(" ")
+    hour, minute = map(int, hhmm.split(":"))
+    day = to_local(now).date() - timedelta(days=int(days))
+    moment = to_utc(datetime.combine(day, time(hour, minute), tzinfo=LOCAL_TZ))
+    return min(moment, now - timedelta(minutes=5))
+
+
+def _unit_near(station: StationSeed, units: dict[tuple[str, str], Unit], suffix: str) -> Unit:
+    """The unit named ...`suffix` of the station's county, else of its city."""
+    code: str | None = station.region_code
+    while code is not None:
+        for (region_code, name), unit in units.items():
+            if region_code == code and name.endswith(suffix) and "分局" not in name:
+                return unit
+        code = _REGION_PARENTS.get(code)
+    raise LookupError(f"no {suffix} near {station.name}")
+
+
+def _seed_concerns(stations: dict[str, Station], units: dict[tuple[str, str], Unit]) -> None:
+    """Play every concern's story through the state machine, at the times it happened."""
+    now = utcnow()
+    seeds = {s.key: s for s in STATIONS}
+    users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(_usernames())))}
+    categories = {c.code: c for c in db.session.scalars(sa.select(Category))}
+    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    made: dict[str, Concern] = {}
+    new_ids: list[int] = []
+    for seed in CONCERNS:
+        key = f"demo-{seed.key}"
+        concern = find_by_submission_key(key)
+        if concern is not None:
+            made[seed.key] = concern
+            continue
+        name, mobile = seed.contact or ("", "")
+        data = ConcernInput(
+            category_id=categories[seed.category].id,
+            content=seed.content,
+            contact_name=name,
+            contact_mobile=mobile,
+            anonymous=seed.anonymous,
+            public=seed.public,
+            consent=seed.contact is not None,
+        )
+        concern = submit_concern(
+            stations[seed.station],
+            data,
+            [],
+            storage=storage,
+            submission_key=key,
+            source=seed.source,
+            now=_moment(seed.filed, now),
+        )
+        for step in seed.steps:
+            _play(concern, step, _moment(step.when, now), seeds[seed.station], users, units, made)
+        made[seed.key] = concern
+        new_ids.append(concern.id)
+    db.session.flush()
+    if new_ids:
+        # The story happened in the past: nobody is to be told about it now.
+        db.session.execute(sa.delete(Outbox).where(Outbox.concern_id.in_(new_ids)))
+
+
+def _usernames() -> set[str]:
+    return {s.username for s in STAFF} | {r.username for r in REPRESENTATIVES}
+
+
+def _play(
+    concern: Concern,
+    step: Step,
+    at: datetime,
+    station: StationSeed,
+    users: dict[str, User],
+    units: dict[tuple[str, str], Unit],
+    made: dict[str, Concern],
+) -> None:
+    if step.action == "rate":
+        unit_rating, rep_rating = step.ratings or (Rating.SATISFIED, Rating.SATISFIED)
+        concern_flow.rate(concern, unit_rating, rep_rating, step.note, now=at)
+        return
+    actor: User | None = None
+    role: str
+    if step.by == "unit":
+        # The unit's demo account when it has one (xc_housing, xc_court); else nobody by name.
+        role = Role.UNIT_HANDLER
+        actor = db.session.scalar(
+            sa.select(User).where(User.role == Role.UNIT_HANDLER, User.unit_id == concern.unit_id).limit(1)
+        )
+    elif step.by is not None:
+        actor = users[step.by]
+        role = actor.role
+    else:
+        role = "system" if step.action == "auto_close" else "resident"
+    if step.action in ("note", "comment"):
+        concern_flow.add_note(concern, step.note, role=role, actor=actor, public=step.action == "comment", now=at)
+        return
+    extra: dict = {}
+    if step.action == "accept":
+        extra["representative"] = users[step.rep or ""].representative
+    elif step.action == "dispatch":
+        extra["unit"] = _unit_near(station, units, step.unit or "")
+        if step.due_days is not None:
+            extra["due_at"] = at + timedelta(days=step.due_days)
+    elif step.action == "merge":
+        extra["merge_into"] = made[step.into or ""]
+    concern_flow.transition(concern, step.action, role=role, actor=actor, note=step.note, now=at, **extra)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import Concern, Representative, utcnow
@@ -161,11 +161,18 @@ def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE,
     if position is not None:
         query = query.where(sa.tuple_(Concern.created_at, Concern.id) < sa.tuple_(*position))
     query = (
-        query.options(joinedload(Concern.assigned_rep).joinedload(Representative.user), joinedload(Concern.unit))
+        # The page query stays on one table; related rows come in a few small queries after
+        # it. Joined here, they would be joined to thousands of rows before the scope filter.
+        query.options(
+            selectinload(Concern.station),
+            selectinload(Concern.category),
+            selectinload(Concern.assigned_rep).joinedload(Representative.user),
+            selectinload(Concern.unit),
+        )
         .order_by(Concern.created_at.desc(), Concern.id.desc())
         .limit(size + 1)
     )
-    rows = list(db.session.scalars(query).unique())
+    rows = list(db.session.scalars(query))
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)

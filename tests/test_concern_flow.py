@@ -83,11 +83,11 @@ def test_reasons_are_required_where_someone_reads_them(db):
 
 def test_a_dissatisfied_resident_reopens_once(db):
     concern = _new_concern(db)
-    concern.status = S.CLOSED
+    concern.status, concern.due_at = S.CLOSED, None
     db.session.flush()
     flow.transition(concern, "reopen", role="resident")
     assert concern.status == S.DISPATCHED and concern.rounds == 2 and concern.closed_at is None
-    concern.status = S.CLOSED
+    concern.status, concern.due_at = S.CLOSED, None
     db.session.flush()
     with pytest.raises(TransitionRefused) as refused:
         flow.transition(concern, "reopen", role="resident")

@@ -6,7 +6,7 @@ from werkzeug.security import check_password_hash
 
 from app import create_app
 from extensions import db
-from models import Category, Region, Representative, Station, Unit, User, representative_station
+from models import Category, Concern, Region, Representative, Station, Unit, User, representative_station
 from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 
@@ -64,6 +64,7 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             "categories": db.session.scalar(sa.select(sa.func.count()).select_from(Category)),
             "units": db.session.scalar(sa.select(sa.func.count()).select_from(Unit)),
             "users": db.session.scalar(sa.select(sa.func.count()).select_from(User)),
+            "concerns": db.session.scalar(sa.select(sa.func.count()).select_from(Concern)),
         }
 
 
@@ -169,3 +170,86 @@ def test_demo_roster_fills_two_weeks_once_and_never_double_books(demo_app):
         seed_demo()
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(DutySlot)) == len(slots)
+
+
+def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
+    from datetime import timedelta
+
+    from models import ConcernEvent, Outbox, utcnow
+    from models.enums import ConcernStatus
+    from services.concern_flow import TRANSITIONS, is_overdue
+    from services.demo import CONCERNS
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        now = utcnow()
+
+        concerns = db.session.scalars(sa.select(Concern).order_by(Concern.id)).all()
+        assert len(concerns) == len(CONCERNS) >= 40
+        assert {c.status for c in concerns} == set(ConcernStatus)
+        assert any(c.rounds == 2 and c.status == ConcernStatus.CLOSED for c in concerns)
+        assert any(c.rounds == 2 and c.status != ConcernStatus.CLOSED for c in concerns)
+        # Two with deadlines chosen on dispatch and one taken up three weeks ago: overdue even
+        # across the longest holiday.
+        assert sum(is_overdue(c, now) for c in concerns) >= 3
+        actions = {e.action for c in concerns for e in c.events}
+        assert {"submit", "accept", "dispatch", "reply", "resolve", "confirm", "rate", "reopen", "reject"} <= actions
+        assert {"merge", "withdraw", "return", "send_back", "auto_close", "note"} <= actions
+
+        for concern in concerns:
+            events = concern.events
+            assert events[0].action == "submit" and events[0].created_at == concern.created_at
+            assert now - timedelta(days=43) < concern.created_at <= now
+            times = [e.created_at for e in events]
+            assert times == sorted(times) and times[-1] <= now, concern.content
+            status = ConcernStatus.SUBMITTED
+            for event in events[1:]:
+                if event.action in ("note", "comment"):
+                    continue
+                # Each step leaves from where the one before arrived, by a rule of the table.
+                assert event.from_status == status, (concern.content, event.action)
+                assert TRANSITIONS[(status, event.action)].to == event.to_status
+                status = event.to_status
+            assert status == concern.status
+            if concern.status == ConcernStatus.MERGED:
+                assert concern.merged_into_id is not None
+            if concern.status == ConcernStatus.REJECTED:
+                assert events[-1].note
+            if concern.contact_mobile:
+                assert concern.contact_mobile.startswith("138") and concern.consent_at == concern.created_at
+            if concern.unit is not None:
+                # Handled by its own county's or city's unit.
+                region_ids = {r.id for r in concern.station.region.path()}
+                assert concern.unit.region_id in region_ids
+            if concern.assigned_rep is not None:
+                assert concern.station in concern.assigned_rep.stations
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ConcernEvent)) > 3 * len(concerns)
+
+
+def test_demo_accounts_find_work_in_their_inbox(demo_app):
+    from models.enums import ConcernStatus
+    from services.demo import _DEMO_REP_USERNAMES
+    from services.inbox import InboxFilter, page
+
+    def inbox(username: str, box: str) -> list[Concern]:
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        return page(user, InboxFilter(box=box), size=100).concerns
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+
+        for handler in ("xc_housing", "xc_court"):
+            waiting = inbox(handler, "handle")
+            assert len(waiting) >= 2, handler
+            assert all(c.status == ConcernStatus.DISPATCHED and c.due_at for c in waiting)
+        for username in _DEMO_REP_USERNAMES:
+            assert inbox(username, "take"), username
+            supervise = inbox(username, "supervise")
+            assert any(c.status == ConcernStatus.REPLIED for c in supervise), username
+        for manager in ("xc_manager", "lh_manager", "ay_manager"):
+            assert any(c.status == ConcernStatus.SUBMITTED for c in inbox(manager, "all")), manager
+        for staff in ("zk_staff", "xc_staff", "lh_staff"):
+            assert inbox(staff, "all"), staff

@@ -51,6 +51,10 @@ def upgrade():
         batch_op.create_index('ix_concern_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_concern_rep_created', ['assigned_rep_id', 'created_at'], unique=False)
         batch_op.create_index('ix_concern_unit_created', ['unit_id', 'created_at'], unique=False)
+        batch_op.create_check_constraint(
+            'due_only_while_open',
+            "due_at IS NULL OR status IN ('submitted', 'accepted', 'dispatched', 'replied', 'confirmed')",
+        )
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=40), server_default=sa.text("''"), nullable=False))
@@ -85,6 +89,7 @@ def downgrade():
         batch_op.drop_column('kind')
 
     with op.batch_alter_table('concern', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_concern_due_only_while_open'), type_='check')
         batch_op.drop_index('ix_concern_unit_created')
         batch_op.drop_index('ix_concern_rep_created')
         batch_op.drop_index('ix_concern_closed_at')

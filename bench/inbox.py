@@ -1,0 +1,543 @@
+"""The back office's inbox and the station page at DESIGN.md's scale, on PostgreSQL.
+
+DESIGN.md's budget: with 20,000 stations, 200,000 representatives, 1,000,000 concerns and
+10,000,000 duty rows, the manager inbox's first page and the station page each stay under
+50 ms of database time. This measures it; it asserts nothing.
+
+1. A database of its own on the BENCH_DATABASE_URL server (`mashang_bench_scale` unless
+   --scale-database says otherwise), created when missing, migrated with `flask db upgrade`
+   and filled by `flask seed-scale`. Its comment records what was seeded: a rerun at the
+   same sizes reuses it; other sizes, a newer generator or changed migration files drop
+   and seed it again.
+2. For each case — a viewer (a station manager of two stations, congress staff of a
+   county, a city and the province, a unit handler, a representative), a box or filter,
+   the first page or the second one through the cursor — services.inbox.page() runs in a
+   fresh session while every SQL statement it sends is captured (before_cursor_execute).
+   Each statement then runs again under EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) with the
+   same parameters, R times on a warm cache; a run's database time is the sum of its
+   statements' execution times. The median and the maximum are reported.
+3. The station page the same way: every statement sent while the test client renders
+   /s/<code> (the page cache off) for the busiest station and for a typical one.
+
+Alone: `python bench/inbox.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench`.
+bench/run.py calls it when BENCH_DATABASE_URL is set. Output: a table, bench/out/inbox.json,
+and the EXPLAIN output of every statement over budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+BIN = Path(sys.executable).parent
+BUDGET_MS = 50.0
+DEFAULT_DATABASE = "mashang_bench_scale"
+COMMENT_PREFIX = "mashang seed-scale"
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- the scale database ------------------------------------------------------------------
+
+
+def scale_url(raw_url: str, database: str) -> sa.URL:
+    url = make_url(raw_url)
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    if not url.drivername.startswith("postgresql"):
+        raise SystemExit("The scale benchmark needs PostgreSQL (a postgresql:// URL).")
+    if database in ("", "test", "postgres", "template0", "template1"):
+        raise SystemExit(f"Refusing to seed the database {database!r}: give the benchmark its own.")
+    # The app's URL may carry a search_path (bench/run.py's schemas); this database uses public.
+    query = {k: v for k, v in url.query.items() if k != "options"}
+    return url.set(database=database, query=query)
+
+
+def _admin(url: sa.URL) -> sa.Engine:
+    return sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _flask(url: sa.URL, *args: str, stream: bool = False) -> str:
+    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False), "FLASK_APP": "app:create_app"}
+    env.pop("BIND", None)
+    cmd = [str(BIN / "flask"), *args]
+    if not stream:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+    lines = []
+    with subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            lines.append(line)
+            _log("  seed: " + line.rstrip())
+    if proc.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{''.join(lines[-20:])}")
+    return "".join(lines)
+
+
+def migrations_digest() -> str:
+    """A digest of the migration files: a revision edited in place changes it too."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def prepare(url: sa.URL, sizes: dict[str, int], reseed: bool) -> dict:
+    """The scale database at these sizes: reused when its comment says so, else made anew."""
+    from services.scale import GENERATOR_VERSION
+
+    wanted = (
+        f"{COMMENT_PREFIX} v{GENERATOR_VERSION} "
+        + " ".join(f"{k}={v}" for k, v in sizes.items())
+        + f" migrations={migrations_digest()}"
+    )
+    admin = _admin(url)
+    with admin.connect() as conn:
+        found = conn.execute(
+            sa.text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"),
+            {"n": url.database},
+        ).first()
+        if found is not None and (reseed or found[0] != wanted):
+            _log(f"dropping {url.database!r} (seeded: {found[0]!r}; wanted: {wanted!r})")
+            conn.execute(sa.text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
+            found = None
+        if found is None:
+            _log(f"creating PostgreSQL database {url.database!r}")
+            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    _flask(url, "db", "upgrade")
+    seeded_now = found is None
+    if seeded_now:
+        started = time.monotonic()
+        _flask(
+            url,
+            "seed-scale",
+            "--stations",
+            str(sizes["stations"]),
+            "--reps",
+            str(sizes["reps"]),
+            "--concerns",
+            str(sizes["concerns"]),
+            "--duties",
+            str(sizes["duties"]),
+            stream=True,
+        )
+        seconds = round(time.monotonic() - started, 1)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"COMMENT ON DATABASE \"{url.database}\" IS '{wanted}'"))
+    else:
+        _log(f"reusing {url.database!r} ({wanted})")
+        seconds = None
+    admin.dispose()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        counts = {
+            t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))  # noqa: S608 (our names)
+            for t in ("station", "representative", "concern", "concern_event", "duty", "duty_slot")
+        }
+        size = conn.scalar(sa.text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+    engine.dispose()
+    return {"database": url.database, "seeded_now": seeded_now, "seed_seconds": seconds, "rows": counts, "size": size}
+
+
+# --- capturing and explaining ------------------------------------------------------------
+
+
+@contextmanager
+def captured(engine) -> list[tuple[str, object]]:
+    """Every statement (and its parameters) the engine sends inside the block."""
+    statements: list[tuple[str, object]] = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _executemany):
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", grab)
+
+
+def explain(conn, statement: str, parameters, *, analyze_timing: bool = False) -> dict:
+    options = "ANALYZE, BUFFERS, FORMAT JSON" + ("" if analyze_timing else ", TIMING OFF")
+    plan = conn.exec_driver_sql(f"EXPLAIN ({options}) {statement}", parameters).scalar()
+    return plan[0]
+
+
+def explain_text(conn, statement: str, parameters) -> str:
+    rows = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).scalars()
+    return "\n".join(rows)
+
+
+@dataclass
+class Measured:
+    label: str
+    statements: int
+    exec_ms: list[float]
+    plan_ms: list[float]
+    wall_ms: list[float]
+    rows: int
+    slowest: tuple[str, object] | None
+    slowest_ms: float
+
+    def summary(self) -> dict:
+        return {
+            "case": self.label,
+            "statements": self.statements,
+            "rows_on_page": self.rows,
+            "db_exec_ms_median": round(statistics.median(self.exec_ms), 2),
+            "db_exec_ms_max": round(max(self.exec_ms), 2),
+            "planning_ms_median": round(statistics.median(self.plan_ms), 2),
+            "wall_ms_median": round(statistics.median(self.wall_ms), 2) if self.wall_ms else None,
+            "within_budget": max(self.exec_ms) < BUDGET_MS,
+            "runs": len(self.exec_ms),
+        }
+
+
+def measure(engine, label: str, act: Callable[[], int], runs: int) -> Measured:
+    """Run `act` (which returns the rows it showed) a few times to warm up, once more to
+    capture its SQL, then EXPLAIN ANALYZE that SQL `runs` times."""
+    from extensions import db
+
+    wall = []
+    for _ in range(3):
+        db.session.remove()
+        started = time.perf_counter()
+        shown = act()
+        wall.append((time.perf_counter() - started) * 1000)
+    db.session.remove()
+    with captured(engine) as statements:
+        shown = act()
+    db.session.remove()
+    statements = [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    exec_ms, plan_ms, per_statement = [], [], [0.0] * len(statements)
+    with engine.connect() as conn:
+        for s, p in statements:  # one more warm-up, under EXPLAIN
+            explain(conn, s, p)
+        for _ in range(runs):
+            total_exec = total_plan = 0.0
+            for n, (s, p) in enumerate(statements):
+                plan = explain(conn, s, p)
+                total_exec += plan["Execution Time"]
+                total_plan += plan["Planning Time"]
+                per_statement[n] = max(per_statement[n], plan["Execution Time"])
+            exec_ms.append(total_exec)
+            plan_ms.append(total_plan)
+        conn.rollback()
+    slowest = max(range(len(statements)), key=per_statement.__getitem__) if statements else None
+    return Measured(
+        label,
+        len(statements),
+        exec_ms,
+        plan_ms,
+        wall[1:],
+        shown,
+        statements[slowest] if slowest is not None else None,
+        per_statement[slowest] if slowest is not None else 0.0,
+    )
+
+
+# --- the cases ---------------------------------------------------------------------------
+
+
+def pick_viewers(conn) -> dict[str, int]:
+    """Generated accounts (scale_u…) for each kind of viewer, the busy ones."""
+    one = conn.scalar
+    viewers = {}
+    viewers["manager"] = one(
+        sa.text(
+            "SELECT ms.user_id FROM manager_station ms JOIN user_account u ON u.id = ms.user_id "
+            "JOIN concern c ON c.station_id = ms.station_id WHERE u.username LIKE 'scale_u%' "
+            "GROUP BY ms.user_id HAVING count(DISTINCT ms.station_id) = 2 ORDER BY count(*) DESC LIMIT 1"
+        )
+    )
+    for level in ("county", "city", "province"):
+        # The busiest region of the level: most concerns at stations inside it.
+        viewers[f"{level} staff"] = one(
+            sa.text(
+                "WITH RECURSIVE up(station_id, region_id) AS ("
+                "  SELECT s.id, s.region_id FROM station s"
+                "  UNION ALL SELECT up.station_id, r.parent_id FROM up JOIN region r ON r.id = up.region_id"
+                "  WHERE r.parent_id IS NOT NULL),"
+                " per_station AS (SELECT station_id, count(*) AS n FROM concern GROUP BY station_id)"
+                " SELECT u.id FROM up JOIN region r ON r.id = up.region_id AND r.level = :level"
+                " JOIN per_station p ON p.station_id = up.station_id"
+                " JOIN user_account u ON u.region_id = r.id AND u.role = 'congress_staff'"
+                " AND u.username LIKE 'scale_u%'"
+                " GROUP BY u.id ORDER BY sum(p.n) DESC LIMIT 1"
+            ),
+            {"level": level},
+        )
+    viewers["unit handler"] = one(
+        sa.text(
+            "SELECT u.id FROM user_account u JOIN concern c ON c.unit_id = u.unit_id AND c.status = 'dispatched' "
+            "WHERE u.role = 'unit_handler' AND u.username LIKE 'scale_u%' GROUP BY u.id ORDER BY count(*) DESC LIMIT 1"
+        )
+    )
+    viewers["representative"] = one(
+        sa.text(
+            "SELECT u.id FROM representative r JOIN user_account u ON u.id = r.user_id "
+            "JOIN concern c ON c.assigned_rep_id = r.id AND c.status IN ('accepted', 'dispatched', 'replied') "
+            "WHERE u.username LIKE 'scale_u%' GROUP BY u.id ORDER BY count(*) DESC LIMIT 1"
+        )
+    )
+    missing = [k for k, v in viewers.items() if v is None]
+    if missing:
+        raise RuntimeError(f"no generated account for {', '.join(missing)}: reseed with --reseed")
+    return viewers
+
+
+def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> dict:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from app import create_app
+    from extensions import db
+    from models import Category, Concern, Station, User
+    from services import inbox
+
+    app = create_app(
+        {
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            "STATION_PAGE_CACHE_SECONDS": 0,
+            "RATELIMIT_ENABLED": False,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        }
+    )
+    results: list[Measured] = []
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as conn:
+            viewers = pick_viewers(conn)
+            rare = conn.scalar(
+                sa.select(Concern.category_id).group_by(Concern.category_id).order_by(sa.func.count()).limit(1)
+            )
+            common = conn.scalar(
+                sa.select(Concern.category_id).group_by(Concern.category_id).order_by(sa.func.count().desc()).limit(1)
+            )
+            busiest = conn.execute(
+                sa.select(Station.code, sa.func.count(Concern.id))
+                .join(Concern, Concern.station_id == Station.id)
+                .group_by(Station.id)
+                .order_by(sa.func.count(Concern.id).desc())
+                .limit(1)
+            ).one()
+            typical = conn.execute(
+                sa.text(
+                    "SELECT s.code, count(c.id) FROM station s JOIN concern c ON c.station_id = s.id "
+                    "WHERE s.kind = 'station' GROUP BY s.id ORDER BY count(c.id), s.id "
+                    "OFFSET (SELECT count(*) / 2 FROM station WHERE kind = 'station') LIMIT 1"
+                )
+            ).one()
+        names = {cid: db.session.get(Category, cid).name_en for cid in (rare, common)}  # for the labels
+        db.session.remove()
+
+        F = inbox.InboxFilter
+        cases: list[tuple[str, str, F, bool]] = [
+            ("manager", "manager (2 stations): all", F(), False),
+            ("manager", "manager: submitted", F(status="submitted"), False),
+            ("manager", "manager: overdue", F(overdue=True), False),
+            ("manager", "manager: all, page 2", F(), True),
+            ("county staff", "county staff: all", F(), False),
+            ("county staff", "county staff: overdue", F(overdue=True), False),
+            ("county staff", "county staff: submitted", F(status="submitted"), False),
+            ("city staff", "city staff: all", F(), False),
+            ("city staff", "city staff: overdue", F(overdue=True), False),
+            ("city staff", "city staff: dispatched", F(status="dispatched"), False),
+            ("city staff", f"city staff: category {names[rare]}", F(category_id=rare), False),
+            ("city staff", "city staff: all, page 2", F(), True),
+            ("province staff", "province staff: all", F(), False),
+            ("province staff", "province staff: overdue", F(overdue=True), False),
+            ("province staff", "province staff: submitted", F(status="submitted"), False),
+            ("province staff", f"province: category {names[common]}", F(category_id=common), False),
+            ("province staff", f"province: category {names[rare]}", F(category_id=rare), False),
+            ("province staff", "province: overdue + category", F(overdue=True, category_id=rare), False),
+            ("province staff", "province staff: all, page 2", F(), True),
+            ("unit handler", "unit handler: to handle", F(box="handle"), False),
+            ("unit handler", "unit handler: all", F(), False),
+            ("unit handler", "unit handler: overdue", F(overdue=True), False),
+            ("representative", "representative: to take", F(box="take"), False),
+            ("representative", "representative: supervise", F(box="supervise"), False),
+            ("representative", "representative: all", F(), False),
+        ]
+        for viewer, label, flt, second_page in cases:
+            cursor = None
+            if second_page:
+                # Only the second page is timed: its cursor comes from a first page fetched now.
+                cursor = inbox.page(db.session.get(User, viewers[viewer]), flt).next_cursor
+                db.session.remove()
+
+            def act(viewer=viewer, flt=flt, cursor=cursor) -> int:
+                user = db.session.get(User, viewers[viewer])  # as the request's user loader does
+                return len(inbox.page(user, flt, cursor=cursor).concerns)
+
+            measured = measure(engine, label, act, runs)
+            _log(
+                f"  {label:<40} {statistics.median(measured.exec_ms):7.2f} ms median, "
+                f"{max(measured.exec_ms):7.2f} max ({measured.statements} statements, {measured.rows} rows)"
+            )
+            results.append(measured)
+
+        client = app.test_client()
+        for label, (code, n) in (("station page: busiest", busiest), ("station page: typical", typical)):
+
+            def act(code=code) -> int:
+                response = client.get(f"/s/{code}", headers={"Accept-Language": "zh-CN"})
+                if response.status_code != 200:
+                    raise RuntimeError(f"/s/{code} answered {response.status_code}")
+                return 1
+
+            measured = measure(engine, f"{label} ({n:,} concerns)", act, runs)
+            _log(
+                f"  {measured.label:<40} {statistics.median(measured.exec_ms):7.2f} ms median, "
+                f"{max(measured.exec_ms):7.2f} max ({measured.statements} statements)"
+            )
+            results.append(measured)
+
+        over = []
+        with engine.connect() as conn:
+            for m in results:
+                shown = explain_cases and any(word.lower() in m.label.lower() for word in explain_cases)
+                if (max(m.exec_ms) >= BUDGET_MS or shown) and m.slowest is not None:
+                    statement, parameters = m.slowest
+                    over.append(
+                        {
+                            "case": m.label,
+                            "over": max(m.exec_ms) >= BUDGET_MS,
+                            "statement": statement,
+                            "parameters": repr(parameters),
+                            "explain": explain_text(conn, statement, parameters),
+                        }
+                    )
+            conn.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    return {
+        "viewers": viewers,
+        "cases": [m.summary() for m in results],
+        "over_budget": over,
+        "budget_ms": BUDGET_MS,
+        "runs": runs,
+    }
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def table(result: dict) -> str:
+    if result.get("error"):
+        return f"Scale (PostgreSQL): FAILED: {result['error']}"
+    db_info = result["database"]
+    rows = db_info["rows"]
+    lines = [
+        "=" * 100,
+        f"Scale (PostgreSQL, database {db_info['database']}, {db_info['size']}): "
+        f"{rows['station']:,} stations, {rows['representative']:,} representatives, "
+        f"{rows['concern']:,} concerns, {rows['concern_event']:,} events, {rows['duty']:,} duties"
+        + (f"; seeded in {db_info['seed_seconds']} s" if db_info["seeded_now"] else "; reused"),
+        f"Database time = sum of EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) execution times of the SQL each page "
+        f"sends, {result['runs']} runs, warm cache",
+        "",
+        f"  {'case':<44}{'stmts':>6}{'rows':>6}{'median ms':>11}{'max ms':>9}{'plan ms':>9}{'page() ms':>11}   "
+        f"< {BUDGET_MS:.0f} ms",
+    ]
+    for c in result["cases"]:
+        wall = "—" if c["wall_ms_median"] is None else f"{c['wall_ms_median']:.1f}"
+        lines.append(
+            f"  {c['case'][:44]:<44}{c['statements']:>6}{c['rows_on_page']:>6}{c['db_exec_ms_median']:>11.2f}"
+            f"{c['db_exec_ms_max']:>9.2f}{c['planning_ms_median']:>9.2f}{wall:>11}   "
+            + ("ok" if c["within_budget"] else "MISS")
+        )
+    for o in result["over_budget"]:
+        title = "Over budget" if o["over"] else "Plan"
+        lines += ["", f"{title}: {o['case']}", o["statement"], f"parameters: {o['parameters']}", o["explain"]]
+    lines.append("=" * 100)
+    return "\n".join(lines)
+
+
+def scale_bench(
+    raw_url: str,
+    *,
+    database: str = DEFAULT_DATABASE,
+    runs: int = 15,
+    reseed: bool = False,
+    explain_cases: tuple[str, ...] = (),
+    **sizes,
+):
+    """Everything: prepare the scale database, measure, and return the figures."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from services.scale import BUDGET
+
+    wanted = {
+        "stations": sizes.get("stations") or BUDGET.stations,
+        "reps": sizes.get("reps") or BUDGET.representatives,
+        "concerns": sizes.get("concerns") or BUDGET.concerns,
+        "duties": sizes.get("duties") or BUDGET.duties,
+    }
+    url = scale_url(raw_url, database)
+    result: dict = {"sizes": wanted}
+    try:
+        result["database"] = prepare(url, wanted, reseed)
+        result.update(run_cases(url, runs, explain_cases))
+    except (RuntimeError, sa.exc.SQLAlchemyError, OSError, subprocess.SubprocessError) as exc:
+        _log(f"scale run failed: {exc}")
+        result["error"] = str(exc)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"), help="a PostgreSQL server")
+    parser.add_argument("--scale-database", default=DEFAULT_DATABASE, help="the database to create and seed")
+    parser.add_argument("--runs", type=int, default=15, help="EXPLAIN ANALYZE runs per case")
+    parser.add_argument("--stations", type=int, default=None)
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--concerns", type=int, default=None)
+    parser.add_argument("--duties", type=int, default=None, help="1,000,000 by default; the budget says 10,000,000")
+    parser.add_argument("--reseed", action="store_true", help="drop and seed the scale database even if it matches")
+    parser.add_argument(
+        "--explain", action="append", default=[], help="also print the plan of the cases whose label holds this"
+    )
+    args = parser.parse_args()
+    if not args.database_url:
+        print("Give --database-url (or set BENCH_DATABASE_URL) to a PostgreSQL server.", file=sys.stderr)
+        return 2
+    result = scale_bench(
+        args.database_url,
+        database=args.scale_database,
+        runs=args.runs,
+        reseed=args.reseed,
+        explain_cases=tuple(args.explain),
+        stations=args.stations,
+        reps=args.reps,
+        concerns=args.concerns,
+        duties=args.duties,
+    )
+    print()
+    print(table(result))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "inbox.json").write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    print(f"JSON: {(OUT / 'inbox.json').relative_to(ROOT)}")
+    return 1 if result.get("error") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
