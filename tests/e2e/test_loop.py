@@ -58,9 +58,7 @@ def as_role(new_context, live_server):
         if desk:
             context = new_context(viewport=DESK)
         else:
-            context = new_context(
-                viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, user_agent=PHONE_USER_AGENT
-            )
+            context = new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, user_agent=PHONE_USER_AGENT)
         page = context.new_page()
         if username:
             page.goto(f"{live_server}/login")
