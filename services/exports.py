@@ -13,23 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Concern, Representative, Station, User
+from models import Concern, Station, User
 from models.enums import Rating
 from services.attendance import MonthAttendance, reason_label
 from services.audit import log
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
-from services.inbox import InboxFilter, filter_clauses
+from services.inbox import InboxFilter, newest_first
 from services.permissions import can
 from services.privacy import mask_mobile, mask_name
 from services.stations import to_local
@@ -297,10 +295,7 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
     are masked on each row unless the user may see that concern's ("concern.view_contact")."""
     limit = limit or CONCERN_EXPORT_LIMIT
     query = (
-        sa.select(Concern)
-        .where(*filter_clauses(user, f, now))
-        .options(joinedload(Concern.assigned_rep).joinedload(Representative.user), joinedload(Concern.unit))
-        .order_by(Concern.created_at.desc(), Concern.id.desc())
+        newest_first(user, f, now)
         .limit(limit + 1)
         .execution_options(yield_per=1000)  # rows are turned into values as they come
     )

@@ -154,25 +154,31 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE, now=None) -> Page:
-    """One page of the inbox, newest first, after `cursor` (the last row of the page before)."""
-    query = sa.select(Concern).where(*filter_clauses(user, f, now))
-    position = decode_cursor(cursor) if cursor else None
-    if position is not None:
-        query = query.where(sa.tuple_(Concern.created_at, Concern.id) < sa.tuple_(*position))
-    query = (
-        # The page query stays on one table; related rows come in a few small queries after
-        # it. Joined here, they would be joined to thousands of rows before the scope filter.
-        query.options(
+def newest_first(user, f: InboxFilter, now: datetime | None = None) -> sa.Select:
+    """The inbox's concerns under `f`, newest first, with what a row shows loaded: the
+    query behind both the pages and the exports."""
+    # The query stays on one table; related rows come in a few small queries after it.
+    # Joined here, they would be joined to thousands of rows before the scope filter.
+    return (
+        sa.select(Concern)
+        .where(*filter_clauses(user, f, now))
+        .options(
             selectinload(Concern.station),
             selectinload(Concern.category),
             selectinload(Concern.assigned_rep).joinedload(Representative.user),
             selectinload(Concern.unit),
         )
         .order_by(Concern.created_at.desc(), Concern.id.desc())
-        .limit(size + 1)
     )
-    rows = list(db.session.scalars(query))
+
+
+def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE, now=None) -> Page:
+    """One page of the inbox, newest first, after `cursor` (the last row of the page before)."""
+    query = newest_first(user, f, now)
+    position = decode_cursor(cursor) if cursor else None
+    if position is not None:
+        query = query.where(sa.tuple_(Concern.created_at, Concern.id) < sa.tuple_(*position))
+    rows = list(db.session.scalars(query.limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)

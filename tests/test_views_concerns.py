@@ -272,3 +272,14 @@ def test_the_resident_sees_every_step_but_not_the_internal_instructions(client, 
     assert "住建局内部协调" not in track
     timeline = track.split('class="timeline"')[1]
     assert timeline.count('<span class="what">') == 3  # filed, taken up, dispatched
+
+
+def test_merging_by_a_typed_tracking_code_in_the_viewers_care(client, world):
+    concern, original = world["concern"], filed(world["a"], content="同一路段路灯不亮的问题，上周已经反映过。")
+    login(client, world["manager"])
+    # Another station's concern is not the manager's to merge into.
+    response = act(client, concern, "merge", target=world["concern_b"].tracking_code, note="同一问题")
+    assert response.status_code == 409 and fresh(concern).status == S.SUBMITTED
+    typed = f"{original.tracking_code[:5].lower()}-{original.tracking_code[5:]}"
+    assert act(client, concern, "merge", target=typed, note="同一问题").status_code == 302
+    assert fresh(concern).status == S.MERGED and fresh(concern).merged_into_id == original.id

@@ -7,17 +7,18 @@ from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from extensions import db
+from extensions import db, writes_on_get
 from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernStatus, Role
 from services import concern_flow as flow
-from services import inbox
+from services import exports, inbox
 from services.audit import log
+from services.codes import normalize_tracking_code
 from services.errors import TransitionRefused
 from services.permissions import can, concern_scope
 from services.roster import overseen_stations
@@ -97,6 +98,11 @@ def _viewable(concern_id: int) -> Concern:
     return concern
 
 
+def _categories(*, active_only: bool) -> list[Category]:
+    query = sa.select(Category).order_by(Category.sort_order, Category.id)
+    return list(db.session.scalars(query.where(Category.is_active) if active_only else query))
+
+
 def _boxes() -> tuple[str, ...]:
     return ROLE_BOXES.get(current_user.role, ("all",))
 
@@ -119,7 +125,7 @@ def concerns():
         result=result,
         boxes=[(box, BOX_TITLES[box]) for box in _boxes()],
         stations=stations.stations,
-        categories=db.session.scalars(sa.select(Category).order_by(Category.sort_order, Category.id)).all(),
+        categories=_categories(active_only=False),  # old concerns keep retired categories
         stages=flow.STAGES,
         status_choices=ConcernStatus.choices(),
         is_overdue=flow.is_overdue,
@@ -130,6 +136,11 @@ def concerns():
 # --- one concern ----------------------------------------------------------------------------
 
 
+def _unit_regions(concern: Concern) -> set[int]:
+    """A concern goes to a unit of its station's region or of a region above it."""
+    return {r.id for r in concern.station.region.path()}
+
+
 def _choices(concern: Concern, actions: list[str]) -> dict:
     """What the action forms offer: the station's representatives, the units that can act
     in the station's region (its own or above), the suggested dispatch deadline."""
@@ -137,9 +148,10 @@ def _choices(concern: Concern, actions: list[str]) -> dict:
     if "accept" in actions and current_user.role != Role.REPRESENTATIVE:
         out["representatives"] = [r for r in concern.station.representatives if r.user.active]
     if "dispatch" in actions:
-        region_ids = [r.id for r in concern.station.region.path()]
         out["units"] = db.session.scalars(
-            sa.select(Unit).where(Unit.region_id.in_(region_ids), Unit.is_active).order_by(Unit.kind, Unit.name)
+            sa.select(Unit)
+            .where(Unit.region_id.in_(_unit_regions(concern)), Unit.is_active)
+            .order_by(Unit.kind, Unit.name)
         ).all()
         days = current_app.config["CONCERN_STAGE_DAYS"]["dispatched"]
         suggested = add_working_days(utcnow(), days)
@@ -151,7 +163,7 @@ def _choices(concern: Concern, actions: list[str]) -> dict:
 def render_concern(concern: Concern, *, contact: bool = False, error=None, values=None, status: int = 200):
     role = current_user.role
     actions = [a for a in flow.allowed_actions(concern.status, role) if can(current_user, f"concern.{a}", concern)]
-    may_note = can(current_user, "concern.note", concern)
+    may_recategorize = can(current_user, "concern.recategorize", concern) and concern.status not in flow.FINAL_STATUSES
     response = make_response(
         render_template(
             "manage/concern.html",
@@ -161,13 +173,10 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             notes=ACTION_NOTES,
             note_required=flow.NOTE_REQUIRED,
             choices=_choices(concern, actions),
-            may_note=may_note,
+            may_note=can(current_user, "concern.note", concern),
             may_contact=can(current_user, "concern.view_contact", concern),
-            may_recategorize=can(current_user, "concern.recategorize", concern)
-            and concern.status not in flow.FINAL_STATUSES,
-            categories=db.session.scalars(
-                sa.select(Category).where(Category.is_active).order_by(Category.sort_order, Category.id)
-            ).all(),
+            may_recategorize=may_recategorize,
+            categories=_categories(active_only=True) if may_recategorize else [],
             contact=contact,
             overdue=flow.is_overdue(concern),
             stages=flow.STAGES,
@@ -226,11 +235,11 @@ def _target(action: str, concern: Concern) -> dict:
             rep = None  # a forged form: only the station's own representatives
         return {"representative": rep}
     if action == "dispatch":
-        region_ids = {r.id for r in concern.station.region.path()}
         unit = db.session.get(Unit, int_or_none(form.get("unit")) or 0)
-        return {"unit": unit if unit is not None and unit.region_id in region_ids else None, "due_at": _due_from_form()}
+        in_reach = unit is not None and unit.region_id in _unit_regions(concern)
+        return {"unit": unit if in_reach else None, "due_at": _due_from_form()}
     if action == "merge":
-        code = "".join((form.get("target") or "").split()).upper().replace("-", "")
+        code = normalize_tracking_code(form.get("target", ""))
         target = db.session.scalar(sa.select(Concern).where(Concern.tracking_code == code, concern_scope(current_user)))
         return {"merge_into": target}
     return {}
@@ -309,3 +318,37 @@ def concern_contact(concern_id: int):
     log(current_user, "concern.contact_viewed", concern, tracking_code=concern.tracking_code)
     db.session.commit()
     return render_concern(concern, contact=True)
+
+
+# --- the inbox's exports --------------------------------------------------------------------
+
+CONCERN_EXPORT_TYPES = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.concerns_xlsx),
+    "csv": ("text/csv; charset=utf-8", exports.concerns_csv),
+}
+
+
+@bp.get("/concerns/export.<any(xlsx, csv):fmt>")
+@writes_on_get
+@login_required
+def concerns_export(fmt: str):
+    """The inbox, filtered as on screen (the same query arguments), as a file."""
+    require_or_abort("concern.export")
+    f = inbox.parse_filter(request.args)
+    export = exports.concern_export(current_user, f, utcnow())
+    mimetype, build = CONCERN_EXPORT_TYPES[fmt]
+    body = build(export, f)
+    exports.record_concern_export(current_user, f, fmt, export)
+    db.session.commit()
+    if export.truncated:
+        # Shown on the next page the user opens: the download itself cannot carry a message.
+        flash(
+            _(
+                "The export holds only the newest %(n)d concerns. Narrow the filter to export the rest.",
+                n=len(export.rows),
+            )
+        )
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = exports.content_disposition(*exports.concern_filenames(export, fmt))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,17 +1,15 @@
-"""Outcome figures (per station, region, handling unit) and the inbox's exports."""
+"""Outcome figures: per station, region (rolled up) and handling unit, for a period."""
 
-from flask import Response, abort, flash, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from extensions import db, writes_on_get
+from extensions import db
 from models import Region, utcnow
-from services import exports
 from services import figures as figures_service
 from services.charts import Series, bar_chart
 from services.figures import GROUPINGS, Period
-from services.inbox import parse_filter
 from services.stations import local_today
 from views.manage import bp
 from views.util import int_or_none, require_or_abort
@@ -118,37 +116,3 @@ def figures():
         days=days,
         top=figures_service.top_region(current_user),
     )
-
-
-# --- the inbox's exports --------------------------------------------------------------------
-
-CONCERN_EXPORT_TYPES = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.concerns_xlsx),
-    "csv": ("text/csv; charset=utf-8", exports.concerns_csv),
-}
-
-
-@bp.get("/concerns/export.<any(xlsx, csv):fmt>")
-@writes_on_get
-@login_required
-def concerns_export(fmt: str):
-    """The inbox, filtered as on screen (the same query arguments), as a file."""
-    require_or_abort("concern.export")
-    f = parse_filter(request.args)
-    export = exports.concern_export(current_user, f, utcnow())
-    mimetype, build = CONCERN_EXPORT_TYPES[fmt]
-    body = build(export, f)
-    exports.record_concern_export(current_user, f, fmt, export)
-    db.session.commit()
-    if export.truncated:
-        # Shown on the next page the user opens: the download itself cannot carry a message.
-        flash(
-            _(
-                "The export holds only the newest %(n)d concerns. Narrow the filter to export the rest.",
-                n=len(export.rows),
-            )
-        )
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = exports.content_disposition(*exports.concern_filenames(export, fmt))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
