@@ -120,9 +120,7 @@ def _resident_sms(concern: Concern, event: ConcernEvent) -> str | None:
     if action in ("reply", "resolve") and event.is_public:
         # An answer kept internal (for the representative to check first) is not on the page yet.
         return _("There is an answer to your concern: %(url)s", url=url)
-    if action == "confirm":
-        if concern.due_at is None:
-            return _("Please rate the answer to your concern: %(url)s", url=url)
+    if action == "confirm":  # a confirmed concern always has its rating deadline
         return _("Please rate the answer to your concern by %(date)s: %(url)s", date=_date(concern), url=url)
     if action == "comment":
         return _("There is a new reply to your concern: %(url)s", url=url)

@@ -48,20 +48,17 @@ class CalendarRefused(DomainError):
 class Calendar:
     """Answers "is this a working day?", reading the admin's entries a whole year at a time
     (a few dozen rows), so a year counts as entered however far the span reaches into it.
+    `Calendar.load(start, end)` reads the years of the span, and later years when asked."""
 
-    `Calendar(overrides)` uses the given entries only (tests); `Calendar.load(start, end)`
-    reads the database, and reads further years when asked about them."""
-
-    def __init__(self, overrides: dict[date, bool] | None = None):
-        self.overrides = dict(overrides or {})
-        self.override_years = {d.year for d in self.overrides}
+    def __init__(self):
+        self.overrides: dict[date, bool] = {}
+        self.override_years: set[int] = set()
         self.estimated = False
-        self._loaded_years: set[int] | None = None  # None: not backed by the database
+        self._loaded_years: set[int] = set()
 
     @classmethod
     def load(cls, start: date, end: date) -> Calendar:
         calendar = cls()
-        calendar._loaded_years = set()
         calendar._load(range(start.year, end.year + 1))
         return calendar
 
@@ -80,7 +77,7 @@ class Calendar:
         self._loaded_years.update(range(min(years), max(years) + 1))
 
     def _ensure(self, year: int) -> None:
-        if self._loaded_years is not None and year not in self._loaded_years:
+        if year not in self._loaded_years:
             self._load([year])
 
     def knows_year(self, year: int) -> bool:
@@ -132,8 +129,8 @@ def known_years() -> list[int]:
 def add_working_days(start: datetime, days: int) -> Deadline:
     """The end of the `days`-th working day after `start` (naive UTC), in local time."""
     first = to_local(start).date()
-    # Long holidays (Spring Festival) make ~1.5 calendar days per working day; later years
-    # are read when the count reaches them.
+    # Long holidays (Spring Festival) make ~1.5 calendar days per working day: one query
+    # covers the likely span; a later year is still read if the count reaches it.
     calendar = Calendar.load(first, first + timedelta(days=days * 2 + 30))
     day, counted = first, 0
     while counted < days:

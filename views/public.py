@@ -329,7 +329,8 @@ lookup_limit = limiter.shared_limit(
 
 
 def _concern_or_404(code: str) -> Concern:
-    concern = concern_service.find_by_tracking_code(code)
+    canonical = normalize_tracking_code(code)
+    concern = concern_service.find_by_tracking_code(canonical) if canonical else None
     if concern is None:
         abort(404, description=_("No concern has this tracking code. Please check it and try again."))
     return concern
@@ -427,14 +428,6 @@ RATE_REFUSALS = {
 }
 
 
-def _posted_concern(code: str) -> Concern:
-    canonical = normalize_tracking_code(code)
-    concern = concern_service.find_by_tracking_code(canonical) if canonical else None
-    if concern is None:
-        abort(404, description=_("No concern has this tracking code. Please check it and try again."))
-    return concern
-
-
 def _rated(concern: Concern, round_no: int) -> bool:
     return any(r.round == round_no for r in concern.ratings)
 
@@ -455,7 +448,7 @@ def _rate_refused(concern: Concern, code: str, form: RatingForm):
 @lookup_limit
 @action_limit
 def rate(code: str):
-    concern = _posted_concern(code)
+    concern = _concern_or_404(code)
     form = RatingForm()
     seen_round = int_or_none(form.round.data) or concern.rounds
     # A double tap, or a page from a round already rated: show the result, record nothing.
@@ -489,7 +482,7 @@ def rate(code: str):
 @lookup_limit
 @action_limit
 def withdraw(code: str):
-    concern = _posted_concern(code)
+    concern = _concern_or_404(code)
     form = WithdrawForm()
     if concern.status == ConcernStatus.WITHDRAWN:  # a double tap
         flash(_("This concern has been withdrawn."))
