@@ -87,6 +87,31 @@ class ConcernStatus(LabelledEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ConcernAction(StrEnum):
+    """What happens to a concern, as stored in ConcernEvent.action. Each member has one row
+    (services.concern_flow.CONCERN_FLOW): who, from where to where, notes, notices, texts."""
+
+    SUBMIT = "submit"
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+    DISPATCH = "dispatch"
+    REPLY = "reply"
+    RETURN = "return"
+    CONFIRM = "confirm"
+    SEND_BACK = "send_back"
+    REJECT = "reject"
+    MERGE = "merge"
+    WITHDRAW = "withdraw"
+    RATE = "rate"
+    AUTO_CLOSE = "auto_close"
+    REOPEN = "reopen"
+    # Resolved on the spot, so there is no unit: the round goes back to the representative.
+    REOPEN_TO_REP = "reopen_to_rep"
+    RECATEGORIZE = "recategorize"
+    COMMENT = "comment"
+    NOTE = "note"
+
+
 class ConcernSource(LabelledEnum):
     QR = "qr"
     WALK_IN = "walk_in"

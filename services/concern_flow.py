@@ -1,21 +1,24 @@
-"""The 六单制 closed loop: statuses, the stage each one stands at, and the transition
-table. This table is the only description of which status may follow which."""
+"""The 六单制 closed loop: statuses, the stage each one stands at, and the table of its
+steps (CONCERN_FLOW): one row per ConcernAction, the only description of which status
+may follow which, and what each step says, asks for and tells whom. The engine is
+services.workflow; who may take a step on which concern is services.permissions."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import Category, Concern, ConcernEvent, ConcernRating, Representative, Unit, User, utcnow
+from models.enums import ConcernAction, Rating
 from models.enums import ConcernStatus as S
-from models.enums import Rating, Role
 from services import notifications
 from services.errors import TransitionRefused
+from services.notifications import Notice
+from services.permissions import Permission, concern_permission, roles_for
 from services.workdays import add_working_days, working_days_between
+from services.workflow import RESIDENT, SYSTEM, ActionSpec, Workflow
 
 # The six stages, in order, as residents and congresses name them.
 STAGES = (
@@ -44,63 +47,209 @@ FINAL_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN})
 DEADLINE_STATUSES = (S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.REPLIED)
 
 
-@dataclass(frozen=True)
-class Transition:
-    to: S
-    roles: frozenset[str]  # Role values, plus "resident" and "system"
+A = ConcernAction
+REOPENS = frozenset({A.REOPEN, A.REOPEN_TO_REP})
+# The steps that answer the resident: the tracking page shows the latest as "the answer".
+ANSWERS = frozenset({A.REPLY, A.RESOLVE})
+# While a concern is in one of these, it is with the congress side or the unit, not yet
+# waiting for the resident's rating: a second round shows as such on the tracking page.
+HANDLING_STATUSES = frozenset({S.ACCEPTED, S.DISPATCHED, S.REPLIED})
 
 
-def _t(to: S, *roles: str) -> Transition:
-    return Transition(to, frozenset(roles))
+def _step(action: A, sources, target: S | None, *, permission: str | None = None, **row) -> ActionSpec:
+    """One row; who may take the step comes from services.permissions."""
+    permission = permission or concern_permission(action)
+    sources = frozenset(sources)
+    return ActionSpec(action, sources, target, roles_for(permission), permission=permission, **row)
 
 
-REP, MGR, STAFF, UNIT = Role.REPRESENTATIVE, Role.STATION_MANAGER, Role.CONGRESS_STAFF, Role.UNIT_HANDLER
+_PUBLIC_ANSWER = _l("There is an answer to your concern: %(url)s")
+_REOPENED_REP = _l("The resident was not satisfied: concern #%(number)d is handled again.")
+_RETURNED = _l("The handling unit returned concern #%(number)d.")
 
-TRANSITIONS: dict[tuple[S, str], Transition] = {
-    (S.SUBMITTED, "accept"): _t(S.ACCEPTED, REP, MGR, STAFF),
-    (S.SUBMITTED, "reject"): _t(S.REJECTED, MGR, STAFF),
-    (S.SUBMITTED, "merge"): _t(S.MERGED, MGR, STAFF),
-    (S.SUBMITTED, "withdraw"): _t(S.WITHDRAWN, "resident"),
-    (S.ACCEPTED, "dispatch"): _t(S.DISPATCHED, STAFF),
-    (S.ACCEPTED, "resolve"): _t(S.REPLIED, REP, MGR),
-    (S.ACCEPTED, "reject"): _t(S.REJECTED, MGR, STAFF),
-    (S.DISPATCHED, "reply"): _t(S.REPLIED, UNIT),
-    (S.DISPATCHED, "return"): _t(S.ACCEPTED, UNIT),
-    (S.REPLIED, "confirm"): _t(S.CONFIRMED, REP, MGR),
-    (S.REPLIED, "send_back"): _t(S.DISPATCHED, REP, MGR, STAFF),
-    (S.CONFIRMED, "rate"): _t(S.CLOSED, "resident"),
-    (S.CONFIRMED, "auto_close"): _t(S.CLOSED, "system"),
-    (S.CLOSED, "reopen"): _t(S.DISPATCHED, "resident"),
-    # Resolved on the spot, so there is no unit: the round goes back to the representative.
-    (S.CLOSED, "reopen_to_rep"): _t(S.ACCEPTED, "resident"),
-}
+STEPS = (
+    ActionSpec(
+        A.SUBMIT,
+        frozenset(),
+        S.SUBMITTED,
+        roles_for(Permission.CONCERN_FILE),
+        permission=Permission.CONCERN_FILE,
+        title=_l("Filed by the resident"),
+    ),
+    _step(
+        A.ACCEPT,
+        {S.SUBMITTED},
+        S.ACCEPTED,
+        title=_l("Taken up by a representative"),
+        button=_l("Take it up"),
+        note_label=_l("Note (optional)"),
+        done=_l("Taken up."),
+        needs="representative",
+        notice=Notice(
+            "concern.accepted",
+            resident=_l("Your concern has been taken up by a representative. Progress: %(url)s"),
+            rep=_l("Concern #%(number)d has been assigned to you."),
+        ),
+    ),
+    _step(
+        A.RESOLVE,
+        {S.ACCEPTED},
+        S.REPLIED,
+        title=_l("Resolved on the spot"),
+        button=_l("Resolved on the spot"),
+        note_required=True,
+        note_label=_l("What was done (the resident reads this)"),
+        done=_l("Recorded as resolved on the spot. The representative or manager confirms it next."),
+        # An answer kept internal (for the representative to check first) is not on the page yet.
+        notice=Notice("concern.resolved", resident=_PUBLIC_ANSWER, resident_if_public=True),
+    ),
+    _step(
+        A.DISPATCH,
+        {S.ACCEPTED},
+        S.DISPATCHED,
+        title=_l("Sent to the handling unit"),
+        button=_l("Dispatch to a handling unit"),
+        note_public=False,
+        note_label=_l("Instructions for the unit (optional, internal)"),
+        done=_l("Dispatched. The unit has been notified."),
+        needs="unit",
+        notice=Notice("concern.dispatched", unit=_l("Concern #%(number)d has been sent to your unit.")),
+    ),
+    _step(
+        A.REPLY,
+        {S.DISPATCHED},
+        S.REPLIED,
+        title=_l("Answered by the handling unit"),
+        button=_l("Send the answer"),
+        note_required=True,
+        note_label=_l("The answer (the resident reads this)"),
+        done=_l("Answer sent. The representative checks it next."),
+        notice=Notice(
+            "concern.replied",
+            resident=_PUBLIC_ANSWER,
+            resident_if_public=True,
+            rep=_l("The handling unit answered concern #%(number)d: please check the answer."),
+        ),
+    ),
+    _step(
+        A.RETURN,
+        {S.DISPATCHED},
+        S.ACCEPTED,
+        title=_l("Returned by the handling unit"),
+        button=_l("Return it"),
+        note_required=True,
+        note_public=False,
+        note_label=_l("Why it is returned (internal)"),
+        done=_l("Returned to the congress side."),
+        # Congress staff dispatched it and decide where it goes next.
+        notice=Notice("concern.returned", rep=_RETURNED, dispatcher=_RETURNED, deadline=False),
+    ),
+    _step(
+        A.CONFIRM,
+        {S.REPLIED},
+        S.CONFIRMED,
+        title=_l("Answer checked by the representative"),
+        button=_l("Confirm the answer"),
+        note_label=_l("Your check of the answer (optional, the resident reads this)"),
+        done=_l("Confirmed. The resident is asked to rate it."),
+        # A confirmed concern always has its rating deadline.
+        notice=Notice("concern.confirmed", resident=_l("Please rate the answer to your concern by %(date)s: %(url)s")),
+    ),
+    _step(
+        A.SEND_BACK,
+        {S.REPLIED},
+        S.DISPATCHED,
+        title=_l("Sent back for further handling"),
+        button=_l("Send back to the unit"),
+        note_required=True,
+        note_public=False,
+        note_label=_l("What is still missing (internal)"),
+        done=_l("Sent back to the unit."),
+        notice=Notice(
+            "concern.sent_back", unit=_l("The answer to concern #%(number)d was sent back for further handling.")
+        ),
+    ),
+    _step(
+        A.REJECT,
+        {S.SUBMITTED, S.ACCEPTED},
+        S.REJECTED,
+        title=_l("Not accepted"),
+        button=_l("Do not accept"),
+        danger=True,
+        note_required=True,
+        note_label=_l("Why it is not accepted (the resident reads this)"),
+        done=_l("Marked as not accepted. The resident sees your reason."),
+        notice=Notice(
+            "concern.rejected",
+            resident=_l("Your concern was not accepted. Details: %(url)s"),
+            resident_with_reason=_l("Your concern was not accepted: %(reason)s Details: %(url)s"),
+        ),
+    ),
+    _step(
+        A.MERGE,
+        {S.SUBMITTED},
+        S.MERGED,
+        title=_l("Merged with a similar concern"),
+        button=_l("Merge into another concern"),
+        note_required=True,
+        note_label=_l("Why they are the same (the resident reads this)"),
+        done=_l("Merged."),
+        needs="merge_target",
+        notice=Notice(
+            "concern.merged",
+            resident=_l("Your concern was merged with a similar one and is handled with it. Progress: %(url)s"),
+        ),
+    ),
+    _step(A.WITHDRAW, {S.SUBMITTED}, S.WITHDRAWN, title=_l("Withdrawn by the resident")),
+    _step(A.RATE, {S.CONFIRMED}, S.CLOSED, title=_l("Rated by the resident")),
+    _step(A.AUTO_CLOSE, {S.CONFIRMED}, S.CLOSED, title=_l("Closed without a rating")),
+    _step(
+        A.REOPEN,
+        {S.CLOSED},
+        S.DISPATCHED,
+        title=_l("Reopened after a dissatisfied rating"),
+        notice=Notice(
+            "concern.reopened",
+            rep=_REOPENED_REP,
+            unit=_l("The resident was not satisfied: concern #%(number)d is sent back to your unit."),
+        ),
+    ),
+    _step(
+        A.REOPEN_TO_REP,
+        {S.CLOSED},
+        S.ACCEPTED,
+        title=_l("Reopened after a dissatisfied rating"),
+        notice=Notice("concern.reopened", rep=_REOPENED_REP),
+    ),
+    _step(A.RECATEGORIZE, OPEN_STATUSES, None, title=_l("Category changed")),
+    _step(
+        A.COMMENT,
+        S,
+        None,
+        permission=concern_permission(A.NOTE),
+        note_required=True,
+        title=_l("Reply to the resident"),
+        notice=Notice("concern.commented", resident=_l("There is a new reply to your concern: %(url)s")),
+    ),
+    _step(A.NOTE, S, None, note_required=True, note_public=False, title=_l("Internal note")),
+)
+
+CONCERN_FLOW: Workflow = Workflow("concern", A, STEPS, event=ConcernEvent, notify=notifications.queue_for_event)
+# (status, action) → row, for every step that moves the status: read from the table.
+TRANSITIONS = CONCERN_FLOW.transitions()
 
 
-# How each event reads on the public timeline.
-ACTION_TITLES = {
-    "submit": _l("Filed by the resident"),
-    "accept": _l("Taken up by a representative"),
-    "resolve": _l("Resolved on the spot"),
-    "dispatch": _l("Sent to the handling unit"),
-    "reply": _l("Answered by the handling unit"),
-    "return": _l("Returned by the handling unit"),
-    "confirm": _l("Answer checked by the representative"),
-    "send_back": _l("Sent back for further handling"),
-    "rate": _l("Rated by the resident"),
-    "auto_close": _l("Closed without a rating"),
-    "reopen": _l("Reopened after a dissatisfied rating"),
-    "reopen_to_rep": _l("Reopened after a dissatisfied rating"),
-    "reject": _l("Not accepted"),
-    "merge": _l("Merged with a similar concern"),
-    "withdraw": _l("Withdrawn by the resident"),
-    "recategorize": _l("Category changed"),
-    "comment": _l("Reply to the resident"),
-    "note": _l("Internal note"),
-}
+def action_title(action: str, for_resident: bool = False) -> str:
+    """How an event reads on a timeline."""
+    spec = CONCERN_FLOW.spec(action)
+    return spec.timeline_title(for_resident=for_resident) if spec is not None else str(action)
 
 
-def action_title(action: str) -> str:
-    return str(ACTION_TITLES.get(action, action))
+def by_resident(action: str) -> bool:
+    """An event of the resident's (filing, rating, withdrawing): shown as theirs when it
+    has no actor; one without an actor otherwise is the system's."""
+    spec = CONCERN_FLOW.spec(action)
+    return spec is not None and (spec.by_resident or spec.permission == Permission.CONCERN_FILE)
 
 
 def stage_done(status: S) -> int | None:
@@ -108,15 +257,13 @@ def stage_done(status: S) -> int | None:
     return STAGE_DONE.get(status)
 
 
-# Actions that must say why or what: the resident or the next handler reads the note.
-NOTE_REQUIRED = frozenset({"reject", "return", "send_back", "merge", "reply", "resolve"})
-NOTE_ROLES = frozenset({REP, MGR, STAFF, UNIT})
-RECATEGORIZE_ROLES = frozenset({REP, MGR, STAFF, Role.ADMIN})
+def allowed_actions(status: S, role: str) -> list[A]:
+    """The steps `role` may take on a concern in `status`, in table order."""
+    return CONCERN_FLOW.allowed_actions(status, role)
 
 
-def allowed_actions(status: S, role: str) -> list[str]:
-    """The actions `role` may take on a concern in `status`, in table order."""
-    return [action for (state, action), rule in TRANSITIONS.items() if state == status and role in rule.roles]
+def in_second_round(concern: Concern) -> bool:
+    return concern.rounds > 1 and concern.status in HANDLING_STATUSES
 
 
 def is_overdue(concern: Concern, now: datetime | None = None) -> bool:
@@ -144,28 +291,6 @@ def stage_deadline(status: S, now: datetime, chosen: datetime | None = None) -> 
     return deadline.due_at, deadline.estimated
 
 
-def _record(
-    concern: Concern, action: str, actor: User | None, before: S, after: S, note: str, public: bool, now: datetime
-) -> ConcernEvent:
-    """Write the event beside the change and flush both; a concurrent change of the same
-    concern (the version check) becomes TransitionRefused("changed")."""
-    event = ConcernEvent(
-        actor_id=actor.id if actor else None,
-        action=action,
-        from_status=before,
-        to_status=after,
-        note=note,
-        is_public=public,
-        created_at=now,
-    )
-    concern.events.append(event)
-    try:
-        db.session.flush()
-    except StaleDataError as exc:
-        raise TransitionRefused("changed") from exc
-    return event
-
-
 def transition(
     concern: Concern,
     action: str,
@@ -181,82 +306,77 @@ def transition(
     due_at: datetime | None = None,
     now: datetime | None = None,
 ) -> ConcernEvent:
-    """The only way a concern's status changes. Writes one ConcernEvent, sets the new
-    stage's deadline and queues the notifications, all in the caller's transaction.
+    """The only way a concern's status changes (CONCERN_FLOW's engine). Writes one
+    ConcernEvent, sets the new stage's deadline and queues the notifications, all in the
+    caller's transaction. The back office passes the row's `note_public` as `public`.
 
     accept needs the `representative` who takes it up (定单); dispatch needs the `unit`
-    and may carry a `due_at` chosen by staff (派单). Refuses (TransitionRefused) with:
-    changed (someone acted first: the version the actor saw is not the current one),
-    not_allowed_now, role_not_allowed, note_required, already_reopened,
-    merge_target_required, representative_required, unit_required, bad_deadline. The
-    caller rolls back on a refusal."""
-    if expected_version is not None and concern.version != expected_version:
-        raise TransitionRefused("changed", current=concern.status)
-    rule = TRANSITIONS.get((concern.status, action))
-    if rule is None:
+    and may carry a `due_at` chosen by staff (派单). Refuses (TransitionRefused) with the
+    table's codes (changed, not_allowed_now, role_not_allowed, note_required) and with:
+    already_reopened, merge_target_required, representative_required, unit_required,
+    bad_deadline. The caller rolls back on a refusal."""
+    spec = CONCERN_FLOW.spec(action)
+    if spec is not None and spec.target is None:
+        # Notes and recategorising have functions of their own.
         raise TransitionRefused("not_allowed_now", status=concern.status, action=action)
-    if role not in rule.roles:
-        raise TransitionRefused("role_not_allowed", role=role, action=action)
-    note = (note or "").strip()
-    if action in NOTE_REQUIRED and not note:
-        raise TransitionRefused("note_required")
-    if action in ("reopen", "reopen_to_rep") and concern.rounds > 1:
-        raise TransitionRefused("already_reopened")
-    if action == "merge" and (merge_into is None or merge_into.id == concern.id or merge_into.status in FINAL_STATUSES):
-        raise TransitionRefused("merge_target_required")
-    if action == "accept" and (representative is None or not representative.user.active):
-        raise TransitionRefused("representative_required")
-    if action == "dispatch" and (unit is None or not unit.is_active):
-        raise TransitionRefused("unit_required")
-    now = now or utcnow()
-    if due_at is not None and due_at <= now:
-        raise TransitionRefused("bad_deadline")
+    after: dict = {}
 
-    # Read everything the change needs before changing anything: a query would flush a
-    # half-made change, and a concurrent edit must surface below as "changed".
-    due, estimated = stage_deadline(rule.to, now, due_at if action == "dispatch" else None)
-    days_to_close = working_days_between(concern.created_at, now) if rule.to == S.CLOSED else None
+    def guard(spec: ActionSpec, now: datetime) -> None:
+        if spec.action in REOPENS and concern.rounds > 1:
+            raise TransitionRefused("already_reopened")
+        if spec.action == A.MERGE and (
+            merge_into is None or merge_into.id == concern.id or merge_into.status in FINAL_STATUSES
+        ):
+            raise TransitionRefused("merge_target_required")
+        if spec.action == A.ACCEPT and (representative is None or not representative.user.active):
+            raise TransitionRefused("representative_required")
+        if spec.action == A.DISPATCH and (unit is None or not unit.is_active):
+            raise TransitionRefused("unit_required")
+        if due_at is not None and due_at <= now:
+            raise TransitionRefused("bad_deadline")
+        after["due"] = stage_deadline(spec.target, now, due_at if spec.action == A.DISPATCH else None)
+        if spec.target == S.CLOSED:
+            after["days_to_close"] = working_days_between(concern.created_at, now)
 
-    before = concern.status
-    if before in DEADLINE_STATUSES and concern.due_at is not None and now > concern.due_at:
-        concern.was_late = True
-    concern.status = rule.to
-    concern.updated_at = now
-    if action == "accept":
-        concern.assigned_rep = representative
-    elif action == "dispatch":
-        concern.unit = unit
-    elif action == "return":
-        concern.unit = None  # back with the representative; a later dispatch may pick another unit
-    elif action == "merge":
-        concern.merged_into_id = merge_into.id
-    elif action in ("reopen", "reopen_to_rep"):
-        concern.rounds += 1
-        concern.closed_at = None
-        concern.close_working_days = None
-    if rule.to == S.CLOSED:
-        concern.closed_at = now
-        concern.close_working_days = days_to_close
-    concern.due_at, concern.due_estimated = due, estimated
-    event = _record(concern, action, actor, before, rule.to, note, public, now)
-    notifications.queue_for_event(concern, event)
-    return event
+    def effect(spec: ActionSpec, before: S, now: datetime) -> None:
+        if before in DEADLINE_STATUSES and concern.due_at is not None and now > concern.due_at:
+            concern.was_late = True
+        if spec.action == A.ACCEPT:
+            concern.assigned_rep = representative
+        elif spec.action == A.DISPATCH:
+            concern.unit = unit
+        elif spec.action == A.RETURN:
+            concern.unit = None  # back with the representative; a later dispatch may pick another unit
+        elif spec.action == A.MERGE and merge_into is not None:
+            concern.merged_into_id = merge_into.id
+        elif spec.action in REOPENS:
+            concern.rounds += 1
+            concern.closed_at = None
+            concern.close_working_days = None
+        if spec.target == S.CLOSED:
+            concern.closed_at = now
+            concern.close_working_days = after["days_to_close"]
+        concern.due_at, concern.due_estimated = after["due"]
+
+    return CONCERN_FLOW.step(
+        concern,
+        action,
+        role=role,
+        actor=actor,
+        note=note,
+        public=public,
+        expected_version=expected_version,
+        now=now,
+        guard=guard,
+        effect=effect,
+    )
 
 
 def add_note(concern: Concern, text: str, *, role: str, actor: User, public: bool, now: datetime | None = None):
     """A reply to the resident (public, on the tracking page) or an internal note (staff
     only). Not a change of status, but an event on the same trail."""
-    text = (text or "").strip()
-    if role not in NOTE_ROLES:
-        raise TransitionRefused("role_not_allowed", role=role, action="note")
-    if not text:
-        raise TransitionRefused("note_required")
-    now = now or utcnow()
-    action = "comment" if public else "note"
-    event = _record(concern, action, actor, concern.status, concern.status, text, public, now)
-    if public:
-        notifications.queue_for_event(concern, event)
-    return event
+    action = A.COMMENT if public else A.NOTE
+    return CONCERN_FLOW.step(concern, action, role=role, actor=actor, note=text, now=now)
 
 
 def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str = "", now: datetime | None = None):
@@ -265,7 +385,7 @@ def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str
     in the second round the rating closes it whatever it says. Refuses: not_allowed_now,
     already_rated."""
     if concern.status != S.CONFIRMED:
-        raise TransitionRefused("not_allowed_now", status=concern.status, action="rate")
+        raise TransitionRefused("not_allowed_now", status=concern.status, action=A.RATE)
     if any(r.round == concern.rounds for r in concern.ratings):
         raise TransitionRefused("already_rated")
     now = now or utcnow()
@@ -277,12 +397,17 @@ def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str
     )
     concern.rating_unit, concern.rating_rep, concern.rating_comment = unit_rating, rep_rating, comment or None
     summary = f"{unit_rating.title} / {rep_rating.title}"
-    transition(concern, "rate", role="resident", note=summary, now=now)
+    transition(concern, A.RATE, role=RESIDENT, note=summary, now=now)
     dissatisfied = Rating.DISSATISFIED in (unit_rating, rep_rating)
     if dissatisfied and concern.rounds == 1:
-        reopen = "reopen" if concern.unit_id is not None else "reopen_to_rep"
-        transition(concern, reopen, role="resident", note=comment, now=now)
+        reopen = A.REOPEN if concern.unit_id is not None else A.REOPEN_TO_REP
+        transition(concern, reopen, role=RESIDENT, note=comment, now=now)
     return concern
+
+
+def withdraw(concern: Concern) -> ConcernEvent:
+    """The tracking-code holder withdraws a concern nobody has taken up yet."""
+    return transition(concern, A.WITHDRAW, role=RESIDENT)
 
 
 def auto_close_due(now: datetime | None = None) -> int:
@@ -292,7 +417,7 @@ def auto_close_due(now: datetime | None = None) -> int:
         sa.select(Concern).where(Concern.status == S.CONFIRMED, Concern.due_at < now).order_by(Concern.id)
     ).all()
     for concern in due:
-        transition(concern, "auto_close", role="system", now=now)
+        transition(concern, A.AUTO_CLOSE, role=SYSTEM, now=now)
     return len(due)
 
 
@@ -305,18 +430,25 @@ def recategorize(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ConcernEvent:
-    """Change the category, visibly: an event records the old and the new one."""
-    if expected_version is not None and concern.version != expected_version:
-        raise TransitionRefused("changed", current=concern.status)
-    if role not in RECATEGORIZE_ROLES:
-        raise TransitionRefused("role_not_allowed", role=role, action="recategorize")
-    if concern.status in FINAL_STATUSES:
-        raise TransitionRefused("not_allowed_now", status=concern.status, action="recategorize")
-    if category.id == concern.category_id or not category.is_active:
-        raise TransitionRefused("bad_category")
-    now = now or utcnow()
-    old = concern.category
-    concern.category = category
-    concern.updated_at = now
-    note = f"{old.name_zh} → {category.name_zh}"
-    return _record(concern, "recategorize", actor, concern.status, concern.status, note, True, now)
+    """Change the category, visibly: an event records the old and the new one. Refuses
+    with the table's codes and bad_category."""
+
+    def guard(_spec: ActionSpec, _now: datetime) -> None:
+        if category.id == concern.category_id or not category.is_active:
+            raise TransitionRefused("bad_category")
+
+    def effect(_spec: ActionSpec, _before: S, _now: datetime) -> None:
+        concern.category = category
+
+    note = f"{concern.category.name_zh} → {category.name_zh}"
+    return CONCERN_FLOW.step(
+        concern,
+        A.RECATEGORIZE,
+        role=role,
+        actor=actor,
+        note=note,
+        expected_version=expected_version,
+        now=now,
+        guard=guard,
+        effect=effect,
+    )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import Attachment, Category, Concern, ConcernEvent, Station, utcnow
-from models.enums import ConcernSource, ConcernStatus
+from models.enums import ConcernAction, ConcernSource, ConcernStatus
 from services.codes import new_tracking_code
 from services.concern_flow import stage_deadline
 from services.duty import duty_for_new_concern
@@ -125,7 +125,7 @@ def submit_concern(
         updated_at=now,
     )
     concern.events.append(
-        ConcernEvent(action="submit", to_status=ConcernStatus.SUBMITTED, is_public=True, created_at=now)
+        ConcernEvent(action=ConcernAction.SUBMIT, to_status=ConcernStatus.SUBMITTED, is_public=True, created_at=now)
     )
     for photo in photos:
         key = storage.save(photo.data, photo.extension)

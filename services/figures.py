@@ -26,7 +26,7 @@ from models import Concern, Region, Station, Unit, User
 from models.enums import ConcernStatus as S
 from models.enums import Rating, Role
 from services.concern_flow import OPEN_STATUSES, overdue_clause
-from services.permissions import concern_scope
+from services.permissions import concern_scope, figures_root
 from services.stations import LOCAL_TZ, to_utc
 
 GROUPINGS = ("station", "region", "unit")
@@ -259,18 +259,9 @@ def by_unit(user: User, period: Period, now: datetime, *, no_unit_label: str = "
 
 
 def top_region(user: User) -> Region | None:
-    """Where a viewer's roll-up starts: congress staff at their region, everyone else at
-    the top (their scope already limits what is counted)."""
-    if user.role == Role.CONGRESS_STAFF and user.region_id is not None:
-        return db.session.get(Region, user.region_id)
-    return None
-
-
-def may_roll_up(user: User, region: Region) -> bool:
-    """Congress staff may open the regions at or below their own; for everyone else the
-    scope of the counts is what protects the figures."""
-    top = top_region(user)
-    return top is None or any(r.id == top.id for r in region.path())
+    """Where a viewer's roll-up starts (permissions.figures_root)."""
+    root = figures_root(user)
+    return db.session.get(Region, root) if root is not None else None
 
 
 def by_region(user: User, period: Period, now: datetime, root: Region | None = None, *, directly_label="") -> Figures:

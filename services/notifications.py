@@ -1,8 +1,9 @@
 """Which notifications a concern event causes, and what they say.
 
-`queue_for_event` is called by services/concern_flow.py after every transition and every
-public reply. It only adds Outbox rows to the session: they are committed, or rolled
-back, with the change that caused them, and services/outbox.py sends them later.
+`queue_for_event` is called by the workflow engine after every step whose row has a
+`notice` (services/concern_flow.py says which step tells whom what). It only adds Outbox
+rows to the session: they are committed, or rolled back, with the change that caused
+them, and services/outbox.py sends them later.
 
 Who hears what:
 - the resident, by SMS to the mobile they gave (never when anonymous): taken up, not
@@ -20,6 +21,7 @@ or internal notes: they name the concern by its number and send people to sign i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -28,27 +30,32 @@ from flask_babel import gettext as _
 
 from extensions import db
 from models import Concern, ConcernEvent, Outbox, User
-from models.enums import Role
+from models.enums import ConcernAction, Role
 from services.stations import to_local
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest
 
-# Past-tense names of the events, for Outbox.kind.
-KINDS = {
-    "accept": "concern.accepted",
-    "reject": "concern.rejected",
-    "merge": "concern.merged",
-    "resolve": "concern.resolved",
-    "reply": "concern.replied",
-    "confirm": "concern.confirmed",
-    "comment": "concern.commented",
-    "dispatch": "concern.dispatched",
-    "send_back": "concern.sent_back",
-    "return": "concern.returned",
-    "reopen": "concern.reopened",
-    "reopen_to_rep": "concern.reopened",
-}
+
+@dataclass(frozen=True)
+class Notice:
+    """What a step of the loop tells whom: its row's `notice` (services.concern_flow).
+
+    `kind` is Outbox.kind. The resident's text takes %(url)s, %(date)s (the rating
+    deadline) and, in `resident_with_reason`, %(reason)s (the public note); `resident_if_public`
+    holds it back when the step's note is internal. The staff texts take %(number)d; the
+    assigned representative (`rep`), the unit's active handlers (`unit`, when the concern
+    has one) and whoever dispatched it (`dispatcher`) each get theirs, with the deadline
+    unless `deadline` is False."""
+
+    kind: str
+    resident: Any = None
+    resident_with_reason: Any = None
+    resident_if_public: bool = False
+    rep: Any = None
+    unit: Any = None
+    dispatcher: Any = None
+    deadline: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,22 +67,23 @@ class _Staff:
     details: tuple[str, ...] = ()
 
 
-def queue_for_event(concern: Concern, event: ConcernEvent) -> list[Outbox]:
-    """Add the Outbox rows `event` causes to the session (no flush, no commit) and return them."""
-    kind = KINDS.get(event.action)
-    if kind is None:
+def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]:
+    """Add the Outbox rows `event` causes (spec.notice) to the session, no flush, no
+    commit, and return them."""
+    notice: Notice | None = spec.notice
+    if notice is None:
         return []
     rows: list[Outbox] = []
     with force_locale(LOCALE):
-        text = _resident_sms(concern, event)
+        text = _resident_sms(concern, event, notice)
         if text and concern.contact_mobile and not concern.is_anonymous:
-            rows.append(_row("sms", concern.contact_mobile, "", text, kind, concern))
+            rows.append(_row("sms", concern.contact_mobile, "", text, notice.kind, concern))
         told: set[int] = set() if event.actor_id is None else {event.actor_id}
-        for user, message in _staff_messages(concern, event):
+        for user, message in _staff_messages(concern, event, notice):
             if user.id in told or not user.active:
                 continue
             told.add(user.id)
-            row = _staff_row(user, message, kind, concern)
+            row = _staff_row(user, message, notice.kind, concern)
             if row is not None:
                 rows.append(row)
     db.session.add_all(rows)
@@ -105,73 +113,40 @@ def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outb
 # -- The resident ---------------------------------------------------------------------
 
 
-def _resident_sms(concern: Concern, event: ConcernEvent) -> str | None:
-    url = f"{_base_url()}/t/{concern.tracking_code}"
-    action = event.action
-    if action == "accept":
-        return _("Your concern has been taken up by a representative. Progress: %(url)s", url=url)
-    if action == "reject":
-        reason = _public_note(event, SMS_NOTE_CHARS)
-        if reason:
-            return _("Your concern was not accepted: %(reason)s Details: %(url)s", reason=reason, url=url)
-        return _("Your concern was not accepted. Details: %(url)s", url=url)
-    if action == "merge":
-        return _("Your concern was merged with a similar one and is handled with it. Progress: %(url)s", url=url)
-    if action in ("reply", "resolve") and event.is_public:
-        # An answer kept internal (for the representative to check first) is not on the page yet.
-        return _("There is an answer to your concern: %(url)s", url=url)
-    if action == "confirm":  # a confirmed concern always has its rating deadline
-        return _("Please rate the answer to your concern by %(date)s: %(url)s", date=_date(concern), url=url)
-    if action == "comment":
-        return _("There is a new reply to your concern: %(url)s", url=url)
-    return None
+def _resident_sms(concern: Concern, event: ConcernEvent, notice: Notice) -> str | None:
+    if notice.resident is None or (notice.resident_if_public and not event.is_public):
+        return None
+    params = {"url": f"{_base_url()}/t/{concern.tracking_code}"}
+    reason = _public_note(event, SMS_NOTE_CHARS)
+    if reason and notice.resident_with_reason is not None:
+        return str(notice.resident_with_reason) % {**params, "reason": reason}
+    if concern.due_at is not None:
+        params["date"] = _date(concern)
+    return str(notice.resident) % params
 
 
 # -- Staff ----------------------------------------------------------------------------
 
 
-def _staff_messages(concern: Concern, event: ConcernEvent) -> list[tuple[User, _Staff]]:
-    """(user, message) pairs for the representative, the unit's handlers and the dispatcher."""
-    action, number = event.action, concern.id
-    rep = concern.assigned_rep.user if concern.assigned_rep is not None else None
+def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> list[tuple[User, _Staff]]:
+    """(user, message) pairs for the representative, the dispatcher and the unit's handlers."""
+    params = {"number": concern.id}
+    lines = [_("Category: %(name)s", name=concern.category.name_zh)]
+    note = _public_note(event)
+    if note:
+        lines.append(_("Note: %(note)s", note=note))
+    if notice.deadline:
+        lines.append(_deadline_line(concern))
+    details = tuple(lines)
     out: list[tuple[User, _Staff]] = []
-
-    def details(*extra: str) -> tuple[str, ...]:
-        lines = [_("Category: %(name)s", name=concern.category.name_zh)]
-        note = _public_note(event)
-        if note:
-            lines.append(_("Note: %(note)s", note=note))
-        return (*lines, *extra)
-
-    if rep is not None:
-        if action == "accept":
-            line = _("Concern #%(number)d has been assigned to you.", number=number)
-            out.append((rep, _Staff(line, details(_deadline_line(concern)))))
-        elif action == "reply":
-            line = _("The handling unit answered concern #%(number)d: please check the answer.", number=number)
-            out.append((rep, _Staff(line, details(_deadline_line(concern)))))
-        elif action == "return":
-            line = _("The handling unit returned concern #%(number)d.", number=number)
-            out.append((rep, _Staff(line, details())))
-        elif action in ("reopen", "reopen_to_rep"):
-            line = _("The resident was not satisfied: concern #%(number)d is handled again.", number=number)
-            out.append((rep, _Staff(line, details(_deadline_line(concern)))))
-
-    if action == "return":
-        # Congress staff dispatched it and decide where it goes next.
-        dispatcher = _last_actor(concern, "dispatch", before=event)
+    if notice.rep is not None and concern.assigned_rep is not None:
+        out.append((concern.assigned_rep.user, _Staff(str(notice.rep) % params, details)))
+    if notice.dispatcher is not None:
+        dispatcher = _last_actor(concern, ConcernAction.DISPATCH, before=event)
         if dispatcher is not None:
-            line = _("The handling unit returned concern #%(number)d.", number=number)
-            out.append((dispatcher, _Staff(line, details())))
-
-    if action in ("dispatch", "send_back", "reopen") and concern.unit_id is not None:
-        if action == "dispatch":
-            line = _("Concern #%(number)d has been sent to your unit.", number=number)
-        elif action == "send_back":
-            line = _("The answer to concern #%(number)d was sent back for further handling.", number=number)
-        else:
-            line = _("The resident was not satisfied: concern #%(number)d is sent back to your unit.", number=number)
-        message = _Staff(line, details(_deadline_line(concern)))
+            out.append((dispatcher, _Staff(str(notice.dispatcher) % params, details)))
+    if notice.unit is not None and concern.unit_id is not None:
+        message = _Staff(str(notice.unit) % params, details)
         out.extend((handler, message) for handler in _unit_handlers(concern.unit_id))
     return out
 

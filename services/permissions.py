@@ -3,15 +3,21 @@
 `can(user, action, obj)` combines the role × action matrix with scope (a manager's own
 stations, a congress staff member's region and the regions below it, a unit's own
 concerns). Views call `require()`; templates ask `can()` to decide which buttons to show.
+Where a list needs the same rule as a query, its SQL form sits beside it.
+
+Action names are `Permission` members, and "concern.<action>" for each step of the
+closed loop (ConcernAction); services.concern_flow reads who may press which step here.
 """
 
 from collections.abc import Callable
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from models import Concern, Duty, Region, Representative, Station, User, manager_station
-from models.enums import Role
+from models import Concern, Duty, Region, Representative, Station, Unit, User, manager_station
+from models.enums import ConcernAction, Role
+from services.workflow import RESIDENT, SYSTEM
 
 ANONYMOUS = "anonymous"
 REP, MGR, STAFF, UNIT, ADMIN = (
@@ -31,6 +37,35 @@ class PermissionDenied(Exception):
         self.action = action
 
 
+class Permission(StrEnum):
+    STATION_VIEW = "station.view"
+    CONCERN_FILE = "concern.file"
+    DUTY_CHECK_IN = "duty.check_in"
+    DUTY_CHECK_OUT = "duty.check_out"
+    DUTY_VIEW_FILE = "duty.view_file"
+    DUTY_OWN_FILE = "duty.own_file"
+    MANAGE_HOME = "manage.home"
+    DUTY_REVIEW = "duty.review"
+    ROSTER_MANAGE = "roster.manage"
+    ATTENDANCE_VIEW = "attendance.view"
+    ATTENDANCE_EXPORT = "attendance.export"
+    KIOSK_DISPLAY = "kiosk.display"
+    STATION_PRINT_POSTER = "station.print_poster"
+    CONCERN_INBOX = "concern.inbox"
+    CONCERN_VIEW = "concern.view"
+    CONCERN_VIEW_CONTACT = "concern.view_contact"
+    CONCERN_EXPORT = "concern.export"
+    FIGURES_VIEW = "figures.view"
+    CALENDAR_MANAGE = "calendar.manage"
+    ACCOUNT_CHANGE_PASSWORD = "account.change_password"  # noqa: S105 (a permission name)
+    USER_MANAGE = "user.manage"
+
+
+def concern_permission(action: ConcernAction) -> str:
+    """The permission name of a step of the closed loop."""
+    return f"concern.{action.value}"
+
+
 def role_of(user) -> str:
     if user is None or not getattr(user, "is_authenticated", False):
         return ANONYMOUS
@@ -42,7 +77,12 @@ def role_of(user) -> str:
 
 def in_region(user: User, station: Station) -> bool:
     """A congress staff member's region covers the station's region or an ancestor of it."""
-    return user.region_id is not None and any(r.id == user.region_id for r in station.region.path())
+    return user.region_id is not None and covers(user.region_id, station.region)
+
+
+def covers(region_id: int, region: Region) -> bool:
+    """`region_id` is `region` or one of the regions above it."""
+    return any(r.id == region_id for r in region.path())
 
 
 def manages(user: User, station: Station) -> bool:
@@ -140,48 +180,73 @@ def _any(_user, _obj) -> bool:
     return True
 
 
+P, A = Permission, ConcernAction
+EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN})
+
 RULES: dict[str, Rule] = {
     # Residents
-    "station.view": (frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN}), _active_station),
-    "concern.file": (frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN}), _active_station),
+    P.STATION_VIEW: (EVERYONE, _active_station),
+    P.CONCERN_FILE: (EVERYONE, _active_station),
     # Representatives on duty
-    "duty.check_in": (frozenset({REP}), _active_station),
-    "duty.check_out": (frozenset({REP}), _own_duty),
-    "duty.view_file": (frozenset({REP, MGR, STAFF, ADMIN}), _own_or_oversees_rep),
+    P.DUTY_CHECK_IN: (frozenset({REP}), _active_station),
+    P.DUTY_CHECK_OUT: (frozenset({REP}), _own_duty),
+    P.DUTY_VIEW_FILE: (frozenset({REP, MGR, STAFF, ADMIN}), _own_or_oversees_rep),
+    P.DUTY_OWN_FILE: (frozenset({REP}), None),
     # Station management
-    "manage.home": (frozenset({MGR, STAFF, ADMIN}), None),
-    "duty.review": (frozenset({MGR, STAFF, ADMIN}), _oversees),
-    "roster.manage": (frozenset({MGR, STAFF, ADMIN}), _oversees),
-    "attendance.view": (frozenset({MGR, STAFF, ADMIN}), _oversees),
-    "attendance.export": (frozenset({MGR, STAFF, ADMIN}), _oversees),
-    "kiosk.display": (frozenset({MGR, ADMIN}), _oversees),
-    "station.print_poster": (frozenset({MGR, STAFF, ADMIN}), _oversees),
-    # The closed loop (六单制). Which status allows which action is services.concern_flow's
-    # table; here is who may act on which concern.
-    "concern.inbox": (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), None),
-    "concern.view": _concern_rule(rep=_serves, unit=True, overseers=(MGR, STAFF, ADMIN)),
+    P.MANAGE_HOME: (frozenset({MGR, STAFF, ADMIN}), None),
+    P.DUTY_REVIEW: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.ROSTER_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.ATTENDANCE_VIEW: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.ATTENDANCE_EXPORT: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.KIOSK_DISPLAY: (frozenset({MGR, ADMIN}), _oversees),
+    P.STATION_PRINT_POSTER: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # The closed loop (六单制): who may look at which concern. Who may take which step is
+    # CONCERN_STEPS below; which status allows which step is services.concern_flow's table.
+    P.CONCERN_INBOX: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), None),
+    P.CONCERN_VIEW: _concern_rule(rep=_serves, unit=True, overseers=(MGR, STAFF, ADMIN)),
     # Full contact details: the people who call the resident back. Every look is logged.
-    "concern.view_contact": _concern_rule(rep=_assigned, unit=True, overseers=(MGR,)),
-    "concern.accept": _concern_rule(rep=_serves),
-    "concern.reject": _concern_rule(),
-    "concern.merge": _concern_rule(),
-    "concern.dispatch": _concern_rule(overseers=(STAFF,)),
-    "concern.resolve": _concern_rule(rep=_assigned, overseers=(MGR,)),
-    "concern.reply": _concern_rule(unit=True, overseers=()),
-    "concern.return": _concern_rule(unit=True, overseers=()),
-    "concern.confirm": _concern_rule(rep=_assigned, overseers=(MGR,)),
-    "concern.send_back": _concern_rule(rep=_assigned),
-    "concern.note": _concern_rule(rep=_serves, unit=True),
-    "concern.recategorize": _concern_rule(rep=_assigned, overseers=(MGR, STAFF, ADMIN)),
-    "concern.export": (frozenset({MGR, STAFF, ADMIN}), None),
-    "figures.view": (frozenset({MGR, STAFF, UNIT, ADMIN}), None),
-    "calendar.manage": (frozenset({ADMIN}), None),
+    P.CONCERN_VIEW_CONTACT: _concern_rule(rep=_assigned, unit=True, overseers=(MGR,)),
+    P.CONCERN_EXPORT: (frozenset({MGR, STAFF, ADMIN}), None),
+    P.FIGURES_VIEW: (frozenset({MGR, STAFF, UNIT, ADMIN}), None),
+    P.CALENDAR_MANAGE: (frozenset({ADMIN}), None),
     # Accounts
-    "account.change_password": (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
-    "user.manage": (frozenset({ADMIN}), _any),
+    P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
+    P.USER_MANAGE: (frozenset({ADMIN}), _any),
 }
 
+# Each step of the closed loop: who may take it, on which concerns. The resident's steps
+# belong to whoever holds the tracking code (no account), the scheduled ones to the system.
+CONCERN_STEPS: dict[ConcernAction, Rule] = {
+    A.ACCEPT: _concern_rule(rep=_serves),
+    A.RESOLVE: _concern_rule(rep=_assigned, overseers=(MGR,)),
+    A.DISPATCH: _concern_rule(overseers=(STAFF,)),
+    A.REPLY: _concern_rule(unit=True, overseers=()),
+    A.RETURN: _concern_rule(unit=True, overseers=()),
+    A.CONFIRM: _concern_rule(rep=_assigned, overseers=(MGR,)),
+    A.SEND_BACK: _concern_rule(rep=_assigned),
+    A.REJECT: _concern_rule(),
+    A.MERGE: _concern_rule(),
+    A.WITHDRAW: (frozenset({RESIDENT}), None),
+    A.RATE: (frozenset({RESIDENT}), None),
+    A.REOPEN: (frozenset({RESIDENT}), None),
+    A.REOPEN_TO_REP: (frozenset({RESIDENT}), None),
+    A.AUTO_CLOSE: (frozenset({SYSTEM}), None),
+    A.RECATEGORIZE: _concern_rule(rep=_assigned, overseers=(MGR, STAFF, ADMIN)),
+    # Notes and replies to the resident (A.COMMENT) are one permission.
+    A.NOTE: _concern_rule(rep=_serves, unit=True),
+}
+RULES.update({concern_permission(action): rule for action, rule in CONCERN_STEPS.items()})
+
+
+def roles_for(permission: str) -> frozenset[str]:
+    """Who may do it at all, before scope: the state machines read this."""
+    return RULES[permission][0]
+
+
 ACTIONS = tuple(RULES)
+
+
+# --- scope as SQL, beside the rules it mirrors ------------------------------------------
 
 
 def region_subtree(region_id: int):
@@ -211,6 +276,62 @@ def concern_scope(user) -> sa.ColumnElement[bool]:
         rep = user.representative
         return sa.or_(Concern.assigned_rep_id == rep.id, Concern.station_id.in_([s.id for s in rep.stations]))
     return sa.false()
+
+
+def overseen_stations_clause(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of oversees_station: a manager's own stations, the stations in a
+    congress staff member's region and the regions below it, every station for an admin."""
+    role = role_of(user)
+    if role == ADMIN:
+        return sa.true()
+    if role == MGR:
+        return Station.id.in_(sa.select(manager_station.c.station_id).where(manager_station.c.user_id == user.id))
+    if role == STAFF and user.region_id is not None:
+        return Station.region_id.in_(region_subtree(user.region_id))
+    return sa.false()
+
+
+def figures_root(user) -> int | None:
+    """Where a viewer's regional figures start: congress staff at their own region, everyone
+    else at the top (the scope of what is counted, concern_scope, protects the rest)."""
+    return user.region_id if role_of(user) == STAFF else None
+
+
+def may_roll_up(user, region: Region) -> bool:
+    """Whether the viewer may open the figures of `region`: congress staff the regions at
+    or below their own; for everyone else the scope of the counts is what protects them."""
+    root = figures_root(user)
+    return root is None or covers(root, region)
+
+
+# --- who may be chosen in a step's form (a forged form offers anyone) --------------------
+
+
+def units_in_reach(concern: Concern) -> sa.ColumnElement[bool]:
+    """The active units a concern may be dispatched to: of its station's region or above."""
+    return sa.and_(Unit.region_id.in_([r.id for r in concern.station.region.path()]), Unit.is_active)
+
+
+def may_dispatch_to(concern: Concern, unit: Unit | None) -> bool:
+    return unit is not None and unit.is_active and covers(unit.region_id, concern.station.region)
+
+
+def chooses_taker(user) -> bool:
+    """Managers and staff choose who takes a concern up (定单); a representative takes it
+    up themselves."""
+    return role_of(user) != REP
+
+
+def takers(concern: Concern) -> list[Representative]:
+    """Who a manager or staff may give a concern to (定单): the station's active representatives."""
+    return [r for r in concern.station.representatives if r.user.active]
+
+
+def may_take_up(concern: Concern, rep: Representative | None) -> bool:
+    return rep is not None and rep in takers(concern)
+
+
+# --- the decision -----------------------------------------------------------------------
 
 
 def can(user, action: str, obj=None) -> bool:

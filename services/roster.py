@@ -14,11 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import DutySlot, Representative, Station, User, manager_station
-from models.enums import Role
+from models import DutySlot, Representative, Station, User
 from services.audit import log
 from services.errors import DomainError
-from services.permissions import region_subtree
+from services.permissions import overseen_stations_clause
 from services.stations import LOCAL_TZ
 
 MAX_REPEAT_WEEKS = 12
@@ -34,22 +33,6 @@ class RosterRefused(DomainError):
 # --- the stations someone looks after ------------------------------------------------
 
 
-def overseen_stations_query(user: User) -> sa.Select | None:
-    """The stations `user` oversees, the same rule as permissions.oversees_station:
-    a manager's own stations, the stations in a congress staff member's region and the
-    regions below it, every station for an admin. None for anyone else."""
-    query = sa.select(Station)
-    if user.role == Role.ADMIN:
-        return query
-    if user.role == Role.STATION_MANAGER:
-        return query.join(manager_station, manager_station.c.station_id == Station.id).where(
-            manager_station.c.user_id == user.id
-        )
-    if user.role == Role.CONGRESS_STAFF and user.region_id is not None:
-        return query.where(Station.region_id.in_(region_subtree(user.region_id)))
-    return None
-
-
 @dataclass
 class StationList:
     stations: list[Station]
@@ -57,10 +40,9 @@ class StationList:
 
 
 def overseen_stations(user: User, name_filter: str = "", limit: int = STATION_LIST_LIMIT) -> StationList:
-    """One query, ordered by name, optionally filtered by part of the name."""
-    query = overseen_stations_query(user)
-    if query is None:
-        return StationList([], False)
+    """The stations `user` oversees (permissions.overseen_stations_clause): one query,
+    ordered by name, optionally filtered by part of the name."""
+    query = sa.select(Station).where(overseen_stations_clause(user))
     name_filter = (name_filter or "").strip()[:60]
     if name_filter:
         escaped = name_filter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

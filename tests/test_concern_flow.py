@@ -160,7 +160,7 @@ def test_random_actions_never_leave_the_table_and_leave_an_unbroken_trail(db, st
             assert concern.status == before
             continue
         rule = flow.TRANSITIONS[(before, action)]
-        assert role in rule.roles and concern.status == rule.to
+        assert role in rule.roles and concern.status == rule.target
     events = [e for e in concern.events if e.action != "recategorize"]
     # Every event starts where the previous one ended: nothing changed a status off the record.
     for previous, event in zip(events, events[1:], strict=False):

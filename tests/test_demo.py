@@ -209,7 +209,7 @@ def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
                     continue
                 # Each step leaves from where the one before arrived, by a rule of the table.
                 assert event.from_status == status, (concern.content, event.action)
-                assert TRANSITIONS[(status, event.action)].to == event.to_status
+                assert TRANSITIONS[(status, event.action)].target == event.to_status
                 status = event.to_status
             assert status == concern.status
             if concern.status == ConcernStatus.MERGED:

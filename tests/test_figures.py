@@ -12,6 +12,7 @@ from models.enums import Rating, RegionLevel, Role
 from services import figures
 from services.charts import Series, bar_chart, fit, text_width
 from services.figures import Period
+from services.permissions import may_roll_up
 from services.stations import LOCAL_TZ, to_utc
 from tests import factories
 from tests.helpers import login
@@ -238,8 +239,8 @@ def test_scope_county_staff_and_unit_handler(world):
     assert county.root.id == r["a"].id and [row.key for row in county.rows] == [r["township"].id]
     assert figures_of(county.total) == (2, 1, 1, 2)
     assert [x.id for x in county.trail] == [r["a"].id]  # nothing above their own region
-    assert not figures.may_roll_up(world["county_staff"], r["city"])
-    assert figures.may_roll_up(world["county_staff"], r["township"])
+    assert not may_roll_up(world["county_staff"], r["city"])
+    assert may_roll_up(world["county_staff"], r["township"])
     handler = figures.by_station(world["handler_a"], MARCH, NOW)
     assert [row.key for row in handler.rows] == [st["a"].id]
     assert figures_of(handler.total) == (2, 1, 1, 2)

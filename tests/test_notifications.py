@@ -73,7 +73,7 @@ def step(w, action, **kw):
         kw.setdefault("representative", w["rep"])
     if action == "dispatch":
         kw.setdefault("unit", w["unit"])
-    if action in flow.NOTE_REQUIRED:
+    if flow.CONCERN_FLOW[action].note_required:
         kw.setdefault("note", "已安排维修人员现场查看")
     return flow.transition(w["concern"], action, **kw)
 

@@ -58,6 +58,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("duty.view_file",            "rep_b"):             "-   -   -   -     -    Y",
     ("duty.view_file",            "none"):              "-   -   -   -     -    -",
 
+    # the link to one's own file in the page header
+    ("duty.own_file",             "none"):              "-   Y   -   -     -    -",
+
     ("manage.home",               "none"):              "-   -   Y   Y     -    Y",
 
     ("duty.review",               "duty_own"):          "-   -   Y   Y     -    Y",
@@ -174,6 +177,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.recategorize",      "concern_b"):         "-   -   -   -     -    Y",
     ("concern.recategorize",      "concern_b_mine"):    "-   Y   -   -     -    Y",
     ("concern.recategorize",      "station_a"):         "-   -   -   -     -    -",
+
+    # the resident's steps belong to whoever holds the tracking code, and closing unrated
+    # concerns to the scheduled job: no account role takes them
+    ("concern.withdraw",          "concern_a_mine"):    "-   -   -   -     -    -",
+    ("concern.rate",              "concern_a_mine"):    "-   -   -   -     -    -",
+    ("concern.reopen",            "concern_a_mine"):    "-   -   -   -     -    -",
+    ("concern.reopen_to_rep",     "concern_a_mine"):    "-   -   -   -     -    -",
+    ("concern.auto_close",        "concern_a_mine"):    "-   -   -   -     -    -",
 
     ("concern.export",            "none"):              "-   -   Y   Y     -    Y",
     ("figures.view",              "none"):              "-   -   Y   Y     Y    Y",
@@ -405,6 +416,20 @@ def test_objects_of_the_wrong_kind_are_refused(world):
     assert not can(rep, "duty.view_file", rep)  # the user, not the profile
     assert not can(admin, "roster.manage", o["rep_own"])
     assert not can(admin, "station.view", o["duty_own"])
+
+
+def test_the_resident_and_the_system_take_only_their_own_steps():
+    from services.permissions import roles_for
+    from services.workflow import RESIDENT, SYSTEM
+
+    resident_steps = {"concern.withdraw", "concern.rate", "concern.reopen", "concern.reopen_to_rep"}
+    for action in ACTIONS:
+        if action in resident_steps:
+            assert roles_for(action) == {RESIDENT}, action
+        elif action == "concern.auto_close":
+            assert roles_for(action) == {SYSTEM}, action
+        else:
+            assert not roles_for(action) & {RESIDENT, SYSTEM}, action
 
 
 def test_an_unknown_action_is_a_programming_error(world):

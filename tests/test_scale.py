@@ -75,7 +75,7 @@ def test_seed_scale_small_makes_consistent_data(scale_app):
             assert events[0].action == "submit"
             state = ConcernStatus.SUBMITTED
             for event in events[1:]:
-                assert TRANSITIONS[(state, event.action)].to == event.to_status
+                assert TRANSITIONS[(state, event.action)].target == event.to_status
                 state = event.to_status
             assert state == concern.status
             assert [e.created_at for e in events] == sorted(e.created_at for e in events)

@@ -27,12 +27,12 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter
 from models import Attachment, Concern
+from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
-from services.concern_flow import STAGES, stage_done
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.photos import process_photo
 from services.qr import qr_png, qr_svg
@@ -367,8 +367,8 @@ def track(code: str):
 def _answer(events: list) -> tuple:
     """The latest answer (the unit's reply or the on-the-spot resolution) and the
     representative's check of it: what the resident is asked to rate."""
-    reply = next((e for e in reversed(events) if e.action in ("reply", "resolve")), None)
-    check = next((e for e in reversed(events) if e.action == "confirm"), None)
+    reply = next((e for e in reversed(events) if e.action in flow.ANSWERS), None)
+    check = next((e for e in reversed(events) if e.action == A.CONFIRM), None)
     return reply, check
 
 
@@ -384,8 +384,8 @@ def render_track(
     """The tracking page, with the resident's forms when the status allows them and, after
     a refused POST, the form as it was sent."""
     events = concern_service.public_events(concern)
-    can_rate = concern.status == ConcernStatus.CONFIRMED
-    can_withdraw = concern.status == ConcernStatus.SUBMITTED
+    can_rate = flow.CONCERN_FLOW[A.RATE].allows(concern.status)
+    can_withdraw = flow.CONCERN_FLOW[A.WITHDRAW].allows(concern.status)
     if can_rate and rate_form is None:
         rate_form = RatingForm(formdata=None, round=concern.rounds)
     if can_withdraw and withdraw_form is None:
@@ -396,8 +396,9 @@ def render_track(
         render_template(
             "public/track.html",
             concern=concern,
-            stages=STAGES,
-            done=stage_done(concern.status),
+            stages=flow.STAGES,
+            done=flow.stage_done(concern.status),
+            second_round=flow.in_second_round(concern),
             events=events,
             code_display=format_tracking_code(concern.tracking_code),
             reply=reply,
@@ -490,7 +491,7 @@ def withdraw(code: str):
     if concern.status == ConcernStatus.SUBMITTED and not form.validate_on_submit():
         return render_track(concern, withdraw_form=form, status=422)
     try:
-        flow.transition(concern, "withdraw", role="resident")
+        flow.withdraw(concern)
         db.session.commit()
     except TransitionRefused:
         db.session.rollback()

@@ -4,7 +4,7 @@ from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from models.enums import LabelledEnum
 from services.codes import format_tracking_code
-from services.concern_flow import action_title
+from services.concern_flow import action_title, by_resident
 from services.privacy import mask_mobile, mask_name
 
 
@@ -31,6 +31,7 @@ def register(app) -> None:
     app.add_template_filter(mask_mobile)
     app.add_template_filter(mask_name)
     app.add_template_filter(action_title)
+    app.add_template_filter(by_resident)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
 
     from services.permissions import can

@@ -14,16 +14,19 @@ from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
 from models import Category, Concern, Representative, Unit, utcnow
+from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Role
 from services import concern_flow as flow
-from services import exports, inbox
+from services import exports, inbox, permissions
 from services.audit import log
 from services.codes import normalize_tracking_code
 from services.errors import TransitionRefused
+from services.permissions import Permission as P
 from services.permissions import can, concern_scope
 from services.roster import overseen_stations
 from services.stations import LOCAL_TZ, to_utc
 from services.workdays import END_OF_DAY, add_working_days
+from services.workflow import ActionSpec
 from views.manage import bp
 from views.util import get_or_404, int_or_none, require_or_abort
 
@@ -39,41 +42,6 @@ BOX_TITLES = {
     "all": _l("All"),
 }
 
-# What each button says, in the order the table lists them.
-ACTION_BUTTONS = {
-    "accept": _l("Take it up"),
-    "resolve": _l("Resolved on the spot"),
-    "dispatch": _l("Dispatch to a handling unit"),
-    "reply": _l("Send the answer"),
-    "return": _l("Return it"),
-    "confirm": _l("Confirm the answer"),
-    "send_back": _l("Send back to the unit"),
-    "reject": _l("Do not accept"),
-    "merge": _l("Merge into another concern"),
-}
-# The note each action asks for, and whether the resident reads it on the tracking page.
-ACTION_NOTES = {
-    "accept": (_l("Note (optional)"), True),
-    "resolve": (_l("What was done (the resident reads this)"), True),
-    "dispatch": (_l("Instructions for the unit (optional, internal)"), False),
-    "reply": (_l("The answer (the resident reads this)"), True),
-    "return": (_l("Why it is returned (internal)"), False),
-    "confirm": (_l("Your check of the answer (optional, the resident reads this)"), True),
-    "send_back": (_l("What is still missing (internal)"), False),
-    "reject": (_l("Why it is not accepted (the resident reads this)"), True),
-    "merge": (_l("Why they are the same (the resident reads this)"), True),
-}
-DONE_MESSAGES = {
-    "accept": _l("Taken up."),
-    "resolve": _l("Recorded as resolved on the spot. The representative or manager confirms it next."),
-    "dispatch": _l("Dispatched. The unit has been notified."),
-    "reply": _l("Answer sent. The representative checks it next."),
-    "return": _l("Returned to the congress side."),
-    "confirm": _l("Confirmed. The resident is asked to rate it."),
-    "send_back": _l("Sent back to the unit."),
-    "reject": _l("Marked as not accepted. The resident sees your reason."),
-    "merge": _l("Merged."),
-}
 REFUSALS = {
     "changed": _l(
         "This concern changed after you opened it (a colleague acted, or the button was pressed twice). "
@@ -94,7 +62,7 @@ NOTE_MAX = 2000
 
 def _viewable(concern_id: int) -> Concern:
     concern = get_or_404(Concern, concern_id)
-    require_or_abort("concern.view", concern)
+    require_or_abort(P.CONCERN_VIEW, concern)
     return concern
 
 
@@ -113,7 +81,7 @@ def _boxes() -> tuple[str, ...]:
 @bp.get("/concerns")
 @login_required
 def concerns():
-    require_or_abort("concern.inbox")
+    require_or_abort(P.CONCERN_INBOX)
     f = inbox.parse_filter(request.args)
     if f.box not in _boxes() or "box" not in request.args:
         f = replace(f, box=_boxes()[0])
@@ -136,22 +104,16 @@ def concerns():
 # --- one concern ----------------------------------------------------------------------------
 
 
-def _unit_regions(concern: Concern) -> set[int]:
-    """A concern goes to a unit of its station's region or of a region above it."""
-    return {r.id for r in concern.station.region.path()}
-
-
-def _choices(concern: Concern, actions: list[str]) -> dict:
-    """What the action forms offer: the station's representatives, the units that can act
+def _choices(concern: Concern, steps: list[ActionSpec]) -> dict:
+    """What the step forms offer: the station's representatives, the units that can act
     in the station's region (its own or above), the suggested dispatch deadline."""
     out: dict = {}
-    if "accept" in actions and current_user.role != Role.REPRESENTATIVE:
-        out["representatives"] = [r for r in concern.station.representatives if r.user.active]
-    if "dispatch" in actions:
+    needs = {spec.needs for spec in steps}
+    if "representative" in needs and permissions.chooses_taker(current_user):
+        out["representatives"] = permissions.takers(concern)
+    if "unit" in needs:
         out["units"] = db.session.scalars(
-            sa.select(Unit)
-            .where(Unit.region_id.in_(_unit_regions(concern)), Unit.is_active)
-            .order_by(Unit.kind, Unit.name)
+            sa.select(Unit).where(permissions.units_in_reach(concern)).order_by(Unit.kind, Unit.name)
         ).all()
         days = current_app.config["CONCERN_STAGE_DAYS"]["dispatched"]
         suggested = add_working_days(utcnow(), days)
@@ -160,25 +122,30 @@ def _choices(concern: Concern, actions: list[str]) -> dict:
     return out
 
 
+def _may(spec: ActionSpec, concern: Concern) -> bool:
+    return spec.allows(concern.status) and can(current_user, spec.permission, concern)
+
+
 def render_concern(concern: Concern, *, contact: bool = False, error=None, values=None, status: int = 200):
-    role = current_user.role
-    actions = [a for a in flow.allowed_actions(concern.status, role) if can(current_user, f"concern.{a}", concern)]
-    may_recategorize = can(current_user, "concern.recategorize", concern) and concern.status not in flow.FINAL_STATUSES
+    steps = [
+        spec
+        for spec in map(flow.CONCERN_FLOW.__getitem__, flow.allowed_actions(concern.status, current_user.role))
+        if spec.button is not None and _may(spec, concern)
+    ]
+    may_recategorize = _may(flow.CONCERN_FLOW[A.RECATEGORIZE], concern)
     response = make_response(
         render_template(
             "manage/concern.html",
             concern=concern,
-            actions=actions,
-            buttons=ACTION_BUTTONS,
-            notes=ACTION_NOTES,
-            note_required=flow.NOTE_REQUIRED,
-            choices=_choices(concern, actions),
-            may_note=can(current_user, "concern.note", concern),
-            may_contact=can(current_user, "concern.view_contact", concern),
+            steps=steps,
+            choices=_choices(concern, steps),
+            may_note=_may(flow.CONCERN_FLOW[A.NOTE], concern),
+            may_contact=can(current_user, P.CONCERN_VIEW_CONTACT, concern),
             may_recategorize=may_recategorize,
             categories=_categories(active_only=True) if may_recategorize else [],
             contact=contact,
             overdue=flow.is_overdue(concern),
+            awaits_step=concern.status in flow.DEADLINE_STATUSES,
             stages=flow.STAGES,
             done=flow.stage_done(concern.status),
             merged_into=db.session.get(Concern, concern.merged_into_id) if concern.merged_into_id else None,
@@ -224,21 +191,19 @@ def _due_from_form() -> datetime | None:
     return to_utc(datetime.combine(day, END_OF_DAY, tzinfo=LOCAL_TZ))
 
 
-def _target(action: str, concern: Concern) -> dict:
-    """The extra the transition needs, read from the form and checked against scope."""
+def _target(spec: ActionSpec, concern: Concern) -> dict:
+    """The extra the step needs, read from the form and checked against scope (a forged
+    form offers anyone: what is out of reach counts as not chosen)."""
     form = request.form
-    if action == "accept":
-        if current_user.role == Role.REPRESENTATIVE:
+    if spec.needs == "representative":
+        if not permissions.chooses_taker(current_user):
             return {"representative": current_user.representative}
         rep = db.session.get(Representative, int_or_none(form.get("representative")) or 0)
-        if rep is not None and rep not in concern.station.representatives:
-            rep = None  # a forged form: only the station's own representatives
-        return {"representative": rep}
-    if action == "dispatch":
+        return {"representative": rep if permissions.may_take_up(concern, rep) else None}
+    if spec.needs == "unit":
         unit = db.session.get(Unit, int_or_none(form.get("unit")) or 0)
-        in_reach = unit is not None and unit.region_id in _unit_regions(concern)
-        return {"unit": unit if in_reach else None, "due_at": _due_from_form()}
-    if action == "merge":
+        return {"unit": unit if permissions.may_dispatch_to(concern, unit) else None, "due_at": _due_from_form()}
+    if spec.needs == "merge_target":
         code = normalize_tracking_code(form.get("target", ""))
         target = db.session.scalar(sa.select(Concern).where(Concern.tracking_code == code, concern_scope(current_user)))
         return {"merge_into": target}
@@ -249,25 +214,25 @@ def _target(action: str, concern: Concern) -> dict:
 @login_required
 def concern_act(concern_id: int):
     concern = _viewable(concern_id)
-    action = request.form.get("action", "")
-    if action not in ACTION_BUTTONS:
+    spec = flow.CONCERN_FLOW.spec(request.form.get("action", ""))
+    if spec is None or spec.button is None:
         abort(400)
-    require_or_abort(f"concern.{action}", concern)
+    require_or_abort(spec.permission, concern)
     try:
         flow.transition(
             concern,
-            action,
+            spec.action,
             role=current_user.role,
             actor=current_user,
             note=_note(),
-            public=ACTION_NOTES[action][1],
+            public=spec.note_public,
             expected_version=int_or_none(request.form.get("version")),
-            **_target(action, concern),
+            **_target(spec, concern),
         )
         db.session.commit()
     except TransitionRefused as refused:
-        return _refused(concern_id, refused, action)
-    flash(str(DONE_MESSAGES[action]))
+        return _refused(concern_id, refused, spec.action)
+    flash(str(spec.done))
     return redirect(url_for(".concern", concern_id=concern_id))
 
 
@@ -275,7 +240,7 @@ def concern_act(concern_id: int):
 @login_required
 def concern_note(concern_id: int):
     concern = _viewable(concern_id)
-    require_or_abort("concern.note", concern)
+    require_or_abort(flow.CONCERN_FLOW[A.NOTE].permission, concern)
     public = request.form.get("visibility") == "public"
     try:
         flow.add_note(concern, _note(), role=current_user.role, actor=current_user, public=public)
@@ -290,7 +255,7 @@ def concern_note(concern_id: int):
 @login_required
 def concern_category(concern_id: int):
     concern = _viewable(concern_id)
-    require_or_abort("concern.recategorize", concern)
+    require_or_abort(flow.CONCERN_FLOW[A.RECATEGORIZE].permission, concern)
     category = db.session.get(Category, int_or_none(request.form.get("category")) or 0)
     try:
         if category is None:
@@ -314,7 +279,7 @@ def concern_category(concern_id: int):
 def concern_contact(concern_id: int):
     """Show the full contact details, once, and record that this person looked."""
     concern = _viewable(concern_id)
-    require_or_abort("concern.view_contact", concern)
+    require_or_abort(P.CONCERN_VIEW_CONTACT, concern)
     log(current_user, "concern.contact_viewed", concern, tracking_code=concern.tracking_code)
     db.session.commit()
     return render_concern(concern, contact=True)
@@ -333,7 +298,7 @@ CONCERN_EXPORT_TYPES = {
 @login_required
 def concerns_export(fmt: str):
     """The inbox, filtered as on screen (the same query arguments), as a file."""
-    require_or_abort("concern.export")
+    require_or_abort(P.CONCERN_EXPORT)
     f = inbox.parse_filter(request.args)
     export = exports.concern_export(current_user, f, utcnow())
     mimetype, build = CONCERN_EXPORT_TYPES[fmt]

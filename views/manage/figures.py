@@ -10,6 +10,7 @@ from models import Region, utcnow
 from services import figures as figures_service
 from services.charts import Series, bar_chart
 from services.figures import GROUPINGS, Period
+from services.permissions import may_roll_up
 from services.stations import local_today
 from views.manage import bp
 from views.util import int_or_none, require_or_abort
@@ -81,7 +82,7 @@ def figures():
         root = db.session.get(Region, region_id)
         if root is None:
             abort(404)
-        if not figures_service.may_roll_up(current_user, root):
+        if not may_roll_up(current_user, root):
             abort(403)
     table = figures_service.figures(
         current_user,
