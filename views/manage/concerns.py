@@ -17,7 +17,7 @@ from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Role
 from services import concern_flow as flow
-from services import exports, inbox, permissions
+from services import exports, inbox, permissions, refusals
 from services.audit import log
 from services.codes import normalize_tracking_code
 from services.errors import TransitionRefused
@@ -42,21 +42,6 @@ BOX_TITLES = {
     "all": _l("All"),
 }
 
-REFUSALS = {
-    "changed": _l(
-        "This concern changed after you opened it (a colleague acted, or the button was pressed twice). "
-        "Here is where it stands now; what you typed has not been applied."
-    ),
-    "not_allowed_now": _l("This step is not possible at the concern's current stage."),
-    "role_not_allowed": _l("Your role cannot take this step."),
-    "note_required": _l("Please write the text this step needs."),
-    "already_reopened": _l("This concern has already been reopened once."),
-    "merge_target_required": _l("Give the tracking code of another open concern in your care to merge into."),
-    "representative_required": _l("Please choose the representative who takes it up."),
-    "unit_required": _l("Please choose a handling unit."),
-    "bad_deadline": _l("The deadline must be a day in the future."),
-    "bad_category": _l("Please choose a different, active category."),
-}
 NOTE_MAX = 2000
 
 
@@ -171,8 +156,7 @@ def _refused(concern_id: int, refused: TransitionRefused, where: str):
     viewer used and what they typed still in it."""
     db.session.rollback()
     concern = _viewable(concern_id)
-    message = REFUSALS.get(refused.code, REFUSALS["not_allowed_now"])
-    return render_concern(concern, error=(where, message), values=request.form, status=409)
+    return render_concern(concern, error=(where, refusals.message(refused)), values=request.form, status=409)
 
 
 def _note() -> str:

@@ -1,0 +1,234 @@
+"""What every refusal says, in one place: (kind of refusal, code) → (form field, message).
+
+Domain functions refuse with a code (services.errors.DomainError and its kinds); views,
+the command line and the API read the words here, so a code is worded once. A refusal's
+`details` fill the message's %(…)s, through `params` where they need shaping first. A
+`context` words a code for one audience (the resident rating a concern reads "changed"
+otherwise than staff do) or one part of a refusal (the lines of a calendar file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+from services import auth, workdays
+from services.auth import AuthRefused
+from services.errors import CheckInRefused, ConcernRefused, DomainError, PhotoRefused, TransitionRefused
+from services.roster import RosterRefused
+from services.workdays import CalendarRefused
+
+
+@dataclass(frozen=True)
+class Wording:
+    message: Any  # a lazy string
+    field: str | None = None  # the form field it belongs beside; None: above the form
+    params: Callable[[dict], dict] | None = None  # the message's values from the details
+
+
+def _hh_mm(key: str) -> Callable[[dict], dict]:
+    return lambda d: {"time": format_datetime(d[key], "HH:mm")}
+
+
+def _overlap(d: dict) -> dict:
+    return {
+        "day": d["day"].strftime("%Y-%m-%d"),
+        "start": d["starts_at"].strftime("%H:%M"),
+        "end": d["ends_at"].strftime("%H:%M"),
+        "station": d["station"],
+    }
+
+
+def _distance(d: dict) -> dict:
+    return {"distance": d.get("distance_m") or 0, "radius": d.get("radius") or 0}
+
+
+_CHECK_FIELD = _l("Please check this field.")
+_INCOMPLETE_PAGE = _l("The page was incomplete. Please open the station page again and tap once more.")
+_KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
+
+T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
+R, U, K = RosterRefused, AuthRefused, CalendarRefused
+Key = tuple[type[DomainError], str, str | None]
+
+WORDS: dict[Key, Wording] = {
+    # The closed loop, in the back office
+    (T, "changed", None): Wording(
+        _l(
+            "This concern changed after you opened it (a colleague acted, or the button was pressed twice). "
+            "Here is where it stands now; what you typed has not been applied."
+        )
+    ),
+    (T, "not_allowed_now", None): Wording(_l("This step is not possible at the concern's current stage.")),
+    (T, "role_not_allowed", None): Wording(_l("Your role cannot take this step.")),
+    (T, "note_required", None): Wording(_l("Please write the text this step needs.")),
+    (T, "already_reopened", None): Wording(_l("This concern has already been reopened once.")),
+    (T, "merge_target_required", None): Wording(
+        _l("Give the tracking code of another open concern in your care to merge into.")
+    ),
+    (T, "representative_required", None): Wording(_l("Please choose the representative who takes it up.")),
+    (T, "unit_required", None): Wording(_l("Please choose a handling unit.")),
+    (T, "bad_deadline", None): Wording(_l("The deadline must be a day in the future.")),
+    (T, "bad_category", None): Wording(_l("Please choose a different, active category.")),
+    # ... and as the resident rating it reads them
+    (T, "not_allowed_now", "rate"): Wording(
+        _l(
+            "This concern cannot be rated now. A concern is rated once the representative has checked the answer, "
+            "once per round of handling."
+        )
+    ),
+    (T, "changed", "rate"): Wording(
+        _l("This concern changed while you were rating it. Please look at the page and rate again.")
+    ),
+    (T, "already_rated", None): Wording(_l("You have already rated this round of handling. Thank you.")),
+    # The resident's concern form
+    (C, "station_inactive", None): Wording(_l("This station is no longer active."), "content"),
+    (C, "bad_category", None): Wording(_CHECK_FIELD, "category"),
+    (C, "content_length", None): Wording(_CHECK_FIELD, "content"),
+    (C, "name_too_long", None): Wording(_CHECK_FIELD, "contact_name"),
+    (C, "bad_mobile", None): Wording(_CHECK_FIELD, "contact_mobile"),
+    (C, "anonymous_with_contact", None): Wording(_CHECK_FIELD, "anonymous"),
+    (C, "consent_required", None): Wording(_CHECK_FIELD, "consent"),
+    (C, "too_many_photos", None): Wording(_CHECK_FIELD, "photos"),
+    # Photos, each named by its file name
+    (P, "too_large", None): Wording(_l("“%(name)s” is larger than 8 MB. Please choose a smaller photo."), "photos"),
+    (P, "empty", None): Wording(_l("“%(name)s” is empty."), "photos"),
+    (P, "not_image", None): Wording(_l("“%(name)s” is not a photo we can read."), "photos"),
+    (P, "unsupported_type", None): Wording(_l("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."), "photos"),
+    (P, "too_many_pixels", None): Wording(_l("“%(name)s” has too many pixels. Please send a smaller photo."), "photos"),
+    # Duty: checking in and out, and the manager's review
+    (D, "bad_nonce", None): Wording(_INCOMPLETE_PAGE),
+    (D, "nonce_reused", None): Wording(_INCOMPLETE_PAGE),
+    (D, "station_inactive", None): Wording(_l("This station is no longer active.")),
+    (D, "location_unavailable", None): Wording(
+        _l("Your phone did not share its location, which this station asks for.")
+    ),
+    (D, "too_far", None): Wording(
+        _l("Your phone's location is %(distance)d m from the station; it must be within %(radius)d m."),
+        params=_distance,
+    ),
+    (D, "kiosk_required", None): Wording(
+        _l("This station checks you in with the code on its tablet: scan the code on the tablet.")
+    ),
+    (D, "kiosk_invalid", None): Wording(
+        _l("This tablet code is not valid for this station. Scan the code on the tablet again.")
+    ),
+    (D, "kiosk_expired", None): Wording(_l("This tablet code has expired. Scan the code on the tablet again.")),
+    (D, "not_yours", None): Wording(_l("This duty belongs to someone else.")),
+    (D, "not_open", None): Wording(_l("This duty is no longer open.")),
+    (D, "bad_residents", None): Wording(_l("Please enter the number of residents received, from 0 to 1000.")),
+    (D, "voided", None): Wording(_l("This duty has already been voided.")),
+    (D, "reason_required", None): Wording(_l("Please give a reason for voiding this duty.")),
+    # The roster
+    (R, "end_before_start", None): Wording(_l("The end time must be after the start time."), "ends_at"),
+    (R, "in_the_past", None): Wording(_l("This time has already passed. Choose a day and time from now on."), "day"),
+    (R, "in_the_past", "remove"): Wording(
+        _l("A slot that has ended stays on the roster: the attendance review counts it.")
+    ),
+    (R, "not_this_station", None): Wording(_l("This slot is on another station's roster.")),
+    (R, "not_a_member", None): Wording(_l("This representative is not listed at this station."), "representative"),
+    (R, "too_many_weeks", None): Wording(
+        _l("Repeat for at most %(n)d weeks."), "repeat_weeks", params=lambda d: {"n": d["maximum"]}
+    ),
+    (R, "overlap", None): Wording(
+        _l("This representative already has a slot on %(day)s from %(start)s to %(end)s at %(station)s."),
+        "starts_at",
+        params=_overlap,
+    ),
+    # Signing in and passwords
+    (U, "bad_credentials", None): Wording(_l("The username, mobile number or password is not right.")),
+    (U, "locked", None): Wording(
+        _l("Too many wrong passwords: this account is locked until %(time)s. Please try again then."),
+        params=_hh_mm("until"),
+    ),
+    (U, "inactive", None): Wording(_l("This account has been switched off. Please ask your administrator.")),
+    (U, "wrong_password", None): Wording(_l("The current password is not right."), "current"),
+    (U, "password_too_short", None): Wording(
+        _l("The password is too short: at least %(n)d characters.", n=auth.MIN_PASSWORD_LENGTH), "password"
+    ),
+    (U, "password_too_simple", None): Wording(
+        _l("The password is too simple: use letters and digits, and not the username."), "password"
+    ),
+    # Accounts, as the administrator makes them
+    (U, "bad_username", None): Wording(
+        _l("Use 2 to 40 letters, digits, “.”, “_” or “-”, starting with a letter."), "username"
+    ),
+    (U, "username_taken", None): Wording(_l("This username is already taken."), "username"),
+    (U, "bad_mobile", None): Wording(
+        _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"
+    ),
+    (U, "mobile_taken", None): Wording(_l("Another account already uses this mobile number."), "mobile"),
+    (U, "display_name_required", None): Wording(_l("Please fill this in."), "display_name"),
+    (U, "display_name_too_long", None): Wording(
+        _KEEP_IT_TO, "display_name", params=lambda _d: {"n": auth.DISPLAY_NAME_MAX}
+    ),
+    (U, "bad_role", None): Wording(_l("Please choose a role."), "role"),
+    (U, "region_required", None): Wording(_l("Congress staff need the region they look after."), "region"),
+    (U, "unit_required", None): Wording(_l("A handling unit account needs its unit."), "unit"),
+    (U, "unit_inactive", None): Wording(_l("This unit is switched off."), "unit"),
+    (U, "stations_required", None): Wording(_l("A station manager needs at least one station."), "stations"),
+    (U, "level_required", None): Wording(_l("A representative needs the level of their congress."), "level"),
+    (U, "bad_level", None): Wording(_l("Please choose a level from the list."), "level"),
+    (U, "occupation_too_long", None): Wording(_KEEP_IT_TO, "occupation", params=lambda _d: {"n": auth.OCCUPATION_MAX}),
+    (U, "delegation_too_long", None): Wording(_KEEP_IT_TO, "delegation", params=lambda _d: {"n": auth.DELEGATION_MAX}),
+    (U, "cannot_switch_off_self", None): Wording(_l("You cannot switch off your own account.")),
+    # The working-day calendar: a file as a whole, and its lines
+    (K, "not_text", None): Wording(_l("The file could not be read as text. Save it as CSV and try again.")),
+    (K, "empty", None): Wording(
+        _l("There is no day in it. Each line needs a date and a type, such as 2027-02-06,holiday,春节.")
+    ),
+    (K, "too_long", None): Wording(_l("It is too long: at most %(limit)d lines.")),
+    (K, "name_too_long", None): Wording(_KEEP_IT_TO, params=lambda _d: {"n": workdays.NAME_MAX}),
+    (K, "bad_date", None): Wording(_l("Please enter a date such as 2027-02-06.")),
+    (K, "bad_date", "line"): Wording(_l("Line %(line)d: “%(value)s” is not a date. Write it like 2027-02-06.")),
+    (K, "missing_type", "line"): Wording(
+        _l("Line %(line)d: the type is missing. After the date write holiday or workday (休 or 班).")
+    ),
+    (K, "bad_type", "line"): Wording(
+        _l("Line %(line)d: “%(value)s” is not a type. Write holiday or workday (休 or 班).")
+    ),
+    (K, "too_many_columns", "line"): Wording(_l("Line %(line)d: too many columns. Use three: date, type, name.")),
+    (K, "name_too_long", "line"): Wording(_l("Line %(line)d: the name is too long, at most %(limit)d characters.")),
+    (K, "conflict", "line"): Wording(_l("Line %(line)d: %(day)s is already on line %(other)d with the other type.")),
+}
+
+
+def wording(kind: type[DomainError], code: str, context: str | None = None) -> Wording | None:
+    """The words for `code`, for `context` when it has its own; a subclass of a refusal
+    kind finds its parent's words."""
+    for cls in kind.__mro__:
+        if not (isinstance(cls, type) and issubclass(cls, DomainError)):
+            break
+        found = WORDS.get((cls, code, context)) or WORDS.get((cls, code, None))
+        if found is not None:
+            return found
+    return None
+
+
+def explain(refused: DomainError, context: str | None = None, **values) -> tuple[str | None, str]:
+    """(field, message) in the current language, the details (and `values`) filled in.
+    A code nobody worded reads as itself: a programming error shows, never a blank."""
+    found = wording(type(refused), refused.code, context)
+    if found is None:
+        return None, refused.code
+    details = {**refused.details, **values}
+    params = found.params(details) if found.params is not None else details
+    return found.field, str(found.message) % params if params else str(found.message)
+
+
+def message(refused: DomainError, context: str | None = None, **values) -> str:
+    return explain(refused, context, **values)[1]
+
+
+def line_messages(refused: CalendarRefused) -> list[str]:
+    """What is wrong with a calendar file, one sentence per bad line."""
+    if refused.code != "bad_lines":
+        return [message(refused)]
+    return [
+        message(CalendarRefused(problem.code, **problem.details), "line", line=problem.line)
+        for problem in refused.details["problems"]
+    ]
