@@ -84,9 +84,16 @@ def parse_filter(args) -> InboxFilter:
     )
 
 
-def default_box(user) -> str:
-    """What each role opens on: a representative their concerns to take, a unit its work."""
-    return {Role.REPRESENTATIVE: "take", Role.UNIT_HANDLER: "handle"}.get(user.role, "all")
+# The boxes each role sees as tabs above its inbox, in order; the first is where it opens.
+ROLE_BOXES = {
+    Role.REPRESENTATIVE: ("take", "supervise", "all"),
+    Role.UNIT_HANDLER: ("handle", "all"),
+}
+
+
+def boxes_for(user) -> tuple[str, ...]:
+    """A representative opens on the concerns to take up, a unit on its work."""
+    return ROLE_BOXES.get(user.role, ("all",))
 
 
 def _escape_like(word: str) -> str:

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from extensions import db, writes_on_get
 from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernAction as A
-from models.enums import ConcernStatus, Role
+from models.enums import ConcernStatus
 from services import concern_flow as flow
 from services import exports, inbox, permissions, refusals
 from services.audit import log
@@ -30,11 +30,6 @@ from services.workflow import ActionSpec
 from views.manage import bp
 from views.util import get_or_404, int_or_none, require_or_abort
 
-# Boxes each role sees as tabs above its inbox, in order.
-ROLE_BOXES = {
-    Role.REPRESENTATIVE: ("take", "supervise", "all"),
-    Role.UNIT_HANDLER: ("handle", "all"),
-}
 BOX_TITLES = {
     "take": _l("To take up"),
     "supervise": _l("To supervise"),
@@ -56,10 +51,6 @@ def _categories(*, active_only: bool) -> list[Category]:
     return list(db.session.scalars(query.where(Category.is_active) if active_only else query))
 
 
-def _boxes() -> tuple[str, ...]:
-    return ROLE_BOXES.get(current_user.role, ("all",))
-
-
 # --- the inbox ------------------------------------------------------------------------------
 
 
@@ -68,15 +59,16 @@ def _boxes() -> tuple[str, ...]:
 def concerns():
     require_or_abort(P.CONCERN_INBOX)
     f = inbox.parse_filter(request.args)
-    if f.box not in _boxes() or "box" not in request.args:
-        f = replace(f, box=_boxes()[0])
+    boxes = inbox.boxes_for(current_user)
+    if f.box not in boxes or "box" not in request.args:
+        f = replace(f, box=boxes[0])
     result = inbox.page(current_user, f, request.args.get("after"))
     stations = overseen_stations(current_user)
     return render_template(
         "manage/concerns.html",
         f=f,
         result=result,
-        boxes=[(box, BOX_TITLES[box]) for box in _boxes()],
+        boxes=[(box, BOX_TITLES[box]) for box in boxes],
         stations=stations.stations,
         categories=_categories(active_only=False),  # old concerns keep retired categories
         stages=flow.STAGES,
