@@ -104,11 +104,8 @@ def _may(spec: ActionSpec, concern: Concern) -> bool:
 
 
 def render_concern(concern: Concern, *, contact: bool = False, error=None, values=None, status: int = 200):
-    steps = [
-        spec
-        for spec in map(flow.CONCERN_FLOW.__getitem__, flow.allowed_actions(concern.status, current_user.role))
-        if spec.button is not None and _may(spec, concern)
-    ]
+    # The buttons: the steps the table allows now that this viewer may take, in table order.
+    steps = [spec for spec in flow.CONCERN_FLOW if spec.button is not None and _may(spec, concern)]
     may_recategorize = _may(flow.CONCERN_FLOW[A.RECATEGORIZE], concern)
     response = make_response(
         render_template(
