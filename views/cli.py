@@ -17,7 +17,7 @@ def register(app) -> None:
     @click.option("--if-empty", is_flag=True, help="Only when the database has no station yet.")
     def seed_demo_command(if_empty: bool):
         """Load Henan demo data: regions, stations, representatives, categories, units."""
-        from services.demo import seed_demo
+        from devtools.demo import seed_demo
 
         if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Station)):
             click.echo("Database already has stations; demo data not loaded.")
@@ -38,7 +38,7 @@ def register(app) -> None:
         """Generate DESIGN.md's scale data on PostgreSQL for the benchmark (bench/inbox.py)."""
         import time
 
-        from services import scale
+        from devtools import scale
 
         size = scale.sized(
             scale.SMALL if small else scale.BUDGET,
@@ -81,7 +81,7 @@ def register(app) -> None:
     @app.cli.command("demo-info")
     def demo_info_command():
         """Print a few station URLs and the demo accounts."""
-        from services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+        from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
         base = current_app.config["PUBLIC_BASE_URL"]
         stations = db.session.scalars(sa.select(Station).where(Station.is_active).order_by(Station.id).limit(5)).all()
