@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app:create_app
-SOURCES := app.py config.py extensions.py models services views templates
+SOURCES := app.py config.py extensions.py models services views commands devtools templates
 
 .PHONY: run test bench lint format translations extract-messages system-deps clean
 

@@ -65,12 +65,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
 
-    from views import admin, auth, cli, duty, errors, health, kiosk, manage, public
+    import commands
+    from views import admin, auth, duty, errors, health, kiosk, manage, public
 
     for blueprint in (public.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, health.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
-    cli.register(app)
+    commands.register(app)
     from views.templating import register as register_templating
 
     register_templating(app)

@@ -103,7 +103,7 @@ def migrations_digest() -> str:
 
 def prepare(url: sa.URL, sizes: dict[str, int], reseed: bool) -> dict:
     """The scale database at these sizes: reused when its comment says so, else made anew."""
-    from services.scale import GENERATOR_VERSION
+    from devtools.scale import GENERATOR_VERSION
 
     wanted = (
         f"{COMMENT_PREFIX} v{GENERATOR_VERSION} "
@@ -484,7 +484,7 @@ def scale_bench(
     """Everything: prepare the scale database, measure, and return the figures."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from services.scale import BUDGET
+    from devtools.scale import BUDGET
 
     wanted = {
         "stations": sizes.get("stations") or BUDGET.stations,

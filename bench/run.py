@@ -293,7 +293,7 @@ def prepare_database(db: Database, env: dict) -> dict:
     engine.dispose()
     source = "flask seed-demo"
     if not stations or not categories:
-        log("flask seed-demo loaded no station or category (services/demo.py still a placeholder?): seeding our own")
+        log("flask seed-demo loaded no station or category (devtools/demo_data/ empty?): seeding our own")
         seed_own(db.url, env)
         source = "bench fallback seed (seed-demo loaded nothing)"
     engine = sa.create_engine(db.url)

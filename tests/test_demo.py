@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 from app import create_app
+from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from extensions import db
 from models import Category, Concern, Region, Representative, Station, Unit, User, representative_station
 from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
-from services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 
 CITIES = {"410500": "安阳市", "411100": "漯河市", "411600": "周口市", "410400": "平顶山市", "411700": "驻马店市"}
 COUNTIES = {
@@ -175,10 +175,10 @@ def test_demo_roster_fills_two_weeks_once_and_never_double_books(demo_app):
 def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
     from datetime import timedelta
 
+    from devtools.demo import CONCERNS
     from models import ConcernEvent, Outbox, utcnow
     from models.enums import ConcernStatus
     from services.concern_flow import TRANSITIONS, is_overdue
-    from services.demo import CONCERNS
 
     with demo_app.app_context():
         seed_demo()
@@ -229,8 +229,8 @@ def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
 
 
 def test_demo_accounts_find_work_in_their_inbox(demo_app):
+    from devtools.demo import _DEMO_REP_USERNAMES
     from models.enums import ConcernStatus
-    from services.demo import _DEMO_REP_USERNAMES
     from services.inbox import InboxFilter, page
 
     def inbox(username: str, box: str) -> list[Concern]:

@@ -4,10 +4,10 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from devtools import scale
 from extensions import db
 from models import Concern, ConcernEvent, Duty, DutySlot, Representative, Station, User, manager_station
 from models.enums import ConcernStatus, DutyStatus, Role
-from services import scale
 from services.concern_flow import TRANSITIONS
 
 

@@ -37,10 +37,10 @@ from functools import cached_property
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from devtools.demo import CATEGORIES, CITY_UNITS, COUNTY_UNITS, ROSTER_HOURS, SCALE_CONTENTS
 from extensions import db
 from models import Category, Region, utcnow
 from services.codes import ALPHABET
-from services.demo import _CITY_UNITS, _COUNTY_UNITS, CATEGORIES, ROSTER_HOURS, SCALE_CONTENTS
 from services.stations import LOCAL_TZ
 
 # Published on purpose, like the demo password: bench accounts on a bench database.
@@ -179,14 +179,14 @@ class _Plan:
 
     # Units: every city's, then every county's.
     def city_unit(self, c: int, k: int) -> int:
-        return self.unit_base + 1 + c * len(_CITY_UNITS) + k
+        return self.unit_base + 1 + c * len(CITY_UNITS) + k
 
     def county_unit(self, k: int, j: int) -> int:
-        return self.unit_base + 1 + self.size.cities * len(_CITY_UNITS) + k * len(_COUNTY_UNITS) + j
+        return self.unit_base + 1 + self.size.cities * len(CITY_UNITS) + k * len(COUNTY_UNITS) + j
 
     @property
     def units(self) -> int:
-        return self.size.cities * len(_CITY_UNITS) + self.counties * len(_COUNTY_UNITS)
+        return self.size.cities * len(CITY_UNITS) + self.counties * len(COUNTY_UNITS)
 
     # Managers: manager m looks after two neighbouring stations of one county.
     def managed(self, m: int) -> tuple[int, ...]:
@@ -282,11 +282,11 @@ def _regions(p: _Plan, level: str) -> Iterator[tuple]:
 
 def _unit_rows(p: _Plan) -> Iterator[tuple]:
     for c in range(p.size.cities):
-        for k, (suffix, kind) in enumerate(_CITY_UNITS):
+        for k, (suffix, kind) in enumerate(CITY_UNITS):
             yield (p.city_unit(c, k), f"规模{c + 1:02d}市{suffix}", kind.value, p.city_region(c), True)
     for county in range(p.counties):
         c, n = divmod(county, p.size.counties_per_city)
-        for j, (suffix, kind) in enumerate(_COUNTY_UNITS):
+        for j, (suffix, kind) in enumerate(COUNTY_UNITS):
             name = f"规模{c + 1:02d}市{n + 1:02d}县{suffix}"
             yield (p.county_unit(county, j), name, kind.value, p.county_region(county), True)
 
@@ -500,8 +500,8 @@ _CATEGORY_UNIT = {
     "industry": "市场监督管理局",
     "other": "城市管理局",
 }
-_CITY_INDEX = {suffix: k for k, (suffix, _kind) in enumerate(_CITY_UNITS)} | {"人民法院": 11}
-_COUNTY_INDEX = {suffix: k for k, (suffix, _kind) in enumerate(_COUNTY_UNITS)}
+_CITY_INDEX = {suffix: k for k, (suffix, _kind) in enumerate(CITY_UNITS)} | {"人民法院": 11}
+_COUNTY_INDEX = {suffix: k for k, (suffix, _kind) in enumerate(COUNTY_UNITS)}
 _DAY = timedelta(days=1)
 
 

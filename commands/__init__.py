@@ -1,0 +1,30 @@
+"""Command-line entry points, one module per area; `register(app)` adds them to `flask`.
+
+demo.py      flask seed-demo, flask demo-info
+scale.py     flask seed-scale (the benchmark's data)
+qrcodes.py   flask make-qrcodes
+accounts.py  flask create-user
+duty.py      flask duty close-stale
+outbox.py    flask outbox send|status
+concerns.py  flask concerns auto-close
+calendar.py  flask calendar import|show
+"""
+
+from flask import Flask
+
+from commands import accounts, calendar, concerns, demo, duty, outbox, qrcodes, scale
+
+
+def register(app: Flask) -> None:
+    for command in (
+        demo.seed_demo_command,
+        scale.seed_scale_command,
+        qrcodes.make_qrcodes_command,
+        demo.demo_info_command,
+        accounts.create_user_command,
+        duty.duty_group,
+        outbox.outbox_group,
+        concerns.concerns_group,
+        calendar.calendar_group,
+    ):
+        app.cli.add_command(command)

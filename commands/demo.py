@@ -1,0 +1,41 @@
+"""`flask seed-demo` and `flask demo-info`: the demo data of devtools/demo.py."""
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from extensions import db
+from models import Station
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no station yet.")
+@with_appcontext
+def seed_demo_command(if_empty: bool):
+    """Load Henan demo data: regions, stations, representatives, categories, units."""
+    from devtools.demo import seed_demo
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Station)):
+        click.echo("Database already has stations; demo data not loaded.")
+        return
+    summary = seed_demo()
+    db.session.commit()
+    click.echo("Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+@click.command("demo-info")
+@with_appcontext
+def demo_info_command():
+    """Print a few station URLs and the demo accounts."""
+    from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    base = current_app.config["PUBLIC_BASE_URL"]
+    stations = db.session.scalars(sa.select(Station).where(Station.is_active).order_by(Station.id).limit(5)).all()
+    click.echo("Stations (scan or open):")
+    for st in stations:
+        click.echo(f"  {base}/s/{st.code}   {st.name}")
+    click.echo(f"  poster: {base}/s/{stations[0].code}/poster" if stations else "  (no stations)")
+    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+    for username, role, name in DEMO_ACCOUNTS:
+        click.echo(f"  {username:<18} {role:<16} {name}")

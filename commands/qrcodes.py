@@ -1,0 +1,22 @@
+"""`flask make-qrcodes`: every active station's QR code, as PNG and SVG."""
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from extensions import db
+from models import Station
+
+
+@click.command("make-qrcodes")
+@click.option("--out", default=None, help="Folder to write to (default: QRCODE_FOLDER).")
+@with_appcontext
+def make_qrcodes_command(out: str | None):
+    """Write a PNG and an SVG QR code for every active station."""
+    from services.qr import write_station_codes
+
+    codes = list(db.session.scalars(sa.select(Station.code).where(Station.is_active).order_by(Station.id)))
+    folder = out or current_app.config["QRCODE_FOLDER"]
+    written = write_station_codes(folder, current_app.config["PUBLIC_BASE_URL"], codes)
+    click.echo(f"Wrote {len(written)} files for {len(codes)} stations to {folder}")
