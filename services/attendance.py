@@ -24,8 +24,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from extensions import db
 from models import CheckInAttempt, Concern, Duty, DutySlot, Representative, Station, utcnow
 from models.enums import DutyStatus
+from services.clock import month_bounds, to_local, utc_at
 from services.duty import counts
-from services.stations import LEVEL_ORDER, LOCAL_TZ, to_local, to_utc
+from services.stations import LEVEL_ORDER
 
 # Short labels for the reason codes of refused and pending check-ins (services.duty).
 REASON_LABELS = {
@@ -84,9 +85,7 @@ class Month:
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """The month in China time, as the naive UTC the database stores."""
-        start = datetime.combine(self.first_day, datetime.min.time(), tzinfo=LOCAL_TZ)
-        end = datetime.combine(self.next.first_day, datetime.min.time(), tzinfo=LOCAL_TZ)
-        return to_utc(start), to_utc(end)
+        return month_bounds(self.year, self.month)
 
 
 # --- the review -------------------------------------------------------------------------
@@ -145,9 +144,7 @@ def is_pending(duty: Duty) -> bool:
 
 
 def _slot_bounds(slot: DutySlot) -> tuple[datetime, datetime]:
-    start = datetime.combine(slot.day, slot.starts_at, tzinfo=LOCAL_TZ)
-    end = datetime.combine(slot.day, slot.ends_at, tzinfo=LOCAL_TZ)
-    return to_utc(start), to_utc(end)
+    return utc_at(slot.day, slot.starts_at), utc_at(slot.day, slot.ends_at)
 
 
 def month_attendance(station: Station, month: Month, now: datetime | None = None) -> MonthAttendance:

@@ -35,9 +35,9 @@ from models.enums import (
     UnitKind,
 )
 from services import concern_flow
+from services.clock import LOCAL_TZ, to_local, to_utc
 from services.codes import new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
-from services.stations import LOCAL_TZ, to_local, to_utc
 from services.storage import LocalStorage
 
 # Published on purpose: `make run` prints it next to the demo accounts.

@@ -2,16 +2,16 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Concern, Duty, Representative
+from models import Concern, Duty, Representative, utcnow
 from models.enums import DutyStatus
+from services.clock import to_local, year_bounds
 from services.duty import counts, open_duty
-from services.stations import LOCAL_TZ, to_local, to_utc
 
 
 @dataclass
@@ -57,12 +57,6 @@ class PerformanceFile:
     year: Totals = field(default_factory=Totals)
 
 
-def year_bounds(year: int) -> tuple[datetime, datetime]:
-    start = datetime(year, 1, 1, tzinfo=LOCAL_TZ)
-    end = datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
-    return to_utc(start), to_utc(end)
-
-
 def duty_lines(rep: Representative, year: int) -> list[DutyLine]:
     start, end = year_bounds(year)
     duties = db.session.scalars(
@@ -78,7 +72,7 @@ def duty_lines(rep: Representative, year: int) -> list[DutyLine]:
             .group_by(Concern.duty_id)
         ).all()
     )
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utcnow()
     lines = []
     for d in duties:
         out = d.checked_out_at or now

@@ -39,9 +39,9 @@ from werkzeug.security import generate_password_hash
 
 from extensions import db
 from models import Category, Region, utcnow
+from services.clock import LOCAL_TZ
 from services.codes import ALPHABET
 from services.demo import _CITY_UNITS, _COUNTY_UNITS, CATEGORIES, ROSTER_HOURS, SCALE_CONTENTS
-from services.stations import LOCAL_TZ
 
 # Published on purpose, like the demo password: bench accounts on a bench database.
 SCALE_PASSWORD = "mashang-scale"  # noqa: S105

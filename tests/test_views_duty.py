@@ -3,7 +3,7 @@ pages, the 履职档案 (/me) and the annual report. Assertions are on status co
 redirects and rows, not on wording (the Chinese catalogue is being written)."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -14,8 +14,8 @@ from extensions import db as _db
 from models import CheckInAttempt, Duty
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, Role
 from services import duty as duty_service
+from services.clock import utc_at
 from services.duty import kiosk_token, kiosk_window
-from services.stations import LOCAL_TZ, to_utc
 from tests import factories
 from tests.helpers import login
 
@@ -33,7 +33,7 @@ def fresh() -> None:
 
 
 def local(y, mo, d, h=0, mi=0) -> datetime:
-    return to_utc(datetime(y, mo, d, h, mi, tzinfo=LOCAL_TZ))
+    return utc_at(date(y, mo, d), time(h, mi))
 
 
 def location_path(resp) -> str:

@@ -3,6 +3,7 @@
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from models.enums import LabelledEnum
+from services.clock import local_today
 from services.codes import format_tracking_code
 from services.concern_flow import action_title
 from services.privacy import mask_mobile, mask_name
@@ -14,8 +15,6 @@ def label(value) -> str:
 
 def date_label(day) -> str:
     """ "Today", "Tomorrow", or a short date with the weekday."""
-    from services.stations import local_today
-
     delta = (day - local_today()).days
     if delta == 0:
         return gettext("Today")
