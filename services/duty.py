@@ -96,11 +96,6 @@ def duty_by_nonce(nonce: str) -> Duty | None:
     return db.session.scalar(sa.select(Duty).where(Duty.nonce == nonce)) if nonce else None
 
 
-def counts(duty: Duty) -> bool:
-    """Whether a duty counts in the performance file as full duty."""
-    return duty.status == DutyStatus.CLOSED and (duty.pending_reason is None or duty.confirmed_by_id is not None)
-
-
 def linked_concerns(duty: Duty) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Concern).where(Concern.duty_id == duty.id)) or 0
 

@@ -12,7 +12,8 @@ from models.enums import DutyMethod, DutyStatus, PresencePolicy, Role
 from services import duty as duty_service
 from services.clock import end_of_day, utc_at
 from services.concerns import ConcernInput, submit_concern
-from services.duty import Proof, check_in, check_out, close_stale, confirm, counts, kiosk_token, kiosk_window, void
+from services.duty import Proof, check_in, check_out, close_stale, confirm, kiosk_token, kiosk_window, void
+from services.duty_lines import counts
 from services.errors import CheckInRefused
 from services.reports import annual_report, performance_file
 from services.storage import LocalStorage
@@ -460,7 +461,7 @@ def test_a_concern_filed_while_on_duty_is_linked_and_counted(db, site, tmp_path)
     file = performance_file(rep, 2024)
     assert file.year.concerns == 1
     assert file.year.residents == 2
-    assert file.lines[0].concerns == 1
+    assert file.lines[0].concerns == [during.tracking_code]
     report = annual_report(rep, 2024)
     assert report.by_station == [("莲花街道联络站", report.total)]
     assert (report.total.duties, report.total.concerns, report.total.minutes) == (1, 1, 120)

@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db as _db
 from models import CheckInAttempt, Duty
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, Role
+from services import clock
 from services import duty as duty_service
 from services.clock import utc_at
 from services.duty import kiosk_token, kiosk_window
+from services.duty_lines import counts
 from tests import factories
 from tests.helpers import login
 
@@ -246,8 +248,26 @@ def test_geo_station_without_a_location_offers_a_pending_check_in(client, world)
     assert resp.status_code == 303
     (duty,) = duties(rep)
     assert (duty.status, duty.pending_reason) == (DutyStatus.OPEN, "location_unavailable")
-    assert not duty_service.counts(duty)
+    assert not counts(duty)
     assert attempt_reasons() == ["location_unavailable"]
+
+
+def test_a_pending_duty_confirmed_while_open_no_longer_waits_on_the_representatives_pages(client, world):
+    rep, geo = world["rep"], world["geo"]
+    login(client, rep.user)
+    check_in(client, geo, nonce="geo-nonce-0002", allow_pending="1")
+    (duty,) = duties(rep)
+    year = clock.to_local(duty.checked_in_at).year
+    waiting = "待站长确认"
+    assert waiting in client.get(f"/s/{geo.code}").get_data(as_text=True)
+    assert "待确认 1 次" in client.get(f"/me/report/{year}").get_data(as_text=True)
+
+    duty_service.confirm(world["manager"], duty, "当面确认")  # while the duty is still open
+    _db.session.commit()
+    assert waiting not in client.get(f"/s/{geo.code}").get_data(as_text=True)
+    report = client.get(f"/me/report/{year}").get_data(as_text=True)
+    assert "待确认 0 次" in report  # confirmed; and open, so it counts once checked out
+    assert waiting not in client.get(f"/me?year={year}").get_data(as_text=True)
 
 
 def test_geo_station_inside_the_radius_checks_in_with_the_distance(client, world):

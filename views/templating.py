@@ -6,6 +6,7 @@ from models.enums import LabelledEnum
 from services.clock import local_today
 from services.codes import format_tracking_code
 from services.concern_flow import action_title
+from services.duty_lines import is_pending
 from services.privacy import mask_mobile, mask_name
 
 
@@ -31,6 +32,7 @@ def register(app) -> None:
     app.add_template_filter(mask_name)
     app.add_template_filter(action_title)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
+    app.add_template_test(is_pending, "pending_duty")
 
     from services.permissions import can
 
