@@ -5,6 +5,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from services.clock import LOCAL_TZ_NAME
+
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105  (refused in production)
 
@@ -99,7 +101,7 @@ class Config:
     TRUST_PROXY_HOPS = 0
 
     BABEL_DEFAULT_LOCALE = "zh_Hans"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = LOCAL_TZ_NAME  # the `dt` filter shows stored times in it
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = ("zh_Hans", "en")
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import yaml
@@ -42,9 +41,9 @@ from models.enums import (
     UnitKind,
 )
 from services import concern_flow
+from services.clock import local_today, to_local, utc_at
 from services.codes import new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
-from services.stations import LOCAL_TZ, to_local, to_utc
 from services.storage import LocalStorage
 
 DATA = Path(__file__).with_name("demo_data")
@@ -313,7 +312,7 @@ def seed_demo() -> dict[str, int]:
 def _seed_roster(stations: dict[str, Station]) -> None:
     """Roster slots from today for two weeks, for stations that have none from today on
     (so a second run, or a roster a manager already keeps, is left alone)."""
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = local_today()
     # Some representatives serve at two stations: never give one two places at once.
     taken = set(
         db.session.execute(
@@ -499,7 +498,7 @@ def _moment(when: str, now: datetime) -> datetime:
     days, _, hhmm = when.partition(" ")
     hour, minute = map(int, hhmm.split(":"))
     day = to_local(now).date() - timedelta(days=int(days))
-    moment = to_utc(datetime.combine(day, time(hour, minute), tzinfo=LOCAL_TZ))
+    moment = utc_at(day, time(hour, minute))
     return min(moment, now - timedelta(minutes=5))
 
 

@@ -40,8 +40,8 @@ from werkzeug.security import generate_password_hash
 from devtools.demo import CATEGORIES, CITY_UNITS, COUNTY_UNITS, ROSTER_HOURS, SCALE_CONTENTS
 from extensions import db
 from models import Category, Region, utcnow
+from services.clock import local_today
 from services.codes import ALPHABET
-from services.stations import LOCAL_TZ
 
 # Published on purpose, like the demo password: bench accounts on a bench database.
 SCALE_PASSWORD = "mashang-scale"  # noqa: S105
@@ -439,7 +439,7 @@ def _duty_rows(p: _Plan, rnd: random.Random) -> Iterator[tuple]:
 
 
 def _slot_rows(p: _Plan) -> Iterator[tuple]:
-    today = datetime.now(LOCAL_TZ).date()
+    today = local_today()
     days = [today + timedelta(days=d) for d in range(14) if (today + timedelta(days=d)).weekday() < 5]
     for station in range(p.size.stations):
         reps = p.reps_at(station)

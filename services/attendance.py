@@ -5,13 +5,12 @@ The figures, per representative:
 
 - scheduled: roster slots at the station in the month;
 - attended: slots that a duty at the station overlapped and that counts as full duty
-  (services.duty.counts), plus counted duties that overlapped no slot at all;
+  (services.duty_lines), plus counted duties that overlapped no slot at all;
 - missed: slots that have ended with no overlapping duty (voided duties do not rescue
   a slot); a slot covered only by a pending, open or auto-closed duty is neither
   attended nor missed, it shows under those columns;
-- pending: duties recorded without the station's presence proof and neither confirmed
-  nor voided yet; auto-closed: duties closed by `flask duty close-stale`;
-- hours and residents received: of the duties that count.
+- pending, auto-closed, hours and residents received: the one counter of duty lines
+  (services.duty_lines.Tally), as in the representative's performance file.
 """
 
 from dataclasses import dataclass, field
@@ -22,10 +21,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
-from models import CheckInAttempt, Concern, Duty, DutySlot, Representative, Station, utcnow
+from models import CheckInAttempt, Duty, DutySlot, Representative, Station, utcnow
 from models.enums import DutyStatus
-from services.duty import counts
-from services.stations import LEVEL_ORDER, LOCAL_TZ, to_local, to_utc
+from services.clock import month_bounds, utc_at
+from services.duty_lines import DutyLine, Tally, duty_lines
+from services.stations import LEVEL_ORDER
 
 # Short labels for the reason codes of refused and pending check-ins (services.duty).
 REASON_LABELS = {
@@ -84,31 +84,19 @@ class Month:
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """The month in China time, as the naive UTC the database stores."""
-        start = datetime.combine(self.first_day, datetime.min.time(), tzinfo=LOCAL_TZ)
-        end = datetime.combine(self.next.first_day, datetime.min.time(), tzinfo=LOCAL_TZ)
-        return to_utc(start), to_utc(end)
+        return month_bounds(self.year, self.month)
 
 
 # --- the review -------------------------------------------------------------------------
 
 
 @dataclass
-class Figures:
+class Figures(Tally):
+    """The duty counter's figures plus the roster's."""
+
     scheduled: int = 0
     attended: int = 0
     missed: int = 0
-    pending: int = 0
-    auto_closed: int = 0
-    minutes: int = 0
-    residents: int = 0
-
-    @property
-    def hours(self) -> float:
-        return round(self.minutes / 60, 1)
-
-    def add(self, other: "Figures") -> None:
-        for name in ("scheduled", "attended", "missed", "pending", "auto_closed", "minutes", "residents"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -118,36 +106,17 @@ class RepRow:
 
 
 @dataclass
-class DutyRow:
-    duty: Duty
-    local_in: datetime
-    local_out: datetime | None
-    minutes: int
-    counted: bool
-    pending: bool
-    in_slot: bool  # overlapped a roster slot of its representative
-    concerns: list[str] = field(default_factory=list)  # tracking codes of linked concerns
-
-
-@dataclass
 class MonthAttendance:
     station: Station
     month: Month
     rows: list[RepRow]
     total: Figures
-    duties: list[DutyRow]
+    duties: list[DutyLine]
     attempts: list[CheckInAttempt]
 
 
-def is_pending(duty: Duty) -> bool:
-    """Waiting for the manager: recorded without the presence proof, not yet judged."""
-    return bool(duty.pending_reason) and duty.confirmed_by_id is None and duty.status != DutyStatus.VOIDED
-
-
 def _slot_bounds(slot: DutySlot) -> tuple[datetime, datetime]:
-    start = datetime.combine(slot.day, slot.starts_at, tzinfo=LOCAL_TZ)
-    end = datetime.combine(slot.day, slot.ends_at, tzinfo=LOCAL_TZ)
-    return to_utc(start), to_utc(end)
+    return utc_at(slot.day, slot.starts_at), utc_at(slot.day, slot.ends_at)
 
 
 def month_attendance(station: Station, month: Month, now: datetime | None = None) -> MonthAttendance:
@@ -173,14 +142,6 @@ def month_attendance(station: Station, month: Month, now: datetime | None = None
         .where(Duty.station_id == station.id, Duty.checked_in_at >= start, Duty.checked_in_at < end)
         .order_by(Duty.checked_in_at, Duty.id)
     ).all()
-    concern_codes: dict[int, list[str]] = {}
-    if duties:
-        for duty_id, code in db.session.execute(
-            sa.select(Concern.duty_id, Concern.tracking_code)
-            .where(Concern.duty_id.in_([d.id for d in duties]))
-            .order_by(Concern.id)
-        ):
-            concern_codes.setdefault(duty_id, []).append(code)
     attempts = db.session.scalars(
         sa.select(CheckInAttempt)
         .options(selectinload(CheckInAttempt.representative).joinedload(Representative.user))
@@ -197,60 +158,42 @@ def month_attendance(station: Station, month: Month, now: datetime | None = None
         reps.setdefault(item.representative_id, item.representative)
     rows = {rep_id: RepRow(rep) for rep_id, rep in reps.items()}
 
-    duty_rows = {
-        d.id: DutyRow(
-            duty=d,
-            local_in=to_local(d.checked_in_at),
-            local_out=to_local(d.checked_out_at) if d.checked_out_at else None,
-            minutes=max(0, int(((d.checked_out_at or now) - d.checked_in_at).total_seconds() // 60)),
-            counted=counts(d),
-            pending=is_pending(d),
-            in_slot=False,
-            concerns=concern_codes.get(d.id, []),
-        )
-        for d in duties
-    }
+    lines = duty_lines(list(duties), now)
 
     for slot in slots:
         figures = rows[slot.representative_id].figures
         figures.scheduled += 1
         slot_start, slot_end = _slot_bounds(slot)
         overlapping = [
-            d
-            for d in duties
-            if d.representative_id == slot.representative_id
-            and d.status != DutyStatus.VOIDED
-            and d.checked_in_at < slot_end
-            and (d.checked_out_at or now) > slot_start
+            line
+            for line in lines
+            if line.duty.representative_id == slot.representative_id
+            and line.duty.status != DutyStatus.VOIDED
+            and line.duty.checked_in_at < slot_end
+            and line.ends_at > slot_start
         ]
-        for d in overlapping:
-            duty_rows[d.id].in_slot = True
-        if any(duty_rows[d.id].counted for d in overlapping):
+        for line in overlapping:
+            line.in_slot = True
+        if any(line.counted for line in overlapping):
             figures.attended += 1
         elif not overlapping and slot_end <= now:
             figures.missed += 1
 
-    for line in duty_rows.values():
+    for line in lines:
         figures = rows[line.duty.representative_id].figures
-        if line.counted:
-            figures.minutes += line.minutes
-            figures.residents += line.duty.residents_received
-            if not line.in_slot:
-                figures.attended += 1  # a duty without a slot still counts
-        if line.pending:
-            figures.pending += 1
-        if line.duty.status == DutyStatus.AUTO_CLOSED:
-            figures.auto_closed += 1
+        figures.add(line)
+        if line.counted and not line.in_slot:
+            figures.attended += 1  # a duty without a slot still counts
 
     ordered = sorted(rows.values(), key=lambda r: (LEVEL_ORDER.index(r.rep.level), r.rep.name, r.rep.id))
     total = Figures()
     for row in ordered:
-        total.add(row.figures)
+        total.merge(row.figures)
     return MonthAttendance(
         station=station,
         month=month,
         rows=ordered,
         total=total,
-        duties=list(duty_rows.values()),
+        duties=lines,
         attempts=list(attempts),
     )

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +17,9 @@ from extensions import db
 from models import CheckInAttempt, Concern, Duty, Representative, Station, User, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy
 from services.audit import log
+from services.clock import end_of_day, to_local, utc_at
 from services.errors import CheckInRefused
-from services.stations import LOCAL_TZ, on_duty_now, to_local, to_utc
+from services.stations import on_duty_now
 
 KIOSK_WINDOW_SECONDS = 30
 KIOSK_WINDOWS_ACCEPTED = 2  # the current window and the one before it
@@ -93,11 +94,6 @@ def open_duty(rep: Representative) -> Duty | None:
 
 def duty_by_nonce(nonce: str) -> Duty | None:
     return db.session.scalar(sa.select(Duty).where(Duty.nonce == nonce)) if nonce else None
-
-
-def counts(duty: Duty) -> bool:
-    """Whether a duty counts in the performance file as full duty."""
-    return duty.status == DutyStatus.CLOSED and (duty.pending_reason is None or duty.confirmed_by_id is not None)
 
 
 def linked_concerns(duty: Duty) -> int:
@@ -273,9 +269,9 @@ def closing_time(duty: Duty) -> datetime:
     if station.closes_at is None:
         return duty.checked_in_at + STALE_AFTER
     local_day: date = to_local(duty.checked_in_at).date()
-    closing = to_utc(datetime.combine(local_day, station.closes_at, tzinfo=LOCAL_TZ))
+    closing = utc_at(local_day, station.closes_at)
     if closing <= duty.checked_in_at:  # checked in after closing: give it until the day ends
-        closing = to_utc(datetime.combine(local_day, time(23, 59), tzinfo=LOCAL_TZ))
+        closing = end_of_day(local_day)
     return closing
 
 

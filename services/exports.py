@@ -25,12 +25,12 @@ from models import Concern, Station, User
 from models.enums import Rating
 from services.attendance import MonthAttendance, reason_label
 from services.audit import log
+from services.clock import to_local
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
 from services.inbox import InboxFilter, newest_first
 from services.permissions import can
 from services.privacy import mask_mobile, mask_name
-from services.stations import to_local
 
 SUMMARY_HEADERS = (
     "代表姓名",

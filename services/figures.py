@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -25,9 +25,9 @@ from extensions import db
 from models import Concern, Region, Station, Unit, User
 from models.enums import ConcernStatus as S
 from models.enums import Rating, Role
+from services.clock import period_bounds
 from services.concern_flow import OPEN_STATUSES, overdue_clause
 from services.permissions import concern_scope, figures_root
-from services.stations import LOCAL_TZ, to_utc
 
 GROUPINGS = ("station", "region", "unit")
 # A table longer than this is cut for the page (busiest first); the totals cover every row.
@@ -83,9 +83,7 @@ class Period:
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """[start, end) as the naive UTC the database stores."""
-        first = datetime.combine(self.start, time.min, tzinfo=LOCAL_TZ)
-        after = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=LOCAL_TZ)
-        return to_utc(first), to_utc(after)
+        return period_bounds(self.start, self.end)
 
     def __str__(self) -> str:
         return f"{self.start.isoformat()} – {self.end.isoformat()}"

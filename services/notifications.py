@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from extensions import db
 from models import Concern, ConcernEvent, Outbox, User
 from models.enums import ConcernAction, Role
-from services.stations import to_local
+from services.clock import to_local
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest

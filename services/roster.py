@@ -8,7 +8,7 @@ never removed.
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -16,9 +16,9 @@ from sqlalchemy.orm import selectinload
 from extensions import db
 from models import DutySlot, Representative, Station, User
 from services.audit import log
+from services.clock import local_now, to_utc, utc_at
 from services.errors import DomainError
 from services.permissions import overseen_stations_clause
-from services.stations import LOCAL_TZ
 
 MAX_REPEAT_WEEKS = 12
 ROSTER_DAYS = 28  # the roster page shows today and the next four weeks
@@ -94,17 +94,9 @@ def series_sizes(station: Station, series: set[str], today: date) -> dict[str, i
 # --- changing the roster ----------------------------------------------------------------
 
 
-def _local_now(now: datetime | None) -> datetime:
-    """`now` (naive UTC, as stored, or aware) as naive China time."""
-    if now is None:
-        return datetime.now(LOCAL_TZ).replace(tzinfo=None)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return now.astimezone(LOCAL_TZ).replace(tzinfo=None)
-
-
 def has_ended(day: date, ends_at: time, now: datetime | None = None) -> bool:
-    return datetime.combine(day, ends_at) <= _local_now(now)
+    """Whether a local day's slot ending at `ends_at` is over (`now`: naive UTC or aware)."""
+    return utc_at(day, ends_at) <= to_utc(local_now(now))
 
 
 def add_slots(

@@ -1,8 +1,7 @@
 """Reading stations for the public page (码上见)."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -10,8 +9,8 @@ from sqlalchemy.orm import selectinload
 from extensions import db
 from models import Category, Concern, Duty, DutySlot, Representative, Station
 from models.enums import ConcernStatus, DutyStatus, RepLevel
+from services.clock import local_today, year_start
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 LEVEL_ORDER = list(RepLevel)
 
 
@@ -29,24 +28,8 @@ def get_active_station(code: str, *, with_representatives: bool = True) -> Stati
     return station if station is not None and station.is_active else None
 
 
-def to_local(moment: datetime) -> datetime:
-    """A stored naive-UTC time as China time."""
-    return moment.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
-
-
-def to_utc(moment: datetime) -> datetime:
-    """An aware time as the naive UTC the database stores."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def year_start_utc(now: datetime | None = None) -> datetime:
-    """The start of this calendar year in China, as naive UTC like the stored times."""
-    local_now = (now or datetime.now(UTC)).astimezone(LOCAL_TZ)
-    return to_utc(local_now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
-
-
 def station_stats(station: Station, now: datetime | None = None) -> StationStats:
-    since = year_start_utc(now)
+    since = year_start(now)
     received, closed = db.session.execute(
         sa.select(
             sa.func.count().filter(Concern.created_at >= since),
@@ -80,10 +63,6 @@ def on_duty_now(station: Station) -> list[Duty]:
             .order_by(Duty.checked_in_at)
         )
     )
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 def roster_days(station: Station, first: date | None = None, days: int = 8) -> list[tuple[date, list[DutySlot]]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import chinese_calendar
@@ -23,11 +23,8 @@ import sqlalchemy as sa
 from extensions import db
 from models import CalendarDay, User, utcnow
 from services import audit
+from services.clock import end_of_day, to_local
 from services.errors import DomainError
-from services.stations import LOCAL_TZ, to_local, to_utc
-
-# Deadlines end at the close of the local working day.
-END_OF_DAY = time(23, 59, 59)
 
 NAME_MAX = 40  # CalendarDay.name
 MAX_LINES = 2000  # a year's notice is a few dozen lines; anything far larger is the wrong file
@@ -137,7 +134,7 @@ def add_working_days(start: datetime, days: int) -> Deadline:
         day += timedelta(days=1)
         if calendar.is_workday(day):
             counted += 1
-    due = to_utc(datetime.combine(day, END_OF_DAY, tzinfo=LOCAL_TZ))
+    due = end_of_day(day)  # deadlines end at the close of the local working day
     return Deadline(due, calendar.estimated)
 
 

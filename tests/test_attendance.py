@@ -12,7 +12,7 @@ from models.enums import DutyMethod, DutyStatus, RepLevel, Role
 from services import duty as duty_service
 from services import exports
 from services.attendance import Month, month_attendance
-from services.stations import LOCAL_TZ, to_utc
+from services.clock import utc_at
 from tests import factories
 
 MARCH = Month(2025, 3)
@@ -21,7 +21,7 @@ NOW = datetime(2025, 3, 20, 4, 0)  # 2025-03-20 12:00 in China, naive UTC as sto
 
 def utc(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
     """A China-time moment of 2025 as the naive UTC the database stores."""
-    return to_utc(datetime(2025, month, day, hour, minute, tzinfo=LOCAL_TZ))
+    return utc_at(date(2025, month, day), time(hour, minute))
 
 
 def slot(db, st, rep, day: date, start: int, end: int) -> DutySlot:

@@ -2,7 +2,7 @@
 time, within each viewer's scope; the SVG chart; the figures page."""
 
 import xml.etree.ElementTree as ET
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 
@@ -11,9 +11,9 @@ from models.enums import ConcernStatus as S
 from models.enums import Rating, RegionLevel, Role
 from services import figures
 from services.charts import Series, bar_chart, fit, text_width
+from services.clock import utc_at
 from services.figures import Period
 from services.permissions import may_roll_up
-from services.stations import LOCAL_TZ, to_utc
 from tests import factories
 from tests.helpers import login
 
@@ -22,9 +22,9 @@ NOW = datetime(2025, 4, 1, 4, 0)  # naive UTC, like the stored times: noon on 1 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def local(*args) -> datetime:
+def local(y, mo, d, h=0, mi=0) -> datetime:
     """A China-time moment as the naive UTC the database stores."""
-    return to_utc(datetime(*args, tzinfo=LOCAL_TZ))
+    return utc_at(date(y, mo, d), time(h, mi))
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 from extensions import db as _db
 from models import Duty, DutySlot
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
+from services.clock import local_today
 from services.duty import KIOSK_WINDOW_SECONDS, kiosk_token, kiosk_window, verify_kiosk_token
-from services.stations import local_today
 from tests import factories
 from tests.helpers import login
 

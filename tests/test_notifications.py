@@ -9,8 +9,8 @@ from models import ConcernEvent, Outbox, utcnow
 from models.enums import ConcernStatus as S
 from models.enums import Rating, Role
 from services import concern_flow as flow
+from services.clock import to_local
 from services.errors import TransitionRefused
-from services.stations import to_local
 from tests import factories
 
 RESIDENT = "13800138000"

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from models import AuditLog, DutySlot
 from models.enums import RegionLevel, Role
 from services import roster
+from services.clock import local_today
 from services.roster import RosterRefused
-from services.stations import local_today, roster_days
+from services.stations import roster_days
 from tests import factories
 
 

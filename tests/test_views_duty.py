@@ -3,7 +3,7 @@ pages, the 履职档案 (/me) and the annual report. Assertions are on status co
 redirects and rows, not on wording (the Chinese catalogue is being written)."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db as _db
 from models import CheckInAttempt, Duty
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, Role
+from services import clock
 from services import duty as duty_service
+from services.clock import utc_at
 from services.duty import kiosk_token, kiosk_window
-from services.stations import LOCAL_TZ, to_utc
+from services.duty_lines import counts
 from tests import factories
 from tests.helpers import login
 
@@ -33,7 +35,7 @@ def fresh() -> None:
 
 
 def local(y, mo, d, h=0, mi=0) -> datetime:
-    return to_utc(datetime(y, mo, d, h, mi, tzinfo=LOCAL_TZ))
+    return utc_at(date(y, mo, d), time(h, mi))
 
 
 def location_path(resp) -> str:
@@ -246,8 +248,26 @@ def test_geo_station_without_a_location_offers_a_pending_check_in(client, world)
     assert resp.status_code == 303
     (duty,) = duties(rep)
     assert (duty.status, duty.pending_reason) == (DutyStatus.OPEN, "location_unavailable")
-    assert not duty_service.counts(duty)
+    assert not counts(duty)
     assert attempt_reasons() == ["location_unavailable"]
+
+
+def test_a_pending_duty_confirmed_while_open_no_longer_waits_on_the_representatives_pages(client, world):
+    rep, geo = world["rep"], world["geo"]
+    login(client, rep.user)
+    check_in(client, geo, nonce="geo-nonce-0002", allow_pending="1")
+    (duty,) = duties(rep)
+    year = clock.to_local(duty.checked_in_at).year
+    waiting = "待站长确认"
+    assert waiting in client.get(f"/s/{geo.code}").get_data(as_text=True)
+    assert "待确认 1 次" in client.get(f"/me/report/{year}").get_data(as_text=True)
+
+    duty_service.confirm(world["manager"], duty, "当面确认")  # while the duty is still open
+    _db.session.commit()
+    assert waiting not in client.get(f"/s/{geo.code}").get_data(as_text=True)
+    report = client.get(f"/me/report/{year}").get_data(as_text=True)
+    assert "待确认 0 次" in report  # confirmed; and open, so it counts once checked out
+    assert waiting not in client.get(f"/me?year={year}").get_data(as_text=True)
 
 
 def test_geo_station_inside_the_radius_checks_in_with_the_distance(client, world):

@@ -19,7 +19,7 @@ from models import AuditLog, Duty, DutySlot
 from models.enums import DutyMethod, DutyStatus, RegionLevel, Role
 from services import roster
 from services.attendance import Month
-from services.stations import LOCAL_TZ, local_today, to_utc
+from services.clock import local_today, to_local, utc_at
 from tests import factories
 from tests.helpers import login
 
@@ -249,7 +249,7 @@ def test_delete_is_refused_for_another_manager_and_another_station(client, cast)
 def make_duty(st, rep, day_offset=-1, pending_reason=None, residents=2, status=DutyStatus.CLOSED) -> Duty:
     """A duty of 09:00–11:00 China time, `day_offset` days from today."""
     day = local_today() + timedelta(days=day_offset)
-    start = to_utc(datetime.combine(day, time(9), tzinfo=LOCAL_TZ))
+    start = utc_at(day, time(9))
     duty = Duty(
         station=st,
         representative=rep,
@@ -268,8 +268,6 @@ def make_duty(st, rep, day_offset=-1, pending_reason=None, residents=2, status=D
 
 
 def this_month_of(duty: Duty) -> str:
-    from services.stations import to_local
-
     return str(Month.of(to_local(duty.checked_in_at).date()))
 
 

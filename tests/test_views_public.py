@@ -17,8 +17,8 @@ from PIL import Image
 from extensions import db as _db
 from models import Attachment, Concern, ConcernEvent
 from models.enums import ConcernStatus, RegionLevel, RepLevel
+from services.clock import year_start
 from services.codes import format_tracking_code, new_tracking_code
-from services.stations import year_start_utc
 from tests import factories
 
 TEXT = "小区门口的路灯坏了两个月，晚上出行很不方便。"
@@ -180,7 +180,7 @@ def test_station_page_counts_this_years_concerns(client, db):
     st = factories.station()
     elsewhere = factories.station(name="别的联络站")
     cat = factories.category()
-    since = year_start_utc()
+    since = year_start()
     this_year = since + timedelta(hours=2)
     last_year = since - timedelta(days=40)
 

@@ -6,7 +6,7 @@ make-up working days Saturday 02-14 and Saturday 02-28; Mid-Autumn off Friday 09
 National Day off 10-01..07 with make-up working days Sunday 09-20 and Saturday 10-10.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import chinese_calendar
 import pytest
@@ -16,20 +16,20 @@ from extensions import db as _db
 from models import AuditLog, CalendarDay
 from models.enums import Role
 from services import workdays
-from services.stations import LOCAL_TZ
+from services.clock import to_local, utc_at
 from services.workdays import Calendar, CalendarRefused, add_working_days, working_days_between
 from tests import factories
 
 
 def utc(local: str) -> datetime:
     """A local (China) wall-clock time as the naive UTC the database stores."""
-    moment = datetime.fromisoformat(local).replace(tzinfo=LOCAL_TZ)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    moment = datetime.fromisoformat(local)
+    return utc_at(moment.date(), moment.time())
 
 
 def due_day(deadline) -> date:
     """The local date a deadline ends on (it always ends at 23:59:59 local)."""
-    local = deadline.due_at.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
+    local = to_local(deadline.due_at)
     assert (local.hour, local.minute, local.second) == (23, 59, 59)
     return local.date()
 
@@ -81,7 +81,7 @@ def test_the_deadline_ends_at_the_close_of_the_local_day(db):
 def test_counting_starts_from_the_local_date_not_the_utc_one(db):
     # 00:30 on Saturday 2026-02-14 in Beijing is still Friday 02-13 in UTC.
     late = datetime(2026, 2, 13, 16, 30)
-    assert late.replace(tzinfo=UTC).astimezone(LOCAL_TZ).date() == date(2026, 2, 14)
+    assert to_local(late).date() == date(2026, 2, 14)
     assert due_day(add_working_days(late, 1)) == date(2026, 2, 24)
     # 23:59 on Friday 02-13 in Beijing: the next working day is the make-up Saturday.
     before_midnight = datetime(2026, 2, 13, 15, 59)

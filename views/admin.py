@@ -23,7 +23,7 @@ from models.enums import RepLevel, Role
 from services import auth as auth_service
 from services import workdays
 from services.auth import AuthRefused
-from services.stations import local_today
+from services.clock import local_today
 from services.workdays import CalendarRefused
 from views.forms import CalendarDayForm, CalendarImportForm
 from views.util import get_or_404, int_or_none, require_or_abort

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db, limiter, login_manager
 from models import Duty
 from models.enums import Role
+from services import clock, inbox, reports
 from services import duty as duty_service
-from services import inbox, reports
 from services import stations as station_service
 from services.errors import CheckInRefused
 from views.util import client_nonce, get_or_404, require_or_abort, safe_next
@@ -157,7 +157,7 @@ def _refused_page(station, refused: CheckInRefused):
 
 
 def _hhmm(moment) -> str:
-    return station_service.to_local(moment).strftime("%H:%M")
+    return clock.to_local(moment).strftime("%H:%M")
 
 
 @bp.post("/duty/<int:duty_id>/check-out")
@@ -187,7 +187,7 @@ def me():
     if rep is None:
         abort(403)
     require_or_abort("duty.view_file", rep)
-    year = request.args.get("year", type=int) or station_service.local_today().year
+    year = request.args.get("year", type=int) or clock.local_today().year
     boxes = {box: inbox.count(current_user, inbox.InboxFilter(box=box)) for box in ("take", "supervise")}
     return render_template(
         "duty/me.html", rep=rep, file=reports.performance_file(rep, year), year=year, concern_boxes=boxes

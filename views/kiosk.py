@@ -17,6 +17,7 @@ from flask_login import login_required
 from markupsafe import Markup, escape
 
 from models import Station, utcnow
+from services import clock
 from services import duty as duty_service
 from services import stations as station_service
 from services.codes import normalize_station_code
@@ -78,9 +79,9 @@ def display(code: str):
         return moved
     now = utcnow()
     window = duty_service.kiosk_window(now)
-    server_ms = int(station_service.to_local(now).timestamp() * 1000)
+    server_ms = int(clock.to_local(now).timestamp() * 1000)
     ms_left = (window + 1) * WINDOW_MS - server_ms
-    local_now = station_service.to_local(now)
+    local_now = clock.to_local(now)
     html = render_template(
         "kiosk/display.html",
         station=station,
@@ -112,7 +113,7 @@ def code(code: str):
         window = current
     response = Response(code_svg(station, window), mimetype="image/svg+xml")
     response.headers["X-Kiosk-Window"] = str(window)
-    response.headers["X-Kiosk-Server-Ms"] = str(int(station_service.to_local(now).timestamp() * 1000))
+    response.headers["X-Kiosk-Server-Ms"] = str(int(clock.to_local(now).timestamp() * 1000))
     return _no_store(response)
 
 

@@ -3,8 +3,10 @@
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from models.enums import LabelledEnum
+from services.clock import local_today
 from services.codes import format_tracking_code
 from services.concern_flow import action_title, by_resident
+from services.duty_lines import is_pending
 from services.privacy import mask_mobile, mask_name
 
 
@@ -14,8 +16,6 @@ def label(value) -> str:
 
 def date_label(day) -> str:
     """ "Today", "Tomorrow", or a short date with the weekday."""
-    from services.stations import local_today
-
     delta = (day - local_today()).days
     if delta == 0:
         return gettext("Today")
@@ -33,6 +33,7 @@ def register(app) -> None:
     app.add_template_filter(action_title)
     app.add_template_filter(by_resident)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
+    app.add_template_test(is_pending, "pending_duty")
 
     from services.permissions import can
 

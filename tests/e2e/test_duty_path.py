@@ -19,8 +19,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from models import Duty, DutySlot, Station, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
+from services.clock import local_today
 from services.duty import distance_m, kiosk_token, kiosk_window
-from services.stations import local_today
 from tests import factories
 from tests.e2e.conftest import PHONE_USER_AGENT, PHONE_VIEWPORT
 

@@ -19,13 +19,13 @@ from models.enums import ConcernStatus
 from services import concern_flow as flow
 from services import exports, inbox, permissions, refusals
 from services.audit import log
+from services.clock import end_of_day
 from services.codes import normalize_tracking_code
 from services.errors import TransitionRefused
 from services.permissions import Permission as P
 from services.permissions import can, concern_scope
 from services.roster import overseen_stations
-from services.stations import LOCAL_TZ, to_utc
-from services.workdays import END_OF_DAY, add_working_days
+from services.workdays import add_working_days
 from services.workflow import ActionSpec
 from views.manage import bp
 from views.util import get_or_404, int_or_none, require_or_abort
@@ -161,7 +161,7 @@ def _due_from_form() -> datetime | None:
         day = datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError:
         raise TransitionRefused("bad_deadline") from None
-    return to_utc(datetime.combine(day, END_OF_DAY, tzinfo=LOCAL_TZ))
+    return end_of_day(day)
 
 
 def _target(spec: ActionSpec, concern: Concern) -> dict:

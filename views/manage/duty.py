@@ -15,10 +15,11 @@ from services import duty as duty_service
 from services import exports
 from services import roster as roster_service
 from services.attendance import Month
+from services.clock import local_today, to_local
 from services.errors import CheckInRefused
 from services.permissions import can
 from services.roster import RosterRefused
-from services.stations import local_today, representatives_in_order, to_local
+from services.stations import representatives_in_order
 from views.manage import bp
 from views.util import get_or_404, require_or_abort
 

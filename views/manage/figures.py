@@ -9,9 +9,9 @@ from extensions import db
 from models import Region, utcnow
 from services import figures as figures_service
 from services.charts import Series, bar_chart
+from services.clock import local_today
 from services.figures import GROUPINGS, Period
 from services.permissions import may_roll_up
-from services.stations import local_today
 from views.manage import bp
 from views.util import int_or_none, require_or_abort
 
