@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from services import limits
 from services.clock import LOCAL_TZ_NAME
 
 ROOT = Path(__file__).resolve().parent
@@ -53,12 +54,13 @@ class Config:
     UPLOAD_FOLDER = str(ROOT / "instance" / "uploads")
     QRCODE_FOLDER = str(ROOT / "qrcodes")
 
-    # Three photos of at most 8 MB each are refused one by one with a message beside
-    # the field; only a body far beyond that is cut off before it is read.
-    MAX_PHOTOS = 3
-    MAX_PHOTO_BYTES = 8 * 1024 * 1024
+    # Photos past these limits are refused one by one with a message beside the field;
+    # only a body far beyond them is cut off before it is read. The values (and the
+    # messages that state them) come from services/limits.py: change them there.
+    MAX_PHOTOS = limits.PHOTOS_MAX
+    MAX_PHOTO_BYTES = limits.PHOTO_BYTES_MAX
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
-    MAX_PHOTO_PIXELS = 50_000_000
+    MAX_PHOTO_PIXELS = limits.PHOTO_PIXELS_MAX
     STORED_PHOTO_MAX_SIDE = 2048
 
     RATELIMIT_STORAGE_URI = "memory://"

@@ -16,15 +16,13 @@ from models.user import Representative
 from services.audit import log
 from services.concerns import is_mainland_mobile, normalize_mobile
 from services.errors import DomainError
+from services.limits import DELEGATION_MAX, DISPLAY_NAME_MAX, OCCUPATION_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
-MIN_PASSWORD_LENGTH = 10
-# A login name starts with a letter, so it can never be mistaken for a mobile number.
-USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,39}$")
-DISPLAY_NAME_MAX = 60
-OCCUPATION_MAX = 120
-DELEGATION_MAX = 80
+# A login name starts with a letter, so it can never be mistaken for a mobile number; then
+# USERNAME_MIN - 1 to USERNAME_MAX - 1 more characters.
+USERNAME_RE = re.compile(rf"^[A-Za-z][A-Za-z0-9_.\-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$")
 # Checked against when the login name is unknown, so that a miss costs as long as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -111,7 +109,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 def check_new_password(password: str, *, username: str = "") -> None:
     password = password or ""
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if len(password) < PASSWORD_MIN:
         raise AuthRefused("password_too_short")
     if password.isdigit() or len(set(password)) < 4:
         raise AuthRefused("password_too_simple")

@@ -14,12 +14,10 @@ from services.codes import new_tracking_code
 from services.concern_flow import stage_deadline
 from services.duty import duty_for_new_concern
 from services.errors import ConcernRefused
+from services.limits import CONCERN_CONTENT_MAX, CONCERN_CONTENT_MIN, CONTACT_NAME_MAX, PHOTOS_MAX
 from services.photos import ProcessedPhoto
 from services.storage import LocalStorage
 
-CONTENT_MIN, CONTENT_MAX = 10, 2000
-NAME_MAX = 30
-MAX_PHOTOS = 3
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
@@ -87,11 +85,11 @@ def submit_concern(
     if category is None or not category.is_active:
         raise ConcernRefused("bad_category")
     content = clean_text(data.content)
-    if not CONTENT_MIN <= len(content) <= CONTENT_MAX:
+    if not CONCERN_CONTENT_MIN <= len(content) <= CONCERN_CONTENT_MAX:
         raise ConcernRefused("content_length")
     name = clean_text(data.contact_name)
     mobile = normalize_mobile(data.contact_mobile)
-    if len(name) > NAME_MAX:
+    if len(name) > CONTACT_NAME_MAX:
         raise ConcernRefused("name_too_long")
     if mobile and not is_mainland_mobile(mobile):
         raise ConcernRefused("bad_mobile")
@@ -99,7 +97,7 @@ def submit_concern(
         raise ConcernRefused("anonymous_with_contact")
     if (name or mobile) and not data.consent:
         raise ConcernRefused("consent_required")
-    if len(photos) > MAX_PHOTOS:
+    if len(photos) > PHOTOS_MAX:
         raise ConcernRefused("too_many_photos")
 
     now = now or utcnow()

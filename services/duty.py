@@ -19,11 +19,11 @@ from models.enums import DutyMethod, DutyStatus, PresencePolicy
 from services.audit import log
 from services.clock import end_of_day, to_local, utc_at
 from services.errors import CheckInRefused
+from services.limits import DUTY_NOTES_MAX, RESIDENTS_MAX, REVIEW_NOTE_MAX
 from services.stations import on_duty_now
 
 KIOSK_WINDOW_SECONDS = 30
 KIOSK_WINDOWS_ACCEPTED = 2  # the current window and the one before it
-MAX_RESIDENTS = 1000
 # An open duty at a station with no closing time is closed after this long.
 STALE_AFTER = timedelta(hours=12)
 
@@ -219,13 +219,13 @@ def check_out(
         if duty.status == DutyStatus.CLOSED:
             return duty  # a retried check-out
         raise CheckInRefused("not_open")
-    if not 0 <= residents_received <= MAX_RESIDENTS:
+    if not 0 <= residents_received <= RESIDENTS_MAX:
         raise CheckInRefused("bad_residents")
     now = now or utcnow()
     duty.checked_out_at = max(now, duty.checked_in_at)
     duty.status = DutyStatus.CLOSED
     duty.residents_received = residents_received
-    duty.notes = (notes or "").strip()[:2000]
+    duty.notes = (notes or "").strip()[:DUTY_NOTES_MAX]
     db.session.flush()
     log(rep.user, "duty.checked_out", duty, residents=residents_received)
     return duty
@@ -237,7 +237,7 @@ def confirm(actor: User, duty: Duty, note: str = "", now: datetime | None = None
         raise CheckInRefused("voided")
     duty.confirmed_by_id = actor.id
     duty.reviewed_at = now or utcnow()
-    duty.review_note = (note or "").strip()[:500]
+    duty.review_note = (note or "").strip()[:REVIEW_NOTE_MAX]
     db.session.flush()
     log(actor, "duty.confirmed", duty, note=duty.review_note)
     return duty
@@ -256,7 +256,7 @@ def void(actor: User, duty: Duty, reason: str, now: datetime | None = None) -> D
         duty.checked_out_at = now or utcnow()
     duty.reviewed_at = now or utcnow()
     duty.confirmed_by_id = actor.id
-    duty.review_note = reason[:500]
+    duty.review_note = reason[:REVIEW_NOTE_MAX]
     db.session.flush()
     log(actor, "duty.voided", duty, reason=duty.review_note, previous=str(previous))
     return duty

@@ -15,6 +15,7 @@ from models import Concern, Representative, utcnow
 from models.enums import ConcernStatus as S
 from models.enums import Role
 from services.concern_flow import FINAL_STATUSES, OPEN_STATUSES, STAGE_DONE, overdue_clause
+from services.limits import INBOX_QUERY_MAX
 from services.permissions import concern_scope
 
 PAGE_SIZE = 25
@@ -80,7 +81,7 @@ def parse_filter(args) -> InboxFilter:
         category_id=int_arg("category"),
         station_id=int_arg("station"),
         overdue=args.get("overdue") in ("1", "on", "true"),
-        q=" ".join(args.get("q", "").split())[:100],
+        q=" ".join(args.get("q", "").split())[:INBOX_QUERY_MAX],
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
-from services import auth, workdays
+from services import limits
 from services.auth import AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, PhotoRefused, TransitionRefused
 from services.roster import RosterRefused
@@ -95,7 +95,11 @@ WORDS: dict[Key, Wording] = {
     (C, "consent_required", None): Wording(_CHECK_FIELD, "consent"),
     (C, "too_many_photos", None): Wording(_CHECK_FIELD, "photos"),
     # Photos, each named by its file name
-    (P, "too_large", None): Wording(_l("“%(name)s” is larger than 8 MB. Please choose a smaller photo."), "photos"),
+    (P, "too_large", None): Wording(
+        _l("“%(name)s” is larger than %(mb)d MB. Please choose a smaller photo."),
+        "photos",
+        params=lambda d: {**d, "mb": limits.PHOTO_MB_MAX},
+    ),
     (P, "empty", None): Wording(_l("“%(name)s” is empty."), "photos"),
     (P, "not_image", None): Wording(_l("“%(name)s” is not a photo we can read."), "photos"),
     (P, "unsupported_type", None): Wording(_l("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."), "photos"),
@@ -120,7 +124,10 @@ WORDS: dict[Key, Wording] = {
     (D, "kiosk_expired", None): Wording(_l("This tablet code has expired. Scan the code on the tablet again.")),
     (D, "not_yours", None): Wording(_l("This duty belongs to someone else.")),
     (D, "not_open", None): Wording(_l("This duty is no longer open.")),
-    (D, "bad_residents", None): Wording(_l("Please enter the number of residents received, from 0 to 1000.")),
+    (D, "bad_residents", None): Wording(
+        _l("Please enter the number of residents received, from 0 to %(max)d."),
+        params=lambda _d: {"max": limits.RESIDENTS_MAX},
+    ),
     (D, "voided", None): Wording(_l("This duty has already been voided.")),
     (D, "reason_required", None): Wording(_l("Please give a reason for voiding this duty.")),
     # The roster
@@ -148,14 +155,18 @@ WORDS: dict[Key, Wording] = {
     (U, "inactive", None): Wording(_l("This account has been switched off. Please ask your administrator.")),
     (U, "wrong_password", None): Wording(_l("The current password is not right."), "current"),
     (U, "password_too_short", None): Wording(
-        _l("The password is too short: at least %(n)d characters.", n=auth.MIN_PASSWORD_LENGTH), "password"
+        _l("The password is too short: at least %(n)d characters."),
+        "password",
+        params=lambda _d: {"n": limits.PASSWORD_MIN},
     ),
     (U, "password_too_simple", None): Wording(
         _l("The password is too simple: use letters and digits, and not the username."), "password"
     ),
     # Accounts, as the administrator makes them
     (U, "bad_username", None): Wording(
-        _l("Use 2 to 40 letters, digits, “.”, “_” or “-”, starting with a letter."), "username"
+        _l("Use %(min)d to %(max)d letters, digits, “.”, “_” or “-”, starting with a letter."),
+        "username",
+        params=lambda _d: {"min": limits.USERNAME_MIN, "max": limits.USERNAME_MAX},
     ),
     (U, "username_taken", None): Wording(_l("This username is already taken."), "username"),
     (U, "bad_mobile", None): Wording(
@@ -164,7 +175,7 @@ WORDS: dict[Key, Wording] = {
     (U, "mobile_taken", None): Wording(_l("Another account already uses this mobile number."), "mobile"),
     (U, "display_name_required", None): Wording(_l("Please fill this in."), "display_name"),
     (U, "display_name_too_long", None): Wording(
-        _KEEP_IT_TO, "display_name", params=lambda _d: {"n": auth.DISPLAY_NAME_MAX}
+        _KEEP_IT_TO, "display_name", params=lambda _d: {"n": limits.DISPLAY_NAME_MAX}
     ),
     (U, "bad_role", None): Wording(_l("Please choose a role."), "role"),
     (U, "region_required", None): Wording(_l("Congress staff need the region they look after."), "region"),
@@ -173,8 +184,12 @@ WORDS: dict[Key, Wording] = {
     (U, "stations_required", None): Wording(_l("A station manager needs at least one station."), "stations"),
     (U, "level_required", None): Wording(_l("A representative needs the level of their congress."), "level"),
     (U, "bad_level", None): Wording(_l("Please choose a level from the list."), "level"),
-    (U, "occupation_too_long", None): Wording(_KEEP_IT_TO, "occupation", params=lambda _d: {"n": auth.OCCUPATION_MAX}),
-    (U, "delegation_too_long", None): Wording(_KEEP_IT_TO, "delegation", params=lambda _d: {"n": auth.DELEGATION_MAX}),
+    (U, "occupation_too_long", None): Wording(
+        _KEEP_IT_TO, "occupation", params=lambda _d: {"n": limits.OCCUPATION_MAX}
+    ),
+    (U, "delegation_too_long", None): Wording(
+        _KEEP_IT_TO, "delegation", params=lambda _d: {"n": limits.DELEGATION_MAX}
+    ),
     (U, "cannot_switch_off_self", None): Wording(_l("You cannot switch off your own account.")),
     # The working-day calendar: a file as a whole, and its lines
     (K, "not_text", None): Wording(_l("The file could not be read as text. Save it as CSV and try again.")),
@@ -182,7 +197,7 @@ WORDS: dict[Key, Wording] = {
         _l("There is no day in it. Each line needs a date and a type, such as 2027-02-06,holiday,春节.")
     ),
     (K, "too_long", None): Wording(_l("It is too long: at most %(limit)d lines.")),
-    (K, "name_too_long", None): Wording(_KEEP_IT_TO, params=lambda _d: {"n": workdays.NAME_MAX}),
+    (K, "name_too_long", None): Wording(_KEEP_IT_TO, params=lambda _d: {"n": limits.CALENDAR_DAY_NAME_MAX}),
     (K, "bad_date", None): Wording(_l("Please enter a date such as 2027-02-06.")),
     (K, "bad_date", "line"): Wording(_l("Line %(line)d: “%(value)s” is not a date. Write it like 2027-02-06.")),
     (K, "missing_type", "line"): Wording(

@@ -18,9 +18,9 @@ from models import DutySlot, Representative, Station, User
 from services.audit import log
 from services.clock import local_now, to_utc, utc_at
 from services.errors import DomainError
+from services.limits import REPEAT_WEEKS_MAX
 from services.permissions import overseen_stations_clause
 
-MAX_REPEAT_WEEKS = 12
 ROSTER_DAYS = 28  # the roster page shows today and the next four weeks
 STATION_LIST_LIMIT = 200  # the back-office home lists at most this many; the filter finds the rest
 
@@ -112,8 +112,8 @@ def add_slots(
 ) -> list[DutySlot]:
     """Put `rep` on the roster on `day` and, with repeat_weeks, on the same weekday of the
     following weeks; the slots of one request share a series. All or nothing."""
-    if not 0 <= repeat_weeks <= MAX_REPEAT_WEEKS:
-        raise RosterRefused("too_many_weeks", maximum=MAX_REPEAT_WEEKS)
+    if not 0 <= repeat_weeks <= REPEAT_WEEKS_MAX:
+        raise RosterRefused("too_many_weeks", maximum=REPEAT_WEEKS_MAX)
     if ends_at <= starts_at:
         raise RosterRefused("end_before_start")
     if has_ended(day, ends_at, now):

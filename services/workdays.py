@@ -25,8 +25,8 @@ from models import CalendarDay, User, utcnow
 from services import audit
 from services.clock import end_of_day, to_local
 from services.errors import DomainError
+from services.limits import CALENDAR_DAY_NAME_MAX
 
-NAME_MAX = 40  # CalendarDay.name
 MAX_LINES = 2000  # a year's notice is a few dozen lines; anything far larger is the wrong file
 MAX_UPLOAD_BYTES = 256 * 1024
 FIRST_YEAR, LAST_YEAR = 1990, 2099  # a date outside is a typing mistake
@@ -311,8 +311,8 @@ def parse_schedule(text: str) -> list[ScheduleRow]:
             problems.append(Problem(number, "bad_type", {"value": cells[1]}))
             continue
         name = cells[2] if len(cells) > 2 else ""
-        if len(name) > NAME_MAX:
-            problems.append(Problem(number, "name_too_long", {"limit": NAME_MAX}))
+        if len(name) > CALENDAR_DAY_NAME_MAX:
+            problems.append(Problem(number, "name_too_long", {"limit": CALENDAR_DAY_NAME_MAX}))
             continue
         row = ScheduleRow(number, day, TYPE_WORDS[kind], name)
         earlier = seen.get(day)
@@ -391,8 +391,8 @@ def import_schedule(text: str, *, actor: User | None, replace_years: bool = Fals
 def set_day(day: date, is_workday: bool, name: str, *, actor: User | None) -> CalendarDay:
     """Enter one day (or change an entered one)."""
     name = (name or "").strip()
-    if len(name) > NAME_MAX:
-        raise CalendarRefused("name_too_long", limit=NAME_MAX)
+    if len(name) > CALENDAR_DAY_NAME_MAX:
+        raise CalendarRefused("name_too_long", limit=CALENDAR_DAY_NAME_MAX)
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise CalendarRefused("bad_date", value=day.isoformat())
     _upsert(day, is_workday, name, actor, db.session.get(CalendarDay, day))

@@ -8,11 +8,14 @@
   var photos = form.querySelector("input[type=file]");
   var button = form.querySelector("button[type=submit]");
 
+  // The limits are the server's (services/limits.py), written on the textarea by the form.
+  var min = content ? +content.getAttribute("data-min") : 0, max = content ? +content.getAttribute("data-max") : 0;
+
   function count() {
     var n = content.value.trim().length;
     counter.hidden = false;
-    counter.textContent = n + " / 2000";
-    counter.className = "counter" + (n > 0 && (n < 10 || n > 2000) ? " bad" : "");
+    counter.textContent = n + " / " + max;
+    counter.className = "counter" + (n > 0 && (n < min || n > max) ? " bad" : "");
   }
   if (content && counter) { content.addEventListener("input", count); if (content.value) count(); }
 

@@ -13,38 +13,50 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, ValidationError
 
 from extensions import db
-from models import AuditLog, Region, Station, Unit, User
-from models.enums import RepLevel, Role
+from models import AuditLog, User
+from models.enums import Role
 from services import auth as auth_service
 from services import workdays
 from services.auth import AuthRefused
 from services.clock import local_today
+from services.limits import (
+    CALENDAR_DAY_NAME_MAX,
+    DELEGATION_MAX,
+    DISPLAY_NAME_MAX,
+    OCCUPATION_MAX,
+    PASSWORD_MIN,
+    SEARCH_QUERY_MAX,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
 from services.workdays import CalendarRefused
-from views.forms import CalendarDayForm, CalendarImportForm
-from views.util import get_or_404, int_or_none, require_or_abort
+from views.forms import ButtonForm
+from views.forms.admin import CalendarDayForm, CalendarImportForm, ResetPasswordForm, SwitchForm, UserForm
+from views.util import get_or_404, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Refusal codes of services.auth → (form field, message). Messages are msgids: the
 # visitor's language is chosen when they are shown.
 REFUSALS = {
-    "bad_username": ("username", _l("Use 2 to 40 letters, digits, “.”, “_” or “-”, starting with a letter.")),
+    "bad_username": (
+        "username",
+        _l(
+            "Use %(min)d to %(max)d letters, digits, “.”, “_” or “-”, starting with a letter.",
+            min=USERNAME_MIN,
+            max=USERNAME_MAX,
+        ),
+    ),
     "username_taken": ("username", _l("This username is already taken.")),
     "bad_mobile": ("mobile", _l("Please enter an 11-digit mainland mobile number, such as 13812345678.")),
     "mobile_taken": ("mobile", _l("Another account already uses this mobile number.")),
     "display_name_required": ("display_name", _l("Please fill this in.")),
-    "display_name_too_long": (
-        "display_name",
-        _l("Please keep it to %(n)d characters.", n=auth_service.DISPLAY_NAME_MAX),
-    ),
+    "display_name_too_long": ("display_name", _l("Please keep it to %(n)d characters.", n=DISPLAY_NAME_MAX)),
     "password_too_short": (
         "password",
-        _l("The password is too short: at least %(n)d characters.", n=auth_service.MIN_PASSWORD_LENGTH),
+        _l("The password is too short: at least %(n)d characters.", n=PASSWORD_MIN),
     ),
     "password_too_simple": (
         "password",
@@ -57,8 +69,8 @@ REFUSALS = {
     "stations_required": ("stations", _l("A station manager needs at least one station.")),
     "level_required": ("level", _l("A representative needs the level of their congress.")),
     "bad_level": ("level", _l("Please choose a level from the list.")),
-    "occupation_too_long": ("occupation", _l("Please keep it to %(n)d characters.", n=auth_service.OCCUPATION_MAX)),
-    "delegation_too_long": ("delegation", _l("Please keep it to %(n)d characters.", n=auth_service.DELEGATION_MAX)),
+    "occupation_too_long": ("occupation", _l("Please keep it to %(n)d characters.", n=OCCUPATION_MAX)),
+    "delegation_too_long": ("delegation", _l("Please keep it to %(n)d characters.", n=DELEGATION_MAX)),
     "cannot_switch_off_self": (None, _l("You cannot switch off your own account.")),
 }
 
@@ -76,109 +88,6 @@ AUDIT_TITLES = {
 
 def refusal_message(code: str) -> str:
     return str(REFUSALS[code][1]) if code in REFUSALS else code
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-REQUIRED = _l("Please fill this in.")
-
-
-class UserForm(FlaskForm):
-    """One screen creates an account of any role; the scope fields of the other roles
-    are ignored (and hidden by the stylesheet where the browser can). The rules live in
-    services.auth.create_user, which reports every problem at once, so the form itself
-    checks only that chosen stations come from the list."""
-
-    username = StringField(
-        _l("Username"),
-        filters=[_strip],
-        description=_l("For signing in: letters and digits, starting with a letter."),
-    )
-    display_name = StringField(_l("Name"), filters=[_strip])
-    mobile = StringField(
-        _l("Mobile number (optional)"),
-        filters=[_strip],
-        description=_l("The person can also sign in with it."),
-    )
-    password = PasswordField(
-        _l("Initial password"),
-        description=_l(
-            "At least %(n)d characters, not only digits. Give it to the person in private.",
-            n=auth_service.MIN_PASSWORD_LENGTH,
-        ),
-    )
-    role = SelectField(_l("Role"), validate_choice=False)
-    region = SelectField(
-        _l("Region"), coerce=int_or_none, validate_choice=False, description=_l("And every region below it.")
-    )
-    unit = SelectField(_l("Handling unit"), coerce=int_or_none, validate_choice=False)
-    stations = SelectMultipleField(
-        _l("Stations"),
-        coerce=int,
-        validate_choice=False,
-        description=_l("A station manager looks after these; a representative serves at them. Choose one or more."),
-    )
-    level = SelectField(_l("Level"), validate_choice=False)
-    delegation = StringField(_l("Delegation (optional)"), filters=[_strip])
-    occupation = StringField(_l("Occupation (optional)"), filters=[_strip])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.role.choices = [("", _("Choose a role"))] + Role.choices()
-        self.level.choices = [("", _("Choose a level"))] + RepLevel.choices()
-        regions = db.session.scalars(sa.select(Region).order_by(Region.code)).all()
-        self.region.choices = [("", _("Choose a region"))] + [(r.id, f"{r.full_name} ({r.code})") for r in regions]
-        units = db.session.scalars(sa.select(Unit).where(Unit.is_active).order_by(Unit.region_id, Unit.name)).all()
-        self.unit.choices = [("", _("Choose a unit"))] + [(u.id, f"{u.name} · {u.region.name}") for u in units]
-        # Grouped by region, so a long list stays readable.
-        groups: dict[str, list] = {}
-        for station in db.session.scalars(sa.select(Station).order_by(Station.region_id, Station.name)):
-            suffix = "" if station.is_active else " · " + _("switched off")
-            groups.setdefault(station.region.full_name, []).append((station.id, station.name + suffix))
-        self.stations.choices = groups
-
-    def validate_stations(self, field):
-        known = {value for group in field.choices.values() for value, _label in group}
-        if any(value not in known for value in field.data or ()):
-            raise ValidationError(_l("Please choose stations from the list."))
-
-    def scope(self) -> dict:
-        """The keyword arguments for create_user that belong to the chosen role only."""
-        if self.role.data not in {r.value for r in Role}:
-            return {}  # the service says "choose a role"
-        role = Role(self.role.data)
-        scope: dict = {}
-        if role == Role.CONGRESS_STAFF and self.region.data:
-            scope["region"] = db.session.get(Region, self.region.data)
-        if role == Role.UNIT_HANDLER and self.unit.data:
-            scope["unit"] = db.session.get(Unit, self.unit.data)
-        if role in (Role.STATION_MANAGER, Role.REPRESENTATIVE) and self.stations.data:
-            chosen = set(self.stations.data)
-            scope["stations"] = db.session.scalars(
-                sa.select(Station).where(Station.id.in_(chosen)).order_by(Station.id)
-            ).all()
-        if role == Role.REPRESENTATIVE:
-            scope.update(
-                rep_level=self.level.data or None, occupation=self.occupation.data, delegation=self.delegation.data
-            )
-        return scope
-
-
-class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[InputRequired(message=REQUIRED)],
-        description=_l(
-            "At least %(n)d characters, not only digits. The person is signed out everywhere.",
-            n=auth_service.MIN_PASSWORD_LENGTH,
-        ),
-    )
-
-
-class ActionForm(FlaskForm):
-    """The CSRF token for a one-button POST (switch on/off, unlock)."""
 
 
 @bp.before_request
@@ -199,7 +108,7 @@ def index():
 def users():
     role = request.args.get("role", "")
     role = Role(role) if role in {r.value for r in Role} else None
-    query = (request.args.get("q") or "").strip()[:60]
+    query = (request.args.get("q") or "").strip()[:SEARCH_QUERY_MAX]
     before = request.args.get("before", type=int)
     page = auth_service.list_users(role=role, query=query, before=before, limit=auth_service.PAGE_SIZE + 1)
     more = len(page) > auth_service.PAGE_SIZE
@@ -265,7 +174,7 @@ def _render_detail(user: User, password_form: ResetPasswordForm | None = None, s
             "admin/user_detail.html",
             user=user,
             locked=auth_service.is_locked(user),
-            action_form=ActionForm(),
+            switch_form=SwitchForm(formdata=None),
             password_form=password_form or ResetPasswordForm(formdata=None),
             history=history,
             actors=actors,
@@ -278,10 +187,10 @@ def _render_detail(user: User, password_form: ResetPasswordForm | None = None, s
 @bp.post("/users/<int:user_id>/active")
 def user_set_active(user_id: int):
     user = get_or_404(User, user_id)
-    form = ActionForm()
+    form = SwitchForm()
     if not form.validate_on_submit():
         abort(400)
-    active = request.form.get("active") == "1"
+    active = form.switch_on
     try:
         changed = auth_service.set_active(_actor(), user, active)
     except AuthRefused as refused:
@@ -297,7 +206,7 @@ def user_set_active(user_id: int):
 @bp.post("/users/<int:user_id>/unlock")
 def user_unlock(user_id: int):
     user = get_or_404(User, user_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     auth_service.unlock(_actor(), user)
     db.session.commit()
@@ -339,7 +248,7 @@ CALENDAR_REFUSALS = {
     "not_text": _l("The file could not be read as text. Save it as CSV and try again."),
     "empty": _l("There is no day in it. Each line needs a date and a type, such as 2027-02-06,holiday,春节."),
     "too_long": _l("It is too long: at most %(limit)d lines."),
-    "name_too_long": _l("Please keep it to %(n)d characters.", n=workdays.NAME_MAX),
+    "name_too_long": _l("Please keep it to %(n)d characters.", n=CALENDAR_DAY_NAME_MAX),
     "bad_date": _l("Please enter a date such as 2027-02-06."),
 }
 # chinese_calendar names its holidays in English; these are the names people read.
@@ -410,7 +319,6 @@ def _render_calendar(year: int, import_form=None, day_form=None, problems=(), st
             days=days,
             import_form=import_form or CalendarImportForm(formdata=None),
             day_form=day_form or CalendarDayForm(formdata=None),
-            action_form=ActionForm(),
             problems=problems[:SHOWN_PROBLEMS],
             more_problems=max(0, len(problems) - SHOWN_PROBLEMS),
         ),
@@ -466,7 +374,7 @@ def calendar_day_set():
     year = _calendar_year()
     if form.validate_on_submit():
         try:
-            entry = workdays.set_day(form.day.data, form.kind.data == "workday", form.name.data or "", actor=_actor())
+            entry = workdays.set_day(form.day.data, form.is_workday, form.name.data or "", actor=_actor())
         except CalendarRefused as refused:
             db.session.rollback()
             target = form.name if refused.code == "name_too_long" else form.day
@@ -485,7 +393,7 @@ def calendar_day_delete(day: str):
         when = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if workdays.delete_day(when, actor=_actor()):
         db.session.commit()

@@ -5,33 +5,16 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired
 
 from extensions import db, limiter
 from models.enums import Role
 from services import auth as auth_service
 from services.auth import AuthRefused
 from services.permissions import can
+from views.forms.auth import LoginForm, PasswordForm
 from views.util import require_or_abort, safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-class LoginForm(FlaskForm):
-    login = StringField(_l("Username or mobile number"), validators=[InputRequired(message=_l("Please fill this in."))])
-    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Please fill this in."))])
-
-
-class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[InputRequired(message=_l("Please fill this in."))])
-    new = PasswordField(
-        _l("New password"),
-        validators=[InputRequired(message=_l("Please fill this in."))],
-        description=_l("At least %(n)d characters, not only digits.", n=auth_service.MIN_PASSWORD_LENGTH),
-    )
-    repeat = PasswordField(_l("New password again"), validators=[InputRequired(message=_l("Please fill this in."))])
 
 
 def login_message(refused: AuthRefused) -> str:
@@ -65,10 +48,10 @@ def home_for(user) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
-    target = safe_next(request.values.get("next"), "")
+    form = LoginForm()
+    target = safe_next(request.args.get("next") or form.next.data, "")
     if current_user.is_authenticated:
         return redirect(target or home_for(current_user))
-    form = LoginForm()
     error = None
     if form.validate_on_submit():
         try:

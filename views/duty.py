@@ -15,7 +15,9 @@ from services import clock, inbox, reports
 from services import duty as duty_service
 from services import stations as station_service
 from services.errors import CheckInRefused
-from views.util import client_nonce, get_or_404, require_or_abort, safe_next
+from services.limits import RESIDENTS_MAX
+from views.forms.duty import CheckInForm, CheckOutForm
+from views.util import get_or_404, require_or_abort, safe_next
 
 bp = Blueprint("duty", __name__)
 
@@ -30,7 +32,7 @@ REFUSALS = {
     "kiosk_expired": _l("This tablet code has expired. Scan the code on the tablet again."),
     "not_yours": _l("This duty belongs to someone else."),
     "not_open": _l("This duty is no longer open."),
-    "bad_residents": _l("Please enter the number of residents received, from 0 to 1000."),
+    "bad_residents": _l("Please enter the number of residents received, from 0 to %(max)d.", max=RESIDENTS_MAX),
     "voided": _l("This duty has been voided."),
     "reason_required": _l("Please give a reason."),
 }
@@ -58,13 +60,17 @@ def station_panel(station) -> dict:
     if rep is None:
         return {}
     current = duty_service.open_duty(rep)
-    return {
-        "rep": rep,
-        "open_duty": current,
-        "linked": duty_service.linked_concerns(current) if current else 0,
-        "nonce": secrets.token_urlsafe(16),
-        "kiosk_token": (request.args.get("k") or "")[:64],
-    }
+    if current is not None:
+        return {"rep": rep, **checkout_panel(current)}
+    form = CheckInForm(formdata=None, nonce=secrets.token_urlsafe(16), kiosk_token=request.args.get("k"))
+    return {"rep": rep, "open_duty": None, "check_in_form": form}
+
+
+def checkout_panel(duty: Duty, *, count_linked: bool = True) -> dict:
+    """An open duty and its check-out form. The count of residents starts at the number of
+    concerns filed during the duty (at 0 on the performance file, which skips that query)."""
+    residents = (duty_service.linked_concerns(duty) or 0) if count_linked else 0
+    return {"open_duty": duty, "checkout_form": CheckOutForm(formdata=None, residents_received=residents)}
 
 
 @bp.before_app_request
@@ -79,14 +85,6 @@ def kiosk_scan_needs_sign_in():
     return None
 
 
-def _float(name: str) -> float | None:
-    try:
-        value = float(request.form.get(name, ""))
-    except ValueError:
-        return None
-    return value if value == value and abs(value) < 1e7 else None  # NaN and nonsense out
-
-
 @bp.post("/s/<code>/check-in")
 @login_required
 @limiter.limit("30 per minute")
@@ -96,28 +94,23 @@ def check_in(code: str):
         abort(404)
     require_or_abort("duty.check_in", station)
     rep = my_rep()
-    proof = duty_service.Proof(
-        latitude=_float("latitude"),
-        longitude=_float("longitude"),
-        accuracy_m=_float("accuracy"),
-        kiosk_token=(request.form.get("kiosk_token") or "").strip()[:64] or None,
-    )
-    nonce = client_nonce()
+    form = CheckInForm()
+    nonce = form.nonce.data
     try:
         duty = duty_service.check_in(
             rep,
             station,
             nonce=nonce,
-            proof=proof,
+            proof=form.proof(),
             secret=current_app.config["SECRET_KEY"],
-            allow_pending=request.form.get("allow_pending") == "1",
+            allow_pending=form.pending_allowed,
         )
         # Read before the commit: afterwards each would be loaded again (and on SQLite
         # each load in a POST takes the write lock again).
         station_code, pending, checked_in_at = station.code, duty.pending_reason, duty.checked_in_at
         db.session.commit()
     except CheckInRefused as refused:
-        page = _refused_page(station, refused)  # rendered before the commit, for the same reason
+        page = _refused_page(station, refused, form)  # rendered before the commit, for the same reason
         db.session.commit()  # the refused attempt is kept for the manager
         return page
     except IntegrityError:
@@ -129,7 +122,7 @@ def check_in(code: str):
             current = duty_service.open_duty(rep)
             if current is None:
                 raise
-            return _refused_page(station, CheckInRefused("already_open", duty=current))
+            return _refused_page(station, CheckInRefused("already_open", duty=current), form)
         station_code, pending, checked_in_at = station.code, duty.pending_reason, duty.checked_in_at
     if pending:
         flash(_("Checked in, waiting for the station manager to confirm."))
@@ -138,11 +131,10 @@ def check_in(code: str):
     return redirect(url_for("public.station", code=station_code), 303)
 
 
-def _refused_page(station, refused: CheckInRefused):
+def _refused_page(station, refused: CheckInRefused, form: CheckInForm):
     if refused.code == "already_open":
         other = refused.details["duty"]
-        panel = {"open_duty": other, "linked": duty_service.linked_concerns(other)}
-        return render_template("duty/already_open.html", station=station, duty=other, panel=panel), 409
+        return render_template("duty/already_open.html", station=station, duty=other, panel=checkout_panel(other)), 409
     return (
         render_template(
             "duty/refused.html",
@@ -150,7 +142,7 @@ def _refused_page(station, refused: CheckInRefused):
             code=refused.code,
             message=refusal_message(refused),
             pendable=refused.code in duty_service.PENDABLE,
-            form=request.form,
+            form=form,
         ),
         422,
     )
@@ -165,19 +157,17 @@ def _hhmm(moment) -> str:
 def check_out(duty_id: int):
     duty = get_or_404(Duty, duty_id)
     require_or_abort("duty.check_out", duty)
+    form = CheckOutForm()
+    back = redirect(safe_next(form.next.data, url_for("duty.me")), 303)
     try:
-        residents = int(request.form.get("residents_received", "0") or 0)
-    except ValueError:
-        residents = -1
-    try:
-        duty_service.check_out(my_rep(), duty, residents_received=residents, notes=request.form.get("notes", ""))
+        duty_service.check_out(my_rep(), duty, residents_received=form.residents(), notes=form.notes.data or "")
         db.session.commit()
     except CheckInRefused as refused:
         db.session.rollback()
         flash(refusal_message(refused))
-        return redirect(safe_next(request.form.get("next"), url_for("duty.me")), 303)
+        return back
     flash(_("Checked out. The duty is in your performance file."))
-    return redirect(safe_next(request.form.get("next"), url_for("duty.me")), 303)
+    return back
 
 
 @bp.get("/me")
@@ -189,9 +179,9 @@ def me():
     require_or_abort("duty.view_file", rep)
     year = request.args.get("year", type=int) or clock.local_today().year
     boxes = {box: inbox.count(current_user, inbox.InboxFilter(box=box)) for box in ("take", "supervise")}
-    return render_template(
-        "duty/me.html", rep=rep, file=reports.performance_file(rep, year), year=year, concern_boxes=boxes
-    )
+    file = reports.performance_file(rep, year)
+    panel = checkout_panel(file.open_duty, count_linked=False) if file.open_duty else None
+    return render_template("duty/me.html", rep=rep, file=file, year=year, concern_boxes=boxes, panel=panel)
 
 
 @bp.get("/me/report/<int:year>")

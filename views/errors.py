@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from services.limits import PHOTO_MB_MAX
+
 
 def _page(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -60,8 +62,9 @@ def register(app) -> None:
             413,
             _("Too large to send"),
             _(
-                "The photos are too large together (at most 8 MB each). Go back, choose smaller photos, "
-                "and submit again: your text is still there."
+                "The photos are too large together (at most %(mb)d MB each). Go back, choose smaller photos, "
+                "and submit again: your text is still there.",
+                mb=PHOTO_MB_MAX,
             ),
         )
 

@@ -34,11 +34,12 @@ from services import concerns as concern_service
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
+from services.limits import PHOTO_MB_MAX
 from services.photos import process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import LocalStorage
 from views.duty import station_panel
-from views.forms import ConcernForm, RatingForm, WithdrawForm
+from views.forms.residents import ConcernForm, RatingForm, WithdrawForm
 from views.util import int_or_none, safe_next
 
 bp = Blueprint("public", __name__)
@@ -46,7 +47,7 @@ bp = Blueprint("public", __name__)
 RECENT_SECONDS = 30 * 60
 
 PHOTO_MESSAGES = {
-    "too_large": lambda: _("“%(name)s” is larger than 8 MB. Please choose a smaller photo."),
+    "too_large": lambda: _("“%(name)s” is larger than %(mb)d MB. Please choose a smaller photo."),
     "empty": lambda: _("“%(name)s” is empty."),
     "not_image": lambda: _("“%(name)s” is not a photo we can read."),
     "unsupported_type": lambda: _("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."),
@@ -215,7 +216,8 @@ def _read_photos(form: ConcernForm) -> list | None:
                 )
             )
         except PhotoRefused as refused:
-            form.photos.errors.append(PHOTO_MESSAGES[refused.code]() % {"name": upload.filename[:60]})
+            message = PHOTO_MESSAGES[refused.code]()
+            form.photos.errors.append(message % {"name": upload.filename[:60], "mb": PHOTO_MB_MAX})
             ok = False
     return photos if ok else None
 
@@ -223,7 +225,7 @@ def _read_photos(form: ConcernForm) -> list | None:
 def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice: str | None = None):
     """The form, with what the resident typed kept. Files cannot be kept by a browser
     across a round trip, so the page says when they must be chosen again."""
-    chosen_photos = request.method == "POST" and any(f and f.filename for f in request.files.getlist("photos"))
+    chosen_photos = request.method == "POST" and any(f and f.filename for f in form.photos.data or ())
     if not form.category.choices:
         form.category.choices = _category_choices()
     if not _submission_key(form):

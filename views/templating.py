@@ -1,13 +1,16 @@
-"""Template filters: one `label` filter for every enum, dates in China's time zone."""
+"""Template filters: one `label` filter for every enum, dates in China's time zone; the globals
+`limits` (services/limits.py) and `button_form()` (the CSRF token of a one-button POST)."""
 
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from models.enums import LabelledEnum
+from services import limits
 from services.clock import local_today
 from services.codes import format_tracking_code
 from services.concern_flow import action_title, by_resident
 from services.duty_lines import is_pending
 from services.privacy import mask_mobile, mask_name
+from views.forms import ButtonForm
 
 
 def label(value) -> str:
@@ -24,6 +27,11 @@ def date_label(day) -> str:
     return format_date(day, "EEE M/d")
 
 
+def button_form() -> ButtonForm:
+    """The form of a one-button POST (sign out, remove, unlock): its CSRF token."""
+    return ButtonForm(formdata=None)
+
+
 def register(app) -> None:
     app.add_template_filter(date_label)
     app.add_template_filter(label)
@@ -38,6 +46,8 @@ def register(app) -> None:
     from services.permissions import can
 
     app.add_template_global(can)
+    app.add_template_global(limits, "limits")
+    app.add_template_global(button_form)
 
     @app.context_processor
     def locale_context():

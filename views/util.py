@@ -1,6 +1,6 @@
 """Small helpers shared by views."""
 
-from flask import abort, request
+from flask import abort
 from flask_login import current_user
 
 from extensions import db
@@ -44,7 +44,3 @@ def int_or_none(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def client_nonce() -> str:
-    return (request.form.get("nonce") or "").strip()[:64]

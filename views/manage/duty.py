@@ -4,9 +4,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, TimeField
-from wtforms.validators import InputRequired, ValidationError
 
 from extensions import db, writes_on_get
 from models import Duty, DutySlot
@@ -17,31 +14,15 @@ from services import roster as roster_service
 from services.attendance import Month
 from services.clock import local_today, to_local
 from services.errors import CheckInRefused
+from services.limits import SEARCH_QUERY_MAX
 from services.permissions import can
 from services.roster import RosterRefused
 from services.stations import representatives_in_order
+from views.forms.manage import ConfirmDutyForm, SlotForm, SlotRemoveForm, VoidDutyForm
 from views.manage import bp
 from views.util import get_or_404, require_or_abort
 
-# --- forms and messages -------------------------------------------------------------------
-
-
-class SlotForm(FlaskForm):
-    representative = SelectField(_l("Representative"), coerce=int, validate_choice=False)
-    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Please choose a date."))])
-    starts_at = TimeField(_l("From"), validators=[InputRequired(message=_l("Please give a start time."))])
-    ends_at = TimeField(_l("Until"), validators=[InputRequired(message=_l("Please give an end time."))])
-    repeat_weeks = IntegerField(
-        _l("Repeat weekly for how many more weeks"),
-        default=0,
-        validators=[InputRequired(message=_l("Please give a number from 0 to 12."))],
-        description=_l("0 for this day only; up to 12. Repeated slots can be removed together."),
-    )
-
-    def validate_representative(self, field):
-        if field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Please choose a representative of this station."))
-
+# --- messages -------------------------------------------------------------------------------
 
 ROSTER_MESSAGES = {
     "end_before_start": ("ends_at", _l("The end time must be after the start time.")),
@@ -101,7 +82,7 @@ def requested_month() -> Month:
 @login_required
 def home():
     require_back_office()
-    q = (request.args.get("q") or "").strip()[:60]
+    q = (request.args.get("q") or "").strip()[:SEARCH_QUERY_MAX]
     listing = roster_service.overseen_stations(current_user, q)
     return render_template("manage/home.html", listing=listing, q=q, can=can)
 
@@ -129,8 +110,8 @@ def _render_roster(station, form: SlotForm, status: int = 200):
             days=days,
             series_left=roster_service.series_sizes(station, series, today),
             today=today,
-            max_weeks=roster_service.MAX_REPEAT_WEEKS,
             has_ended=roster_service.has_ended,
+            remove_form=SlotRemoveForm(formdata=None),
         ),
         status,
     )
@@ -184,10 +165,9 @@ def roster_remove(code: str, slot_id: int):
     slot = db.session.get(DutySlot, slot_id)
     if slot is None or slot.station_id != station.id:
         abort(404)
+    form = SlotRemoveForm()
     try:
-        removed = roster_service.remove_slots(
-            current_user, station, slot, whole_series=request.form.get("series") == "1"
-        )
+        removed = roster_service.remove_slots(current_user, station, slot, whole_series=form.whole_series)
         db.session.commit()
     except RosterRefused:
         db.session.rollback()
@@ -214,6 +194,8 @@ def attendance(code: str):
         month=month,
         this_month=Month.of(local_today()),
         may_review=can(current_user, "duty.review", station),
+        confirm_form=ConfirmDutyForm(formdata=None),
+        void_form=VoidDutyForm(formdata=None),
         may_export=can(current_user, "attendance.export", station),
         reason_label=attendance_service.reason_label,
     )
@@ -244,9 +226,10 @@ def _review(duty_id: int, act, done_message: str):
 @bp.post("/duties/<int:duty_id>/confirm")
 @login_required
 def duty_confirm(duty_id: int):
+    form = ConfirmDutyForm()
     return _review(
         duty_id,
-        lambda duty: duty_service.confirm(current_user, duty, request.form.get("note", "")),
+        lambda duty: duty_service.confirm(current_user, duty, form.note.data or ""),
         _("Duty of %(name)s confirmed."),
     )
 
@@ -254,9 +237,10 @@ def duty_confirm(duty_id: int):
 @bp.post("/duties/<int:duty_id>/void")
 @login_required
 def duty_void(duty_id: int):
+    form = VoidDutyForm()
     return _review(
         duty_id,
-        lambda duty: duty_service.void(current_user, duty, request.form.get("reason", "")),
+        lambda duty: duty_service.void(current_user, duty, form.reason.data or ""),
         _("Duty of %(name)s voided. The record stays, marked voided."),
     )
 

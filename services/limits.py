@@ -1,0 +1,46 @@
+"""Every limit people meet, in one place: how long what they type may be, how many photos
+and how large.
+
+Services enforce these, forms validate them, templates write them into `maxlength`,
+`min`/`max` and `data-` attributes (through the `limits` Jinja global, see
+views/templating.py), and static/app.js reads those attributes. A message that states a
+limit takes it as a parameter, never as a number in its text. Column lengths in models/
+are at least as long; tests/test_limits.py checks that.
+"""
+
+# --- a resident's concern (码上办) and rating (群众评单) ------------------------------------------
+
+CONCERN_CONTENT_MIN = 10
+CONCERN_CONTENT_MAX = 2000
+CONTACT_NAME_MAX = 30
+# What the mobile number input takes: spaces, dashes and +86 are allowed before it is normalised.
+CONTACT_MOBILE_INPUT_MAX = 20
+PHOTOS_MAX = 3  # the default of the MAX_PHOTOS setting
+PHOTO_MB_MAX = 8
+PHOTO_BYTES_MAX = PHOTO_MB_MAX * 1024 * 1024  # the default of the MAX_PHOTO_BYTES setting
+PHOTO_PIXELS_MAX = 50_000_000  # the default of the MAX_PHOTO_PIXELS setting
+RATING_COMMENT_MAX = 500
+# A tracking code typed in to look it up: 10 characters, with room for spaces and dashes.
+TRACKING_CODE_INPUT_MAX = 40
+
+# --- staff --------------------------------------------------------------------------------------
+
+NOTE_MAX = 2000  # a note on an action taken on a concern
+DUTY_NOTES_MAX = 2000  # the reception notes (接待记录) at check-out
+RESIDENTS_MAX = 1000  # residents received in one duty
+REVIEW_NOTE_MAX = 500  # a manager's note confirming a duty, or the reason for voiding it
+REPEAT_WEEKS_MAX = 12  # a roster slot repeated weekly
+SEARCH_QUERY_MAX = 60  # searching stations (back-office home) and accounts
+INBOX_QUERY_MAX = 100  # searching the concern inbox
+
+# --- accounts -----------------------------------------------------------------------------------
+
+USERNAME_MIN, USERNAME_MAX = 2, 40
+PASSWORD_MIN = 10
+DISPLAY_NAME_MAX = 60
+DELEGATION_MAX = 80
+OCCUPATION_MAX = 120
+
+# --- the working-day calendar -------------------------------------------------------------------
+
+CALENDAR_DAY_NAME_MAX = 40

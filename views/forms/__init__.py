@@ -1,0 +1,37 @@
+"""Every form of the site, one FlaskForm per screen (or per button), grouped by who fills it in:
+
+    residents.py  the concern form, rating, withdrawing
+    auth.py       signing in, changing one's password
+    duty.py       a representative checking in and out
+    manage.py     the roster and the attendance review
+    admin.py      accounts and the working-day calendar
+
+Views read what was sent only through these classes, never from `request.form`. Templates
+render a field with its label, hint and errors through the `field` macro, and a form's CSRF
+token and hidden fields through `hidden_fields` (templates/macros.html; the residents' forms
+keep WTForms' own `form.csrf_token`). A one-button POST uses ButtonForm. Limits come from
+services/limits.py and reach the browser through the fields' `render_kw` and validators.
+Messages are Chinese by default through the catalogue.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+
+from services.concerns import clean_text
+
+REQUIRED = _l("Please fill this in.")
+
+
+def stripped(value):
+    """Surrounding spaces off, as typed otherwise."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def cleaned(value):
+    """Trimmed, without control characters (services.concerns.clean_text)."""
+    return clean_text(value) if isinstance(value, str) else value
+
+
+class ButtonForm(FlaskForm):
+    """A POST that is a button and nothing else (sign out, unlock, remove a day): the CSRF
+    token alone. Templates get one from the `button_form()` global."""

@@ -1,0 +1,26 @@
+"""Signing in and changing one's own password."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from services.limits import PASSWORD_MIN
+from views.forms import REQUIRED
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Username or mobile number"), validators=[InputRequired(message=REQUIRED)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(message=REQUIRED)])
+    # Where to go afterwards; the view takes it from the address when the form has none.
+    next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[InputRequired(message=REQUIRED)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[InputRequired(message=REQUIRED)],
+        description=_l("At least %(n)d characters, not only digits.", n=PASSWORD_MIN),
+    )
+    repeat = PasswordField(_l("New password again"), validators=[InputRequired(message=REQUIRED)])

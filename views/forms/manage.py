@@ -1,0 +1,57 @@
+"""The back office's station pages: the roster and the attendance review."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
+from wtforms.validators import InputRequired, ValidationError
+from wtforms.widgets import NumberInput
+
+from services.limits import REPEAT_WEEKS_MAX, REVIEW_NOTE_MAX
+
+# --- the roster (排班) ----------------------------------------------------------------------------
+
+
+class SlotForm(FlaskForm):
+    """Put a representative of the station on the roster, once or weekly. The view fills
+    the representatives' choices."""
+
+    representative = SelectField(_l("Representative"), coerce=int, validate_choice=False)
+    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Please choose a date."))])
+    starts_at = TimeField(_l("From"), validators=[InputRequired(message=_l("Please give a start time."))])
+    ends_at = TimeField(_l("Until"), validators=[InputRequired(message=_l("Please give an end time."))])
+    repeat_weeks = IntegerField(
+        _l("Repeat weekly for how many more weeks"),
+        default=0,
+        validators=[InputRequired(message=_l("Please give a number from 0 to %(n)d.", n=REPEAT_WEEKS_MAX))],
+        description=_l("0 for this day only; up to %(n)d. Repeated slots can be removed together.", n=REPEAT_WEEKS_MAX),
+        widget=NumberInput(min=0, max=REPEAT_WEEKS_MAX),
+        render_kw={"inputmode": "numeric"},
+    )
+
+    def validate_representative(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Please choose a representative of this station."))
+
+
+class SlotRemoveForm(FlaskForm):
+    """Remove a slot, or with series=1 every upcoming slot of its weekly series."""
+
+    series = HiddenField()
+
+    @property
+    def whole_series(self) -> bool:
+        return self.series.data == "1"
+
+
+# --- the attendance review -------------------------------------------------------------------------
+# The service judges both (a void needs its reason), so a refusal is flashed on the review.
+
+
+class ConfirmDutyForm(FlaskForm):
+    note = StringField(_l("Note (optional)"), render_kw={"maxlength": REVIEW_NOTE_MAX})
+
+
+class VoidDutyForm(FlaskForm):
+    reason = StringField(
+        _l("Reason for voiding (required)"), render_kw={"maxlength": REVIEW_NOTE_MAX, "required": True}
+    )
