@@ -93,7 +93,8 @@ def _refusal_text(code: str, details: dict) -> str:
     """The admin page's message for a refusal, in English, with the option it concerns."""
     from flask_babel import force_locale
 
-    from views.admin import REFUSALS
+    from services import refusals
+    from services.auth import AuthRefused
 
     option = {
         "username": "USERNAME",
@@ -111,7 +112,6 @@ def _refusal_text(code: str, details: dict) -> str:
     if code == "scope_not_for_role":
         field = details.get("field", "")
         return f"{option.get(field, field)} does not apply to this role."
-    field, message = REFUSALS.get(code, (None, code))
     with force_locale("en"):
-        text = str(message)
+        field, text = refusals.explain(AuthRefused(code, **details))
     return f"{option[field]}: {text}" if field in option else text

@@ -27,8 +27,7 @@ def calendar_import_command(file, replace: bool):
     (type holiday or workday, also 休/假/班), e.g. `2027-02-06,holiday,春节`."""
     from flask_babel import force_locale
 
-    from services import workdays
-    from views.admin import calendar_refusal_texts
+    from services import refusals, workdays
 
     try:
         text = workdays.decode_upload(file.read(workdays.MAX_UPLOAD_BYTES + 1))
@@ -36,7 +35,7 @@ def calendar_import_command(file, replace: bool):
     except workdays.CalendarRefused as refused:
         db.session.rollback()
         with force_locale("en"):
-            lines = calendar_refusal_texts(refused)
+            lines = refusals.line_messages(refused)
         raise click.ClickException("Nothing was saved.\n" + "\n".join(lines)) from None
     db.session.commit()
     click.echo(

@@ -412,7 +412,7 @@ def test_password_page_needs_sign_in(client, rep):
     ("current", "new", "repeat", "field", "message"),
     [
         ("not-my-password", NEW, None, "current", "The current password is not right."),
-        (PASSWORD, "short-1", None, "new", "The new password is too short."),
+        (PASSWORD, "short-1", None, "new", "The password is too short: at least 10 characters."),
         (PASSWORD, "12345678901", None, "new", "too simple"),
         (PASSWORD, "abababababab", None, "new", "too simple"),
         (PASSWORD, "wang_jg-2024!", None, "new", "too simple"),  # contains the username

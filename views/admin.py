@@ -18,18 +18,11 @@ from extensions import db
 from models import AuditLog, User
 from models.enums import Role
 from services import auth as auth_service
-from services import workdays
+from services import refusals, workdays
 from services.auth import AuthRefused
 from services.clock import local_today
 from services.limits import (
-    CALENDAR_DAY_NAME_MAX,
-    DELEGATION_MAX,
-    DISPLAY_NAME_MAX,
-    OCCUPATION_MAX,
-    PASSWORD_MIN,
     SEARCH_QUERY_MAX,
-    USERNAME_MAX,
-    USERNAME_MIN,
 )
 from services.workdays import CalendarRefused
 from views.forms import ButtonForm
@@ -37,42 +30,6 @@ from views.forms.admin import CalendarDayForm, CalendarImportForm, ResetPassword
 from views.util import get_or_404, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-# Refusal codes of services.auth → (form field, message). Messages are msgids: the
-# visitor's language is chosen when they are shown.
-REFUSALS = {
-    "bad_username": (
-        "username",
-        _l(
-            "Use %(min)d to %(max)d letters, digits, “.”, “_” or “-”, starting with a letter.",
-            min=USERNAME_MIN,
-            max=USERNAME_MAX,
-        ),
-    ),
-    "username_taken": ("username", _l("This username is already taken.")),
-    "bad_mobile": ("mobile", _l("Please enter an 11-digit mainland mobile number, such as 13812345678.")),
-    "mobile_taken": ("mobile", _l("Another account already uses this mobile number.")),
-    "display_name_required": ("display_name", _l("Please fill this in.")),
-    "display_name_too_long": ("display_name", _l("Please keep it to %(n)d characters.", n=DISPLAY_NAME_MAX)),
-    "password_too_short": (
-        "password",
-        _l("The password is too short: at least %(n)d characters.", n=PASSWORD_MIN),
-    ),
-    "password_too_simple": (
-        "password",
-        _l("The password is too simple: use letters and digits, and not the username."),
-    ),
-    "bad_role": ("role", _l("Please choose a role.")),
-    "region_required": ("region", _l("Congress staff need the region they look after.")),
-    "unit_required": ("unit", _l("A handling unit account needs its unit.")),
-    "unit_inactive": ("unit", _l("This unit is switched off.")),
-    "stations_required": ("stations", _l("A station manager needs at least one station.")),
-    "level_required": ("level", _l("A representative needs the level of their congress.")),
-    "bad_level": ("level", _l("Please choose a level from the list.")),
-    "occupation_too_long": ("occupation", _l("Please keep it to %(n)d characters.", n=OCCUPATION_MAX)),
-    "delegation_too_long": ("delegation", _l("Please keep it to %(n)d characters.", n=DELEGATION_MAX)),
-    "cannot_switch_off_self": (None, _l("You cannot switch off your own account.")),
-}
 
 # What an administrator reads in an account's history.
 AUDIT_TITLES = {
@@ -84,10 +41,6 @@ AUDIT_TITLES = {
     "account.switched_off": _l("Switched off"),
     "account.switched_on": _l("Switched on"),
 }
-
-
-def refusal_message(code: str) -> str:
-    return str(REFUSALS[code][1]) if code in REFUSALS else code
 
 
 @bp.before_request
@@ -143,10 +96,10 @@ def user_new():
         except AuthRefused as refused:
             db.session.rollback()
             for code, details in refused.details.get("problems", [(refused.code, refused.details)]):
-                field_name, message = REFUSALS.get(code, (None, code))
+                field_name, message = refusals.explain(AuthRefused(code, **details))
                 if code == "scope_not_for_role":  # the view only passes the role's scope
                     field_name = details.get("field")
-                getattr(form, field_name or "role").errors.append(str(message))
+                getattr(form, field_name or "role").errors.append(message)
         else:
             db.session.commit()
             flash(_("Account %(username)s created.", username=user.username))
@@ -195,7 +148,7 @@ def user_set_active(user_id: int):
         changed = auth_service.set_active(_actor(), user, active)
     except AuthRefused as refused:
         db.session.rollback()
-        flash(refusal_message(refused.code))
+        flash(refusals.message(refused))
         return redirect(url_for("admin.user_detail", user_id=user_id), 303)
     db.session.commit()
     if changed:
@@ -223,7 +176,7 @@ def user_reset_password(user_id: int):
             auth_service.reset_password(_actor(), user, form.new_password.data)
         except AuthRefused as refused:
             db.session.rollback()
-            form.new_password.errors.append(refusal_message(refused.code))
+            form.new_password.errors.append(refusals.message(refused))
         else:
             db.session.commit()
             if user.id == current_user.id:
@@ -235,22 +188,6 @@ def user_reset_password(user_id: int):
 
 # --- the working-day calendar ----------------------------------------------------------------
 
-# A refused schedule: one message per bad line, and messages about the file as a whole.
-CALENDAR_PROBLEMS = {
-    "bad_date": _l("Line %(line)d: “%(value)s” is not a date. Write it like 2027-02-06."),
-    "missing_type": _l("Line %(line)d: the type is missing. After the date write holiday or workday (休 or 班)."),
-    "bad_type": _l("Line %(line)d: “%(value)s” is not a type. Write holiday or workday (休 or 班)."),
-    "too_many_columns": _l("Line %(line)d: too many columns. Use three: date, type, name."),
-    "name_too_long": _l("Line %(line)d: the name is too long, at most %(limit)d characters."),
-    "conflict": _l("Line %(line)d: %(day)s is already on line %(other)d with the other type."),
-}
-CALENDAR_REFUSALS = {
-    "not_text": _l("The file could not be read as text. Save it as CSV and try again."),
-    "empty": _l("There is no day in it. Each line needs a date and a type, such as 2027-02-06,holiday,春节."),
-    "too_long": _l("It is too long: at most %(limit)d lines."),
-    "name_too_long": _l("Please keep it to %(n)d characters.", n=CALENDAR_DAY_NAME_MAX),
-    "bad_date": _l("Please enter a date such as 2027-02-06."),
-}
 # chinese_calendar names its holidays in English; these are the names people read.
 LIBRARY_HOLIDAYS = {
     "New Year's Day": _l("New Year's Day"),
@@ -263,18 +200,6 @@ LIBRARY_HOLIDAYS = {
     "Anti-Fascist 70th Day": _l("70th anniversary of the victory over fascism"),
 }
 SHOWN_PROBLEMS = 30
-
-
-def calendar_refusal_texts(refused: CalendarRefused) -> list[str]:
-    """What went wrong, one sentence per line of the file, in the current language."""
-    if refused.code != "bad_lines":
-        message = CALENDAR_REFUSALS.get(refused.code)
-        return [str(message) % refused.details if message is not None else refused.code]
-    texts = []
-    for problem in refused.details["problems"]:
-        message = CALENDAR_PROBLEMS.get(problem.code)
-        texts.append(str(message) % {"line": problem.line, **problem.details} if message is not None else problem.code)
-    return texts
 
 
 def day_kind(day: date, is_workday: bool) -> str:
@@ -350,7 +275,7 @@ def calendar_import():
         summary = workdays.import_schedule(text, actor=_actor(), replace_years=form.replace.data)
     except CalendarRefused as refused:
         db.session.rollback()
-        return _render_calendar(year, import_form=form, problems=calendar_refusal_texts(refused), status=422)
+        return _render_calendar(year, import_form=form, problems=refusals.line_messages(refused), status=422)
     db.session.commit()
     flash(
         _(
@@ -378,7 +303,7 @@ def calendar_day_set():
         except CalendarRefused as refused:
             db.session.rollback()
             target = form.name if refused.code == "name_too_long" else form.day
-            target.errors.append(calendar_refusal_texts(refused)[0])
+            target.errors.append(refusals.line_messages(refused)[0])
         else:
             db.session.commit()
             flash(_("%(day)s saved: %(kind)s.", day=entry.day.isoformat(), kind=day_kind(entry.day, entry.is_workday)))

@@ -1,38 +1,19 @@
 """Sign in, sign out, change one's own password."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from extensions import db, limiter
 from models.enums import Role
 from services import auth as auth_service
+from services import refusals
 from services.auth import AuthRefused
 from services.permissions import can
 from views.forms.auth import LoginForm, PasswordForm
 from views.util import require_or_abort, safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-def login_message(refused: AuthRefused) -> str:
-    if refused.code == "locked":
-        return _(
-            "Too many wrong passwords: this account is locked until %(time)s. Please try again then.",
-            time=format_datetime(refused.details["until"], "HH:mm"),
-        )
-    if refused.code == "inactive":
-        return _("This account has been switched off. Please ask your administrator.")
-    return _("The username, mobile number or password is not right.")
-
-
-PASSWORD_MESSAGES = {
-    "wrong_password": _l("The current password is not right."),
-    "password_too_short": _l("The new password is too short."),
-    "password_too_simple": _l("The new password is too simple: use letters and digits."),
-}
 
 
 def home_for(user) -> str:
@@ -58,7 +39,7 @@ def login():
             user = auth_service.authenticate(form.login.data, form.password.data)
         except AuthRefused as refused:
             db.session.commit()  # the failure count must stick
-            error = login_message(refused)
+            error = refusals.message(refused)
         else:
             db.session.commit()
             session.clear()
@@ -90,7 +71,7 @@ def change_password():
                 auth_service.change_password(current_user, form.current.data, form.new.data)
             except AuthRefused as refused:
                 field = form.current if refused.code == "wrong_password" else form.new
-                field.errors.append(str(PASSWORD_MESSAGES[refused.code]))
+                field.errors.append(refusals.message(refused))
             else:
                 db.session.commit()
                 # This session carries the new version; every other one ends.

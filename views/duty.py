@@ -4,47 +4,20 @@ import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter, login_manager
 from models import Duty
 from models.enums import Role
-from services import clock, inbox, reports
+from services import clock, inbox, refusals, reports
 from services import duty as duty_service
 from services import stations as station_service
 from services.errors import CheckInRefused
-from services.limits import RESIDENTS_MAX
 from views.forms.duty import CheckInForm, CheckOutForm
 from views.util import get_or_404, require_or_abort, safe_next
 
 bp = Blueprint("duty", __name__)
-
-REFUSALS = {
-    "bad_nonce": _l("The page was incomplete. Please open the station page again and tap once more."),
-    "nonce_reused": _l("The page was incomplete. Please open the station page again and tap once more."),
-    "station_inactive": _l("This station is no longer active."),
-    "location_unavailable": _l("Your phone did not share its location, which this station asks for."),
-    "too_far": _l("Your phone's location is %(distance)d m from the station; it must be within %(radius)d m."),
-    "kiosk_required": _l("This station checks you in with the code on its tablet: scan the code on the tablet."),
-    "kiosk_invalid": _l("This tablet code is not valid for this station. Scan the code on the tablet again."),
-    "kiosk_expired": _l("This tablet code has expired. Scan the code on the tablet again."),
-    "not_yours": _l("This duty belongs to someone else."),
-    "not_open": _l("This duty is no longer open."),
-    "bad_residents": _l("Please enter the number of residents received, from 0 to %(max)d.", max=RESIDENTS_MAX),
-    "voided": _l("This duty has been voided."),
-    "reason_required": _l("Please give a reason."),
-}
-
-
-def refusal_message(refused: CheckInRefused) -> str:
-    if refused.code == "too_far":
-        return str(REFUSALS["too_far"]) % {
-            "distance": refused.details.get("distance_m") or 0,
-            "radius": refused.details.get("radius") or 0,
-        }
-    return str(REFUSALS.get(refused.code, refused.code))
 
 
 def my_rep():
@@ -140,7 +113,7 @@ def _refused_page(station, refused: CheckInRefused, form: CheckInForm):
             "duty/refused.html",
             station=station,
             code=refused.code,
-            message=refusal_message(refused),
+            message=refusals.message(refused),
             pendable=refused.code in duty_service.PENDABLE,
             form=form,
         ),
@@ -164,7 +137,7 @@ def check_out(duty_id: int):
         db.session.commit()
     except CheckInRefused as refused:
         db.session.rollback()
-        flash(refusal_message(refused))
+        flash(refusals.message(refused))
         return back
     flash(_("Checked out. The duty is in your performance file."))
     return back

@@ -22,7 +22,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter
@@ -31,10 +30,10 @@ from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
+from services import refusals
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
-from services.limits import PHOTO_MB_MAX
 from services.photos import process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import LocalStorage
@@ -45,14 +44,6 @@ from views.util import int_or_none, safe_next
 bp = Blueprint("public", __name__)
 
 RECENT_SECONDS = 30 * 60
-
-PHOTO_MESSAGES = {
-    "too_large": lambda: _("“%(name)s” is larger than %(mb)d MB. Please choose a smaller photo."),
-    "empty": lambda: _("“%(name)s” is empty."),
-    "not_image": lambda: _("“%(name)s” is not a photo we can read."),
-    "unsupported_type": lambda: _("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."),
-    "too_many_pixels": lambda: _("“%(name)s” has too many pixels. Please send a smaller photo."),
-}
 
 
 def storage() -> LocalStorage:
@@ -216,8 +207,7 @@ def _read_photos(form: ConcernForm) -> list | None:
                 )
             )
         except PhotoRefused as refused:
-            message = PHOTO_MESSAGES[refused.code]()
-            form.photos.errors.append(message % {"name": upload.filename[:60], "mb": PHOTO_MB_MAX})
+            form.photos.errors.append(refusals.message(refused, name=upload.filename[:60]))
             ok = False
     return photos if ok else None
 
@@ -248,17 +238,6 @@ def _category_choices() -> list[tuple[int | str, str]]:
     locale = str(get_locale())
     choices = [(c.id, c.display_name(locale)) for c in station_service.active_categories()]
     return [("", _("Please choose"))] + choices
-
-
-REFUSAL_FIELDS = {
-    "bad_category": "category",
-    "content_length": "content",
-    "name_too_long": "contact_name",
-    "bad_mobile": "contact_mobile",
-    "anonymous_with_contact": "anonymous",
-    "consent_required": "consent",
-    "too_many_photos": "photos",
-}
 
 
 @bp.route("/s/<code>/concern", methods=["GET", "POST"])
@@ -305,7 +284,8 @@ def concern_new(code: str):
         db.session.commit()
     except ConcernRefused as refused:
         db.session.rollback()
-        getattr(form, REFUSAL_FIELDS.get(refused.code, "content")).errors.append(_("Please check this field."))
+        field, message = refusals.explain(refused)
+        getattr(form, field or "content").errors.append(message)
         return render_concern_form(st, form, status=422)
     except IntegrityError:
         # The same key won a race in another request: that one is the concern.
@@ -422,21 +402,13 @@ def render_track(
 
 action_limit = limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="tracking-action")
 
-RATE_REFUSALS = {
-    "not_allowed_now": _l(
-        "This concern cannot be rated now. A concern is rated once the representative has checked the answer, "
-        "once per round of handling."
-    ),
-    "changed": _l("This concern changed while you were rating it. Please look at the page and rate again."),
-}
-
 
 def _rated(concern: Concern, round_no: int) -> bool:
     return any(r.round == round_no for r in concern.ratings)
 
 
 def _already_rated(concern: Concern):
-    flash(_("You have already rated this round of handling. Thank you."))
+    flash(refusals.message(TransitionRefused("already_rated")))
     return redirect(url_for("public.track", code=concern.tracking_code), 303)
 
 
@@ -444,7 +416,8 @@ def _rate_refused(concern: Concern, code: str, form: RatingForm):
     """The page again with why; the comment stays in the form, or is shown to copy when
     the form is gone (the concern is no longer waiting for a rating)."""
     kept = form.comment.data if concern.status != ConcernStatus.CONFIRMED else None
-    return render_track(concern, rate_form=form, notice=str(RATE_REFUSALS[code]), unsent_comment=kept, status=409)
+    notice = refusals.message(TransitionRefused(code), "rate")
+    return render_track(concern, rate_form=form, notice=notice, unsent_comment=kept, status=409)
 
 
 @bp.post("/t/<code>/rate")
@@ -472,8 +445,8 @@ def rate(code: str):
         # one-rating-per-round constraint: either way that round is rated.
         if _rated(concern, seen_round):
             return _already_rated(concern)
-        reason = refused.code if isinstance(refused, TransitionRefused) else "changed"
-        return _rate_refused(concern, reason if reason in RATE_REFUSALS else "not_allowed_now", form)
+        changed = isinstance(refused, IntegrityError) or refused.code == "changed"
+        return _rate_refused(concern, "changed" if changed else "not_allowed_now", form)
     if reopened:
         flash(_("Thank you. Your concern has been sent back for one more round of handling."))
     else:

@@ -2,14 +2,13 @@
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
 from models import Duty, DutySlot
 from services import attendance as attendance_service
 from services import duty as duty_service
-from services import exports
+from services import exports, refusals
 from services import roster as roster_service
 from services.attendance import Month
 from services.clock import local_today, to_local
@@ -21,40 +20,6 @@ from services.stations import representatives_in_order
 from views.forms.manage import ConfirmDutyForm, SlotForm, SlotRemoveForm, VoidDutyForm
 from views.manage import bp
 from views.util import get_or_404, require_or_abort
-
-# --- messages -------------------------------------------------------------------------------
-
-ROSTER_MESSAGES = {
-    "end_before_start": ("ends_at", _l("The end time must be after the start time.")),
-    "in_the_past": ("day", _l("This time has already passed. Choose a day and time from now on.")),
-    "not_a_member": ("representative", _l("This representative is not listed at this station.")),
-    "too_many_weeks": ("repeat_weeks", _l("Repeat for at most %(n)d weeks.")),
-    "overlap": (
-        "starts_at",
-        _l("This representative already has a slot on %(day)s from %(start)s to %(end)s at %(station)s."),
-    ),
-}
-
-REVIEW_MESSAGES = {
-    "voided": _l("This duty has already been voided."),
-    "reason_required": _l("Please give a reason for voiding this duty."),
-}
-
-
-def roster_message(refused: RosterRefused) -> tuple[str, str]:
-    field_name, message = ROSTER_MESSAGES[refused.code]
-    d = refused.details
-    if refused.code == "too_many_weeks":
-        return field_name, str(message) % {"n": d["maximum"]}
-    if refused.code == "overlap":
-        return field_name, str(message) % {
-            "day": d["day"].strftime("%Y-%m-%d"),
-            "start": d["starts_at"].strftime("%H:%M"),
-            "end": d["ends_at"].strftime("%H:%M"),
-            "station": d["station"],
-        }
-    return field_name, str(message)
-
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -150,8 +115,9 @@ def roster_add(code: str):
         db.session.commit()
     except RosterRefused as refused:
         db.session.rollback()
-        field_name, message = roster_message(refused)
-        getattr(form, field_name).errors = [*getattr(form, field_name).errors, message]
+        field_name, message = refusals.explain(refused)
+        field = getattr(form, field_name or "day")
+        field.errors = [*field.errors, message]
         return _render_roster(station, form, 422)
     flash(_("%(name)s is on the roster: %(n)d slot(s) added.", name=rep.name, n=len(slots)))
     return redirect(url_for("manage.roster", code=station.code), 303)
@@ -169,9 +135,9 @@ def roster_remove(code: str, slot_id: int):
     try:
         removed = roster_service.remove_slots(current_user, station, slot, whole_series=form.whole_series)
         db.session.commit()
-    except RosterRefused:
+    except RosterRefused as refused:
         db.session.rollback()
-        flash(_("A slot that has ended stays on the roster: the attendance review counts it."))
+        flash(refusals.message(refused, "remove"))
         return redirect(url_for("manage.roster", code=station.code), 303)
     flash(_("Removed %(n)d slot(s) from the roster.", n=removed))
     return redirect(url_for("manage.roster", code=station.code), 303)
@@ -217,7 +183,7 @@ def _review(duty_id: int, act, done_message: str):
         db.session.commit()
     except CheckInRefused as refused:
         db.session.rollback()
-        flash(str(REVIEW_MESSAGES.get(refused.code, refused.code)))
+        flash(refusals.message(refused))
         return _back_to_review(duty)
     flash(done_message % {"name": duty.representative.name})
     return _back_to_review(duty)
