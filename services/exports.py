@@ -29,7 +29,7 @@ from services.clock import to_local
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
 from services.inbox import InboxFilter, newest_first
-from services.permissions import can
+from services.permissions import Permission, can
 from services.privacy import mask_mobile, mask_name
 
 SUMMARY_HEADERS = (
@@ -308,7 +308,7 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
                     truncated = True
                     break
                 full = bool(concern.contact_name or concern.contact_mobile) and can(
-                    user, "concern.view_contact", concern
+                    user, Permission.CONCERN_VIEW_CONTACT, concern
                 )
                 unmasked += full
                 rows.append(concern_row(concern, now, full))

@@ -24,6 +24,7 @@ from services.clock import local_today
 from services.limits import (
     SEARCH_QUERY_MAX,
 )
+from services.permissions import Permission as P
 from services.workdays import CalendarRefused
 from views.forms import ButtonForm
 from views.forms.admin import CalendarDayForm, CalendarImportForm, ResetPasswordForm, SwitchForm, UserForm
@@ -45,7 +46,7 @@ AUDIT_TITLES = {
 
 @bp.before_request
 def only_administrators():
-    require_or_abort("user.manage")
+    require_or_abort(P.USER_MANAGE)
 
 
 def _actor() -> User:
@@ -253,13 +254,13 @@ def _render_calendar(year: int, import_form=None, day_form=None, problems=(), st
 
 @bp.get("/calendar")
 def calendar():
-    require_or_abort("calendar.manage")
+    require_or_abort(P.CALENDAR_MANAGE)
     return _render_calendar(_calendar_year())
 
 
 @bp.post("/calendar/import")
 def calendar_import():
-    require_or_abort("calendar.manage")
+    require_or_abort(P.CALENDAR_MANAGE)
     form = CalendarImportForm()
     year = _calendar_year()
     if not form.validate_on_submit():
@@ -294,7 +295,7 @@ def calendar_import():
 
 @bp.post("/calendar/days")
 def calendar_day_set():
-    require_or_abort("calendar.manage")
+    require_or_abort(P.CALENDAR_MANAGE)
     form = CalendarDayForm()
     year = _calendar_year()
     if form.validate_on_submit():
@@ -313,7 +314,7 @@ def calendar_day_set():
 
 @bp.post("/calendar/days/<day>/delete")
 def calendar_day_delete(day: str):
-    require_or_abort("calendar.manage")
+    require_or_abort(P.CALENDAR_MANAGE)
     try:
         when = date.fromisoformat(day)
     except ValueError:

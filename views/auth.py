@@ -9,6 +9,7 @@ from models.enums import Role
 from services import auth as auth_service
 from services import refusals
 from services.auth import AuthRefused
+from services.permissions import Permission as P
 from services.permissions import can
 from views.forms.auth import LoginForm, PasswordForm
 from views.util import require_or_abort, safe_next
@@ -19,9 +20,9 @@ bp = Blueprint("auth", __name__)
 def home_for(user) -> str:
     if user.role == Role.REPRESENTATIVE:
         return url_for("duty.me")
-    if can(user, "manage.home"):
+    if can(user, P.MANAGE_HOME):
         return url_for("manage.home")
-    if can(user, "concern.inbox"):
+    if can(user, P.CONCERN_INBOX):
         return url_for("manage.concerns")
     return url_for("public.index")
 
@@ -61,7 +62,7 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    require_or_abort("account.change_password")
+    require_or_abort(P.ACCOUNT_CHANGE_PASSWORD)
     form = PasswordForm()
     if form.validate_on_submit():
         if form.new.data != form.repeat.data:

@@ -14,6 +14,7 @@ from services import clock, inbox, refusals, reports
 from services import duty as duty_service
 from services import stations as station_service
 from services.errors import CheckInRefused
+from services.permissions import Permission as P
 from views.forms.duty import CheckInForm, CheckOutForm
 from views.util import get_or_404, require_or_abort, safe_next
 
@@ -65,7 +66,7 @@ def check_in(code: str):
     station = station_service.get_active_station(code, with_representatives=False)
     if station is None:
         abort(404)
-    require_or_abort("duty.check_in", station)
+    require_or_abort(P.DUTY_CHECK_IN, station)
     rep = my_rep()
     form = CheckInForm()
     nonce = form.nonce.data
@@ -129,7 +130,7 @@ def _hhmm(moment) -> str:
 @login_required
 def check_out(duty_id: int):
     duty = get_or_404(Duty, duty_id)
-    require_or_abort("duty.check_out", duty)
+    require_or_abort(P.DUTY_CHECK_OUT, duty)
     form = CheckOutForm()
     back = redirect(safe_next(form.next.data, url_for("duty.me")), 303)
     try:
@@ -149,7 +150,7 @@ def me():
     rep = my_rep()
     if rep is None:
         abort(403)
-    require_or_abort("duty.view_file", rep)
+    require_or_abort(P.DUTY_VIEW_FILE, rep)
     year = request.args.get("year", type=int) or clock.local_today().year
     boxes = {box: inbox.count(current_user, inbox.InboxFilter(box=box)) for box in ("take", "supervise")}
     file = reports.performance_file(rep, year)
@@ -163,5 +164,5 @@ def annual_report(year: int):
     rep = my_rep()
     if rep is None:
         abort(403)
-    require_or_abort("duty.view_file", rep)
+    require_or_abort(P.DUTY_VIEW_FILE, rep)
     return render_template("duty/report.html", rep=rep, report=reports.annual_report(rep, year), year=year)

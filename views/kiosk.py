@@ -21,6 +21,7 @@ from services import clock
 from services import duty as duty_service
 from services import stations as station_service
 from services.codes import normalize_station_code
+from services.permissions import Permission as P
 from services.qr import qr_svg
 from views.util import require_or_abort
 
@@ -40,7 +41,7 @@ def _station(code: str, endpoint: str):
     station = station_service.get_active_station(code)
     if station is None:
         abort(404)
-    require_or_abort("kiosk.display", station)
+    require_or_abort(P.KIOSK_DISPLAY, station)
     return station, None
 
 

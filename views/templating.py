@@ -43,9 +43,10 @@ def register(app) -> None:
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")
     app.add_template_test(is_pending, "pending_duty")
 
-    from services.permissions import can
+    from services.permissions import Permission, can
 
     app.add_template_global(can)
+    app.add_template_global(Permission, "P")
     app.add_template_global(limits, "limits")
     app.add_template_global(button_form)
 

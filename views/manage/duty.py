@@ -14,6 +14,7 @@ from services.attendance import Month
 from services.clock import local_today, to_local
 from services.errors import CheckInRefused
 from services.limits import SEARCH_QUERY_MAX
+from services.permissions import Permission as P
 from services.permissions import can
 from services.roster import RosterRefused
 from services.stations import representatives_in_order
@@ -26,7 +27,7 @@ from views.util import get_or_404, require_or_abort
 
 def require_back_office() -> None:
     """Anonymous → the login page; a role that looks after no station → 403."""
-    require_or_abort("manage.home")
+    require_or_abort(P.MANAGE_HOME)
 
 
 def station_or_404(code: str):
@@ -86,7 +87,7 @@ def _render_roster(station, form: SlotForm, status: int = 200):
 @login_required
 def roster(code: str):
     station = station_or_404(code)
-    require_or_abort("roster.manage", station)
+    require_or_abort(P.ROSTER_MANAGE, station)
     form = _slot_form(station)
     if not form.day.data:
         form.day.data = local_today()
@@ -97,7 +98,7 @@ def roster(code: str):
 @login_required
 def roster_add(code: str):
     station = station_or_404(code)
-    require_or_abort("roster.manage", station)
+    require_or_abort(P.ROSTER_MANAGE, station)
     form = _slot_form(station)
     if not form.validate_on_submit():
         return _render_roster(station, form, 422)
@@ -127,7 +128,7 @@ def roster_add(code: str):
 @login_required
 def roster_remove(code: str, slot_id: int):
     station = station_or_404(code)
-    require_or_abort("roster.manage", station)
+    require_or_abort(P.ROSTER_MANAGE, station)
     slot = db.session.get(DutySlot, slot_id)
     if slot is None or slot.station_id != station.id:
         abort(404)
@@ -150,7 +151,7 @@ def roster_remove(code: str, slot_id: int):
 @login_required
 def attendance(code: str):
     station = station_or_404(code)
-    require_or_abort("attendance.view", station)
+    require_or_abort(P.ATTENDANCE_VIEW, station)
     month = requested_month()
     att = attendance_service.month_attendance(station, month)
     return render_template(
@@ -159,10 +160,10 @@ def attendance(code: str):
         att=att,
         month=month,
         this_month=Month.of(local_today()),
-        may_review=can(current_user, "duty.review", station),
+        may_review=can(current_user, P.DUTY_REVIEW, station),
         confirm_form=ConfirmDutyForm(formdata=None),
         void_form=VoidDutyForm(formdata=None),
-        may_export=can(current_user, "attendance.export", station),
+        may_export=can(current_user, P.ATTENDANCE_EXPORT, station),
         reason_label=attendance_service.reason_label,
     )
 
@@ -177,7 +178,7 @@ def _back_to_review(duty: Duty):
 def _review(duty_id: int, act, done_message: str):
     """Confirm or void: one permission, one service call, one commit, back to the review."""
     duty = get_or_404(Duty, duty_id)
-    require_or_abort("duty.review", duty)
+    require_or_abort(P.DUTY_REVIEW, duty)
     try:
         act(duty)
         db.session.commit()
@@ -224,7 +225,7 @@ EXPORT_TYPES = {
 @login_required
 def attendance_export(code: str, fmt: str):
     station = station_or_404(code)
-    require_or_abort("attendance.export", station)
+    require_or_abort(P.ATTENDANCE_EXPORT, station)
     att = attendance_service.month_attendance(station, requested_month())
     mimetype, build = EXPORT_TYPES[fmt]
     body = build(att)

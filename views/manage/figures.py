@@ -11,6 +11,7 @@ from services import figures as figures_service
 from services.charts import Series, bar_chart
 from services.clock import local_today
 from services.figures import GROUPINGS, Period
+from services.permissions import Permission as P
 from services.permissions import may_roll_up
 from views.manage import bp
 from views.util import int_or_none, require_or_abort
@@ -68,7 +69,7 @@ def _chart(table: figures_service.Figures):
 @bp.get("/figures")
 @login_required
 def figures():
-    require_or_abort("figures.view")
+    require_or_abort(P.FIGURES_VIEW)
     today = local_today()
     period, problem = Period.parse(request.args.get("from"), request.args.get("to"), today)
     by = request.args.get("by", "station")
