@@ -47,8 +47,12 @@ system-deps:
 	  || { echo "ERROR: could not install chromium; run as root or install it yourself." >&2; exit 1; }; \
 	fi
 
+# The suite split across TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0`
+# runs it in one). Each worker has its own SQLite file or PostgreSQL database.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.dev-installed translations system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev-installed translations
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -20,7 +21,7 @@ from services.audit import log
 from services.errors import CheckInRefused
 from services.stations import LOCAL_TZ, on_duty_now, to_local, to_utc
 
-KIOSK_WINDOW_SECONDS = 30
+KIOSK_WINDOW_SECONDS = 30  # the default of the app's KIOSK_WINDOW_SECONDS
 KIOSK_WINDOWS_ACCEPTED = 2  # the current window and the one before it
 MAX_RESIDENTS = 1000
 # An open duty at a station with no closing time is closed after this long.
@@ -44,10 +45,17 @@ class Proof:
 # --- kiosk codes ---------------------------------------------------------------------
 
 
+def kiosk_window_seconds() -> int:
+    """How long a tablet code lasts: the app's KIOSK_WINDOW_SECONDS (30 s)."""
+    if has_app_context():
+        return int(current_app.config.get("KIOSK_WINDOW_SECONDS", KIOSK_WINDOW_SECONDS))
+    return KIOSK_WINDOW_SECONDS
+
+
 def kiosk_window(now: datetime | None = None) -> int:
-    """The number of the 30-second window `now` (naive UTC) falls in."""
+    """The number of the window (30 seconds unless configured) `now` (naive UTC) falls in."""
     moment = (now or utcnow()).replace(tzinfo=UTC)
-    return int(moment.timestamp()) // KIOSK_WINDOW_SECONDS
+    return int(moment.timestamp()) // kiosk_window_seconds()
 
 
 def kiosk_token(secret: str, station: Station, window: int) -> str:
