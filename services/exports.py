@@ -84,7 +84,7 @@ def summary_rows(att: MonthAttendance) -> list[list]:
         rows.append(
             [
                 row.rep.name,
-                row.rep.level.title,
+                row.rep.level.label,
                 f.scheduled,
                 f.attended,
                 f.missed,
@@ -108,9 +108,9 @@ def duty_rows(att: MonthAttendance) -> list[list]:
                 _local(d.checked_in_at),
                 _local(d.checked_out_at),
                 d.representative.name,
-                d.method.title,
+                d.method.label,
                 d.distance_m,
-                d.status.title,
+                d.status.label,
                 YES if line.counted else NO,
                 reason_label(d.pending_reason),
                 d.residents_received,
@@ -125,7 +125,7 @@ def duty_rows(att: MonthAttendance) -> list[list]:
 
 def attempt_rows(att: MonthAttendance) -> list[list]:
     return [
-        [_local(a.created_at), a.representative.name, reason_label(a.reason), a.method.title, a.distance_m]
+        [_local(a.created_at), a.representative.name, reason_label(a.reason), a.method.label, a.distance_m]
         for a in att.attempts
     ]
 
@@ -258,7 +258,7 @@ class ConcernExport:
 
 
 def _rating(value: str | None) -> str:
-    return Rating(value).title if value else ""
+    return Rating(value).label if value else ""
 
 
 def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
@@ -273,7 +273,7 @@ def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
         _local(concern.created_at),
         concern.station.name,
         concern.category.name_zh,
-        concern.status.title,
+        concern.status.label,
         STAGES[done][2] if done is not None else "",
         YES if is_overdue(concern, now) else NO,
         _local(concern.due_at),

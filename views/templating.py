@@ -9,7 +9,7 @@ from services.privacy import mask_mobile, mask_name
 
 
 def label(value) -> str:
-    return value.title if isinstance(value, LabelledEnum) else str(value or "")
+    return value.label if isinstance(value, LabelledEnum) else str(value or "")
 
 
 def date_label(day) -> str:
