@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := app:create_app
 SOURCES := app.py config.py extensions.py models services views templates
 
-.PHONY: run test bench lint format translations extract-messages system-deps clean
+.PHONY: run test bench lint typecheck format translations extract-messages system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: $(VENV)/.dev-installed translations
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+
+# mypy on the files pyproject.toml names (the models and the services).
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

@@ -161,6 +161,7 @@ def attendance_xlsx(att: MonthAttendance) -> bytes:
         summary, duties, attempts = summary_rows(att), duty_rows(att), attempt_rows(att)
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its one sheet
     ws.title = "汇总"
     _sheet(ws, SUMMARY_HEADERS, summary, (14, 26, 10, 10, 10, 12, 14, 16, 16))
     _sheet(wb.create_sheet("履职记录"), DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
@@ -299,7 +300,8 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
         .limit(limit + 1)
         .execution_options(yield_per=1000)  # rows are turned into values as they come
     )
-    rows, unmasked, truncated = [], 0, False
+    rows: list[list] = []
+    unmasked, truncated = 0, False
     result = db.session.scalars(query)
     try:
         with force_locale("zh_Hans"):
@@ -352,7 +354,7 @@ def concerns_csv(export: ConcernExport, f: InboxFilter) -> bytes:
 
 
 def concern_filenames(export: ConcernExport, ext: str) -> tuple[str, str]:
-    stamp = _local(export.made_at).strftime("%Y%m%d-%H%M")
+    stamp = to_local(export.made_at).strftime("%Y%m%d-%H%M")
     return f"诉求清单-{stamp}.{ext}", f"concerns-{stamp}.{ext}"
 
 
