@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := app:create_app
 SOURCES := app.py config.py extensions.py models services views commands devtools templates
 
-.PHONY: run test bench lint format translations extract-messages system-deps clean
+.PHONY: run test bench lint typecheck format translations extract-messages system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,12 @@ system-deps:
 	  || { echo "ERROR: could not install chromium; run as root or install it yourself." >&2; exit 1; }; \
 	fi
 
+# The suite split across TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0`
+# runs it in one). Each worker has its own SQLite file or PostgreSQL database.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.dev-installed translations system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev-installed translations
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
@@ -57,10 +61,15 @@ bench: $(VENV)/.dev-installed translations
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+
+# mypy on the files pyproject.toml names (the models and the services).
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -44,7 +44,7 @@ def configure_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         if has_request_context():
-            view = current_app.view_functions.get(request.endpoint)
+            view = current_app.view_functions.get(request.endpoint or "")  # None: no route matched
             reading = request.method in ("GET", "HEAD") and not getattr(view, "writes_on_get", False)
         else:
             # CLI commands and workers write; a test's own session mostly reads, and

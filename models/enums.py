@@ -1,6 +1,6 @@
-"""Every status, role and kind: a short stored value and its translated title.
+"""Every status, role and kind: a short stored value and its translated label.
 
-Templates show them through the one `label` filter (see app.py).
+Templates show them through the one `label` filter (see views/templating.py).
 """
 
 from enum import StrEnum
@@ -9,19 +9,22 @@ from flask_babel import lazy_gettext as _l
 
 
 class LabelledEnum(StrEnum):
-    """A StrEnum whose members carry a display title in TITLES."""
+    """A StrEnum whose members carry a display label in LABELS.
+
+    The property is `label`, not `title`: a StrEnum member is a str, and `title` would
+    shadow str.title()."""
 
     @property
-    def title(self) -> str:
-        return str(self._titles()[self])
+    def label(self) -> str:
+        return str(self._labels()[self])
 
     @classmethod
-    def _titles(cls) -> dict:
-        return TITLES[cls]
+    def _labels(cls) -> dict:
+        return LABELS[cls]
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.title) for m in cls]
+        return [(m.value, m.label) for m in cls]
 
 
 class RegionLevel(LabelledEnum):
@@ -144,7 +147,7 @@ class Rating(LabelledEnum):
     DISSATISFIED = "dissatisfied"
 
 
-TITLES: dict[type, dict] = {
+LABELS: dict[type, dict] = {
     RegionLevel: {
         RegionLevel.PROVINCE: _l("Province"),
         RegionLevel.CITY: _l("City"),

@@ -102,7 +102,7 @@ def change_password(user: User, current: str, new: str) -> None:
     user.password_hash = hash_password(new)
     user.session_version += 1  # signs out every other session of this account
     # The record itself, never a proxy to it (a view may pass flask_login.current_user).
-    user = db.session.get(User, user.id)
+    user = db.session.get_one(User, user.id)
     log(user, "account.password_changed", user)
     db.session.flush()
 
@@ -173,18 +173,21 @@ def create_user(
     stations = list(stations)
     occupation = (occupation or "").strip()
     delegation = (delegation or "").strip()
+    chosen: Role | None
     try:
-        role = Role(role)
+        chosen = Role(role)
     except ValueError:
         problem("bad_role")
-        role = None
-    if role is not None:
+        chosen = None
+    if chosen is not None:
+        role = chosen
         if role == Role.CONGRESS_STAFF and region is None:
             problem("region_required")
-        if role == Role.UNIT_HANDLER and unit is None:
-            problem("unit_required")
-        elif role == Role.UNIT_HANDLER and not unit.is_active:
-            problem("unit_inactive")
+        if role == Role.UNIT_HANDLER:
+            if unit is None:
+                problem("unit_required")
+            elif not unit.is_active:
+                problem("unit_inactive")
         if role == Role.STATION_MANAGER and not stations:
             problem("stations_required")
         if region is not None and role != Role.CONGRESS_STAFF:
@@ -210,6 +213,8 @@ def create_user(
     if problems:
         code, details = problems[0]
         raise AuthRefused(code, **details, problems=problems)
+    assert chosen is not None  # else bad_role was a problem
+    role = chosen
 
     user = User(
         username=username,
@@ -303,7 +308,7 @@ def list_users(
     if query:
         mobile = normalize_mobile(query)
         like = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions = [
+        conditions: list[sa.ColumnElement[bool]] = [
             sa.func.lower(User.username).like(like, escape="\\"),
             sa.func.lower(User.display_name).like(like, escape="\\"),
         ]

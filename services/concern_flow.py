@@ -396,7 +396,7 @@ def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str
         )
     )
     concern.rating_unit, concern.rating_rep, concern.rating_comment = unit_rating, rep_rating, comment or None
-    summary = f"{unit_rating.title} / {rep_rating.title}"
+    summary = f"{unit_rating.label} / {rep_rating.label}"
     transition(concern, A.RATE, role=RESIDENT, note=summary, now=now)
     dissatisfied = Rating.DISSATISFIED in (unit_rating, rep_rating)
     if dissatisfied and concern.rounds == 1:

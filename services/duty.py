@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -22,7 +23,7 @@ from services.errors import CheckInRefused
 from services.limits import DUTY_NOTES_MAX, RESIDENTS_MAX, REVIEW_NOTE_MAX
 from services.stations import on_duty_now
 
-KIOSK_WINDOW_SECONDS = 30
+KIOSK_WINDOW_SECONDS = 30  # the default of the app's KIOSK_WINDOW_SECONDS
 KIOSK_WINDOWS_ACCEPTED = 2  # the current window and the one before it
 # An open duty at a station with no closing time is closed after this long.
 STALE_AFTER = timedelta(hours=12)
@@ -45,10 +46,17 @@ class Proof:
 # --- kiosk codes ---------------------------------------------------------------------
 
 
+def kiosk_window_seconds() -> int:
+    """How long a tablet code lasts: the app's KIOSK_WINDOW_SECONDS (30 s)."""
+    if has_app_context():
+        return int(current_app.config.get("KIOSK_WINDOW_SECONDS", KIOSK_WINDOW_SECONDS))
+    return KIOSK_WINDOW_SECONDS
+
+
 def kiosk_window(now: datetime | None = None) -> int:
-    """The number of the 30-second window `now` (naive UTC) falls in."""
+    """The number of the window (30 seconds unless configured) `now` (naive UTC) falls in."""
     moment = (now or utcnow()).replace(tzinfo=UTC)
-    return int(moment.timestamp()) // KIOSK_WINDOW_SECONDS
+    return int(moment.timestamp()) // kiosk_window_seconds()
 
 
 def kiosk_token(secret: str, station: Station, window: int) -> str:

@@ -84,7 +84,7 @@ def summary_rows(att: MonthAttendance) -> list[list]:
         rows.append(
             [
                 row.rep.name,
-                row.rep.level.title,
+                row.rep.level.label,
                 f.scheduled,
                 f.attended,
                 f.missed,
@@ -108,9 +108,9 @@ def duty_rows(att: MonthAttendance) -> list[list]:
                 _local(d.checked_in_at),
                 _local(d.checked_out_at),
                 d.representative.name,
-                d.method.title,
+                d.method.label,
                 d.distance_m,
-                d.status.title,
+                d.status.label,
                 YES if line.counted else NO,
                 reason_label(d.pending_reason),
                 d.residents_received,
@@ -125,7 +125,7 @@ def duty_rows(att: MonthAttendance) -> list[list]:
 
 def attempt_rows(att: MonthAttendance) -> list[list]:
     return [
-        [_local(a.created_at), a.representative.name, reason_label(a.reason), a.method.title, a.distance_m]
+        [_local(a.created_at), a.representative.name, reason_label(a.reason), a.method.label, a.distance_m]
         for a in att.attempts
     ]
 
@@ -161,6 +161,7 @@ def attendance_xlsx(att: MonthAttendance) -> bytes:
         summary, duties, attempts = summary_rows(att), duty_rows(att), attempt_rows(att)
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its one sheet
     ws.title = "汇总"
     _sheet(ws, SUMMARY_HEADERS, summary, (14, 26, 10, 10, 10, 12, 14, 16, 16))
     _sheet(wb.create_sheet("履职记录"), DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
@@ -258,7 +259,7 @@ class ConcernExport:
 
 
 def _rating(value: str | None) -> str:
-    return Rating(value).title if value else ""
+    return Rating(value).label if value else ""
 
 
 def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
@@ -273,7 +274,7 @@ def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
         _local(concern.created_at),
         concern.station.name,
         concern.category.name_zh,
-        concern.status.title,
+        concern.status.label,
         STAGES[done][2] if done is not None else "",
         YES if is_overdue(concern, now) else NO,
         _local(concern.due_at),
@@ -299,7 +300,8 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
         .limit(limit + 1)
         .execution_options(yield_per=1000)  # rows are turned into values as they come
     )
-    rows, unmasked, truncated = [], 0, False
+    rows: list[list] = []
+    unmasked, truncated = 0, False
     result = db.session.scalars(query)
     try:
         with force_locale("zh_Hans"):
@@ -352,7 +354,7 @@ def concerns_csv(export: ConcernExport, f: InboxFilter) -> bytes:
 
 
 def concern_filenames(export: ConcernExport, ext: str) -> tuple[str, str]:
-    stamp = _local(export.made_at).strftime("%Y%m%d-%H%M")
+    stamp = to_local(export.made_at).strftime("%Y%m%d-%H%M")
     return f"诉求清单-{stamp}.{ext}", f"concerns-{stamp}.{ext}"
 
 

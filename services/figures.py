@@ -285,12 +285,12 @@ def by_region(user: User, period: Period, now: datetime, root: Region | None = N
         if region is None:
             rows.append(Row(None, root.name if root else "", directly_label, counts, directly=True))
         else:
-            rows.append(Row(region.id, region.name, region.level.title, counts))
+            rows.append(Row(region.id, region.name, region.level.label, counts))
             codes[region.id] = region.code
     if user.role in (Role.CONGRESS_STAFF, Role.ADMIN):
         # The regions one oversees are all listed, a quiet one with zeros.
         for region in db.session.scalars(sa.select(Region).where(seed, Region.id.not_in(list(codes)))):
-            rows.append(Row(region.id, region.name, region.level.title))
+            rows.append(Row(region.id, region.name, region.level.label))
             codes[region.id] = region.code
     parents = set(db.session.scalars(sa.select(Region.parent_id).where(Region.parent_id.in_(list(codes))).distinct()))
     for row in rows:

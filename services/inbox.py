@@ -185,7 +185,7 @@ def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE,
     query = newest_first(user, f, now)
     position = decode_cursor(cursor) if cursor else None
     if position is not None:
-        query = query.where(sa.tuple_(Concern.created_at, Concern.id) < sa.tuple_(*position))
+        query = query.where(sa.tuple_(Concern.created_at, Concern.id) < sa.tuple_(*map(sa.literal, position)))
     rows = list(db.session.scalars(query.limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]

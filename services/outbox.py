@@ -125,6 +125,7 @@ class SmtpSender:
         mail["Message-ID"] = f"<outbox-{message.id}@{domain}>"
         mail.set_content(message.body)
         timeout = cfg["OUTBOX_SEND_TIMEOUT_SECONDS"]
+        smtp: smtplib.SMTP
         try:
             if cfg["SMTP_SSL"]:
                 context = ssl.create_default_context()
@@ -210,6 +211,13 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** min(attempts - 1, 20)), MAX_BACKOFF)
 
 
+def _rows_updated(statement: sa.Update) -> int:
+    """Run an UPDATE and return how many rows it changed."""
+    result = db.session.execute(statement)
+    assert isinstance(result, sa.CursorResult)  # what an UPDATE returns; it has the rowcount
+    return result.rowcount
+
+
 def fail_interrupted(now: datetime | None = None) -> int:
     """Mark failed the rows left "sending" longer than OUTBOX_CLAIM_TIMEOUT_MINUTES.
 
@@ -218,29 +226,30 @@ def fail_interrupted(now: datetime | None = None) -> int:
     twice, so it is never put back to pending: it fails with an explanation instead."""
     now = now or utcnow()
     cutoff = now - timedelta(minutes=current_app.config["OUTBOX_CLAIM_TIMEOUT_MINUTES"])
-    result = db.session.execute(
+    failed = _rows_updated(
         sa.update(Outbox)
         .where(Outbox.status == St.SENDING, Outbox.claimed_at < cutoff)
         .values(status=St.FAILED, last_error=INTERRUPTED)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount
+    return failed
 
 
 def claim(row_id: int, now: datetime | None = None) -> Message | None:
     """Take one due row for sending, or None when another worker took it first. Commits."""
     now = now or utcnow()
-    result = db.session.execute(
+    claimed = _rows_updated(
         sa.update(Outbox)
         .where(Outbox.id == row_id, Outbox.status == St.PENDING, Outbox.next_attempt_at <= now)
         .values(status=St.SENDING, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if claimed != 1:
         db.session.commit()
         return None
     row = db.session.get(Outbox, row_id, populate_existing=True)
+    assert row is not None  # just updated in this transaction
     message = Message(row.id, row.channel, row.recipient, row.subject, row.body, row.kind, row.attempts)
     db.session.commit()
     return message
@@ -250,29 +259,29 @@ def record(message: Message, error: SendError | None, now: datetime | None = Non
     """Write the outcome of sending a claimed row. Commits; returns the new status."""
     now = now or utcnow()
     attempts = message.attempts + 1
+    values: dict[str, object]
     if error is None:
-        values = {"status": St.SENT, "sent_at": now, "last_error": ""}
+        status, values = St.SENT, {"sent_at": now, "last_error": ""}
     elif error.permanent or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-        values = {"status": St.FAILED, "last_error": str(error)[:ERROR_CHARS]}
+        status, values = St.FAILED, {"last_error": str(error)[:ERROR_CHARS]}
     else:
-        values = {
-            "status": St.PENDING,
-            "next_attempt_at": now + backoff(attempts),
-            "last_error": str(error)[:ERROR_CHARS],
-        }
-    result = db.session.execute(
+        status, values = (
+            St.PENDING,
+            {"next_attempt_at": now + backoff(attempts), "last_error": str(error)[:ERROR_CHARS]},
+        )
+    recorded = _rows_updated(
         sa.update(Outbox)
         .where(Outbox.id == message.id, Outbox.status == St.SENDING)
-        .values(attempts=attempts, **values)
+        .values(attempts=attempts, status=status, **values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if result.rowcount != 1:
+    if recorded != 1:
         # Only if the send outlasted OUTBOX_CLAIM_TIMEOUT_MINUTES and another run gave up on it.
         current_app.logger.warning(
-            "outbox %d: outcome %s not recorded, the row was no longer sending", message.id, values["status"].value
+            "outbox %d: outcome %s not recorded, the row was no longer sending", message.id, status.value
         )
-    return values["status"]
+    return status
 
 
 def deliver_due(now: datetime | None = None, limit: int = 100) -> dict[str, int]:
@@ -282,7 +291,11 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict[str, int]
     misconfigured."""
     # Each claim and outcome is stamped when it happens (a long batch must not look stale
     # to the next cron run); tests pass a fixed `now`.
-    clock = utcnow if now is None else (lambda: now)
+    fixed = now
+
+    def clock() -> datetime:
+        return utcnow() if fixed is None else fixed
+
     now = clock()
     senders = senders_from_config(current_app.config)
     counts = {"sent": 0, "retry": 0, "failed": 0, "interrupted": 0}
@@ -321,7 +334,7 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict[str, int]
 
 def status_counts() -> dict[str, int]:
     """How many rows are in each status (every status listed, zero included)."""
-    found = dict(db.session.execute(sa.select(Outbox.status, sa.func.count()).group_by(Outbox.status)).all())
+    found = dict(db.session.execute(sa.select(Outbox.status, sa.func.count()).group_by(Outbox.status)).tuples().all())
     return {status.value: found.get(status, 0) for status in St}
 
 

@@ -37,7 +37,7 @@ def process_photo(raw: bytes, *, max_bytes: int, max_pixels: int, max_side: int)
     if not raw:
         raise PhotoRefused("empty")
     try:
-        image = Image.open(io.BytesIO(raw))
+        image: Image.Image = Image.open(io.BytesIO(raw))
         fmt = image.format
         if fmt not in ACCEPTED:
             raise PhotoRefused("unsupported_type", format=fmt)

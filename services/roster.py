@@ -82,13 +82,12 @@ def series_sizes(station: Station, series: set[str], today: date) -> dict[str, i
     """How many slots of each series are still ahead (what "remove the series" removes)."""
     if not series:
         return {}
-    return dict(
-        db.session.execute(
-            sa.select(DutySlot.series, sa.func.count())
-            .where(DutySlot.station_id == station.id, DutySlot.series.in_(series), DutySlot.day >= today)
-            .group_by(DutySlot.series)
-        ).all()
-    )
+    counts = db.session.execute(
+        sa.select(DutySlot.series, sa.func.count())
+        .where(DutySlot.station_id == station.id, DutySlot.series.in_(series), DutySlot.day >= today)
+        .group_by(DutySlot.series)
+    ).tuples()
+    return {name: count for name, count in counts if name is not None}  # never None: it is in `series`
 
 
 # --- changing the roster ----------------------------------------------------------------

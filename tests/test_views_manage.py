@@ -370,7 +370,7 @@ def expected_figures(cast, duty):
 def test_xlsx_export(app, client, cast, month_with_duties):
     st, rep = cast["station"], cast["rep"]
     with app.test_request_context(), force_locale("zh_Hans"):
-        level = rep.level.title  # the Chinese label, whatever the exporting user reads
+        level = rep.level.label  # the Chinese label, whatever the exporting user reads
     login(client, cast["manager"])
     month = this_month_of(month_with_duties)
     response = client.get(f"/manage/stations/{st.code}/attendance.xlsx?month={month}")

@@ -74,7 +74,7 @@ def location_path(resp) -> str:
 def title(app, member, lang: str = "zh-CN") -> str:
     """An enum's display title as the app shows it in this language (escaped as in HTML)."""
     with app.test_request_context(headers={"Accept-Language": lang}):
-        return str(escape(member.title))
+        return str(escape(member.label))
 
 
 def count(db, model) -> int:

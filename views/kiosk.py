@@ -27,8 +27,6 @@ from views.util import require_or_abort
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
-WINDOW_MS = duty_service.KIOSK_WINDOW_SECONDS * 1000
-
 
 def _station(code: str, endpoint: str):
     """The station whose tablet this is, after the permission check; or a redirect to the
@@ -80,14 +78,15 @@ def display(code: str):
         return moved
     now = utcnow()
     window = duty_service.kiosk_window(now)
+    window_ms = duty_service.kiosk_window_seconds() * 1000
     server_ms = int(clock.to_local(now).timestamp() * 1000)
-    ms_left = (window + 1) * WINDOW_MS - server_ms
+    ms_left = (window + 1) * window_ms - server_ms
     local_now = clock.to_local(now)
     html = render_template(
         "kiosk/display.html",
         station=station,
         window=window,
-        window_ms=WINDOW_MS,
+        window_ms=window_ms,
         server_ms=server_ms,
         # Reload just after the boundary, never just before it (that would show the same code).
         refresh_seconds=math.ceil(ms_left / 1000) + 1,

@@ -14,7 +14,7 @@ from views.forms import ButtonForm
 
 
 def label(value) -> str:
-    return value.title if isinstance(value, LabelledEnum) else str(value or "")
+    return value.label if isinstance(value, LabelledEnum) else str(value or "")
 
 
 def date_label(day) -> str:

@@ -59,7 +59,7 @@ def home():
 def _slot_form(station) -> SlotForm:
     form = SlotForm()
     form.representative.choices = [
-        (rep.id, f"{rep.name} · {rep.level.title}") for rep in representatives_in_order(station)
+        (rep.id, f"{rep.name} · {rep.level.label}") for rep in representatives_in_order(station)
     ]
     return form
 
