@@ -154,8 +154,8 @@ def month_attendance(station: Station, month: Month, now: datetime | None = None
     ).all()
 
     reps: dict[int, Representative] = {r.id: r for r in station.representatives}
-    for item in (*slots, *duties):
-        reps.setdefault(item.representative_id, item.representative)
+    for rep in [s.representative for s in slots] + [d.representative for d in duties]:
+        reps.setdefault(rep.id, rep)
     rows = {rep_id: RepRow(rep) for rep_id, rep in reps.items()}
 
     lines = duty_lines(list(duties), now)

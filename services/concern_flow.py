@@ -334,6 +334,7 @@ def transition(
             raise TransitionRefused("unit_required")
         if due_at is not None and due_at <= now:
             raise TransitionRefused("bad_deadline")
+        assert spec.target is not None  # the steps that keep the status were refused above
         after["due"] = stage_deadline(spec.target, now, due_at if spec.action == A.DISPATCH else None)
         if spec.target == S.CLOSED:
             after["days_to_close"] = working_days_between(concern.created_at, now)

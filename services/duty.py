@@ -154,7 +154,12 @@ def check_in(
         _refuse(rep, station, method, "already_open", duty=current)
 
     distance, window, refusal, details = None, None, None, {}
-    if proof.latitude is not None and proof.longitude is not None and station.latitude is not None:
+    if (
+        proof.latitude is not None
+        and proof.longitude is not None
+        and station.latitude is not None
+        and station.longitude is not None
+    ):
         distance = round(distance_m(proof.latitude, proof.longitude, station.latitude, station.longitude), 1)
     if policy == PresencePolicy.GEO:
         # A fix with poor accuracy may still be inside: give it the benefit of its radius, capped.

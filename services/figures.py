@@ -295,7 +295,7 @@ def by_region(user: User, period: Period, now: datetime, root: Region | None = N
     parents = set(db.session.scalars(sa.select(Region.parent_id).where(Region.parent_id.in_(list(codes))).distinct()))
     for row in rows:
         row.drill = row.key in parents
-    rows.sort(key=lambda row: (row.directly, codes.get(row.key, ""), row.name))
+    rows.sort(key=lambda row: (row.directly, codes.get(row.key, "") if row.key is not None else "", row.name))
     total = Counts()
     for row in rows:
         total.add(row.counts)

@@ -184,7 +184,7 @@ def _public_note(event: ConcernEvent, limit: int | None = None) -> str:
 
 
 def _date(concern: Concern) -> str:
-    return to_local(concern.due_at).strftime("%Y-%m-%d")
+    return to_local(concern.due_at).strftime("%Y-%m-%d") if concern.due_at is not None else ""
 
 
 def _deadline_line(concern: Concern) -> str:

@@ -216,7 +216,7 @@ def wording(kind: type[DomainError], code: str, context: str | None = None) -> W
     """The words for `code`, for `context` when it has its own; a subclass of a refusal
     kind finds its parent's words."""
     for cls in kind.__mro__:
-        if not (isinstance(cls, type) and issubclass(cls, DomainError)):
+        if not issubclass(cls, DomainError):
             break
         found = WORDS.get((cls, code, context)) or WORDS.get((cls, code, None))
         if found is not None:

@@ -398,7 +398,7 @@ def set_day(day: date, is_workday: bool, name: str, *, actor: User | None) -> Ca
     _upsert(day, is_workday, name, actor, db.session.get(CalendarDay, day))
     db.session.flush()
     audit.log(actor, "calendar.day_set", day=day.isoformat(), is_workday=is_workday, name=name)
-    return db.session.get(CalendarDay, day)
+    return db.session.get_one(CalendarDay, day)
 
 
 def delete_day(day: date, *, actor: User | None) -> bool:
