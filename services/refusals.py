@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
+from models.enums import ConcernAction
 from services import limits
 from services.auth import AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, PhotoRefused, TransitionRefused
@@ -75,13 +76,13 @@ WORDS: dict[Key, Wording] = {
     (T, "bad_deadline", None): Wording(_l("The deadline must be a day in the future.")),
     (T, "bad_category", None): Wording(_l("Please choose a different, active category.")),
     # ... and as the resident rating it reads them
-    (T, "not_allowed_now", "rate"): Wording(
+    (T, "not_allowed_now", ConcernAction.RATE): Wording(
         _l(
             "This concern cannot be rated now. A concern is rated once the representative has checked the answer, "
             "once per round of handling."
         )
     ),
-    (T, "changed", "rate"): Wording(
+    (T, "changed", ConcernAction.RATE): Wording(
         _l("This concern changed while you were rating it. Please look at the page and rate again.")
     ),
     (T, "already_rated", None): Wording(_l("You have already rated this round of handling. Thank you.")),

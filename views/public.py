@@ -416,7 +416,7 @@ def _rate_refused(concern: Concern, code: str, form: RatingForm):
     """The page again with why; the comment stays in the form, or is shown to copy when
     the form is gone (the concern is no longer waiting for a rating)."""
     kept = form.comment.data if concern.status != ConcernStatus.CONFIRMED else None
-    notice = refusals.message(TransitionRefused(code), "rate")
+    notice = refusals.message(TransitionRefused(code), A.RATE)
     return render_track(concern, rate_form=form, notice=notice, unsent_comment=kept, status=409)
 
 
