@@ -4,6 +4,7 @@
     auth.py       signing in, changing one's password
     duty.py       a representative checking in and out
     manage.py     the roster and the attendance review
+    concerns.py   a concern's page in the back office: a step, a note, a category
     admin.py      accounts and the working-day calendar
 
 Views read what was sent only through these classes, never from `request.form`. Templates

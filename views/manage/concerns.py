@@ -27,8 +27,9 @@ from services.permissions import can, concern_scope
 from services.roster import overseen_stations
 from services.workdays import add_working_days
 from services.workflow import ActionSpec
+from views.forms.concerns import ConcernCategoryForm, ConcernNoteForm, ConcernStepForm
 from views.manage import bp
-from views.util import get_or_404, int_or_none, require_or_abort
+from views.util import get_or_404, require_or_abort
 
 BOX_TITLES = {
     "take": _l("To take up"),
@@ -36,8 +37,6 @@ BOX_TITLES = {
     "handle": _l("To handle"),
     "all": _l("All"),
 }
-
-NOTE_MAX = 2000
 
 
 def _viewable(concern_id: int) -> Concern:
@@ -112,6 +111,11 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             "manage/concern.html",
             concern=concern,
             steps=steps,
+            forms={
+                "step": ConcernStepForm(formdata=None),
+                "note": ConcernNoteForm(formdata=None),
+                "category": ConcernCategoryForm(formdata=None),
+            },
             choices=_choices(concern, steps),
             may_note=_may(flow.CONCERN_FLOW[A.NOTE], concern),
             may_contact=can(current_user, P.CONCERN_VIEW_CONTACT, concern),
@@ -125,7 +129,6 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             merged_into=db.session.get(Concern, concern.merged_into_id) if concern.merged_into_id else None,
             error=error,
             values=values or {},
-            note_max=NOTE_MAX,
         ),
         status,
     )
@@ -140,44 +143,40 @@ def concern(concern_id: int):
     return render_concern(_viewable(concern_id))
 
 
-def _refused(concern_id: int, refused: TransitionRefused, where: str):
+def _refused(concern_id: int, refused: TransitionRefused, where: str, form):
     """Roll back, then show the concern as it is now, with the message beside the form the
     viewer used and what they typed still in it."""
     db.session.rollback()
     concern = _viewable(concern_id)
-    return render_concern(concern, error=(where, refusals.message(refused)), values=request.form, status=409)
+    return render_concern(concern, error=(where, refusals.message(refused)), values=_as_typed(form), status=409)
 
 
-def _note() -> str:
-    return (request.form.get("note") or "").strip()[:NOTE_MAX]
+def _as_typed(form) -> dict[str, str]:
+    """What the viewer sent, as text, to put back into the form they used."""
+    return {field.name: field.raw_data[0] if field.raw_data else "" for field in form}
 
 
-def _due_from_form() -> datetime | None:
+def _due_from_form(form: ConcernStepForm) -> datetime | None:
     """The dispatch deadline chosen as a local date: the end of that day, stored as UTC."""
-    raw = (request.form.get("due") or "").strip()
-    if not raw:
-        return None
-    try:
-        day = datetime.strptime(raw, "%Y-%m-%d").date()
-    except ValueError:
-        raise TransitionRefused("bad_deadline") from None
-    return end_of_day(day)
+    form.due.validate(form)
+    if form.due.errors:
+        raise TransitionRefused("bad_deadline")
+    return end_of_day(form.due.data) if form.due.data is not None else None
 
 
-def _target(spec: ActionSpec, concern: Concern) -> dict:
+def _target(spec: ActionSpec, concern: Concern, form: ConcernStepForm) -> dict:
     """The extra the step needs, read from the form and checked against scope (a forged
     form offers anyone: what is out of reach counts as not chosen)."""
-    form = request.form
     if spec.needs == "representative":
         if not permissions.chooses_taker(current_user):
             return {"representative": current_user.representative}
-        rep = db.session.get(Representative, int_or_none(form.get("representative")) or 0)
+        rep = db.session.get(Representative, form.representative.data or 0)
         return {"representative": rep if permissions.may_take_up(concern, rep) else None}
     if spec.needs == "unit":
-        unit = db.session.get(Unit, int_or_none(form.get("unit")) or 0)
-        return {"unit": unit if permissions.may_dispatch_to(concern, unit) else None, "due_at": _due_from_form()}
+        unit = db.session.get(Unit, form.unit.data or 0)
+        return {"unit": unit if permissions.may_dispatch_to(concern, unit) else None, "due_at": _due_from_form(form)}
     if spec.needs == "merge_target":
-        code = normalize_tracking_code(form.get("target", ""))
+        code = normalize_tracking_code(form.target.data or "")
         target = db.session.scalar(sa.select(Concern).where(Concern.tracking_code == code, concern_scope(current_user)))
         return {"merge_into": target}
     return {}
@@ -187,7 +186,8 @@ def _target(spec: ActionSpec, concern: Concern) -> dict:
 @login_required
 def concern_act(concern_id: int):
     concern = _viewable(concern_id)
-    spec = flow.CONCERN_FLOW.spec(request.form.get("action", ""))
+    form = ConcernStepForm()
+    spec = flow.CONCERN_FLOW.spec(form.action.data or "")
     if spec is None or spec.button is None:
         abort(400)
     require_or_abort(spec.permission, concern)
@@ -197,14 +197,14 @@ def concern_act(concern_id: int):
             spec.action,
             role=current_user.role,
             actor=current_user,
-            note=_note(),
+            note=form.note.data,
             public=spec.note_public,
-            expected_version=int_or_none(request.form.get("version")),
-            **_target(spec, concern),
+            expected_version=form.version.data,
+            **_target(spec, concern, form),
         )
         db.session.commit()
     except TransitionRefused as refused:
-        return _refused(concern_id, refused, spec.action)
+        return _refused(concern_id, refused, spec.action, form)
     flash(str(spec.done))
     return redirect(url_for(".concern", concern_id=concern_id))
 
@@ -214,12 +214,13 @@ def concern_act(concern_id: int):
 def concern_note(concern_id: int):
     concern = _viewable(concern_id)
     require_or_abort(flow.CONCERN_FLOW[A.NOTE].permission, concern)
-    public = request.form.get("visibility") == "public"
+    form = ConcernNoteForm()
+    public = form.visibility.data == "public"
     try:
-        flow.add_note(concern, _note(), role=current_user.role, actor=current_user, public=public)
+        flow.add_note(concern, form.note.data, role=current_user.role, actor=current_user, public=public)
         db.session.commit()
     except TransitionRefused as refused:
-        return _refused(concern_id, refused, "note")
+        return _refused(concern_id, refused, "note", form)
     flash(_("Reply published on the tracking page.") if public else _("Internal note added."))
     return redirect(url_for(".concern", concern_id=concern_id))
 
@@ -229,7 +230,8 @@ def concern_note(concern_id: int):
 def concern_category(concern_id: int):
     concern = _viewable(concern_id)
     require_or_abort(flow.CONCERN_FLOW[A.RECATEGORIZE].permission, concern)
-    category = db.session.get(Category, int_or_none(request.form.get("category")) or 0)
+    form = ConcernCategoryForm()
+    category = db.session.get(Category, form.category.data or 0)
     try:
         if category is None:
             raise TransitionRefused("bad_category")
@@ -238,11 +240,11 @@ def concern_category(concern_id: int):
             category,
             role=current_user.role,
             actor=current_user,
-            expected_version=int_or_none(request.form.get("version")),
+            expected_version=form.version.data,
         )
         db.session.commit()
     except TransitionRefused as refused:
-        return _refused(concern_id, refused, "category")
+        return _refused(concern_id, refused, "category", form)
     flash(_("Category changed."))
     return redirect(url_for(".concern", concern_id=concern_id))
 

@@ -1,0 +1,41 @@
+"""The back office's concern page: a step of the loop, a note or reply, a new category.
+
+The page writes its own inputs for these (a form per step, each with the choices its
+step needs), so these classes are what the views read from a POST: the values, trimmed
+and cut to their limits. Who and what may be chosen is checked by services.permissions,
+the rest by the state machine."""
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+from services.limits import NOTE_MAX
+from views.forms import stripped
+from views.util import int_or_none
+
+
+def _note(value):
+    return stripped(value)[:NOTE_MAX] if isinstance(value, str) else ""
+
+
+class _Versioned(FlaskForm):
+    # The concern's version the page showed: a step on a concern that changed meanwhile is refused.
+    version = HiddenField(filters=[int_or_none])
+
+
+class ConcernStepForm(_Versioned):
+    action = HiddenField()
+    note = TextAreaField(filters=[_note])
+    representative = StringField(filters=[int_or_none])
+    unit = StringField(filters=[int_or_none])
+    due = DateField(validators=[Optional()])  # a malformed date leaves errors and no data
+    target = StringField(filters=[stripped])
+
+
+class ConcernNoteForm(FlaskForm):
+    note = TextAreaField(filters=[_note])
+    visibility = StringField()  # "public": a reply the resident reads; anything else an internal note
+
+
+class ConcernCategoryForm(_Versioned):
+    category = StringField(filters=[int_or_none])
