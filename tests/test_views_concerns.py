@@ -137,6 +137,18 @@ def test_a_forged_unit_from_another_region_is_refused(client, world):
     assert response.status_code == 409 and fresh(concern).status == S.ACCEPTED
 
 
+@pytest.mark.parametrize("due", ["2026-13-45", "31/12/2030", "2020-01-01"])
+def test_a_malformed_or_past_deadline_is_refused_and_the_instructions_kept(client, world, due):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    act(client, concern, "accept")
+    login(client, world["staff"])
+    response = act(client, concern, "dispatch", unit=str(world["unit"].id), due=due, note="请三日内到现场查看")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and fresh(concern).status == S.ACCEPTED
+    assert "请三日内到现场查看" in page and f'value="{due}"' in page
+
+
 def test_a_role_cannot_press_a_button_it_is_not_shown(client, world):
     concern = world["concern"]
     login(client, world["manager"])
