@@ -18,7 +18,7 @@ import csv
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from werkzeug.security import generate_password_hash
 from extensions import db
 from models import Category, Concern, DutySlot, Outbox, Region, Representative, Station, Unit, User, utcnow
 from models.enums import (
+    ConcernAction,
     ConcernSource,
     PresencePolicy,
     Rating,
@@ -45,6 +46,7 @@ from services.clock import local_today, to_local, utc_at
 from services.codes import new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
 from services.storage import LocalStorage
+from services.workflow import RESIDENT, SYSTEM
 
 DATA = Path(__file__).with_name("demo_data")
 
@@ -231,7 +233,7 @@ ROSTER_HOURS: tuple[tuple[time, time], ...] = tuple(
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    action: str  # a transition, or "rate", "note" (internal) and "comment" (to the resident)
+    action: ConcernAction  # a transition, a rating, a note (internal) or a comment (to the resident)
     when: str  # "<days ago> <HH:MM>", local time
     by: str | None = None  # username; "unit": the unit's handler; None: the resident or the system
     note: str = ""
@@ -258,7 +260,8 @@ class ConcernSeed:
 
 def _step(row: dict[str, Any]) -> Step:
     fields = dict(row)
-    if row["action"] == "accept":
+    fields["action"] = ConcernAction(row["action"])
+    if fields["action"] == ConcernAction.ACCEPT:
         fields["rep"] = row["by"]  # the representative takes it up himself or herself
     if "due_days" in row:
         fields["due_days"] = int(row["due_days"])
@@ -314,11 +317,12 @@ def _seed_roster(stations: dict[str, Station]) -> None:
     (so a second run, or a roster a manager already keeps, is left alone)."""
     today = local_today()
     # Some representatives serve at two stations: never give one two places at once.
-    taken = set(
-        db.session.execute(
+    taken: set[tuple[int, date, time]] = {
+        (rep_id, day, starts)
+        for rep_id, day, starts in db.session.execute(
             sa.select(DutySlot.representative_id, DutySlot.day, DutySlot.starts_at).where(DutySlot.day >= today)
-        ).all()
-    )
+        )
+    }
     for station in stations.values():
         reps = sorted(station.representatives, key=lambda r: r.id)
         if not reps or station.kind == StationKind.POST:
@@ -570,7 +574,7 @@ def _play(
     units: dict[tuple[str, str], Unit],
     made: dict[str, Concern],
 ) -> None:
-    if step.action == "rate":
+    if step.action == ConcernAction.RATE:
         unit_rating, rep_rating = step.ratings or (Rating.SATISFIED, Rating.SATISFIED)
         concern_flow.rate(concern, unit_rating, rep_rating, step.note, now=at)
         return
@@ -586,17 +590,19 @@ def _play(
         actor = users[step.by]
         role = actor.role
     else:
-        role = "system" if step.action == "auto_close" else "resident"
-    if step.action in ("note", "comment"):
-        concern_flow.add_note(concern, step.note, role=role, actor=actor, public=step.action == "comment", now=at)
+        role = SYSTEM if step.action == ConcernAction.AUTO_CLOSE else RESIDENT
+    if step.action in (ConcernAction.NOTE, ConcernAction.COMMENT):
+        assert actor is not None, "a note has its author"
+        public = step.action == ConcernAction.COMMENT
+        concern_flow.add_note(concern, step.note, role=role, actor=actor, public=public, now=at)
         return
     extra: dict = {}
-    if step.action == "accept":
+    if step.action == ConcernAction.ACCEPT:
         extra["representative"] = users[step.rep or ""].representative
-    elif step.action == "dispatch":
+    elif step.action == ConcernAction.DISPATCH:
         extra["unit"] = _unit_near(station, units, step.unit or "")
         if step.due_days is not None:
             extra["due_at"] = at + timedelta(days=step.due_days)
-    elif step.action == "merge":
+    elif step.action == ConcernAction.MERGE:
         extra["merge_into"] = made[step.into or ""]
     concern_flow.transition(concern, step.action, role=role, actor=actor, note=step.note, now=at, **extra)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock
 from functools import cached_property
+from typing import Any
 
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
@@ -40,8 +41,10 @@ from werkzeug.security import generate_password_hash
 from devtools.demo import CATEGORIES, CITY_UNITS, COUNTY_UNITS, ROSTER_HOURS, SCALE_CONTENTS
 from extensions import db
 from models import Category, Region, utcnow
+from models.enums import ConcernAction as A
 from services.clock import local_today
 from services.codes import ALPHABET
+from services.concern_flow import CONCERN_FLOW
 
 # Published on purpose, like the demo password: bench accounts on a bench database.
 SCALE_PASSWORD = "mashang-scale"  # noqa: S105
@@ -94,6 +97,7 @@ class _Sink:
         count = 0
         if self.postgres:
             raw = self.conn.connection.driver_connection
+            assert raw is not None  # an open connection has its driver's
             with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -536,7 +540,7 @@ def _concerns(p: _Plan, rnd: random.Random) -> Iterator[_ConcernOut]:
         rep_index = station + s.stations * rnd.randrange(reps) if reps else None
 
         # The trail: (action, from, to, actor, days after the previous step).
-        steps: list[tuple[str, str | None, str, int | None, float]] = []
+        steps: list[tuple[A, str | None, str, int | None, float]] = []
         taken = status in ("accepted", "dispatched", "replied", "confirmed", "closed") or (
             status == "rejected" and rnd.random() < 0.3
         )
@@ -544,16 +548,16 @@ def _concerns(p: _Plan, rnd: random.Random) -> Iterator[_ConcernOut]:
         unit = None
         rep_user = p.rep_user(rep_index) if rep_index is not None else None
         if taken and rep_index is not None:
-            steps.append(("accept", "submitted", "accepted", rep_user, rnd.uniform(0.05, 2.0)))
+            steps.append((A.ACCEPT, "submitted", "accepted", rep_user, rnd.uniform(0.05, 2.0)))
         else:
             taken = False
             rep_index = None
         if status == "rejected":
-            steps.append(("reject", steps[-1][2] if steps else "submitted", "rejected", None, rnd.uniform(0.1, 2.0)))
+            steps.append((A.REJECT, steps[-1][2] if steps else "submitted", "rejected", None, rnd.uniform(0.1, 2.0)))
         elif status == "merged":
-            steps.append(("merge", "submitted", "merged", None, rnd.uniform(0.1, 1.0)))
+            steps.append((A.MERGE, "submitted", "merged", None, rnd.uniform(0.1, 1.0)))
         elif status == "withdrawn":
-            steps.append(("withdraw", "submitted", "withdrawn", None, rnd.uniform(0.1, 1.0)))
+            steps.append((A.WITHDRAW, "submitted", "withdrawn", None, rnd.uniform(0.1, 1.0)))
         elif taken:
             suffix = _CATEGORY_UNIT[CATEGORIES[category][0]]
             if via_unit:
@@ -562,26 +566,26 @@ def _concerns(p: _Plan, rnd: random.Random) -> Iterator[_ConcernOut]:
                 else:
                     unit = p.city_unit(county // s.counties_per_city, _CITY_INDEX.get(suffix, 0))
                 staff = p.county_staff_user(county)
-                steps.append(("dispatch", "accepted", "dispatched", staff, rnd.uniform(0.2, 3.0)))
+                steps.append((A.DISPATCH, "accepted", "dispatched", staff, rnd.uniform(0.2, 3.0)))
                 if status != "dispatched":
-                    steps.append(("reply", "dispatched", "replied", p.handler_user(unit), rnd.uniform(2.0, 20.0)))
+                    steps.append((A.REPLY, "dispatched", "replied", p.handler_user(unit), rnd.uniform(2.0, 20.0)))
             elif status in ("replied", "confirmed", "closed"):
-                steps.append(("resolve", "accepted", "replied", rep_user, rnd.uniform(0.1, 2.0)))
+                steps.append((A.RESOLVE, "accepted", "replied", rep_user, rnd.uniform(0.1, 2.0)))
             if status in ("confirmed", "closed"):
-                steps.append(("confirm", "replied", "confirmed", rep_user, rnd.uniform(0.2, 3.0)))
+                steps.append((A.CONFIRM, "replied", "confirmed", rep_user, rnd.uniform(0.2, 3.0)))
             if status == "closed":
-                steps.append(("rate", "confirmed", "closed", None, rnd.uniform(0.5, 7.0)))
+                steps.append((A.RATE, "confirmed", "closed", None, rnd.uniform(0.5, 7.0)))
 
         # Squeeze the steps into the concern's age when it is young.
         total = sum(step[4] for step in steps)
         room = max(age - 0.01, 0.001)
         scale_by = min(1.0, room / total) if total else 1.0
         moment = created
-        events = [(cid, None, "submit", None, "submitted", "", True, created)]
+        events: list[tuple] = [(cid, None, A.SUBMIT.value, None, "submitted", "", True, created)]
         for action, before, after, actor, days in steps:
             moment += timedelta(days=days * scale_by)
-            note = "" if action not in ("reject", "merge", "reply", "resolve") else "已按规定办理并答复。"
-            events.append((cid, actor, action, before, after, note, True, moment))
+            note = "已按规定办理并答复。" if CONCERN_FLOW[action].note_required else ""
+            events.append((cid, actor, action.value, before, after, note, True, moment))
         updated = moment
 
         due_at = None
@@ -689,7 +693,7 @@ def check_allowed(size: ScaleSize, *, force: bool, small: bool) -> None:
         raise ScaleRefused("The database already has data; use --force to add the scale data on top.")
 
 
-def seed_scale(size: ScaleSize, progress: Callable[[str], None] = lambda _msg: None) -> dict[str, object]:
+def seed_scale(size: ScaleSize, progress: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     """Generate the scale data into the session's transaction. Returns what was made and
     the seconds each step took. The caller commits (and runs ANALYZE)."""
     started = time.monotonic()
