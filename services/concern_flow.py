@@ -68,11 +68,13 @@ _REOPENED_REP = _l("The resident was not satisfied: concern #%(number)d is handl
 _RETURNED = _l("The handling unit returned concern #%(number)d.")
 
 STEPS = (
+    # Filing creates the concern (services.concerns), so the engine never takes this step;
+    # whoever files holds the tracking code from then on.
     ActionSpec(
         A.SUBMIT,
         frozenset(),
         S.SUBMITTED,
-        roles_for(Permission.CONCERN_FILE),
+        frozenset({RESIDENT}),
         permission=Permission.CONCERN_FILE,
         title=_l("Filed by the resident"),
     ),
@@ -249,7 +251,7 @@ def by_resident(action: str) -> bool:
     """An event of the resident's (filing, rating, withdrawing): shown as theirs when it
     has no actor; one without an actor otherwise is the system's."""
     spec = CONCERN_FLOW.spec(action)
-    return spec is not None and (spec.by_resident or spec.permission == Permission.CONCERN_FILE)
+    return spec is not None and spec.by_resident
 
 
 def stage_done(status: S) -> int | None:

@@ -61,10 +61,6 @@ class ActionSpec(Generic[S, A]):
     def by_resident(self) -> bool:
         return RESIDENT in self.roles
 
-    @property
-    def by_system(self) -> bool:
-        return self.roles == {SYSTEM}
-
 
 class Record(Protocol):
     status: Any
