@@ -102,6 +102,8 @@ class ConcernAction(StrEnum):
     RETURN = "return"
     CONFIRM = "confirm"
     SEND_BACK = "send_back"
+    # Resolved on the spot, so there is no unit: back to the representative.
+    SEND_BACK_TO_REP = "send_back_to_rep"
     REJECT = "reject"
     MERGE = "merge"
     WITHDRAW = "withdraw"

@@ -56,6 +56,14 @@ ANSWERS = frozenset({A.REPLY, A.RESOLVE})
 HANDLING_STATUSES = frozenset({S.ACCEPTED, S.DISPATCHED, S.REPLIED})
 
 
+def _has_unit(concern: Concern) -> bool:
+    return concern.unit_id is not None
+
+
+def _has_no_unit(concern: Concern) -> bool:
+    return concern.unit_id is None
+
+
 def _step(action: A, sources, target: S | None, *, permission: str | None = None, **row) -> ActionSpec:
     """One row; who may take the step comes from services.permissions."""
     permission = permission or concern_permission(action)
@@ -161,6 +169,7 @@ STEPS = (
         A.SEND_BACK,
         {S.REPLIED},
         S.DISPATCHED,
+        when=_has_unit,
         title=_l("Sent back for further handling"),
         button=_l("Send back to the unit"),
         note_required=True,
@@ -169,6 +178,23 @@ STEPS = (
         done=_l("Sent back to the unit."),
         notice=Notice(
             "concern.sent_back", unit=_l("The answer to concern #%(number)d was sent back for further handling.")
+        ),
+    ),
+    # Resolved on the spot, so there is no unit: the representative handles it again.
+    _step(
+        A.SEND_BACK_TO_REP,
+        {S.REPLIED},
+        S.ACCEPTED,
+        when=_has_no_unit,
+        title=_l("Sent back for further handling"),
+        button=_l("Send back to the representative"),
+        note_required=True,
+        note_public=False,
+        note_label=_l("What is still missing (internal)"),
+        done=_l("Sent back to the representative."),
+        notice=Notice(
+            "concern.sent_back",
+            rep=_l("The answer to concern #%(number)d was sent back to you for further handling."),
         ),
     ),
     _step(
@@ -209,6 +235,7 @@ STEPS = (
         A.REOPEN,
         {S.CLOSED},
         S.DISPATCHED,
+        when=_has_unit,
         title=_l("Reopened after a dissatisfied rating"),
         notice=Notice(
             "concern.reopened",
@@ -220,6 +247,7 @@ STEPS = (
         A.REOPEN_TO_REP,
         {S.CLOSED},
         S.ACCEPTED,
+        when=_has_no_unit,
         title=_l("Reopened after a dissatisfied rating"),
         notice=Notice("concern.reopened", rep=_REOPENED_REP),
     ),
@@ -403,7 +431,7 @@ def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str
     transition(concern, A.RATE, role=RESIDENT, note=summary, now=now)
     dissatisfied = Rating.DISSATISFIED in (unit_rating, rep_rating)
     if dissatisfied and concern.rounds == 1:
-        reopen = A.REOPEN if concern.unit_id is not None else A.REOPEN_TO_REP
+        reopen = next(action for action in REOPENS if CONCERN_FLOW[action].applies(concern))
         transition(concern, reopen, role=RESIDENT, note=comment, now=now)
     return concern
 

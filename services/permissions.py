@@ -224,6 +224,7 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.RETURN: _concern_rule(unit=True, overseers=()),
     A.CONFIRM: _concern_rule(rep=_assigned, overseers=(MGR,)),
     A.SEND_BACK: _concern_rule(rep=_assigned),
+    A.SEND_BACK_TO_REP: _concern_rule(),
     A.REJECT: _concern_rule(),
     A.MERGE: _concern_rule(),
     A.WITHDRAW: (frozenset({RESIDENT}), None),

@@ -50,9 +50,15 @@ class ActionSpec(Generic[S, A]):
     danger: bool = False
     needs: str | None = None  # what else its form asks for: "representative", "unit", "merge_target"
     notice: Any = None  # what it tells whom (the workflow's notifier reads it)
+    # What else must hold of the record, beyond its status (e.g. "it has a unit to go back to").
+    when: Callable[[Any], bool] | None = None
 
     def allows(self, status: S) -> bool:
         return status in self.sources
+
+    def applies(self, record) -> bool:
+        """Whether this step can be taken on `record` now: its status, and `when`."""
+        return self.allows(record.status) and (self.when is None or self.when(record))
 
     def timeline_title(self, *, for_resident: bool = False) -> str:
         return str(self.resident_title if for_resident and self.resident_title is not None else self.title)
@@ -106,7 +112,8 @@ class Workflow(Generic[S, A]):
         }
 
     def allowed_actions(self, status: S, role: str) -> list[A]:
-        """The status-changing actions `role` may take in `status`, in table order."""
+        """The status-changing actions `role` may take in `status` (before any `when`), in
+        table order."""
         return [
             spec.action
             for spec in self.table.values()
@@ -119,7 +126,7 @@ class Workflow(Generic[S, A]):
         if expected_version is not None and record.version != expected_version:
             raise TransitionRefused("changed", current=record.status)
         spec = self.spec(action)
-        if spec is None or not spec.allows(record.status):
+        if spec is None or not spec.applies(record):
             raise TransitionRefused("not_allowed_now", status=record.status, action=action)
         if role not in spec.roles:
             raise TransitionRefused("role_not_allowed", role=role, action=action)

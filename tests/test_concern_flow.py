@@ -83,7 +83,7 @@ def test_reasons_are_required_where_someone_reads_them(db):
 
 def test_a_dissatisfied_resident_reopens_once(db):
     concern = _new_concern(db)
-    concern.status, concern.due_at = S.CLOSED, None
+    concern.status, concern.due_at, concern.unit = S.CLOSED, None, factories.unit()  # a unit to go back to
     db.session.flush()
     flow.transition(concern, "reopen", role="resident")
     assert concern.status == S.DISPATCHED and concern.rounds == 2 and concern.closed_at is None

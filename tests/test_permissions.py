@@ -166,6 +166,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.send_back",         "concern_b_mine"):    "-   Y   -   -     -    -",
     ("concern.send_back",         "station_a"):         "-   -   -   -     -    -",
 
+    # an answer resolved on the spot: its representative does not send back their own answer
+    ("concern.send_back_to_rep",  "concern_a_mine"):    "-   -   Y   Y     -    -",
+    ("concern.send_back_to_rep",  "concern_a_other"):   "-   -   Y   Y     -    -",
+    ("concern.send_back_to_rep",  "concern_b"):         "-   -   -   -     -    -",
+    ("concern.send_back_to_rep",  "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.send_back_to_rep",  "station_a"):         "-   -   -   -     -    -",
+
     ("concern.note",              "concern_a_mine"):    "-   Y   Y   Y     Y    -",
     ("concern.note",              "concern_a_other"):   "-   Y   Y   Y     -    -",
     ("concern.note",              "concern_b"):         "-   -   -   -     -    -",

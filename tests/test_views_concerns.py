@@ -295,3 +295,21 @@ def test_merging_by_a_typed_tracking_code_in_the_viewers_care(client, world):
     typed = f"{original.tracking_code[:5].lower()}-{original.tracking_code[5:]}"
     assert act(client, concern, "merge", target=typed, note="同一问题").status_code == 302
     assert fresh(concern).status == S.MERGED and fresh(concern).merged_into_id == original.id
+
+
+def test_an_answer_resolved_on_the_spot_is_sent_back_to_the_representative(client, world):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    act(client, concern, "accept")
+    act(client, concern, "resolve", note="已协调物业当场修好")
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert buttons(page) == {"confirm"}  # not their own answer back to a unit it never had
+    login(client, world["manager"])
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert buttons(page) == {"confirm", "send_back_to_rep"}
+    assert act(client, concern, "send_back", note="再看看").status_code == 409  # the forged button
+    assert act(client, concern, "send_back_to_rep", note="请再核实一次").status_code == 302
+    assert fresh(concern).status == S.ACCEPTED and fresh(concern).unit_id is None
+    login(client, world["rep"].user)
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert "resolve" in buttons(page)

@@ -366,8 +366,8 @@ def render_track(
     """The tracking page, with the resident's forms when the status allows them and, after
     a refused POST, the form as it was sent."""
     events = concern_service.public_events(concern)
-    can_rate = flow.CONCERN_FLOW[A.RATE].allows(concern.status)
-    can_withdraw = flow.CONCERN_FLOW[A.WITHDRAW].allows(concern.status)
+    can_rate = flow.CONCERN_FLOW[A.RATE].applies(concern)
+    can_withdraw = flow.CONCERN_FLOW[A.WITHDRAW].applies(concern)
     if can_rate and rate_form is None:
         rate_form = RatingForm(formdata=None, round=concern.rounds)
     if can_withdraw and withdraw_form is None:

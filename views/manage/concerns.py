@@ -99,7 +99,7 @@ def _choices(concern: Concern, steps: list[ActionSpec]) -> dict:
 
 
 def _may(spec: ActionSpec, concern: Concern) -> bool:
-    return spec.allows(concern.status) and can(current_user, spec.permission, concern)
+    return spec.applies(concern) and can(current_user, spec.permission, concern)
 
 
 def render_concern(concern: Concern, *, contact: bool = False, error=None, values=None, status: int = 200):
