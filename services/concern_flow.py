@@ -92,7 +92,9 @@ STEPS = (
         S.ACCEPTED,
         title=_l("Taken up by a representative"),
         button=_l("Take it up"),
-        note_label=_l("Note (optional)"),
+        # Staff notes stay inside unless the step is the answer or says why to the resident.
+        note_public=False,
+        note_label=_l("Note (optional, internal)"),
         done=_l("Taken up."),
         needs="representative",
         notice=Notice(
@@ -328,7 +330,7 @@ def transition(
     role: str,
     actor: User | None = None,
     note: str = "",
-    public: bool = True,
+    public: bool | None = None,
     expected_version: int | None = None,
     merge_into: Concern | None = None,
     representative: Representative | None = None,
@@ -338,7 +340,8 @@ def transition(
 ) -> ConcernEvent:
     """The only way a concern's status changes (CONCERN_FLOW's engine). Writes one
     ConcernEvent, sets the new stage's deadline and queues the notifications, all in the
-    caller's transaction. The back office passes the row's `note_public` as `public`.
+    caller's transaction. The note is public or internal as the step's row says, unless
+    `public` says otherwise.
 
     accept needs the `representative` who takes it up (定单); dispatch needs the `unit`
     and may carry a `due_at` chosen by staff (派单). Refuses (TransitionRefused) with the

@@ -171,7 +171,7 @@ def test_a_reply_tells_the_representative_and_the_resident_but_keeps_internal_no
 def test_send_back_tells_the_unit(db, world):
     to(world, S.REPLIED)
     clear(db)
-    step(world, "send_back", note="答复未说明维修时间")
+    step(world, "send_back", note="答复未说明维修时间", public=True)
     assert [(r.recipient, r.kind) for r in rows(db)] == [
         ("handler@example.org", "concern.sent_back"),
         ("13900139001", "concern.sent_back"),

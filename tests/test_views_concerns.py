@@ -313,3 +313,16 @@ def test_an_answer_resolved_on_the_spot_is_sent_back_to_the_representative(clien
     login(client, world["rep"].user)
     page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
     assert "resolve" in buttons(page)
+
+
+def test_a_note_on_taking_it_up_stays_inside(client, world):
+    concern = world["concern"]
+    login(client, world["manager"])
+    page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    act(client, concern, "accept", representative=str(world["rep"].id), note="请刘桂兰代表跟进。")
+    assert fresh(concern).events[-1].is_public is False
+    tracking = client.get(f"/t/{concern.tracking_code}").get_data(as_text=True)
+    assert "请刘桂兰代表跟进" not in tracking
+    # every note field says beside it whether the resident reads it
+    labels = re.findall(r'<label for="note-[a-z_]+">([^<]+)</label>', page)
+    assert labels and all(("内部" in text) or ("群众可见" in text) for text in labels), labels

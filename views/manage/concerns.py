@@ -198,7 +198,6 @@ def concern_act(concern_id: int):
             role=current_user.role,
             actor=current_user,
             note=form.note.data,
-            public=spec.note_public,
             expected_version=form.version.data,
             **_target(spec, concern, form),
         )
