@@ -4,6 +4,7 @@ same."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from extensions import db
 from models import Concern, Representative, utcnow
 from models.enums import ConcernStatus as S
 from models.enums import Role
+from services.codes import normalize_tracking_code
 from services.concern_flow import FINAL_STATUSES, OPEN_STATUSES, STAGE_DONE, overdue_clause
 from services.limits import INBOX_QUERY_MAX
 from services.permissions import concern_scope
@@ -137,16 +139,13 @@ def filter_clauses(user, f: InboxFilter, now: datetime | None = None) -> list:
         clauses.append(Concern.station_id == f.station_id)
     if f.overdue:
         clauses.append(overdue_clause(now or utcnow()))
-    for word in f.words():
-        if len(word) >= 6 and word.isalnum() and word.isascii():
-            # A tracking code typed into the search box finds its concern too.
-            clauses.append(
-                sa.or_(
-                    Concern.content.ilike(f"%{_escape_like(word)}%", escape="\\"), Concern.tracking_code == word.upper()
-                )
-            )
-        else:
-            clauses.append(Concern.content.ilike(f"%{_escape_like(word)}%", escape="\\"))
+    words = [Concern.content.ilike(f"%{_escape_like(word)}%", escape="\\") for word in f.words()]
+    # A tracking code typed or read out (as displayed, any case, full-width) finds its concern too.
+    code = normalize_tracking_code(unicodedata.normalize("NFKC", f.q))
+    if code is not None:
+        clauses.append(sa.or_(Concern.tracking_code == code, sa.and_(*words)))
+    else:
+        clauses.extend(words)
     return clauses
 
 

@@ -326,3 +326,18 @@ def test_a_note_on_taking_it_up_stays_inside(client, world):
     # every note field says beside it whether the resident reads it
     labels = re.findall(r'<label for="note-[a-z_]+">([^<]+)</label>', page)
     assert labels and all(("内部" in text) or ("群众可见" in text) for text in labels), labels
+
+
+@pytest.mark.parametrize("typed", ["displayed", "lower", "full_width", "spaced"])
+def test_staff_find_a_concern_by_the_code_as_read_out(client, world, typed):
+    concern = world["concern"]
+    shown = f"{concern.tracking_code[:5]}-{concern.tracking_code[5:]}"
+    query = {
+        "displayed": shown,
+        "lower": shown.lower(),
+        "full_width": "".join(chr(ord(c) + 0xFEE0) for c in shown),  # ＡＢ１２－…
+        "spaced": f" {shown.replace('-', ' ')} ",
+    }[typed]
+    login(client, world["manager"])
+    page = client.get("/manage/concerns", query_string={"q": query}).get_data(as_text=True)
+    assert f"/manage/concerns/{concern.id}" in page
