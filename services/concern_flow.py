@@ -72,8 +72,8 @@ def _step(action: A, sources, target: S | None, *, permission: str | None = None
 
 
 _PUBLIC_ANSWER = _l("There is an answer to your concern: %(url)s")
-_REOPENED_REP = _l("The resident was not satisfied: concern #%(number)d is handled again.")
-_RETURNED = _l("The handling unit returned concern #%(number)d.")
+_REOPENED_REP = _l("The resident was not satisfied: concern %(code)s is handled again.")
+_RETURNED = _l("The handling unit returned concern %(code)s.")
 
 STEPS = (
     # Filing creates the concern (services.concerns), so the engine never takes this step;
@@ -100,7 +100,7 @@ STEPS = (
         notice=Notice(
             "concern.accepted",
             resident=_l("Your concern has been taken up by a representative. Progress: %(url)s"),
-            rep=_l("Concern #%(number)d has been assigned to you."),
+            rep=_l("Concern %(code)s has been assigned to you."),
         ),
     ),
     _step(
@@ -125,7 +125,7 @@ STEPS = (
         note_label=_l("Instructions for the unit (optional, internal)"),
         done=_l("Dispatched. The unit has been notified."),
         needs="unit",
-        notice=Notice("concern.dispatched", unit=_l("Concern #%(number)d has been sent to your unit.")),
+        notice=Notice("concern.dispatched", unit=_l("Concern %(code)s has been sent to your unit.")),
     ),
     _step(
         A.REPLY,
@@ -140,7 +140,7 @@ STEPS = (
             "concern.replied",
             resident=_PUBLIC_ANSWER,
             resident_if_public=True,
-            rep=_l("The handling unit answered concern #%(number)d: please check the answer."),
+            rep=_l("The handling unit answered concern %(code)s: please check the answer."),
         ),
     ),
     _step(
@@ -179,7 +179,7 @@ STEPS = (
         note_label=_l("What is still missing (internal)"),
         done=_l("Sent back to the unit."),
         notice=Notice(
-            "concern.sent_back", unit=_l("The answer to concern #%(number)d was sent back for further handling.")
+            "concern.sent_back", unit=_l("The answer to concern %(code)s was sent back for further handling.")
         ),
     ),
     # Resolved on the spot, so there is no unit: the representative handles it again.
@@ -196,7 +196,7 @@ STEPS = (
         done=_l("Sent back to the representative."),
         notice=Notice(
             "concern.sent_back",
-            rep=_l("The answer to concern #%(number)d was sent back to you for further handling."),
+            rep=_l("The answer to concern %(code)s was sent back to you for further handling."),
         ),
     ),
     _step(
@@ -242,7 +242,7 @@ STEPS = (
         notice=Notice(
             "concern.reopened",
             rep=_REOPENED_REP,
-            unit=_l("The resident was not satisfied: concern #%(number)d is sent back to your unit."),
+            unit=_l("The resident was not satisfied: concern %(code)s is sent back to your unit."),
         ),
     ),
     _step(

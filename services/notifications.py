@@ -15,7 +15,7 @@ Who hears what:
 - whoever dispatched it, when the unit returns it.
 Staff get an e-mail when their account has an address, else an SMS, else nothing. Nobody
 hears about their own action. Messages to staff never carry the resident's contact data
-or internal notes: they name the concern by its number and send people to sign in.
+or internal notes: they name the concern by its tracking code, as staff read it out, and send people to sign in.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from extensions import db
 from models import Concern, ConcernEvent, Outbox, User
 from models.enums import ConcernAction, Role
 from services.clock import to_local
+from services.codes import format_tracking_code
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest
@@ -43,7 +44,7 @@ class Notice:
 
     `kind` is Outbox.kind. The resident's text takes %(url)s, %(date)s (the rating
     deadline) and, in `resident_with_reason`, %(reason)s (the public note); `resident_if_public`
-    holds it back when the step's note is internal. The staff texts take %(number)d; the
+    holds it back when the step's note is internal. The staff texts take %(code)s (the tracking code as displayed); the
     assigned representative (`rep`), the unit's active handlers (`unit`, when the concern
     has one) and whoever dispatched it (`dispatcher`) each get theirs, with the deadline
     unless `deadline` is False."""
@@ -130,7 +131,7 @@ def _resident_sms(concern: Concern, event: ConcernEvent, notice: Notice) -> str 
 
 def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> list[tuple[User, _Staff]]:
     """(user, message) pairs for the representative, the dispatcher and the unit's handlers."""
-    params = {"number": concern.id}
+    params = {"code": format_tracking_code(concern.tracking_code)}
     lines = [_("Category: %(name)s", name=concern.category.name_zh)]
     note = _public_note(event)
     if note:

@@ -10,6 +10,7 @@ from models.enums import ConcernStatus as S
 from models.enums import Rating, Role
 from services import concern_flow as flow
 from services.clock import to_local
+from services.codes import format_tracking_code
 from services.errors import TransitionRefused
 from tests import factories
 
@@ -119,7 +120,8 @@ def test_a_representative_assigned_by_someone_else_hears_by_email_without_the_re
     resident, mail = rows(db)
     assert resident.recipient == RESIDENT
     assert (mail.channel, mail.recipient, mail.kind) == ("email", rep.user.email, "concern.accepted")
-    assert f"#{concern.id}" in mail.subject and mail.subject in mail.body
+    assert format_tracking_code(concern.tracking_code) in mail.subject and mail.subject in mail.body
+    assert f"#{concern.id}" not in mail.body  # staff read out the tracking code, never a row id
     assert "http://mashang.test/manage" in mail.body and concern.category.name_zh in mail.body
     for private in (RESIDENT, "李女士", concern.content, concern.tracking_code):
         assert private not in mail.body and private not in mail.subject
@@ -131,7 +133,7 @@ def test_staff_without_email_get_an_sms_and_without_either_nothing(db, world):
     step(world, "accept", role=Role.STATION_MANAGER, actor=world["manager"])
     sms = rows(db)[-1]
     assert (sms.channel, sms.recipient, sms.subject) == ("sms", "13500135000", "")
-    assert f"#{world['concern'].id}" in sms.body and "http://mashang.test/manage" in sms.body
+    assert format_tracking_code(world["concern"].tracking_code) in sms.body and "http://mashang.test/manage" in sms.body
 
     clear(db)
     world["concern"].status = S.SUBMITTED
