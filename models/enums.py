@@ -199,7 +199,7 @@ LABELS: dict[type, dict] = {
         ConcernStatus.ACCEPTED: _l("Taken up by a representative"),
         ConcernStatus.DISPATCHED: _l("Sent to the handling unit"),
         ConcernStatus.REPLIED: _l("Answered by the handling unit"),
-        ConcernStatus.CONFIRMED: _l("Checked by the representative, waiting for your rating"),
+        ConcernStatus.CONFIRMED: _l("Checked by the representative, waiting for the resident's rating"),
         ConcernStatus.CLOSED: _l("Closed"),
         ConcernStatus.REJECTED: _l("Not accepted"),
         ConcernStatus.MERGED: _l("Merged with a similar concern"),

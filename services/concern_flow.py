@@ -284,6 +284,14 @@ def by_resident(action: str) -> bool:
     return spec is not None and spec.by_resident
 
 
+# Where the resident reads a status otherwise than staff do (the enum's label is the staff's).
+RESIDENT_STATUS_LABELS = {S.CONFIRMED: _l("Checked by the representative, waiting for your rating")}
+
+
+def status_for_resident(status: S) -> str:
+    return str(RESIDENT_STATUS_LABELS.get(status, status.label))
+
+
 def stage_done(status: S) -> int | None:
     """Index into STAGES of the last stage completed; None for side exits."""
     return STAGE_DONE.get(status)

@@ -341,3 +341,20 @@ def test_staff_find_a_concern_by_the_code_as_read_out(client, world, typed):
     login(client, world["manager"])
     page = client.get("/manage/concerns", query_string={"q": query}).get_data(as_text=True)
     assert f"/manage/concerns/{concern.id}" in page
+
+
+def test_words_for_the_resident_stay_on_the_tracking_page_which_names_who_handles_it(client, world):
+    concern = world["concern"]
+    login(client, world["rep"].user)
+    act(client, concern, "accept")
+    login(client, world["staff"])
+    act(client, concern, "dispatch", unit=str(world["unit"].id))
+    login(client, world["handler"])
+    act(client, concern, "reply", note="已安排维修")
+    login(client, world["rep"].user)
+    act(client, concern, "confirm")
+    staff_page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
+    assert "等待您评价" not in staff_page and "等待群众评价" in staff_page
+    tracking = client.get(f"/t/{concern.tracking_code}").get_data(as_text=True)
+    assert "等待您评价" in tracking
+    assert "王建国" in tracking and "项城市住房和城乡建设局" in tracking

@@ -381,6 +381,7 @@ def render_track(
             stages=flow.STAGES,
             done=flow.stage_done(concern.status),
             second_round=flow.in_second_round(concern),
+            status_title=flow.status_for_resident(concern.status),
             events=events,
             code_display=format_tracking_code(concern.tracking_code),
             reply=reply,
