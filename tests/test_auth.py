@@ -263,6 +263,20 @@ def test_next_from_the_query_string(client, rep):
     assert 'name="next" value="/account/password"' in html
 
 
+def test_signing_in_from_a_station_page_comes_back_to_it(client, rep):
+    station = factories.station()
+    rep.representative.stations.append(station)
+    _db.session.commit()
+    page = client.get(f"/s/{station.code}").get_data(as_text=True)
+    link = re.search(r'href="(/login\?next=[^"]+)"', page)
+    assert link, "the sign-in link keeps where the person was"
+    form = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f'name="next" value="/s/{station.code}"' in form
+    assert "/login?next=" not in form  # the sign-in page links to itself without a way back to itself
+    resp = post_login(client, "wang_jg", PASSWORD, data={"next": f"/s/{station.code}"})
+    assert resp.headers["Location"] == f"/s/{station.code}"
+
+
 @pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\r/evil.example"])
 def test_next_with_control_characters_stays_on_this_site(client, rep, target):
     resp = post_login(client, "wang_jg", PASSWORD, data={"next": target})

@@ -1,6 +1,7 @@
 """Template filters: one `label` filter for every enum, dates in China's time zone; the globals
 `limits` (services/limits.py) and `button_form()` (the CSRF token of a one-button POST)."""
 
+from flask import request
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from models.enums import LabelledEnum
@@ -32,6 +33,15 @@ def button_form() -> ButtonForm:
     return ButtonForm(formdata=None)
 
 
+def here() -> str | None:
+    """Where the visitor is, for a sign-in link to bring them back (a representative who
+    scanned a station's poster signs in to check in there); None on the sign-in page."""
+    if request.endpoint in (None, "auth.login"):
+        return None
+    query = request.query_string.decode("latin-1")
+    return f"{request.path}?{query}" if query else request.path
+
+
 def register(app) -> None:
     app.add_template_filter(date_label)
     app.add_template_filter(label)
@@ -49,6 +59,7 @@ def register(app) -> None:
     app.add_template_global(Permission, "P")
     app.add_template_global(limits, "limits")
     app.add_template_global(button_form)
+    app.add_template_global(here)
 
     @app.context_processor
     def locale_context():
