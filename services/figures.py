@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Concern, Region, Station, Unit, User
+from models import Concern, ConcernRating, Region, Station, Unit, User
 from models.enums import ConcernStatus as S
 from models.enums import Rating, Role
 from services.clock import period_bounds
@@ -112,6 +112,11 @@ class Counts:
     satisfied_unit: int = 0
     rated_rep: int = 0
     satisfied_rep: int = 0
+    # 一次满意率: the first round's ratings, what congress offices report beside the final one
+    first_rated_unit: int = 0
+    first_satisfied_unit: int = 0
+    first_rated_rep: int = 0
+    first_satisfied_rep: int = 0
 
     @property
     def avg_close_days(self) -> float | None:
@@ -128,6 +133,14 @@ class Counts:
     @property
     def rep_satisfaction(self) -> float | None:
         return self.satisfied_rep / self.rated_rep if self.rated_rep else None
+
+    @property
+    def first_unit_satisfaction(self) -> float | None:
+        return self.first_satisfied_unit / self.first_rated_unit if self.first_rated_unit else None
+
+    @property
+    def first_rep_satisfaction(self) -> float | None:
+        return self.first_satisfied_rep / self.first_rated_rep if self.first_rated_rep else None
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
@@ -158,6 +171,10 @@ class Figures:
     trail: list[Region] = field(default_factory=list)  # region tab: from the viewer's top to root
 
 
+# The first round's rating of a concern (at most one: one rating per round).
+FIRST = aliased(ConcernRating, name="first_rating")
+
+
 def _measures(period: Period, now: datetime) -> list:
     """The aggregate columns, in the order of COUNT_FIELDS."""
     start, end = period.utc_bounds()
@@ -176,6 +193,10 @@ def _measures(period: Period, now: datetime) -> list:
         count().filter(closed, Concern.rating_unit.in_(SATISFIED)),
         count().filter(closed, Concern.rating_rep.is_not(None)),
         count().filter(closed, Concern.rating_rep.in_(SATISFIED)),
+        count().filter(closed, FIRST.rating_unit.is_not(None)),
+        count().filter(closed, FIRST.rating_unit.in_(SATISFIED)),
+        count().filter(closed, FIRST.rating_rep.is_not(None)),
+        count().filter(closed, FIRST.rating_rep.in_(SATISFIED)),
     ]
 
 
@@ -194,7 +215,7 @@ def _grouped(user: User, key, period: Period, now: datetime, *, joins=(), where=
     query = sa.select(
         key.label("key"), *(m.label(n) for m, n in zip(_measures(period, now), COUNT_FIELDS, strict=True))
     )
-    query = query.select_from(Concern)
+    query = query.select_from(Concern).outerjoin(FIRST, sa.and_(FIRST.concern_id == Concern.id, FIRST.round == 1))
     for target, on, outer in joins:
         query = query.join(target, on, isouter=outer)
     return query.where(concern_scope(user), _relevant(period), *where).group_by(key).subquery("counted")

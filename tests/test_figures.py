@@ -344,3 +344,39 @@ def test_figures_page_with_nothing_to_count(client, world):
     page = client.get("/manage/figures", query_string={"from": "2030-01-01", "to": "2030-01-31", "by": "unit"})
     assert page.status_code == 200
     assert "—" in page.text  # rates with nothing to divide by
+
+
+def test_satisfaction_is_counted_at_the_first_round_as_well_as_the_last(world, db):
+    from models import ConcernRating
+
+    station, cat = world["stations"]["d"], factories.category()
+    dissatisfied, satisfied = Rating.DISSATISFIED.value, Rating.SATISFIED.value
+    # rated dissatisfied, handled again, then satisfied: satisfied at the end, not at first
+    again = factories.concern(
+        station,
+        cat,
+        created_at=local(2025, 3, 2, 9),
+        status=S.CLOSED,
+        closed_at=local(2025, 3, 25, 9),
+        close_working_days=15,
+        rounds=2,
+        rating_unit=satisfied,
+        rating_rep=satisfied,
+    )
+    again.ratings.append(ConcernRating(round=1, rating_unit=dissatisfied, rating_rep=satisfied))
+    again.ratings.append(ConcernRating(round=2, rating_unit=satisfied, rating_rep=satisfied))
+    once = factories.concern(
+        station,
+        cat,
+        created_at=local(2025, 3, 3, 9),
+        status=S.CLOSED,
+        closed_at=local(2025, 3, 6, 9),
+        close_working_days=3,
+        rating_unit=satisfied,
+        rating_rep=satisfied,
+    )
+    once.ratings.append(ConcernRating(round=1, rating_unit=satisfied, rating_rep=satisfied))
+    db.session.commit()
+    c = counts_of(figures.by_station(world["admin"], MARCH, NOW), station.id)
+    assert (c.unit_satisfaction, c.first_unit_satisfaction) == (1.0, 0.5)
+    assert (c.rep_satisfaction, c.first_rep_satisfaction) == (1.0, 1.0)
