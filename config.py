@@ -63,7 +63,9 @@ class Config:
     MAX_PHOTO_PIXELS = limits.PHOTO_PIXELS_MAX
     STORED_PHOTO_MAX_SIDE = 2048
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Shared by every worker of this machine without a server (ratelimit_sqlite.py);
+    # production sets redis://… so that every machine shares them.
+    RATELIMIT_STORAGE_URI = f"sqlite:///{ROOT / 'instance' / 'ratelimit.sqlite3'}"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     CONCERN_RATE_LIMIT = "10 per minute;60 per hour"

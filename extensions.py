@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+import ratelimit_sqlite  # noqa: F401  (registers the sqlite:// storage for the limiter)
 from models.base import Base
 
 db = SQLAlchemy(model_class=Base)

@@ -73,6 +73,7 @@ def base_config(database_url, tmp_path_factory) -> dict:
         "QRCODE_FOLDER": str(tmp_path_factory.mktemp("qrcodes")),
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
         "STATION_PAGE_CACHE_SECONDS": 0,
         "SQLITE_IMMEDIATE_OUTSIDE_REQUESTS": False,
     }

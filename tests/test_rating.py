@@ -314,18 +314,18 @@ def test_guessing_codes_by_posting_spends_the_lookup_budget(client, db):
 
 
 @pytest.mark.parametrize("app_config", [RATE_LIMITED])
-def test_posts_under_a_tracking_code_are_limited_per_address(client, db):
+def test_a_resident_is_never_limited_on_their_own_concern(client, db):
+    """Hundreds of residents share an address behind a carrier's NAT or the station's
+    Wi-Fi: posts under a valid tracking code are not counted against the address."""
     concern = confirmed()
     code = concern.tracking_code
     env = ip(3)
-    # Two refused tries (missing choice) use the budget; the third post is too many.
-    for _ in range(2):
+    for _ in range(5):  # refused tries (missing choice) are answered, never turned away
         assert post_rating(client, code, rep=None, environ_base=env).status_code == 422
-    assert post_rating(client, code, environ_base=env).status_code == 429
-    assert ratings(fresh(concern)) == []
-    # Reading the page is not held up, and another address may still rate.
-    assert client.get(f"/t/{code}", environ_base=env).status_code == 200
-    assert post_rating(client, code, environ_base=ip(4)).status_code == 303
+    for _ in range(5):
+        assert client.get(f"/t/{code}", environ_base=env).status_code == 200
+    assert post_rating(client, code, environ_base=env).status_code == 303
+    assert len(ratings(fresh(concern))) == 1
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])

@@ -349,6 +349,9 @@ def test_failed_lookups_are_limited_successful_ones_are_not(client, db, site):
     assert client.get(f"/t/{unknown}", environ_base=env).status_code == 429
     # Another address still looks up freely.
     assert client.get("/t", query_string={"code": unknown}, environ_base=ip(105)).status_code == 404
+    # ...and the address over its budget still opens a code that exists: only guesses are refused.
+    assert client.get(f"/t/{code}", environ_base=env).status_code == 200
+    assert client.get("/t", query_string={"code": code}, environ_base=env).status_code == 303
 
 
 @pytest.mark.parametrize("app_config", [RATE_LIMITED])

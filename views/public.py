@@ -22,6 +22,8 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from limits import parse_many
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter
@@ -301,48 +303,56 @@ def concern_new(code: str):
 # --- Tracking ---------------------------------------------------------------------
 
 
-def _lookup_failed(response) -> bool:
-    return response.status_code == 404
+# Only failed look-ups are counted, per address (guessing codes is what the limit stops),
+# and a valid code is never refused: behind a carrier's NAT or a station's Wi-Fi hundreds of
+# residents share one address, and each must always reach, rate or withdraw their own concern.
 
 
-lookup_limit = limiter.shared_limit(
-    lambda: current_app.config["LOOKUP_RATE_LIMIT"], scope="tracking-lookup", deduct_when=_lookup_failed
-)
+def _too_many_failed_lookups() -> bool:
+    """Count one failed look-up from this address; True once the address is over the limit."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return False
+    address = get_remote_address()
+    return not all(
+        limiter.limiter.hit(item, "tracking-lookup", address)
+        for item in parse_many(current_app.config["LOOKUP_RATE_LIMIT"])
+    )
+
+
+def _not_found(message: str | None = None):
+    """A failed look-up: 404 with the message, or 429 when this address has failed too often."""
+    if _too_many_failed_lookups():
+        abort(429)
+    return message or _("No concern has this tracking code. Please check it and try again.")
 
 
 def _concern_or_404(code: str) -> Concern:
     canonical = normalize_tracking_code(code)
     concern = concern_service.find_by_tracking_code(canonical) if canonical else None
     if concern is None:
-        abort(404, description=_("No concern has this tracking code. Please check it and try again."))
+        abort(404, description=_not_found())
     return concern
 
 
 @bp.get("/t")
-@lookup_limit
 def lookup():
     raw = request.args.get("code", "")
     if not raw:
         return render_template("public/lookup.html")
     code = normalize_tracking_code(raw)
-    if code is None:
-        message = _("A tracking code has 10 letters and digits, such as K7M3Q-XP29D.")
-    elif concern_service.find_by_tracking_code(code) is not None:
+    if code is not None and concern_service.find_by_tracking_code(code) is not None:
         return redirect(url_for("public.track", code=code), 303)
-    else:
-        message = _("No concern has this tracking code. Please check it and try again.")
+    message = _not_found(_("A tracking code has 10 letters and digits, such as K7M3Q-XP29D.") if code is None else None)
     return render_template("public/lookup.html", raw=raw, error=message), 404
 
 
 @bp.get("/t/<code>")
-@lookup_limit
 def track(code: str):
     if (moved := _canonical(code, normalize_tracking_code, "public.track")) is not None:
         return moved
     concern = concern_service.find_by_tracking_code(code)
     if concern is None:
-        message = _("No concern has this tracking code. Please check it and try again.")
-        return render_template("public/lookup.html", raw=code, error=message), 404
+        return render_template("public/lookup.html", raw=code, error=_not_found()), 404
     return render_track(concern)
 
 
@@ -401,8 +411,6 @@ def render_track(
 # The tracking code in the address is the only credential: whoever holds it filed the
 # concern or was given the code by the one who did.
 
-action_limit = limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="tracking-action")
-
 
 def _rated(concern: Concern, round_no: int) -> bool:
     return any(r.round == round_no for r in concern.ratings)
@@ -422,8 +430,6 @@ def _rate_refused(concern: Concern, code: str, form: RatingForm):
 
 
 @bp.post("/t/<code>/rate")
-@lookup_limit
-@action_limit
 def rate(code: str):
     concern = _concern_or_404(code)
     form = RatingForm()
@@ -456,8 +462,6 @@ def rate(code: str):
 
 
 @bp.post("/t/<code>/withdraw")
-@lookup_limit
-@action_limit
 def withdraw(code: str):
     concern = _concern_or_404(code)
     form = WithdrawForm()
@@ -481,7 +485,6 @@ def withdraw(code: str):
 
 
 @bp.get("/t/<code>/receipt")
-@lookup_limit
 def receipt(code: str):
     if (moved := _canonical(code, normalize_tracking_code, "public.receipt")) is not None:
         return moved
@@ -495,7 +498,6 @@ def receipt(code: str):
 
 
 @bp.get("/t/<code>/qr.png")
-@lookup_limit
 def track_qr(code: str):
     if (moved := _canonical(code, normalize_tracking_code, "public.track_qr")) is not None:
         return moved
