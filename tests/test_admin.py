@@ -452,6 +452,9 @@ def test_unlock(admin_client, world, db):
     [entry] = audit("account.unlocked", user)
     assert entry.actor_id == world["admin"].id and entry.data["was_locked"] is True
     assert auth_service.authenticate("locked_one", "secret-pass").id == user.id
+    # the history reads as what happened, in Chinese too
+    history = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "已解锁" in history and "未锁定" not in history
 
 
 def test_unlock_clears_the_count_of_wrong_passwords(admin_client, world, db):

@@ -113,6 +113,12 @@ def test_the_page_says_which_years_are_not_known(admin_client):
     assert 'href="/admin/calendar"' in html
 
 
+def test_the_days_name_column_is_not_a_persons_name(admin_client):
+    html = admin_client.get("/admin/calendar").get_data(as_text=True)
+    header = re.search(r"<thead>.*?</thead>", html, re.S).group(0)
+    assert "名称" in header and "姓名" not in header
+
+
 def test_an_unknown_year_shows_no_days(admin_client):
     html = admin_client.get("/admin/calendar?year=2027", headers=EN).get_data(as_text=True)
     assert "Not known: deadlines in this year are counted on weekdays only." in text_of(html)
