@@ -1,7 +1,7 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.base import Base, utcnow
-from models.calendar import CalendarDay
+from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
 from models.outbox import AuditLog, Outbox
@@ -15,6 +15,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "CalendarDay",
+    "CalendarYear",
     "Category",
     "CheckInAttempt",
     "Concern",

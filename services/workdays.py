@@ -21,7 +21,7 @@ import chinese_calendar
 import sqlalchemy as sa
 
 from extensions import db
-from models import CalendarDay, User, utcnow
+from models import CalendarDay, CalendarYear, User, utcnow
 from services import audit
 from services.clock import end_of_day, to_local
 from services.errors import DomainError
@@ -49,7 +49,7 @@ class Calendar:
 
     def __init__(self):
         self.overrides: dict[date, bool] = {}
-        self.override_years: set[int] = set()
+        self.complete_years: set[int] = set()
         self.estimated = False
         self._loaded_years: set[int] = set()
 
@@ -70,7 +70,9 @@ class Calendar:
         )
         for day, workday in rows:
             self.overrides[day] = workday
-            self.override_years.add(day.year)
+        self.complete_years.update(
+            db.session.scalars(sa.select(CalendarYear.year).where(CalendarYear.year.between(min(years), max(years))))
+        )
         self._loaded_years.update(range(min(years), max(years) + 1))
 
     def _ensure(self, year: int) -> None:
@@ -79,7 +81,7 @@ class Calendar:
 
     def knows_year(self, year: int) -> bool:
         self._ensure(year)
-        return year in self.override_years or library_knows_year(year)
+        return year in self.complete_years or library_knows_year(year)
 
     def is_workday(self, day: date) -> bool:
         self._ensure(day.year)
@@ -89,9 +91,9 @@ class Calendar:
             # In a year the library knows, an entry corrects that one day; the rest stands.
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
-            # A year the library does not know: the admin's entries are its whole schedule
-            # and every other day is ordinary; with no entries at all it is a guess.
-            if day.year not in self.override_years:
+            # A year the library does not know: once its whole schedule is in (imported, or
+            # marked complete) every day not entered is ordinary; until then it is a guess.
+            if day.year not in self.complete_years:
                 self.estimated = True
             return day.weekday() < 5
 
@@ -117,10 +119,27 @@ def entered_years() -> list[int]:
     return sorted(int(y) for y in years)
 
 
+def complete_years() -> list[int]:
+    """Years whose whole schedule was entered here (imported, or marked complete)."""
+    return list(db.session.scalars(sa.select(CalendarYear.year).order_by(CalendarYear.year)))
+
+
 def known_years() -> list[int]:
-    """Years with an official schedule: the library's and those an admin entered."""
+    """Years with an official schedule: the library's and those entered here in full."""
     first, last = library_years()
-    return sorted(set(range(first, last + 1)) | set(entered_years()))
+    return sorted(set(range(first, last + 1)) | set(complete_years()))
+
+
+def mark_complete(year: int, *, actor: User | None) -> bool:
+    """Say that `year`'s whole schedule is entered; False when it already was."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise CalendarRefused("bad_date", value=str(year))
+    if db.session.get(CalendarYear, year) is not None:
+        return False
+    db.session.add(CalendarYear(year=year, marked_by_id=actor.id if actor else None))
+    db.session.flush()
+    audit.log(actor, "calendar.year_completed", year=year)
+    return True
 
 
 def add_working_days(start: datetime, days: int) -> Deadline:
@@ -159,14 +178,19 @@ class SpecialDay:
 
 
 def year_source(year: int) -> str:
-    """Where a year's schedule comes from: "entered", "library", "both" or "unknown"."""
+    """Where a year's schedule comes from: "entered" (in full), "partial" (some days entered,
+    not yet complete), "library", "both" or "unknown"."""
     entered = db.session.scalar(
         sa.select(sa.func.count()).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
     )
     library = library_knows_year(year)
     if entered and library:
         return "both"
-    return "entered" if entered else "library" if library else "unknown"
+    if library:
+        return "library"
+    if db.session.get(CalendarYear, year) is not None:
+        return "entered"
+    return "partial" if entered else "unknown"
 
 
 def entered_days(year: int) -> list[CalendarDay]:
@@ -359,6 +383,9 @@ def import_schedule(text: str, *, actor: User | None, replace_years: bool = Fals
     counts = {"added": 0, "changed": 0, "same": 0}
     for row in rows:
         counts[_upsert(row.day, row.is_workday, row.name, actor, existing.get(row.day))] += 1
+    for year in years:  # a file is a year's whole schedule
+        if db.session.get(CalendarYear, year) is None:
+            db.session.add(CalendarYear(year=year, marked_by_id=actor.id if actor else None))
     removed = 0
     if replace_years:
         listed = {row.day for row in rows}

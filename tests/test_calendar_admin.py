@@ -298,3 +298,16 @@ def test_cli_show_an_unknown_year(runner, world):
     result = runner.invoke(args=["calendar", "show", "2028"])
     assert result.exit_code == 0
     assert "2028: no official schedule. Deadlines in 2028 are counted on weekdays only." in result.output
+
+
+def test_a_year_with_some_days_says_so_and_can_be_marked_complete(admin_client, world):
+    _db.session.add(CalendarDay(day=date(2027, 2, 6), is_workday=False, name="春节"))
+    fresh()
+    html = admin_client.get("/admin/calendar?year=2027", headers=EN).get_data(as_text=True)
+    assert "not yet the whole schedule" in text_of(html) and "No official schedule for 2027 yet" in text_of(html)
+    resp = admin_client.post("/admin/calendar/2027/complete")
+    assert resp.status_code == 303
+    html = admin_client.get("/admin/calendar?year=2027", headers=EN).get_data(as_text=True)
+    assert "not yet the whole schedule" not in text_of(html) and "No official schedule for 2027" not in text_of(html)
+    assert audit("calendar.year_completed")
+    assert admin_client.post("/admin/calendar/1800/complete").status_code == 404

@@ -111,8 +111,9 @@ def test_a_deadline_reaching_into_an_unknown_year_is_an_estimate(db):
     assert add_working_days(utc("2026-12-30 10:00"), 1).estimated is False
 
 
-def _enter_2027(db) -> None:
-    """Part of a 2027 schedule: Monday 02-08 off, Saturday 02-20 a make-up working day."""
+def _enter_2027(db, *, complete: bool = True) -> None:
+    """Part of a 2027 schedule: Monday 02-08 off, Saturday 02-20 a make-up working day;
+    with `complete`, the admin says the year's schedule is all in."""
     db.session.add_all(
         [
             CalendarDay(day=date(2027, 2, 8), is_workday=False, name="春节"),
@@ -120,9 +121,24 @@ def _enter_2027(db) -> None:
         ]
     )
     db.session.flush()
+    if complete:
+        assert workdays.mark_complete(2027, actor=None)
 
 
-def test_entries_for_2027_make_it_known(db):
+def test_single_days_entered_do_not_make_a_year_known(db):
+    _enter_2027(db, complete=False)
+    assert not Calendar.load(date(2027, 1, 1), date(2027, 12, 31)).knows_year(2027)
+    assert 2027 not in workdays.known_years() and workdays.year_source(2027) == "partial"
+    # the entered day counts, but the rest of the year is still a guess
+    deadline = add_working_days(utc("2027-02-05 10:00"), 1)
+    assert due_day(deadline) == date(2027, 2, 9) and deadline.estimated is True
+    assert add_working_days(utc("2027-06-04 10:00"), 1).estimated is True
+    assert workdays.mark_complete(2027, actor=None) and not workdays.mark_complete(2027, actor=None)
+    assert add_working_days(utc("2027-06-04 10:00"), 1).estimated is False
+    assert workdays.year_source(2027) == "entered"
+
+
+def test_a_complete_2027_is_known(db):
     _enter_2027(db)
     calendar = Calendar.load(date(2027, 2, 1), date(2027, 2, 28))
     assert calendar.knows_year(2027)

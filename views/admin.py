@@ -219,8 +219,9 @@ def _calendar_year() -> int:
 def _render_calendar(year: int, import_form=None, day_form=None, problems=(), status: int = 200):
     today = local_today()
     entered = workdays.entered_years()
+    complete = workdays.complete_years()
     # The years a deadline set now can reach: this one and the next.
-    upcoming = [y for y in (today.year, today.year + 1) if y not in entered and not workdays.library_knows_year(y)]
+    upcoming = [y for y in (today.year, today.year + 1) if y not in complete and not workdays.library_knows_year(y)]
     days = [
         {
             "day": d.day,
@@ -239,7 +240,7 @@ def _render_calendar(year: int, import_form=None, day_form=None, problems=(), st
             year=year,
             source=workdays.year_source(year),
             library_years=workdays.library_years(),
-            entered_years=entered,
+            entered_years=complete,
             upcoming_unknown=upcoming,
             chips=chips,
             days=days,
@@ -310,6 +311,21 @@ def calendar_day_set():
             flash(_("%(day)s saved: %(kind)s.", day=entry.day.isoformat(), kind=day_kind(entry.day, entry.is_workday)))
             return redirect(url_for("admin.calendar", year=entry.day.year), 303)
     return _render_calendar(year, day_form=form, status=422)
+
+
+@bp.post("/calendar/<int:year>/complete")
+def calendar_year_complete(year: int):
+    require_or_abort(P.CALENDAR_MANAGE)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        marked = workdays.mark_complete(year, actor=_actor())
+    except CalendarRefused:
+        abort(404)
+    db.session.commit()
+    if marked:
+        flash(_("%(year)d marked as complete: deadlines in it are no longer estimates.", year=year))
+    return redirect(url_for("admin.calendar", year=year), 303)
 
 
 @bp.post("/calendar/days/<day>/delete")
