@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from models import Duty, DutySlot, Station, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
@@ -126,7 +127,10 @@ def shown_code(box) -> tuple[int, str]:
     may swap the code between the two reads, so read again if the window moved meanwhile."""
     for _attempt in range(3):
         window = box.get_attribute("data-window")
-        url = decode_qr(box.locator("svg").screenshot())
+        try:
+            url = decode_qr(box.locator("svg").screenshot())
+        except PlaywrightError:  # the code was swapped while it was being photographed
+            continue
         if box.get_attribute("data-window") == window:
             return int(window), url
     raise AssertionError("the tablet's code changed during every read")
