@@ -123,7 +123,7 @@ STEPS = (
         button=_l("Dispatch to a handling unit"),
         note_public=False,
         note_label=_l("Instructions for the unit (optional, internal)"),
-        done=_l("Dispatched. The unit has been notified."),
+        done=_l("Dispatched."),
         needs="unit",
         notice=Notice("concern.dispatched", unit=_l("Concern %(code)s has been sent to your unit.")),
     ),

@@ -30,12 +30,14 @@ from flask_babel import gettext as _
 
 from extensions import db
 from models import Concern, ConcernEvent, Outbox, User
-from models.enums import ConcernAction, Role
+from models.enums import ConcernAction, OutboxStatus, Role
 from services.clock import to_local
 from services.codes import format_tracking_code
+from services.outbox import mask_recipient
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest
+UNREACHABLE = "none"  # Outbox.channel of a staff member who has no e-mail or mobile
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class _Staff:
 
     line: str
     details: tuple[str, ...] = ()
+    deadline: str = ""  # also in the SMS, which has room for little else
 
 
 def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]:
@@ -84,18 +87,53 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
             if user.id in told or not user.active:
                 continue
             told.add(user.id)
-            row = _staff_row(user, message, notice.kind, concern)
-            if row is not None:
-                rows.append(row)
+            rows.append(_staff_row(user, message, notice.kind, concern))
     db.session.add_all(rows)
     return rows
+
+
+def not_reached(concern: Concern) -> list[Outbox]:
+    """This concern's notifications that did not go out: nobody to send to, or sending
+    failed for good. Staff see them on the concern, to tell those people another way."""
+    return list(
+        db.session.scalars(
+            sa.select(Outbox)
+            .where(Outbox.concern_id == concern.id, Outbox.status == OutboxStatus.FAILED)
+            .order_by(Outbox.id)
+        )
+    )
+
+
+def told_whom(rows: list[Outbox]) -> str:
+    """Who a step's notifications reach and how, in the viewer's language, for the message
+    after pressing it: never a claim that someone was told when nobody could be."""
+    reached = [
+        _("%(recipient)s by e-mail", recipient=mask_recipient(r.recipient))
+        if r.channel == "email"
+        else _("%(recipient)s by SMS", recipient=mask_recipient(r.recipient))
+        for r in rows
+        if r.channel != UNREACHABLE
+    ]
+    missed = [r.recipient for r in rows if r.channel == UNREACHABLE]
+    parts = [_("Notified: %(whom)s.", whom=", ".join(reached))] if reached else [_("Nobody was notified.")]
+    if missed:
+        parts.append(
+            _(
+                "Not notified, their account has no e-mail address or mobile number: %(names)s. "
+                "Please tell them another way.",
+                names=", ".join(missed),
+            )
+        )
+    return " ".join(parts)
 
 
 def _row(channel: str, recipient: str, subject: str, body: str, kind: str, concern: Concern) -> Outbox:
     return Outbox(channel=channel, recipient=recipient, subject=subject, body=body, kind=kind, concern_id=concern.id)
 
 
-def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outbox | None:
+def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outbox:
+    """By e-mail when the account has an address, else by SMS; with neither, a row that is
+    never sent but shows staff who could not be told (on the concern, in `flask outbox status`)."""
     link = _("Sign in to handle it: %(url)s", url=f"{_base_url()}/manage/concerns/{concern.id}")
     if user.email:
         blocks = [
@@ -107,8 +145,11 @@ def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outb
         body = "\n\n".join(filter(None, blocks))
         return _row("email", user.email, message.line, body, kind, concern)
     if user.mobile:
-        return _row("sms", user.mobile, "", f"{message.line} {link}", kind, concern)
-    return None
+        text = " ".join(filter(None, (message.line, message.deadline, link)))
+        return _row("sms", user.mobile, "", text, kind, concern)
+    row = _row(UNREACHABLE, f"{user.display_name} ({user.username})", message.line, message.line, kind, concern)
+    row.status, row.last_error = OutboxStatus.FAILED, "no e-mail address or mobile number on the account"
+    return row
 
 
 # -- The resident ---------------------------------------------------------------------
@@ -136,18 +177,17 @@ def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> li
     note = _public_note(event)
     if note:
         lines.append(_("Note: %(note)s", note=note))
-    if notice.deadline:
-        lines.append(_deadline_line(concern))
-    details = tuple(lines)
+    deadline = _deadline_line(concern) if notice.deadline else ""
+    details = (*lines, deadline)
     out: list[tuple[User, _Staff]] = []
     if notice.rep is not None and concern.assigned_rep is not None:
-        out.append((concern.assigned_rep.user, _Staff(str(notice.rep) % params, details)))
+        out.append((concern.assigned_rep.user, _Staff(str(notice.rep) % params, details, deadline)))
     if notice.dispatcher is not None:
         dispatcher = _last_actor(concern, ConcernAction.DISPATCH, before=event)
         if dispatcher is not None:
-            out.append((dispatcher, _Staff(str(notice.dispatcher) % params, details)))
+            out.append((dispatcher, _Staff(str(notice.dispatcher) % params, details, deadline)))
     if notice.unit is not None and concern.unit_id is not None:
-        message = _Staff(str(notice.unit) % params, details)
+        message = _Staff(str(notice.unit) % params, details, deadline)
         out.extend((handler, message) for handler in _unit_handlers(concern.unit_id))
     return out
 

@@ -191,6 +191,8 @@ class Workflow(Generic[S, A]):
             public=spec.note_public if public is None else public,
             now=now,
         )
+        # What the step queued, kept on the event for this request: the view says who was told.
+        event.notified = []
         if self.notify is not None and spec.notice is not None:
-            self.notify(record, event, spec)
+            event.notified = self.notify(record, event, spec) or []
         return event

@@ -7,11 +7,12 @@ import sqlalchemy as sa
 
 from models import ConcernEvent, Outbox, utcnow
 from models.enums import ConcernStatus as S
-from models.enums import Rating, Role
+from models.enums import OutboxStatus, Rating, Role
 from services import concern_flow as flow
 from services.clock import to_local
 from services.codes import format_tracking_code
 from services.errors import TransitionRefused
+from services.notifications import told_whom
 from tests import factories
 
 RESIDENT = "13800138000"
@@ -127,7 +128,7 @@ def test_a_representative_assigned_by_someone_else_hears_by_email_without_the_re
         assert private not in mail.body and private not in mail.subject
 
 
-def test_staff_without_email_get_an_sms_and_without_either_nothing(db, world):
+def test_staff_without_email_get_an_sms_and_without_either_a_row_never_sent(db, world):
     rep = world["rep"]
     rep.user.email, rep.user.mobile = None, "13500135000"
     step(world, "accept", role=Role.STATION_MANAGER, actor=world["manager"])
@@ -139,7 +140,11 @@ def test_staff_without_email_get_an_sms_and_without_either_nothing(db, world):
     world["concern"].status = S.SUBMITTED
     rep.user.mobile = None
     step(world, "accept", role=Role.STATION_MANAGER, actor=world["manager"])
-    assert [r.recipient for r in rows(db)] == [RESIDENT]
+    resident, missed = rows(db)
+    assert resident.recipient == RESIDENT
+    # nobody can be told: a row that is never sent, so that staff see it on the concern
+    assert (missed.channel, missed.status) == ("none", OutboxStatus.FAILED) and rep.user.username in missed.recipient
+    assert told_whom([resident, missed]).count("13") == 1 and rep.user.display_name in told_whom([resident, missed])
 
 
 def test_dispatch_tells_the_units_active_handlers_with_the_deadline(db, world):

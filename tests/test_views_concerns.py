@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import AuditLog, Concern, ConcernEvent, utcnow
+from models import AuditLog, Concern, ConcernEvent, Outbox, utcnow
 from models.enums import ConcernStatus as S
 from models.enums import RegionLevel, Role
 from tests import factories
@@ -358,3 +358,26 @@ def test_words_for_the_resident_stay_on_the_tracking_page_which_names_who_handle
     tracking = client.get(f"/t/{concern.tracking_code}").get_data(as_text=True)
     assert "等待您评价" in tracking
     assert "王建国" in tracking and "项城市住房和城乡建设局" in tracking
+
+
+def _dispatched_page(client, world, concern) -> str:
+    login(client, world["rep"].user)
+    act(client, concern, "accept")
+    login(client, world["staff"])
+    data = {"action": "dispatch", "unit": str(world["unit"].id), "version": str(concern_version(concern))}
+    return client.post(f"/manage/concerns/{concern.id}/act", data=data, follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_dispatch_never_claims_the_unit_was_told_when_nobody_could_be(client, world):
+    world["handler"].email, world["handler"].mobile = None, None  # no way to reach them
+    page = _dispatched_page(client, world, world["concern"])
+    assert "已通知承办单位" not in page and "未能通知" in page and "住建局张科长" in page
+
+
+def test_a_dispatch_says_who_was_told_and_the_units_sms_has_the_deadline(client, world, db):
+    world["handler"].email, world["handler"].mobile = None, "13900139009"
+    page = _dispatched_page(client, world, world["concern"])
+    assert "139****9009（短信）" in page and "未能通知" not in page
+    db.session.commit()  # a new transaction sees what the requests wrote
+    sms = db.session.scalars(sa.select(Outbox).where(Outbox.recipient == "13900139009")).one()
+    assert "办理期限" in sms.body

@@ -10,6 +10,7 @@ from services.clock import local_today
 from services.codes import format_tracking_code
 from services.concern_flow import action_title, by_resident
 from services.duty_lines import is_pending
+from services.outbox import mask_recipient
 from services.privacy import mask_mobile, mask_name
 from views.forms import ButtonForm
 
@@ -48,6 +49,7 @@ def register(app) -> None:
     app.add_template_filter(format_tracking_code, "tracking")
     app.add_template_filter(mask_mobile)
     app.add_template_filter(mask_name)
+    app.add_template_filter(mask_recipient)
     app.add_template_filter(action_title)
     app.add_template_filter(by_resident)
     app.add_template_filter(lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt) if dt else "", "dt")

@@ -17,7 +17,7 @@ from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus
 from services import concern_flow as flow
-from services import exports, inbox, permissions, refusals
+from services import exports, inbox, notifications, permissions, refusals
 from services.audit import log
 from services.clock import end_of_day
 from services.codes import normalize_tracking_code
@@ -127,6 +127,7 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             stages=flow.STAGES,
             done=flow.stage_done(concern.status),
             merged_into=db.session.get(Concern, concern.merged_into_id) if concern.merged_into_id else None,
+            not_reached=notifications.not_reached(concern),
             error=error,
             values=values or {},
         ),
@@ -192,7 +193,7 @@ def concern_act(concern_id: int):
         abort(400)
     require_or_abort(spec.permission, concern)
     try:
-        flow.transition(
+        event = flow.transition(
             concern,
             spec.action,
             role=current_user.role,
@@ -204,7 +205,7 @@ def concern_act(concern_id: int):
         db.session.commit()
     except TransitionRefused as refused:
         return _refused(concern_id, refused, spec.action, form)
-    flash(str(spec.done))
+    flash(f"{spec.done} {notifications.told_whom(event.notified)}" if spec.notice else str(spec.done))
     return redirect(url_for(".concern", concern_id=concern_id))
 
 
