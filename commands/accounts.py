@@ -16,6 +16,7 @@ from models.enums import RepLevel, Role
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="The account's role.")
 @click.option("--name", "display_name", required=True, help="Display name, e.g. 王建国.")
 @click.option("--mobile", default=None, help="Mainland mobile number; the person may sign in with it too.")
+@click.option("--email", default=None, help="E-mail address: notifications go there (else by SMS).")
 @click.option("--region", "region_code", default=None, help="Congress staff: the region code (GB/T 2260).")
 @click.option("--unit-id", type=int, default=None, help="Unit handler: the handling unit's id.")
 @click.option(
@@ -34,6 +35,7 @@ def create_user_command(
     role: str,
     display_name: str,
     mobile: str | None,
+    email: str | None,
     region_code: str | None,
     unit_id: int | None,
     station_codes: tuple[str, ...],
@@ -79,6 +81,7 @@ def create_user_command(
             password=password,
             role=role,
             mobile=mobile,
+            email=email,
             **scope,
         )
     except AuthRefused as refused:
@@ -100,6 +103,7 @@ def _refusal_text(code: str, details: dict) -> str:
         "username": "USERNAME",
         "display_name": "--name",
         "mobile": "--mobile",
+        "email": "--email",
         "password": "password",
         "role": "--role",
         "region": "--region",

@@ -16,7 +16,15 @@ from models.user import Representative
 from services.audit import log
 from services.concerns import is_mainland_mobile, normalize_mobile
 from services.errors import DomainError
-from services.limits import DELEGATION_MAX, DISPLAY_NAME_MAX, OCCUPATION_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
+from services.limits import (
+    DELEGATION_MAX,
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    OCCUPATION_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -128,6 +136,7 @@ def create_user(
     password: str,
     role: Role | str,
     mobile: str | None = None,
+    email: str | None = None,
     region: Region | None = None,
     unit: Unit | None = None,
     stations: Sequence[Station] = (),
@@ -136,7 +145,7 @@ def create_user(
     delegation: str = "",
 ) -> User:
     """An account of any role with the scope that role needs, refused with a code otherwise:
-    bad_username, username_taken, bad_mobile, mobile_taken, display_name_required,
+    bad_username, username_taken, bad_mobile, mobile_taken, bad_email, display_name_required,
     display_name_too_long, password_too_short, password_too_simple, bad_role,
     region_required, unit_required, unit_inactive, stations_required, level_required,
     bad_level, occupation_too_long, delegation_too_long, and scope_not_for_role (with
@@ -159,6 +168,9 @@ def create_user(
         problem("bad_mobile")
     elif mobile and db.session.scalar(sa.select(User.id).where(User.mobile == mobile)):
         problem("mobile_taken")
+    email = clean_email(email)
+    if email is not None and not is_email(email):
+        problem("bad_email")
     display_name = (display_name or "").strip()
     if not display_name:
         problem("display_name_required")
@@ -219,6 +231,7 @@ def create_user(
     user = User(
         username=username,
         mobile=mobile,
+        email=email,
         display_name=display_name,
         password_hash=hash_password(password),
         role=role,
@@ -241,6 +254,37 @@ def create_user(
 
 
 # --- administering accounts --------------------------------------------------------------
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(email: str | None) -> str | None:
+    email = (email or "").strip()
+    return email or None
+
+
+def is_email(email: str) -> bool:
+    return len(email) <= EMAIL_MAX and EMAIL_RE.match(email) is not None
+
+
+def set_contact(actor: User, user: User, *, email: str | None, mobile: str | None) -> bool:
+    """Change how an account is reached (staff notifications: e-mail first, else SMS) and
+    the mobile it may sign in with. Refuses: bad_email, bad_mobile, mobile_taken. False
+    when nothing changed."""
+    email = clean_email(email)
+    mobile = normalize_mobile(mobile or "") or None
+    if email is not None and not is_email(email):
+        raise AuthRefused("bad_email")
+    if mobile and not is_mainland_mobile(mobile):
+        raise AuthRefused("bad_mobile")
+    if mobile and db.session.scalar(sa.select(User.id).where(User.mobile == mobile, User.id != user.id)):
+        raise AuthRefused("mobile_taken")
+    if (user.email, user.mobile) == (email, mobile):
+        return False
+    user.email, user.mobile = email, mobile
+    log(actor, "account.contact_changed", user, email=email is not None, mobile=mobile is not None)
+    return True
 
 
 def set_active(actor: User, user: User, active: bool) -> bool:

@@ -36,6 +36,7 @@ INBOX_QUERY_MAX = 100  # searching the concern inbox
 # --- accounts -----------------------------------------------------------------------------------
 
 USERNAME_MIN, USERNAME_MAX = 2, 40
+EMAIL_MAX = 120  # staff notifications go by e-mail when the account has an address
 PASSWORD_MIN = 10
 DISPLAY_NAME_MAX = 60
 DELEGATION_MAX = 80

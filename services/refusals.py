@@ -174,6 +174,7 @@ WORDS: dict[Key, Wording] = {
         _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"
     ),
     (U, "mobile_taken", None): Wording(_l("Another account already uses this mobile number."), "mobile"),
+    (U, "bad_email", None): Wording(_l("Please enter an e-mail address such as name@example.org."), "email"),
     (U, "display_name_required", None): Wording(_l("Please fill this in."), "display_name"),
     (U, "display_name_too_long", None): Wording(
         _KEEP_IT_TO, "display_name", params=lambda _d: {"n": limits.DISPLAY_NAME_MAX}

@@ -108,6 +108,7 @@ def admin_urls(target_id: int) -> list[tuple[str, str]]:
         ("POST", f"/admin/users/{target_id}/active"),
         ("POST", f"/admin/users/{target_id}/unlock"),
         ("POST", f"/admin/users/{target_id}/password"),
+        ("POST", f"/admin/users/{target_id}/contact"),
     ]
 
 
@@ -325,6 +326,21 @@ def test_create_admin(admin_client, world):
     assert audit("account.created", user)
 
 
+def test_an_account_is_given_an_email_address_and_contact_details_can_change(admin_client, world, db):
+    data = base_form("unit_handler", unit=str(world["unit"].id), email=" zhang@zhujian.example.gov.cn ")
+    assert admin_client.post("/admin/users/new", data=data).status_code == 303
+    user = new_user("new_unit_handler")
+    assert user.email == "zhang@zhujian.example.gov.cn"
+    resp = admin_client.post(f"/admin/users/{user.id}/contact", data={"email": "nope", "mobile": ""}, headers=EN)
+    assert resp.status_code == 422 and "name@example.org" in error_of(resp.get_data(as_text=True), "email")
+    resp = admin_client.post(f"/admin/users/{user.id}/contact", data={"email": "", "mobile": "139 0000 2222"})
+    assert resp.status_code == 303
+    user = fetch(user.id)
+    assert (user.email, user.mobile) == (None, "13900002222")
+    [entry] = audit("account.contact_changed", user)
+    assert "13900002222" not in str(entry.data)  # the log says what changed, not the number
+
+
 def test_scope_fields_of_other_roles_are_ignored(admin_client, world):
     """Without JavaScript every scope field is on the page; only the chosen role's count."""
     data = base_form(
@@ -353,6 +369,7 @@ def test_scope_fields_of_other_roles_are_ignored(admin_client, world):
         ({"role": "admin", "username": "with space"}, "username", "starting with a letter"),
         ({"role": "admin", "mobile": "12345"}, "mobile", "11-digit"),
         ({"role": "admin", "mobile": "13900001111"}, "mobile", "already uses this mobile"),
+        ({"role": "admin", "email": "not-an-address"}, "email", "name@example.org"),
         ({"role": "admin", "password": "short"}, "password", "too short"),
         ({"role": "admin", "password": "1234567890"}, "password", "too simple"),
         ({"role": "admin", "password": "new_admin-2024"}, "password", "too simple"),

@@ -72,6 +72,7 @@ def calendar_urls() -> list[tuple[str, str]]:
         ("POST", "/admin/calendar/import"),
         ("POST", "/admin/calendar/days"),
         ("POST", "/admin/calendar/days/2027-02-06/delete"),
+        ("POST", "/admin/calendar/2027/complete"),
     ]
 
 

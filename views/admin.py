@@ -27,7 +27,14 @@ from services.limits import (
 from services.permissions import Permission as P
 from services.workdays import CalendarRefused
 from views.forms import ButtonForm
-from views.forms.admin import CalendarDayForm, CalendarImportForm, ResetPasswordForm, SwitchForm, UserForm
+from views.forms.admin import (
+    CalendarDayForm,
+    CalendarImportForm,
+    ContactForm,
+    ResetPasswordForm,
+    SwitchForm,
+    UserForm,
+)
 from views.util import get_or_404, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -41,6 +48,7 @@ AUDIT_TITLES = {
     "account.password_reset": _l("Password reset by an administrator"),
     "account.switched_off": _l("Switched off"),
     "account.switched_on": _l("Switched on"),
+    "account.contact_changed": _l("Contact details changed"),
 }
 
 
@@ -92,6 +100,7 @@ def user_new():
                 password=form.password.data,
                 role=form.role.data,
                 mobile=form.mobile.data or None,
+                email=form.email.data or None,
                 **form.scope(),
             )
         except AuthRefused as refused:
@@ -114,7 +123,9 @@ def user_detail(user_id: int):
     return _render_detail(user)
 
 
-def _render_detail(user: User, password_form: ResetPasswordForm | None = None, status: int = 200):
+def _render_detail(
+    user: User, password_form: ResetPasswordForm | None = None, contact_form: ContactForm | None = None, status=200
+):
     history = db.session.scalars(
         sa.select(AuditLog)
         .where(AuditLog.target_type == "user", AuditLog.target_id == user.id)
@@ -130,6 +141,7 @@ def _render_detail(user: User, password_form: ResetPasswordForm | None = None, s
             locked=auth_service.is_locked(user),
             switch_form=SwitchForm(formdata=None),
             password_form=password_form or ResetPasswordForm(formdata=None),
+            contact_form=contact_form or ContactForm(formdata=None, email=user.email, mobile=user.mobile),
             history=history,
             actors=actors,
             audit_titles=AUDIT_TITLES,
@@ -165,6 +177,25 @@ def user_unlock(user_id: int):
     auth_service.unlock(_actor(), user)
     db.session.commit()
     flash(_("The account is unlocked."))
+    return redirect(url_for("admin.user_detail", user_id=user_id), 303)
+
+
+@bp.post("/users/<int:user_id>/contact")
+def user_set_contact(user_id: int):
+    user = get_or_404(User, user_id)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        changed = auth_service.set_contact(_actor(), user, email=form.email.data, mobile=form.mobile.data)
+    except AuthRefused as refused:
+        db.session.rollback()
+        field_name, message = refusals.explain(refused)
+        getattr(form, field_name or "email").errors.append(message)
+        return _render_detail(user, contact_form=form, status=422)
+    db.session.commit()
+    if changed:
+        flash(_("Contact details saved. Notifications go by e-mail when there is an address, else by SMS."))
     return redirect(url_for("admin.user_detail", user_id=user_id), 303)
 
 

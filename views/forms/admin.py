@@ -21,7 +21,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from extensions import db
 from models import Region, Station, Unit
 from models.enums import RepLevel, Role
-from services.limits import CALENDAR_DAY_NAME_MAX, PASSWORD_MIN
+from services.limits import CALENDAR_DAY_NAME_MAX, EMAIL_MAX, PASSWORD_MIN
 from views.forms import REQUIRED, cleaned, stripped
 from views.util import int_or_none
 
@@ -44,6 +44,12 @@ class UserForm(FlaskForm):
         _l("Mobile number (optional)"),
         filters=[stripped],
         description=_l("The person can also sign in with it."),
+    )
+    email = StringField(
+        _l("E-mail (optional)"),
+        filters=[stripped],
+        description=_l("Notifications go here; without it, by SMS to the mobile number."),
+        render_kw={"maxlength": EMAIL_MAX},
     )
     password = PasswordField(
         _l("Initial password"),
@@ -104,6 +110,13 @@ class UserForm(FlaskForm):
                 rep_level=self.level.data or None, occupation=self.occupation.data, delegation=self.delegation.data
             )
         return scope
+
+
+class ContactForm(FlaskForm):
+    """How an account is reached: its notifications go by e-mail, else by SMS."""
+
+    email = StringField(_l("E-mail (optional)"), filters=[stripped], render_kw={"maxlength": EMAIL_MAX})
+    mobile = StringField(_l("Mobile number (optional)"), filters=[stripped])
 
 
 class ResetPasswordForm(FlaskForm):
