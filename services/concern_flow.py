@@ -297,11 +297,6 @@ def stage_done(status: S) -> int | None:
     return STAGE_DONE.get(status)
 
 
-def allowed_actions(status: S, role: str) -> list[A]:
-    """The steps `role` may take on a concern in `status`, in table order."""
-    return CONCERN_FLOW.allowed_actions(status, role)
-
-
 def in_second_round(concern: Concern) -> bool:
     return concern.rounds > 1 and concern.status in HANDLING_STATUSES
 

@@ -13,9 +13,10 @@ Who hears what:
   the unit returned it, the resident reopened it;
 - the handling unit's active handlers: sent to your unit, sent back, reopened;
 - whoever dispatched it, when the unit returns it.
-Staff get an e-mail when their account has an address, else an SMS, else nothing. Nobody
-hears about their own action. Messages to staff never carry the resident's contact data
-or internal notes: they name the concern by its tracking code, as staff read it out, and send people to sign in.
+Staff get an e-mail when their account has an address, else an SMS; with neither, a row
+that is never sent, so the concern shows who was not told. Nobody hears about their own
+action. Messages to staff never carry the resident's contact data or internal notes: they
+name the concern by its tracking code, as staff read it out, and send people to sign in.
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ class Notice:
 
     `kind` is Outbox.kind. The resident's text takes %(url)s, %(date)s (the rating
     deadline) and, in `resident_with_reason`, %(reason)s (the public note); `resident_if_public`
-    holds it back when the step's note is internal. The staff texts take %(code)s (the tracking code as displayed); the
-    assigned representative (`rep`), the unit's active handlers (`unit`, when the concern
-    has one) and whoever dispatched it (`dispatcher`) each get theirs, with the deadline
-    unless `deadline` is False."""
+    holds it back when the step's note is internal. The staff texts take %(code)s (the
+    tracking code as displayed); the assigned representative (`rep`), the unit's active
+    handlers (`unit`, when the concern has one) and whoever dispatched it (`dispatcher`)
+    each get theirs, with the deadline unless `deadline` is False."""
 
     kind: str
     resident: Any = None
@@ -178,16 +179,19 @@ def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> li
     if note:
         lines.append(_("Note: %(note)s", note=note))
     deadline = _deadline_line(concern) if notice.deadline else ""
-    details = (*lines, deadline)
+
+    def staff(text) -> _Staff:
+        return _Staff(str(text) % params, (*lines, deadline), deadline)
+
     out: list[tuple[User, _Staff]] = []
     if notice.rep is not None and concern.assigned_rep is not None:
-        out.append((concern.assigned_rep.user, _Staff(str(notice.rep) % params, details, deadline)))
+        out.append((concern.assigned_rep.user, staff(notice.rep)))
     if notice.dispatcher is not None:
         dispatcher = _last_actor(concern, ConcernAction.DISPATCH, before=event)
         if dispatcher is not None:
-            out.append((dispatcher, _Staff(str(notice.dispatcher) % params, details, deadline)))
+            out.append((dispatcher, staff(notice.dispatcher)))
     if notice.unit is not None and concern.unit_id is not None:
-        message = _Staff(str(notice.unit) % params, details, deadline)
+        message = staff(notice.unit)
         out.extend((handler, message) for handler in _unit_handlers(concern.unit_id))
     return out
 
