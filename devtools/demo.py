@@ -200,6 +200,7 @@ class StaffSeed:
     region_code: str | None = None
     unit: tuple[str, str] | None = None  # (region code, unit name)
     manages: tuple[str, ...] = ()  # StationSeed keys
+    email: str | None = None  # where their notifications go (the demo's outbox logs them)
 
 
 STAFF: tuple[StaffSeed, ...] = tuple(
@@ -468,6 +469,7 @@ def _seed_staff(
                 role=seed.role,
                 region=regions[seed.region_code] if seed.region_code else None,
                 unit=units[seed.unit] if seed.unit else None,
+                email=seed.email,
             )
         )
         for key in seed.manages:

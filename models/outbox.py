@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, enum_column, utcnow
 from models.enums import OutboxStatus
+
+if TYPE_CHECKING:
+    from models.concern import Concern
+    from models.user import User
 
 
 class Outbox(Base):
@@ -30,9 +35,16 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A failed row's recipient was told another way: staff say so, and it leaves the list.
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    concern: Mapped[Concern | None] = relationship()
+    handled_by: Mapped[User | None] = relationship()
 
     __table_args__ = (
         sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        sa.CheckConstraint("handled_at IS NULL OR status = 'failed'", name="handled_only_failed"),
         sa.CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     )
 

@@ -28,13 +28,16 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from extensions import db
-from models import Concern, ConcernEvent, Outbox, User
+from models import Concern, ConcernEvent, Outbox, User, utcnow
 from models.enums import ConcernAction, OutboxStatus, Role
+from services import audit
 from services.clock import to_local
 from services.codes import format_tracking_code
 from services.outbox import mask_recipient
+from services.permissions import concern_scope
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest
@@ -85,6 +88,10 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
             rows.append(_row("sms", concern.contact_mobile, "", text, notice.kind, concern))
         told: set[int] = set() if event.actor_id is None else {event.actor_id}
         for user, message in _staff_messages(concern, event, notice):
+            if user is None:  # a unit with no active handler account
+                unit_name = concern.unit.name if concern.unit else ""
+                rows.append(_unreachable_row(unit_name, message, notice.kind, concern, "the unit has no active handler"))
+                continue
             if user.id in told or not user.active:
                 continue
             told.add(user.id)
@@ -105,6 +112,67 @@ def not_reached(concern: Concern) -> list[Outbox]:
     )
 
 
+NOT_SENT_PAGE = 50
+
+# Why a row was never sent (Outbox.last_error of an unreachable row), as staff read it.
+WHY_NOT_SENT = {
+    "no e-mail address or mobile number": _l("no e-mail address or mobile number on the account"),
+    "the unit has no active handler": _l("the unit has no active handler account"),
+}
+
+
+@dataclass(frozen=True)
+class NotSentPage:
+    rows: list[tuple[Outbox, Concern]]
+    next_before: int | None  # the cursor of the next page, if there is one
+
+
+def not_sent(viewer: User, *, handled: bool = False, before: int | None = None) -> NotSentPage:
+    """Notifications that did not go out, for the concerns in `viewer`'s scope, newest
+    first: the ones nobody has dealt with yet, or (`handled`) those already told another way."""
+    query = (
+        sa.select(Outbox, Concern)
+        .join(Concern, Outbox.concern_id == Concern.id)
+        .where(Outbox.status == OutboxStatus.FAILED, concern_scope(viewer))
+        .where(Outbox.handled_at.is_not(None) if handled else Outbox.handled_at.is_(None))
+        .order_by(Outbox.id.desc())
+        .limit(NOT_SENT_PAGE + 1)
+    )
+    if before is not None:
+        query = query.where(Outbox.id < before)
+    found = [(row.Outbox, row.Concern) for row in db.session.execute(query)]
+    more = len(found) > NOT_SENT_PAGE
+    found = found[:NOT_SENT_PAGE]
+    return NotSentPage(found, found[-1][0].id if more else None)
+
+
+def count_not_sent(viewer: User) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Outbox)
+            .join(Concern, Outbox.concern_id == Concern.id)
+            .where(Outbox.status == OutboxStatus.FAILED, Outbox.handled_at.is_(None), concern_scope(viewer))
+        )
+        or 0
+    )
+
+
+def mark_handled(row: Outbox, actor: User) -> None:
+    """Staff told the recipient another way: the row leaves the list, and the concern
+    page says who dealt with it. Saying it twice changes nothing."""
+    if row.status != OutboxStatus.FAILED or row.handled_at is not None:
+        return
+    row.handled_at, row.handled_by_id = utcnow(), actor.id
+    audit.log(actor, "notification.handled", row, concern_id=row.concern_id, kind=row.kind)
+
+
+def why_not_sent(row: Outbox) -> str:
+    """The reason in the viewer's language; a sender's own error as it came."""
+    reason = WHY_NOT_SENT.get(row.last_error)
+    return str(reason) if reason is not None else row.last_error
+
+
 def told_whom(rows: list[Outbox]) -> str:
     """Who a step's notifications reach and how, in the viewer's language, for the message
     after pressing it: never a claim that someone was told when nobody could be."""
@@ -120,7 +188,7 @@ def told_whom(rows: list[Outbox]) -> str:
     if missed:
         parts.append(
             _(
-                "Not notified, their account has no e-mail address or mobile number: %(names)s. "
+                "Not notified, with no e-mail address or mobile number, or no handler account: %(names)s. "
                 "Please tell them another way.",
                 names=", ".join(missed),
             )
@@ -148,8 +216,16 @@ def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outb
     if user.mobile:
         text = " ".join(filter(None, (message.line, message.deadline, link)))
         return _row("sms", user.mobile, "", text, kind, concern)
-    row = _row(UNREACHABLE, f"{user.display_name} ({user.username})", message.line, message.line, kind, concern)
-    row.status, row.last_error = OutboxStatus.FAILED, "no e-mail address or mobile number on the account"
+    return _unreachable_row(
+        f"{user.display_name} ({user.username})", message, kind, concern, "no e-mail address or mobile number"
+    )
+
+
+def _unreachable_row(who: str, message: _Staff, kind: str, concern: Concern, why: str) -> Outbox:
+    """A row that is never sent: it shows staff, on the concern and in the list of
+    notifications not sent, whom to tell another way."""
+    row = _row(UNREACHABLE, who, message.line, message.line, kind, concern)
+    row.status, row.last_error = OutboxStatus.FAILED, why
     return row
 
 
@@ -171,8 +247,9 @@ def _resident_sms(concern: Concern, event: ConcernEvent, notice: Notice) -> str 
 # -- Staff ----------------------------------------------------------------------------
 
 
-def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> list[tuple[User, _Staff]]:
-    """(user, message) pairs for the representative, the dispatcher and the unit's handlers."""
+def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> list[tuple[User | None, _Staff]]:
+    """(user, message) pairs for the representative, the dispatcher and the unit's handlers;
+    (None, message) for a unit that has no active handler to tell."""
     params = {"code": format_tracking_code(concern.tracking_code)}
     lines = [_("Category: %(name)s", name=concern.category.name_zh)]
     note = _public_note(event)
@@ -183,7 +260,7 @@ def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> li
     def staff(text) -> _Staff:
         return _Staff(str(text) % params, (*lines, deadline), deadline)
 
-    out: list[tuple[User, _Staff]] = []
+    out: list[tuple[User | None, _Staff]] = []
     if notice.rep is not None and concern.assigned_rep is not None:
         out.append((concern.assigned_rep.user, staff(notice.rep)))
     if notice.dispatcher is not None:
@@ -192,7 +269,8 @@ def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> li
             out.append((dispatcher, staff(notice.dispatcher)))
     if notice.unit is not None and concern.unit_id is not None:
         message = staff(notice.unit)
-        out.extend((handler, message) for handler in _unit_handlers(concern.unit_id))
+        handlers: list[User | None] = list(_unit_handlers(concern.unit_id))
+        out.extend((handler, message) for handler in handlers or [None])
     return out
 
 

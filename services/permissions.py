@@ -56,6 +56,7 @@ class Permission(StrEnum):
     CONCERN_VIEW_CONTACT = "concern.view_contact"
     CONCERN_EXPORT = "concern.export"
     FIGURES_VIEW = "figures.view"
+    NOTIFICATIONS_NOT_SENT = "notifications.not_sent"
     CALENDAR_MANAGE = "calendar.manage"
     ACCOUNT_CHANGE_PASSWORD = "account.change_password"  # noqa: S105 (a permission name)
     USER_MANAGE = "user.manage"
@@ -208,6 +209,8 @@ RULES: dict[str, Rule] = {
     P.CONCERN_VIEW_CONTACT: _concern_rule(rep=_assigned, unit=True, overseers=(MGR,)),
     P.CONCERN_EXPORT: (frozenset({MGR, STAFF, ADMIN}), None),
     P.FIGURES_VIEW: (frozenset({MGR, STAFF, UNIT, ADMIN}), None),
+    # The list of notifications that did not go out, for the concerns in the viewer's scope.
+    P.NOTIFICATIONS_NOT_SENT: (frozenset({MGR, STAFF, ADMIN}), None),
     P.CALENDAR_MANAGE: (frozenset({ADMIN}), None),
     # Accounts
     P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),

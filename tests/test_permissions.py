@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("duty.own_file",             "none"):              "-   Y   -   -     -    -",
 
     ("manage.home",               "none"):              "-   -   Y   Y     -    Y",
+    ("notifications.not_sent",    "none"):              "-   -   Y   Y     -    Y",
 
     ("duty.review",               "duty_own"):          "-   -   Y   Y     -    Y",
     ("duty.review",               "duty_other"):        "-   -   Y   Y     -    Y",

@@ -381,3 +381,48 @@ def test_a_dispatch_says_who_was_told_and_the_units_sms_has_the_deadline(client,
     db.session.commit()  # a new transaction sees what the requests wrote
     sms = db.session.scalars(sa.select(Outbox).where(Outbox.recipient == "13900139009")).one()
     assert "办理期限" in sms.body
+
+
+def test_a_dispatch_to_a_unit_with_no_handler_account_says_nobody_there_was_told(client, world, db):
+    empty = factories.unit(region_obj=world["a"].region, name="项城市水利局")
+    world["unit"] = empty
+    db.session.commit()
+    page = _dispatched_page(client, world, world["concern"])
+    assert "未能通知" in page and "项城市水利局" in page
+    db.session.commit()
+    row = db.session.scalars(sa.select(Outbox).where(Outbox.kind == "concern.dispatched")).one()
+    assert (row.channel, row.status, row.recipient) == ("none", "failed", "项城市水利局")
+    concern_page = client.get(f"/manage/concerns/{world['concern'].id}").get_data(as_text=True)
+    assert "承办单位没有在用的经办人账号" in concern_page
+
+
+def test_the_not_notified_list_holds_what_was_not_sent_in_scope_until_staff_say_they_told_them(client, world, db):
+    world["handler"].email, world["handler"].mobile = None, None
+    _dispatched_page(client, world, world["concern"])
+    db.session.commit()
+    row = db.session.scalars(sa.select(Outbox).where(Outbox.channel == "none")).one()
+
+    login(client, world["staff"])
+    assert "无法发送的通知：1" in client.get("/manage/").get_data(as_text=True)
+    listing = client.get("/manage/not-notified").get_data(as_text=True)
+    assert "住建局张科长" in listing and world["concern"].tracking_code[:4] in listing
+    assert "账号没有邮箱或手机号" in listing
+
+    outsider = factories.user(Role.CONGRESS_STAFF, region=world["b"].region, display_name="源汇工委")
+    db.session.commit()
+    login(client, outsider)
+    assert "住建局张科长" not in client.get("/manage/not-notified").get_data(as_text=True)
+    assert client.post(f"/manage/not-notified/{row.id}/handled").status_code == 403
+    login(client, world["handler"])
+    assert client.get("/manage/not-notified").status_code == 403
+
+    login(client, world["staff"])
+    done = client.post(f"/manage/not-notified/{row.id}/handled", data={"next": f"/manage/concerns/{world['concern'].id}"})
+    assert done.headers["Location"].endswith(f"/manage/concerns/{world['concern'].id}")
+    assert "住建局张科长" not in client.get("/manage/not-notified").get_data(as_text=True)
+    assert "住建局张科长" in client.get("/manage/not-notified?handled=1").get_data(as_text=True)
+    assert "无法发送的通知" not in client.get("/manage/").get_data(as_text=True)
+    concern_page = client.get(f"/manage/concerns/{world['concern'].id}").get_data(as_text=True)
+    assert "已由周工委另行告知" in concern_page
+    db.session.commit()
+    assert db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "notification.handled")).one().target_id == row.id

@@ -8,7 +8,7 @@ from extensions import db, writes_on_get
 from models import Duty, DutySlot
 from services import attendance as attendance_service
 from services import duty as duty_service
-from services import exports, refusals
+from services import exports, notifications, refusals
 from services import roster as roster_service
 from services.attendance import Month
 from services.clock import local_today, to_local
@@ -50,7 +50,8 @@ def home():
     require_back_office()
     q = (request.args.get("q") or "").strip()[:SEARCH_QUERY_MAX]
     listing = roster_service.overseen_stations(current_user, q)
-    return render_template("manage/home.html", listing=listing, q=q, can=can)
+    not_sent = notifications.count_not_sent(current_user) if can(current_user, P.NOTIFICATIONS_NOT_SENT) else 0
+    return render_template("manage/home.html", listing=listing, q=q, can=can, not_sent=not_sent)
 
 
 # --- roster ---------------------------------------------------------------------------------
