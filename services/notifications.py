@@ -90,7 +90,9 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
         for user, message in _staff_messages(concern, event, notice):
             if user is None:  # a unit with no active handler account
                 unit_name = concern.unit.name if concern.unit else ""
-                rows.append(_unreachable_row(unit_name, message, notice.kind, concern, "the unit has no active handler"))
+                rows.append(
+                    _unreachable_row(unit_name, message, notice.kind, concern, "the unit has no active handler")
+                )
                 continue
             if user.id in told or not user.active:
                 continue

@@ -417,7 +417,9 @@ def test_the_not_notified_list_holds_what_was_not_sent_in_scope_until_staff_say_
     assert client.get("/manage/not-notified").status_code == 403
 
     login(client, world["staff"])
-    done = client.post(f"/manage/not-notified/{row.id}/handled", data={"next": f"/manage/concerns/{world['concern'].id}"})
+    done = client.post(
+        f"/manage/not-notified/{row.id}/handled", data={"next": f"/manage/concerns/{world['concern'].id}"}
+    )
     assert done.headers["Location"].endswith(f"/manage/concerns/{world['concern'].id}")
     assert "住建局张科长" not in client.get("/manage/not-notified").get_data(as_text=True)
     assert "住建局张科长" in client.get("/manage/not-notified?handled=1").get_data(as_text=True)
@@ -425,4 +427,7 @@ def test_the_not_notified_list_holds_what_was_not_sent_in_scope_until_staff_say_
     concern_page = client.get(f"/manage/concerns/{world['concern'].id}").get_data(as_text=True)
     assert "已由周工委另行告知" in concern_page
     db.session.commit()
-    assert db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "notification.handled")).one().target_id == row.id
+    assert (
+        db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "notification.handled")).one().target_id
+        == row.id
+    )
