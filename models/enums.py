@@ -108,6 +108,8 @@ class ConcernAction(StrEnum):
     MERGE = "merge"
     WITHDRAW = "withdraw"
     RATE = "rate"
+    # The resident of a merged concern rates the answer of the one it was merged into.
+    RATE_MERGED = "rate_merged"
     AUTO_CLOSE = "auto_close"
     REOPEN = "reopen"
     # Resolved on the spot, so there is no unit: the round goes back to the representative.

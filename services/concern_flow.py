@@ -15,6 +15,7 @@ from models.enums import ConcernAction, Rating
 from models.enums import ConcernStatus as S
 from services import notifications
 from services.errors import TransitionRefused
+from services.merges import merge_root
 from services.notifications import Notice
 from services.permissions import Permission, concern_permission, roles_for
 from services.workdays import add_working_days, working_days_between
@@ -62,6 +63,14 @@ def _has_unit(concern: Concern) -> bool:
 
 def _has_no_unit(concern: Concern) -> bool:
     return concern.unit_id is None
+
+
+def _may_rate_merged(concern: Concern) -> bool:
+    """The concern it was merged into has an answer for its round, and this one's resident
+    has not rated that round yet."""
+    root = merge_root(concern)
+    answered = root is not concern and root.status in (S.CONFIRMED, S.CLOSED)
+    return answered and not any(r.round == root.rounds for r in concern.ratings)
 
 
 def _step(action: A, sources, target: S | None, *, permission: str | None = None, **row) -> ActionSpec:
@@ -232,6 +241,7 @@ STEPS = (
     ),
     _step(A.WITHDRAW, {S.SUBMITTED}, S.WITHDRAWN, title=_l("Withdrawn by the resident")),
     _step(A.RATE, {S.CONFIRMED}, S.CLOSED, title=_l("Rated by the resident")),
+    _step(A.RATE_MERGED, {S.MERGED}, None, when=_may_rate_merged, title=_l("Rated by the resident")),
     _step(A.AUTO_CLOSE, {S.CONFIRMED}, S.CLOSED, title=_l("Closed without a rating")),
     _step(
         A.REOPEN,
@@ -440,6 +450,30 @@ def rate(concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str
         reopen = next(action for action in REOPENS if CONCERN_FLOW[action].applies(concern))
         transition(concern, reopen, role=RESIDENT, note=comment, now=now)
     return concern
+
+
+def rate_merged(
+    concern: Concern, unit_rating: Rating, rep_rating: Rating, comment: str = "", now: datetime | None = None
+) -> ConcernEvent:
+    """群众评单 for a merged concern: its resident rates the answer of the concern theirs was
+    merged into, once per round of that one. The rating stays on their own concern (staff
+    see it); whether the other concern goes back for another round is its own resident's
+    rating. Refuses: not_allowed_now, already_rated."""
+    root = merge_root(concern)
+    if any(r.round == root.rounds for r in concern.ratings):
+        raise TransitionRefused("already_rated")
+    comment = (comment or "").strip()
+
+    def effect(_spec: ActionSpec, _before: S, when: datetime) -> None:
+        concern.ratings.append(
+            ConcernRating(
+                round=root.rounds, rating_unit=unit_rating, rating_rep=rep_rating, comment=comment, created_at=when
+            )
+        )
+        concern.rating_unit, concern.rating_rep, concern.rating_comment = unit_rating, rep_rating, comment or None
+
+    summary = f"{unit_rating.label} / {rep_rating.label}"
+    return CONCERN_FLOW.step(concern, A.RATE_MERGED, role=RESIDENT, note=summary, now=now, effect=effect)
 
 
 def withdraw(concern: Concern) -> ConcernEvent:

@@ -8,7 +8,8 @@ them, and services/outbox.py sends them later.
 Who hears what:
 - the resident, by SMS to the mobile they gave (never when anonymous): taken up, not
   accepted (with the public reason), merged, a public answer is ready, please rate, a
-  new public reply;
+  new public reply; the residents of concerns merged into it hear the same, each with
+  the link to their own tracking page (which follows this concern);
 - the assigned representative: assigned to you by someone else, the unit answered (督单),
   the unit returned it, the resident reopened it;
 - the handling unit's active handlers: sent to your unit, sent back, reopened;
@@ -36,6 +37,7 @@ from models.enums import ConcernAction, OutboxStatus, Role
 from services import audit
 from services.clock import to_local
 from services.codes import format_tracking_code
+from services.merges import followers
 from services.outbox import mask_recipient
 from services.permissions import concern_scope
 
@@ -83,9 +85,15 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
         return []
     rows: list[Outbox] = []
     with force_locale(LOCALE):
-        text = _resident_sms(concern, event, notice)
-        if text and concern.contact_mobile and not concern.is_anonymous:
-            rows.append(_row("sms", concern.contact_mobile, "", text, notice.kind, concern))
+        told_mobiles: set[str] = set()
+        # The resident, and the residents of concerns merged into this one: each with a
+        # link to their own tracking page, which follows this concern.
+        for resident in (concern, *followers(concern)):
+            text = _resident_sms(concern, event, notice, code=resident.tracking_code)
+            mobile = resident.contact_mobile
+            if text and mobile and not resident.is_anonymous and mobile not in told_mobiles:
+                told_mobiles.add(mobile)
+                rows.append(_row("sms", mobile, "", text, notice.kind, resident))
         told: set[int] = set() if event.actor_id is None else {event.actor_id}
         for user, message in _staff_messages(concern, event, notice):
             if user is None:  # a unit with no active handler account
@@ -234,10 +242,10 @@ def _unreachable_row(who: str, message: _Staff, kind: str, concern: Concern, why
 # -- The resident ---------------------------------------------------------------------
 
 
-def _resident_sms(concern: Concern, event: ConcernEvent, notice: Notice) -> str | None:
+def _resident_sms(concern: Concern, event: ConcernEvent, notice: Notice, *, code: str) -> str | None:
     if notice.resident is None or (notice.resident_if_public and not event.is_public):
         return None
-    params = {"url": f"{_base_url()}/t/{concern.tracking_code}"}
+    params = {"url": f"{_base_url()}/t/{code}"}
     reason = _public_note(event, SMS_NOTE_CHARS)
     if reason and notice.resident_with_reason is not None:
         return str(notice.resident_with_reason) % {**params, "reason": reason}

@@ -232,6 +232,7 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.MERGE: _concern_rule(),
     A.WITHDRAW: (frozenset({RESIDENT}), None),
     A.RATE: (frozenset({RESIDENT}), None),
+    A.RATE_MERGED: (frozenset({RESIDENT}), None),
     A.REOPEN: (frozenset({RESIDENT}), None),
     A.REOPEN_TO_REP: (frozenset({RESIDENT}), None),
     A.AUTO_CLOSE: (frozenset({SYSTEM}), None),

@@ -190,6 +190,7 @@ MATRIX: dict[tuple[str, str], str] = {
     # concerns to the scheduled job: no account role takes them
     ("concern.withdraw",          "concern_a_mine"):    "-   -   -   -     -    -",
     ("concern.rate",              "concern_a_mine"):    "-   -   -   -     -    -",
+    ("concern.rate_merged",       "concern_a_mine"):    "-   -   -   -     -    -",
     ("concern.reopen",            "concern_a_mine"):    "-   -   -   -     -    -",
     ("concern.reopen_to_rep",     "concern_a_mine"):    "-   -   -   -     -    -",
     ("concern.auto_close",        "concern_a_mine"):    "-   -   -   -     -    -",
@@ -430,7 +431,13 @@ def test_the_resident_and_the_system_take_only_their_own_steps():
     from services.permissions import roles_for
     from services.workflow import RESIDENT, SYSTEM
 
-    resident_steps = {"concern.withdraw", "concern.rate", "concern.reopen", "concern.reopen_to_rep"}
+    resident_steps = {
+        "concern.withdraw",
+        "concern.rate",
+        "concern.rate_merged",
+        "concern.reopen",
+        "concern.reopen_to_rep",
+    }
     for action in ACTIONS:
         if action in resident_steps:
             assert roles_for(action) == {RESIDENT}, action

@@ -427,3 +427,80 @@ def test_an_auto_closed_concern_cannot_be_rated(client, runner, db):
     assert resp.status_code == 409
     concern = fresh(concern)
     assert concern.status == S.CLOSED and concern.rounds == 1 and ratings(concern) == []
+
+
+# --- a merged concern follows the one it was merged into -------------------------------
+
+
+def merged_pair(*, mobile: str | None = "13700137000") -> tuple[Concern, Concern]:
+    """Two concerns at one station; the second, with its resident's mobile, merged into the first."""
+    target = filed()
+    twin = factories.concern(
+        target.station,
+        content="同一段路的路灯也坏了，晚上看不见路。",
+        contact_name="王五" if mobile else None,
+        contact_mobile=mobile,
+        consent_at=utcnow() if mobile else None,
+    )
+    twin.events.append(ConcernEvent(action="submit", to_status=S.SUBMITTED))
+    _db.session.flush()
+    flow.transition(twin, "merge", role=Role.STATION_MANAGER, note="同一处路灯", merge_into=target)
+    _db.session.commit()
+    return target, twin
+
+
+def test_a_merged_concern_shows_the_progress_and_answer_of_the_one_it_follows(client, db):
+    target, twin = merged_pair()
+    page = client.get(f"/t/{twin.tracking_code}").get_data(as_text=True)
+    assert "已与一件同类反映" in page and "合并办理" in page and target.station.name in page
+    assert target.content not in page and target.tracking_code not in page  # the other resident's
+    assert "rate-form" not in page
+
+    answer(target)
+    _db.session.commit()
+    page = client.get(f"/t/{twin.tracking_code}").get_data(as_text=True)
+    assert REPLY in page and CHECK in page and twin.content in page
+    assert "rate-form" in page and target.content not in page
+    assert "同一处路灯" in page  # its own merge note stays on its timeline
+
+
+def test_the_resident_of_a_merged_concern_rates_the_answer_once_per_round(client, db):
+    target, twin = merged_pair()
+    answer(target)
+    _db.session.commit()
+    resp = post_rating(client, twin.tracking_code, unit="dissatisfied", rep="satisfied", comment="还是不亮")
+    assert resp.status_code == 303
+    twin, target = fresh(twin), _db.session.get(Concern, target.id)
+    assert twin.status == S.MERGED and [r.rating_unit for r in ratings(twin)] == [Rating.DISSATISFIED]
+    assert target.status == S.CONFIRMED and ratings(target) == []  # the other loop is its own resident's
+    assert actions(twin)[-1] == "rate_merged"
+    again = post_rating(client, twin.tracking_code, follow_redirects=True).get_data(as_text=True)
+    assert len(ratings(fresh(twin))) == 1 and "rate-form" not in again
+
+    # the first resident sends theirs back: once answered again, the merged one rates round two
+    post_rating(client, target.tracking_code, unit="dissatisfied")
+    target = fresh(target)
+    assert target.status == S.DISPATCHED and target.rounds == 2
+    assert "rate-form" not in client.get(f"/t/{twin.tracking_code}").get_data(as_text=True)
+    answer(target)
+    _db.session.commit()
+    assert post_rating(client, twin.tracking_code, round_no=2).status_code == 303
+    assert [r.round for r in ratings(fresh(twin))] == [1, 2]
+
+
+def test_a_merged_concern_cannot_be_rated_before_there_is_an_answer(client, db):
+    target, twin = merged_pair()
+    resp = post_rating(client, twin.tracking_code)
+    assert resp.status_code == 409 and ratings(fresh(twin)) == []
+
+
+def test_the_resident_of_a_merged_concern_is_told_of_its_progress_with_their_own_link(client, db):
+    from models import Outbox
+
+    target, twin = merged_pair()
+    answer(target)
+    _db.session.commit()
+    sms = _db.session.scalars(sa.select(Outbox).where(Outbox.recipient == "13700137000").order_by(Outbox.id)).all()
+    kinds = [row.kind for row in sms]
+    assert "concern.merged" in kinds and "concern.confirmed" in kinds
+    assert all(f"/t/{twin.tracking_code}" in row.body and target.tracking_code not in row.body for row in sms)

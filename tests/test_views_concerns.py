@@ -431,3 +431,13 @@ def test_the_not_notified_list_holds_what_was_not_sent_in_scope_until_staff_say_
         db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "notification.handled")).one().target_id
         == row.id
     )
+
+
+def test_the_concern_merged_into_lists_the_merged_ones_with_their_ratings(client, world, db):
+    twin = filed(world["a"], content="同一段路的路灯也坏了，晚上看不见路。")
+    db.session.commit()
+    login(client, world["manager"])
+    merged = act(client, twin, "merge", target=world["concern"].tracking_code, note="同一处")
+    assert merged.status_code == 302
+    page = client.get(f"/manage/concerns/{world['concern'].id}").get_data(as_text=True)
+    assert "合并到本件的反映" in page and f"/manage/concerns/{twin.id}" in page

@@ -36,6 +36,7 @@ from services import refusals
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
+from services.merges import merge_root
 from services.photos import process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import LocalStorage
@@ -356,6 +357,10 @@ def track(code: str):
     return render_track(concern)
 
 
+# The other resident's own steps on the concern a merged one follows: theirs, not shown.
+FOLLOWED_SKIPS = frozenset({A.SUBMIT, A.RATE, A.RATE_MERGED, A.WITHDRAW})
+
+
 def _answer(events: list) -> tuple:
     """The latest answer (the unit's reply or the on-the-spot resolution) and the
     representative's check of it: what the resident is asked to rate."""
@@ -375,23 +380,32 @@ def render_track(
 ):
     """The tracking page, with the resident's forms when the status allows them and, after
     a refused POST, the form as it was sent."""
+    # A merged concern follows the one it was merged into: its progress, answer and rating
+    # form are that one's; what the resident wrote and their own ratings stay their own.
+    followed = merge_root(concern)
+    merged = followed is not concern
     events = concern_service.public_events(concern)
-    can_rate = flow.CONCERN_FLOW[A.RATE].applies(concern)
+    if merged:
+        theirs = [e for e in concern_service.public_events(followed) if e.action not in FOLLOWED_SKIPS]
+        events = sorted(events + theirs, key=lambda e: (e.created_at, e.id))
+    can_rate = _awaits_rating(concern)
     can_withdraw = flow.CONCERN_FLOW[A.WITHDRAW].applies(concern)
     if can_rate and rate_form is None:
-        rate_form = RatingForm(formdata=None, round=concern.rounds)
+        rate_form = RatingForm(formdata=None, round=followed.rounds)
     if can_withdraw and withdraw_form is None:
         withdraw_form = WithdrawForm(formdata=None)
-    answered = concern.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
-    reply, check = _answer(events) if answered else (None, None)
+    answered = followed.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
+    reply, check = _answer(concern_service.public_events(followed)) if answered else (None, None)
     response = make_response(
         render_template(
             "public/track.html",
             concern=concern,
+            followed=followed,
+            merged=merged,
             stages=flow.STAGES,
-            done=flow.stage_done(concern.status),
-            second_round=flow.in_second_round(concern),
-            status_title=flow.status_for_resident(concern.status),
+            done=flow.stage_done(followed.status),
+            second_round=flow.in_second_round(followed),
+            status_title=flow.status_for_resident(followed.status),
             events=events,
             code_display=format_tracking_code(concern.tracking_code),
             reply=reply,
@@ -412,6 +426,12 @@ def render_track(
 # concern or was given the code by the one who did.
 
 
+def _awaits_rating(concern: Concern) -> bool:
+    """Its rating form is up: an answer to rate, on this concern or, merged, on the one it follows."""
+    step = A.RATE_MERGED if concern.status == ConcernStatus.MERGED else A.RATE
+    return flow.CONCERN_FLOW[step].applies(concern)
+
+
 def _rated(concern: Concern, round_no: int) -> bool:
     return any(r.round == round_no for r in concern.ratings)
 
@@ -424,7 +444,7 @@ def _already_rated(concern: Concern):
 def _rate_refused(concern: Concern, code: str, form: RatingForm):
     """The page again with why; the comment stays in the form, or is shown to copy when
     the form is gone (the concern is no longer waiting for a rating)."""
-    kept = form.comment.data if concern.status != ConcernStatus.CONFIRMED else None
+    kept = form.comment.data if not _awaits_rating(concern) else None
     notice = refusals.message(TransitionRefused(code), A.RATE)
     return render_track(concern, rate_form=form, notice=notice, unsent_comment=kept, status=409)
 
@@ -433,18 +453,20 @@ def _rate_refused(concern: Concern, code: str, form: RatingForm):
 def rate(code: str):
     concern = _concern_or_404(code)
     form = RatingForm()
-    seen_round = int_or_none(form.round.data) or concern.rounds
+    seen_round = int_or_none(form.round.data) or merge_root(concern).rounds
     # A double tap, or a page from a round already rated: show the result, record nothing.
     if _rated(concern, seen_round):
         return _already_rated(concern)
     if not form.validate_on_submit():
-        if concern.status != ConcernStatus.CONFIRMED:
+        if not _awaits_rating(concern):
             return _rate_refused(concern, "not_allowed_now", form)
         notice = _("Please choose a rating for both questions. Your comment is still here.")
         return render_track(concern, rate_form=form, notice=notice, status=422)
+    merged = concern.status == ConcernStatus.MERGED
     try:
-        flow.rate(concern, Rating(form.unit_rating.data), Rating(form.rep_rating.data), form.comment.data or "")
-        reopened = concern.status != ConcernStatus.CLOSED
+        rate = flow.rate_merged if merged else flow.rate
+        rate(concern, Rating(form.unit_rating.data), Rating(form.rep_rating.data), form.comment.data or "")
+        reopened = not merged and concern.status != ConcernStatus.CLOSED
         db.session.commit()
     except (TransitionRefused, IntegrityError) as refused:
         db.session.rollback()
@@ -454,7 +476,9 @@ def rate(code: str):
             return _already_rated(concern)
         changed = isinstance(refused, IntegrityError) or refused.code == "changed"
         return _rate_refused(concern, "changed" if changed else "not_allowed_now", form)
-    if reopened:
+    if merged:
+        flash(_("Thank you for your rating. It is recorded with your concern."))
+    elif reopened:
         flash(_("Thank you. Your concern has been sent back for one more round of handling."))
     else:
         flash(_("Thank you for your rating. Your concern is now closed."))

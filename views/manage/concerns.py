@@ -17,7 +17,7 @@ from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus
 from services import concern_flow as flow
-from services import exports, inbox, notifications, permissions, refusals
+from services import exports, inbox, merges, notifications, permissions, refusals
 from services.audit import log
 from services.clock import end_of_day
 from services.codes import normalize_tracking_code
@@ -127,6 +127,7 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             stages=flow.STAGES,
             done=flow.stage_done(concern.status),
             merged_into=db.session.get(Concern, concern.merged_into_id) if concern.merged_into_id else None,
+            merged_here=merges.followers(concern),
             not_reached=notifications.not_reached(concern),
             why_not_sent=notifications.why_not_sent,
             error=error,
