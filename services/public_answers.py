@@ -144,7 +144,12 @@ def _matches(concern: Concern, q: str) -> bool:
 
 
 def page(
-    station: Station, *, rep: Representative | None = None, q: str = "", cursor: str | None = None, size: int = PAGE_SIZE
+    station: Station,
+    *,
+    rep: Representative | None = None,
+    q: str = "",
+    cursor: str | None = None,
+    size: int = PAGE_SIZE,
 ) -> AnswerPage:
     """One page of a station's (or one of its representatives') public answers, newest
     closed first, after `cursor` (where the page before stopped; a malformed one is the
@@ -288,7 +293,14 @@ def withhold(
         concern.public_withheld_reason = reason
 
     return CONCERN_FLOW.step(
-        concern, A.WITHHOLD, role=role, actor=actor, note=reason, expected_version=expected_version, now=now, effect=effect
+        concern,
+        A.WITHHOLD,
+        role=role,
+        actor=actor,
+        note=reason,
+        expected_version=expected_version,
+        now=now,
+        effect=effect,
     )
 
 

@@ -9,7 +9,7 @@ contact fields) stays, which is why staff can withhold a concern from the public
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flask_babel import lazy_gettext as _l
 
@@ -82,9 +82,17 @@ def redact(text: str | None, names: Iterable[str | None] = ()) -> str:
     if pattern is not None:
         out = pattern.sub(str(MARKS["name"]), out)
     for kind, regex in _PATTERNS:
-        mark = str(MARKS[kind])
-        out = regex.sub(lambda m, mark=mark: m.groupdict().get("label", "") + mark, out)
+        out = regex.sub(_replacer(str(MARKS[kind])), out)
     return out
+
+
+def _replacer(mark: str) -> Callable[[re.Match[str]], str]:
+    """The marker in place of the match; a label the pattern names (QQ, 微信) stays."""
+
+    def replace(match: re.Match[str]) -> str:
+        return (match.groupdict().get("label") or "") + mark
+
+    return replace
 
 
 def has_personal_details(text: str, names: Iterable[str | None] = ()) -> bool:

@@ -150,7 +150,9 @@ def test_what_is_never_listed(station):
     listed = closed(station)
     not_public = closed(station, public=False)
     withheld = closed(station)
-    public_answers.withhold(withheld, "涉及个人纠纷", role=Role.STATION_MANAGER, actor=factories.user(Role.STATION_MANAGER))
+    public_answers.withhold(
+        withheld, "涉及个人纠纷", role=Role.STATION_MANAGER, actor=factories.user(Role.STATION_MANAGER)
+    )
     waiting = answered(filed(station))  # answered, not yet rated
     open_one = filed(station)
     merged = filed(station)
@@ -207,7 +209,9 @@ def test_a_reopened_concern_leaves_the_list_until_it_closes_again(station):
 
 def test_internal_notes_are_never_shown(station):
     concern = answered(filed(station), reply_public=False)  # an answer kept internal
-    flow.add_note(concern, INTERNAL, role=Role.STATION_MANAGER, actor=factories.user(Role.STATION_MANAGER), public=False)
+    flow.add_note(
+        concern, INTERNAL, role=Role.STATION_MANAGER, actor=factories.user(Role.STATION_MANAGER), public=False
+    )
     flow.rate(concern, Rating.SATISFIED, Rating.SATISFIED)
     _db.session.commit()
     [item] = public_answers.page(station).items
@@ -319,14 +323,19 @@ def test_search_pages_read_the_published_text(station, monkeypatch):
     monkeypatch.setattr(public_answers, "SCAN_BATCH", 4)
     monkeypatch.setattr(public_answers, "SCAN_BATCHES", 2)
     start = utcnow() - timedelta(days=5)
-    hits, i = [], 0
+    hits = []
     for n in range(14):
-        i += 1
+        at = start + timedelta(minutes=n)
         if n % 2:
-            hits.append(closed(station, content=f"第{n}号：路灯坏了两个月，晚上出行很不方便。", now=start + timedelta(minutes=i)))
+            hits.append(closed(station, content=f"第{n}号：路灯坏了两个月，晚上出行很不方便。", now=at))
         else:
             # "路灯" only inside the contact name: not a hit as published
-            closed(station, name="路灯人", content=f"第{n}号：我是路灯人，门口积水很严重。", now=start + timedelta(minutes=i))
+            closed(
+                station,
+                name="路灯人",
+                content=f"第{n}号：我是路灯人，门口积水很严重。",
+                now=at,
+            )
     seen, cursor = [], None
     for _ in range(20):
         result = public_answers.page(station, q="路灯", cursor=cursor, size=3)

@@ -32,8 +32,7 @@ from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
-from services import public_answers
-from services import refusals
+from services import public_answers, refusals
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
