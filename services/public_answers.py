@@ -261,6 +261,14 @@ def _same(a: ConcernRating, b: ConcernRating) -> bool:
     return a.rating_unit == b.rating_unit and a.rating_rep == b.rating_rep
 
 
+def representatives_with_answers(station: Station) -> set[int]:
+    """The ids of the representatives who took up something on the station's list."""
+    query = sa.select(Concern.assigned_rep_id).where(
+        Concern.station_id == station.id, listed_clause(), Concern.assigned_rep_id.is_not(None)
+    )
+    return set(db.session.scalars(query.distinct()))
+
+
 def count(station: Station, rep: Representative | None = None) -> int:
     query = sa.select(sa.func.count()).select_from(Concern).where(Concern.station_id == station.id, listed_clause())
     if rep is not None:

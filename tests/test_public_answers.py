@@ -248,6 +248,8 @@ def test_a_representatives_list_holds_what_they_took_up(station):
     assert listed_ids(station, rep=mine) == [a.id]
     assert listed_ids(station, rep=theirs) == [b.id]
     assert public_answers.count(station, mine) == 1
+    closed(station, rep=mine, public=False)
+    assert public_answers.representatives_with_answers(station) == {mine.id, theirs.id}
 
 
 # --- search and pages -----------------------------------------------------------------------

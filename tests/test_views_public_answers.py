@@ -59,6 +59,7 @@ def test_the_station_list_shows_answers_without_contact_details(client, station)
     for secret in ("张三丰", "13812345678", "138****5678", "内部备注", concern.tracking_code):
         assert secret not in html, secret
     assert "〔姓名已隐去〕" in html and "〔电话已隐去〕" in html
+    assert "评价：答复满意，代表满意" in html and "办结用时：" in html
     assert f'/s/{station.code}/answers/{concern.id}"' in html  # the whole item
     assert "<script" not in html  # nothing needs JavaScript
 
@@ -90,15 +91,20 @@ def test_the_item_page_shows_the_whole_text_and_404s_otherwise(client, station):
 
 def test_a_representatives_list(client, station):
     mine, theirs = factories.representative([station], name="黄春燕"), factories.representative([station])
+    idle = factories.representative([station])
     closed(station, rep=mine, content="黄代表跟进的这一件已经办结。")
     closed(station, rep=theirs, content="另一位代表跟进的这一件。")
     resp, html = get(client, f"/s/{station.code}/answers?rep={mine.id}")
     assert resp.status_code == 200
     assert "黄代表跟进" in html and "另一位代表跟进" not in html
     assert "黄春燕" in html
-    # all the station's representatives are offered as filters
+    # the representatives with something on the list are offered as filters
     _resp, html = get(client, f"/s/{station.code}/answers")
     assert f"rep={mine.id}" in html and f"rep={theirs.id}" in html
+    assert f"rep={idle.id}" not in html
+    # one without answers still has a (empty) list of their own
+    resp, html = get(client, f"/s/{station.code}/answers?rep={idle.id}")
+    assert resp.status_code == 200 and "黄代表跟进" not in html
 
 
 @pytest.mark.parametrize("rep", ["abc", "-1", "999999", "1e3", "%00"])

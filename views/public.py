@@ -183,12 +183,14 @@ def answers(code: str):
     q = public_answers.clean_query(request.args.get("q"))
     after = request.args.get("after") or None
     result = public_answers.page(st, rep=rep, q=q, cursor=after)
+    with_answers = public_answers.representatives_with_answers(st)
     response = make_response(
         render_template(
             "public/answers.html",
             station=st,
             rep=rep,
-            representatives=station_service.representatives_in_order(st),
+            # The filters: the representatives with something on the list.
+            representatives=[r for r in station_service.representatives_in_order(st) if r.id in with_answers],
             q=q,
             after=after,
             result=result,
