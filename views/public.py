@@ -1,4 +1,5 @@
-"""What residents see, without an account: /s/<code>, the concern form, /t/<code>."""
+"""What residents see, without an account: /s/<code>, the concern form, /t/<code>, and the
+public answers (/s/<code>/answers)."""
 
 import hashlib
 import re

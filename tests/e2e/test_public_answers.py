@@ -42,5 +42,4 @@ def test_a_resident_reads_the_answers_without_javascript(live_server, phone_page
     expect(page.locator("ol.answers > li")).to_have_count(6)
     page.locator("ol.answers > li a").first.click()
     expect(page.locator("article.answers")).to_contain_text("第10件")
-    page.screenshot(path="/tmp/answer-360.png", full_page=True)
     assert not foreign_requests and not page_errors
