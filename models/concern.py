@@ -49,6 +49,10 @@ class Concern(TimestampMixin, Base):
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
     rounds: Mapped[int] = mapped_column(default=1)
     closed_at: Mapped[datetime | None]
+    # Staff kept a concern the resident agreed to publish off the public answers, and why
+    # (services.public_answers); the trail has who did it.
+    public_withheld_at: Mapped[datetime | None]
+    public_withheld_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     station: Mapped[Station] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
@@ -78,6 +82,15 @@ class Concern(TimestampMixin, Base):
         sa.Index("ix_concern_due", "due_at"),
         # Figures count what closed in a period.
         sa.Index("ix_concern_closed_at", "closed_at"),
+        # A station's public answers, newest closed first (services.public_answers).
+        sa.Index(
+            "ix_concern_public_answers",
+            "station_id",
+            "closed_at",
+            "id",
+            sqlite_where=sa.text("is_public AND status = 'closed'"),
+            postgresql_where=sa.text("is_public AND status = 'closed'"),
+        ),
         sa.CheckConstraint("length(content) BETWEEN 10 AND 2000", name="content_length"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint(
@@ -93,6 +106,9 @@ class Concern(TimestampMixin, Base):
             name="rating_rep_value",
         ),
         sa.CheckConstraint("status <> 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
+        sa.CheckConstraint(
+            "(public_withheld_at IS NULL) = (public_withheld_reason IS NULL)", name="withheld_has_reason"
+        ),
         # Only an open concern has a deadline (the inbox's overdue filter relies on it).
         sa.CheckConstraint(
             "due_at IS NULL OR status IN ('submitted', 'accepted', 'dispatched', 'replied', 'confirmed')",

@@ -115,6 +115,9 @@ class ConcernAction(StrEnum):
     # Resolved on the spot, so there is no unit: the round goes back to the representative.
     REOPEN_TO_REP = "reopen_to_rep"
     RECATEGORIZE = "recategorize"
+    # Kept off the public answers by staff, and put back (the resident agreed to publish).
+    WITHHOLD = "withhold"
+    RELEASE = "release"
     COMMENT = "comment"
     NOTE = "note"
 

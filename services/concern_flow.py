@@ -73,6 +73,14 @@ def _may_rate_merged(concern: Concern) -> bool:
     return answered and not any(r.round == root.rounds for r in concern.ratings)
 
 
+def _may_be_withheld(concern: Concern) -> bool:
+    return concern.is_public and concern.public_withheld_at is None
+
+
+def _is_withheld(concern: Concern) -> bool:
+    return concern.public_withheld_at is not None
+
+
 def _step(action: A, sources, target: S | None, *, permission: str | None = None, **row) -> ActionSpec:
     """One row; who may take the step comes from services.permissions."""
     permission = permission or concern_permission(action)
@@ -264,6 +272,26 @@ STEPS = (
         notice=Notice("concern.reopened", rep=_REOPENED_REP),
     ),
     _step(A.RECATEGORIZE, OPEN_STATUSES, None, title=_l("Category changed")),
+    # The public answers (services.public_answers): at any stage, so staff may keep a
+    # concern off the list before it closes. The reason stays internal.
+    _step(
+        A.WITHHOLD,
+        S,
+        None,
+        when=_may_be_withheld,
+        note_required=True,
+        note_public=False,
+        title=_l("Withheld from the public answers"),
+    ),
+    _step(
+        A.RELEASE,
+        S,
+        None,
+        permission=concern_permission(A.WITHHOLD),
+        when=_is_withheld,
+        note_public=False,
+        title=_l("Released to the public answers"),
+    ),
     _step(
         A.COMMENT,
         S,

@@ -237,6 +237,9 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.REOPEN_TO_REP: (frozenset({RESIDENT}), None),
     A.AUTO_CLOSE: (frozenset({SYSTEM}), None),
     A.RECATEGORIZE: _concern_rule(rep=_assigned, overseers=(MGR, STAFF, ADMIN)),
+    # Keeping a concern off the public answers, and releasing it again (one permission):
+    # the station's managers and congress staff above it, who answer for what it publishes.
+    A.WITHHOLD: _concern_rule(),
     # Notes and replies to the resident (A.COMMENT) are one permission.
     A.NOTE: _concern_rule(rep=_serves, unit=True),
 }

@@ -86,6 +86,15 @@ WORDS: dict[Key, Wording] = {
         _l("This concern changed while you were rating it. Please look at the page and rate again.")
     ),
     (T, "already_rated", None): Wording(_l("You have already rated this round of handling. Thank you.")),
+    # ... and as staff keep a concern off the public answers, or put it back
+    (T, "note_required", ConcernAction.WITHHOLD): Wording(
+        _l("Please give the reason for keeping it off the public answers.")
+    ),
+    (T, "not_allowed_now", ConcernAction.WITHHOLD): Wording(
+        _l("It cannot be withheld: the resident did not agree to publish it, or it is already withheld.")
+    ),
+    (T, "not_allowed_now", ConcernAction.RELEASE): Wording(_l("It is not withheld.")),
+    (T, "reason_too_long", None): Wording(_KEEP_IT_TO, params=lambda _d: {"n": limits.WITHHOLD_REASON_MAX}),
     # The resident's concern form
     (C, "station_inactive", None): Wording(_l("This station is no longer active."), "content"),
     (C, "bad_category", None): Wording(_CHECK_FIELD, "category"),

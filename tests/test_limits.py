@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ("column", "limit"),
     [
         (Concern.contact_name, limits.CONTACT_NAME_MAX),
+        (Concern.public_withheld_reason, limits.WITHHOLD_REASON_MAX),
         (User.username, limits.USERNAME_MAX),
         (User.display_name, limits.DISPLAY_NAME_MAX),
         (Representative.delegation, limits.DELEGATION_MAX),

@@ -186,6 +186,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.recategorize",      "concern_b_mine"):    "-   Y   -   -     -    Y",
     ("concern.recategorize",      "station_a"):         "-   -   -   -     -    -",
 
+    # keeping a concern off the public answers, and releasing it: the station's overseers
+    ("concern.withhold",          "concern_a_mine"):    "-   -   Y   Y     -    -",
+    ("concern.withhold",          "concern_a_other"):   "-   -   Y   Y     -    -",
+    ("concern.withhold",          "concern_b"):         "-   -   -   -     -    -",
+    ("concern.withhold",          "concern_b_mine"):    "-   -   -   -     -    -",
+    ("concern.withhold",          "station_a"):         "-   -   -   -     -    -",
+
     # the resident's steps belong to whoever holds the tracking code, and closing unrated
     # concerns to the scheduled job: no account role takes them
     ("concern.withdraw",          "concern_a_mine"):    "-   -   -   -     -    -",

@@ -1,4 +1,5 @@
-"""What residents see, without an account: /s/<code>, the concern form, /t/<code>."""
+"""What residents see, without an account: /s/<code>, the concern form, /t/<code>, and the
+public answers (/s/<code>/answers)."""
 
 import hashlib
 import re
@@ -32,7 +33,7 @@ from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
-from services import refusals
+from services import public_answers, refusals
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
@@ -158,6 +159,60 @@ def poster(code: str):
         return moved
     st = _station_or_404(code)
     return render_template("public/poster.html", station=st, url=station_url(code))
+
+
+# --- 已办结案例: the public answers -----------------------------------------------------
+
+
+def _station_rep_or_404(st, raw: str | None):
+    """The representative `?rep=` names, among the station's own; None without one. (Until
+    representatives have their public code, /r/<rep_code>, their list lives here.)"""
+    if not raw:
+        return None
+    rep = next((r for r in st.representatives if str(r.id) == raw), None)
+    if rep is None:
+        abort(404)
+    return rep
+
+
+@bp.get("/s/<code>/answers")
+def answers(code: str):
+    kept = {k: v for k, v in request.args.items() if k in ("q", "rep", "after")}
+    if (moved := _canonical(code, normalize_station_code, "public.answers", **kept)) is not None:
+        return moved
+    st = _station_or_404(code)
+    rep = _station_rep_or_404(st, request.args.get("rep"))
+    q = public_answers.clean_query(request.args.get("q"))
+    after = request.args.get("after") or None
+    result = public_answers.page(st, rep=rep, q=q, cursor=after)
+    with_answers = public_answers.representatives_with_answers(st)
+    response = make_response(
+        render_template(
+            "public/answers.html",
+            station=st,
+            rep=rep,
+            # The filters: the representatives with something on the list.
+            representatives=[r for r in station_service.representatives_in_order(st) if r.id in with_answers],
+            q=q,
+            after=after,
+            result=result,
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/s/<code>/answers/<int:item_id>")
+def answer(code: str, item_id: int):
+    if (moved := _canonical(code, normalize_station_code, "public.answer", item_id=item_id)) is not None:
+        return moved
+    st = _station_or_404(code, with_representatives=False)
+    found = public_answers.item(st, item_id)
+    if found is None:
+        abort(404, description=_("This answer is not on the public list (any more)."))
+    response = make_response(render_template("public/answer.html", station=st, item=found))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 # --- 码上办: the concern form ---------------------------------------------------------
@@ -396,6 +451,7 @@ def render_track(
         withdraw_form = WithdrawForm(formdata=None)
     answered = followed.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
     reply, check = _answer(concern_service.public_events(followed)) if answered else (None, None)
+    listed = public_answers.is_listed(concern)
     response = make_response(
         render_template(
             "public/track.html",
@@ -414,6 +470,7 @@ def render_track(
             withdraw_form=withdraw_form if can_withdraw else None,
             notice=notice,
             unsent_comment=unsent_comment,
+            listed=listed,
         ),
         status,
     )

@@ -1,4 +1,5 @@
-"""The back office's concern page: a step of the loop, a note or reply, a new category.
+"""The back office's concern page: a step of the loop, a note or reply, a new category,
+keeping it off the public answers.
 
 The page writes its own inputs for these (a form per step, each with the choices its
 step needs), so these classes are what the views read from a POST: the values, trimmed
@@ -9,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from services.limits import NOTE_MAX
+from services.limits import NOTE_MAX, WITHHOLD_REASON_MAX
 from views.forms import stripped
 from views.util import int_or_none
 
@@ -39,3 +40,14 @@ class ConcernNoteForm(FlaskForm):
 
 class ConcernCategoryForm(_Versioned):
     category = StringField(filters=[int_or_none])
+
+
+def _reason(value):
+    return stripped(value)[:WITHHOLD_REASON_MAX] if isinstance(value, str) else ""
+
+
+class ConcernPublicationForm(_Versioned):
+    """Keep a concern off the public answers (with the reason) or put it back."""
+
+    action = HiddenField()  # "withhold" or "release"
+    reason = TextAreaField(filters=[_reason])

@@ -17,7 +17,7 @@ from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus
 from services import concern_flow as flow
-from services import exports, inbox, merges, notifications, permissions, refusals
+from services import exports, inbox, merges, notifications, permissions, public_answers, refusals
 from services.audit import log
 from services.clock import end_of_day
 from services.codes import normalize_tracking_code
@@ -27,7 +27,7 @@ from services.permissions import can, concern_scope
 from services.roster import overseen_stations
 from services.workdays import add_working_days
 from services.workflow import ActionSpec
-from views.forms.concerns import ConcernCategoryForm, ConcernNoteForm, ConcernStepForm
+from views.forms.concerns import ConcernCategoryForm, ConcernNoteForm, ConcernPublicationForm, ConcernStepForm
 from views.manage import bp
 from views.util import get_or_404, require_or_abort
 
@@ -115,11 +115,16 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
                 "step": ConcernStepForm(formdata=None),
                 "note": ConcernNoteForm(formdata=None),
                 "category": ConcernCategoryForm(formdata=None),
+                "publication": ConcernPublicationForm(formdata=None),
             },
             choices=_choices(concern, steps),
             may_note=_may(flow.CONCERN_FLOW[A.NOTE], concern),
             may_contact=can(current_user, P.CONCERN_VIEW_CONTACT, concern),
             may_recategorize=may_recategorize,
+            may_withhold=_may(flow.CONCERN_FLOW[A.WITHHOLD], concern),
+            may_release=_may(flow.CONCERN_FLOW[A.RELEASE], concern),
+            listed=public_answers.is_listed(concern),
+            not_listed_because=public_answers.NOT_LISTED_BECAUSE.get(public_answers.why_not_listed(concern) or ""),
             categories=_categories(active_only=True) if may_recategorize else [],
             contact=contact,
             overdue=flow.is_overdue(concern),
@@ -146,12 +151,13 @@ def concern(concern_id: int):
     return render_concern(_viewable(concern_id))
 
 
-def _refused(concern_id: int, refused: TransitionRefused, where: str, form):
+def _refused(concern_id: int, refused: TransitionRefused, where: str, form, context: str | None = None):
     """Roll back, then show the concern as it is now, with the message beside the form the
     viewer used and what they typed still in it."""
     db.session.rollback()
     concern = _viewable(concern_id)
-    return render_concern(concern, error=(where, refusals.message(refused)), values=_as_typed(form), status=409)
+    message = refusals.message(refused, context)
+    return render_concern(concern, error=(where, message), values=_as_typed(form), status=409)
 
 
 def _as_typed(form) -> dict[str, str]:
@@ -248,6 +254,33 @@ def concern_category(concern_id: int):
     except TransitionRefused as refused:
         return _refused(concern_id, refused, "category", form)
     flash(_("Category changed."))
+    return redirect(url_for(".concern", concern_id=concern_id))
+
+
+@bp.post("/concerns/<int:concern_id>/publication")
+@login_required
+def concern_publication(concern_id: int):
+    """Keep the concern off the public answers, with a reason, or put it back."""
+    concern = _viewable(concern_id)
+    form = ConcernPublicationForm()
+    action = A.RELEASE if form.action.data == A.RELEASE else A.WITHHOLD
+    require_or_abort(flow.CONCERN_FLOW[action].permission, concern)
+    step = public_answers.release if action == A.RELEASE else public_answers.withhold
+    try:
+        step(
+            concern,
+            form.reason.data or "",
+            role=current_user.role,
+            actor=current_user,
+            expected_version=form.version.data,
+        )
+        db.session.commit()
+    except TransitionRefused as refused:
+        return _refused(concern_id, refused, "publication", form, context=action)
+    if action == A.RELEASE:
+        flash(_("Put back on the public answers."))
+    else:
+        flash(_("Kept off the public answers."))
     return redirect(url_for(".concern", concern_id=concern_id))
 
 
