@@ -8,7 +8,8 @@ them, and services/outbox.py sends them later.
 Who hears what:
 - the resident, by SMS to the mobile they gave (never when anonymous): taken up, not
   accepted (with the public reason), merged, a public answer is ready, please rate, a
-  new public reply;
+  new public reply. Held back when the number's owner said stop, and past one a day while
+  nobody has confirmed the number (services/resident_mobile.py);
 - the assigned representative: assigned to you by someone else, the unit answered (督单),
   the unit returned it, the resident reopened it;
 - the handling unit's active handlers: sent to your unit, sent back, reopened;
@@ -33,6 +34,7 @@ from extensions import db
 from models import Concern, ConcernEvent, Outbox, User
 from models.enums import ConcernAction, OutboxStatus, Role
 from services.clock import to_local
+from services import resident_mobile
 from services.codes import format_tracking_code
 from services.outbox import mask_recipient
 
@@ -82,7 +84,11 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
     with force_locale(LOCALE):
         text = _resident_sms(concern, event, notice)
         if text and concern.contact_mobile and not concern.is_anonymous:
-            rows.append(_row("sms", concern.contact_mobile, "", text, notice.kind, concern))
+            rows.append(
+                resident_mobile.queue_resident_sms(
+                    concern.contact_mobile, text, kind=notice.kind, concern_id=concern.id
+                )
+            )
         told: set[int] = set() if event.actor_id is None else {event.actor_id}
         for user, message in _staff_messages(concern, event, notice):
             if user.id in told or not user.active:
@@ -113,10 +119,15 @@ def told_whom(rows: list[Outbox]) -> str:
         if r.channel == "email"
         else _("%(recipient)s by SMS", recipient=mask_recipient(r.recipient))
         for r in rows
-        if r.channel != UNREACHABLE
+        if r.channel != UNREACHABLE and r.last_error not in resident_mobile.HELD
     ]
     missed = [r.recipient for r in rows if r.channel == UNREACHABLE]
+    held = [r for r in rows if r.last_error in resident_mobile.HELD]
     parts = [_("Notified: %(whom)s.", whom=", ".join(reached))] if reached else [_("Nobody was notified.")]
+    parts.extend(
+        _("The resident (%(recipient)s) was not sent an SMS: %(reason)s", recipient=mask_recipient(r.recipient), reason=held_reason(r))
+        for r in held
+    )
     if missed:
         parts.append(
             _(
@@ -126,6 +137,15 @@ def told_whom(rows: list[Outbox]) -> str:
             )
         )
     return " ".join(parts)
+
+
+def held_reason(row: Outbox) -> str:
+    """Why a resident's SMS was held back, for staff; "" for any other row."""
+    if row.last_error == resident_mobile.HELD_OPTED_OUT:
+        return _("the owner of the number asked for no more SMS.")
+    if row.last_error == resident_mobile.HELD_DAILY_CAP:
+        return _("the number is not confirmed and already had its one SMS today.")
+    return ""
 
 
 def _row(channel: str, recipient: str, subject: str, body: str, kind: str, concern: Concern) -> Outbox:

@@ -128,6 +128,7 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             done=flow.stage_done(concern.status),
             merged_into=db.session.get(Concern, concern.merged_into_id) if concern.merged_into_id else None,
             not_reached=notifications.not_reached(concern),
+            held_reason=notifications.held_reason,
             error=error,
             values=values or {},
         ),
