@@ -125,7 +125,11 @@ def told_whom(rows: list[Outbox]) -> str:
     held = [r for r in rows if r.last_error in resident_mobile.HELD]
     parts = [_("Notified: %(whom)s.", whom=", ".join(reached))] if reached else [_("Nobody was notified.")]
     parts.extend(
-        _("The resident (%(recipient)s) was not sent an SMS: %(reason)s", recipient=mask_recipient(r.recipient), reason=held_reason(r))
+        _(
+            "The resident (%(recipient)s) was not sent an SMS: %(reason)s",
+            recipient=mask_recipient(r.recipient),
+            reason=held_reason(r),
+        )
         for r in held
     )
     if missed:

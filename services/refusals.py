@@ -118,9 +118,7 @@ WORDS: dict[Key, Wording] = {
         _l("Too many codes have been asked for this number today. Please try again tomorrow."), "mobile"
     ),
     (M, "bad_code", None): Wording(_l("The code has 6 digits."), "code"),
-    (M, "wrong_code", None): Wording(
-        _l("This code is not right. You can try %(left)d more times."), "code"
-    ),
+    (M, "wrong_code", None): Wording(_l("This code is not right. You can try %(left)d more times."), "code"),
     (M, "dead", None): Wording(
         _l("The code was entered wrongly too many times and no longer works. Please ask for a new code."), "code"
     ),

@@ -36,8 +36,6 @@ from models import Concern, MobileCode, Outbox, ResidentMobile, utcnow
 from models.enums import OutboxStatus
 from services import audit
 from services.clock import day_bounds, local_today
-# A module import: services.concerns → concern_flow → notifications → here, in a circle.
-from services import concerns as concern_service
 from services.errors import DomainError
 from services.outbox import mask_recipient
 
@@ -58,10 +56,27 @@ class MobileRefused(DomainError):
     pass
 
 
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def normalize_mobile(raw: str) -> str:
+    """Full-width digits (from Chinese input methods) to ASCII; strip spaces, dashes and
+    a +86 / 0086 prefix. The result may still be invalid."""
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    return digits
+
+
+def is_mainland_mobile(number: str) -> bool:
+    return bool(_MOBILE_RE.match(number))
+
+
 def checked_mobile(raw: str) -> str:
     """The number as stored on concerns (11 digits), or MobileRefused("bad_mobile")."""
-    mobile = concern_service.normalize_mobile(raw or "")
-    if not concern_service.is_mainland_mobile(mobile):
+    mobile = normalize_mobile(raw or "")
+    if not is_mainland_mobile(mobile):
         raise MobileRefused("bad_mobile")
     return mobile
 
@@ -88,17 +103,20 @@ def _contact_for_update(mobile: str, now: datetime) -> ResidentMobile:
 def sms_today(mobile: str, now: datetime | None = None) -> int:
     """SMS queued for this number today (local day), held-back and failed ones not counted."""
     start, end = day_bounds(local_today(now))
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Outbox)
-        .where(
-            Outbox.recipient == mobile,
-            Outbox.channel == "sms",
-            Outbox.created_at >= start,
-            Outbox.created_at < end,
-            Outbox.status != OutboxStatus.FAILED,
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.recipient == mobile,
+                Outbox.channel == "sms",
+                Outbox.created_at >= start,
+                Outbox.created_at < end,
+                Outbox.status != OutboxStatus.FAILED,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def held_reason(mobile: str, kind: str, now: datetime | None = None) -> str | None:
@@ -131,8 +149,17 @@ def queue_resident_sms(
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         stop = _("Reply TD to stop, or open %(url)s", url=stop_url(mobile))
     text = f"{body} {stop}"
-    row = Outbox(channel="sms", recipient=mobile, subject="", body=text, kind=kind, concern_id=concern_id)
-    row.created_at = row.next_attempt_at = now
+    row = Outbox(
+        channel="sms",
+        recipient=mobile,
+        subject="",
+        body=text,
+        kind=kind,
+        concern_id=concern_id,
+        status=OutboxStatus.PENDING,
+        created_at=now,
+        next_attempt_at=now,
+    )
     if reason is not None:
         row.status, row.last_error = OutboxStatus.FAILED, reason
         if secret:
@@ -160,7 +187,7 @@ def mobile_from_stop_token(token: str) -> str | None:
         mobile = _serializer().loads(token)
     except BadSignature:
         return None
-    return mobile if isinstance(mobile, str) and concern_service.is_mainland_mobile(mobile) else None
+    return mobile if isinstance(mobile, str) and is_mainland_mobile(mobile) else None
 
 
 def is_stopped(mobile: str) -> bool:
@@ -253,11 +280,14 @@ def request_code(raw_mobile: str, now: datetime | None = None) -> MobileCode:
     db.session.execute(sa.delete(MobileCode).where(MobileCode.created_at < now - KEEP_CODES))
 
     def asked_since(delta: timedelta) -> int:
-        return db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(MobileCode)
-            .where(MobileCode.mobile == mobile, MobileCode.created_at > now - delta)
-        ) or 0
+        return (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(MobileCode)
+                .where(MobileCode.mobile == mobile, MobileCode.created_at > now - delta)
+            )
+            or 0
+        )
 
     if asked_since(timedelta(hours=1)) >= cfg["MY_CODES_PER_HOUR"]:
         raise MobileRefused("too_many_hour")

@@ -1,4 +1,4 @@
-""""My concerns" (我的反映): a resident who lost a tracking code finds their concerns by
+""" "My concerns" (我的反映): a resident who lost a tracking code finds their concerns by
 the mobile number they gave, proven with a code sent by SMS; and stopping SMS: the link in
 every resident SMS, and replies that come back through the gateway (views/hooks.py).
 
@@ -91,9 +91,7 @@ def ask():
     if not form.validate_on_submit():
         return _ask_page(form, 422)
     if _over_limit("MY_RATE_LIMIT", "my-code"):
-        return _ask_page(
-            form, 429, _("Too many codes were asked for from this network. Please try again in an hour.")
-        )
+        return _ask_page(form, 429, _("Too many codes were asked for from this network. Please try again in an hour."))
     try:
         row = mobiles.request_code(form.mobile.data)
         asked = [row.id, mobiles.masked(row.mobile)]
@@ -192,9 +190,7 @@ def _stop_mobile(token: str) -> str:
 @bp.get("/sms/stop/<token>")
 def stop(token: str):
     mobile = _stop_mobile(token)
-    return _page(
-        "my/stop.html", mobile=mobiles.masked(mobile), stopped=mobiles.is_stopped(mobile), button=ButtonForm()
-    )
+    return _page("my/stop.html", mobile=mobiles.masked(mobile), stopped=mobiles.is_stopped(mobile), button=ButtonForm())
 
 
 @bp.post("/sms/stop/<token>")

@@ -133,7 +133,7 @@ class WithdrawForm(FlaskForm):
 
 
 class MobileForm(FlaskForm):
-    """"My concerns": the number a resident gave on the concern form."""
+    """ "My concerns": the number a resident gave on the concern form."""
 
     mobile = StringField(
         _l("Mobile number"),
