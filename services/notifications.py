@@ -33,8 +33,8 @@ from flask_babel import gettext as _
 from extensions import db
 from models import Concern, ConcernEvent, Outbox, User
 from models.enums import ConcernAction, OutboxStatus, Role
-from services.clock import to_local
 from services import resident_mobile
+from services.clock import to_local
 from services.codes import format_tracking_code
 from services.outbox import mask_recipient
 

@@ -232,7 +232,7 @@ def test_the_loop_holds_back_a_second_sms_the_same_day_and_staff_are_told(db):
     assert sent.status == OutboxStatus.PENDING and "/sms/stop/" in sent.body
     assert (held.status, held.last_error, held.concern_id) == (OutboxStatus.FAILED, rm.HELD_DAILY_CAP, concern.id)
     said = told_whom([held])
-    assert "138****5678" in said and "one SMS today" in said and "Notified" not in said
+    assert "138****5678" in said and "今天已收到一条短信" in said and "已通知" not in said
 
 
 def test_stop_links_are_signed(app):

@@ -1,4 +1,4 @@
-""""My concerns" (/my) end to end through the views: asking for a code, reading it from the
+""" "My concerns" (/my) end to end through the views: asking for a code, reading it from the
 outbox or the log, the list, limits, expiry, wrong codes, the session's end, stopping SMS
 by the link and by the gateway's replies, and CSRF."""
 
