@@ -66,9 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "basic"
 
     import commands
-    from views import admin, auth, duty, errors, health, kiosk, manage, public
+    from views import admin, auth, duty, errors, health, hooks, kiosk, manage, my, public
 
-    for blueprint in (public.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, health.bp):
+    for blueprint in (public.bp, my.bp, hooks.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, health.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     commands.register(app)

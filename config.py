@@ -43,6 +43,14 @@ ENV_SETTINGS = {
     "MAIL_FROM": str,
     "SMS_WEBHOOK_URL": str,
     "SMS_WEBHOOK_TOKEN": str,
+    "SMS_INBOUND_TOKEN": str,
+    "UNCONFIRMED_SMS_PER_DAY": int,
+    "MY_CODE_MINUTES": int,
+    "MY_SESSION_MINUTES": int,
+    "MY_CODES_PER_HOUR": int,
+    "MY_CODES_PER_DAY": int,
+    "MY_RATE_LIMIT": str,
+    "MY_VERIFY_RATE_LIMIT": str,
 }
 
 
@@ -100,6 +108,20 @@ class Config:
     MAIL_FROM = ""
     SMS_WEBHOOK_URL = ""
     SMS_WEBHOOK_TOKEN = ""  # sent as a bearer token when set
+    # The gateway's replies (退订/TD/STOP) come to POST /hooks/sms/inbound with this token
+    # (Authorization: Bearer …, or ?token=…); empty switches the hook off.
+    SMS_INBOUND_TOKEN = ""
+    # SMS a day to a resident's number that nobody has confirmed with a code (/my): the
+    # service must not be a way to flood someone else's phone. Confirmed numbers are not capped.
+    UNCONFIRMED_SMS_PER_DAY = 1
+
+    # "My concerns" (/my): a code by SMS finds a resident's concerns by mobile number.
+    MY_CODE_MINUTES = 5  # a code's life
+    MY_SESSION_MINUTES = 30  # how long the list stays open after the code
+    MY_CODES_PER_HOUR = 3  # codes asked for one number (whatever it filed)
+    MY_CODES_PER_DAY = 10
+    MY_RATE_LIMIT = "10 per hour"  # codes asked for from one address
+    MY_VERIFY_RATE_LIMIT = "30 per hour"  # codes typed in from one address
 
     STATION_PAGE_CACHE_SECONDS = 30
     # The station tablet's check-in code changes this often (a test shortens it).

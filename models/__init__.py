@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
+from models.mobile import MobileCode, ResidentMobile
 from models.outbox import AuditLog, Outbox
 from models.region import Region
 from models.station import Station, representative_station
@@ -23,9 +24,11 @@ __all__ = [
     "ConcernRating",
     "Duty",
     "DutySlot",
+    "MobileCode",
     "Outbox",
     "Region",
     "Representative",
+    "ResidentMobile",
     "Station",
     "Unit",
     "User",

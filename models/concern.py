@@ -25,7 +25,8 @@ class Concern(TimestampMixin, Base):
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"), index=True)
     content: Mapped[str] = mapped_column(sa.Text)
     contact_name: Mapped[str | None] = mapped_column(sa.String(40))
-    contact_mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    # Indexed: a resident finds their concerns by it (/my).
+    contact_mobile: Mapped[str | None] = mapped_column(sa.String(11), index=True)
     is_anonymous: Mapped[bool] = mapped_column(default=False)
     is_public: Mapped[bool] = mapped_column(default=False)
     consent_at: Mapped[datetime | None]

@@ -45,6 +45,8 @@ class Outbox(Base):
     __table_args__ = (
         sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
         sa.CheckConstraint("handled_at IS NULL OR status = 'failed'", name="handled_only_failed"),
+        # What a number got today: the cap on SMS to unconfirmed residents' numbers.
+        sa.Index("ix_outbox_recipient_created", "recipient", "created_at"),
         sa.CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     )
 

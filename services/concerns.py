@@ -1,6 +1,5 @@
 """Filing a concern (码上办) and reading it back by its tracking code."""
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,23 +15,10 @@ from services.duty import duty_for_new_concern
 from services.errors import ConcernRefused
 from services.limits import CONCERN_CONTENT_MAX, CONCERN_CONTENT_MIN, CONTACT_NAME_MAX, PHOTOS_MAX
 from services.photos import ProcessedPhoto
+
+# Where the number rules live; imported here too, as other modules expect them here.
+from services.resident_mobile import is_mainland_mobile, normalize_mobile
 from services.storage import LocalStorage
-
-_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
-
-
-def normalize_mobile(raw: str) -> str:
-    """Full-width digits (from Chinese input methods) to ASCII; strip spaces, dashes and
-    a +86 / 0086 prefix. The result may still be invalid."""
-    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-    return digits
-
-
-def is_mainland_mobile(number: str) -> bool:
-    return bool(_MOBILE_RE.match(number))
 
 
 def clean_text(raw: str) -> str:

@@ -22,6 +22,8 @@ PHOTO_PIXELS_MAX = 50_000_000  # the default of the MAX_PHOTO_PIXELS setting
 RATING_COMMENT_MAX = 500
 # A tracking code typed in to look it up: 10 characters, with room for spaces and dashes.
 TRACKING_CODE_INPUT_MAX = 40
+# The code texted for "my concerns" (6 digits), with room for spaces.
+CODE_INPUT_MAX = 12
 
 # --- staff --------------------------------------------------------------------------------------
 

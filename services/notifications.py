@@ -9,7 +9,9 @@ Who hears what:
 - the resident, by SMS to the mobile they gave (never when anonymous): taken up, not
   accepted (with the public reason), merged, a public answer is ready, please rate, a
   new public reply; the residents of concerns merged into it hear the same, each with
-  the link to their own tracking page (which follows this concern);
+  the link to their own tracking page (which follows this concern). Held back when the
+  number's owner said stop, and past one a day while nobody has confirmed the number
+  (services/resident_mobile.py);
 - the assigned representative: assigned to you by someone else, the unit answered (督单),
   the unit returned it, the resident reopened it;
 - the handling unit's active handlers: sent to your unit, sent back, reopened;
@@ -34,7 +36,7 @@ from flask_babel import lazy_gettext as _l
 from extensions import db
 from models import Concern, ConcernEvent, Outbox, User, utcnow
 from models.enums import ConcernAction, OutboxStatus, Role
-from services import audit
+from services import audit, resident_mobile
 from services.clock import to_local
 from services.codes import format_tracking_code
 from services.merges import followers
@@ -93,7 +95,7 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
             mobile = resident.contact_mobile
             if text and mobile and not resident.is_anonymous and mobile not in told_mobiles:
                 told_mobiles.add(mobile)
-                rows.append(_row("sms", mobile, "", text, notice.kind, resident))
+                rows.append(resident_mobile.queue_resident_sms(mobile, text, kind=notice.kind, concern_id=resident.id))
         told: set[int] = set() if event.actor_id is None else {event.actor_id}
         for user, message in _staff_messages(concern, event, notice):
             if user is None:  # a unit with no active handler account
@@ -128,6 +130,8 @@ NOT_SENT_PAGE = 50
 WHY_NOT_SENT = {
     "no e-mail address or mobile number": _l("no e-mail address or mobile number on the account"),
     "the unit has no active handler": _l("the unit has no active handler account"),
+    resident_mobile.HELD_OPTED_OUT: _l("the owner of the number asked for no more SMS."),
+    resident_mobile.HELD_DAILY_CAP: _l("the number is not confirmed and already had its one SMS today."),
 }
 
 
@@ -139,11 +143,13 @@ class NotSentPage:
 
 def not_sent(viewer: User, *, handled: bool = False, before: int | None = None) -> NotSentPage:
     """Notifications that did not go out, for the concerns in `viewer`'s scope, newest
-    first: the ones nobody has dealt with yet, or (`handled`) those already told another way."""
+    first: the ones nobody has dealt with yet, or (`handled`) those already told another way.
+    A resident's SMS held back by their own choice or the daily cap is not staff's to chase."""
     query = (
         sa.select(Outbox, Concern)
         .join(Concern, Outbox.concern_id == Concern.id)
-        .where(Outbox.status == OutboxStatus.FAILED, concern_scope(viewer))
+        .where(Outbox.status == OutboxStatus.FAILED, Outbox.last_error.not_in(resident_mobile.HELD))
+        .where(concern_scope(viewer))
         .where(Outbox.handled_at.is_not(None) if handled else Outbox.handled_at.is_(None))
         .order_by(Outbox.id.desc())
         .limit(NOT_SENT_PAGE + 1)
@@ -163,6 +169,7 @@ def count_not_sent(viewer: User) -> int:
             .select_from(Outbox)
             .join(Concern, Outbox.concern_id == Concern.id)
             .where(Outbox.status == OutboxStatus.FAILED, Outbox.handled_at.is_(None), concern_scope(viewer))
+            .where(Outbox.last_error.not_in(resident_mobile.HELD))
         )
         or 0
     )
@@ -171,10 +178,15 @@ def count_not_sent(viewer: User) -> int:
 def mark_handled(row: Outbox, actor: User) -> None:
     """Staff told the recipient another way: the row leaves the list, and the concern
     page says who dealt with it. Saying it twice changes nothing."""
-    if row.status != OutboxStatus.FAILED or row.handled_at is not None:
+    if not needs_telling(row) or row.handled_at is not None:
         return
     row.handled_at, row.handled_by_id = utcnow(), actor.id
     audit.log(actor, "notification.handled", row, concern_id=row.concern_id, kind=row.kind)
+
+
+def needs_telling(row: Outbox) -> bool:
+    """It did not go out, and staff should tell the person another way."""
+    return row.status == OutboxStatus.FAILED and row.last_error not in resident_mobile.HELD
 
 
 def why_not_sent(row: Outbox) -> str:
@@ -191,10 +203,19 @@ def told_whom(rows: list[Outbox]) -> str:
         if r.channel == "email"
         else _("%(recipient)s by SMS", recipient=mask_recipient(r.recipient))
         for r in rows
-        if r.channel != UNREACHABLE
+        if r.channel != UNREACHABLE and r.last_error not in resident_mobile.HELD
     ]
     missed = [r.recipient for r in rows if r.channel == UNREACHABLE]
+    held = [r for r in rows if r.last_error in resident_mobile.HELD]
     parts = [_("Notified: %(whom)s.", whom=", ".join(reached))] if reached else [_("Nobody was notified.")]
+    parts.extend(
+        _(
+            "The resident (%(recipient)s) was not sent an SMS: %(reason)s",
+            recipient=mask_recipient(r.recipient),
+            reason=why_not_sent(r),
+        )
+        for r in held
+    )
     if missed:
         parts.append(
             _(

@@ -20,6 +20,7 @@ from models.enums import ConcernAction
 from services import limits
 from services.auth import AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, PhotoRefused, TransitionRefused
+from services.resident_mobile import MobileRefused
 from services.roster import RosterRefused
 from services.workdays import CalendarRefused
 
@@ -53,7 +54,7 @@ _INCOMPLETE_PAGE = _l("The page was incomplete. Please open the station page aga
 _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
-R, U, K = RosterRefused, AuthRefused, CalendarRefused
+R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -114,6 +115,24 @@ WORDS: dict[Key, Wording] = {
     (P, "not_image", None): Wording(_l("“%(name)s” is not a photo we can read."), "photos"),
     (P, "unsupported_type", None): Wording(_l("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."), "photos"),
     (P, "too_many_pixels", None): Wording(_l("“%(name)s” has too many pixels. Please send a smaller photo."), "photos"),
+    # "My concerns": a resident's number and the code sent to it
+    (M, "bad_mobile", None): Wording(
+        _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"
+    ),
+    (M, "too_many_hour", None): Wording(
+        _l("Codes have been asked for this number several times in the last hour. Please try again in an hour."),
+        "mobile",
+    ),
+    (M, "too_many_day", None): Wording(
+        _l("Too many codes have been asked for this number today. Please try again tomorrow."), "mobile"
+    ),
+    (M, "bad_code", None): Wording(_l("The code has 6 digits."), "code"),
+    (M, "wrong_code", None): Wording(_l("This code is not right. You can try %(left)d more times."), "code"),
+    (M, "dead", None): Wording(
+        _l("The code was entered wrongly too many times and no longer works. Please ask for a new code."), "code"
+    ),
+    (M, "expired", None): Wording(_l("The code has expired. Please ask for a new code."), "code"),
+    (M, "no_code", None): Wording(_l("Please ask for a code first."), "code"),
     # Duty: checking in and out, and the manager's review
     (D, "bad_nonce", None): Wording(_INCOMPLETE_PAGE),
     (D, "nonce_reused", None): Wording(_INCOMPLETE_PAGE),

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from models import Concern, Outbox
-from models.enums import ConcernStatus, RegionLevel, Role
+from models.enums import ConcernStatus, OutboxStatus, RegionLevel, Role
+from services.resident_mobile import HELD_DAILY_CAP
 from tests import factories
 from tests.e2e.conftest import PHONE_USER_AGENT, PHONE_VIEWPORT
 
@@ -210,3 +211,6 @@ def test_the_closed_loop_across_five_roles(world, as_role, live_server, db):
     # The resident was told by SMS along the way (the outbox, not sent in this test).
     texts = db.session.scalars(sa.select(Outbox).where(Outbox.recipient == "13812341234")).all()
     assert len(texts) >= 4
+    # Nobody confirmed the number (/my), so it got one SMS today and the rest were held back.
+    assert [t.status for t in texts].count(OutboxStatus.PENDING) == 1
+    assert {t.last_error for t in texts if t.status != OutboxStatus.PENDING} == {HELD_DAILY_CAP}

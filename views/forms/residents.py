@@ -1,4 +1,5 @@
-"""What residents fill in, without an account: the concern form, rating, withdrawing."""
+"""What residents fill in, without an account: the concern form, rating, withdrawing, and the
+number and code of "my concerns"."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -8,6 +9,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from models.enums import Rating
 from services.concerns import is_mainland_mobile, normalize_mobile
 from services.limits import (
+    CODE_INPUT_MAX,
     CONCERN_CONTENT_MAX,
     CONCERN_CONTENT_MIN,
     CONTACT_MOBILE_INPUT_MAX,
@@ -127,4 +129,31 @@ class WithdrawForm(FlaskForm):
     confirm = BooleanField(
         _l("Yes, withdraw this concern. It cannot be undone."),
         validators=[InputRequired(message=_l("Please tick the box to confirm."))],
+    )
+
+
+class MobileForm(FlaskForm):
+    """ "My concerns": the number a resident gave on the concern form."""
+
+    mobile = StringField(
+        _l("Mobile number"),
+        filters=[cleaned],
+        validators=[InputRequired(message=_l("Please enter your mobile number."))],
+        description=_l("The number you wrote on the concern form. We send a code to it by SMS."),
+        render_kw={"maxlength": CONTACT_MOBILE_INPUT_MAX},
+    )
+
+    def validate_mobile(self, field):
+        if not is_mainland_mobile(normalize_mobile(field.data or "")):
+            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
+
+
+class CodeForm(FlaskForm):
+    """The code from the SMS."""
+
+    code = StringField(
+        _l("Code from the SMS"),
+        filters=[cleaned],
+        validators=[InputRequired(message=_l("Please enter the code from the SMS."))],
+        render_kw={"maxlength": CODE_INPUT_MAX},
     )

@@ -135,6 +135,7 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             merged_here=merges.followers(concern),
             not_reached=notifications.not_reached(concern),
             why_not_sent=notifications.why_not_sent,
+            needs_telling=notifications.needs_telling,
             error=error,
             values=values or {},
         ),
