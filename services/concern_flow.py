@@ -394,6 +394,8 @@ def transition(
             concern.closed_at = now
             concern.close_working_days = after["days_to_close"]
         concern.due_at, concern.due_estimated = after["due"]
+        # A new stage, a new deadline: its reminder and escalation are still to come.
+        concern.reminded_at = concern.escalated_at = None
 
     return CONCERN_FLOW.step(
         concern,
