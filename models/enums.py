@@ -109,6 +109,8 @@ class ConcernAction(StrEnum):
     WITHDRAW = "withdraw"
     RATE = "rate"
     AUTO_CLOSE = "auto_close"
+    # Past its deadline: raised to the congress staff above (flask concerns remind).
+    ESCALATE = "escalate"
     REOPEN = "reopen"
     # Resolved on the spot, so there is no unit: the round goes back to the representative.
     REOPEN_TO_REP = "reopen_to_rep"

@@ -233,6 +233,9 @@ STEPS = (
     _step(A.WITHDRAW, {S.SUBMITTED}, S.WITHDRAWN, title=_l("Withdrawn by the resident")),
     _step(A.RATE, {S.CONFIRMED}, S.CLOSED, title=_l("Rated by the resident")),
     _step(A.AUTO_CLOSE, {S.CONFIRMED}, S.CLOSED, title=_l("Closed without a rating")),
+    # Recorded by services.triage, not through the engine: a scheduled mark must not make
+    # the version a staff member's open form carries stale. Internal, like its note.
+    _step(A.ESCALATE, DEADLINE_STATUSES, None, note_public=False, title=_l("Escalated: past its deadline")),
     _step(
         A.REOPEN,
         {S.CLOSED},
@@ -310,6 +313,17 @@ def overdue_clause(now: datetime):
     of statuses: only open concerns have a deadline (a CHECK constraint says so), and
     PostgreSQL would misjudge the two correlated conditions together by some 20 times."""
     return sa.and_(Concern.due_at < now, Concern.status != S.CONFIRMED)
+
+
+def due_within_clause(now: datetime, until: datetime):
+    """Not yet overdue, due by `until`: the twin of overdue_clause for what is coming."""
+    return sa.and_(Concern.due_at >= now, Concern.due_at <= until, Concern.status != S.CONFIRMED)
+
+
+def awaited_stage(status: S) -> int | None:
+    """Index into STAGES of the stage a concern waits for (定单 for a new one), for the
+    statuses with a deadline; None otherwise."""
+    return STAGE_DONE[status] + 1 if status in DEADLINE_STATUSES else None
 
 
 def stage_deadline(status: S, now: datetime, chosen: datetime | None = None) -> tuple[datetime | None, bool]:
