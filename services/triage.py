@@ -29,7 +29,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import set_committed_value
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import Concern, ConcernEvent, Outbox, Region, Representative, User, utcnow
