@@ -92,6 +92,7 @@ def test_a_reminder_goes_once_to_whoever_must_act_in_the_stage(db, world, status
     stage = flow.STAGES[flow.awaited_stage(status)][2]
     for row in rows:
         text = row.body
+        assert text.startswith("提醒：")  # staff read Chinese, whatever the job's locale
         assert format_tracking_code(concern.tracking_code) in text and stage in text and "2025-11-17 23:59" in text
         assert row.concern_id == concern.id and row.status == OutboxStatus.PENDING
     assert concern.reminded_at == FRIDAY and concern.escalated_at is None
@@ -134,7 +135,7 @@ def test_an_overdue_stage_is_escalated_once_to_the_nearest_staff_with_an_interna
     assert (done.escalated, done.reminded) == (1, 0)
     rows = outbox(db, ESCALATION)
     assert recipients(rows) == {"county@example.org"}  # not the city: the county is nearer
-    assert "莲花社区联络站" in rows[0].body and "代表定单" in rows[0].body
+    assert "莲花社区联络站" in rows[0].body and "代表定单" in rows[0].body and "超期" in rows[0].body
     assert concern.escalated_at is not None
     # Neither the version a staff member's open form carries nor the update time moved.
     db.session.commit()
@@ -194,9 +195,7 @@ def test_a_stage_without_anyone_to_remind_shows_as_not_notified(db, world):
 def test_the_next_stage_is_reminded_and_escalated_again(db, world):
     concern = concern_at(world, S.ACCEPTED, utcnow() - timedelta(hours=1))
     assert triage.run().escalated == 1
-    flow.transition(
-        concern, "dispatch", role=Role.CONGRESS_STAFF, actor=world["county_staff"], unit=world["unit"]
-    )
+    flow.transition(concern, "dispatch", role=Role.CONGRESS_STAFF, actor=world["county_staff"], unit=world["unit"])
     assert concern.escalated_at is None and concern.reminded_at is None
     # The unit's deadline: reminded the working day before, escalated once it has passed.
     before = concern.due_at - timedelta(hours=12)
