@@ -1,4 +1,4 @@
-"""`flask concerns auto-close`: residents' concerns, from cron."""
+"""`flask concerns auto-close` and `flask concerns remind`: residents' concerns, from cron."""
 
 import click
 from flask.cli import AppGroup
@@ -19,3 +19,19 @@ def auto_close_command():
     closed = auto_close_due()
     db.session.commit()
     click.echo(f"Closed {closed} unrated {'concern' if closed == 1 else 'concerns'}.")
+
+
+@concerns_group.command("remind")
+def remind_command():
+    """Remind whoever must act a working day before a stage's deadline, and escalate a stage
+    past it to the congress staff above; each once per stage (run from cron every 15 minutes)."""
+    from services import triage
+
+    done = triage.run()
+    db.session.commit()
+    click.echo(
+        f"Reminded {done.reminded}, escalated {done.escalated} "
+        f"{'concern' if done.reminded + done.escalated == 1 else 'concerns'}; "
+        f"{done.messages} {'message' if done.messages == 1 else 'messages'} queued, "
+        f"{done.unreachable} with nobody to send to."
+    )

@@ -54,6 +54,11 @@ class Concern(TimestampMixin, Base):
     # (services.public_answers); the trail has who did it.
     public_withheld_at: Mapped[datetime | None]
     public_withheld_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # When the current stage's reminder went out (a working day before due_at) and when it
+    # was escalated to the congress staff above (past due_at): once per stage, since every
+    # step of the loop clears both (services.triage).
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
 
     station: Mapped[Station] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
@@ -80,7 +85,8 @@ class Concern(TimestampMixin, Base):
         sa.Index("ix_concern_created_id", "created_at", "id"),
         sa.Index("ix_concern_unit_created", "unit_id", "created_at"),
         sa.Index("ix_concern_rep_created", "assigned_rep_id", "created_at"),
-        sa.Index("ix_concern_due", "due_at"),
+        # The inbox's deadline order pages by (due_at, id); the overdue filter reads due_at.
+        sa.Index("ix_concern_due_id", "due_at", "id"),
         # Figures count what closed in a period.
         sa.Index("ix_concern_closed_at", "closed_at"),
         # A station's public answers, newest closed first (services.public_answers).
@@ -114,6 +120,11 @@ class Concern(TimestampMixin, Base):
         sa.CheckConstraint(
             "due_at IS NULL OR status IN ('submitted', 'accepted', 'dispatched', 'replied', 'confirmed')",
             name="due_only_while_open",
+        ),
+        # Reminders and escalations belong to a stage's deadline.
+        sa.CheckConstraint(
+            "due_at IS NOT NULL OR (reminded_at IS NULL AND escalated_at IS NULL)",
+            name="marks_need_deadline",
         ),
     )
 

@@ -111,6 +111,8 @@ class ConcernAction(StrEnum):
     # The resident of a merged concern rates the answer of the one it was merged into.
     RATE_MERGED = "rate_merged"
     AUTO_CLOSE = "auto_close"
+    # Past its deadline: raised to the congress staff above (flask concerns remind).
+    ESCALATE = "escalate"
     REOPEN = "reopen"
     # Resolved on the spot, so there is no unit: the round goes back to the representative.
     REOPEN_TO_REP = "reopen_to_rep"

@@ -251,6 +251,9 @@ STEPS = (
     _step(A.RATE, {S.CONFIRMED}, S.CLOSED, title=_l("Rated by the resident")),
     _step(A.RATE_MERGED, {S.MERGED}, None, when=_may_rate_merged, title=_l("Rated by the resident")),
     _step(A.AUTO_CLOSE, {S.CONFIRMED}, S.CLOSED, title=_l("Closed without a rating")),
+    # Recorded by services.triage, not through the engine: a scheduled mark must not make
+    # the version a staff member's open form carries stale. Internal, like its note.
+    _step(A.ESCALATE, DEADLINE_STATUSES, None, note_public=False, title=_l("Escalated: past its deadline")),
     _step(
         A.REOPEN,
         {S.CLOSED},
@@ -350,6 +353,17 @@ def overdue_clause(now: datetime):
     return sa.and_(Concern.due_at < now, Concern.status != S.CONFIRMED)
 
 
+def due_within_clause(now: datetime, until: datetime):
+    """Not yet overdue, due by `until`: the twin of overdue_clause for what is coming."""
+    return sa.and_(Concern.due_at >= now, Concern.due_at <= until, Concern.status != S.CONFIRMED)
+
+
+def awaited_stage(status: S) -> int | None:
+    """Index into STAGES of the stage a concern waits for (定单 for a new one), for the
+    statuses with a deadline; None otherwise."""
+    return STAGE_DONE[status] + 1 if status in DEADLINE_STATUSES else None
+
+
 def stage_deadline(status: S, now: datetime, chosen: datetime | None = None) -> tuple[datetime | None, bool]:
     """The new stage's deadline and whether it is an estimate: counted in working days, the
     one staff chose on dispatch, or the resident's rating window (calendar days)."""
@@ -432,6 +446,8 @@ def transition(
             concern.closed_at = now
             concern.close_working_days = after["days_to_close"]
         concern.due_at, concern.due_estimated = after["due"]
+        # A new stage, a new deadline: its reminder and escalation are still to come.
+        concern.reminded_at = concern.escalated_at = None
 
     return CONCERN_FLOW.step(
         concern,

@@ -246,6 +246,8 @@ FILTER_NAMES = {
     "category": "类别编号",
     "station": "联络站编号",
     "overdue": "仅超期",
+    "soon": "两个工作日内到期",
+    "escalated": "仅已上报",
     "q": "关键词",
 }
 
@@ -320,7 +322,9 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
 
 
 def _filter_text(f: InboxFilter) -> str:
-    return "；".join(f"{FILTER_NAMES.get(k, k)}={v}" for k, v in f.as_args().items()) or "无"
+    # The export is newest first whatever order the inbox shows, so the order is not named.
+    args = {k: v for k, v in f.as_args().items() if k != "sort"}
+    return "；".join(f"{FILTER_NAMES.get(k, k)}={v}" for k, v in args.items()) or "无"
 
 
 def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:

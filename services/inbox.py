@@ -1,6 +1,7 @@
-"""The back office's inbox: concerns in the viewer's scope, filtered, newest first, one
-page at a time by keyset (created_at, id) so the first page and the thousandth cost the
-same."""
+"""The back office's inbox: concerns in the viewer's scope, filtered, newest first or
+soonest deadline first, one page at a time by keyset ((created_at, id) or (due_at, id)) so
+the first page and the thousandth cost the same; and the counts on the back-office home,
+each the size of an inbox filter."""
 
 from __future__ import annotations
 
@@ -16,15 +17,27 @@ from models import Concern, Representative, utcnow
 from models.enums import ConcernStatus as S
 from models.enums import Role
 from services.codes import normalize_tracking_code
-from services.concern_flow import FINAL_STATUSES, OPEN_STATUSES, STAGE_DONE, overdue_clause
+from services.concern_flow import (
+    DEADLINE_STATUSES,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    STAGE_DONE,
+    due_within_clause,
+    overdue_clause,
+)
 from services.limits import INBOX_QUERY_MAX
 from services.permissions import concern_scope
+from services.workdays import add_working_days
 
 PAGE_SIZE = 25
 MAX_QUERY_WORDS = 5
 
 # Boxes: ready-made views of the inbox for a role's daily work.
 BOXES = ("all", "take", "supervise", "handle")
+# Orders: newest first (the default), or soonest deadline first, those without one last.
+SORTS = ("new", "due")
+# "Due soon" on the home page and in the filter: by the end of this many working days.
+DUE_SOON_WORKING_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -35,7 +48,10 @@ class InboxFilter:
     category_id: int | None = None
     station_id: int | None = None
     overdue: bool = False
+    due_soon: bool = False  # not overdue yet, due within DUE_SOON_WORKING_DAYS working days
+    escalated: bool = False  # its current stage was escalated (services.triage)
     q: str = ""
+    sort: str = "new"
 
     def words(self) -> list[str]:
         return self.q.split()[:MAX_QUERY_WORDS]
@@ -49,13 +65,16 @@ class InboxFilter:
             "category": str(self.category_id or ""),
             "station": str(self.station_id or ""),
             "overdue": "1" if self.overdue else "",
+            "soon": "1" if self.due_soon else "",
+            "escalated": "1" if self.escalated else "",
             "q": self.q,
+            "sort": "" if self.sort == "new" else self.sort,
         }
         return {k: v for k, v in args.items() if v}
 
     def is_filtered(self) -> bool:
-        """Anything chosen beyond the box."""
-        return len(self.as_args()) > 1
+        """Anything chosen beyond the box and the order."""
+        return bool(set(self.as_args()) - {"box", "sort"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,7 @@ def parse_filter(args) -> InboxFilter:
         status = ""
     stage = int_arg("stage")
     box = args.get("box", "all")
+    sort = args.get("sort", "new")
     return InboxFilter(
         box=box if box in BOXES else "all",
         status=status,
@@ -83,7 +103,10 @@ def parse_filter(args) -> InboxFilter:
         category_id=int_arg("category"),
         station_id=int_arg("station"),
         overdue=args.get("overdue") in ("1", "on", "true"),
+        due_soon=args.get("soon") in ("1", "on", "true"),
+        escalated=args.get("escalated") in ("1", "on", "true"),
         q=" ".join(args.get("q", "").split())[:INBOX_QUERY_MAX],
+        sort=sort if sort in SORTS else "new",
     )
 
 
@@ -119,9 +142,19 @@ def _box_clause(user, box: str):
     return None
 
 
+def due_soon_until(now: datetime) -> datetime:
+    """The end of the DUE_SOON_WORKING_DAYS-th working day after today (the calendar's)."""
+    return add_working_days(now, DUE_SOON_WORKING_DAYS).due_at
+
+
 def filter_clauses(user, f: InboxFilter, now: datetime | None = None) -> list:
     """The WHERE of the inbox (and of its export): scope first, then the filter."""
-    clauses = [concern_scope(user)]
+    return [concern_scope(user), *_narrowing(user, f, now or utcnow())]
+
+
+def _narrowing(user, f: InboxFilter, now: datetime) -> list:
+    """The filter's clauses, without the scope."""
+    clauses = []
     box = _box_clause(user, f.box)
     if box is not None:
         clauses.append(box)
@@ -138,7 +171,11 @@ def filter_clauses(user, f: InboxFilter, now: datetime | None = None) -> list:
     if f.station_id:
         clauses.append(Concern.station_id == f.station_id)
     if f.overdue:
-        clauses.append(overdue_clause(now or utcnow()))
+        clauses.append(overdue_clause(now))
+    if f.due_soon:
+        clauses.append(due_within_clause(now, due_soon_until(now)))
+    if f.escalated:
+        clauses.append(Concern.escalated_at.is_not(None))
     words = [Concern.content.ilike(f"%{_escape_like(word)}%", escape="\\") for word in f.words()]
     # A tracking code typed or read out (as displayed, any case, full-width) finds its concern too.
     code = normalize_tracking_code(unicodedata.normalize("NFKC", f.q))
@@ -161,9 +198,28 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def newest_first(user, f: InboxFilter, now: datetime | None = None) -> sa.Select:
-    """The inbox's concerns under `f`, newest first, with what a row shows loaded: the
-    query behind both the pages and the exports."""
+NO_DEADLINE = "none"  # the deadline cursor's first part past the concerns that have one
+
+
+def encode_due_cursor(concern: Concern) -> str:
+    due = concern.due_at.strftime("%Y%m%d%H%M%S%f") if concern.due_at is not None else NO_DEADLINE
+    return f"{due}-{concern.id}"
+
+
+def decode_due_cursor(cursor: str) -> tuple[datetime | None, int] | None:
+    stamp, _, ident = (cursor or "").partition("-")
+    if not ident.isdigit() or len(ident) > 18:
+        return None
+    if stamp == NO_DEADLINE:
+        return None, int(ident)
+    try:
+        return datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), int(ident)
+    except ValueError:
+        return None
+
+
+def _listed(user, f: InboxFilter, now: datetime | None) -> sa.Select:
+    """The inbox's concerns under `f`, unordered, with what a row shows loaded."""
     # The query stays on one table; related rows come in a few small queries after it.
     # Joined here, they would be joined to thousands of rows before the scope filter.
     return (
@@ -175,12 +231,19 @@ def newest_first(user, f: InboxFilter, now: datetime | None = None) -> sa.Select
             selectinload(Concern.assigned_rep).joinedload(Representative.user),
             selectinload(Concern.unit),
         )
-        .order_by(Concern.created_at.desc(), Concern.id.desc())
     )
 
 
+def newest_first(user, f: InboxFilter, now: datetime | None = None) -> sa.Select:
+    """The inbox's concerns under `f`, newest first, with what a row shows loaded: the
+    query behind both the pages and the exports."""
+    return _listed(user, f, now).order_by(Concern.created_at.desc(), Concern.id.desc())
+
+
 def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE, now=None) -> Page:
-    """One page of the inbox, newest first, after `cursor` (the last row of the page before)."""
+    """One page of the inbox in `f`'s order, after `cursor` (the last row of the page before)."""
+    if f.sort == "due":
+        return _page_by_deadline(user, f, cursor, size, now)
     query = newest_first(user, f, now)
     position = decode_cursor(cursor) if cursor else None
     if position is not None:
@@ -189,6 +252,59 @@ def page(user, f: InboxFilter, cursor: str | None = None, size: int = PAGE_SIZE,
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _page_by_deadline(user, f: InboxFilter, cursor: str | None, size: int, now) -> Page:
+    """Soonest deadline first, ties by id; then the concerns without a deadline, newest
+    (highest id) first. Two queries rather than one ORDER BY ... NULLS LAST: SQLite and
+    PostgreSQL put NULLs at opposite ends of an index, and a cursor condition with
+    "OR due_at IS NULL" keeps PostgreSQL from starting the index scan at the cursor. Each
+    part here is a range of ix_concern_due_id (or of the primary key)."""
+    position = decode_due_cursor(cursor) if cursor else None
+    base = _listed(user, f, now)
+    rows: list[Concern] = []
+    if position is None or position[0] is not None:
+        dated = base.where(Concern.due_at.is_not(None))
+        if position is not None:
+            after = sa.tuple_(sa.literal(position[0]), sa.literal(position[1]))
+            dated = dated.where(sa.tuple_(Concern.due_at, Concern.id) > after)
+        rows = list(db.session.scalars(dated.order_by(Concern.due_at, Concern.id).limit(size + 1)))
+    if len(rows) <= size:
+        undated = base.where(Concern.due_at.is_(None))
+        if position is not None and position[0] is None:
+            undated = undated.where(Concern.id < position[1])
+        rows += db.session.scalars(undated.order_by(Concern.id.desc()).limit(size + 1 - len(rows)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, encode_due_cursor(rows[-1]) if more and rows else None)
+
+
+# --- the back-office home's counts --------------------------------------------------------
+
+# Each count on the home page is the size of one inbox filter, and links to it.
+HOME_BOXES: dict[str, InboxFilter] = {
+    "take": InboxFilter(status=S.SUBMITTED.value),  # 定单: waiting for a representative
+    "dispatch": InboxFilter(status=S.ACCEPTED.value),  # 派单
+    "handle": InboxFilter(status=S.DISPATCHED.value),  # 办单: at the units
+    "overdue": InboxFilter(overdue=True, sort="due"),
+    "soon": InboxFilter(due_soon=True, sort="due"),
+    "escalated": InboxFilter(escalated=True, sort="due"),
+}
+
+
+def home_counts(user, now: datetime | None = None) -> dict[str, int]:
+    """How many concerns each of HOME_BOXES holds in `user`'s scope, in one query: the
+    same clauses as the inbox under that filter, so the count and the list agree."""
+    now = now or utcnow()
+    columns = [
+        sa.func.count().filter(sa.and_(sa.true(), *_narrowing(user, f, now))).label(key)
+        for key, f in HOME_BOXES.items()
+    ]
+    # Every box holds only concerns with a step owed (an overdue or escalated one has a
+    # deadline, which only open concerns have, and confirmed ones are left out): reading
+    # only those keeps the closed majority out of the count.
+    query = sa.select(*columns).select_from(Concern).where(concern_scope(user), Concern.status.in_(DEADLINE_STATUSES))
+    return dict(db.session.execute(query).one()._mapping)
 
 
 def count(user, f: InboxFilter) -> int:

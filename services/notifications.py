@@ -15,7 +15,9 @@ Who hears what:
 - the assigned representative: assigned to you by someone else, the unit answered (督单),
   the unit returned it, the resident reopened it;
 - the handling unit's active handlers: sent to your unit, sent back, reopened;
-- whoever dispatched it, when the unit returns it.
+- whoever dispatched it, when the unit returns it;
+- from `flask concerns remind` (services.triage): whoever must act in the current stage, a
+  working day before its deadline; the congress staff above, once it is past.
 Staff get an e-mail when their account has an address, else an SMS; with neither, a row
 that is never sent, so the concern shows who was not told. Nobody hears about their own
 action. Messages to staff never carry the resident's contact data or internal notes: they
@@ -101,7 +103,7 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
             if user is None:  # a unit with no active handler account
                 unit_name = concern.unit.name if concern.unit else ""
                 rows.append(
-                    _unreachable_row(unit_name, message, notice.kind, concern, "the unit has no active handler")
+                    _unreachable(unit_name, message.line, notice.kind, concern, "the unit has no active handler")
                 )
                 continue
             if user.id in told or not user.active:
@@ -247,17 +249,62 @@ def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outb
     if user.mobile:
         text = " ".join(filter(None, (message.line, message.deadline, link)))
         return _row("sms", user.mobile, "", text, kind, concern)
-    return _unreachable_row(
-        f"{user.display_name} ({user.username})", message, kind, concern, "no e-mail address or mobile number"
+    return _unreachable(
+        f"{user.display_name} ({user.username})", message.line, kind, concern, "no e-mail address or mobile number"
     )
 
 
-def _unreachable_row(who: str, message: _Staff, kind: str, concern: Concern, why: str) -> Outbox:
-    """A row that is never sent: it shows staff, on the concern and in the list of
-    notifications not sent, whom to tell another way."""
-    row = _row(UNREACHABLE, who, message.line, message.line, kind, concern)
-    row.status, row.last_error = OutboxStatus.FAILED, why
+def _unreachable(who: str, line: str, kind: str, concern: Concern, error: str) -> Outbox:
+    """A row never sent: it shows staff, on the concern and in the list of notifications
+    not sent, whom to tell another way."""
+    row = _row(UNREACHABLE, who, line, line, kind, concern)
+    row.status, row.last_error = OutboxStatus.FAILED, error
     return row
+
+
+# -- Scheduled: reminders and escalations (services.triage decides who) -----------------
+
+REMINDER = "concern.reminder"
+ESCALATION = "concern.escalated"
+
+
+def queue_reminder(concern: Concern, stage: str, users: list[User], nobody: str) -> list[Outbox]:
+    """Tell `users` (whoever must act in the current stage) that its deadline is a working
+    day away. With nobody to tell, one row never sent, meant for `nobody` (a description)."""
+    with force_locale(LOCALE):
+        line = _(
+            "Reminder: concern %(code)s (%(stage)s) is due by %(when)s.",
+            code=format_tracking_code(concern.tracking_code),
+            stage=stage,
+            when=_when(concern),
+        )
+        return _queue_scheduled(concern, REMINDER, line, users, nobody, "nobody to remind")
+
+
+def queue_escalation(concern: Concern, stage: str, users: list[User], nobody: str) -> list[Outbox]:
+    """Tell the congress staff above (`users`) that the current stage is past its deadline."""
+    with force_locale(LOCALE):
+        line = _(
+            "Overdue: concern %(code)s at %(station)s (%(stage)s) was due by %(when)s. Please follow it up.",
+            code=format_tracking_code(concern.tracking_code),
+            station=concern.station.name,
+            stage=stage,
+            when=_when(concern),
+        )
+        return _queue_scheduled(concern, ESCALATION, line, users, nobody, "no congress staff above the station")
+
+
+def _queue_scheduled(concern: Concern, kind: str, line: str, users: list[User], nobody: str, error: str):
+    message = _Staff(line, (_("Category: %(name)s", name=concern.category.name_zh), _deadline_line(concern)))
+    rows = [_staff_row(user, message, kind, concern) for user in users if user.active]
+    if not rows:
+        rows = [_unreachable(nobody, line, kind, concern, error)]
+    db.session.add_all(rows)
+    return rows
+
+
+def _when(concern: Concern) -> str:
+    return to_local(concern.due_at).strftime("%Y-%m-%d %H:%M") if concern.due_at is not None else ""
 
 
 # -- The resident ---------------------------------------------------------------------
@@ -300,12 +347,12 @@ def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> li
             out.append((dispatcher, staff(notice.dispatcher)))
     if notice.unit is not None and concern.unit_id is not None:
         message = staff(notice.unit)
-        handlers: list[User | None] = list(_unit_handlers(concern.unit_id))
+        handlers: list[User | None] = list(unit_handlers(concern.unit_id))
         out.extend((handler, message) for handler in handlers or [None])
     return out
 
 
-def _unit_handlers(unit_id: int) -> list[User]:
+def unit_handlers(unit_id: int) -> list[User]:
     return list(
         db.session.scalars(
             sa.select(User)

@@ -236,6 +236,7 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.REOPEN: (frozenset({RESIDENT}), None),
     A.REOPEN_TO_REP: (frozenset({RESIDENT}), None),
     A.AUTO_CLOSE: (frozenset({SYSTEM}), None),
+    A.ESCALATE: (frozenset({SYSTEM}), None),
     A.RECATEGORIZE: _concern_rule(rep=_assigned, overseers=(MGR, STAFF, ADMIN)),
     # Keeping a concern off the public answers, and releasing it again (one permission):
     # the station's managers and congress staff above it, who answer for what it publishes.
@@ -310,6 +311,31 @@ def may_roll_up(user, region: Region) -> bool:
     or below their own; for everyone else the scope of the counts is what protects them."""
     root = figures_root(user)
     return root is None or covers(root, region)
+
+
+# --- who is told when a concern's deadline comes or goes (services.triage) ---------------
+
+
+def overseer_levels(station: Station) -> list[Region]:
+    """The regions whose congress staff oversee a station (in_region), nearest first: the
+    station's own region, then each one above it. A reminder goes to the nearest level
+    that has staff; an escalation to the nearest level above whoever had to act."""
+    return station.region.path()[::-1]
+
+
+def staff_at_clause(region_ids: list[int]) -> sa.ColumnElement[bool]:
+    """The active congress staff whose region is one of `region_ids` (the SQL of in_region
+    for the levels of overseer_levels)."""
+    return sa.and_(User.role == STAFF, User.active.is_(True), User.region_id.in_(region_ids))
+
+
+def managers_clause(station: Station) -> sa.ColumnElement[bool]:
+    """The station's active managers (the SQL of manages)."""
+    return sa.and_(
+        User.role == MGR,
+        User.active.is_(True),
+        User.id.in_(sa.select(manager_station.c.user_id).where(manager_station.c.station_id == station.id)),
+    )
 
 
 # --- who may be chosen in a step's form (a forged form offers anyone) --------------------

@@ -45,7 +45,13 @@ def _moves(concern, staff):
         for spec in flow.CONCERN_FLOW
         if spec.button is not None and spec.applies(concern) and can(user, spec.permission, concern)
     ]
-    moves += [(who, spec) for spec in flow.CONCERN_FLOW for who in (RESIDENT, SYSTEM) if who in spec.roles]
+    # Theirs that move the concern on (an escalation only marks it and tells the staff above).
+    moves += [
+        (who, spec)
+        for spec in flow.CONCERN_FLOW
+        for who in (RESIDENT, SYSTEM)
+        if who in spec.roles and spec.target is not None
+    ]
     return [(who, spec) for who, spec in moves if spec.applies(concern)]
 
 

@@ -201,6 +201,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.reopen",            "concern_a_mine"):    "-   -   -   -     -    -",
     ("concern.reopen_to_rep",     "concern_a_mine"):    "-   -   -   -     -    -",
     ("concern.auto_close",        "concern_a_mine"):    "-   -   -   -     -    -",
+    ("concern.escalate",          "concern_a_mine"):    "-   -   -   -     -    -",
 
     ("concern.export",            "none"):              "-   -   Y   Y     -    Y",
     ("figures.view",              "none"):              "-   -   Y   Y     Y    Y",
@@ -448,7 +449,7 @@ def test_the_resident_and_the_system_take_only_their_own_steps():
     for action in ACTIONS:
         if action in resident_steps:
             assert roles_for(action) == {RESIDENT}, action
-        elif action == "concern.auto_close":
+        elif action in ("concern.auto_close", "concern.escalate"):
             assert roles_for(action) == {SYSTEM}, action
         else:
             assert not roles_for(action) & {RESIDENT, SYSTEM}, action

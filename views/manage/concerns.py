@@ -37,6 +37,7 @@ BOX_TITLES = {
     "handle": _l("To handle"),
     "all": _l("All"),
 }
+SORT_TITLES = {"new": _l("Newest first"), "due": _l("Deadline first")}
 
 
 def _viewable(concern_id: int) -> Concern:
@@ -68,6 +69,8 @@ def concerns():
         f=f,
         result=result,
         boxes=[(box, BOX_TITLES[box]) for box in boxes],
+        # The order is chosen by links that keep the filter (and a new order starts on page one).
+        sorts=[(sort, SORT_TITLES[sort], replace(f, sort=sort).as_args()) for sort in inbox.SORTS],
         stations=stations.stations,
         categories=_categories(active_only=False),  # old concerns keep retired categories
         stages=flow.STAGES,

@@ -2,13 +2,14 @@
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
 from models import Duty, DutySlot
 from services import attendance as attendance_service
 from services import duty as duty_service
-from services import exports, notifications, refusals
+from services import exports, inbox, notifications, refusals
 from services import roster as roster_service
 from services.attendance import Month
 from services.clock import local_today, to_local
@@ -44,14 +45,31 @@ def requested_month() -> Month:
 # --- the back-office home ------------------------------------------------------------------
 
 
+# The counts above the stations, in order; each links to the inbox filter it counts.
+HOME_BOX_TITLES = {
+    "take": _l("To take up"),
+    "dispatch": _l("To dispatch"),
+    "handle": _l("At the units"),
+    "overdue": _l("Overdue"),
+    "soon": _l("Due within two working days"),
+    "escalated": _l("Escalated"),
+}
+HOME_BOX_TERMS = {"take": "定单", "dispatch": "派单", "handle": "办单"}
+
+
 @bp.get("/", strict_slashes=False)
 @login_required
 def home():
     require_back_office()
     q = (request.args.get("q") or "").strip()[:SEARCH_QUERY_MAX]
     listing = roster_service.overseen_stations(current_user, q)
+    counts = inbox.home_counts(current_user)
+    boxes = [
+        (key, title, HOME_BOX_TERMS.get(key, ""), counts[key], inbox.HOME_BOXES[key].as_args())
+        for key, title in HOME_BOX_TITLES.items()
+    ]
     not_sent = notifications.count_not_sent(current_user) if can(current_user, P.NOTIFICATIONS_NOT_SENT) else 0
-    return render_template("manage/home.html", listing=listing, q=q, can=can, not_sent=not_sent)
+    return render_template("manage/home.html", listing=listing, q=q, can=can, boxes=boxes, not_sent=not_sent)
 
 
 # --- roster ---------------------------------------------------------------------------------
