@@ -741,6 +741,8 @@ def _seed_duty_history(stations: dict[str, Station]) -> None:
             )
         )
     }
+    # Loaded into a database in use: whoever is on duty now gets no past duty (one open each).
+    on_duty = set(db.session.scalars(sa.select(Duty.representative_id).where(Duty.status == DutyStatus.OPEN)))
     for seed in STATIONS:
         station = stations[seed.key]
         reps = sorted(station.representatives, key=lambda r: r.id)
@@ -750,6 +752,7 @@ def _seed_duty_history(stations: dict[str, Station]) -> None:
             sa.select(DutySlot.id).where(DutySlot.station_id == station.id, DutySlot.day >= first, DutySlot.day < today)
         ):
             continue
+        roster: list[DutySlot] = []
         rng = random.Random(f"{plan.seed}:{seed.key}")
         weekdays, slots = plan.schedule(seed.key)
         reviewer = _reviewer(station, staff)
@@ -765,14 +768,17 @@ def _seed_duty_history(stations: dict[str, Station]) -> None:
                     rep = free[turn % len(free)]
                     outcome = plan.outcomes[(offset + turn) % len(plan.outcomes)]
                     taken.add((rep.id, day, starts))
-                    db.session.add(
+                    roster.append(
                         DutySlot(station=station, representative=rep, day=day, starts_at=starts, ends_at=ends)
                     )
+                    if rep.id in on_duty:
+                        outcome = "missed"
                     duty = _play_duty(station, rep, day, (starts, ends), outcome, reviewer, rng, secret, now)
                     if duty is not None and duty.pending_reason:
                         pending.append(duty)
                 turn += 1
             day += timedelta(days=1)
+        db.session.add_all(roster)  # in one go: added one by one, each would be flushed alone
         # The manager has confirmed all but the latest pending duty, which waits for review.
         for duty in pending[:-1]:
             assert duty.checked_out_at is not None
@@ -799,8 +805,7 @@ def _play_duty(
     residents = rng.randint(*plan.residents)
     note = rng.choice(plan.notes) if rng.random() < 0.4 else ""
     reason = rng.choice(plan.void_reasons)
-    if outcome == "missed" or duty_service.open_duty(rep) is not None:
-        # Nobody came; or, loaded into a database in use, the representative is on duty now.
+    if outcome == "missed":
         return None
     starts, ends = slot
     checked_in = utc_at(day, starts) + timedelta(minutes=early)

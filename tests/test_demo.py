@@ -384,3 +384,34 @@ def test_demo_past_shows_in_figures_and_the_representatives_reports(demo_app):
         last_month = Month.of(today.replace(day=1) - timedelta(days=1))
         att = month_attendance(station, last_month)
         assert att.total.scheduled >= 6 and att.total.attended >= 4
+
+
+def test_demo_duty_history_leaves_out_a_representative_on_duty_now(demo_app):
+    from models import utcnow
+    from models.enums import DutyMethod, DutyStatus
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        # A database in use whose past roster is gone, with 王建军 on duty right now.
+        db.session.execute(sa.delete(Duty))
+        db.session.execute(sa.delete(DutySlot))
+        wang = db.session.scalar(sa.select(User).where(User.username == "rep_wangjianjun")).representative
+        now = utcnow()
+        db.session.add(
+            Duty(
+                station=wang.stations[0],
+                representative=wang,
+                checked_in_at=now,
+                method=DutyMethod.QR,
+                status=DutyStatus.OPEN,
+                nonce="on-duty-now-0001",
+            )
+        )
+        db.session.commit()
+
+        seed_demo()
+        db.session.commit()
+        mine = db.session.scalars(sa.select(Duty).where(Duty.representative_id == wang.id)).all()
+        assert [d.nonce for d in mine] == ["on-duty-now-0001"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Duty)) > 200
