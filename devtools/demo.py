@@ -1,9 +1,11 @@
 """Henan demo data for `flask seed-demo`: regions, stations, representatives, categories, units,
-accounts, two weeks of roster and about forty concerns at every step of the loop.
+accounts, two weeks of roster, three months of past roster and duties, and about sixty
+concerns at every step of the loop, from three months ago to today.
 
 The content is data, one file a table in `devtools/demo_data/` (UTF-8; each file says what its
 fields mean); this module reads it into typed seeds and builds the rows through the domain
-services, the concerns' steps through services.concern_flow.
+services, the concerns' steps through services.concern_flow and the past duties through
+services.duty, each at the time it happened.
 
 Everything is looked up by its natural key (region code, station name, category code,
 unit region and name, username) and created only when missing, so a second run adds
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -28,10 +31,23 @@ from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from extensions import db
-from models import Category, Concern, DutySlot, Outbox, Region, Representative, Station, Unit, User, utcnow
+from models import (
+    Category,
+    Concern,
+    Duty,
+    DutySlot,
+    Outbox,
+    Region,
+    Representative,
+    Station,
+    Unit,
+    User,
+    utcnow,
+)
 from models.enums import (
     ConcernAction,
     ConcernSource,
+    DutyStatus,
     PresencePolicy,
     Rating,
     RegionLevel,
@@ -42,9 +58,11 @@ from models.enums import (
     UnitKind,
 )
 from services import concern_flow
+from services import duty as duty_service
 from services.clock import local_today, to_local, utc_at
 from services.codes import new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
+from services.permissions import oversees_station
 from services.storage import LocalStorage
 from services.workflow import RESIDENT, SYSTEM
 
@@ -232,6 +250,62 @@ ROSTER_HOURS: tuple[tuple[time, time], ...] = tuple(
 )
 
 
+Slot = tuple[time, time]
+
+
+def _slots(rows) -> tuple[Slot, ...]:
+    return tuple((time.fromisoformat(starts), time.fromisoformat(ends)) for starts, ends in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class DutyPlan:
+    """The past of on-site duty (demo_data/duties.yaml says what each field means)."""
+
+    seed: str
+    months: int
+    weekdays: tuple[int, ...]
+    slots: tuple[Slot, ...]
+    stations: dict[str, tuple[tuple[int, ...], tuple[Slot, ...]]]  # per-station weekdays and slots
+    outcomes: tuple[str, ...]
+    residents: tuple[int, int]
+    notes: tuple[str, ...]
+    void_reasons: tuple[str, ...]
+    confirm_note: str
+
+    def schedule(self, station_key: str) -> tuple[tuple[int, ...], tuple[Slot, ...]]:
+        return self.stations.get(station_key, (self.weekdays, self.slots))
+
+
+def _duty_plan() -> DutyPlan:
+    data = _yaml("duties.yaml")
+    weekdays = tuple(int(day) for day in data["weekdays"])
+    slots = _slots(data["slots"])
+    low, high = (int(n) for n in data["residents"])
+    return DutyPlan(
+        seed=data["seed"],
+        months=int(data["months"]),
+        weekdays=weekdays,
+        slots=slots,
+        stations={
+            key: (
+                tuple(int(day) for day in row["weekdays"]) if "weekdays" in row else weekdays,
+                _slots(row["slots"]) if "slots" in row else slots,
+            )
+            for key, row in (data.get("stations") or {}).items()
+        },
+        outcomes=tuple(data["outcomes"]),
+        residents=(low, high),
+        notes=tuple(data["notes"]),
+        void_reasons=tuple(data["void_reasons"]),
+        confirm_note=data["confirm_note"],
+    )
+
+
+DUTY_PLAN = _duty_plan()
+DUTY_OUTCOMES = frozenset({"attended", "missed", "auto_closed", "voided", "pending"})
+assert set(DUTY_PLAN.outcomes) <= DUTY_OUTCOMES, "duties.yaml: unknown outcome"
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     action: ConcernAction  # a transition, a rating, a note (internal) or a comment (to the resident)
@@ -309,6 +383,7 @@ def seed_demo() -> dict[str, int]:
     _seed_staff(regions, units, stations, password_hash)
     _seed_roster(stations)
     _seed_concerns(stations, units)
+    _seed_duty_history(stations)
     db.session.flush()
     return _counts()
 
@@ -490,6 +565,8 @@ def _counts() -> dict[str, int]:
         "units": count(Unit),
         "users": count(User),
         "concerns": count(Concern),
+        "duty_slots": count(DutySlot),
+        "duties": count(Duty),
     }
 
 
@@ -608,3 +685,150 @@ def _play(
     elif step.action == ConcernAction.MERGE:
         extra["merge_into"] = made[step.into or ""]
     concern_flow.transition(concern, step.action, role=role, actor=actor, note=step.note, now=at, **extra)
+
+
+# --- The past of on-site duty -------------------------------------------------------------
+#
+# A roster kept on two days a week for the last three months, and what became of each slot,
+# played through services.duty at the time it happened (demo_data/duties.yaml says more).
+
+
+def _months_before(day: date, months: int) -> date:
+    """The same day of the month `months` months earlier (the month's last day if shorter)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _reviewer(station: Station, staff: list[User]) -> User:
+    """Who confirms and voids the station's duties: its manager, else the congress staff
+    above it, else the administrator."""
+    order = {Role.STATION_MANAGER: 0, Role.CONGRESS_STAFF: 1, Role.ADMIN: 2}
+    for user in sorted(staff, key=lambda u: (order.get(u.role, 9), u.id)):
+        if user.role in order and oversees_station(user, station):
+            return user
+    raise LookupError(f"nobody reviews the duties of {station.name}")
+
+
+def _proof(station: Station, at: datetime, secret: str, *, without: bool) -> duty_service.Proof:
+    """What the phone brought: the station's own position or tablet code; nothing when `without`."""
+    if without:
+        return duty_service.Proof()
+    if station.presence_policy == PresencePolicy.GEO:
+        return duty_service.Proof(latitude=station.latitude, longitude=station.longitude, accuracy_m=20.0)
+    if station.presence_policy == PresencePolicy.KIOSK:
+        return duty_service.Proof(kiosk_token=duty_service.kiosk_token(secret, station, duty_service.kiosk_window(at)))
+    return duty_service.Proof()
+
+
+def _seed_duty_history(stations: dict[str, Station]) -> None:
+    """Past roster slots and duties, for stations that have no slot in the period yet (so a
+    second run, or a roster a manager already keeps, is left alone)."""
+    plan = DUTY_PLAN
+    today = local_today()
+    now = utcnow()
+    first = _months_before(today, plan.months)
+    secret = current_app.config["SECRET_KEY"]
+    staff = list(db.session.scalars(sa.select(User).where(User.username.in_([s.username for s in STAFF]))))
+    taken: set[tuple[int, date, time]] = {
+        (rep_id, day, starts)
+        for rep_id, day, starts in db.session.execute(
+            sa.select(DutySlot.representative_id, DutySlot.day, DutySlot.starts_at).where(
+                DutySlot.day >= first, DutySlot.day < today
+            )
+        )
+    }
+    # Loaded into a database in use: whoever is on duty now gets no past duty (one open each).
+    on_duty = set(db.session.scalars(sa.select(Duty.representative_id).where(Duty.status == DutyStatus.OPEN)))
+    for seed in STATIONS:
+        station = stations[seed.key]
+        reps = sorted(station.representatives, key=lambda r: r.id)
+        if not reps or station.kind == StationKind.POST:
+            continue
+        if db.session.scalar(
+            sa.select(DutySlot.id).where(DutySlot.station_id == station.id, DutySlot.day >= first, DutySlot.day < today)
+        ):
+            continue
+        roster: list[DutySlot] = []
+        rng = random.Random(f"{plan.seed}:{seed.key}")
+        weekdays, slots = plan.schedule(seed.key)
+        reviewer = _reviewer(station, staff)
+        offset = rng.randrange(len(plan.outcomes))
+        pending: list[Duty] = []
+        turn = 0
+        day = first
+        while day < today:
+            if day.weekday() in weekdays:
+                starts, ends = slots[turn % len(slots)]
+                free = [r for r in reps if (r.id, day, starts) not in taken]
+                if free:
+                    rep = free[turn % len(free)]
+                    outcome = plan.outcomes[(offset + turn) % len(plan.outcomes)]
+                    taken.add((rep.id, day, starts))
+                    roster.append(
+                        DutySlot(station=station, representative=rep, day=day, starts_at=starts, ends_at=ends)
+                    )
+                    if rep.id in on_duty:
+                        outcome = "missed"
+                    duty = _play_duty(station, rep, day, (starts, ends), outcome, reviewer, rng, secret, now)
+                    if duty is not None and duty.pending_reason:
+                        pending.append(duty)
+                turn += 1
+            day += timedelta(days=1)
+        db.session.add_all(roster)  # in one go: added one by one, each would be flushed alone
+        # The manager has confirmed all but the latest pending duty, which waits for review.
+        for duty in pending[:-1]:
+            assert duty.checked_out_at is not None
+            at = min(duty.checked_out_at + timedelta(hours=20), now)
+            duty_service.confirm(reviewer, duty, plan.confirm_note, now=at)
+    db.session.flush()
+
+
+def _play_duty(
+    station: Station,
+    rep: Representative,
+    day: date,
+    slot: Slot,
+    outcome: str,
+    reviewer: User,
+    rng: random.Random,
+    secret: str,
+    now: datetime,
+) -> Duty | None:
+    """One slot's duty through services.duty, at the times it happened."""
+    plan = DUTY_PLAN
+    # Drawn whatever the outcome, so one slot's outcome never shifts the next one's numbers.
+    early, late = rng.randint(-10, 15), rng.randint(-25, 20)
+    residents = rng.randint(*plan.residents)
+    note = rng.choice(plan.notes) if rng.random() < 0.4 else ""
+    reason = rng.choice(plan.void_reasons)
+    if outcome == "missed":
+        return None
+    starts, ends = slot
+    checked_in = utc_at(day, starts) + timedelta(minutes=early)
+    checked_out = utc_at(day, ends) + timedelta(minutes=late)
+    # Only a station that asks for a proof can have a check-in without it.
+    without = outcome == "pending" and station.presence_policy != PresencePolicy.NONE
+    duty = duty_service.check_in(
+        rep,
+        station,
+        nonce=f"demo-duty-{station.id}-{day:%Y%m%d}-{starts:%H%M}",
+        proof=_proof(station, checked_in, secret, without=without),
+        secret=secret,
+        allow_pending=without,
+        now=checked_in,
+    )
+    if outcome == "auto_closed":
+        # Never checked out: the nightly `flask duty close-stale` closed it.
+        duty_service.close_stale(now=duty_service.closing_time(duty) + timedelta(minutes=5))
+        assert duty.status == DutyStatus.AUTO_CLOSED
+        return duty
+    duty_service.check_out(rep, duty, residents_received=residents, notes=note, now=checked_out)
+    if outcome == "voided":
+        duty_service.void(reviewer, duty, reason, now=min(checked_out + timedelta(hours=20), now))
+    return duty

@@ -179,7 +179,7 @@ def _measures(period: Period, now: datetime) -> list:
     """The aggregate columns, in the order of COUNT_FIELDS."""
     start, end = period.utc_bounds()
     received = sa.and_(Concern.created_at >= start, Concern.created_at < end)
-    closed = sa.and_(Concern.status == S.CLOSED, Concern.closed_at >= start, Concern.closed_at < end)
+    closed = closed_in(period)
     count = sa.func.count
     return [
         count().filter(received),
@@ -200,13 +200,31 @@ def _measures(period: Period, now: datetime) -> list:
     ]
 
 
+def closed_in(period: Period):
+    """The SQL condition "closed in the period" every closing figure counts by."""
+    start, end = period.utc_bounds()
+    return sa.and_(Concern.status == S.CLOSED, Concern.closed_at >= start, Concern.closed_at < end)
+
+
+def counts_where(period: Period, now: datetime, *where) -> Counts:
+    """The counts of the concerns that meet `where`, unscoped: for a caller that has
+    already decided whose concerns these are (a representative's annual report)."""
+    query = (
+        sa.select(*_measures(period, now))
+        .select_from(Concern)
+        .outerjoin(FIRST, sa.and_(FIRST.concern_id == Concern.id, FIRST.round == 1))
+        .where(_relevant(period), *where)
+    )
+    return Counts(*db.session.execute(query).one())
+
+
 def _relevant(period: Period):
     """Only concerns that can count somewhere: filed or closed in the period, or open."""
     start, end = period.utc_bounds()
     return sa.or_(
         sa.and_(Concern.created_at >= start, Concern.created_at < end),
         Concern.status.in_(OPEN_STATUSES),
-        sa.and_(Concern.status == S.CLOSED, Concern.closed_at >= start, Concern.closed_at < end),
+        closed_in(period),
     )
 
 

@@ -7,7 +7,18 @@ from werkzeug.security import check_password_hash
 from app import create_app
 from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from extensions import db
-from models import Category, Concern, Region, Representative, Station, Unit, User, representative_station
+from models import (
+    Category,
+    Concern,
+    Duty,
+    DutySlot,
+    Region,
+    Representative,
+    Station,
+    Unit,
+    User,
+    representative_station,
+)
 from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
 
 CITIES = {"410500": "安阳市", "411100": "漯河市", "411600": "周口市", "410400": "平顶山市", "411700": "驻马店市"}
@@ -65,6 +76,8 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             "units": db.session.scalar(sa.select(sa.func.count()).select_from(Unit)),
             "users": db.session.scalar(sa.select(sa.func.count()).select_from(User)),
             "concerns": db.session.scalar(sa.select(sa.func.count()).select_from(Concern)),
+            "duty_slots": db.session.scalar(sa.select(sa.func.count()).select_from(DutySlot)),
+            "duties": db.session.scalar(sa.select(sa.func.count()).select_from(Duty)),
         }
 
 
@@ -157,14 +170,16 @@ def test_seed_demo_command(demo_app):
 
 
 def test_demo_roster_fills_two_weeks_once_and_never_double_books(demo_app):
-    from models import DutySlot
-
     with demo_app.app_context():
         seed_demo()
         db.session.commit()
         slots = db.session.scalars(sa.select(DutySlot)).all()
         assert slots, "the demo roster is empty"
-        assert {s.station_id for s in slots} and all(s.day.weekday() < 5 for s in slots)
+        from services.clock import local_today
+
+        # From today on, weekdays only (the past roster keeps the Beijing station's Saturdays).
+        coming = [s for s in slots if s.day >= local_today()]
+        assert {s.station_id for s in coming} and all(s.day.weekday() < 5 for s in coming)
         places = [(s.representative_id, s.day, s.starts_at) for s in slots]
         assert len(places) == len(set(places))
         seed_demo()
@@ -186,7 +201,7 @@ def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
         now = utcnow()
 
         concerns = db.session.scalars(sa.select(Concern).order_by(Concern.id)).all()
-        assert len(concerns) == len(CONCERNS) >= 40
+        assert len(concerns) == len(CONCERNS) >= 55
         assert {c.status for c in concerns} == set(ConcernStatus)
         assert any(c.rounds == 2 and c.status == ConcernStatus.CLOSED for c in concerns)
         assert any(c.rounds == 2 and c.status != ConcernStatus.CLOSED for c in concerns)
@@ -200,7 +215,7 @@ def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
         for concern in concerns:
             events = concern.events
             assert events[0].action == "submit" and events[0].created_at == concern.created_at
-            assert now - timedelta(days=43) < concern.created_at <= now
+            assert now - timedelta(days=93) < concern.created_at <= now
             times = [e.created_at for e in events]
             assert times == sorted(times) and times[-1] <= now, concern.content
             status = ConcernStatus.SUBMITTED
@@ -253,3 +268,150 @@ def test_demo_accounts_find_work_in_their_inbox(demo_app):
             assert any(c.status == ConcernStatus.SUBMITTED for c in inbox(manager, "all")), manager
         for staff in ("zk_staff", "xc_staff", "lh_staff"):
             assert inbox(staff, "all"), staff
+
+
+def test_demo_has_three_months_of_duties_in_every_standing(demo_app):
+    from datetime import date
+
+    from models.enums import DutyStatus, PresencePolicy
+    from services.clock import local_today, to_local
+    from services.duty_lines import Standing, standing
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        today = local_today()
+        duties = db.session.scalars(sa.select(Duty).order_by(Duty.checked_in_at)).all()
+        past_slots = db.session.scalars(sa.select(DutySlot).where(DutySlot.day < today)).all()
+
+        months = {(to_local(d.checked_in_at).year, to_local(d.checked_in_at).month) for d in duties}
+        this_month = (today.year, today.month)
+        assert len(months - {this_month}) >= 3, months
+        assert all(to_local(d.checked_in_at).date() < today for d in duties)
+        assert (today - to_local(duties[0].checked_in_at).date()).days <= 93
+        by_standing: dict[Standing, list[Duty]] = {}
+        for duty in duties:
+            by_standing.setdefault(standing(duty), []).append(duty)
+        assert set(by_standing) == {Standing.COUNTED, Standing.VOIDED, Standing.AUTO_CLOSED, Standing.PENDING}
+        assert len(by_standing[Standing.COUNTED]) > 10 * len(by_standing[Standing.VOIDED])
+        for duty in duties:
+            # Nothing is left open; every duty is at a station of its representative, in a
+            # slot of the past roster, and has ended.
+            assert duty.status != DutyStatus.OPEN and duty.checked_out_at is not None
+            assert duty.station in duty.representative.stations
+            assert duty.checked_out_at >= duty.checked_in_at
+        for duty in by_standing[Standing.VOIDED]:
+            assert duty.review_note and duty.confirmed_by_id is not None
+        # Pending at the stations that ask for a proof: older ones confirmed, one each waiting.
+        pending_kind = [d for d in duties if d.pending_reason]
+        assert {d.station.presence_policy for d in pending_kind} <= {PresencePolicy.GEO, PresencePolicy.KIOSK}
+        assert any(d.confirmed_by_id for d in pending_kind)
+        counted_kiosk = [d for d in by_standing[Standing.COUNTED] if d.kiosk_window is not None]
+        assert counted_kiosk, "kiosk check-ins carry their tablet window"
+        # Slots missed: past slots that no duty of the representative covers exist too.
+        covered = {(d.representative_id, to_local(d.checked_in_at).date()) for d in duties}
+        assert any((s.representative_id, s.day) not in covered for s in past_slots)
+        assert all(s.day >= date(2000, 1, 1) and s.day.weekday() in (0, 1, 2, 3, 4, 5) for s in past_slots)
+
+
+def test_demo_past_shows_in_figures_and_the_representatives_reports(demo_app):
+    from datetime import timedelta
+
+    from devtools.demo import _DEMO_REP_USERNAMES
+    from models import utcnow
+    from models.enums import ConcernAction, ConcernStatus
+    from services import figures
+    from services.attendance import Month, month_attendance
+    from services.clock import local_today, month_bounds
+    from services.concern_flow import OPEN_STATUSES, is_overdue
+    from services.reports import annual_report
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        now, today = utcnow(), local_today()
+        this_month_start = month_bounds(today.year, today.month)[0]
+        concerns = db.session.scalars(sa.select(Concern)).all()
+
+        closed_before = [c for c in concerns if c.status == ConcernStatus.CLOSED and c.closed_at < this_month_start]
+        assert len(closed_before) >= 8
+        assert sum(c.rating_rep is not None for c in closed_before) >= 6
+        twice_rated = [c for c in concerns if len(c.ratings) == 2]
+        assert len(twice_rated) >= 4
+        assert (
+            sum(
+                (c.ratings[0].rating_rep, c.ratings[0].rating_unit) != (c.rating_rep, c.rating_unit)
+                for c in twice_rated
+            )
+            >= 4
+        )
+        assert sum(any(e.action == ConcernAction.SEND_BACK for e in c.events) for c in concerns) >= 3
+        public_answers = [
+            c
+            for c in concerns
+            if c.is_public
+            and any(e.action in (ConcernAction.REPLY, ConcernAction.RESOLVE) and e.is_public for e in c.events)
+        ]
+        assert len(public_answers) >= 5
+        assert sum(c.is_public and c.status == ConcernStatus.CLOSED for c in concerns) >= 4
+        assert sum(is_overdue(c, now) for c in concerns) >= 4
+        due_soon = [
+            c for c in concerns if c.status in OPEN_STATUSES and c.due_at and now < c.due_at <= now + timedelta(days=2)
+        ]
+        assert len(due_soon) >= 2
+
+        # Each demo representative's file and annual report have a past.
+        years = sorted({(today - timedelta(days=d)).year for d in (0, 92)})
+        for username in _DEMO_REP_USERNAMES:
+            rep = db.session.scalar(sa.select(User).where(User.username == username)).representative
+            reports = [annual_report(rep, year, now) for year in years]
+            assert sum(r.total.duties for r in reports) >= 3, username
+            assert sum(r.concerns.taken_up for r in reports) >= 2, username
+            assert sum(r.concerns.counts.closed for r in reports) >= 1, username
+        wang = db.session.scalar(sa.select(User).where(User.username == "rep_wangjianjun")).representative
+        work = [annual_report(wang, year, now).concerns for year in years]
+        assert sum(w.supervised for w in work) >= 3 and sum(w.sent_back for w in work) >= 1
+
+        # The figures of the last three months, as 周口 congress staff see them.
+        zk_staff = db.session.scalar(sa.select(User).where(User.username == "zk_staff"))
+        period = figures.Period(today - timedelta(days=92), today)
+        total = figures.figures(zk_staff, "station", period, now).total
+        assert total.closed >= 10 and total.rated_rep >= 8
+        assert total.first_rep_satisfaction < total.rep_satisfaction
+
+        # The attendance review of last month at the 项城 waterproofing station.
+        station = db.session.scalar(sa.select(Station).where(Station.name == "项城市防水行业人大代表联络站"))
+        last_month = Month.of(today.replace(day=1) - timedelta(days=1))
+        att = month_attendance(station, last_month)
+        assert att.total.scheduled >= 6 and att.total.attended >= 4
+
+
+def test_demo_duty_history_leaves_out_a_representative_on_duty_now(demo_app):
+    from models import utcnow
+    from models.enums import DutyMethod, DutyStatus
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        # A database in use whose past roster is gone, with 王建军 on duty right now.
+        db.session.execute(sa.delete(Duty))
+        db.session.execute(sa.delete(DutySlot))
+        wang = db.session.scalar(sa.select(User).where(User.username == "rep_wangjianjun")).representative
+        now = utcnow()
+        db.session.add(
+            Duty(
+                station=wang.stations[0],
+                representative=wang,
+                checked_in_at=now,
+                method=DutyMethod.QR,
+                status=DutyStatus.OPEN,
+                nonce="on-duty-now-0001",
+            )
+        )
+        db.session.commit()
+
+        seed_demo()
+        db.session.commit()
+        mine = db.session.scalars(sa.select(Duty).where(Duty.representative_id == wang.id)).all()
+        assert [d.nonce for d in mine] == ["on-duty-now-0001"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Duty)) > 200

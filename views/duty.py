@@ -14,8 +14,10 @@ from services import clock, inbox, refusals, reports
 from services import duty as duty_service
 from services import stations as station_service
 from services.errors import CheckInRefused
+from services.figures import FIRST_YEAR, LAST_YEAR
 from services.permissions import Permission as P
 from views.forms.duty import CheckInForm, CheckOutForm
+from views.manage.figures import days, percent
 from views.util import get_or_404, require_or_abort, safe_next
 
 bp = Blueprint("duty", __name__)
@@ -164,5 +166,21 @@ def annual_report(year: int):
     rep = my_rep()
     if rep is None:
         abort(403)
+    return report_page(rep, year, back=url_for("duty.me", year=year))
+
+
+def report_page(rep, year: int, *, back: str):
+    """The 述职 report of `rep` for `year`, for whoever may read the representative's file:
+    the representative (/me/report) and the staff who oversee them (/manage/…/report)."""
     require_or_abort(P.DUTY_VIEW_FILE, rep)
-    return render_template("duty/report.html", rep=rep, report=reports.annual_report(rep, year), year=year)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        abort(404)
+    return render_template(
+        "duty/report.html",
+        rep=rep,
+        report=reports.annual_report(rep, year),
+        year=year,
+        back=back,
+        percent=percent,
+        days=days,
+    )

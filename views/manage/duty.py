@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
-from models import Duty, DutySlot
+from models import Duty, DutySlot, Representative
 from services import attendance as attendance_service
 from services import duty as duty_service
 from services import exports, inbox, notifications, refusals
@@ -19,9 +19,10 @@ from services.permissions import Permission as P
 from services.permissions import can
 from services.roster import RosterRefused
 from services.stations import representatives_in_order
+from views import duty as duty_views
 from views.forms.manage import ConfirmDutyForm, SlotForm, SlotRemoveForm, VoidDutyForm
 from views.manage import bp
-from views.util import get_or_404, require_or_abort
+from views.util import get_or_404, require_or_abort, safe_next
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -185,6 +186,16 @@ def attendance(code: str):
         may_export=can(current_user, P.ATTENDANCE_EXPORT, station),
         reason_label=attendance_service.reason_label,
     )
+
+
+@bp.get("/representatives/<int:rep_id>/report/<int:year>")
+@login_required
+def rep_report(rep_id: int, year: int):
+    """A representative's 述职 report, for the managers and staff who oversee one of their
+    stations (the rule that lets them read the representative's file)."""
+    rep = get_or_404(Representative, rep_id)
+    back = request.args.get("next")
+    return duty_views.report_page(rep, year, back=safe_next(back, url_for("manage.home")))
 
 
 def _back_to_review(duty: Duty):
