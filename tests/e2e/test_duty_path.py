@@ -180,7 +180,7 @@ def test_check_in_and_out_at_phone_size(live_server, new_context, world, db, for
 
     tap(page, page.locator('a[href^="/me/report/"]').first)
     page.wait_for_url("**/me/report/*")
-    expect(page.locator("table.table tbody")).to_contain_text(world["plain_name"])
+    expect(page.locator("#report-stations tbody")).to_contain_text(world["plain_name"])
     shot(page, "05-report")
     assert foreign_requests == [] and page_errors == []
 
