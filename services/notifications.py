@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -115,13 +115,14 @@ def queue_for_event(concern: Concern, event: ConcernEvent, spec) -> list[Outbox]
 
 
 def not_reached(concern: Concern) -> list[Outbox]:
-    """This concern's notifications that did not go out: nobody to send to, or sending
-    failed for good. Staff see them on the concern, to tell those people another way."""
+    """This concern's notifications that did not go out: nobody to send to, sending failed
+    for good, held back, or a resident's SMS put off to a later morning (still waiting).
+    Staff see them on the concern, to tell those people another way."""
+    failed = sa.and_(Outbox.status == OutboxStatus.FAILED, Outbox.last_error != resident_mobile.SUPERSEDED)
+    waiting = sa.and_(Outbox.status == OutboxStatus.PENDING, Outbox.last_error == resident_mobile.DEFERRED)
     return list(
         db.session.scalars(
-            sa.select(Outbox)
-            .where(Outbox.concern_id == concern.id, Outbox.status == OutboxStatus.FAILED)
-            .order_by(Outbox.id)
+            sa.select(Outbox).where(Outbox.concern_id == concern.id, sa.or_(failed, waiting)).order_by(Outbox.id)
         )
     )
 
@@ -193,6 +194,11 @@ def needs_telling(row: Outbox) -> bool:
 
 def why_not_sent(row: Outbox) -> str:
     """The reason in the viewer's language; a sender's own error as it came."""
+    if row.last_error == resident_mobile.DEFERRED and row.status == OutboxStatus.PENDING:
+        return _(
+            "the number is not confirmed and already had its SMS that day: it goes out at %(when)s.",
+            when=format_datetime(row.next_attempt_at, "M/d HH:mm"),
+        )
     reason = WHY_NOT_SENT.get(row.last_error)
     return str(reason) if reason is not None else row.last_error
 
@@ -205,14 +211,14 @@ def told_whom(rows: list[Outbox]) -> str:
         if r.channel == "email"
         else _("%(recipient)s by SMS", recipient=mask_recipient(r.recipient))
         for r in rows
-        if r.channel != UNREACHABLE and r.last_error not in resident_mobile.HELD
+        if r.channel != UNREACHABLE and r.last_error not in (*resident_mobile.HELD, resident_mobile.DEFERRED)
     ]
     missed = [r.recipient for r in rows if r.channel == UNREACHABLE]
-    held = [r for r in rows if r.last_error in resident_mobile.HELD]
+    held = [r for r in rows if r.last_error in (*resident_mobile.HELD, resident_mobile.DEFERRED)]
     parts = [_("Notified: %(whom)s.", whom=", ".join(reached))] if reached else [_("Nobody was notified.")]
     parts.extend(
         _(
-            "The resident (%(recipient)s) was not sent an SMS: %(reason)s",
+            "The resident (%(recipient)s) was not sent an SMS now: %(reason)s",
             recipient=mask_recipient(r.recipient),
             reason=why_not_sent(r),
         )

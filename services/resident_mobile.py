@@ -4,8 +4,10 @@ The concern form takes any number, so until its owner proves it the service must
 way to flood someone else's phone:
 
 - every SMS to a resident goes through `queue_resident_sms`, which holds it back (an Outbox
-  row that is never sent, with the reason) when the owner said stop, or when an unconfirmed
-  number already had its SMS today (UNCONFIRMED_SMS_PER_DAY, one by default);
+  row that is never sent, with the reason) when the owner said stop, and puts it off to the
+  next morning with room when an unconfirmed number already had its SMS that day
+  (UNCONFIRMED_SMS_PER_DAY, one by default): the loop's news is late, never lost, and a
+  later message about the same concern replaces one still waiting;
 - a number is confirmed by the code sent to it from /my (`request_code`, `verify_code`);
   confirmed numbers are no longer capped;
 - its owner says stop by replying 退订/TD/STOP (`handle_inbound`), through the link in every
@@ -23,7 +25,7 @@ import hmac
 import re
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -46,7 +48,12 @@ KEEP_CODES = timedelta(days=2)  # code rows outlive the per-day count, then go
 # Outbox.last_error of a resident SMS that was never sent, and why (told_whom reads them).
 HELD_OPTED_OUT = "held back: the owner of this number asked for no more SMS"
 HELD_DAILY_CAP = "held back: an unconfirmed number already had its SMS today"
-HELD = (HELD_OPTED_OUT, HELD_DAILY_CAP)
+SUPERSEDED = "held back: a later message about the same concern replaced it"
+HELD = (HELD_OPTED_OUT, HELD_DAILY_CAP, SUPERSEDED)
+# Outbox.last_error of a resident SMS put off to a later morning (status pending).
+DEFERRED = "deferred: an unconfirmed number already had its SMS that day"
+DEFER_MORNING = timedelta(hours=8, minutes=30)  # local time a put-off SMS goes out
+DEFER_DAYS = 30  # how far ahead a day with room is looked for
 # A reply that means stop, compared without spaces or punctuation and in capitals.
 STOP_WORDS = frozenset({"退订", "TD", "STOP"})
 STOP_VIA = ("reply", "link", "page")
@@ -101,8 +108,13 @@ def _contact_for_update(mobile: str, now: datetime) -> ResidentMobile:
 
 
 def sms_today(mobile: str, now: datetime | None = None) -> int:
-    """SMS queued for this number today (local day), held-back and failed ones not counted."""
-    start, end = day_bounds(local_today(now))
+    return sms_on(mobile, local_today(now))
+
+
+def sms_on(mobile: str, day: date) -> int:
+    """SMS to this number that go out on the local `day` (sent then, or waiting for it),
+    held-back and failed ones not counted."""
+    start, end = day_bounds(day)
     return (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -110,8 +122,8 @@ def sms_today(mobile: str, now: datetime | None = None) -> int:
             .where(
                 Outbox.recipient == mobile,
                 Outbox.channel == "sms",
-                Outbox.created_at >= start,
-                Outbox.created_at < end,
+                Outbox.next_attempt_at >= start,
+                Outbox.next_attempt_at < end,
                 Outbox.status != OutboxStatus.FAILED,
             )
         )
@@ -143,23 +155,20 @@ def queue_resident_sms(
 ) -> Outbox:
     """Add an SMS to a resident to the session, with the way to stop them at its end. Held
     back (a failed row, never sent, its reason in last_error) when `held_reason` says so;
-    a held-back `secret` (a code) keeps no body."""
+    past the daily cap, put off to the next morning with room instead (a code, useless by
+    then, is held back and keeps no body)."""
     now = now or utcnow()
     reason = held_reason(mobile, kind, now)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        stop = _("Reply TD to stop, or open %(url)s", url=stop_url(mobile))
-    text = f"{body} {stop}"
-    row = Outbox(
-        channel="sms",
-        recipient=mobile,
-        subject="",
-        body=text,
-        kind=kind,
-        concern_id=concern_id,
-        status=OutboxStatus.PENDING,
-        created_at=now,
-        next_attempt_at=now,
-    )
+    if reason == HELD_DAILY_CAP and not secret:
+        _supersede(mobile, concern_id)
+        day = _first_day_with_room(mobile, local_today(now) + timedelta(days=1))
+        if day is not None:
+            row = _resident_row(mobile, body, kind, concern_id, now)
+            row.next_attempt_at, row.last_error = day_bounds(day)[0] + DEFER_MORNING, DEFERRED
+            current_app.logger.info("SMS %s to %s put off to %s", kind, masked(mobile), day.isoformat())
+            db.session.add(row)
+            return row
+    row = _resident_row(mobile, body, kind, concern_id, now)
     if reason is not None:
         row.status, row.last_error = OutboxStatus.FAILED, reason
         if secret:
@@ -167,6 +176,48 @@ def queue_resident_sms(
         current_app.logger.info("SMS %s to %s held back: %s", kind, masked(mobile), reason)
     db.session.add(row)
     return row
+
+
+def _resident_row(mobile: str, body: str, kind: str, concern_id: int | None, now: datetime) -> Outbox:
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        stop = _("Reply TD to stop, or open %(url)s", url=stop_url(mobile))
+    return Outbox(
+        channel="sms",
+        recipient=mobile,
+        subject="",
+        body=f"{body} {stop}",
+        kind=kind,
+        concern_id=concern_id,
+        status=OutboxStatus.PENDING,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _supersede(mobile: str, concern_id: int | None) -> None:
+    """A message about a concern still waiting for its morning is replaced by the newer one."""
+    if concern_id is None:
+        return
+    db.session.execute(
+        sa.update(Outbox)
+        .where(
+            Outbox.recipient == mobile,
+            Outbox.concern_id == concern_id,
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.last_error == DEFERRED,
+        )
+        .values(status=OutboxStatus.FAILED, last_error=SUPERSEDED)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _first_day_with_room(mobile: str, first: date) -> date | None:
+    cap = current_app.config["UNCONFIRMED_SMS_PER_DAY"]
+    for offset in range(DEFER_DAYS):
+        day = first + timedelta(days=offset)
+        if sms_on(mobile, day) < cap:
+            return day
+    return None
 
 
 def stop_url(mobile: str) -> str:

@@ -12,7 +12,8 @@ from models.enums import ConcernStatus as S
 from models.enums import OutboxStatus, Role
 from services import concern_flow as flow
 from services import resident_mobile as rm
-from services.notifications import told_whom
+from services.clock import day_bounds, local_today
+from services.notifications import not_reached, told_whom
 from tests import factories
 
 MOBILE = "13812345678"
@@ -174,16 +175,32 @@ def test_a_bad_number_is_refused(db, raw):
 # --- the cap and the stop -----------------------------------------------------------------
 
 
-def test_an_unconfirmed_number_gets_one_sms_a_day(db):
+def test_an_unconfirmed_number_gets_one_sms_a_day_and_the_rest_the_next_mornings(db):
     now = utcnow()
-    first = rm.queue_resident_sms(MOBILE, "一", kind="concern.accepted", now=now)
+    first = rm.queue_resident_sms(MOBILE, "一", kind="concern.accepted", concern_id=None, now=now)
     second = rm.queue_resident_sms(MOBILE, "二", kind="concern.dispatched", now=now)
-    assert first.status == OutboxStatus.PENDING
-    assert (second.status, second.last_error) == (OutboxStatus.FAILED, rm.HELD_DAILY_CAP)
-    # another number, and the same number tomorrow, are not affected
-    assert rm.queue_resident_sms(OTHER, "三", kind="concern.accepted", now=now).status == OutboxStatus.PENDING
-    tomorrow = rm.queue_resident_sms(MOBILE, "四", kind="concern.accepted", now=now + timedelta(days=1))
-    assert tomorrow.status == OutboxStatus.PENDING
+    third = rm.queue_resident_sms(MOBILE, "三", kind="concern.dispatched", now=now)
+    assert first.status == OutboxStatus.PENDING and first.next_attempt_at == now
+    # put off, never lost: one a morning, at 08:30 local time
+    tomorrow = local_today(now) + timedelta(days=1)
+    assert (second.status, second.last_error) == (OutboxStatus.PENDING, rm.DEFERRED)
+    assert second.next_attempt_at == day_bounds(tomorrow)[0] + rm.DEFER_MORNING
+    assert third.next_attempt_at == day_bounds(tomorrow + timedelta(days=1))[0] + rm.DEFER_MORNING
+    # another number is not affected; the same number tomorrow has no room left until the day after
+    assert rm.queue_resident_sms(OTHER, "四", kind="concern.accepted", now=now).next_attempt_at == now
+    later = rm.queue_resident_sms(MOBILE, "五", kind="concern.accepted", now=now + timedelta(days=1))
+    assert later.last_error == rm.DEFERRED and later.next_attempt_at > third.next_attempt_at
+
+
+def test_a_later_message_about_the_same_concern_replaces_one_still_waiting(db, filed):
+    concern = filed
+    rm.queue_resident_sms(MOBILE, "受理", kind="concern.accepted", concern_id=concern.id)
+    waiting = rm.queue_resident_sms(MOBILE, "答复", kind="concern.replied", concern_id=concern.id)
+    newer = rm.queue_resident_sms(MOBILE, "请评价", kind="concern.confirmed", concern_id=concern.id)
+    db.session.refresh(waiting)
+    assert (waiting.status, waiting.last_error) == (OutboxStatus.FAILED, rm.SUPERSEDED)
+    assert (newer.status, newer.last_error) == (OutboxStatus.PENDING, rm.DEFERRED)
+    assert newer.next_attempt_at.date() == waiting.next_attempt_at.date()  # it takes the freed morning
 
 
 def test_a_confirmed_number_is_not_capped(db):
@@ -218,7 +235,7 @@ def test_a_stopped_number_gets_no_sms_but_the_code_its_owner_asks_for(db, filed)
     assert rm.queue_resident_sms(MOBILE, "进展", kind="concern.accepted").status == OutboxStatus.PENDING
 
 
-def test_the_loop_holds_back_a_second_sms_the_same_day_and_staff_are_told(db):
+def test_the_loop_puts_off_a_second_sms_the_same_day_and_staff_are_told(db):
     region = factories.region()
     station = factories.station(region=region)
     rep = factories.representative(stations=[station])
@@ -228,11 +245,12 @@ def test_the_loop_holds_back_a_second_sms_the_same_day_and_staff_are_told(db):
     db.session.flush()
     flow.transition(concern, "accept", actor=manager, role=Role.STATION_MANAGER, representative=rep)
     flow.transition(concern, "resolve", actor=rep.user, role=Role.REPRESENTATIVE, note="已当场答复：下周维修。")
-    sent, held = [r for r in outbox(db) if r.recipient == MOBILE]
+    sent, later = [r for r in outbox(db) if r.recipient == MOBILE]
     assert sent.status == OutboxStatus.PENDING and "/sms/stop/" in sent.body
-    assert (held.status, held.last_error, held.concern_id) == (OutboxStatus.FAILED, rm.HELD_DAILY_CAP, concern.id)
-    said = told_whom([held])
-    assert "138****5678" in said and "今天已收到一条短信" in said and "已通知" not in said
+    assert (later.status, later.last_error, later.concern_id) == (OutboxStatus.PENDING, rm.DEFERRED, concern.id)
+    said = told_whom([later])
+    assert "138****5678" in said and "08:30" in said and "已通知" not in said
+    assert later in not_reached(concern)  # staff see it waiting on the concern
 
 
 def test_stop_links_are_signed(app):

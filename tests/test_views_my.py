@@ -340,7 +340,7 @@ def test_my_concerns_is_linked_from_the_lookup_page_and_the_station_page(client,
 
 
 def test_the_cap_shows_on_the_concern_for_staff(client, db, mine):
-    """A resident SMS held back is listed as not sent, with why."""
+    """A resident SMS put off by the cap is listed on the concern, with when it goes out."""
     from models.enums import Role
     from tests.helpers import login
 
@@ -351,7 +351,7 @@ def test_the_cap_shows_on_the_concern_for_staff(client, db, mine):
     db.session.commit()
     login(client, admin)
     page = client.get(f"/manage/concerns/{a.id}").text
-    assert "今天已收到一条短信" in page
-    assert "/handled" not in page  # the resident's own choice or the cap: nothing for staff to chase
-    held = [r for r in outbox_rows() if r.status == OutboxStatus.FAILED]
-    assert len(held) == 1
+    assert "当天已收到一条短信" in page and "08:30" in page
+    assert "/handled" not in page  # the cap: nothing for staff to chase
+    later = [r for r in outbox_rows() if r.last_error == rm.DEFERRED]
+    assert len(later) == 1 and later[0].status == OutboxStatus.PENDING
