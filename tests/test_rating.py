@@ -476,6 +476,7 @@ def test_the_resident_of_a_merged_concern_rates_the_answer_once_per_round(client
     assert actions(twin)[-1] == "rate_merged"
     again = post_rating(client, twin.tracking_code, follow_redirects=True).get_data(as_text=True)
     assert len(ratings(fresh(twin))) == 1 and "rate-form" not in again
+    assert "等待您评价" not in again and "您已评价" in again  # the other resident's rating is still to come
 
     # the first resident sends theirs back: once answered again, the merged one rates round two
     post_rating(client, target.tracking_code, unit="dissatisfied")

@@ -452,6 +452,8 @@ def render_track(
     answered = followed.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
     reply, check = _answer(concern_service.public_events(followed)) if answered else (None, None)
     listed = public_answers.is_listed(concern)
+    # "Waiting for your rating" is the other resident's to read once this one has rated.
+    rated_while_waiting = merged and followed.status == ConcernStatus.CONFIRMED and _rated(concern, followed.rounds)
     response = make_response(
         render_template(
             "public/track.html",
@@ -459,9 +461,11 @@ def render_track(
             followed=followed,
             merged=merged,
             stages=flow.STAGES,
-            done=flow.stage_done(followed.status),
+            done=len(flow.STAGES) - 1 if rated_while_waiting else flow.stage_done(followed.status),
             second_round=flow.in_second_round(followed),
-            status_title=flow.status_for_resident(followed.status),
+            status_title=_("You have rated the answer")
+            if rated_while_waiting
+            else flow.status_for_resident(followed.status),
             events=events,
             code_display=format_tracking_code(concern.tracking_code),
             reply=reply,
