@@ -45,6 +45,7 @@ ENV_SETTINGS = {
     "SMS_WEBHOOK_TOKEN": str,
     "SMS_INBOUND_TOKEN": str,
     "UNCONFIRMED_SMS_PER_DAY": int,
+    "UNCONFIRMED_CODES_PER_DAY": int,
     "MY_CODE_MINUTES": int,
     "MY_SESSION_MINUTES": int,
     "MY_CODES_PER_HOUR": int,
@@ -114,6 +115,8 @@ class Config:
     # SMS a day to a resident's number that nobody has confirmed with a code (/my): the
     # service must not be a way to flood someone else's phone. Confirmed numbers are not capped.
     UNCONFIRMED_SMS_PER_DAY = 1
+    # /my codes to a number not yet confirmed (or stopped), a separate allowance from the above.
+    UNCONFIRMED_CODES_PER_DAY = 3
 
     # "My concerns" (/my): a code by SMS finds a resident's concerns by mobile number.
     MY_CODE_MINUTES = 5  # a code's life

@@ -15,7 +15,7 @@ from models.enums import ConcernAction, Rating
 from models.enums import ConcernStatus as S
 from services import notifications
 from services.errors import TransitionRefused
-from services.merges import merge_root
+from services.merges import followers, merge_root
 from services.notifications import Notice
 from services.permissions import Permission, concern_permission, roles_for
 from services.workdays import add_working_days, working_days_between
@@ -63,6 +63,17 @@ def _has_unit(concern: Concern) -> bool:
 
 def _has_no_unit(concern: Concern) -> bool:
     return concern.unit_id is None
+
+
+def _final_now(concern: Concern) -> bool:
+    """Its status read under a row lock (PostgreSQL): two concerns merged into each other
+    at the same moment would leave both merged, with nobody to act."""
+    status = db.session.scalar(sa.select(Concern.status).where(Concern.id == concern.id).with_for_update())
+    return status in FINAL_STATUSES
+
+
+def _has_no_followers(concern: Concern) -> bool:
+    return not followers(concern)
 
 
 def _may_rate_merged(concern: Concern) -> bool:
@@ -247,7 +258,8 @@ STEPS = (
             resident=_l("Your concern was merged with a similar one and is handled with it. Progress: %(url)s"),
         ),
     ),
-    _step(A.WITHDRAW, {S.SUBMITTED}, S.WITHDRAWN, title=_l("Withdrawn by the resident")),
+    # Not once other residents' concerns follow it: they would be left with nothing to follow.
+    _step(A.WITHDRAW, {S.SUBMITTED}, S.WITHDRAWN, when=_has_no_followers, title=_l("Withdrawn by the resident")),
     _step(A.RATE, {S.CONFIRMED}, S.CLOSED, title=_l("Rated by the resident")),
     _step(A.RATE_MERGED, {S.MERGED}, None, when=_may_rate_merged, title=_l("Rated by the resident")),
     _step(A.AUTO_CLOSE, {S.CONFIRMED}, S.CLOSED, title=_l("Closed without a rating")),
@@ -412,9 +424,7 @@ def transition(
     def guard(spec: ActionSpec, now: datetime) -> None:
         if spec.action in REOPENS and concern.rounds > 1:
             raise TransitionRefused("already_reopened")
-        if spec.action == A.MERGE and (
-            merge_into is None or merge_into.id == concern.id or merge_into.status in FINAL_STATUSES
-        ):
+        if spec.action == A.MERGE and (merge_into is None or merge_into.id == concern.id or _final_now(merge_into)):
             raise TransitionRefused("merge_target_required")
         if spec.action == A.ACCEPT and (representative is None or not representative.user.active):
             raise TransitionRefused("representative_required")

@@ -15,6 +15,7 @@ from services.duty import duty_for_new_concern
 from services.errors import ConcernRefused
 from services.limits import CONCERN_CONTENT_MAX, CONCERN_CONTENT_MIN, CONTACT_NAME_MAX, PHOTOS_MAX
 from services.photos import ProcessedPhoto
+from services.redact import redact
 
 # Where the number rules live; imported here too, as other modules expect them here.
 from services.resident_mobile import is_mainland_mobile, normalize_mobile
@@ -134,6 +135,48 @@ def _unused_tracking_code() -> str:
         code = new_tracking_code()
         if find_by_tracking_code(code) is None:
             return code
+
+
+@dataclass(frozen=True)
+class SharedEvent:
+    """An event of the concern a merged one follows, as its resident reads it."""
+
+    id: int
+    action: str
+    created_at: datetime
+    note: str
+    is_public: bool = True
+
+
+# Of the concern a merged one follows, its resident reads every step and the notes that
+# answer it: the answer, the representative's check, why it was not accepted. Replies
+# addressed to the other resident and their own steps (filing, rating, the comment that
+# reopened it) stay theirs.
+SHARED_NOTES = frozenset({ConcernAction.REPLY, ConcernAction.RESOLVE, ConcernAction.CONFIRM, ConcernAction.REJECT})
+NOT_SHARED = frozenset(
+    {
+        ConcernAction.SUBMIT,
+        ConcernAction.RATE,
+        ConcernAction.RATE_MERGED,
+        ConcernAction.WITHDRAW,
+        ConcernAction.COMMENT,
+    }
+)
+
+
+def shared_events(followed: Concern) -> list[SharedEvent]:
+    """What a merged concern's resident reads of `followed`'s trail, the other resident's
+    personal details removed from the notes."""
+    return [
+        SharedEvent(
+            e.id,
+            e.action,
+            e.created_at,
+            redact(e.note, [followed.contact_name]) if e.action in SHARED_NOTES and e.is_public else "",
+        )
+        for e in public_events(followed)
+        if e.action not in NOT_SHARED
+    ]
 
 
 def public_events(concern: Concern) -> list[ConcernEvent]:

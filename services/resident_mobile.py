@@ -107,13 +107,10 @@ def _contact_for_update(mobile: str, now: datetime) -> ResidentMobile:
     return found
 
 
-def sms_today(mobile: str, now: datetime | None = None) -> int:
-    return sms_on(mobile, local_today(now))
-
-
-def sms_on(mobile: str, day: date) -> int:
-    """SMS to this number that go out on the local `day` (sent then, or waiting for it),
-    held-back and failed ones not counted."""
+def sms_on(mobile: str, day: date, *, codes: bool = False) -> int:
+    """The loop's SMS (or, `codes`, the /my codes) to this number that go out on the local
+    `day` (sent then, or waiting for it), held-back and failed ones not counted. Each has its
+    own allowance, so news of a concern never keeps its resident from a code, nor the reverse."""
     start, end = day_bounds(day)
     return (
         db.session.scalar(
@@ -125,6 +122,7 @@ def sms_on(mobile: str, day: date) -> int:
                 Outbox.next_attempt_at >= start,
                 Outbox.next_attempt_at < end,
                 Outbox.status != OutboxStatus.FAILED,
+                Outbox.kind == CODE_KIND if codes else Outbox.kind != CODE_KIND,
             )
         )
         or 0
@@ -138,8 +136,12 @@ def held_reason(mobile: str, kind: str, now: datetime | None = None) -> str | No
     if stopped and kind != CODE_KIND:
         return HELD_OPTED_OUT
     confirmed = found is not None and found.verified_at is not None
-    # A stopped number gets only the codes its owner asks for, and no more than an unconfirmed one.
-    if (stopped or not confirmed) and sms_today(mobile, now) >= current_app.config["UNCONFIRMED_SMS_PER_DAY"]:
+    if confirmed and not stopped:
+        return None
+    # A stopped number gets only the codes its owner asks for, no more than an unconfirmed one.
+    codes = kind == CODE_KIND
+    cap = current_app.config["UNCONFIRMED_CODES_PER_DAY" if codes else "UNCONFIRMED_SMS_PER_DAY"]
+    if sms_on(mobile, local_today(now), codes=codes) >= cap:
         return HELD_DAILY_CAP
     return None
 

@@ -505,3 +505,28 @@ def test_the_resident_of_a_merged_concern_is_told_of_its_progress_with_their_own
     kinds = [row.kind for row in sms]
     assert "concern.merged" in kinds and "concern.confirmed" in kinds
     assert all(f"/t/{twin.tracking_code}" in row.body and target.tracking_code not in row.body for row in sms)
+
+
+def test_a_merged_concerns_page_keeps_the_other_residents_words_to_them(client, db):
+    target, twin = merged_pair()
+    target.contact_name, target.contact_mobile, target.consent_at = "李四", "13911112222", utcnow()
+    flow.add_note(
+        target, "李四先生您好，您反映的3栋502漏水问题已登记", role=Role.STATION_MANAGER, actor=None, public=True
+    )
+    answer(target)
+    _db.session.commit()
+    post_rating(client, target.tracking_code, unit="dissatisfied", comment="我是李四住3栋502，电话13911112222")
+    page = client.get(f"/t/{twin.tracking_code}").get_data(as_text=True)
+    assert REPLY in page and CHECK in page  # the answer is shared
+    for private in ("李四", "13911112222", "3栋502"):
+        assert private not in page
+    assert "根据您的评价" not in page and "再次办理" in page  # the second round was not this resident's doing
+
+
+def test_a_concern_others_were_merged_into_can_no_longer_be_withdrawn(client, db):
+    target, twin = merged_pair()
+    page = client.get(f"/t/{target.tracking_code}").get_data(as_text=True)
+    assert "withdraw-form" not in page
+    resp = client.post(f"/t/{target.tracking_code}/withdraw", data={"confirm": "y"}, follow_redirects=True)
+    assert "其他群众的同类反映" in resp.get_data(as_text=True)
+    assert fresh(target).status == S.SUBMITTED

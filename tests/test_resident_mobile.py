@@ -209,14 +209,19 @@ def test_a_confirmed_number_is_not_capped(db):
     assert {r.status for r in rows} == {OutboxStatus.PENDING}
 
 
-def test_a_held_back_code_keeps_no_body(db, filed):
+def test_news_of_a_concern_never_keeps_a_code_back_and_a_held_back_code_keeps_no_body(app, db, filed):
     rm.queue_resident_sms(MOBILE, "进展", kind="concern.accepted")
     rm.request_code(MOBILE)
     progress, code = outbox(db)
-    assert (code.status, code.last_error, code.body) == (OutboxStatus.FAILED, rm.HELD_DAILY_CAP, "—")
+    assert progress.status == code.status == OutboxStatus.PENDING  # each has its own allowance
+    app.config["UNCONFIRMED_CODES_PER_DAY"] = 1
+    rm.request_code(MOBILE)
+    held = outbox(db)[-1]
+    assert (held.status, held.last_error, held.body) == (OutboxStatus.FAILED, rm.HELD_DAILY_CAP, "—")
 
 
-def test_a_stopped_number_gets_no_sms_but_the_code_its_owner_asks_for(db, filed):
+def test_a_stopped_number_gets_no_sms_but_the_code_its_owner_asks_for(app, db, filed):
+    app.config["UNCONFIRMED_CODES_PER_DAY"] = 1
     rm.opt_out(MOBILE, "link")
     rm.opt_out(MOBILE, "reply")  # again: nothing changes
     assert rm.contact(MOBILE).opted_out_via == "link"

@@ -115,7 +115,7 @@ def _code_page(form: CodeForm | None = None, status: int = 200):
         form=form or CodeForm(formdata=None),
         mobile=asked[1],
         minutes=current_app.config["MY_CODE_MINUTES"],
-        per_day=current_app.config["UNCONFIRMED_SMS_PER_DAY"],
+        per_day=current_app.config["UNCONFIRMED_CODES_PER_DAY"],
     )
 
 

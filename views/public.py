@@ -412,10 +412,6 @@ def track(code: str):
     return render_track(concern)
 
 
-# The other resident's own steps on the concern a merged one follows: theirs, not shown.
-FOLLOWED_SKIPS = frozenset({A.SUBMIT, A.RATE, A.RATE_MERGED, A.WITHDRAW})
-
-
 def _answer(events: list) -> tuple:
     """The latest answer (the unit's reply or the on-the-spot resolution) and the
     representative's check of it: what the resident is asked to rate."""
@@ -439,10 +435,10 @@ def render_track(
     # form are that one's; what the resident wrote and their own ratings stay their own.
     followed = merge_root(concern)
     merged = followed is not concern
-    events = concern_service.public_events(concern)
+    events: list = concern_service.public_events(concern)
+    followed_events: list = concern_service.shared_events(followed) if merged else events
     if merged:
-        theirs = [e for e in concern_service.public_events(followed) if e.action not in FOLLOWED_SKIPS]
-        events = sorted(events + theirs, key=lambda e: (e.created_at, e.id))
+        events = sorted(events + followed_events, key=lambda e: (e.created_at, e.id))
     can_rate = _awaits_rating(concern)
     can_withdraw = flow.CONCERN_FLOW[A.WITHDRAW].applies(concern)
     if can_rate and rate_form is None:
@@ -450,7 +446,7 @@ def render_track(
     if can_withdraw and withdraw_form is None:
         withdraw_form = WithdrawForm(formdata=None)
     answered = followed.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
-    reply, check = _answer(concern_service.public_events(followed)) if answered else (None, None)
+    reply, check = _answer(followed_events) if answered else (None, None)
     listed = public_answers.is_listed(concern)
     # "Waiting for your rating" is the other resident's to read once this one has rated.
     rated_while_waiting = merged and followed.status == ConcernStatus.CONFIRMED and _rated(concern, followed.rounds)
@@ -462,7 +458,8 @@ def render_track(
             merged=merged,
             stages=flow.STAGES,
             done=len(flow.STAGES) - 1 if rated_while_waiting else flow.stage_done(followed.status),
-            second_round=flow.in_second_round(followed),
+            second_round=flow.in_second_round(followed) and not merged,
+            handled_again=flow.in_second_round(followed) and merged,
             status_title=_("You have rated the answer")
             if rated_while_waiting
             else flow.status_for_resident(followed.status),
@@ -562,6 +559,13 @@ def withdraw(code: str):
         db.session.rollback()
         if concern.status == ConcernStatus.WITHDRAWN:
             flash(_("This concern has been withdrawn."))
+        elif concern.status == ConcernStatus.SUBMITTED:  # others' concerns were merged into it
+            flash(
+                _(
+                    "Similar concerns from other residents are handled together with yours, "
+                    "so it can no longer be withdrawn."
+                )
+            )
         else:
             flash(_("A representative has already taken up this concern, so it can no longer be withdrawn."))
         return redirect(url_for("public.track", code=concern.tracking_code), 303)
