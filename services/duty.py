@@ -108,8 +108,7 @@ def current_kiosk_code(secret: str, station: Station, window: int) -> tuple[str,
 
 def kiosk_code_used(station: Station, token: str) -> bool:
     return (
-        db.session.scalar(sa.select(Duty.id).where(Duty.station_id == station.id, Duty.kiosk_code == token))
-        is not None
+        db.session.scalar(sa.select(Duty.id).where(Duty.station_id == station.id, Duty.kiosk_code == token)) is not None
     )
 
 

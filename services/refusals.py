@@ -153,10 +153,7 @@ WORDS: dict[Key, Wording] = {
     ),
     (D, "kiosk_expired", None): Wording(_l("This tablet code has expired. Scan the code on the tablet again.")),
     (D, "kiosk_used", None): Wording(
-        _l(
-            "This tablet code has already been used to check in: each code works once. "
-            "Scan the new code on the tablet."
-        )
+        _l("This tablet code has already been used to check in: each code works once. Scan the new code on the tablet.")
     ),
     (D, "not_yours", None): Wording(_l("This duty belongs to someone else.")),
     (D, "not_open", None): Wording(_l("This duty is no longer open.")),

@@ -236,7 +236,7 @@ def test_without_a_paired_device_the_display_says_how_to_pair(client, world):
         resp = client.get(path, headers={"Accept-Language": "en"})
         assert resp.status_code == 403, path
         html = resp.get_data(as_text=True)
-        assert "not paired" in html and "/kiosk/pair" in html and "<svg class=\"kiosk-qr" not in html
+        assert "not paired" in html and "/kiosk/pair" in html and '<svg class="kiosk-qr' not in html
     # A manager's signed-in session no longer opens it: the manager pairs the tablet instead.
     login(client, world["manager"])
     assert client.get(f"/kiosk/{code}").status_code == 403

@@ -21,8 +21,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from models import Duty, DutySlot, Station, User, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
-from services.clock import local_today
 from services import kiosk as kiosk_service
+from services.clock import local_today
 from services.duty import distance_m, kiosk_token, kiosk_window
 from tests import factories
 from tests.e2e.conftest import PHONE_USER_AGENT, PHONE_VIEWPORT
