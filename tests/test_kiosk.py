@@ -190,6 +190,19 @@ def test_a_wrong_pairing_code_says_what_is_wrong(app, world, typed, words):
     assert browser.get_cookie(COOKIE, path="/kiosk") is None
 
 
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "KIOSK_PAIR_RATE_LIMIT": "3 per minute"}])
+def test_guessing_pairing_codes_is_rate_limited(app, world):
+    _pairing, code = kiosk_service.new_pairing(world["manager"], world["station"])
+    _db.session.commit()
+    browser = app.test_client()
+    for guess in ("ABCD-EFGH", "ABCD-EFGJ", "ABCD-EFGK"):
+        assert browser.post("/kiosk/pair", data={"code": guess}).status_code == 422
+    assert browser.post("/kiosk/pair", data={"code": code}).status_code == 429
+    assert browser.get("/kiosk/pair").status_code == 200  # the form itself still opens
+    other = app.test_client()
+    assert other.post("/kiosk/pair", data={"code": code}, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 303
+
+
 def test_pairing_signs_out_whoever_was_signed_in_on_the_tablet(app, world):
     browser = app.test_client()
     login(browser, world["manager"])
