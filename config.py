@@ -52,6 +52,9 @@ ENV_SETTINGS = {
     "MY_CODES_PER_DAY": int,
     "MY_RATE_LIMIT": str,
     "MY_VERIFY_RATE_LIMIT": str,
+    "KIOSK_POLL_SECONDS": int,
+    "KIOSK_PAIRING_MINUTES": int,
+    "KIOSK_PAIR_RATE_LIMIT": str,
 }
 
 
@@ -127,8 +130,13 @@ class Config:
     MY_VERIFY_RATE_LIMIT = "30 per hour"  # codes typed in from one address
 
     STATION_PAGE_CACHE_SECONDS = 30
-    # The station tablet's check-in code changes this often (a test shortens it).
+    # The station tablet's check-in code changes this often (a test shortens it), and at
+    # once when it has been used: the tablet asks every KIOSK_POLL_SECONDS.
     KIOSK_WINDOW_SECONDS = 30
+    KIOSK_POLL_SECONDS = 4
+    # A tablet's pairing code (made in the back office) lasts this long, and works once.
+    KIOSK_PAIRING_MINUTES = 10
+    KIOSK_PAIR_RATE_LIMIT = "10 per minute"  # pairing codes typed from one address
     TRUST_PROXY_HOPS = 0
 
     BABEL_DEFAULT_LOCALE = "zh_Hans"

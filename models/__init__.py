@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
+from models.kiosk import KioskDevice, KioskPairing
 from models.mobile import MobileCode, ResidentMobile
 from models.outbox import AuditLog, Outbox
 from models.region import Region
@@ -24,6 +25,8 @@ __all__ = [
     "ConcernRating",
     "Duty",
     "DutySlot",
+    "KioskDevice",
+    "KioskPairing",
     "MobileCode",
     "Outbox",
     "Region",

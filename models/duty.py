@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
-from models.enums import DutyMethod, DutyStatus
+from models.enums import DutyMethod, DutyStatus, PresenceEvidence
 from models.station import Station
 from models.user import Representative, User
 
@@ -51,6 +51,9 @@ class Duty(TimestampMixin, Base):
     nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
     distance_m: Mapped[float | None]
     kiosk_window: Mapped[int | None]
+    # The tablet code this check-in used up: each displayed code checks in once
+    # (the unique constraint below decides between two simultaneous scans).
+    kiosk_code: Mapped[str | None] = mapped_column(sa.String(40))
     # A check-in that could not meet the station's presence policy waits for the
     # manager: it never counts until confirmed.
     pending_reason: Mapped[str | None] = mapped_column(sa.String(30))
@@ -73,11 +76,26 @@ class Duty(TimestampMixin, Base):
             sqlite_where=sa.text("status = 'open'"),
             postgresql_where=sa.text("status = 'open'"),
         ),
+        sa.UniqueConstraint("station_id", "kiosk_code", name="uq_duty_station_kiosk_code"),
         sa.Index("ix_duty_rep_checked_in", "representative_id", "checked_in_at"),
         sa.Index("ix_duty_station_checked_in", "station_id", "checked_in_at"),
         sa.CheckConstraint("residents_received >= 0", name="residents_nonnegative"),
         sa.CheckConstraint("checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"),
+        sa.CheckConstraint("kiosk_code IS NULL OR method = 'kiosk'", name="kiosk_code_only_kiosk"),
     )
+
+    @property
+    def evidence(self) -> PresenceEvidence:
+        """What proves the representative was there, strongest first: a single-use tablet
+        code, the manager's word, a position the browser reported (any page can post any
+        position), or only a scan of the printed code."""
+        if self.method == DutyMethod.KIOSK:
+            return PresenceEvidence.TABLET_CODE
+        if self.method == DutyMethod.MANUAL:
+            return PresenceEvidence.MANUAL
+        if self.distance_m is not None:
+            return PresenceEvidence.BROWSER_POSITION
+        return PresenceEvidence.SCAN
 
 
 class CheckInAttempt(Base):

@@ -136,6 +136,15 @@ class DutyMethod(LabelledEnum):
     MANUAL = "manual"
 
 
+class PresenceEvidence(LabelledEnum):
+    """What a duty's check-in proves (Duty.evidence, derived, never stored)."""
+
+    TABLET_CODE = "tablet_code"
+    MANUAL = "manual"
+    BROWSER_POSITION = "browser_position"
+    SCAN = "scan"
+
+
 class DutyStatus(LabelledEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -221,6 +230,12 @@ LABELS: dict[type, dict] = {
         DutyMethod.QR: _l("Station QR code"),
         DutyMethod.KIOSK: _l("Station tablet"),
         DutyMethod.MANUAL: _l("Entered by the manager"),
+    },
+    PresenceEvidence: {
+        PresenceEvidence.TABLET_CODE: _l("Tablet check-in code"),
+        PresenceEvidence.MANUAL: _l("Entered by the manager"),
+        PresenceEvidence.BROWSER_POSITION: _l("Position (reported by the browser)"),
+        PresenceEvidence.SCAN: _l("Scan"),
     },
     DutyStatus: {
         DutyStatus.OPEN: _l("On duty"),

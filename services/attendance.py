@@ -34,6 +34,7 @@ REASON_LABELS = {
     "kiosk_required": _l("No tablet code"),
     "kiosk_invalid": _l("Invalid tablet code"),
     "kiosk_expired": _l("Expired tablet code"),
+    "kiosk_used": _l("Tablet code already used"),
     "station_inactive": _l("Station inactive"),
     "already_open": _l("Already on duty elsewhere"),
     "bad_nonce": _l("Incomplete page"),

@@ -30,6 +30,8 @@ STALE_AFTER = timedelta(hours=12)
 
 # Refusals the representative may turn into a pending check-in for the manager to judge
 # (a tablet code for another station, or a tampered one, is pending with its reason shown).
+# A used tablet code is not among them: whoever used it first was in the room, and the
+# tablet already shows the next code (kiosk_used says to scan again).
 PENDABLE = frozenset({"location_unavailable", "too_far", "kiosk_required", "kiosk_invalid", "kiosk_expired"})
 
 
@@ -59,26 +61,55 @@ def kiosk_window(now: datetime | None = None) -> int:
     return int(moment.timestamp()) // kiosk_window_seconds()
 
 
-def kiosk_token(secret: str, station: Station, window: int) -> str:
-    """`<window>-<signature>`: an HMAC of station and time window with a server secret."""
-    message = f"kiosk:{station.id}:{window}".encode()
+def kiosk_token(secret: str, station: Station, window: int, n: int = 0) -> str:
+    """`<window>.<n>-<signature>`: an HMAC of station, time window and how many of the
+    window's codes were used before it, with a server secret. Each code checks in once
+    (Duty.kiosk_code), so after a check-in the tablet shows the window's next code."""
+    message = f"kiosk:{station.id}:{window}:{n}".encode()
     signature = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:20]
-    return f"{window}-{signature}"
+    return f"{window}.{n}-{signature}"
 
 
 def verify_kiosk_token(secret: str, station: Station, token: str, now: datetime | None = None) -> int:
     """The token's window, or CheckInRefused: kiosk_invalid (tampered, another station's,
-    malformed) or kiosk_expired (older than two windows)."""
-    window_text, _, _signature = (token or "").partition("-")
-    if not window_text.isdigit():
+    malformed) or kiosk_expired (older than two windows). Whether it was used already is
+    check_in's business (the database's, in the end)."""
+    head, _, _signature = (token or "").partition("-")
+    window_text, _, n_text = head.partition(".")
+    if not (window_text.isdigit() and n_text.isdigit()) or len(head) > 20:
         raise CheckInRefused("kiosk_invalid")
     window = int(window_text)
-    if not hmac.compare_digest(kiosk_token(secret, station, window), token):
+    if not hmac.compare_digest(kiosk_token(secret, station, window, int(n_text)), token):
         raise CheckInRefused("kiosk_invalid")
     current = kiosk_window(now)
     if window > current or current - window >= KIOSK_WINDOWS_ACCEPTED:
         raise CheckInRefused("kiosk_expired")
     return window
+
+
+def kiosk_codes_used(station: Station, window: int) -> int:
+    """How many of a window's codes have checked someone in at the station."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Duty)
+            .where(Duty.station_id == station.id, Duty.kiosk_window == window, Duty.kiosk_code.is_not(None))
+        )
+        or 0
+    )
+
+
+def current_kiosk_code(secret: str, station: Station, window: int) -> tuple[str, str]:
+    """(token, id) of the code the tablet shows now in `window`: the first one of the
+    window not used yet. The id `<window>.<n>` tells the tablet when to change its code."""
+    n = kiosk_codes_used(station, window)
+    return kiosk_token(secret, station, window, n), f"{window}.{n}"
+
+
+def kiosk_code_used(station: Station, token: str) -> bool:
+    return (
+        db.session.scalar(sa.select(Duty.id).where(Duty.station_id == station.id, Duty.kiosk_code == token)) is not None
+    )
 
 
 # --- geography -------------------------------------------------------------------------
@@ -129,8 +160,9 @@ def check_in(
     now: datetime | None = None,
 ) -> Duty:
     """Start a duty. A repeated nonce returns the duty it made. Refusals (CheckInRefused):
-    bad_nonce, nonce_reused, station_inactive, already_open (with `duty`), and the presence
-    refusals location_unavailable, too_far, kiosk_required, kiosk_invalid, kiosk_expired.
+    bad_nonce, nonce_reused, station_inactive, already_open (with `duty`), kiosk_used (a
+    tablet code that checked someone in already), and the presence refusals
+    location_unavailable, too_far, kiosk_required, kiosk_invalid, kiosk_expired.
     With allow_pending, the presence refusals in PENDABLE record a pending duty instead.
     Every refusal is kept as a CheckInAttempt: the caller commits after a refusal too."""
     now = now or utcnow()
@@ -176,14 +208,18 @@ def check_in(
                 window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
             except CheckInRefused as refused:
                 refusal = refused.code
+            if window is not None and kiosk_code_used(station, proof.kiosk_token):
+                _refuse(rep, station, method, "kiosk_used")
     elif proof.kiosk_token:
-        # A station without the tablet policy may still run a tablet: a valid code is
-        # kept as evidence, anything else is ignored.
+        # A station without the tablet policy may still run a tablet: a valid, unused code
+        # is kept as evidence, anything else is ignored.
         try:
             window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
             method = DutyMethod.KIOSK
         except CheckInRefused:
             window = None
+        if window is not None and kiosk_code_used(station, proof.kiosk_token):
+            window, method = None, DutyMethod.QR
     pending = None
     if refusal is not None:
         if not (allow_pending and refusal in PENDABLE):
@@ -200,6 +236,7 @@ def check_in(
         nonce=nonce,
         distance_m=distance,
         kiosk_window=window,
+        kiosk_code=proof.kiosk_token if window is not None else None,
         pending_reason=pending,
     )
     try:
@@ -207,13 +244,16 @@ def check_in(
             db.session.add(duty)
             db.session.flush()
     except IntegrityError:
-        # A race the row lock did not cover (the same nonce from two representatives, or a
-        # database without row locks): the unique indexes decided. Say what they decided.
+        # A race the row lock did not cover (the same nonce from two representatives, one
+        # tablet code scanned by two at once, or a database without row locks): the unique
+        # indexes decided. Say what they decided.
         existing = duty_by_nonce(nonce)
         if existing is not None:
             if existing.representative_id != rep.id:
                 _refuse(rep, station, method, "nonce_reused")
             return existing
+        if duty.kiosk_code is not None and kiosk_code_used(station, duty.kiosk_code):
+            _refuse(rep, station, method, "kiosk_used")
         current = open_duty(rep)
         if current is None:
             raise

@@ -29,3 +29,7 @@ class CheckInRefused(DomainError):
 
 class TransitionRefused(DomainError):
     pass
+
+
+class KioskRefused(DomainError):
+    pass

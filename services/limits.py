@@ -36,6 +36,9 @@ PUBLIC_QUERY_MAX = 40  # searching a station's public answers
 REPEAT_WEEKS_MAX = 12  # a roster slot repeated weekly
 SEARCH_QUERY_MAX = 60  # searching stations (back-office home) and accounts
 INBOX_QUERY_MAX = 100  # searching the concern inbox
+KIOSK_NAME_MAX = 40  # a station tablet's name, such as 前台平板
+# A tablet's pairing code (8 characters), typed with room for spaces and dashes.
+PAIRING_CODE_INPUT_MAX = 20
 
 # --- accounts -----------------------------------------------------------------------------------
 

@@ -49,7 +49,8 @@ class Permission(StrEnum):
     ROSTER_MANAGE = "roster.manage"
     ATTENDANCE_VIEW = "attendance.view"
     ATTENDANCE_EXPORT = "attendance.export"
-    KIOSK_DISPLAY = "kiosk.display"
+    KIOSK_PAIR = "kiosk.pair"
+    KIOSK_REVOKE = "kiosk.revoke"
     STATION_PRINT_POSTER = "station.print_poster"
     CONCERN_INBOX = "concern.inbox"
     CONCERN_VIEW = "concern.view"
@@ -199,7 +200,10 @@ RULES: dict[str, Rule] = {
     P.ROSTER_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.ATTENDANCE_VIEW: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.ATTENDANCE_EXPORT: (frozenset({MGR, STAFF, ADMIN}), _oversees),
-    P.KIOSK_DISPLAY: (frozenset({MGR, ADMIN}), _oversees),
+    # Station tablets: the station's managers (and admins) pair them; whoever oversees the
+    # station sees them and may revoke one. A tablet itself is no user: services.kiosk.
+    P.KIOSK_PAIR: (frozenset({MGR, ADMIN}), _oversees),
+    P.KIOSK_REVOKE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.STATION_PRINT_POSTER: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     # The closed loop (六单制): who may look at which concern. Who may take which step is
     # CONCERN_STEPS below; which status allows which step is services.concern_flow's table.

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from models.enums import ConcernAction
 from services import limits
 from services.auth import AuthRefused
-from services.errors import CheckInRefused, ConcernRefused, DomainError, PhotoRefused, TransitionRefused
+from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.resident_mobile import MobileRefused
 from services.roster import RosterRefused
 from services.workdays import CalendarRefused
@@ -55,6 +55,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
+KD = KioskRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -151,6 +152,9 @@ WORDS: dict[Key, Wording] = {
         _l("This tablet code is not valid for this station. Scan the code on the tablet again.")
     ),
     (D, "kiosk_expired", None): Wording(_l("This tablet code has expired. Scan the code on the tablet again.")),
+    (D, "kiosk_used", None): Wording(
+        _l("This tablet code has already been used to check in: each code works once. Scan the new code on the tablet.")
+    ),
     (D, "not_yours", None): Wording(_l("This duty belongs to someone else.")),
     (D, "not_open", None): Wording(_l("This duty is no longer open.")),
     (D, "bad_residents", None): Wording(
@@ -159,6 +163,19 @@ WORDS: dict[Key, Wording] = {
     ),
     (D, "voided", None): Wording(_l("This duty has already been voided.")),
     (D, "reason_required", None): Wording(_l("Please give a reason for voiding this duty.")),
+    # Station tablets: the pairing code typed on the tablet, and the back office
+    (KD, "bad_code", None): Wording(_l("A pairing code has 8 letters and digits, such as K7PM-3QX9."), "code"),
+    (KD, "unknown_code", None): Wording(
+        _l("This pairing code is not right. Check it, or ask the station manager for a new one."), "code"
+    ),
+    (KD, "used_code", None): Wording(
+        _l("This pairing code has already been used. Ask the station manager for a new one."), "code"
+    ),
+    (KD, "expired_code", None): Wording(
+        _l("This pairing code has expired. Ask the station manager for a new one."), "code"
+    ),
+    (KD, "station_inactive", None): Wording(_l("This station is no longer active.")),
+    (KD, "name_too_long", None): Wording(_KEEP_IT_TO, "name", params=lambda _d: {"n": limits.KIOSK_NAME_MAX}),
     # The roster
     (R, "end_before_start", None): Wording(_l("The end time must be after the start time."), "ends_at"),
     (R, "in_the_past", None): Wording(_l("This time has already passed. Choose a day and time from now on."), "day"),

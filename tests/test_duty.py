@@ -263,6 +263,149 @@ def test_an_invalid_tablet_code_at_a_station_without_the_policy_is_ignored(db, s
     assert (duty.method, duty.kiosk_window, duty.pending_reason) == (DutyMethod.QR, None, None)
 
 
+# --- each tablet code checks in once ------------------------------------------------------------
+
+
+def test_a_tablet_code_checks_in_once_and_the_next_one_works(db, kiosk_station):
+    station, rep = kiosk_station
+    colleague = factories.representative(stations=[station])
+    window = kiosk_window(NOW)
+    token = kiosk_token(SECRET, station, window)
+    assert duty_service.current_kiosk_code(SECRET, station, window) == (token, f"{window}.0")
+    duty = do_check_in(rep, station, proof=Proof(kiosk_token=token))
+    assert (duty.kiosk_code, duty.kiosk_window) == (token, window)  # bound to the check-in
+    check_out(rep, duty, residents_received=0, now=NOW + timedelta(seconds=5))
+    # The same representative again, then a colleague it was forwarded to (even pending).
+    assert refused(do_check_in, rep, station, nonce="nonce-0002", proof=Proof(kiosk_token=token)).code == "kiosk_used"
+    forwarded = Proof(kiosk_token=token)
+    assert refused(do_check_in, colleague, station, nonce="nonce-0003", proof=forwarded, allow_pending=True).code == (
+        "kiosk_used"
+    )
+    assert [(a.reason, a.method) for a in attempts(db)] == [("kiosk_used", DutyMethod.KIOSK)] * 2
+    # The tablet now shows the window's next code, which differs and works.
+    following, code_id = duty_service.current_kiosk_code(SECRET, station, window)
+    assert following != token and code_id == f"{window}.1"
+    second = do_check_in(colleague, station, nonce="nonce-0004", proof=Proof(kiosk_token=following))
+    assert (second.method, second.kiosk_code) == (DutyMethod.KIOSK, following)
+    assert duty_service.current_kiosk_code(SECRET, station, window)[1] == f"{window}.2"
+    assert duty_service.current_kiosk_code(SECRET, station, window + 1)[1] == f"{window + 1}.0"
+
+
+def test_a_tablet_codes_count_is_signed(db, kiosk_station):
+    station, rep = kiosk_station
+    window = kiosk_window(NOW)
+    head, signature = kiosk_token(SECRET, station, window, 0).split("-")
+    assert refused(do_check_in, rep, station, proof=Proof(kiosk_token=f"{window}.1-{signature}")).code == (
+        "kiosk_invalid"
+    )
+
+
+def test_a_used_tablet_code_at_a_station_without_the_policy_is_not_evidence(db, site):
+    station, rep = site
+    colleague = factories.representative(stations=[station])
+    token = kiosk_token(SECRET, station, kiosk_window(NOW))
+    assert do_check_in(rep, station, proof=Proof(kiosk_token=token)).method == DutyMethod.KIOSK
+    duty = do_check_in(colleague, station, nonce="nonce-0002", proof=Proof(kiosk_token=token))
+    assert (duty.method, duty.kiosk_code, duty.kiosk_window) == (DutyMethod.QR, None, None)
+
+
+def test_the_database_refuses_one_tablet_code_twice_at_a_station(db, kiosk_station):
+    station, rep = kiosk_station
+    colleague = factories.representative(stations=[station])
+    token = kiosk_token(SECRET, station, kiosk_window(NOW))
+    for who, nonce in ((rep, "nonce-a"), (colleague, "nonce-b")):
+        db.session.add(
+            Duty(
+                station=station,
+                representative=who,
+                checked_in_at=NOW,
+                method=DutyMethod.KIOSK,
+                nonce=nonce,
+                kiosk_window=kiosk_window(NOW),
+                kiosk_code=token,
+            )
+        )
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+
+
+def test_a_race_on_one_tablet_code_is_refused_as_used(db, kiosk_station, monkeypatch):
+    """Two representatives scan the same code at once: the lookup misses the other's
+    check-in, the unique constraint does not."""
+    station, rep = kiosk_station
+    colleague = factories.representative(stations=[station])
+    token = kiosk_token(SECRET, station, kiosk_window(NOW))
+    do_check_in(rep, station, proof=Proof(kiosk_token=token))
+    db.session.commit()
+    real = duty_service.kiosk_code_used
+    calls = []
+
+    def blind_once(st, code):
+        calls.append(code)
+        return False if len(calls) == 1 else real(st, code)
+
+    monkeypatch.setattr(duty_service, "kiosk_code_used", blind_once)
+    assert refused(do_check_in, colleague, station, nonce="nonce-0002", proof=Proof(kiosk_token=token)).code == (
+        "kiosk_used"
+    )
+    assert len(calls) == 2
+    assert [d.representative_id for d in db.session.scalars(sa.select(Duty))] == [rep.id]
+
+
+def test_simultaneous_scans_of_one_tablet_code_check_in_one_representative(app, db):
+    station = factories.station(name="南关街道联络站", presence_policy=PresencePolicy.KIOSK)
+    reps = [factories.representative(stations=[station]) for _ in range(8)]
+    db.session.commit()
+    token = kiosk_token(SECRET, station, kiosk_window())
+    station_id, rep_ids = station.id, [r.id for r in reps]
+    barrier = threading.Barrier(len(rep_ids))
+    results: list[str] = [""] * len(rep_ids)
+
+    def work(i: int) -> None:
+        with app.test_request_context("/s/x/check-in", method="POST"):
+            from extensions import db as thread_db
+
+            barrier.wait()
+            try:
+                rep = thread_db.session.get(Representative, rep_ids[i])
+                st = thread_db.session.get(Station, station_id)
+                check_in(rep, st, nonce=f"nonce-scan-{i:04d}", proof=Proof(kiosk_token=token), secret=SECRET)
+                thread_db.session.commit()
+                results[i] = "ok"
+            except CheckInRefused as refusal:
+                thread_db.session.commit()
+                results[i] = refusal.code
+            except Exception as exc:  # the test says which, and fails
+                thread_db.session.rollback()
+                results[i] = f"error {type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(rep_ids))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(results) == ["kiosk_used"] * (len(rep_ids) - 1) + ["ok"]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Duty)) == 1
+
+
+# --- what proves presence ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "distance", "evidence"),
+    [
+        (DutyMethod.KIOSK, None, "tablet_code"),
+        (DutyMethod.KIOSK, 12.0, "tablet_code"),
+        (DutyMethod.MANUAL, None, "manual"),
+        (DutyMethod.QR, 12.0, "browser_position"),
+        (DutyMethod.QR, None, "scan"),
+    ],
+)
+def test_a_duty_says_what_proved_presence(method, distance, evidence):
+    assert Duty(method=method, distance_m=distance).evidence == evidence
+
+
 # --- pending -------------------------------------------------------------------------------
 
 

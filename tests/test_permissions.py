@@ -86,10 +86,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("attendance.export",         "none"):              "-   -   -   -     -    -",
 
     # the tablet display: the station's own people, not congress staff
-    ("kiosk.display",             "station_a"):         "-   -   Y   -     -    Y",
-    ("kiosk.display",             "station_b"):         "-   -   -   -     -    Y",
-    ("kiosk.display",             "station_inactive"):  "-   -   Y   -     -    Y",
-    ("kiosk.display",             "none"):              "-   -   -   -     -    -",
+    # station tablets: the manager pairs one; whoever oversees the station may revoke it
+    ("kiosk.pair",                "station_a"):         "-   -   Y   -     -    Y",
+    ("kiosk.pair",                "station_b"):         "-   -   -   -     -    Y",
+    ("kiosk.pair",                "station_inactive"):  "-   -   Y   -     -    Y",
+    ("kiosk.pair",                "none"):              "-   -   -   -     -    -",
+    ("kiosk.revoke",              "station_a"):         "-   -   Y   Y     -    Y",
+    ("kiosk.revoke",              "station_b"):         "-   -   -   -     -    Y",
+    ("kiosk.revoke",              "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("kiosk.revoke",              "none"):              "-   -   -   -     -    -",
 
     ("station.print_poster",      "station_a"):         "-   -   Y   Y     -    Y",
     ("station.print_poster",      "station_b"):         "-   -   -   -     -    Y",
@@ -333,12 +338,19 @@ def test_none_is_anonymous(world):
 
 # --- scope, case by case -----------------------------------------------------------------
 
-OVERSEER_ACTIONS = ("duty.review", "roster.manage", "attendance.view", "attendance.export", "station.print_poster")
+OVERSEER_ACTIONS = (
+    "duty.review",
+    "roster.manage",
+    "attendance.view",
+    "attendance.export",
+    "station.print_poster",
+    "kiosk.revoke",
+)
 
 
 def test_a_manager_of_station_a_is_not_a_manager_of_station_b(world):
     o, m = world["objects"], world["managers"]
-    for action in (*OVERSEER_ACTIONS, "kiosk.display"):
+    for action in (*OVERSEER_ACTIONS, "kiosk.pair"):
         assert can(m["of_a"], action, o["station_a"]) and not can(m["of_a"], action, o["station_b"]), action
         assert can(m["of_b"], action, o["station_b"]) and not can(m["of_b"], action, o["station_a"]), action
     assert can(m["of_a"], "duty.review", o["duty_own"]) and not can(m["of_a"], "duty.review", o["duty_b"])
@@ -364,7 +376,7 @@ def test_congress_staff_see_their_region_and_the_regions_below(world, station, c
     for action in OVERSEER_ACTIONS:
         for who, allowed in expected.items():
             assert can(staff[who], action, st) is allowed, (action, station, who)
-        assert not any(can(s, "kiosk.display", st) for s in staff.values())
+        assert not any(can(s, "kiosk.pair", st) for s in staff.values())
 
 
 def test_congress_staff_read_the_files_of_representatives_in_their_region(world):

@@ -16,6 +16,7 @@ KINDS = {
     "ConcernRefused": errors.ConcernRefused,
     "PhotoRefused": errors.PhotoRefused,
     "CheckInRefused": errors.CheckInRefused,
+    "KioskRefused": errors.KioskRefused,
     "RosterRefused": roster.RosterRefused,
     "AuthRefused": auth.AuthRefused,
     "CalendarRefused": workdays.CalendarRefused,

@@ -278,6 +278,36 @@ def test_geo_station_inside_the_radius_checks_in_with_the_distance(client, world
     assert duty.pending_reason is None and 100 < duty.distance_m < 120
 
 
+def test_a_geo_check_in_reads_as_a_browser_reported_position(client, world):
+    """The weaker evidence says so, on the 履职档案 and in the manager's attendance review;
+    a tablet code and a plain scan say what they are."""
+    rep, geo, kiosk, main = world["rep"], world["geo"], world["kiosk"], world["main"]
+    login(client, rep.user)
+    assert check_in(client, geo, latitude=str(LAT + 0.001), longitude=str(LON), accuracy="12").status_code == 303
+    (geo_duty,) = duties(rep)
+    assert geo_duty.evidence == "browser_position"
+
+    def evidence_labels(html: str) -> list[str]:
+        return re.findall(r'<span class="evidence evidence-[a-z_]+">([^<]+)</span>', html)
+
+    assert evidence_labels(client.get("/me").get_data(as_text=True)) == ["位置（浏览器上报）"]
+    login(client, world["manager"])
+    review = client.get(f"/manage/stations/{geo.code}/attendance").get_data(as_text=True)
+    assert evidence_labels(review) == ["位置（浏览器上报）"]
+    assert "浏览器可以上报任意位置" in review
+
+    login(client, rep.user)
+    client.post(f"/duty/{geo_duty.id}/check-out", data={"residents_received": "0"})
+    token = kiosk_token(SECRET, kiosk, kiosk_window())
+    assert check_in(client, kiosk, nonce="web-nonce-0002", kiosk_token=token).status_code == 303
+    (kiosk_duty,) = [d for d in duties(rep) if d.station_id == kiosk.id]
+    client.post(f"/duty/{kiosk_duty.id}/check-out", data={"residents_received": "0"})
+    assert check_in(client, main, nonce="web-nonce-0003").status_code == 303
+    assert sorted(evidence_labels(client.get("/me").get_data(as_text=True))) == sorted(
+        ["位置（浏览器上报）", "平板签到码", "扫码"]
+    )
+
+
 def test_geo_station_too_far_is_refused_with_the_distance(client, world, app):
     login(client, world["rep"].user)
     resp = check_in(

@@ -129,7 +129,7 @@ def test_home_lists_the_stations_each_person_oversees(client, cast):
         f"/manage/stations/{st.code}/roster",
         f"/manage/stations/{st.code}/attendance",
         f"/s/{st.code}/poster",
-        f"/kiosk/{st.code}",
+        f"/manage/stations/{st.code}/tablets",
         f'/s/{st.code}"',
     ):
         assert href in html, href

@@ -1,6 +1,7 @@
 """A representative's on-site duty in a real Chromium shaped like a phone: sign in, open a
 station, check in, check out, see it in the performance file; the station tablet's
-rotating code read from the kiosk page and used to check in (an expired one refused);
+pairing, its single-use code read from the kiosk page and used to check in (a used or
+expired one refused), revoking it;
 a location station with the phone's position inside and outside the radius.
 
 The UI is Chinese, so elements are found by form action, href and id, never by text.
@@ -18,8 +19,9 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from models import Duty, DutySlot, Station, utcnow
+from models import Duty, DutySlot, Station, User, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
+from services import kiosk as kiosk_service
 from services.clock import local_today
 from services.duty import distance_m, kiosk_token, kiosk_window
 from tests import factories
@@ -75,6 +77,9 @@ def world(app, db) -> dict:
         "rep": rep.user.username,
         "rep_id": rep.id,
         "manager": manager.username,
+        "manager_id": manager.id,
+        "colleague": colleague.user.username,
+        "colleague_id": colleague.id,
     }
     db.session.commit()
     return data
@@ -219,17 +224,44 @@ def test_second_check_in_elsewhere_is_refused_and_offers_check_out(live_server, 
 # --- the station tablet ------------------------------------------------------------------------
 
 
-def test_kiosk_code_read_from_the_tablet_checks_in(live_server, new_context, world, db):
+def pair_tablet(page: Page, base: str, world: dict, db) -> None:
+    """Pair the tablet's browser: a pairing code made as the manager would (the service),
+    typed on /kiosk/pair."""
+    _pairing, code = kiosk_service.new_pairing(
+        db.session.get(User, world["manager_id"]), db.session.get(Station, world["kiosk_id"]), "前台"
+    )
+    db.session.commit()
+    page.goto(f"{base}/kiosk/pair")
+    page.fill("#code", code)
+    tap(page, page.locator("form.form button[type=submit]"))
+    assert urlsplit(page.url).path == f"/kiosk/{world['kiosk']}"
+
+
+def test_the_manager_pairs_the_tablet_and_a_scanned_code_checks_in_once(live_server, new_context, world, db):
+    # The tablet, not paired, says how to pair; the manager makes a code in the back office.
     tablet = new_context(viewport=TABLET, has_touch=True, locale="zh-CN").new_page()
-    tablet.goto(f"{live_server}/kiosk/{world['kiosk']}")
-    assert urlsplit(tablet.url).path == "/login"  # the tablet signs in as the station's manager
-    sign_in(tablet, live_server, world["manager"], at="here")
+    response = tablet.goto(f"{live_server}/kiosk/{world['kiosk']}")
+    assert response.status == 403
+    expect(tablet.locator('main a[href="/kiosk/pair"]')).to_be_visible()
+    desk = phone_context(new_context).new_page()
+    sign_in(desk, live_server, world["manager"])
+    desk.goto(f"{live_server}/manage/stations/{world['kiosk']}/tablets")
+    desk.fill("#name", "前台平板")
+    kiosk = world["kiosk"]
+    tap(desk, desk.locator(f'form[action="/manage/stations/{kiosk}/tablets"] button[type=submit]'))
+    code = desk.locator("#pairing-code").inner_text()
+    shot(desk, "06-pairing-code")
+
+    tap(tablet, tablet.locator('main a[href="/kiosk/pair"]'))
+    tablet.fill("#code", code)
+    tap(tablet, tablet.locator("form.form button[type=submit]"))
     assert urlsplit(tablet.url).path == f"/kiosk/{world['kiosk']}"
     qr = tablet.locator("#kiosk-qr svg")
     expect(qr).to_be_visible()
     box = qr.bounding_box()
     assert box["width"] >= 300 and abs(box["width"] - box["height"]) < 2
     expect(tablet.locator("#kiosk-status .roster-list")).to_contain_text("李红梅")
+    first_code = tablet.locator("#kiosk-qr").get_attribute("data-code")
 
     url = decode_qr(qr.screenshot())
     assert url.startswith(f"{PUBLIC_BASE_URL}/s/{world['kiosk']}?k=")
@@ -244,20 +276,33 @@ def test_kiosk_code_read_from_the_tablet_checks_in(live_server, new_context, wor
     phone.wait_for_url(f"**/s/{world['kiosk']}")
     (duty,) = duties(db, world["rep_id"])
     assert (duty.method, duty.status, duty.pending_reason) == (DutyMethod.KIOSK, DutyStatus.OPEN, None)
-    assert duty.kiosk_window == int(url.split("k=")[1].split("-")[0])
+    assert duty.kiosk_code == url.split("k=")[1]
     expect(phone.locator("section.duty-panel form.checkout")).to_be_visible()
 
-    # The tablet lists who is in (its script refreshes the list; a reload shows it at once).
-    tablet.reload()
+    # The tablet replaces the used code at once (its status poll) and lists who is in.
+    expect(tablet.locator("#kiosk-qr")).not_to_have_attribute("data-code", first_code, timeout=10_000)
+    assert decode_qr(tablet.locator("#kiosk-qr svg").screenshot()) != url
     expect(tablet.locator("#kiosk-status .onduty-list")).to_contain_text("王建国")
     shot(tablet, "07-kiosk-tablet")
+
+    # A photo of the used code forwarded to a colleague: refused, with the words why.
+    colleague = phone_context(new_context).new_page()
+    sign_in(colleague, live_server, world["colleague"])
+    colleague.goto(live_server + url.removeprefix(PUBLIC_BASE_URL))
+    tap(colleague, check_in_button(colleague, world["kiosk"]))
+    expect(colleague.locator("main .lead")).to_contain_text("已被用于签到")
+    assert duties(db, world["colleague_id"]) == []
+
+    # The tablet's browser opens nothing but the display: the back office wants a sign-in.
+    for path in ("/manage/concerns/export.csv", "/me", "/manage/"):
+        tablet.goto(f"{live_server}{path}")
+        assert urlsplit(tablet.url).path == "/login", path
 
 
 @SHORT_WINDOW
 def test_kiosk_page_swaps_the_code_and_the_list_without_reloading(live_server, new_context, world, db):
     tablet = new_context(viewport={"width": 768, "height": 1024}, has_touch=True, locale="zh-CN").new_page()
-    sign_in(tablet, live_server, world["manager"])
-    tablet.goto(f"{live_server}/kiosk/{world['kiosk']}")
+    pair_tablet(tablet, live_server, world, db)
     box = tablet.locator("#kiosk-qr")
     first_window, first_url = shown_code(box)
     expect(tablet.locator("#kiosk-progress")).to_be_visible()
@@ -266,7 +311,7 @@ def test_kiosk_page_swaps_the_code_and_the_list_without_reloading(live_server, n
     tablet.evaluate("() => { window.__notReloaded = true; }")
     shot(tablet, "08-kiosk-portrait")
 
-    # Someone checks in meanwhile: the list shows it after the next swap.
+    # Someone checks in meanwhile: the list shows it after the next poll.
     station_rep = factories.representative(name="张秀英")
     db.session.add(
         Duty(
@@ -290,16 +335,29 @@ def test_kiosk_page_swaps_the_code_and_the_list_without_reloading(live_server, n
 
 
 @SHORT_WINDOW
-def test_kiosk_page_without_javascript_reloads_after_the_window(live_server, new_context, world):
+def test_kiosk_page_without_javascript_reloads_after_the_window(live_server, new_context, world, db):
     tablet = new_context(viewport=TABLET, has_touch=True, locale="zh-CN", java_script_enabled=False).new_page()
-    sign_in(tablet, live_server, world["manager"])
-    tablet.goto(f"{live_server}/kiosk/{world['kiosk']}")
+    pair_tablet(tablet, live_server, world, db)
     refresh = tablet.locator('meta[http-equiv="refresh"]')
     assert refresh.count() == 1
-    assert 1 <= int(refresh.get_attribute("content")) <= 31
+    assert 1 <= int(refresh.get_attribute("content")) <= 4
     first_window = int(tablet.locator("#kiosk-qr").get_attribute("data-window"))
     expect(tablet.locator("#kiosk-qr")).to_have_attribute("data-window", str(first_window + 1), timeout=40_000)
     expect(tablet.locator("#kiosk-progress")).to_be_hidden()
+
+
+def test_a_revoked_tablet_shows_how_to_pair_again(live_server, new_context, world, db):
+    tablet = new_context(viewport=TABLET, has_touch=True, locale="zh-CN").new_page()
+    pair_tablet(tablet, live_server, world, db)
+    expect(tablet.locator("#kiosk-qr svg")).to_be_visible()
+    desk = phone_context(new_context).new_page()
+    sign_in(desk, live_server, world["manager"])
+    desk.goto(f"{live_server}/manage/stations/{world['kiosk']}/tablets")
+    tap(desk, desk.locator('form[action$="/revoke"] button[type=submit]'))
+    # The tablet's next poll answers 403 and the script reloads into the page that says so.
+    expect(tablet.locator('main a[href="/kiosk/pair"]')).to_be_visible(timeout=15_000)
+    expect(tablet.locator("#kiosk-qr")).to_have_count(0)
+    shot(tablet, "10-kiosk-revoked")
 
 
 def test_expired_kiosk_code_is_refused_with_a_message(live_server, new_context, world, db):
