@@ -7,6 +7,7 @@ from models.duty import CheckInAttempt, Duty, DutySlot
 from models.mobile import MobileCode, ResidentMobile
 from models.outbox import AuditLog, Outbox
 from models.region import Region
+from models.session import ContactDisclosure, UserSession
 from models.station import Station, representative_station
 from models.unit import Category, Unit
 from models.user import Representative, User, manager_station
@@ -20,6 +21,7 @@ __all__ = [
     "Category",
     "CheckInAttempt",
     "Concern",
+    "ContactDisclosure",
     "ConcernEvent",
     "ConcernRating",
     "Duty",
@@ -32,6 +34,7 @@ __all__ = [
     "Station",
     "Unit",
     "User",
+    "UserSession",
     "manager_station",
     "representative_station",
     "utcnow",
