@@ -36,6 +36,7 @@ PUBLIC_QUERY_MAX = 40  # searching a station's public answers
 REPEAT_WEEKS_MAX = 12  # a roster slot repeated weekly
 SEARCH_QUERY_MAX = 60  # searching stations (back-office home) and accounts
 INBOX_QUERY_MAX = 100  # searching the concern inbox
+EXPORT_PURPOSE_MIN, EXPORT_PURPOSE_MAX = 4, 200  # why an export has residents' contacts in full
 
 # --- accounts -----------------------------------------------------------------------------------
 
