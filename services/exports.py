@@ -30,8 +30,8 @@ from services.clock import to_local
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
 from services.inbox import InboxFilter, newest_first
-from services.permissions import Permission, can
 from services.limits import EXPORT_PURPOSE_MAX, EXPORT_PURPOSE_MIN
+from services.permissions import Permission, can
 from services.privacy import mask_mobile, mask_name
 
 SUMMARY_HEADERS = (

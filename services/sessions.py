@@ -35,8 +35,8 @@ class Ended(StrEnum):
     """Why a session ended (user_session.revoked_reason)."""
 
     SIGNED_OUT = "signed_out"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a reason, not a password)
+    PASSWORD_RESET = "password_reset"  # noqa: S105
     SWITCHED_OFF = "switched_off"
     EVERYWHERE = "everywhere"
     TOO_MANY_FAILURES = "failures"
@@ -89,9 +89,10 @@ def is_live(record: UserSession, now: datetime, limits: Limits) -> bool:
     )
 
 
-def load(key: str | None, now: datetime, limits: Limits) -> UserSession | None:
-    """The live session with this key, its user loaded (one primary-key look-up), or None."""
-    if not key or not isinstance(key, str) or len(key) > 100:
+def load(key: object, now: datetime, limits: Limits) -> UserSession | None:
+    """The live session with this key (whatever the cookie held), its user loaded (one
+    primary-key look-up), or None."""
+    if not isinstance(key, str) or not key or len(key) > 100:
         return None
     record = db.session.get(UserSession, key_hash(key))
     if record is None or not is_live(record, now, limits):
@@ -133,7 +134,8 @@ def end_all(user: User, reason: Ended, now: datetime, *, keep: UserSession | Non
     result = db.session.execute(
         stmt.values(revoked_at=now, revoked_reason=reason.value).execution_options(synchronize_session="fetch")
     )
-    return result.rowcount or 0
+    assert isinstance(result, sa.CursorResult)  # what an UPDATE returns; it has the rowcount
+    return result.rowcount
 
 
 def sign_out_everywhere(actor: User, user: User, now: datetime, *, keep: UserSession | None = None) -> int:
@@ -194,7 +196,7 @@ _SYSTEMS = (
 
 
 def device_label(user_agent: str) -> str:
-    """"Chrome · Android": enough to recognise one's own phone, nothing more."""
+    """ "Chrome · Android": enough to recognise one's own phone, nothing more."""
     app = next((name for word, name in _APPS if word in user_agent), "")
     system = next((name for word, name in _SYSTEMS if word in user_agent), "")
     return " · ".join(part for part in (app, system) if part) or (user_agent[:40] if user_agent else "")

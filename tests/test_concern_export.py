@@ -32,9 +32,7 @@ def disclosed(concern) -> list[int]:
     """The audit rows that showed this concern's contact details in full."""
     fresh()
     return list(
-        _db.session.scalars(
-            sa.select(ContactDisclosure.audit_id).where(ContactDisclosure.concern_id == concern.id)
-        )
+        _db.session.scalars(sa.select(ContactDisclosure.audit_id).where(ContactDisclosure.concern_id == concern.id))
     )
 
 

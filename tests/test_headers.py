@@ -91,7 +91,12 @@ def test_gunicorn_sends_no_software_banner(monkeypatch):
     import gunicorn
     import gunicorn.http.wsgi as wsgi
 
-    for module, name in ((gunicorn, "SERVER"), (gunicorn, "SERVER_SOFTWARE"), (wsgi, "SERVER"), (wsgi, "SERVER_SOFTWARE")):
+    for module, name in (
+        (gunicorn, "SERVER"),
+        (gunicorn, "SERVER_SOFTWARE"),
+        (wsgi, "SERVER"),
+        (wsgi, "SERVER_SOFTWARE"),
+    ):
         monkeypatch.setattr(module, name, getattr(module, name))  # put back after the test
     runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     response = wsgi.Response(req=None, sock=None, cfg=None)

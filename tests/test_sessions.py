@@ -252,7 +252,9 @@ def test_an_old_sign_in_types_the_password_before_an_export_and_goes_on_to_it(cl
 
     wrong = client.post("/account/confirm", data={"password": "nope", "next": "/manage/concerns/export.csv"})
     assert wrong.status_code == 401
-    done = client.post("/account/confirm", data={"password": PASSWORD, "next": "/manage/concerns/export.csv?status=closed"})
+    done = client.post(
+        "/account/confirm", data={"password": PASSWORD, "next": "/manage/concerns/export.csv?status=closed"}
+    )
     assert done.status_code == 303 and done.headers["Location"] == "/manage/concerns/export.csv?status=closed"
     assert client.get(done.headers["Location"]).mimetype == "text/csv"
     assert exports_logged() == 1

@@ -6,9 +6,10 @@ step needs), so these classes are what the views read from a POST: the values, t
 and cut to their limits. Who and what may be chosen is checked by services.permissions,
 the rest by the state machine."""
 
-from flask_wtf import FlaskForm
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from services.limits import EXPORT_PURPOSE_MAX, EXPORT_PURPOSE_MIN, NOTE_MAX, WITHHOLD_REASON_MAX
@@ -77,7 +78,7 @@ class ContactExportForm(FlaskForm):
     )
     fmt = RadioField(
         _l("File type"),
-        choices=[("xlsx", "Excel (.xlsx)"), ("csv", "CSV")],
+        choices=[SelectChoice("xlsx", "Excel (.xlsx)"), SelectChoice("csv", "CSV")],
         default="xlsx",
         validators=[InputRequired(message=REQUIRED)],
     )
