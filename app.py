@@ -1,7 +1,7 @@
 """The application factory. gunicorn serves 'app:create_app()'."""
 
 from babel import Locale
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
@@ -33,11 +33,31 @@ def select_locale() -> Locale:
     return LOCALES["zh_Hans"]
 
 
+# Only the duty check-in asks for the position; nothing uses the camera (a photo is chosen
+# with a file input, which needs no permission) or anything else a page could ask for.
+PERMISSIONS_POLICY = (
+    "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "hid=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), "
+    "browsing-topics=()"
+)
+
+
 def security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    config = current_app.config
+    if config["SESSION_COOKIE_SECURE"] and config["HSTS_SECONDS"]:
+        response.headers["Strict-Transport-Security"] = f"max-age={config['HSTS_SECONDS']}"
+    # A signed-in person's pages (back office, /me, accounts: staff mobiles, residents'
+    # details) are never kept by a browser or a proxy, unless the page says otherwise
+    # (the station page keeps its own header). Only a user this request already loaded
+    # counts: a static file does not open the session for it.
+    user = g.get("_login_user")
+    if "Cache-Control" not in response.headers and user is not None and user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -25,6 +25,9 @@ ENV_SETTINGS = {
     "LOOKUP_RATE_LIMIT": str,
     "LOGIN_RATE_LIMIT": str,
     "SESSION_IDLE_MINUTES": int,
+    "SESSION_ABSOLUTE_HOURS": int,
+    "REAUTH_MINUTES": int,
+    "HSTS_SECONDS": int,
     "STATION_PAGE_CACHE_SECONDS": int,
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
@@ -145,7 +148,15 @@ class Config:
     LANGUAGES = ("zh_Hans", "en")
 
     WTF_CSRF_TIME_LIMIT = 24 * 3600
+    # A staff session ends after this long without a request, and in any case this long
+    # after its sign-in, however busy (services/sessions.py keeps the record).
     SESSION_IDLE_MINUTES = 120
+    SESSION_ABSOLUTE_HOURS = 12
+    # Exports and contact details in full ask for the password again when it was last
+    # typed longer ago than this.
+    REAUTH_MINUTES = 15
+    # Strict-Transport-Security when PUBLIC_BASE_URL is https (0: not sent).
+    HSTS_SECONDS = 365 * 86400
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}

@@ -29,7 +29,6 @@ def configure_sqlite(engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
-    from flask import current_app, has_app_context, has_request_context, request
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -44,27 +43,49 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if has_request_context():
-            view = current_app.view_functions.get(request.endpoint or "")  # None: no route matched
-            reading = request.method in ("GET", "HEAD") and not getattr(view, "writes_on_get", False)
-        else:
-            # CLI commands and workers write; a test's own session mostly reads, and
-            # must not hold the write lock while the app under test serves a POST.
-            reading = has_app_context() and not current_app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"]
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if takes_write_lock() else "BEGIN")
+
+
+def takes_write_lock() -> bool:
+    """Whether a transaction begun now, on SQLite, takes the write lock up front: outside a
+    GET/HEAD request (or in a GET marked writes_on_get), and in CLI commands and workers."""
+    from flask import current_app, has_app_context, has_request_context, request
+
+    if has_request_context():
+        view = current_app.view_functions.get(request.endpoint or "")  # None: no route matched
+        return not (request.method in ("GET", "HEAD") and not getattr(view, "writes_on_get", False))
+    # CLI commands and workers write; a test's own session mostly reads, and
+    # must not hold the write lock while the app under test serves a POST.
+    return not (has_app_context() and not current_app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"])
+
+
+# The key of the signed-in session's server-side record, in Flask's signed session cookie.
+SESSION_KEY = "_sk"
 
 
 @login_manager.user_loader
-def load_user(session_id: str):
-    """Session ids are "<user id>.<session version>": a password change ends old sessions."""
-    from models import User
+def load_user(user_id: str):
+    """The account of this request's session. The cookie names the account ("<user id>.
+    <session version>") and carries the key of a server-side session record, which must be
+    live (not ended, within the idle and absolute limits) and the account's own."""
+    from flask import current_app, g, session
 
-    user_id, _, version = session_id.partition(".")
-    if not user_id.isdigit() or not version.isdigit():
+    from models import utcnow
+    from services import sessions
+
+    uid, _, version = user_id.partition(".")
+    if not uid.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version):
+    now = utcnow()
+    record = sessions.load(session.get(SESSION_KEY), now, sessions.Limits.from_config(current_app.config))
+    if record is None or record.user_id != int(uid):
         return None
+    user = record.user
+    if user.session_version != int(version) or not user.active:
+        return None
+    on_sqlite = db.engine.dialect.name == "sqlite"
+    sessions.touch(record, now, in_request_transaction=on_sqlite and takes_write_lock())
+    g.user_session = record
     return user
 
 

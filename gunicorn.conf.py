@@ -14,3 +14,11 @@ graceful_timeout = 30
 # ACCESS_LOG="" switches the access log off (it costs a fifth of a bare request).
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"
+
+# The Server header names no software or version ("gunicorn/27.0.1" by default): gunicorn
+# always sends one and takes it from these module values, read when a response is made.
+import gunicorn  # noqa: E402
+import gunicorn.http.wsgi  # noqa: E402
+
+gunicorn.SERVER = gunicorn.http.wsgi.SERVER = "mashang"
+gunicorn.SERVER_SOFTWARE = gunicorn.http.wsgi.SERVER_SOFTWARE = "mashang"

@@ -8,6 +8,7 @@ from models.kiosk import KioskDevice, KioskPairing
 from models.mobile import MobileCode, ResidentMobile
 from models.outbox import AuditLog, Outbox
 from models.region import Region
+from models.session import ContactDisclosure, UserSession
 from models.station import Station, representative_station
 from models.unit import Category, Unit
 from models.user import Representative, User, manager_station
@@ -21,6 +22,7 @@ __all__ = [
     "Category",
     "CheckInAttempt",
     "Concern",
+    "ContactDisclosure",
     "ConcernEvent",
     "ConcernRating",
     "Duty",
@@ -35,6 +37,7 @@ __all__ = [
     "Station",
     "Unit",
     "User",
+    "UserSession",
     "manager_station",
     "representative_station",
     "utcnow",

@@ -10,9 +10,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
-from models import Region, Station, Unit, User, utcnow
+from models import Region, Station, Unit, User, UserSession, utcnow
 from models.enums import RepLevel, Role
 from models.user import Representative
+from services import sessions
 from services.audit import log
 from services.concerns import is_mainland_mobile, normalize_mobile
 from services.errors import DomainError
@@ -67,33 +68,44 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
+def _count_failure(user: User, now: datetime) -> bool:
+    """One more wrong password for `user`; True when it locked the account."""
+    # Counted in the database, not in Python: parallel guesses cannot lose a count.
+    failures = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    if failures < MAX_FAILURES:
+        return False
+    user.failed_logins = 0
+    user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+    log(None, "account.locked", user, failures=failures)
+    db.session.flush()
+    return True
+
+
 def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
-    """The user, or AuthRefused: bad_credentials, locked (with `until`), inactive.
-    Failures are counted on the user row: the caller commits in both cases."""
+    """The user, or AuthRefused("bad_credentials") whatever the reason, so that the answer
+    says nothing about which accounts exist: `details["reason"]` (unknown, wrong_password,
+    locked, inactive) is for tests and logs, never for the person signing in. Staff see
+    a lock on the account's page. Failures are counted on the user row: the caller
+    commits in both cases."""
     now = now or utcnow()
     user = find_by_login(login)
+    # The password is checked first whatever the account's state, so that every refusal
+    # costs the same time.
+    right = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        raise AuthRefused("bad_credentials")
+        raise AuthRefused("bad_credentials", reason="unknown")
     if is_locked(user, now):
-        raise AuthRefused("locked", until=user.locked_until)
-    if not check_password_hash(user.password_hash, password or ""):
-        # Counted in the database, not in Python: parallel guesses cannot lose a count.
-        failures = db.session.execute(
-            sa.update(User)
-            .where(User.id == user.id)
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
-        ).scalar_one()
-        if failures >= MAX_FAILURES:
-            user.failed_logins = 0
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            log(None, "account.locked", user, failures=failures)
-            db.session.flush()
-            raise AuthRefused("locked", until=user.locked_until)
-        raise AuthRefused("bad_credentials")
+        raise AuthRefused("bad_credentials", reason="locked")
+    if not right:
+        locked = _count_failure(user, now)
+        raise AuthRefused("bad_credentials", reason="locked" if locked else "wrong_password")
     if not user.active:
-        raise AuthRefused("inactive")
+        raise AuthRefused("bad_credentials", reason="inactive")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -101,17 +113,36 @@ def authenticate(login: str, password: str, *, now: datetime | None = None) -> U
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def confirm_password(user: User, record: UserSession, password: str, *, now: datetime | None = None) -> None:
+    """The password typed again in a signed-in session before a sensitive step. Refused
+    with wrong_password; wrong too often (the sign-in lockout count) ends the session
+    and locks the account, refused with signed_out: a copied cookie cannot guess on."""
+    now = now or utcnow()
+    if check_password_hash(user.password_hash, password or ""):
+        user.failed_logins = 0
+        sessions.confirmed(record, now)
+        return
+    if _count_failure(user, now):
+        sessions.end(record, sessions.Ended.TOO_MANY_FAILURES, now)
+        raise AuthRefused("signed_out")
+    raise AuthRefused("wrong_password")
+
+
+def change_password(user: User, current: str, new: str, *, keep: UserSession | None = None) -> None:
     """The user's own change: refused with wrong_password, password_too_short or
-    password_too_simple. Every other session of the account ends."""
+    password_too_simple. Every other session of the account ends (`keep`: this one)."""
     if not check_password_hash(user.password_hash, current or ""):
         raise AuthRefused("wrong_password")
     check_new_password(new, username=user.username)
-    user.password_hash = hash_password(new)
-    user.session_version += 1  # signs out every other session of this account
     # The record itself, never a proxy to it (a view may pass flask_login.current_user).
     user = db.session.get_one(User, user.id)
-    log(user, "account.password_changed", user)
+    user.password_hash = hash_password(new)
+    user.session_version += 1  # signs out every other session of this account
+    now = utcnow()
+    ended = sessions.end_all(user, sessions.Ended.PASSWORD_CHANGED, now, keep=keep)
+    if keep is not None:
+        sessions.confirmed(keep, now)
+    log(user, "account.password_changed", user, sessions_ended=ended)
     db.session.flush()
 
 
@@ -297,6 +328,7 @@ def set_active(actor: User, user: User, active: bool) -> bool:
     user.active = active
     if not active:
         user.session_version += 1
+        sessions.end_all(user, sessions.Ended.SWITCHED_OFF, utcnow())
     log(actor, "account.switched_on" if active else "account.switched_off", user)
     db.session.flush()
     return True
@@ -310,12 +342,14 @@ def unlock(actor: User, user: User) -> None:
     db.session.flush()
 
 
-def reset_password(actor: User, user: User, new: str) -> None:
-    """An administrator sets a new password: every session of the account ends and a
-    lockout is lifted, so the person can sign in with it at once."""
+def reset_password(actor: User, user: User, new: str, *, keep: UserSession | None = None) -> None:
+    """An administrator sets a new password: every session of the account ends (but
+    `keep`, the administrator's own when it is their account) and a lockout is lifted, so
+    the person can sign in with it at once."""
     check_new_password(new, username=user.username)
     user.password_hash = hash_password(new)
     user.session_version += 1
+    sessions.end_all(user, sessions.Ended.PASSWORD_RESET, utcnow(), keep=keep)
     user.locked_until = None
     user.failed_logins = 0
     log(actor, "account.password_reset", user)

@@ -23,12 +23,14 @@ from openpyxl.utils import get_column_letter
 from extensions import db
 from models import Concern, Station, User
 from models.enums import Rating
+from services import disclosures
 from services.attendance import MonthAttendance, reason_label
 from services.audit import log
 from services.clock import to_local
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
 from services.inbox import InboxFilter, newest_first
+from services.limits import EXPORT_PURPOSE_MAX, EXPORT_PURPOSE_MIN
 from services.permissions import Permission, can
 from services.privacy import mask_mobile, mask_name
 
@@ -256,8 +258,13 @@ FILTER_NAMES = {
 class ConcernExport:
     rows: list[list]
     truncated: bool  # more concerns matched than CONCERN_EXPORT_LIMIT
-    unmasked: int  # rows whose contact details are given in full
+    unmasked_ids: list[int]  # the concerns whose contact details are given in full
     made_at: datetime
+    purpose: str = ""  # why contact details were asked for in full; "" for a masked export
+
+    @property
+    def unmasked(self) -> int:
+        return len(self.unmasked_ids)
 
 
 def _rating(value: str | None) -> str:
@@ -292,10 +299,15 @@ def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
     ]
 
 
-def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None = None) -> ConcernExport:
+def concern_export(
+    user: User, f: InboxFilter, now: datetime, limit: int | None = None, *, purpose: str = ""
+) -> ConcernExport:
     """The inbox under filter `f`, as this user sees it, newest first: every concern in
     the user's scope that matches, up to `limit` (CONCERN_EXPORT_LIMIT). Contact details
-    are masked on each row unless the user may see that concern's ("concern.view_contact")."""
+    are masked, unless asked for in full with a `purpose` and the user may see that
+    concern's ("concern.view_contact")."""
+    purpose = " ".join((purpose or "").split())[:EXPORT_PURPOSE_MAX]
+    full_contact = len(purpose) >= EXPORT_PURPOSE_MIN
     limit = limit or CONCERN_EXPORT_LIMIT
     query = (
         newest_first(user, f, now)
@@ -303,7 +315,8 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
         .execution_options(yield_per=1000)  # rows are turned into values as they come
     )
     rows: list[list] = []
-    unmasked, truncated = 0, False
+    unmasked: list[int] = []
+    truncated = False
     result = db.session.scalars(query)
     try:
         with force_locale("zh_Hans"):
@@ -311,14 +324,17 @@ def concern_export(user: User, f: InboxFilter, now: datetime, limit: int | None 
                 if len(rows) == limit:
                     truncated = True
                     break
-                full = bool(concern.contact_name or concern.contact_mobile) and can(
-                    user, Permission.CONCERN_VIEW_CONTACT, concern
+                full = (
+                    full_contact
+                    and bool(concern.contact_name or concern.contact_mobile)
+                    and can(user, Permission.CONCERN_VIEW_CONTACT, concern)
                 )
-                unmasked += full
+                if full:
+                    unmasked.append(concern.id)
                 rows.append(concern_row(concern, now, full))
     finally:
         result.close()
-    return ConcernExport(rows, truncated, unmasked, now)
+    return ConcernExport(rows, truncated, unmasked, now, purpose if full_contact else "")
 
 
 def _filter_text(f: InboxFilter) -> str:
@@ -338,6 +354,8 @@ def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:
         ["条数", len(export.rows)],
         ["联系方式", "部分或全部为完整号码，请妥善保管" if export.unmasked else "已隐去部分字符"],
     ]
+    if export.purpose:
+        notes.append(["导出用途", export.purpose])
     if export.truncated:
         notes.append(
             [
@@ -363,9 +381,10 @@ def concern_filenames(export: ConcernExport, ext: str) -> tuple[str, str]:
 
 
 def record_concern_export(actor: User, f: InboxFilter, fmt: str, export: ConcernExport) -> None:
-    """One audit entry per export: what was asked for, how many rows, and whether any
-    resident's contact details left the system in full."""
-    log(
+    """One audit entry per export: what was asked for, how many rows, why contact details
+    were asked for in full, and which concerns' contact details left the system in full
+    (contact_disclosure rows, listed on each concern's page)."""
+    entry = log(
         actor,
         "concern.exported",
         filter=f.as_args(),
@@ -374,4 +393,6 @@ def record_concern_export(actor: User, f: InboxFilter, fmt: str, export: Concern
         truncated=export.truncated,
         contact_unmasked=export.unmasked > 0,
         unmasked_rows=export.unmasked,
+        purpose=export.purpose,
     )
+    disclosures.record(entry, export.unmasked_ids)

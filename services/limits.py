@@ -39,6 +39,7 @@ INBOX_QUERY_MAX = 100  # searching the concern inbox
 KIOSK_NAME_MAX = 40  # a station tablet's name, such as 前台平板
 # A tablet's pairing code (8 characters), typed with room for spaces and dashes.
 PAIRING_CODE_INPUT_MAX = 20
+EXPORT_PURPOSE_MIN, EXPORT_PURPOSE_MAX = 4, 200  # why an export has residents' contacts in full
 
 # --- accounts -----------------------------------------------------------------------------------
 

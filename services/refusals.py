@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from models.enums import ConcernAction
 from services import limits
-from services.auth import AuthRefused
+from services.auth import LOCK_MINUTES, AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.resident_mobile import MobileRefused
 from services.roster import RosterRefused
@@ -30,10 +29,6 @@ class Wording:
     message: Any  # a lazy string
     field: str | None = None  # the form field it belongs beside; None: above the form
     params: Callable[[dict], dict] | None = None  # the message's values from the details
-
-
-def _hh_mm(key: str) -> Callable[[dict], dict]:
-    return lambda d: {"time": format_datetime(d[key], "HH:mm")}
 
 
 def _overlap(d: dict) -> dict:
@@ -193,12 +188,18 @@ WORDS: dict[Key, Wording] = {
         params=_overlap,
     ),
     # Signing in and passwords
-    (U, "bad_credentials", None): Wording(_l("The username, mobile number or password is not right.")),
-    (U, "locked", None): Wording(
-        _l("Too many wrong passwords: this account is locked until %(time)s. Please try again then."),
-        params=_hh_mm("until"),
+    # One answer for an unknown account, a wrong password, a locked or a switched-off account:
+    # the sign-in page must not tell which accounts exist (staff see a lock on the account).
+    (U, "bad_credentials", None): Wording(
+        _l(
+            "The username, mobile number or password is not right. After several wrong passwords an account "
+            "is locked for %(minutes)d minutes; if it still does not work, please ask your administrator."
+        ),
+        params=lambda _d: {"minutes": LOCK_MINUTES},
     ),
-    (U, "inactive", None): Wording(_l("This account has been switched off. Please ask your administrator.")),
+    (U, "signed_out", None): Wording(
+        _l("The password was wrong too many times: you have been signed out. Please sign in again.")
+    ),
     (U, "wrong_password", None): Wording(_l("The current password is not right."), "current"),
     (U, "password_too_short", None): Wording(
         _l("The password is too short: at least %(n)d characters."),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from extensions import db as _db
-from models import AuditLog
+from models import AuditLog, ContactDisclosure
 from models.enums import ConcernStatus as S
 from models.enums import Rating, RegionLevel, Role
 from services import exports
@@ -26,6 +26,14 @@ NOW = datetime(2025, 4, 1, 4, 0)
 def fresh() -> None:
     _db.session.commit()
     _db.session.expire_all()
+
+
+def disclosed(concern) -> list[int]:
+    """The audit rows that showed this concern's contact details in full."""
+    fresh()
+    return list(
+        _db.session.scalars(sa.select(ContactDisclosure.audit_id).where(ContactDisclosure.concern_id == concern.id))
+    )
 
 
 def audit() -> list[AuditLog]:
@@ -107,7 +115,7 @@ COL = {name: i for i, name in enumerate(exports.CONCERN_HEADERS)}
 # --- the files -------------------------------------------------------------------------------------
 
 
-def test_csv_has_a_bom_the_fixed_header_and_the_managers_full_contacts(client, world):
+def test_csv_has_a_bom_the_fixed_header_and_masked_contacts_by_default(client, world):
     login(client, world["manager_a"])
     response = client.get("/manage/concerns/export.csv")
     assert response.status_code == 200
@@ -119,15 +127,86 @@ def test_csv_has_a_bom_the_fixed_header_and_the_managers_full_contacts(client, w
     assert len(rows) == 3  # the header and station A's two concerns; never station B's
     assert all(r[COL["联络站"]] == "花园街道联络站" for r in rows[1:])
     row = by_code(rows[1:], world["with_contact"])
-    # The station's manager calls the resident back: the full details.
-    assert (row[COL["联系人"]], row[COL["联系电话"]]) == ("张三丰", "13812345678")
+    # Even the station's manager, who may call the resident back, gets them masked unasked.
+    assert (row[COL["联系人"]], row[COL["联系电话"]]) == ("张**", "138****5678")
+    assert "13812345678" not in response.text
     # Formula-like content is neutralised in a CSV.
     assert row[COL["内容"]] == "'" + NASTY
     (entry,) = audit()
     assert entry.actor_id == world["manager_a"].id
     assert entry.data["rows"] == 2 and entry.data["format"] == "csv"
-    assert entry.data["contact_unmasked"] is True and entry.data["unmasked_rows"] == 1  # one row had contacts
-    assert entry.data["truncated"] is False
+    assert entry.data["contact_unmasked"] is False and entry.data["unmasked_rows"] == 0
+    assert entry.data["truncated"] is False and entry.data["purpose"] == ""
+    assert disclosed(world["with_contact"]) == []
+
+
+PURPOSE = "回访群众，通知道路施工协调会"
+
+
+def test_full_contacts_only_with_a_purpose_which_is_recorded_with_the_concerns(client, world):
+    login(client, world["manager_a"])
+    url = "/manage/concerns/export-contacts"
+    page = client.get(url, headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and 'name="purpose"' in page.text
+    # No purpose (or a blank one): the form again with the reason, no file, nothing recorded.
+    for purpose in ("", "   ", "ab"):
+        response = client.post(url, data={"purpose": purpose, "fmt": "csv"}, headers={"Accept-Language": "en"})
+        assert response.status_code == 422 and response.mimetype == "text/html"
+        assert "Please fill this in." in response.text or "Please say why" in response.text
+    assert audit() == []
+
+    response = client.post(url, data={"purpose": PURPOSE, "fmt": "csv"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    row = by_code(read_csv(response.data)[1:], world["with_contact"])
+    assert (row[COL["联系人"]], row[COL["联系电话"]]) == ("张三丰", "13812345678")
+    (entry,) = audit()
+    assert entry.data["purpose"] == PURPOSE and entry.data["unmasked_rows"] == 1
+    assert "13812345678" not in str(entry.data)
+    # Which concerns' contacts left in full: the one with contacts, not the one without.
+    assert disclosed(world["with_contact"]) == [entry.id]
+    assert disclosed(world["without_contact"]) == []
+
+
+def test_the_full_export_follows_the_filter_and_the_xlsx_says_why(client, world):
+    login(client, world["manager_a"])
+    response = client.post(
+        "/manage/concerns/export-contacts",
+        query_string={"status": "closed"},
+        data={"purpose": PURPOSE, "fmt": "xlsx"},
+    )
+    book = load_workbook(io.BytesIO(response.data))
+    assert book["诉求"].max_row == 2  # the header and the closed one, which has no contacts
+    assert dict(book["说明"].iter_rows(values_only=True))["导出用途"] == PURPOSE
+    (entry,) = audit()
+    assert entry.data["filter"]["status"] == "closed" and entry.data["unmasked_rows"] == 0
+    assert disclosed(world["with_contact"]) == []
+
+
+def test_a_full_export_by_staff_who_may_not_see_contacts_is_refused(client, world):
+    login(client, world["staff"])
+    assert client.get("/manage/concerns/export-contacts").status_code == 403
+    assert client.post("/manage/concerns/export-contacts", data={"purpose": PURPOSE}).status_code == 403
+    assert "export-contacts" not in client.get("/manage/concerns").text
+    login(client, world["manager_a"])
+    assert "export-contacts" in client.get("/manage/concerns").text
+    assert audit() == []
+
+
+def test_the_concern_page_says_who_saw_the_contact(client, world):
+    concern = world["with_contact"]
+    login(client, world["manager_a"])
+    client.post("/manage/concerns/export-contacts", data={"purpose": PURPOSE, "fmt": "csv"})
+    assert client.post(f"/manage/concerns/{concern.id}/contact").status_code == 200
+    page = client.get(f"/manage/concerns/{concern.id}", headers={"Accept-Language": "en"}).text
+    section = page[page.index('id="who-saw"') :]
+    section = section[: section.index("</details>")]
+    assert "Who saw the contact details (2)" in section
+    assert "exported them in full" in section and "purpose: " + PURPOSE in section
+    assert "showed them in full" in section
+    assert section.count(world["manager_a"].display_name) == 2
+    # Staff who may not see the contact do not see who did either.
+    login(client, world["staff"])
+    assert 'id="who-saw"' not in client.get(f"/manage/concerns/{concern.id}").text
 
 
 def test_xlsx_opens_and_staff_see_contacts_masked(client, world):
@@ -224,9 +303,12 @@ def test_masks():
 
 
 def test_service_masks_each_row_by_permission(world):
-    manager = exports.concern_export(world["manager_a"], InboxFilter(), NOW)
-    assert manager.unmasked == 1 and not manager.truncated and len(manager.rows) == 2
-    staff = exports.concern_export(world["staff"], InboxFilter(), NOW)
+    masked = exports.concern_export(world["manager_a"], InboxFilter(), NOW)
+    assert masked.unmasked == 0 and not masked.truncated and len(masked.rows) == 2
+    manager = exports.concern_export(world["manager_a"], InboxFilter(), NOW, purpose=PURPOSE)
+    assert manager.unmasked_ids == [world["with_contact"].id] and manager.purpose == PURPOSE
+    assert exports.concern_export(world["manager_a"], InboxFilter(), NOW, purpose="  ").unmasked == 0
+    staff = exports.concern_export(world["staff"], InboxFilter(), NOW, purpose=PURPOSE)
     assert staff.unmasked == 0 and len(staff.rows) == 3
     cut = exports.concern_export(world["staff"], InboxFilter(), NOW, limit=1)
     assert cut.truncated and len(cut.rows) == 1

@@ -204,12 +204,18 @@ def test_guessing_pairing_codes_is_rate_limited(app, world):
 
 
 def test_pairing_signs_out_whoever_was_signed_in_on_the_tablet(app, world):
+    from models import UserSession
+    from services.sessions import key_hash
+
     browser = app.test_client()
-    login(browser, world["manager"])
+    key = login(browser, world["manager"])
     assert browser.get("/manage/").status_code == 200
     pair_with_service(browser, world["station"], world["manager"])
     resp = browser.get("/manage/")
     assert resp.status_code == 302 and urlsplit(resp.headers["Location"]).path == "/login"
+    # the sign-in itself is over, not only forgotten by this browser: a copy of its cookie is worthless
+    _db.session.commit()
+    assert _db.session.get(UserSession, key_hash(key)).revoked_at is not None
 
 
 def test_only_overseers_make_codes_and_only_managers_and_admins_pair(client, world):

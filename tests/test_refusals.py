@@ -1,7 +1,7 @@
 """Every refusal a domain function can raise is worded, once, in services.refusals."""
 
 import re
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -85,7 +85,13 @@ def test_the_message_is_in_the_language_asked_for(app):
     assert chinese != "Please choose a handling unit." and chinese
 
 
-def test_a_locked_account_says_until_when(app):
+def test_a_refused_sign_in_says_the_same_whatever_the_reason(app):
+    """Unknown, wrong password, locked, switched off: one wording, naming the lock's length
+    but never saying whether this account is locked."""
     with force_locale("en"):
-        text = message(auth.AuthRefused("locked", until=datetime(2026, 12, 1, 8, 5)))
-    assert "until 16:05" in text  # stored as UTC, shown in China's time
+        texts = {
+            message(auth.AuthRefused("bad_credentials", reason=reason))
+            for reason in ("unknown", "wrong_password", "locked", "inactive")
+        }
+    [text] = texts
+    assert f"locked for {auth.LOCK_MINUTES} minutes" in text

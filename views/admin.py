@@ -8,17 +8,18 @@ services.workdays), which leaves an AuditLog row.
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
 from extensions import db
-from models import AuditLog, User
+from models import AuditLog, User, utcnow
 from models.enums import Role
 from services import auth as auth_service
 from services import refusals, workdays
+from services import sessions as session_service
 from services.auth import AuthRefused
 from services.clock import local_today
 from services.limits import (
@@ -49,6 +50,7 @@ AUDIT_TITLES = {
     "account.switched_off": _l("Switched off"),
     "account.switched_on": _l("Switched on"),
     "account.contact_changed": _l("Contact details changed"),
+    "account.signed_out_everywhere": _l("Signed out everywhere"),
 }
 
 
@@ -144,6 +146,9 @@ def _render_detail(
             contact_form=contact_form or ContactForm(formdata=None, email=user.email, mobile=user.mobile),
             history=history,
             actors=actors,
+            live_sessions=session_service.live_sessions(
+                user, utcnow(), session_service.Limits.from_config(current_app.config)
+            ),
             audit_titles=AUDIT_TITLES,
         ),
         status,
@@ -180,6 +185,18 @@ def user_unlock(user_id: int):
     return redirect(url_for("admin.user_detail", user_id=user_id), 303)
 
 
+@bp.post("/users/<int:user_id>/sign-out")
+def user_sign_out_everywhere(user_id: int):
+    """End every session of the account (the administrator's own too, when it is theirs)."""
+    user = get_or_404(User, user_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    ended = session_service.sign_out_everywhere(_actor(), user, utcnow())
+    db.session.commit()
+    flash(_("%(username)s is signed out everywhere (%(n)d sessions).", username=user.username, n=ended))
+    return redirect(url_for("admin.user_detail", user_id=user_id), 303)
+
+
 @bp.post("/users/<int:user_id>/contact")
 def user_set_contact(user_id: int):
     user = get_or_404(User, user_id)
@@ -205,7 +222,10 @@ def user_reset_password(user_id: int):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            auth_service.reset_password(_actor(), user, form.new_password.data)
+            own = user.id == current_user.id
+            auth_service.reset_password(
+                _actor(), user, form.new_password.data, keep=g.get("user_session") if own else None
+            )
         except AuthRefused as refused:
             db.session.rollback()
             form.new_password.errors.append(refusals.message(refused))

@@ -1,17 +1,32 @@
-"""Sign in, sign out, change one's own password."""
+"""Sign in, sign out, change one's own password, one's sessions, and the password typed
+again before a sensitive step."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from extensions import db, limiter
+from extensions import SESSION_KEY, db, limiter
+from models import User, utcnow
 from models.enums import Role
 from services import auth as auth_service
 from services import refusals
+from services import sessions as session_service
 from services.auth import AuthRefused
 from services.permissions import Permission as P
 from services.permissions import can
-from views.forms.auth import LoginForm, PasswordForm
+from views.forms import ButtonForm
+from views.forms.auth import ConfirmPasswordForm, LoginForm, PasswordForm
 from views.util import require_or_abort, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -25,6 +40,15 @@ def home_for(user) -> str:
     if can(user, P.CONCERN_INBOX):
         return url_for("manage.concerns")
     return url_for("public.index")
+
+
+def this_session():
+    """The signed-in request's server-side session record (set by the user loader)."""
+    return g.get("user_session")
+
+
+def _me() -> User:
+    return current_user._get_current_object()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,19 +66,33 @@ def login():
             db.session.commit()  # the failure count must stick
             error = refusals.message(refused)
         else:
+            key = session_service.start(
+                user, user_agent=request.user_agent.string, ip=request.remote_addr, now=user.last_login_at or utcnow()
+            )
             db.session.commit()
             session.clear()
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without use
+            session[SESSION_KEY] = key
             login_user(user)
             return redirect(target or home_for(user))
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error, next=target), status
 
 
-@bp.post("/logout")
-def logout():
+def sign_out_here() -> None:
+    """End this browser's sign-in: its server-side record too, so a copy of the cookie is
+    worth nothing. Commits."""
+    record = this_session() if current_user.is_authenticated else None
+    if record is not None:
+        session_service.end(record, session_service.Ended.SIGNED_OUT, utcnow())
+        db.session.commit()
     logout_user()
     session.clear()
+
+
+@bp.post("/logout")
+def logout():
+    sign_out_here()
     flash(_("You have signed out."))
     return redirect(url_for("public.index"))
 
@@ -69,14 +107,95 @@ def change_password():
             form.repeat.errors.append(_("The two new passwords are not the same."))
         else:
             try:
-                auth_service.change_password(current_user, form.current.data, form.new.data)
+                auth_service.change_password(_me(), form.current.data, form.new.data, keep=this_session())
             except AuthRefused as refused:
                 field = form.current if refused.code == "wrong_password" else form.new
                 field.errors.append(refusals.message(refused))
             else:
                 db.session.commit()
-                # This session carries the new version; every other one ends.
-                login_user(current_user._get_current_object())
-                flash(_("Your password has been changed."))
+                # This session carries the new version; every other one has ended.
+                login_user(_me())
+                flash(_("Your password has been changed. You are signed out everywhere else."))
                 return redirect(home_for(current_user))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/account/sessions")
+@login_required
+def sessions():
+    """Where this account is signed in, and a button to end every other session."""
+    require_or_abort(P.ACCOUNT_CHANGE_PASSWORD)
+    now = utcnow()
+    live = session_service.live_sessions(_me(), now, session_service.Limits.from_config(current_app.config))
+    current = this_session()
+    return render_template(
+        "auth/sessions.html",
+        live=live,
+        current_id=current.id if current is not None else None,
+        device_label=session_service.device_label,
+        form=ButtonForm(formdata=None),
+    )
+
+
+@bp.post("/account/sessions/end-others")
+@login_required
+def end_other_sessions():
+    require_or_abort(P.ACCOUNT_CHANGE_PASSWORD)
+    if not ButtonForm().validate_on_submit():
+        return redirect(url_for(".sessions"), 303)
+    ended = session_service.sign_out_everywhere(_me(), _me(), utcnow(), keep=this_session())
+    db.session.commit()
+    flash(_("Signed out everywhere else (%(n)d sessions).", n=ended))
+    return redirect(url_for(".sessions"), 303)
+
+
+# --- the password again, before a sensitive step --------------------------------------------
+
+
+def password_needed() -> bool:
+    """Whether this session must type the password again before a sensitive step."""
+    return session_service.needs_password(this_session(), utcnow(), current_app.config["REAUTH_MINUTES"])
+
+
+def ask_password(target: str, *, again: bool = False):
+    """The confirmation page, which returns to `target` afterwards. For a GET, a redirect
+    there; for a button (again=True) it is shown in the button's place, and the person
+    presses the button again after: a POST is never replayed."""
+    if not again:
+        return redirect(url_for("auth.confirm", next=target))
+    return _render_confirm(ConfirmPasswordForm(formdata=None, next=target, again="1"), status=401)
+
+
+def _render_confirm(form: ConfirmPasswordForm, status: int = 200, error: str | None = None):
+    # Cancel goes back to the page with the button, never on to a download.
+    cancel = form.next.data if form.again.data == "1" else home_for(current_user)
+    response = make_response(render_template("auth/confirm.html", form=form, error=error, cancel=cancel), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@login_required
+def confirm():
+    form = ConfirmPasswordForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    target = safe_next(form.next.data, home_for(current_user))
+    form.next.data = target
+    if not form.validate_on_submit():
+        return _render_confirm(form, 422 if form.errors else 200)
+    try:
+        auth_service.confirm_password(_me(), this_session(), form.password.data)
+    except AuthRefused as refused:
+        db.session.commit()  # the failure count, and a session ended for it, must stick
+        if refused.code == "signed_out":
+            logout_user()
+            session.clear()
+            flash(refusals.message(refused))
+            return redirect(url_for(".login"), 303)
+        return _render_confirm(form, 401, error=refusals.message(refused))
+    db.session.commit()
+    if form.again.data == "1":
+        flash(_("Password confirmed. Please press the button again."))
+    return redirect(target, 303)

@@ -26,12 +26,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import logout_user
 from markupsafe import Markup, escape
 
 from extensions import db, limiter
@@ -43,6 +41,7 @@ from services import stations as station_service
 from services.codes import normalize_station_code
 from services.errors import KioskRefused
 from services.qr import qr_svg
+from views.auth import sign_out_here
 from views.forms.kiosk import PairForm
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
@@ -122,8 +121,7 @@ def pair():
             status = 422
         else:
             # The tablet holds no user session: whoever was signed in on it is signed out.
-            logout_user()
-            session.clear()
+            sign_out_here()
             response = redirect(url_for("kiosk.display", code=station_code), 303)
             response.set_cookie(
                 COOKIE,

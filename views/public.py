@@ -578,12 +578,17 @@ def receipt(code: str):
     if (moved := _canonical(code, normalize_tracking_code, "public.receipt")) is not None:
         return moved
     concern = _concern_or_404(code)
-    return render_template(
-        "public/receipt.html",
-        concern=concern,
-        code_display=format_tracking_code(concern.tracking_code),
-        url=tracking_url(concern.tracking_code),
+    response = make_response(
+        render_template(
+            "public/receipt.html",
+            concern=concern,
+            code_display=format_tracking_code(concern.tracking_code),
+            url=tracking_url(concern.tracking_code),
+        )
     )
+    # The receipt is the resident's only key to the concern: no browser or proxy keeps it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/t/<code>/qr.png")
@@ -613,5 +618,12 @@ def media(key: str):
 def set_language(lang: str):
     response = redirect(safe_next(request.args.get("next")))
     if lang in current_app.config["LANGUAGES"]:
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+        response.set_cookie(
+            "lang",
+            lang,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],  # https sites only send it over https
+        )
     return response

@@ -24,3 +24,11 @@ class PasswordForm(FlaskForm):
         description=_l("At least %(n)d characters, not only digits.", n=PASSWORD_MIN),
     )
     repeat = PasswordField(_l("New password again"), validators=[InputRequired(message=REQUIRED)])
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """The password again, before an export or contact details in full."""
+
+    password = PasswordField(_l("Password"), validators=[InputRequired(message=REQUIRED)])
+    next = HiddenField()
+    again = HiddenField()  # "1": the step was a button; the person presses it again after

@@ -6,12 +6,14 @@ step needs), so these classes are what the views read from a POST: the values, t
 and cut to their limits. Who and what may be chosen is checked by services.permissions,
 the rest by the state machine."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField, TextAreaField
-from wtforms.validators import Optional
+from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
 
-from services.limits import NOTE_MAX, WITHHOLD_REASON_MAX
-from views.forms import stripped
+from services.limits import EXPORT_PURPOSE_MAX, EXPORT_PURPOSE_MIN, NOTE_MAX, WITHHOLD_REASON_MAX
+from views.forms import REQUIRED, cleaned, stripped
 from views.util import int_or_none
 
 
@@ -51,3 +53,32 @@ class ConcernPublicationForm(_Versioned):
 
     action = HiddenField()  # "withhold" or "release"
     reason = TextAreaField(filters=[_reason])
+
+
+class ContactExportForm(FlaskForm):
+    """The inbox as a file with residents' contact details in full: only with a purpose,
+    which the audit log keeps. The filter travels in the address, as for the masked export."""
+
+    purpose = TextAreaField(
+        _l("Purpose"),
+        filters=[cleaned],
+        validators=[
+            InputRequired(message=REQUIRED),
+            Length(
+                min=EXPORT_PURPOSE_MIN,
+                max=EXPORT_PURPOSE_MAX,
+                message=_l("Please say why, in %(min)d to %(max)d characters."),
+            ),
+        ],
+        description=_l(
+            "Why you need the residents' names and numbers in full, for example "
+            "“calling residents back about the road works meeting”. It is recorded."
+        ),
+        render_kw={"maxlength": EXPORT_PURPOSE_MAX, "rows": 3},
+    )
+    fmt = RadioField(
+        _l("File type"),
+        choices=[SelectChoice("xlsx", "Excel (.xlsx)"), SelectChoice("csv", "CSV")],
+        default="xlsx",
+        validators=[InputRequired(message=REQUIRED)],
+    )

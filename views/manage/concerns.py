@@ -17,8 +17,7 @@ from models import Category, Concern, Representative, Unit, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus
 from services import concern_flow as flow
-from services import exports, inbox, merges, notifications, permissions, public_answers, refusals
-from services.audit import log
+from services import disclosures, exports, inbox, merges, notifications, permissions, public_answers, refusals
 from services.clock import end_of_day
 from services.codes import normalize_tracking_code
 from services.errors import TransitionRefused
@@ -27,7 +26,14 @@ from services.permissions import can, concern_scope
 from services.roster import overseen_stations
 from services.workdays import add_working_days
 from services.workflow import ActionSpec
-from views.forms.concerns import ConcernCategoryForm, ConcernNoteForm, ConcernPublicationForm, ConcernStepForm
+from views import auth as auth_views
+from views.forms.concerns import (
+    ConcernCategoryForm,
+    ConcernNoteForm,
+    ConcernPublicationForm,
+    ConcernStepForm,
+    ContactExportForm,
+)
 from views.manage import bp
 from views.util import get_or_404, require_or_abort
 
@@ -77,6 +83,7 @@ def concerns():
         status_choices=ConcernStatus.choices(),
         is_overdue=flow.is_overdue,
         after=request.args.get("after"),
+        may_export_contacts=may_export_contacts(current_user),
     )
 
 
@@ -109,6 +116,7 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
     # The buttons: the steps the table allows now that this viewer may take, in table order.
     steps = [spec for spec in flow.CONCERN_FLOW if spec.button is not None and _may(spec, concern)]
     may_recategorize = _may(flow.CONCERN_FLOW[A.RECATEGORIZE], concern)
+    may_contact = can(current_user, P.CONCERN_VIEW_CONTACT, concern)
     response = make_response(
         render_template(
             "manage/concern.html",
@@ -122,7 +130,8 @@ def render_concern(concern: Concern, *, contact: bool = False, error=None, value
             },
             choices=_choices(concern, steps),
             may_note=_may(flow.CONCERN_FLOW[A.NOTE], concern),
-            may_contact=can(current_user, P.CONCERN_VIEW_CONTACT, concern),
+            may_contact=may_contact,
+            who_saw=disclosures.who_saw(concern) if may_contact else [],
             may_recategorize=may_recategorize,
             may_withhold=_may(flow.CONCERN_FLOW[A.WITHHOLD], concern),
             may_release=_may(flow.CONCERN_FLOW[A.RELEASE], concern),
@@ -291,10 +300,13 @@ def concern_publication(concern_id: int):
 @bp.post("/concerns/<int:concern_id>/contact")
 @login_required
 def concern_contact(concern_id: int):
-    """Show the full contact details, once, and record that this person looked."""
+    """Show the full contact details, once, and record that this person looked (the
+    password again first, when it was last typed long ago)."""
     concern = _viewable(concern_id)
     require_or_abort(P.CONCERN_VIEW_CONTACT, concern)
-    log(current_user, "concern.contact_viewed", concern, tracking_code=concern.tracking_code)
+    if auth_views.password_needed():
+        return auth_views.ask_password(url_for(".concern", concern_id=concern_id), again=True)
+    disclosures.contact_viewed(current_user, concern)
     db.session.commit()
     return render_concern(concern, contact=True)
 
@@ -311,10 +323,45 @@ CONCERN_EXPORT_TYPES = {
 @writes_on_get
 @login_required
 def concerns_export(fmt: str):
-    """The inbox, filtered as on screen (the same query arguments), as a file."""
+    """The inbox, filtered as on screen (the same query arguments), as a file; residents'
+    contact details masked."""
     require_or_abort(P.CONCERN_EXPORT)
+    if auth_views.password_needed():
+        return auth_views.ask_password(request.full_path)
     f = inbox.parse_filter(request.args)
-    export = exports.concern_export(current_user, f, utcnow())
+    return _export_response(fmt, f, exports.concern_export(current_user, f, utcnow()))
+
+
+def may_export_contacts(user) -> bool:
+    """Whether the user's role may see any concern's contact details (each row is still
+    checked): the full export is offered only then."""
+    return can(user, P.CONCERN_EXPORT) and user.role in permissions.roles_for(P.CONCERN_VIEW_CONTACT)
+
+
+@bp.route("/concerns/export-contacts", methods=["GET", "POST"])
+@login_required
+def concerns_export_contacts():
+    """The inbox as a file with contact details in full, where the user may see them: only
+    with a stated purpose, recorded with the concerns it named."""
+    if not may_export_contacts(current_user):
+        require_or_abort(P.CONCERN_EXPORT)
+        abort(403)
+    f = inbox.parse_filter(request.args)
+    if auth_views.password_needed():
+        # A GET comes back here; a POST shows the form again after the password.
+        return auth_views.ask_password(request.full_path if request.method == "GET" else _form_url(f))
+    form = ContactExportForm()
+    if not form.validate_on_submit():
+        return render_template("manage/export_contacts.html", form=form, f=f), 422 if form.errors else 200
+    export = exports.concern_export(current_user, f, utcnow(), purpose=form.purpose.data)
+    return _export_response(form.fmt.data, f, export)
+
+
+def _form_url(f: inbox.InboxFilter) -> str:
+    return url_for(".concerns_export_contacts", **f.as_args())
+
+
+def _export_response(fmt: str, f: inbox.InboxFilter, export: exports.ConcernExport) -> Response:
     mimetype, build = CONCERN_EXPORT_TYPES[fmt]
     body = build(export, f)
     exports.record_concern_export(current_user, f, fmt, export)

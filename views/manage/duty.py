@@ -19,6 +19,7 @@ from services.permissions import Permission as P
 from services.permissions import can
 from services.roster import RosterRefused
 from services.stations import representatives_in_order
+from views import auth as auth_views
 from views import duty as duty_views
 from views.forms.manage import ConfirmDutyForm, SlotForm, SlotRemoveForm, VoidDutyForm
 from views.manage import bp
@@ -256,6 +257,8 @@ EXPORT_TYPES = {
 def attendance_export(code: str, fmt: str):
     station = station_or_404(code)
     require_or_abort(P.ATTENDANCE_EXPORT, station)
+    if auth_views.password_needed():
+        return auth_views.ask_password(request.full_path)
     att = attendance_service.month_attendance(station, requested_month())
     mimetype, build = EXPORT_TYPES[fmt]
     body = build(att)
