@@ -42,7 +42,7 @@ ACCEPTED = {
 # Pillow decodes it through libwebp's animation decoder, which keeps an RGBA canvas beside
 # the frame and converts after. A baseline JPEG decoded at a reduced scale costs its reduced
 # pixels only; a progressive one also keeps every DCT coefficient of the full image.
-DECODE_BYTES_PER_PIXEL = {"JPEG": 4.2, "MPO": 4.2, "PNG": 4.2, "WEBP": 16.5, "HEIF": 8.0}
+DECODE_BYTES_PER_PIXEL = {"JPEG": 4.2, "MPO": 4.2, "PNG": 5.5, "WEBP": 16.5, "HEIF": 8.0}
 PROGRESSIVE_JPEG_COEFFICIENT_BYTES = 3.5
 # A JPEG is decoded at 1/2, 1/4 or 1/8 when that still leaves its long side at least this
 # share of the stored size (a 4000 × 3000 photo decodes at 2000 × 1500 for 2048).

@@ -282,7 +282,7 @@ def twelve_megapixels(seed: int) -> bytes:
     rng = os.urandom(1000 * 750 * 3) if seed else b"\x80" * (1000 * 750 * 3)
     img = Image.frombytes("RGB", (1000, 750), rng).resize((4000, 3000), Image.Resampling.NEAREST)
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=90)
+    img.save(buf, "JPEG", quality=85)
     raw = buf.getvalue()
     assert 1024 * 1024 < len(raw) < 8 * 1024 * 1024
     return raw
