@@ -53,7 +53,7 @@ def restore(storage: LocalStorage, token: str, *, secret: str, max_age: float) -
     """The held photo behind a token; PhotoRefused("held_expired") when it is gone."""
     name = describe(token, secret=secret) or "?"
     try:
-        key, content_type, extension, width, height, name = _serializer(secret).loads(token, max_age=max_age)
+        key, content_type, extension, width, height, name = _serializer(secret).loads(token, max_age=int(max_age))
     except (BadData, ValueError, TypeError) as exc:
         raise PhotoRefused("held_expired", name=name) from exc
     data = storage.read_held(str(key))
