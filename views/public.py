@@ -267,9 +267,10 @@ def _held_age() -> float:
 
 def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str | None]], int, str | None]:
     """The photos of this submission, cleaned: those kept from the last try and those chosen
-    now, each (file name, photo, held token or None). Also how many chosen files are not
-    among them (refused, or not read at all), and a notice for above the form when none could be decoded now (busy).
-    A refused photo gets its message beside the field. No database here."""
+    now, each (file name, photo, held token or None); how many chosen files are not among
+    them (refused, or not read at all); and a notice for above the form when every decoding
+    place stayed taken (busy). A refused photo gets its message beside the field. No
+    database here: on SQLite a transaction open now would hold the write lock."""
     cfg = current_app.config
     secret = current_app.secret_key or ""
     files = [f for f in (form.photos.data or []) if f and f.filename]
