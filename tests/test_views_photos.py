@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from extensions import db as _db
 from models import Attachment, Concern
+from services.codes import new_tracking_code
 from tests import factories
 from tests.test_views_public import (
     TEXT,
@@ -349,3 +350,17 @@ def test_many_residents_with_three_12_megapixel_photos_at_once_are_all_stored_on
     assert sorted(c.tracking_code for c in stored) == sorted(codes)  # each acknowledged, stored once
     assert len({c.content for c in stored}) == RESIDENTS
     assert count(db, Attachment) == 3 * RESIDENTS
+
+
+def test_a_database_error_on_any_other_page_is_a_plain_503_page_not_a_500(app, client, db, monkeypatch):
+    from services import concerns
+
+    def locked(*args, **kwargs):
+        raise locked_error()
+
+    monkeypatch.setattr(concerns, "find_by_tracking_code", locked)
+    resp = client.get(f"/t/{new_tracking_code()}", headers={"Accept-Language": "en"})
+    assert resp.status_code == 503
+    html = resp.get_data(as_text=True)
+    assert "Busy just now" in html and "nothing was saved" in html
+    assert "Traceback" not in html and '<header class="top">' in html
