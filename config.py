@@ -29,6 +29,10 @@ ENV_SETTINGS = {
     "REAUTH_MINUTES": int,
     "HSTS_SECONDS": int,
     "STATION_PAGE_CACHE_SECONDS": int,
+    "PHOTO_DECODES_AT_ONCE": int,
+    "PHOTO_DECODE_WAIT_SECONDS": float,
+    "PHOTO_DECODE_MB_MAX": int,
+    "HELD_PHOTO_MINUTES": int,
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
     "CONCERN_RATING_DAYS": int,
@@ -77,6 +81,18 @@ class Config:
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     MAX_PHOTO_PIXELS = limits.PHOTO_PIXELS_MAX
     STORED_PHOTO_MAX_SIDE = 2048
+    # What decoding may cost (services/photos.py). A photo whose decode would need more
+    # memory than this is refused as having too many pixels: it lets through a 50-megapixel
+    # JPEG (decoded at a reduced scale) or a 48-megapixel iPhone HEIC, and a WebP up to
+    # about 24 megapixels (WebP costs four times as much per pixel).
+    PHOTO_DECODE_MB_MAX = 400
+    # Decodes at once in one worker process; a request past that waits this long for its
+    # turn, then the form comes back (503) asking to send again, with everything typed.
+    PHOTO_DECODES_AT_ONCE = 2
+    PHOTO_DECODE_WAIT_SECONDS = 15.0
+    # Photos that were read but could not be filed yet (another field to correct, or the
+    # database busy) are kept this long under a signed token, so they need not be chosen again.
+    HELD_PHOTO_MINUTES = 60
 
     # Shared by every worker of this machine without a server (ratelimit_sqlite.py);
     # production sets redis://… so that every machine shares them.

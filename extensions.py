@@ -1,5 +1,8 @@
 """Extensions, created unbound here and bound to the app in create_app()."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,7 +28,8 @@ def configure_sqlite(engine) -> None:
     A deferred SQLite transaction that reads and then writes cannot wait for the
     write lock and fails with "database is locked" under load, busy timeout or not.
     So transactions outside a GET/HEAD request take the write lock up front; page
-    views stay deferred and never block each other.
+    views stay deferred and never block each other, and so do the reads a POST makes
+    inside reads_only() before it writes.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -49,11 +53,12 @@ def configure_sqlite(engine) -> None:
 def takes_write_lock() -> bool:
     """Whether a transaction begun now, on SQLite, takes the write lock up front: outside a
     GET/HEAD request (or in a GET marked writes_on_get), and in CLI commands and workers."""
-    from flask import current_app, has_app_context, has_request_context, request
+    from flask import current_app, g, has_app_context, has_request_context, request
 
     if has_request_context():
         view = current_app.view_functions.get(request.endpoint or "")  # None: no route matched
-        return not (request.method in ("GET", "HEAD") and not getattr(view, "writes_on_get", False))
+        reading = request.method in ("GET", "HEAD") and not getattr(view, "writes_on_get", False)
+        return not (reading or g.get("reads_only", False))
     # CLI commands and workers write; a test's own session mostly reads, and
     # must not hold the write lock while the app under test serves a POST.
     return not (has_app_context() and not current_app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"])
@@ -87,6 +92,24 @@ def load_user(user_id: str):
     sessions.touch(record, now, in_request_transaction=on_sqlite and takes_write_lock())
     g.user_session = record
     return user
+
+
+@contextmanager
+def reads_only() -> Iterator[None]:
+    """A transaction that only reads, ended when the block ends, in a request that writes
+    later. On SQLite it takes no write lock: a POST that reads, then does something slow
+    without the database (decoding photos), then writes, holds the lock for the write only.
+    Objects loaded inside are expired afterwards (the transaction is rolled back)."""
+    from flask import g
+
+    if db.session().in_transaction():
+        db.session.rollback()  # a transaction begun before would carry on with its lock
+    g.reads_only = True
+    try:
+        yield
+    finally:
+        g.reads_only = False
+        db.session.rollback()
 
 
 def writes_on_get(view):

@@ -12,7 +12,10 @@ One run, per database (SQLite always, PostgreSQL when BENCH_DATABASE_URL is set)
    taps, then a count in the database;
 6. the check-in POST (bench/checkin.py): K signed-in representatives, several check-ins
    each at once (double taps and new nonces) over 64 connections, then a count in the
-   database: no 5xx, one open duty per representative, no duplicate.
+   database: no 5xx, one open duty per representative, no duplicate;
+7. concerns with photos (bench/photos.py): P residents each send three 12-megapixel JPEGs
+   at once, then a count in the database; and, once per run, the worst-case photos each
+   decoded in a fresh process, their peak memory printed.
 
 The figures end up in a table and in bench/out/latest.json.
 """
@@ -742,6 +745,23 @@ def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
         app.check_alive()
         log(f"  {w['acknowledged']}/{w['n']} acknowledged in {w['elapsed_seconds']} s, statuses {w['status_counts']}")
 
+        if args.photo_residents > 0:
+            from photos import photo_load  # bench/photos.py, beside this script
+
+            log(f"  photos: {args.photo_residents} residents x {args.photos_each} photos of 12 MP, all at once")
+            result["photos"] = photo_load(
+                app,
+                db.url,
+                seed["station"],
+                residents=args.photo_residents,
+                photos_each=args.photos_each,
+                open_form=open_form,
+                log=log,
+            )
+            app.check_alive()
+            p = result["photos"]
+            log(f"  photos: {p['acknowledged']}/{p['residents']} acknowledged in {p['elapsed_seconds']} s")
+
         if args.checkin_reps > 0:
             from checkin import checkin_load  # bench/checkin.py, beside this script
 
@@ -895,6 +915,19 @@ def table(report: dict) -> str:
         pair("server_log.tracebacks", "server_log.database_is_locked"),
         '0 / 0 ("database is locked")',
     )
+    pn, pe = meta.get("photo_residents"), meta.get("photos_each")
+    lines.append(f"Concerns with photos ({pn} residents x {pe} photos of 4000 x 3000 JPEG, all at once)")
+    row("acknowledged (303 to receipt)", field("photos.acknowledged"), f"= {pn}")
+    row("stored once, with every photo", field("photos.acknowledged_with_all_photos"), "= acknowledged")
+    row("duplicates", field("photos.duplicates"), "0", within("photos.duplicates", lambda n: n == 0))
+    row(
+        "5xx responses (503 busy)",
+        pair("photos.server_errors_5xx", "photos.busy_503"),
+        "0",
+        within("photos.server_errors_5xx", lambda n: n == 0),
+    )
+    row("elapsed / slowest", pair("photos.elapsed_seconds", "photos.latency_ms.max", "{:,.1f}"), "(s / ms)")
+    row("server CPU ms / photo", field("photos.server_cpu_ms_per_photo", "{:,.0f}"))
     lines.append(
         f"Check-in POST ({meta.get('checkin_reps')} signed-in representatives x {meta.get('checkin_attempts')} taps "
         f"at once, {meta.get('checkin_rounds')} rounds, {meta['connections']} connections)"
@@ -958,6 +991,9 @@ def main() -> int:
     parser.add_argument("--checkin-reps", type=int, default=200, help="representatives checking in (K); 0: skip")
     parser.add_argument("--checkin-attempts", type=int, default=4, help="check-ins per representative at once")
     parser.add_argument("--checkin-rounds", type=int, default=3, help="rounds of the check-in load")
+    parser.add_argument("--photo-residents", type=int, default=20, help="residents sending photos at once; 0: skip")
+    parser.add_argument("--photos-each", type=int, default=3, help="12-megapixel photos each resident sends")
+    parser.add_argument("--no-photo-memory", action="store_true", help="skip decoding the worst-case photos")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and the PostgreSQL schema")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale step (bench/inbox.py)")
     parser.add_argument("--scale-runs", type=int, default=15, help="EXPLAIN ANALYZE runs per scale case")
@@ -986,6 +1022,8 @@ def main() -> int:
             "checkin_reps": args.checkin_reps,
             "checkin_attempts": args.checkin_attempts,
             "checkin_rounds": args.checkin_rounds,
+            "photo_residents": args.photo_residents,
+            "photos_each": args.photos_each,
             "warmup": args.warmup,
             "rounds": args.rounds,
             "rate_limit": "disabled (RATELIMIT_ENABLED=false)",
@@ -1006,6 +1044,11 @@ def main() -> int:
             cleanups.append(pg.cleanup)
         for db in databases:
             report["runs"][db.kind] = bench_database(db, args, hello, workdir)
+        if not args.no_photo_memory:
+            from photos import photo_memory
+
+            log("photo decode: the worst-case images, one fresh process each")
+            report["photo_memory"] = photo_memory(workdir, log)
         if os.environ.get("BENCH_DATABASE_URL") and not args.no_scale:
             from inbox import scale_bench  # bench/inbox.py, beside this script
 
@@ -1028,6 +1071,10 @@ def main() -> int:
     report["meta"]["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     print()
     print(table(report))
+    if "photo_memory" in report:
+        from photos import memory_table
+
+        print(memory_table(report["photo_memory"]))
     if "scale" in report:
         from inbox import table as scale_table
 

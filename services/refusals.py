@@ -111,6 +111,13 @@ WORDS: dict[Key, Wording] = {
     (P, "not_image", None): Wording(_l("“%(name)s” is not a photo we can read."), "photos"),
     (P, "unsupported_type", None): Wording(_l("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo."), "photos"),
     (P, "too_many_pixels", None): Wording(_l("“%(name)s” has too many pixels. Please send a smaller photo."), "photos"),
+    (P, "held_expired", None): Wording(
+        _l("“%(name)s”, kept from your last try, has expired. Please choose it again."), "photos"
+    ),
+    # Every decoding place of this server is taken: said above the form, which comes back (503).
+    (P, "busy", None): Wording(
+        _l("Many photos are being sent right now. Please submit again in a moment: everything you typed is still here.")
+    ),
     # "My concerns": a resident's number and the code sent to it
     (M, "bad_mobile", None): Wording(
         _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"

@@ -3,7 +3,10 @@ S3-compatible store could also implement."""
 
 import os
 import secrets
+import time
 from pathlib import Path
+
+HELD = "held"  # photos read but not yet filed with a concern (services/held_photos.py)
 
 
 class LocalStorage:
@@ -30,3 +33,42 @@ class LocalStorage:
             return self._path(key).read_bytes()
         except (OSError, ValueError):
             return None
+
+    # --- held photos: read, not yet part of a concern; swept after a while ----------------
+
+    def _held_path(self, key: str) -> Path:
+        if not key or "/" in key or "\\" in key or key.startswith("."):
+            raise ValueError("bad storage key")
+        return self.root / HELD / key
+
+    def hold(self, data: bytes, extension: str) -> str:
+        key = f"{secrets.token_urlsafe(18)}.{extension}"
+        path = self._held_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return key
+
+    def read_held(self, key: str) -> bytes | None:
+        try:
+            return self._held_path(key).read_bytes()
+        except (OSError, ValueError):
+            return None
+
+    def sweep_held(self, older_than_seconds: float) -> int:
+        """Delete held photos older than that; returns how many went."""
+        cutoff = time.time() - older_than_seconds
+        gone = 0
+        try:
+            entries = list(os.scandir(self.root / HELD))
+        except OSError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    gone += 1
+            except OSError:
+                pass  # another worker swept it first
+        return gone

@@ -193,3 +193,232 @@ def test_gigantic_dimensions_are_too_many_pixels_not_unreadable():
     raw = _png_header_only(20_000, 20_000)
     assert Image.open(io.BytesIO(_png_header_only(300, 200))).size == (300, 200)  # the crafted file is a PNG
     assert refused(raw) == "too_many_pixels"
+
+
+# --- what a decode costs, and how many at once ----------------------------------------------
+
+
+def test_a_wide_webp_that_would_cost_hundreds_of_megabytes_is_refused_from_its_header():
+    # 16,383 × 3,000 of one colour: under 100 KB on the wire, about 800 MB to decode.
+    raw = encode("WEBP", size=(16_383, 3_000), color=(100, 150, 200), quality=80)
+    assert len(raw) < 150_000
+    assert LIMITS["max_pixels"] > 16_383 * 3_000  # the pixel budget alone would let it in
+    assert refused(raw, max_decode_bytes=400 * MB) == "too_many_pixels"
+    # Without a decode budget it is read (the pixel budget is the only limit).
+    assert process_photo(raw, **LIMITS).width == 2048
+
+
+def test_decode_cost_follows_the_format():
+    from services.photos import decode_cost
+
+    def opened(raw: bytes) -> Image.Image:
+        return Image.open(io.BytesIO(raw))
+
+    # 4000 × 3000 headers without decoding a pixel: a baseline JPEG decodes at half size.
+    jpeg = opened(encode("JPEG", size=(4000, 3000)))
+    progressive = opened(encode("JPEG", size=(4000, 3000), progressive=True))
+    png = opened(encode("PNG", size=(4000, 3000)))
+    webp = opened(encode("WEBP", size=(4000, 3000)))
+    assert decode_cost(jpeg, 2048) < 15 * MB
+    assert decode_cost(progressive, 2048) > 40 * MB  # its coefficients are kept whole
+    assert 55 * MB < decode_cost(png, 2048) < 70 * MB
+    assert decode_cost(webp, 2048) > 180 * MB
+
+
+def test_a_12_megapixel_jpeg_is_decoded_at_reduced_scale():
+    raw = encode("JPEG", size=(4000, 3000), quality=70)
+    photo = process_photo(raw, **LIMITS)
+    # Decoded at 1/2 (2000 × 1500) instead of full size then shrunk to 2048 × 1536.
+    assert (photo.width, photo.height) == (2000, 1500)
+    # A photo a little over the stored size is not reduced below it.
+    assert process_photo(encode("JPEG", size=(3000, 2000)), **LIMITS).width == 2048
+
+
+def test_a_reduced_jpeg_is_still_turned_upright():
+    raw = encode("JPEG", size=(4000, 2000), exif=exif_with_gps(orientation=6))
+    photo = process_photo(raw, **LIMITS)
+    assert (photo.width, photo.height) == (1000, 2000)
+    assert_no_metadata(photo.data)
+
+
+def test_decodes_past_the_cap_wait_then_are_refused_as_busy():
+    import threading
+
+    from services.photos import decode_slot
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with decode_slot(1, 1):
+            inside.set()
+            leave.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(5)
+    with pytest.raises(PhotoRefused) as info, decode_slot(1, 0.05):
+        pass
+    assert info.value.code == "busy"
+    leave.set()
+    holder.join(5)
+    with decode_slot(1, 0.05):  # free again
+        pass
+
+
+# --- damaged files: always a refusal with a code, never another exception ------------------------
+
+# What a refusal of a damaged file may say; anything else (or any other exception) is a bug.
+DAMAGED_CODES = {"not_image", "unsupported_type", "too_many_pixels", "empty"}
+
+
+def outcome(raw: bytes) -> str:
+    """'ok' or the refusal code; any other exception fails the test."""
+    try:
+        photo = process_photo(raw, **{**LIMITS, "max_decode_bytes": 400 * MB})
+    except PhotoRefused as refusal:
+        assert refusal.code in DAMAGED_CODES, refusal.code
+        return refusal.code
+    # Whatever came through is a clean, readable image.
+    out = Image.open(io.BytesIO(photo.data))
+    out.load()
+    assert out.size == (photo.width, photo.height)
+    return "ok"
+
+
+def with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    """The JPEG with an APP1 (EXIF) segment holding `payload` right after its SOI."""
+    assert jpeg[:2] == b"\xff\xd8"
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def tiff(entries: list[tuple[int, int, int, bytes]], *, order: bytes = b"MM", extra: bytes = b"") -> bytes:
+    """A TIFF/EXIF block with one IFD of (tag, type, count, 4-byte value or offset)."""
+    fmt = ">" if order == b"MM" else "<"
+    body = struct.pack(f"{fmt}H", len(entries))
+    for tag, kind, count, value in entries:
+        body += struct.pack(f"{fmt}HHI", tag, kind, count) + value.ljust(4, b"\0")[:4]
+    return order + struct.pack(f"{fmt}HI", 42, 8) + body + struct.pack(f"{fmt}I", 0) + extra
+
+
+SHORT, LONG, ASCII, RATIONAL = 3, 4, 2, 5
+EXIF_IFD = 0x8769
+PLAIN_JPEG = encode("JPEG", size=(48, 32))
+
+CORRUPT_EXIF = {
+    "orientation 0": tiff([(ORIENTATION, SHORT, 1, struct.pack(">H", 0))]),
+    "orientation 9": tiff([(ORIENTATION, SHORT, 1, struct.pack(">H", 9))]),
+    "orientation 65535": tiff([(ORIENTATION, SHORT, 1, struct.pack(">H", 65535))]),
+    "orientation as a huge LONG": tiff([(ORIENTATION, LONG, 1, struct.pack(">I", 2**32 - 1))]),
+    "orientation as text": tiff([(ORIENTATION, ASCII, 2, b"6\0")]),
+    "orientation as a rational": tiff([(ORIENTATION, RATIONAL, 1, struct.pack(">I", 26))], extra=b"\0" * 8),
+    "orientation with no value": tiff([(ORIENTATION, SHORT, 0, b"")]),
+    "orientation, many values far away": tiff([(ORIENTATION, SHORT, 100_000, struct.pack(">I", 0x7FFFFFFF))]),
+    "an IFD claiming 65535 entries": b"MM\0*\0\0\0\x08\xff\xff" + b"\x01\x12\0\x03" * 3,
+    "the EXIF IFD pointing at itself": tiff([(EXIF_IFD, LONG, 1, struct.pack(">I", 8))]),
+    "the EXIF IFD far past the end": tiff([(EXIF_IFD, LONG, 1, struct.pack(">I", 0x7FFFFFF0))]),
+    "the GPS IFD at an odd place": tiff([(GPS_IFD, LONG, 1, struct.pack(">I", 3))]),
+    "a negative-looking first IFD": b"MM\0*\xff\xff\xff\xf0",
+    "an unknown byte order": b"XX\0*\0\0\0\x08\0\x01" + b"\x01\x12\0\x03\0\0\0\x01\0\x06\0\0",
+    "a truncated header": b"MM\0",
+    "little-endian orientation 200": tiff([(ORIENTATION, SHORT, 1, struct.pack("<H", 200))], order=b"II"),
+    "a zero-denominator rational": tiff([(0x011A, RATIONAL, 1, struct.pack(">I", 26))], extra=b"\0\0\0\x48\0\0\0\0"),
+}
+
+
+@pytest.mark.parametrize("payload", list(CORRUPT_EXIF.values()), ids=list(CORRUPT_EXIF))
+def test_corrupt_exif_in_a_jpeg_is_read_or_refused(payload):
+    assert outcome(with_app1(PLAIN_JPEG, b"Exif\0\0" + payload)) in DAMAGED_CODES | {"ok"}
+
+
+# Pillow warns about the damage it skips: that is the point of these files.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("payload", list(CORRUPT_EXIF.values()), ids=list(CORRUPT_EXIF))
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_corrupt_exif_in_png_and_webp_is_read_or_refused(fmt, payload):
+    try:
+        raw = encode(fmt, size=(40, 30), exif=b"Exif\0\0" + payload)
+    except Exception as exc:  # Pillow itself cannot write this one
+        pytest.skip(f"cannot write it: {exc}")
+    assert outcome(raw) in DAMAGED_CODES | {"ok"}
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_every_real_orientation_is_applied(orientation):
+    raw = encode("JPEG", size=(40, 20), exif=exif_with_gps(orientation=orientation))
+    photo = process_photo(raw, **LIMITS)
+    assert (photo.width, photo.height) == ((40, 20) if orientation < 5 else (20, 40))
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 10), (10, 0), (0, 0)])
+def test_zero_size_images_are_not_images(width, height):
+    assert refused(_png_header_only(width, height)) == "not_image"
+
+
+def _heic() -> bytes | None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    try:
+        Image.new("RGB", (32, 24), (20, 120, 40)).save(buf, "HEIF")
+    except (KeyError, OSError, ValueError, RuntimeError):
+        return None
+    return buf.getvalue()
+
+
+SEEDS = {
+    "jpeg": PLAIN_JPEG,
+    "jpeg, EXIF and GPS, turned": encode("JPEG", size=(48, 32), exif=exif_with_gps(orientation=6)),
+    "progressive jpeg": encode("JPEG", size=(48, 32), progressive=True),
+    "png": encode("PNG", size=(24, 16)),
+    "png with alpha and EXIF": encode("PNG", size=(24, 16), mode="RGBA", color=(1, 2, 3, 4), exif=exif_with_gps(3)),
+    "palette png": encode("PNG", size=(24, 16), mode="P", color=7),
+    "webp": encode("WEBP", size=(24, 16), exif=exif_with_gps(orientation=8)),
+    "lossless webp": encode("WEBP", size=(24, 16), lossless=True),
+}
+if (heic := _heic()) is not None:
+    SEEDS["heic"] = heic
+
+
+@pytest.mark.parametrize("seed", list(SEEDS.values()), ids=list(SEEDS))
+def test_every_truncation_of_a_valid_photo_is_read_or_refused(seed):
+    step = max(1, len(seed) // 120)
+    for end in range(0, len(seed), step):
+        outcome(seed[:end])
+
+
+def test_mutated_photos_are_read_or_refused():
+    """Hypothesis flips, overwrites, inserts and cuts bytes of small valid JPEG, PNG, WebP
+    (and HEIC when this pillow-heif can write it): every result is a photo or a refusal."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    edit = st.tuples(
+        st.sampled_from(["set", "insert", "delete", "cut", "exif"]),
+        st.floats(min_value=0, max_value=1, allow_nan=False),
+        st.binary(min_size=1, max_size=8),
+    )
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(seed=st.sampled_from(sorted(SEEDS)), edits=st.lists(edit, min_size=1, max_size=6))
+    def check(seed, edits):
+        data = bytearray(SEEDS[seed])
+        for kind, where, chunk in edits:
+            at = int(where * max(0, len(data) - 1))
+            if kind == "exif":  # within the EXIF block, where the crashes were
+                start = max(data.find(b"MM\0*"), data.find(b"II*\0"))
+                if start < 0:
+                    continue
+                at = start + int(where * 24)  # the header and the first entries
+                data[at : at + len(chunk)] = chunk
+            elif kind == "set":
+                data[at : at + len(chunk)] = chunk
+            elif kind == "insert":
+                data[at:at] = chunk
+            elif kind == "delete":
+                del data[at : at + len(chunk)]
+            else:
+                del data[at:]
+        outcome(bytes(data))
+
+    check()

@@ -3,6 +3,7 @@
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from services.limits import PHOTO_MB_MAX
@@ -71,6 +72,17 @@ def register(app) -> None:
     @app.errorhandler(HTTPException)
     def other_http(error):
         return _page(error.code or 500, _("Something went wrong"), _("Please go back and try again."))
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        # "database is locked" past the busy timeout, a serialization failure, a lost
+        # connection: nothing was saved, and sending again will most likely work.
+        app.logger.warning("database error on %s %s: %s", request.method, request.path, error)
+        return _page(
+            503,
+            _("Busy just now"),
+            _("The service is very busy and nothing was saved. Please go back and try again in a moment."),
+        )
 
     @app.errorhandler(500)
     def server_error(_error):

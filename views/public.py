@@ -6,6 +6,7 @@ import re
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 
 from cachetools import TTLCache
 from flask import (
@@ -25,20 +26,20 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from limits import parse_many
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from extensions import db, limiter
-from models import Attachment, Concern
+from extensions import db, limiter, reads_only
+from models import Attachment, Concern, Station
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
-from services import public_answers, refusals
+from services import held_photos, public_answers, refusals
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
-from services.photos import process_photo
+from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import LocalStorage
 from views.duty import station_panel
@@ -245,35 +246,99 @@ def _submission_key(form: ConcernForm) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 
 
-def _read_photos(form: ConcernForm) -> list | None:
-    """Decoded, cleaned photos; None after adding messages beside the field."""
+@dataclass(frozen=True)
+class _FormStation:
+    """What the form page shows of its station, read once as plain values: the page can be
+    shown again after the transaction ended or failed, without the database."""
+
+    id: int | None
+    code: str
+    name: str
+
+
+# The last category list each language read, for the form that comes back when the
+# database failed before it could be read again.
+_last_choices: dict[str, list] = {}
+
+
+def _held_age() -> float:
+    return current_app.config["HELD_PHOTO_MINUTES"] * 60.0
+
+
+def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str | None]], int, str | None]:
+    """The photos of this submission, cleaned: those kept from the last try and those chosen
+    now, each (file name, photo, held token or None); how many chosen files are not among
+    them (refused, or not read at all); and a notice for above the form when every decoding
+    place stayed taken (busy). A refused photo gets its message beside the field. No
+    database here: on SQLite a transaction open now would hold the write lock."""
     cfg = current_app.config
+    secret = current_app.secret_key or ""
     files = [f for f in (form.photos.data or []) if f and f.filename]
-    if len(files) > cfg["MAX_PHOTOS"]:
-        form.photos.errors.append(_("Please choose at most %(n)d photos.", n=cfg["MAX_PHOTOS"]))
-        return None
-    photos, ok = [], True
-    for upload in files:
+    tokens = list(dict.fromkeys(t for t in (form.kept_photos.data or []) if t))[: cfg["MAX_PHOTOS"] + 1]
+    photos: list[tuple[str, ProcessedPhoto, str | None]] = []
+    for token in tokens:
         try:
-            raw = upload.stream.read(cfg["MAX_PHOTO_BYTES"] + 1)
-            photos.append(
-                process_photo(
-                    raw,
-                    max_bytes=cfg["MAX_PHOTO_BYTES"],
-                    max_pixels=cfg["MAX_PHOTO_PIXELS"],
-                    max_side=cfg["STORED_PHOTO_MAX_SIDE"],
-                )
-            )
+            kept = held_photos.restore(storage(), token, secret=secret, max_age=_held_age())
+            photos.append((kept.name, kept.photo, kept.token))
         except PhotoRefused as refused:
-            form.photos.errors.append(refusals.message(refused, name=upload.filename[:60]))
-            ok = False
-    return photos if ok else None
+            form.photos.errors.append(refusals.message(refused))
+    if len(photos) + len(files) > cfg["MAX_PHOTOS"]:
+        form.photos.errors.append(_("Please choose at most %(n)d photos.", n=cfg["MAX_PHOTOS"]))
+        return photos, len(files), None
+    if not files:
+        return photos, 0, None
+    limits = {
+        "max_bytes": cfg["MAX_PHOTO_BYTES"],
+        "max_pixels": cfg["MAX_PHOTO_PIXELS"],
+        "max_side": cfg["STORED_PHOTO_MAX_SIDE"],
+        "max_decode_bytes": cfg["PHOTO_DECODE_MB_MAX"] * 1024 * 1024,
+    }
+    not_kept = 0
+    try:
+        with decode_slot(cfg["PHOTO_DECODES_AT_ONCE"], cfg["PHOTO_DECODE_WAIT_SECONDS"]):
+            for upload in files:
+                name = upload.filename[:60]
+                try:
+                    raw = upload.stream.read(cfg["MAX_PHOTO_BYTES"] + 1)
+                    photos.append((name, process_photo(raw, **limits), None))
+                except PhotoRefused as refused:
+                    form.photos.errors.append(refusals.message(refused, name=name))
+                    not_kept += 1
+    except PhotoRefused as busy:
+        return photos, len(files), refusals.message(busy)
+    return photos, not_kept, None
 
 
-def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice: str | None = None):
-    """The form, with what the resident typed kept. Files cannot be kept by a browser
-    across a round trip, so the page says when they must be chosen again."""
-    chosen_photos = request.method == "POST" and any(f and f.filename for f in form.photos.data or ())
+def _hold(photos: list[tuple[str, ProcessedPhoto, str | None]]) -> list[tuple[str, str]]:
+    """Keep the photos that are not kept yet; (token, file name) of every one, for the form."""
+    secret = current_app.secret_key or ""
+    held = []
+    for name, photo, token in photos:
+        if token is None:
+            try:
+                token = held_photos.hold(storage(), photo, name, secret=secret, max_age=_held_age()).token
+            except OSError:
+                current_app.logger.exception("could not keep a photo for the next try")
+                continue
+        held.append((token, name))
+    return held
+
+
+def render_concern_form(
+    station,
+    form: ConcernForm,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    held: list[tuple[str, str]] | None = None,
+    rechoose: bool | None = None,
+):
+    """The form, with what the resident typed kept, and the photos kept from this try
+    (`held`). A browser never keeps chosen files across a round trip, so the page says when
+    some must be chosen again."""
+    if rechoose is None:
+        chosen_photos = request.method == "POST" and any(f and f.filename for f in form.photos.data or ())
+        rechoose = chosen_photos and bool(notice or form.errors)
     if not form.category.choices:
         form.category.choices = _category_choices()
     if not _submission_key(form):
@@ -284,7 +349,8 @@ def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice
             station=station,
             form=form,
             notice=notice,
-            rechoose_photos=chosen_photos and (notice or form.errors),
+            held=held or [],
+            rechoose_photos=rechoose,
         ),
         status,
     )
@@ -295,6 +361,14 @@ def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice
 def _category_choices() -> list[tuple[int | str, str]]:
     locale = str(get_locale())
     choices = [(c.id, c.display_name(locale)) for c in station_service.active_categories()]
+    _last_choices[locale] = choices
+    return [("", _("Please choose"))] + choices
+
+
+def _fallback_choices(form: ConcernForm) -> list[tuple[int | str, str]]:
+    choices = _last_choices.get(str(get_locale()))
+    if choices is None:  # never read in this process: keep at least what was chosen
+        choices = [(form.category.data, _("As chosen"))] if form.category.data else []
     return [("", _("Please choose"))] + choices
 
 
@@ -303,29 +377,52 @@ def _category_choices() -> list[tuple[int | str, str]]:
 def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
-    st = _station_or_404(code, with_representatives=False)
-    station_id = st.id  # read now: after the commit it would cost a reload
-    form = ConcernForm()
-    form.category.choices = _category_choices()
     if request.method == "GET":
-        return render_concern_form(st, form)
+        form = ConcernForm()
+        form.category.choices = _category_choices()
+        return render_concern_form(_station_or_404(code, with_representatives=False), form)
+    return _file_concern(code)
 
-    # A double tap or a resubmitted page: show the concern it already made.
+
+def _file_concern(code: str):
+    """The concern form's POST in three steps, so that the slow part holds up nobody:
+    reads (no write lock on SQLite), then the photos (no database at all), then one short
+    write. A database error at any step brings the form back (503) with everything typed
+    and the photos kept, never a 500 page."""
+    form = ConcernForm()
     key = _submission_key(form)
-    existing = concern_service.find_by_submission_key(key)
-    done_code = existing.tracking_code if existing else _recent_duplicate(station_id, form.content.data)
-    if done_code:
-        return redirect(url_for("public.receipt", code=done_code), 303)
+    station: _FormStation | None = None
+    try:
+        with reads_only():
+            st = _station_or_404(code, with_representatives=False)
+            station = _FormStation(st.id, st.code, st.name)
+            form.category.choices = _category_choices()
+            # A double tap or a resubmitted page: show the concern it already made.
+            existing = concern_service.find_by_submission_key(key)
+            done_code = existing.tracking_code if existing else _recent_duplicate(st.id, form.content.data)
+        if done_code:
+            return redirect(url_for("public.receipt", code=done_code), 303)
+    except SQLAlchemyError as exc:
+        current_app.logger.warning("concern form: reading failed, the form comes back: %s", exc)
+        form.category.choices = _fallback_choices(form)
 
-    if form.homepage.data:
+    if station is not None and form.homepage.data:
         return render_concern_form(
-            st, form, status=400, notice=_("Your submission looked automated and was not accepted.")
+            station, form, status=400, notice=_("Your submission looked automated and was not accepted.")
         )
-    if not form.validate_on_submit():
-        return render_concern_form(st, form, status=422)
-    photos = _read_photos(form)
-    if photos is None:
-        return render_concern_form(st, form, status=422)
+    valid = form.validate_on_submit()
+    photos, unread, busy = _read_photos(form)
+
+    def again(status: int, notice: str | None = None):
+        shown = station or _FormStation(None, code, _("Back to the station"))
+        return render_concern_form(shown, form, status=status, notice=notice, held=_hold(photos), rechoose=unread > 0)
+
+    if station is None:
+        return again(503, _try_again_message())
+    if busy:
+        return again(503, busy)
+    if not valid or form.photos.errors:
+        return again(422)
 
     data = concern_service.ConcernInput(
         category_id=form.category.data,
@@ -337,23 +434,50 @@ def concern_new(code: str):
         consent=form.consent.data,
     )
     try:
-        concern = concern_service.submit_concern(st, data, photos, storage=storage(), submission_key=key or None)
+        st = db.session.get(Station, station.id)
+        if st is None:
+            abort(404)
+        concern = concern_service.submit_concern(
+            st, data, [photo for _name, photo, _token in photos], storage=storage(), submission_key=key or None
+        )
         tracking_code = concern.tracking_code
         db.session.commit()
     except ConcernRefused as refused:
         db.session.rollback()
         field, message = refusals.explain(refused)
         getattr(form, field or "content").errors.append(message)
-        return render_concern_form(st, form, status=422)
+        return again(422)
     except IntegrityError:
         # The same key won a race in another request: that one is the concern.
         db.session.rollback()
-        existing = concern_service.find_by_submission_key(key)
+        existing = _made_with_key(key)
         if existing is None:
-            raise
-        tracking_code = existing.tracking_code
-    _remember(station_id, form.content.data, tracking_code)
+            return again(503, _try_again_message())
+        tracking_code = existing
+    except SQLAlchemyError as exc:
+        # "database is locked" past the busy timeout, a PostgreSQL serialization failure or
+        # a lost connection: nothing was stored; the resident sends the same form again.
+        db.session.rollback()
+        current_app.logger.warning("concern form: writing failed, the form comes back (503): %s", exc)
+        return again(503, _try_again_message())
+    _remember(station.id, form.content.data, tracking_code)
     return redirect(url_for("public.receipt", code=tracking_code), 303)
+
+
+def _try_again_message() -> str:
+    return _(
+        "The service is very busy and your concern could not be saved just now. Please submit again in a "
+        "moment: everything you typed is still here."
+    )
+
+
+def _made_with_key(key: str) -> str | None:
+    try:
+        existing = concern_service.find_by_submission_key(key)
+        return existing.tracking_code if existing else None
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
 
 
 # --- Tracking ---------------------------------------------------------------------

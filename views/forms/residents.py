@@ -3,7 +3,16 @@ number and code of "my concerns"."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from models.enums import Rating
@@ -43,6 +52,9 @@ class ConcernForm(FlaskForm):
             "JPEG, PNG, WebP or iPhone HEIC, at most %(mb)d MB each. Location data is removed.", mb=PHOTO_MB_MAX
         ),
     )
+    # Photos read in an earlier try of this form and kept (services/held_photos.py), a
+    # signed token each; the template shows them as ticked boxes, and unticking drops one.
+    kept_photos = SelectMultipleField(coerce=str, validate_choice=False)
     contact_name = StringField(
         _l("Your name (optional)"),
         filters=[cleaned],
