@@ -10,6 +10,9 @@ from PIL import Image
 from services.errors import PhotoRefused
 from services.photos import process_photo
 
+# Pillow warns about the damage it skips in damaged EXIF: these tests are made of such files.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
+
 MB = 1024 * 1024
 LIMITS = {"max_bytes": 8 * MB, "max_pixels": 50_000_000, "max_side": 2048}
 
@@ -330,8 +333,6 @@ def test_corrupt_exif_in_a_jpeg_is_read_or_refused(payload):
     assert outcome(with_app1(PLAIN_JPEG, b"Exif\0\0" + payload)) in DAMAGED_CODES | {"ok"}
 
 
-# Pillow warns about the damage it skips: that is the point of these files.
-@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("payload", list(CORRUPT_EXIF.values()), ids=list(CORRUPT_EXIF))
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
 def test_corrupt_exif_in_png_and_webp_is_read_or_refused(fmt, payload):
