@@ -65,6 +65,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
 
+    from views.util import IdConverter
+
+    # Before the blueprints: a rule takes its converters when it is added.
+    app.url_map.converters["int"] = IdConverter
+
     import commands
     from views import admin, auth, duty, errors, health, hooks, kiosk, manage, my, public
 

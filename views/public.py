@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
 
 from extensions import db, limiter
 from models import Attachment, Concern
@@ -248,7 +249,8 @@ def _submission_key(form: ConcernForm) -> str:
 def _read_photos(form: ConcernForm) -> list | None:
     """Decoded, cleaned photos; None after adding messages beside the field."""
     cfg = current_app.config
-    files = [f for f in (form.photos.data or []) if f and f.filename]
+    # A forged form may send text where a file belongs: only uploads count.
+    files = [f for f in (form.photos.data or []) if isinstance(f, FileStorage) and f.filename]
     if len(files) > cfg["MAX_PHOTOS"]:
         form.photos.errors.append(_("Please choose at most %(n)d photos.", n=cfg["MAX_PHOTOS"]))
         return None
@@ -273,7 +275,9 @@ def _read_photos(form: ConcernForm) -> list | None:
 def render_concern_form(station, form: ConcernForm, *, status: int = 200, notice: str | None = None):
     """The form, with what the resident typed kept. Files cannot be kept by a browser
     across a round trip, so the page says when they must be chosen again."""
-    chosen_photos = request.method == "POST" and any(f and f.filename for f in form.photos.data or ())
+    chosen_photos = request.method == "POST" and any(
+        isinstance(f, FileStorage) and f.filename for f in form.photos.data or ()
+    )
     if not form.category.choices:
         form.category.choices = _category_choices()
     if not _submission_key(form):
