@@ -26,6 +26,7 @@ ENV_SETTINGS = {
     "LOGIN_RATE_LIMIT": str,
     "SESSION_IDLE_MINUTES": int,
     "STATION_PAGE_CACHE_SECONDS": int,
+    "READINESS_TIMEOUT_SECONDS": float,
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
     "CONCERN_RATING_DAYS": int,
@@ -124,6 +125,8 @@ class Config:
     MY_VERIFY_RATE_LIMIT = "30 per hour"  # codes typed in from one address
 
     STATION_PAGE_CACHE_SECONDS = 30
+    # /readyz waits at most this long for the write lock before it says "not ready".
+    READINESS_TIMEOUT_SECONDS = 2.0
     # The station tablet's check-in code changes this often (a test shortens it).
     KIOSK_WINDOW_SECONDS = 30
     TRUST_PROXY_HOPS = 0

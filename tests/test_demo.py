@@ -6,7 +6,7 @@ from werkzeug.security import check_password_hash
 
 from app import create_app
 from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
-from extensions import db
+from extensions import create_sqlite_file, db
 from models import (
     Category,
     Concern,
@@ -39,6 +39,7 @@ def demo_app(tmp_path):
     """An app of its own on an empty schema, so this module needs no shared fixture."""
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/t.sqlite3", "RATELIMIT_ENABLED": False})
     with app.app_context():
+        create_sqlite_file(db.engine)  # the app never creates a database file itself
         db.create_all()
     yield app
     with app.app_context():
