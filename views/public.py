@@ -5,7 +5,6 @@ import hashlib
 import re
 import secrets
 import threading
-import time
 
 from cachetools import TTLCache
 from flask import (
@@ -47,8 +46,6 @@ from views.forms.residents import ConcernForm, RatingForm, WithdrawForm
 from views.util import int_or_none, safe_next
 
 bp = Blueprint("public", __name__)
-
-RECENT_SECONDS = 30 * 60
 
 
 def storage() -> LocalStorage:
@@ -219,25 +216,18 @@ def answer(code: str, item_id: int):
 # --- 码上办: the concern form ---------------------------------------------------------
 
 
-def _content_digest(station_id: int, content: str) -> str:
-    return hashlib.sha256(f"{station_id}:{(content or '').strip()}".encode()).hexdigest()[:24]
+SENDER = "sender"  # the session's random token of this browser: nothing but an identity
 
 
-def _recent_duplicate(station_id: int, content: str) -> str | None:
-    """The tracking code of the same text filed from this browser a moment ago: a page
-    that was reloaded before being resubmitted carries a new key but is the same concern."""
-    digest = _content_digest(station_id, content)
-    now = time.time()
-    for entry in session.get("recent", []):
-        if entry[0] == digest and now - entry[2] < RECENT_SECONDS:
-            return entry[1]
-    return None
-
-
-def _remember(station_id: int, content: str, tracking_code: str) -> None:
-    now = time.time()
-    kept = [e for e in session.get("recent", []) if now - e[2] < RECENT_SECONDS][-4:]
-    session["recent"] = [*kept, [_content_digest(station_id, content), tracking_code, now]]
+def _sender() -> str:
+    """Who sends the form, for the duplicate check: the browser's token, given with the
+    form (so a page reloaded and sent again, or sent ten times at once, carries the same
+    one), else its address and user agent. The cookie holds no tracking code: a copied
+    cookie opens nothing."""
+    token = session.get(SENDER)
+    if isinstance(token, str) and token:
+        return token
+    return f"{get_remote_address()}|{request.user_agent.string[:200]}"
 
 
 def _submission_key(form: ConcernForm) -> str:
@@ -308,18 +298,18 @@ def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
     st = _station_or_404(code, with_representatives=False)
-    station_id = st.id  # read now: after the commit it would cost a reload
     form = ConcernForm()
     form.category.choices = _category_choices()
     if request.method == "GET":
+        session.setdefault(SENDER, secrets.token_urlsafe(16))
         return render_concern_form(st, form)
 
-    # A double tap or a resubmitted page: show the concern it already made.
+    # A double tap or a resubmitted page: show the concern it already made. (A reloaded
+    # page has a new key: the service finds that one by its text and sender.)
     key = _submission_key(form)
     existing = concern_service.find_by_submission_key(key)
-    done_code = existing.tracking_code if existing else _recent_duplicate(station_id, form.content.data)
-    if done_code:
-        return redirect(url_for("public.receipt", code=done_code), 303)
+    if existing is not None:
+        return redirect(url_for("public.receipt", code=existing.tracking_code), 303)
 
     if form.homepage.data:
         return render_concern_form(
@@ -341,7 +331,9 @@ def concern_new(code: str):
         consent=form.consent.data,
     )
     try:
-        concern = concern_service.submit_concern(st, data, photos, storage=storage(), submission_key=key or None)
+        concern = concern_service.submit_concern(
+            st, data, photos, storage=storage(), submission_key=key or None, sender=_sender()
+        )
         tracking_code = concern.tracking_code
         db.session.commit()
     except ConcernRefused as refused:
@@ -356,7 +348,6 @@ def concern_new(code: str):
         if existing is None:
             raise
         tracking_code = existing.tracking_code
-    _remember(station_id, form.content.data, tracking_code)
     return redirect(url_for("public.receipt", code=tracking_code), 303)
 
 
