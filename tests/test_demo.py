@@ -416,3 +416,17 @@ def test_demo_duty_history_leaves_out_a_representative_on_duty_now(demo_app):
         mine = db.session.scalars(sa.select(Duty).where(Duty.representative_id == wang.id)).all()
         assert [d.nonce for d in mine] == ["on-duty-now-0001"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Duty)) > 200
+
+
+def test_seed_demo_refuses_under_production(demo_app):
+    from models import User
+
+    demo_app.config["APP_ENV"] = "production"
+    try:
+        result = demo_app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code != 0
+        assert "APP_ENV=production" in result.output
+        with demo_app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    finally:
+        demo_app.config["APP_ENV"] = "development"

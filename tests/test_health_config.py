@@ -299,3 +299,10 @@ def test_flask_db_upgrade_creates_the_file_and_a_moved_file_is_noticed(base_conf
     finally:
         with app.app_context():
             _db.engine.dispose()
+
+
+def test_the_log_sender_logs_whole_bodies_in_development_only(clean_env, monkeypatch):
+    assert loaded()["OUTBOX_LOG_FULL_BODY"] is True
+    assert loaded({"APP_ENV": "production", "SECRET_KEY": "x" * 40})["OUTBOX_LOG_FULL_BODY"] is False
+    monkeypatch.setenv("OUTBOX_LOG_FULL_BODY", "1")
+    assert loaded({"APP_ENV": "production", "SECRET_KEY": "x" * 40})["OUTBOX_LOG_FULL_BODY"] is True

@@ -457,3 +457,20 @@ def test_the_loser_whose_step_is_gone_gets_their_note_back_to_copy(client, world
     box = re.search(r'<textarea id="unsaved-note"[^>]*readonly[^>]*>(.*?)</textarea>', html, re.S)
     assert box and box.group(1).strip() == "后到的、没保存的理由"
     assert fresh(concern).status == S.REJECTED
+
+
+def test_the_admin_reads_a_concern_but_cannot_recategorise_it(client, db, world):
+    concern = world["concern"]
+    other = factories.category(name_zh="交通出行")
+    db.session.commit()
+    before = fresh(concern).category_id
+    login(client, world["admin"])
+    page = client.get(f"/manage/concerns/{concern.id}")
+    assert page.status_code == 200
+    assert f"/manage/concerns/{concern.id}/category" not in page.get_data(as_text=True)
+    resp = client.post(
+        f"/manage/concerns/{concern.id}/category",
+        data={"category": str(other.id), "version": str(concern_version(concern))},
+    )
+    assert resp.status_code == 403
+    assert fresh(concern).category_id == before

@@ -294,7 +294,8 @@ def concern_contact(concern_id: int):
     """Show the full contact details, once, and record that this person looked."""
     concern = _viewable(concern_id)
     require_or_abort(P.CONCERN_VIEW_CONTACT, concern)
-    log(current_user, "concern.contact_viewed", concern, tracking_code=concern.tracking_code)
+    # The row names the concern by id: its tracking code (the resident's key) stays out of the audit.
+    log(current_user, "concern.contact_viewed", concern)
     db.session.commit()
     return render_concern(concern, contact=True)
 
