@@ -150,3 +150,19 @@ def test_distance_of_antipodes_does_not_fail():
 def test_a_roster_day_within_the_calendar_still_works(cast):
     day = clock.local_today() + timedelta(days=2)
     assert len(roster.add_slots(cast["manager"], cast["station"], cast["rep"], day, time(9), time(12))) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("GET", "/manage/concerns", {"q": "路灯\x00"}),
+        ("GET", "/manage/stations/%00/roster", None),
+        ("POST", "/login", {"login": "admin\x00", "password": "x"}),
+    ],
+)
+def test_a_nul_byte_anywhere_is_a_400_with_words(client, cast, method, url, data):
+    """PostgreSQL refuses NUL in any text column: refused before any query, on every database."""
+    login(client, cast["admin"])
+    resp = client.get(url, query_string=data) if method == "GET" else client.post(url, data=data)
+    assert resp.status_code == 400
+    assert "不允许" in resp.get_data(as_text=True)
