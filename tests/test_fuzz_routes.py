@@ -12,9 +12,8 @@ import contextlib
 from datetime import time, timedelta
 
 import pytest
-from flask import Request
-from werkzeug.datastructures import ImmutableMultiDict
 
+from app import AppRequest, NulFreeDict
 from extensions import db as _db
 from models import Duty, DutySlot, utcnow
 from models.enums import DutyMethod, RegionLevel, Role
@@ -43,7 +42,7 @@ ALL_AT_ONCE = ["99999999999999999999", "-2026", "nan\x00"]
 _read_keys: set[str] = set()
 
 
-class RecordingDict(ImmutableMultiDict):
+class RecordingDict(NulFreeDict):
     """Notes every key a view asks for (args and form alike)."""
 
     def __getitem__(self, key):
@@ -63,7 +62,7 @@ class RecordingDict(ImmutableMultiDict):
         return super().__contains__(key)
 
 
-class RecordingRequest(Request):
+class RecordingRequest(AppRequest):
     parameter_storage_class = RecordingDict
 
 
@@ -173,7 +172,7 @@ def test_no_route_answers_malformed_input_with_a_5xx(app, world, role):
                 for value in ALL_AT_ONCE:
                     hit(client, method, url, dict.fromkeys(sorted(keys | set(COMMON_PARAMS)), value))
     finally:
-        app.request_class = Request
+        app.request_class = AppRequest
         with contextlib.suppress(Exception):
             _db.session.rollback()
     assert not failures, f"{len(failures)} requests gave a 5xx:\n" + "\n".join(failures[:60])
