@@ -33,12 +33,14 @@ ENV_SETTINGS = {
     "PHOTO_DECODE_WAIT_SECONDS": float,
     "PHOTO_DECODE_MB_MAX": int,
     "HELD_PHOTO_MINUTES": int,
+    "READINESS_TIMEOUT_SECONDS": float,
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
     "CONCERN_RATING_DAYS": int,
     "OUTBOX_SMS_SENDER": str,
     "OUTBOX_EMAIL_SENDER": str,
     "OUTBOX_MAX_ATTEMPTS": int,
+    "OUTBOX_LOG_FULL_BODY": lambda v: v.lower() in ("1", "true", "yes", "on"),
     "OUTBOX_CLAIM_TIMEOUT_MINUTES": int,
     "OUTBOX_SEND_TIMEOUT_SECONDS": int,
     "SMTP_HOST": str,
@@ -117,6 +119,9 @@ class Config:
     # POSTs SMS to an HTTP gateway; "smtp" sends e-mail.
     OUTBOX_SMS_SENDER = "log"
     OUTBOX_EMAIL_SENDER = "log"
+    # The "log" sender writes tracking codes and one-time codes in full (the demo walk
+    # reads them from the log) or masked. None: in full except under APP_ENV=production.
+    OUTBOX_LOG_FULL_BODY: bool | None = None
     # Tries before a notification is given up (waits 1, 2, 4 … minutes, at most 6 hours).
     OUTBOX_MAX_ATTEMPTS = 8
     # A row claimed longer ago than this belongs to a worker that died: marked failed.
@@ -149,6 +154,8 @@ class Config:
     MY_VERIFY_RATE_LIMIT = "30 per hour"  # codes typed in from one address
 
     STATION_PAGE_CACHE_SECONDS = 30
+    # /readyz waits at most this long for the write lock before it says "not ready".
+    READINESS_TIMEOUT_SECONDS = 2.0
     # The station tablet's check-in code changes this often (a test shortens it), and at
     # once when it has been used: the tablet asks every KIOSK_POLL_SECONDS.
     KIOSK_WINDOW_SECONDS = 30
@@ -199,6 +206,9 @@ def load_config(app, test_config: dict | None) -> None:
     # A signed-in session ends after this long without a request (the cookie is re-sent
     # on every request, and the server refuses older signatures).
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+
+    if app.config["OUTBOX_LOG_FULL_BODY"] is None:
+        app.config["OUTBOX_LOG_FULL_BODY"] = app.config["APP_ENV"] != "production"
 
     if app.config["APP_ENV"] == "production" and app.config["SECRET_KEY"] in ("", DEV_SECRET_KEY):
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY: set SECRET_KEY.")

@@ -1,7 +1,10 @@
 """Extensions, created unbound here and bound to the app in create_app()."""
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -20,6 +23,25 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def sqlite_file(engine) -> str | None:
+    """The absolute path of a file-based SQLite database; None for anything else."""
+    if engine.dialect.name != "sqlite":
+        return None
+    name = engine.url.database or ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return os.path.abspath(name)
+
+
+def create_sqlite_file(engine) -> None:
+    """Make the empty database file `flask db upgrade` then fills: the only place a
+    database file is ever created (the app opens it read-write, never create)."""
+    path = sqlite_file(engine)
+    if path is not None and not os.path.exists(path):
+        sqlite3.connect(path).close()
 
 
 def configure_sqlite(engine) -> None:
@@ -35,12 +57,22 @@ def configure_sqlite(engine) -> None:
         return
     from sqlalchemy import event
 
+    path = sqlite_file(engine)
+    if path is not None:
+
+        @event.listens_for(engine, "do_connect")
+        def _open_existing(_dialect, _record, cargs, cparams):
+            # SQLite creates a missing file on open: a moved or mistyped database would
+            # come up empty and the service would run on it. mode=rw makes it an error.
+            cargs[0] = f"file:{quote(path)}?mode=rw"
+            cparams["uri"] = True
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

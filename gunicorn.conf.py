@@ -1,16 +1,35 @@
-"""gunicorn settings for `make run`, `make bench` and production (override by environment)."""
+"""gunicorn settings for `make run`, `make bench` and production (override by environment).
+
+A worker restart (a deploy's HUP, max_requests below, a crash) costs the clients little:
+the stopping worker finishes the requests it has (graceful_timeout), answers a request
+already arriving on a kept-alive connection with "Connection: close", and closes its idle
+kept-alive connections; a client that reuses one of those at that moment gets a closed
+connection and sends again on a new one, as browsers do (and nginx, for GETs, with
+proxy_next_upstream). bench/worker_restart.py measures it.
+"""
 
 import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Threads: a slow upload or a slow phone holds a thread, not a whole worker; kept-alive
+# connections wait in the worker's poller without holding a thread.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
-keepalive = 5
+# Longer than a person's pause between taps (so the next tap reuses the connection),
+# short enough that idle connections do not pile up.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 timeout = 30
-# Photos arrive over slow mobile lines; the worker waits for the whole body.
-graceful_timeout = 30
+# Photos arrive over slow mobile lines; a stopping worker lets the requests it has finish.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
+# Each worker is replaced after about this many requests (photo decoding leaves the heap
+# fragmented); the jitter keeps workers from being replaced at the same moment. 0: never.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
+max_requests_jitter = max_requests // 10
+# The workers' heartbeat files on tmpfs: a slow disk must not make the master think a
+# busy worker hung and kill it with its requests (gunicorn's advice for containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # ACCESS_LOG="" switches the access log off (it costs a fifth of a bare request).
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"

@@ -16,6 +16,12 @@ def seed_demo_command(if_empty: bool):
     """Load Henan demo data: regions, stations, representatives, categories, units."""
     from devtools.demo import seed_demo
 
+    if current_app.config["APP_ENV"] == "production":
+        # The demo creates `admin` and others with a published password.
+        raise click.ClickException(
+            "Refusing to load demo data under APP_ENV=production: its accounts share a published password. "
+            "Create real accounts with `flask create-user`."
+        )
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Station)):
         click.echo("Database already has stations; demo data not loaded.")
         return

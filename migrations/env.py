@@ -70,6 +70,11 @@ def run_migrations_online():
     and associate a connection with the context.
 
     """
+    from extensions import create_sqlite_file
+
+    # The app opens SQLite read-write only (a missing file is an error, not a new empty
+    # database); the migrations are where a new database file is made.
+    create_sqlite_file(get_engine())
 
     # this callback is used to prevent an auto-migration from being generated
     # when there are no changes to the schema

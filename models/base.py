@@ -14,6 +14,11 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest id a row can have: integer primary keys are 32-bit on PostgreSQL. A number
+# past it in a URL or a form is refused before it reaches the database (which would fail).
+ID_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """Naive UTC: SQLite keeps no zone, so every timestamp is stored as UTC."""
     return datetime.now(UTC).replace(tzinfo=None)

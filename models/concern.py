@@ -21,6 +21,9 @@ class Concern(TimestampMixin, Base):
     tracking_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     # The form's one-time key: a double tap or a resubmitted page finds the concern it made.
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # sha256 of station, text, contact and the sending browser: the same form sent again
+    # with a new key (a reloaded page, ten taps at once) finds the concern it made.
+    duplicate_digest: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"), index=True)
     content: Mapped[str] = mapped_column(sa.Text)

@@ -1,8 +1,9 @@
 """Filing a concern (码上办) and reading it back by its tracking code."""
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -50,6 +51,31 @@ def find_by_tracking_code(code: str) -> Concern | None:
     return db.session.scalar(sa.select(Concern).where(Concern.tracking_code == code))
 
 
+# A form sent again from the same browser this soon is the same concern (the window the
+# browser's own "recent" list used to keep, now in the database so parallel sends see it).
+DUPLICATE_WINDOW = timedelta(minutes=30)
+
+
+def duplicate_digest(station: Station, content: str, name: str, mobile: str, sender: str) -> str:
+    parts = (str(station.id), content, name, mobile, sender)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _recent_duplicate(digest: str, now: datetime) -> Concern | None:
+    """The concern this digest made within the window, after taking the digest's lock:
+    SQLite's BEGIN IMMEDIATE already serialises every write; on PostgreSQL a transaction
+    advisory lock on the digest makes two parallel sends wait for each other, so the
+    second sees the first's row once it commits."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(int(digest[:15], 16))))
+    return db.session.scalar(
+        sa.select(Concern)
+        .where(Concern.duplicate_digest == digest, Concern.created_at >= now - DUPLICATE_WINDOW)
+        .order_by(Concern.id)
+        .limit(1)
+    )
+
+
 def submit_concern(
     station: Station,
     data: ConcernInput,
@@ -57,11 +83,13 @@ def submit_concern(
     *,
     storage: LocalStorage,
     submission_key: str | None = None,
+    sender: str | None = None,
     source: ConcernSource = ConcernSource.QR,
     now: datetime | None = None,
 ) -> Concern:
     """File a concern at a station. Returns the concern already made with this
-    submission key if there is one; refuses with ConcernRefused(code) otherwise."""
+    submission key, or with the same text and contact from the same `sender` (an opaque
+    token of the browser) within DUPLICATE_WINDOW; refuses with ConcernRefused(code) otherwise."""
     existing = find_by_submission_key(submission_key or "")
     if existing is not None:
         return existing
@@ -88,11 +116,17 @@ def submit_concern(
         raise ConcernRefused("too_many_photos")
 
     now = now or utcnow()
+    digest = duplicate_digest(station, content, name, mobile, sender) if sender else None
+    if digest is not None:
+        earlier = _recent_duplicate(digest, now)
+        if earlier is not None:
+            return earlier
     on_duty = duty_for_new_concern(station)
     due_at, due_estimated = stage_deadline(ConcernStatus.SUBMITTED, now)
     concern = Concern(
         tracking_code=_unused_tracking_code(),
         submission_key=submission_key or None,
+        duplicate_digest=digest,
         station=station,
         category=category,
         content=content,

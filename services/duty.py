@@ -121,7 +121,8 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
+    # Rounding can push `a` a hair past 1 for antipodal points: asin would refuse it.
+    return 2 * r * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
 
 
 # --- queries -----------------------------------------------------------------------------

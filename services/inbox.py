@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import Concern, Representative, utcnow
+from models.base import ID_MAX
 from models.enums import ConcernStatus as S
 from models.enums import Role
 from services.codes import normalize_tracking_code
@@ -192,6 +193,8 @@ def encode_cursor(concern: Concern) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     stamp, _, ident = (cursor or "").partition("-")
+    if not ident.isdigit() or int(ident) > ID_MAX:
+        return None
     try:
         return datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), int(ident)
     except ValueError:
@@ -208,7 +211,7 @@ def encode_due_cursor(concern: Concern) -> str:
 
 def decode_due_cursor(cursor: str) -> tuple[datetime | None, int] | None:
     stamp, _, ident = (cursor or "").partition("-")
-    if not ident.isdigit() or len(ident) > 18:
+    if not ident.isdigit() or int(ident) > ID_MAX:
         return None
     if stamp == NO_DEADLINE:
         return None, int(ident)

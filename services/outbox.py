@@ -38,6 +38,7 @@ from flask import current_app
 from extensions import db
 from models import Outbox, utcnow
 from models.enums import OutboxStatus as St
+from services.privacy import mask_codes
 
 MAX_BACKOFF = timedelta(hours=6)
 ERROR_CHARS = 500
@@ -83,9 +84,13 @@ class Sender(Protocol):
 
 class LogSender:
     """Delivers to the application log: the default, for development and for sites that
-    have no gateway yet. Recipients are masked; the body is the message itself."""
+    have no gateway yet. Recipients are masked; in the body, tracking codes and one-time
+    codes are masked unless OUTBOX_LOG_FULL_BODY (on in development: the demo reads the
+    codes from the log; off in production, where whoever reads logs must not open concerns)."""
 
     def __init__(self, config=None):
+        config = config if config is not None else current_app.config
+        self.full_body = bool(config.get("OUTBOX_LOG_FULL_BODY"))
         self.logger = current_app.logger.getChild("outbox")
         if self.logger.level == logging.NOTSET:
             # Flask's logger stays at WARNING outside debug mode; these lines are the delivery.
@@ -100,7 +105,7 @@ class LogSender:
             mask_recipient(message.recipient),
             message.kind,
             subject,
-            message.body,
+            message.body if self.full_body else mask_codes(message.body),
         )
 
 

@@ -241,7 +241,8 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.REOPEN_TO_REP: (frozenset({RESIDENT}), None),
     A.AUTO_CLOSE: (frozenset({SYSTEM}), None),
     A.ESCALATE: (frozenset({SYSTEM}), None),
-    A.RECATEGORIZE: _concern_rule(rep=_assigned, overseers=(MGR, STAFF, ADMIN)),
+    # The admin reads every concern but takes no part in the loop (README): not listed here.
+    A.RECATEGORIZE: _concern_rule(rep=_assigned, overseers=(MGR, STAFF)),
     # Keeping a concern off the public answers, and releasing it again (one permission):
     # the station's managers and congress staff above it, who answer for what it publishes.
     A.WITHHOLD: _concern_rule(),

@@ -1,7 +1,12 @@
 """How a resident's contact details look to those who may not see them in full: the
-same on the back-office pages and in exports."""
+same on the back-office pages and in exports; and the codes a log must not show."""
 
 import ipaddress
+import re
+
+from services.codes import ALPHABET, TRACKING_CODE_LENGTH
+
+CODE_DIGITS = 6  # services.resident_mobile's one-time codes (it imports this)
 
 
 def mask_mobile(number: str | None) -> str:
@@ -29,3 +34,15 @@ def mask_ip(address: str | None) -> str:
     if ip.ipv4_mapped is not None:
         return mask_ip(str(ip.ipv4_mapped))
     return str(ipaddress.ip_network(f"{ip}/48", strict=False))
+
+
+# A tracking code (10 characters of the unambiguous alphabet) or a one-time code (six
+# digits), standing alone: the keys a resident holds, which a log must not hand out.
+_TRACKING_CODE = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}(?![A-Za-z0-9])")
+_ONE_TIME_CODE = re.compile(rf"(?<![0-9])[0-9]{{{CODE_DIGITS}}}(?![0-9])")
+
+
+def mask_codes(text: str) -> str:
+    """MTPAC87VX3 → MT********, 123456 → ******: also inside URLs such as /t/MTPAC87VX3."""
+    text = _TRACKING_CODE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
+    return _ONE_TIME_CODE.sub("*" * CODE_DIGITS, text)

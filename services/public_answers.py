@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from extensions import db
 from models import Concern, ConcernEvent, ConcernRating, Representative, Station, User
+from models.base import ID_MAX
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus as S
 from services.concern_flow import ANSWERS, CONCERN_FLOW
@@ -111,7 +112,7 @@ def encode_cursor(concern: Concern) -> str:
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     stamp, _, ident = (cursor or "").partition("-")
-    if len(stamp) != 20 or not ident.isdigit() or len(ident) > 12:
+    if len(stamp) != 20 or not ident.isdigit() or int(ident) > ID_MAX:
         return None
     try:
         return datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), int(ident)

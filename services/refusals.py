@@ -186,6 +186,11 @@ WORDS: dict[Key, Wording] = {
     ),
     (R, "not_this_station", None): Wording(_l("This slot is on another station's roster.")),
     (R, "not_a_member", None): Wording(_l("This representative is not listed at this station."), "representative"),
+    (R, "out_of_range", None): Wording(
+        _l("Please choose a day between the years %(first)d and %(last)d."),
+        "day",
+        params=lambda d: {"first": d["first"], "last": d["last"]},
+    ),
     (R, "too_many_weeks", None): Wording(
         _l("Repeat for at most %(n)d weeks."), "repeat_weeks", params=lambda d: {"n": d["maximum"]}
     ),

@@ -40,8 +40,8 @@ from services import audit
 from services.clock import day_bounds, local_today
 from services.errors import DomainError
 from services.outbox import mask_recipient
+from services.privacy import CODE_DIGITS
 
-CODE_DIGITS = 6
 CODE_TRIES = 5  # wrong entries after which a code is dead
 CODE_KIND = "resident.code"  # Outbox.kind of the code SMS
 KEEP_CODES = timedelta(days=2)  # code rows outlive the per-day count, then go

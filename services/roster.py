@@ -20,6 +20,7 @@ from services.clock import local_now, to_utc, utc_at
 from services.errors import DomainError
 from services.limits import REPEAT_WEEKS_MAX
 from services.permissions import overseen_stations_clause
+from services.workdays import FIRST_YEAR, LAST_YEAR
 
 ROSTER_DAYS = 28  # the roster page shows today and the next four weeks
 STATION_LIST_LIMIT = 200  # the back-office home lists at most this many; the filter finds the rest
@@ -113,6 +114,10 @@ def add_slots(
     following weeks; the slots of one request share a series. All or nothing."""
     if not 0 <= repeat_weeks <= REPEAT_WEEKS_MAX:
         raise RosterRefused("too_many_weeks", maximum=REPEAT_WEEKS_MAX)
+    # The calendar's years bound the roster: past them is a typing mistake (and past year
+    # 9999 the weekly repeats would not be dates at all).
+    if not FIRST_YEAR <= day.year < LAST_YEAR:
+        raise RosterRefused("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
     if ends_at <= starts_at:
         raise RosterRefused("end_before_start")
     if has_ended(day, ends_at, now):

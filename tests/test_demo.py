@@ -6,7 +6,7 @@ from werkzeug.security import check_password_hash
 
 from app import create_app
 from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
-from extensions import db
+from extensions import create_sqlite_file, db
 from models import (
     Category,
     Concern,
@@ -39,6 +39,7 @@ def demo_app(tmp_path):
     """An app of its own on an empty schema, so this module needs no shared fixture."""
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/t.sqlite3", "RATELIMIT_ENABLED": False})
     with app.app_context():
+        create_sqlite_file(db.engine)  # the app never creates a database file itself
         db.create_all()
     yield app
     with app.app_context():
@@ -415,3 +416,17 @@ def test_demo_duty_history_leaves_out_a_representative_on_duty_now(demo_app):
         mine = db.session.scalars(sa.select(Duty).where(Duty.representative_id == wang.id)).all()
         assert [d.nonce for d in mine] == ["on-duty-now-0001"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Duty)) > 200
+
+
+def test_seed_demo_refuses_under_production(demo_app):
+    from models import User
+
+    demo_app.config["APP_ENV"] = "production"
+    try:
+        result = demo_app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code != 0
+        assert "APP_ENV=production" in result.output
+        with demo_app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    finally:
+        demo_app.config["APP_ENV"] = "development"

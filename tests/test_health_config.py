@@ -1,6 +1,10 @@
 """/healthz and the configuration layers: defaults → instance/config.py → environment → test_config."""
 
+import sqlite3
+import time
+
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 import config
@@ -103,6 +107,7 @@ def test_production_starts_with_a_real_secret(clean_env, monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-" + "x" * 40)
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://mashang.example.cn")
+    sqlite3.connect(clean_env / "cfg.sqlite3").close()  # the app opens an existing file only
     app = create_app(minimal(clean_env))
     assert app.config["APP_ENV"] == "production"
     assert app.config["SECRET_KEY"].startswith("a-real-secret-")
@@ -188,3 +193,116 @@ def test_app_built_from_a_plain_postgresql_url_uses_psycopg(clean_env):
         assert _db.engine.dialect.name == "postgresql"
         assert _db.engine.dialect.driver == "psycopg"
         _db.engine.dispose()
+
+
+# --- /readyz: the schema is there and a write would succeed ---------------------------
+
+
+def _head(app) -> str:
+    from alembic.script import ScriptDirectory
+
+    migrate = app.extensions["migrate"]
+    return ScriptDirectory.from_config(migrate.migrate.get_config(directory=migrate.directory)).get_current_head()
+
+
+def test_readyz_ok_names_the_schema_and_the_write(app, client, db):
+    resp = client.get("/readyz")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "schema": _head(app), "write": "ok"}
+
+
+def test_readyz_503_while_another_connection_holds_the_write_lock(app, client, db):
+    app.config["READINESS_TIMEOUT_SECONDS"] = 0.3
+    db.session.commit()
+    holder = db.engine.connect()
+    try:
+        holder.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))  # lock held, not committed
+        started = time.monotonic()
+        resp = client.get("/readyz")
+        assert time.monotonic() - started < 5  # the short timeout, not the 15 s busy timeout
+        assert resp.status_code == 503
+        body = resp.get_json()
+        assert body["status"] == "unavailable"
+        assert body["checks"]["schema"] == _head(app)  # reads still work
+        assert body["checks"]["write"] != "ok"
+        # Liveness is another question: the process and the database still answer.
+        assert client.get("/healthz").status_code == 200
+    finally:
+        holder.rollback()
+        holder.close()
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_503_when_the_database_refuses_writes(app, client, db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a read-only SQLite connection stands for a read-only file (root ignores file modes)")
+
+    def read_only(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA query_only=1")
+
+    db.session.commit()
+    db.engine.dispose()
+    sa.event.listen(db.engine, "connect", read_only)
+    try:
+        resp = client.get("/readyz")
+        assert resp.status_code == 503
+        assert "readonly" in resp.get_json()["checks"]["write"]
+    finally:
+        sa.event.remove(db.engine, "connect", read_only)
+        db.engine.dispose()
+
+
+def test_readyz_503_when_the_schema_is_behind_the_code(app, client, db):
+    head = _head(app)
+    db.session.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    db.session.commit()
+    try:
+        resp = client.get("/readyz")
+        assert resp.status_code == 503
+        assert "0001" in resp.get_json()["checks"]["schema"]
+    finally:
+        db.session.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+        db.session.commit()
+
+
+def test_a_missing_sqlite_file_is_an_error_never_a_new_empty_database(base_config, tmp_path):
+    path = tmp_path / "gone.sqlite3"
+    app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{path}"})
+    try:
+        client = app.test_client()
+        assert client.get("/healthz").status_code == 503
+        resp = client.get("/readyz")
+        assert resp.status_code == 503
+        assert resp.get_json()["checks"]["database"] == "database file missing"
+        assert not path.exists()  # no empty database was made in its place
+    finally:
+        with app.app_context():
+            _db.engine.dispose()
+
+
+def test_flask_db_upgrade_creates_the_file_and_a_moved_file_is_noticed(base_config, tmp_path):
+    path = tmp_path / "new.sqlite3"
+    app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{path}"})
+    try:
+        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert path.exists()
+        client = app.test_client()
+        assert client.get("/readyz").status_code == 200
+        # Moved away under a running service: not ready, and nothing new appears in its place.
+        path.rename(tmp_path / "moved.sqlite3")
+        resp = client.get("/readyz")
+        assert resp.status_code == 503
+        assert not path.exists()
+    finally:
+        with app.app_context():
+            _db.engine.dispose()
+
+
+def test_the_log_sender_logs_whole_bodies_in_development_only(clean_env, monkeypatch):
+    assert loaded()["OUTBOX_LOG_FULL_BODY"] is True
+    assert loaded({"APP_ENV": "production", "SECRET_KEY": "x" * 40})["OUTBOX_LOG_FULL_BODY"] is False
+    monkeypatch.setenv("OUTBOX_LOG_FULL_BODY", "1")
+    assert loaded({"APP_ENV": "production", "SECRET_KEY": "x" * 40})["OUTBOX_LOG_FULL_BODY"] is True

@@ -69,7 +69,7 @@ def test_migrate_extension_is_configured_for_batch_mode(app):
 
 def test_concerns_left_dispatched_without_a_unit_go_back_to_their_representative(base_config, tmp_path):
     """0009 repairs the dead end earlier versions left: dispatched with no unit."""
-    from flask_migrate import upgrade
+    from flask_migrate import downgrade, upgrade
 
     from app import create_app
     from extensions import db as _db
@@ -79,18 +79,23 @@ def test_concerns_left_dispatched_without_a_unit_go_back_to_their_representative
 
     app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"})
     with app.app_context():
-        upgrade(revision="0008")
+        # The rows are made by today's models (at head), then the schema is taken back
+        # to 0008 (0009's downgrade leaves data alone), so later columns do not matter.
+        upgrade()
         stuck = factories.concern()
         stuck.assigned_rep = factories.representative([stuck.station])
         stuck.status = ConcernStatus.DISPATCHED
         healthy = factories.concern(stuck.station)
         healthy.status, healthy.unit = ConcernStatus.DISPATCHED, factories.unit()
         _db.session.commit()
+        stuck_id, healthy_id = stuck.id, healthy.id
+        _db.session.remove()
+        downgrade(revision="0008")
         upgrade()
         _db.session.expire_all()
-        assert _db.session.get(Concern, stuck.id).status == ConcernStatus.ACCEPTED
-        assert _db.session.get(Concern, healthy.id).status == ConcernStatus.DISPATCHED
-        events = _db.session.scalars(sa.select(ConcernEvent).where(ConcernEvent.concern_id == stuck.id)).all()
+        assert _db.session.get(Concern, stuck_id).status == ConcernStatus.ACCEPTED
+        assert _db.session.get(Concern, healthy_id).status == ConcernStatus.DISPATCHED
+        events = _db.session.scalars(sa.select(ConcernEvent).where(ConcernEvent.concern_id == stuck_id)).all()
         assert [(e.action, e.is_public) for e in events] == [("send_back_to_rep", False)]
         _db.session.remove()
         _db.engine.dispose()

@@ -317,3 +317,31 @@ def test_cli_says_what_is_missing_when_a_sender_is_not_configured(db, app, runne
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 1
     assert "SMS_WEBHOOK_URL" in result.output and "Traceback" not in result.output
+
+
+def test_the_log_sender_masks_codes_unless_told_to_log_the_whole_body(app, db, caplog):
+    body = "您的反映已受理，跟踪码 MTPAC87VX3，查看 http://mashang.test/t/MTPAC87VX3 。验证码 123456，5 分钟内有效。"
+    app.config["OUTBOX_LOG_FULL_BODY"] = False
+    add(db, recipient="13800138000", body=body)
+    with caplog.at_level(logging.INFO):
+        outbox.deliver_due(T0)
+    [line] = [r.getMessage() for r in caplog.records if r.name.endswith("outbox")]
+    assert "MTPAC87VX3" not in line and "123456" not in line
+    assert "跟踪码 MT********" in line and "/t/MT********" in line and "验证码 ******" in line
+
+    caplog.clear()
+    app.config["OUTBOX_LOG_FULL_BODY"] = True
+    add(db, recipient="13800138000", body=body)
+    with caplog.at_level(logging.INFO):
+        outbox.deliver_due(T0)
+    [line] = [r.getMessage() for r in caplog.records if r.name.endswith("outbox")]
+    assert "http://mashang.test/t/MTPAC87VX3" in line and "123456" in line
+
+
+def test_mask_codes_leaves_other_words_and_numbers_alone():
+    from services.privacy import mask_codes
+
+    assert mask_codes("Concern ABCDEFGH23 at 2026-12-01, call 13800138000") == (
+        "Concern AB******** at 2026-12-01, call 13800138000"
+    )
+    assert mask_codes("ABCDEFGH234 and 1234567") == "ABCDEFGH234 and 1234567"  # not a code's length

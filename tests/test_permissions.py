@@ -185,10 +185,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.note",              "concern_b_mine"):    "-   Y   -   -     -    -",
     ("concern.note",              "station_a"):         "-   -   -   -     -    -",
 
-    ("concern.recategorize",      "concern_a_mine"):    "-   Y   Y   Y     -    Y",
-    ("concern.recategorize",      "concern_a_other"):   "-   -   Y   Y     -    Y",
-    ("concern.recategorize",      "concern_b"):         "-   -   -   -     -    Y",
-    ("concern.recategorize",      "concern_b_mine"):    "-   Y   -   -     -    Y",
+    ("concern.recategorize",      "concern_a_mine"):    "-   Y   Y   Y     -    -",
+    ("concern.recategorize",      "concern_a_other"):   "-   -   Y   Y     -    -",
+    ("concern.recategorize",      "concern_b"):         "-   -   -   -     -    -",
+    ("concern.recategorize",      "concern_b_mine"):    "-   Y   -   -     -    -",
     ("concern.recategorize",      "station_a"):         "-   -   -   -     -    -",
 
     # keeping a concern off the public answers, and releasing it: the station's overseers

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from devtools import scale
-from extensions import db
+from extensions import create_sqlite_file, db
 from models import Concern, ConcernEvent, Duty, DutySlot, Representative, Station, User, manager_station
 from models.enums import ConcernStatus, DutyStatus, Role
 from services.concern_flow import TRANSITIONS
@@ -15,6 +15,7 @@ from services.concern_flow import TRANSITIONS
 def scale_app(tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/s.sqlite3", "RATELIMIT_ENABLED": False})
     with app.app_context():
+        create_sqlite_file(db.engine)  # the app never creates a database file itself
         db.create_all()
     yield app
     with app.app_context():

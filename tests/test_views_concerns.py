@@ -441,3 +441,36 @@ def test_the_concern_merged_into_lists_the_merged_ones_with_their_ratings(client
     assert merged.status_code == 302
     page = client.get(f"/manage/concerns/{world['concern'].id}").get_data(as_text=True)
     assert "合并到本件的反映" in page and f"/manage/concerns/{twin.id}" in page
+
+
+def test_the_loser_whose_step_is_gone_gets_their_note_back_to_copy(client, world):
+    """Both reject at once: the second's step is no longer offered, so its form is not on
+    the page; the note they typed is shown in a box of its own instead of being lost."""
+    concern = world["concern"]
+    seen = concern_version(concern)
+    login(client, world["manager"])
+    assert act(client, concern, "reject", version=str(seen), note="先到的理由").status_code == 302
+    response = act(client, concern, "reject", version=str(seen), note="后到的、没保存的理由")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "reject" not in re.findall(r'name="action" value="([a-z_]+)"', html)  # the step is gone
+    box = re.search(r'<textarea id="unsaved-note"[^>]*readonly[^>]*>(.*?)</textarea>', html, re.S)
+    assert box and box.group(1).strip() == "后到的、没保存的理由"
+    assert fresh(concern).status == S.REJECTED
+
+
+def test_the_admin_reads_a_concern_but_cannot_recategorise_it(client, db, world):
+    concern = world["concern"]
+    other = factories.category(name_zh="交通出行")
+    db.session.commit()
+    before = fresh(concern).category_id
+    login(client, world["admin"])
+    page = client.get(f"/manage/concerns/{concern.id}")
+    assert page.status_code == 200
+    assert f"/manage/concerns/{concern.id}/category" not in page.get_data(as_text=True)
+    resp = client.post(
+        f"/manage/concerns/{concern.id}/category",
+        data={"category": str(other.id), "version": str(concern_version(concern))},
+    )
+    assert resp.status_code == 403
+    assert fresh(concern).category_id == before

@@ -13,6 +13,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
+from werkzeug.datastructures import FileStorage
 
 from extensions import db
 from models import AuditLog, User, utcnow
@@ -36,7 +37,7 @@ from views.forms.admin import (
     SwitchForm,
     UserForm,
 )
-from views.util import get_or_404, require_or_abort
+from views.util import get_or_404, id_arg, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -73,7 +74,7 @@ def users():
     role = request.args.get("role", "")
     role = Role(role) if role in {r.value for r in Role} else None
     query = (request.args.get("q") or "").strip()[:SEARCH_QUERY_MAX]
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=id_arg)
     page = auth_service.list_users(role=role, query=query, before=before, limit=auth_service.PAGE_SIZE + 1)
     more = len(page) > auth_service.PAGE_SIZE
     page = page[: auth_service.PAGE_SIZE]
@@ -319,7 +320,7 @@ def calendar_import():
         abort(400)
     upload = form.file.data
     try:
-        if upload is not None and upload.filename:
+        if isinstance(upload, FileStorage) and upload.filename:
             text = workdays.decode_upload(upload.read(workdays.MAX_UPLOAD_BYTES + 1))
             # Shown again in the text box on a refusal, so the lines can be corrected here.
             form.text.data = text

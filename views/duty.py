@@ -153,7 +153,10 @@ def me():
     if rep is None:
         abort(403)
     require_or_abort(P.DUTY_VIEW_FILE, rep)
-    year = request.args.get("year", type=int) or clock.local_today().year
+    # A year the calendar does not cover (0, 10000, -2026) shows this year, as a missing one does.
+    year = request.args.get("year", type=int)
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        year = clock.local_today().year
     boxes = {box: inbox.count(current_user, inbox.InboxFilter(box=box)) for box in ("take", "supervise")}
     file = reports.performance_file(rep, year)
     panel = checkout_panel(file.open_duty, count_linked=False) if file.open_duty else None

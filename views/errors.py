@@ -24,7 +24,18 @@ def _back_to_form(message: str, status: int):
     return render_concern_form(station, ConcernForm(), status=status, notice=message)
 
 
+def refuse_nul_in_path():
+    """A NUL byte in the path (/s/%00) is no code or id of ours: PostgreSQL would refuse it
+    in a query with a DataError (a 500), so it is a 404 here. (The query and forms arrive
+    without NUL bytes: app.NulFreeDict.)"""
+    if "\x00" in request.path:
+        return _page(404, _("Not found"), _("There is nothing at this address."))
+    return None
+
+
 def register(app) -> None:
+    app.before_request(refuse_nul_in_path)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         message = _("This page was open for a long time and has expired. Please submit it again.")

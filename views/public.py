@@ -5,7 +5,6 @@ import hashlib
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 
 from cachetools import TTLCache
@@ -27,6 +26,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from werkzeug.datastructures import FileStorage
 
 from extensions import db, limiter, reads_only
 from models import Attachment, Concern, Station
@@ -47,8 +47,6 @@ from views.forms.residents import ConcernForm, RatingForm, WithdrawForm
 from views.util import int_or_none, safe_next
 
 bp = Blueprint("public", __name__)
-
-RECENT_SECONDS = 30 * 60
 
 
 def storage() -> LocalStorage:
@@ -219,25 +217,18 @@ def answer(code: str, item_id: int):
 # --- 码上办: the concern form ---------------------------------------------------------
 
 
-def _content_digest(station_id: int, content: str) -> str:
-    return hashlib.sha256(f"{station_id}:{(content or '').strip()}".encode()).hexdigest()[:24]
+SENDER = "sender"  # the session's random token of this browser: nothing but an identity
 
 
-def _recent_duplicate(station_id: int, content: str) -> str | None:
-    """The tracking code of the same text filed from this browser a moment ago: a page
-    that was reloaded before being resubmitted carries a new key but is the same concern."""
-    digest = _content_digest(station_id, content)
-    now = time.time()
-    for entry in session.get("recent", []):
-        if entry[0] == digest and now - entry[2] < RECENT_SECONDS:
-            return entry[1]
-    return None
-
-
-def _remember(station_id: int, content: str, tracking_code: str) -> None:
-    now = time.time()
-    kept = [e for e in session.get("recent", []) if now - e[2] < RECENT_SECONDS][-4:]
-    session["recent"] = [*kept, [_content_digest(station_id, content), tracking_code, now]]
+def _sender() -> str:
+    """Who sends the form, for the duplicate check: the browser's token, given with the
+    form (so a page reloaded and sent again, or sent ten times at once, carries the same
+    one), else its address and user agent. The cookie holds no tracking code: a copied
+    cookie opens nothing."""
+    token = session.get(SENDER)
+    if isinstance(token, str) and token:
+        return token
+    return f"{get_remote_address()}|{request.user_agent.string[:200]}"
 
 
 def _submission_key(form: ConcernForm) -> str:
@@ -273,7 +264,8 @@ def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str
     database here: on SQLite a transaction open now would hold the write lock."""
     cfg = current_app.config
     secret = current_app.secret_key or ""
-    files = [f for f in (form.photos.data or []) if f and f.filename]
+    # A forged form may send text where a file belongs: only uploads count.
+    files = [f for f in (form.photos.data or []) if isinstance(f, FileStorage) and f.filename]
     tokens = list(dict.fromkeys(t for t in (form.kept_photos.data or []) if t))[: cfg["MAX_PHOTOS"] + 1]
     photos: list[tuple[str, ProcessedPhoto, str | None]] = []
     for token in tokens:
@@ -337,7 +329,9 @@ def render_concern_form(
     (`held`). A browser never keeps chosen files across a round trip, so the page says when
     some must be chosen again."""
     if rechoose is None:
-        chosen_photos = request.method == "POST" and any(f and f.filename for f in form.photos.data or ())
+        chosen_photos = request.method == "POST" and any(
+            isinstance(f, FileStorage) and f.filename for f in form.photos.data or ()
+        )
         rechoose = chosen_photos and bool(notice or form.errors)
     if not form.category.choices:
         form.category.choices = _category_choices()
@@ -378,6 +372,7 @@ def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
     if request.method == "GET":
+        session.setdefault(SENDER, secrets.token_urlsafe(16))
         form = ConcernForm()
         form.category.choices = _category_choices()
         return render_concern_form(_station_or_404(code, with_representatives=False), form)
@@ -399,7 +394,8 @@ def _file_concern(code: str):
             form.category.choices = _category_choices()
             # A double tap or a resubmitted page: show the concern it already made.
             existing = concern_service.find_by_submission_key(key)
-            done_code = existing.tracking_code if existing else _recent_duplicate(st.id, form.content.data)
+            # (A reloaded page has a new key: the service finds that one by its text and sender.)
+            done_code = existing.tracking_code if existing else None
         if done_code:
             return redirect(url_for("public.receipt", code=done_code), 303)
     except SQLAlchemyError as exc:
@@ -438,7 +434,12 @@ def _file_concern(code: str):
         if st is None:
             abort(404)
         concern = concern_service.submit_concern(
-            st, data, [photo for _name, photo, _token in photos], storage=storage(), submission_key=key or None
+            st,
+            data,
+            [photo for _name, photo, _token in photos],
+            storage=storage(),
+            submission_key=key or None,
+            sender=_sender(),
         )
         tracking_code = concern.tracking_code
         db.session.commit()
@@ -460,7 +461,6 @@ def _file_concern(code: str):
         db.session.rollback()
         current_app.logger.warning("concern form: writing failed, the form comes back (503): %s", exc)
         return again(503, _try_again_message())
-    _remember(station.id, form.content.data, tracking_code)
     return redirect(url_for("public.receipt", code=tracking_code), 303)
 
 

@@ -2,8 +2,10 @@
 
 from flask import abort
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from extensions import db
+from models.base import ID_MAX
 from services.permissions import PermissionDenied, require
 
 
@@ -39,8 +41,29 @@ def get_or_404(model, ident: int):
 
 
 def int_or_none(value) -> int | None:
-    """Coerce a form value to int; None for empty or malformed input (a forged form)."""
+    """Coerce a form value to int; None for empty or malformed input (a forged form),
+    and for numbers no id can reach (the database would refuse them with an error)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if -ID_MAX <= number <= ID_MAX else None
+
+
+def id_arg(value) -> int:
+    """`request.args.get(name, type=id_arg)`: a positive id, else the default (a ValueError
+    is what werkzeug turns into the default)."""
+    number = int(value)
+    if not 0 < number <= ID_MAX:
+        raise ValueError(value)
+    return number
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: at most ID_MAX, so that /manage/concerns/99999999999999999999
+    is a 404 rather than an integer overflow in the database driver. (Years in URLs are
+    checked against the calendar's range by their views.)"""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's signature)
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)

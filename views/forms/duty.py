@@ -15,13 +15,14 @@ def _token(value) -> str:
     return (value or "").strip()[:TOKEN_MAX]
 
 
-def _coordinate(value) -> float | None:
-    """A number from the browser, or None for nothing, nonsense, NaN or infinity."""
+def _coordinate(value, limit: float = 1e7) -> float | None:
+    """A number from the browser, or None for nothing, nonsense, NaN, infinity, or past
+    `limit` (a latitude beyond the poles is no position at all)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number and abs(number) < 1e7 else None
+    return number if number == number and abs(number) <= limit else None
 
 
 class CheckInForm(FlaskForm):
@@ -38,8 +39,8 @@ class CheckInForm(FlaskForm):
 
     def proof(self) -> Proof:
         return Proof(
-            latitude=_coordinate(self.latitude.data),
-            longitude=_coordinate(self.longitude.data),
+            latitude=_coordinate(self.latitude.data, 90),
+            longitude=_coordinate(self.longitude.data, 180),
             accuracy_m=_coordinate(self.accuracy.data),
             kiosk_token=self.kiosk_token.data or None,
         )

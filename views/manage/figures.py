@@ -76,9 +76,10 @@ def figures():
     if by not in GROUPINGS:
         by = "station"
     root = None
-    region_id = int_or_none(request.args.get("region"))
-    if by == "region" and region_id is not None:
-        if not 0 < region_id < 2**31:  # beyond an integer column: no such region
+    raw_region = (request.args.get("region") or "").strip()
+    region_id = int_or_none(raw_region)
+    if by == "region" and (region_id is not None or raw_region.lstrip("-").isdigit()):
+        if region_id is None or region_id <= 0:  # beyond an integer column: no such region
             abort(404)
         root = db.session.get(Region, region_id)
         if root is None:

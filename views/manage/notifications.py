@@ -10,7 +10,7 @@ from services import notifications
 from services.permissions import Permission as P
 from views.forms import ButtonForm
 from views.manage import bp
-from views.util import get_or_404, require_or_abort, safe_next
+from views.util import get_or_404, id_arg, require_or_abort, safe_next
 
 
 @bp.get("/not-notified")
@@ -18,7 +18,7 @@ from views.util import get_or_404, require_or_abort, safe_next
 def not_notified():
     require_or_abort(P.NOTIFICATIONS_NOT_SENT)
     handled = request.args.get("handled") == "1"
-    page = notifications.not_sent(current_user, handled=handled, before=request.args.get("before", type=int))
+    page = notifications.not_sent(current_user, handled=handled, before=request.args.get("before", type=id_arg))
     return render_template("manage/not_notified.html", page=page, handled=handled, why=notifications.why_not_sent)
 
 

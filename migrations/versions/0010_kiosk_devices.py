@@ -1,6 +1,6 @@
 """station tablets are paired devices (kiosk_device, kiosk_pairing); each tablet code checks in once (duty.kiosk_code)
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-10 09:00:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
