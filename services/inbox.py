@@ -14,9 +14,9 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import Concern, Representative, utcnow
-from models.base import ID_MAX
 from models.enums import ConcernStatus as S
 from models.enums import Role
+from services import keyset
 from services.codes import normalize_tracking_code
 from services.concern_flow import (
     DEADLINE_STATUSES,
@@ -123,10 +123,6 @@ def boxes_for(user) -> tuple[str, ...]:
     return ROLE_BOXES.get(user.role, ("all",))
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _box_clause(user, box: str):
     rep: Representative | None = user.representative if user.role == Role.REPRESENTATIVE else None
     if box == "take":
@@ -177,7 +173,7 @@ def _narrowing(user, f: InboxFilter, now: datetime) -> list:
         clauses.append(due_within_clause(now, due_soon_until(now)))
     if f.escalated:
         clauses.append(Concern.escalated_at.is_not(None))
-    words = [Concern.content.ilike(f"%{_escape_like(word)}%", escape="\\") for word in f.words()]
+    words = [keyset.contains(Concern.content, word) for word in f.words()]
     # A tracking code typed or read out (as displayed, any case, full-width) finds its concern too.
     code = normalize_tracking_code(unicodedata.normalize("NFKC", f.q))
     if code is not None:
@@ -188,37 +184,19 @@ def _narrowing(user, f: InboxFilter, now: datetime) -> list:
 
 
 def encode_cursor(concern: Concern) -> str:
-    return f"{concern.created_at.strftime('%Y%m%d%H%M%S%f')}-{concern.id}"
+    return keyset.encode(concern.created_at, concern.id)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    stamp, _, ident = (cursor or "").partition("-")
-    if not ident.isdigit() or int(ident) > ID_MAX:
-        return None
-    try:
-        return datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), int(ident)
-    except ValueError:
-        return None
-
-
-NO_DEADLINE = "none"  # the deadline cursor's first part past the concerns that have one
+    return keyset.decode(cursor)
 
 
 def encode_due_cursor(concern: Concern) -> str:
-    due = concern.due_at.strftime("%Y%m%d%H%M%S%f") if concern.due_at is not None else NO_DEADLINE
-    return f"{due}-{concern.id}"
+    return keyset.encode(concern.due_at, concern.id)
 
 
 def decode_due_cursor(cursor: str) -> tuple[datetime | None, int] | None:
-    stamp, _, ident = (cursor or "").partition("-")
-    if not ident.isdigit() or int(ident) > ID_MAX:
-        return None
-    if stamp == NO_DEADLINE:
-        return None, int(ident)
-    try:
-        return datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), int(ident)
-    except ValueError:
-        return None
+    return keyset.decode_untimed(cursor)
 
 
 def _listed(user, f: InboxFilter, now: datetime | None) -> sa.Select:

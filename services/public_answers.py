@@ -21,9 +21,9 @@ from flask_babel import lazy_gettext as _l
 
 from extensions import db
 from models import Concern, ConcernEvent, ConcernRating, Representative, Station, User
-from models.base import ID_MAX
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus as S
+from services import keyset
 from services.concern_flow import ANSWERS, CONCERN_FLOW
 from services.concerns import clean_text
 from services.errors import TransitionRefused
@@ -101,27 +101,12 @@ def clean_query(raw: str | None) -> str:
     return " ".join(text.split())[:PUBLIC_QUERY_MAX]
 
 
-def _cursor(closed_at: datetime, ident: int) -> str:
-    return f"{closed_at.strftime('%Y%m%d%H%M%S%f')}-{ident}"
-
-
 def encode_cursor(concern: Concern) -> str:
-    assert concern.closed_at is not None
-    return _cursor(concern.closed_at, concern.id)
+    return keyset.encode(concern.closed_at, concern.id)
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    stamp, _, ident = (cursor or "").partition("-")
-    if len(stamp) != 20 or not ident.isdigit() or int(ident) > ID_MAX:
-        return None
-    try:
-        return datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), int(ident)
-    except ValueError:
-        return None
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return keyset.decode(cursor)
 
 
 def _query(station: Station, rep: Representative | None, q: str) -> sa.Select:
@@ -129,7 +114,7 @@ def _query(station: Station, rep: Representative | None, q: str) -> sa.Select:
     if rep is not None:
         query = query.where(Concern.assigned_rep_id == rep.id)
     for word in q.split():
-        query = query.where(Concern.content.ilike(f"%{_escape_like(word)}%", escape="\\"))
+        query = query.where(keyset.contains(Concern.content, word))
     return query.order_by(Concern.closed_at.desc(), Concern.id.desc())
 
 
@@ -188,7 +173,7 @@ def page(
             return AnswerPage(_items(kept), None)
     # Read as far as one page may: the next page goes on from the last row read.
     assert position is not None
-    return AnswerPage(_items(kept), _cursor(*position))
+    return AnswerPage(_items(kept), keyset.encode(*position))
 
 
 def item(station: Station, concern_id: int) -> PublicAnswer | None:
