@@ -16,11 +16,9 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -30,10 +28,10 @@ from collections import Counter
 from pathlib import Path
 
 import sqlalchemy as sa
+from form_post import post_form
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-RECEIPT_RE = re.compile(r"/t/([A-Z0-9]+)/receipt")
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -97,31 +95,8 @@ def photo_load(server, database_url: str, code: str, *, residents: int, photos_e
 
     def send(i: int) -> None:
         r, (boundary, body) = people[i], bodies[i]
-        path = f"/s/{code}/concern"
-        headers = {
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Cookie": r.cookie,
-            "Accept-Language": "zh-CN,zh;q=0.9",
-            "Origin": f"http://{HOST}:{port}",
-            "Referer": f"http://{HOST}:{port}{path}",
-        }
         barrier.wait()
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection(HOST, port, timeout=180)
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            text = resp.read()
-            location = resp.headers.get("Location") or ""
-            m = RECEIPT_RE.search(location) if resp.status == 303 else None
-            out = {"status": resp.status, "code": m.group(1) if m else None}
-            if resp.status >= 400:
-                out["body"] = text[:300].decode("utf-8", "replace")
-        except Exception as exc:  # a refused or reset connection is a result too
-            out = {"status": None, "code": None, "error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            conn.close()
-        out["seconds"] = time.perf_counter() - started
+        out = post_form(port, f"/s/{code}/concern", r.cookie, boundary, body, timeout=180)
         results[i] = out
 
     threads = [threading.Thread(target=send, args=(i,), daemon=True) for i in range(len(people))]

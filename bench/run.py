@@ -50,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
+from form_post import post_form
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -528,9 +529,6 @@ def multipart(fields: list[tuple[str, str]], boundary: str) -> bytes:
     return "".join(parts).encode()
 
 
-RECEIPT_RE = re.compile(r"/t/([A-Z0-9]+)/receipt")
-
-
 def post_concern(port: int, code: str, r: Resident) -> dict:
     boundary = "----mashangbench" + secrets.token_hex(8)
     body = multipart(
@@ -545,31 +543,7 @@ def post_concern(port: int, code: str, r: Resident) -> dict:
         ],
         boundary,
     )
-    path = f"/s/{code}/concern"
-    headers = {
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
-        "Cookie": r.cookie,
-        "Accept-Language": "zh-CN,zh;q=0.9",
-        "Origin": f"http://{HOST}:{port}",
-        "Referer": f"http://{HOST}:{port}{path}",
-    }
-    t0 = time.perf_counter()
-    conn = http.client.HTTPConnection(HOST, port, timeout=120)
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        resp = conn.getresponse()
-        text = resp.read()
-        location = resp.headers.get("Location") or ""
-        m = RECEIPT_RE.search(location) if resp.status == 303 else None
-        out = {"status": resp.status, "code": m.group(1) if m else None, "location": location}
-        if resp.status >= 400:
-            out["body"] = text[:300].decode("utf-8", "replace")
-    except Exception as exc:  # a refused or reset connection is a result too
-        out = {"status": None, "code": None, "error": f"{type(exc).__name__}: {exc}"}
-    finally:
-        conn.close()
-    out["seconds"] = time.perf_counter() - t0
-    return out
+    return post_form(port, f"/s/{code}/concern", r.cookie, boundary, body)
 
 
 def fire_at_once(port: int, code: str, residents: list[Resident]) -> tuple[list[dict], float]:
