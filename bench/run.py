@@ -283,8 +283,11 @@ def postgres_database(raw_url: str, keep: bool) -> Database:
 def prepare_database(db: Database, env: dict) -> dict:
     """Migrate, load the demo data, and fall back to a few stations of our own."""
     for args in (["db", "upgrade"], ["seed-demo"]):
+        # The demo data refuses production (its accounts share a published password): the
+        # throw-away benchmark database loads it as development; the server runs as production.
+        run_env = {**env, "APP_ENV": "development"} if args[0] == "seed-demo" else env
         done = subprocess.run(
-            [str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+            [str(BIN / "flask"), *args], cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=600
         )
         if done.returncode != 0:
             raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
