@@ -108,6 +108,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
+    from views.util import sign_in_first
+
+    login_manager.unauthorized_handler(sign_in_first)
 
     from views.util import IdConverter
 

@@ -56,8 +56,22 @@ def find_by_tracking_code(code: str) -> Concern | None:
 DUPLICATE_WINDOW = timedelta(minutes=30)
 
 
-def duplicate_digest(station: Station, content: str, name: str, mobile: str, sender: str) -> str:
-    parts = (str(station.id), content, name, mobile, sender)
+def duplicate_digest(
+    station: Station, data: ConcernInput, name: str, mobile: str, photos: list[ProcessedPhoto], sender: str
+) -> str:
+    """Everything the resident chose: the same text sent again with another category, other
+    photos or another choice to publish is a new concern, never swallowed by the first."""
+    parts = (
+        str(station.id),
+        data.content.strip(),
+        name,
+        mobile,
+        str(data.category_id),
+        str(data.anonymous),
+        str(data.public),
+        *(hashlib.sha256(photo.data).hexdigest() for photo in photos),
+        sender,
+    )
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -116,7 +130,7 @@ def submit_concern(
         raise ConcernRefused("too_many_photos")
 
     now = now or utcnow()
-    digest = duplicate_digest(station, content, name, mobile, sender) if sender else None
+    digest = duplicate_digest(station, data, name, mobile, photos, sender) if sender else None
     if digest is not None:
         earlier = _recent_duplicate(digest, now)
         if earlier is not None:

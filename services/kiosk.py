@@ -121,8 +121,12 @@ def revoke(actor: User, device: KioskDevice, now: datetime | None = None) -> Kio
 # --- the tablet ---------------------------------------------------------------------------
 
 
-def pair(raw_code: str | None, now: datetime | None = None) -> tuple[KioskDevice, str]:
+def pair(
+    raw_code: str | None, now: datetime | None = None, *, replaces: KioskDevice | None = None
+) -> tuple[KioskDevice, str]:
     """Use a pairing code: a new device and its token (for the cookie; only its hash is kept).
+    The device the tablet was paired as until now (`replaces`) is revoked with it: its token
+    leaves the browser, so it must not stay listed as paired.
     Refuses (KioskRefused): bad_code (not the shape of a code), unknown_code, used_code,
     expired_code, station_inactive."""
     code = normalize_pairing_code(raw_code)
@@ -165,6 +169,8 @@ def pair(raw_code: str | None, now: datetime | None = None) -> tuple[KioskDevice
         .execution_options(synchronize_session=False)
     )
     log(pairing.created_by, "kiosk.paired", device, station=pairing.station.code, pairing=pairing.id)
+    if replaces is not None:
+        revoke(pairing.created_by, replaces, now)
     return device, token
 
 

@@ -38,11 +38,14 @@ def mask_ip(address: str | None) -> str:
 
 # A tracking code (10 characters of the unambiguous alphabet) or a one-time code (six
 # digits), standing alone: the keys a resident holds, which a log must not hand out.
-_TRACKING_CODE = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}(?![A-Za-z0-9])")
+_HALF = TRACKING_CODE_LENGTH // 2
+# As stored (MTPAC87VX3), and as displayed to be read out (MTPAC-87VX3).
+_TRACKING_CODE = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]{{{_HALF}}}-?[{ALPHABET}]{{{_HALF}}}(?![A-Za-z0-9])")
 _ONE_TIME_CODE = re.compile(rf"(?<![0-9])[0-9]{{{CODE_DIGITS}}}(?![0-9])")
 
 
 def mask_codes(text: str) -> str:
-    """MTPAC87VX3 → MT********, 123456 → ******: also inside URLs such as /t/MTPAC87VX3."""
+    """MTPAC87VX3 → MT********, MTPAC-87VX3 → MT*********, 123456 → ******: also inside
+    URLs such as /t/MTPAC87VX3."""
     text = _TRACKING_CODE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
     return _ONE_TIME_CODE.sub("*" * CODE_DIGITS, text)

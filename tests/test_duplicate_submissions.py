@@ -130,3 +130,24 @@ def test_the_session_cookie_holds_no_tracking_code(client, site):
     with client.session_transaction() as session:
         assert code not in json.dumps(dict(session))
         assert "recent" not in session
+
+
+def test_the_same_text_with_another_category_photo_or_choice_is_a_new_concern(app, site):
+    from services.photos import ProcessedPhoto
+
+    st, cat = site
+    other = factories.category()
+    _db.session.commit()
+    storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+    first = submit(app, st, cat, sender="browser-a")
+    refiled = [
+        ConcernInput(category_id=other.id, content=TEXT),
+        ConcernInput(category_id=cat.id, content=TEXT, public=True),
+        ConcernInput(category_id=cat.id, content=TEXT, anonymous=True),
+    ]
+    made = [submit_concern(st, data, [], storage=storage, sender="browser-a") for data in refiled]
+    photo = ProcessedPhoto(data=b"\xff\xd8jpeg", content_type="image/jpeg", extension="jpg", width=2, height=2)
+    data = ConcernInput(category_id=cat.id, content=TEXT)
+    made.append(submit_concern(st, data, [photo], storage=storage, sender="browser-a"))
+    _db.session.commit()
+    assert first.id not in {c.id for c in made} and concerns() == 5

@@ -542,3 +542,12 @@ def test_unknown_or_inactive_station_is_404_and_lowercase_redirects(tablet, worl
     world["station"].is_active = False
     _db.session.commit()
     assert tablet.get(f"/kiosk/{code}").status_code == 404
+
+
+def test_pairing_a_tablet_again_revokes_what_it_was_paired_as(app, world):
+    browser = app.test_client()
+    pair_with_service(browser, world["station"], world["manager"], name="旧配对")
+    pair_with_service(browser, world["station"], world["manager"], name="新配对")
+    _db.session.commit()
+    devices = {d.name: d for d in _db.session.scalars(sa.select(KioskDevice))}
+    assert devices["旧配对"].revoked_at is not None and devices["新配对"].revoked_at is None

@@ -345,3 +345,12 @@ def test_mask_codes_leaves_other_words_and_numbers_alone():
         "Concern AB******** at 2026-12-01, call 13800138000"
     )
     assert mask_codes("ABCDEFGH234 and 1234567") == "ABCDEFGH234 and 1234567"  # not a code's length
+
+
+def test_mask_codes_masks_a_tracking_code_as_staff_messages_print_it():
+    from services.codes import format_tracking_code
+    from services.privacy import mask_codes
+
+    shown = format_tracking_code("MTPAC87VX3")
+    assert shown == "MTPAC-87VX3"
+    assert mask_codes(f"反映 {shown} 已交办你单位。") == "反映 MT********* 已交办你单位。"

@@ -341,3 +341,24 @@ def test_old_rows_of_an_account_go_when_it_signs_in(client, rep):
     login(client, rep, now=utcnow() - timedelta(days=31))
     login(client, rep)
     assert len(records(rep)) == 1
+
+
+def test_a_form_sent_after_the_session_ended_signs_in_back_to_its_page(app, db):
+    from models.enums import Role
+    from tests import factories
+    from tests.helpers import login
+
+    manager = factories.user(Role.STATION_MANAGER)
+    db.session.commit()
+    browser = app.test_client()
+    login(browser, manager)
+    browser.post("/logout")
+    resp = browser.post(
+        "/manage/concerns/1/note", data={"note": "x"}, headers={"Referer": "http://localhost/manage/concerns/1"}
+    )
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("/login?next=/manage/concerns/1")
+    elsewhere = browser.post("/manage/concerns/1/note", headers={"Referer": "https://evil.example/x"})
+    assert elsewhere.headers["Location"].endswith("/login?next=/")
+    page = browser.get("/manage/concerns?box=all")
+    assert page.headers["Location"].endswith("/login?next=/manage/concerns?box%3Dall")

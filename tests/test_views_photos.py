@@ -364,3 +364,17 @@ def test_a_database_error_on_any_other_page_is_a_plain_503_page_not_a_500(app, c
     html = resp.get_data(as_text=True)
     assert "Busy just now" in html and "nothing was saved" in html
     assert "Traceback" not in html and '<header class="top">' in html
+
+
+def test_photos_kept_for_one_browser_cannot_be_filed_from_another(app, client, site):
+    st, cat = site
+    client.get(f"/s/{st.code}/concern")
+    refused = post_concern(client, st, {**form_data(cat, category=""), "photos": [photo()]})
+    assert refused.status_code == 422
+    [token] = kept_tokens(refused.get_data(as_text=True))
+    other = app.test_client()
+    other.get(f"/s/{st.code}/concern")
+    stolen = post_concern(other, st, {**form_data(cat, content=TEXT + "另一位"), "kept_photos": [token]})
+    assert stolen.status_code == 422 and count(_db, Attachment) == 0
+    assert post_concern(client, st, {**form_data(cat), "kept_photos": [token]}).status_code == 303
+    assert count(_db, Attachment) == 1

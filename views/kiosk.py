@@ -112,7 +112,7 @@ def pair():
     status = 200
     if form.validate_on_submit():
         try:
-            device, token = kiosk_service.pair(form.code.data)
+            device, token = kiosk_service.pair(form.code.data, replaces=current_device())
             station_code = device.station.code
             db.session.commit()
         except KioskRefused as refused:

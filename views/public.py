@@ -220,6 +220,12 @@ def answer(code: str, item_id: int):
 SENDER = "sender"  # the session's random token of this browser: nothing but an identity
 
 
+def _held_secret() -> str:
+    """Held photos' tokens are signed for this browser's token (given now if it has none yet,
+    so that the form coming back carries it): another browser cannot file them."""
+    return f"{current_app.secret_key or ''}|{session.setdefault(SENDER, secrets.token_urlsafe(16))}"
+
+
 def _sender() -> str:
     """Who sends the form, for the duplicate check: the browser's token, given with the
     form (so a page reloaded and sent again, or sent ten times at once, carries the same
@@ -263,7 +269,7 @@ def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str
     place stayed taken (busy). A refused photo gets its message beside the field. No
     database here: on SQLite a transaction open now would hold the write lock."""
     cfg = current_app.config
-    secret = current_app.secret_key or ""
+    secret = _held_secret()
     # A forged form may send text where a file belongs: only uploads count.
     files = [f for f in (form.photos.data or []) if isinstance(f, FileStorage) and f.filename]
     tokens = list(dict.fromkeys(t for t in (form.kept_photos.data or []) if t))[: cfg["MAX_PHOTOS"] + 1]
@@ -303,7 +309,7 @@ def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str
 
 def _hold(photos: list[tuple[str, ProcessedPhoto, str | None]]) -> list[tuple[str, str]]:
     """Keep the photos that are not kept yet; (token, file name) of every one, for the form."""
-    secret = current_app.secret_key or ""
+    secret = _held_secret()
     held = []
     for name, photo, token in photos:
         if token is None:
@@ -328,6 +334,7 @@ def render_concern_form(
     """The form, with what the resident typed kept, and the photos kept from this try
     (`held`). A browser never keeps chosen files across a round trip, so the page says when
     some must be chosen again."""
+    session.setdefault(SENDER, secrets.token_urlsafe(16))  # also when a refused form comes back
     if rechoose is None:
         chosen_photos = request.method == "POST" and any(
             isinstance(f, FileStorage) and f.filename for f in form.photos.data or ()

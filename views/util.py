@@ -1,6 +1,8 @@
 """Small helpers shared by views."""
 
-from flask import abort
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -18,6 +20,19 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def sign_in_first():
+    """To the sign-in page, and back afterwards to where the person was: the page itself, or,
+    for a form sent after the session ended, the page the form was on (the form's own
+    address takes only a POST, and would answer 405 after signing in)."""
+    if request.method in ("GET", "HEAD"):
+        target = request.full_path.rstrip("?")
+    else:
+        referrer = urlsplit(request.referrer or "")
+        same_site = not referrer.netloc or referrer.netloc == request.host
+        target = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), "/") if same_site else "/"
+    return redirect(url_for("auth.login", next=target))
 
 
 def require_or_abort(action: str, obj=None) -> None:
