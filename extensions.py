@@ -110,15 +110,24 @@ def load_user(user_id: str):
     from models import utcnow
     from services import sessions
 
+    def forget() -> None:
+        # The sign-in is over: the browser is anonymous again (the cached station page,
+        # no session look-up on every later request).
+        session.pop("_user_id", None)
+        session.pop(SESSION_KEY, None)
+
     uid, _, version = user_id.partition(".")
     if not uid.isdigit() or not version.isdigit():
+        forget()
         return None
     now = utcnow()
     record = sessions.load(session.get(SESSION_KEY), now, sessions.Limits.from_config(current_app.config))
     if record is None or record.user_id != int(uid):
+        forget()
         return None
     user = record.user
     if user.session_version != int(version) or not user.active:
+        forget()
         return None
     on_sqlite = db.engine.dialect.name == "sqlite"
     sessions.touch(record, now, in_request_transaction=on_sqlite and takes_write_lock())

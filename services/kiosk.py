@@ -108,7 +108,7 @@ def waiting_pairings(station: Station, now: datetime | None = None) -> list[Kios
     )
 
 
-def revoke(actor: User, device: KioskDevice, now: datetime | None = None) -> KioskDevice:
+def revoke(actor: User | None, device: KioskDevice, now: datetime | None = None) -> KioskDevice:
     """The tablet stops working at its next request. Revoking twice changes nothing."""
     if device.revoked_at is not None:
         return device

@@ -362,3 +362,19 @@ def test_a_form_sent_after_the_session_ended_signs_in_back_to_its_page(app, db):
     assert elsewhere.headers["Location"].endswith("/login?next=/")
     page = browser.get("/manage/concerns?box=all")
     assert page.headers["Location"].endswith("/login?next=/manage/concerns?box%3Dall")
+
+
+def test_a_browser_whose_session_ended_is_anonymous_again(app, db):
+    from models.enums import Role
+    from tests import factories
+    from tests.helpers import login
+
+    manager = factories.user(Role.STATION_MANAGER)
+    db.session.commit()
+    browser = app.test_client()
+    login(browser, manager)
+    sessions.end_all(manager, sessions.Ended.EVERYWHERE, utcnow())
+    db.session.commit()
+    assert browser.get("/manage/").status_code == 302
+    with browser.session_transaction() as s:
+        assert "_user_id" not in s and "_sk" not in s
