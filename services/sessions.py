@@ -17,13 +17,14 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from extensions import db
+from extensions import SQLITE_BUSY_TIMEOUT_MS, db
 from models import User, UserSession
 from services.audit import log
 from services.privacy import mask_ip
 
 # last_seen_at is written at most this often: the idle limit needs no finer clock.
 TOUCH_EVERY = timedelta(minutes=1)
+TOUCH_WAIT_MS = 200  # how long a page view's last-seen write waits for the lock
 # Ended and expired rows of an account are deleted this long after they began.
 KEEP_ENDED = timedelta(days=30)
 USER_AGENT_MAX = 120
@@ -115,7 +116,17 @@ def touch(record: UserSession, now: datetime, *, in_request_transaction: bool) -
         return
     try:
         with db.engine.begin() as conn:
-            conn.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
+            sqlite = conn.dialect.name == "sqlite"
+            # Bookkeeping never keeps a page waiting: a moment for the lock, not the 15 s
+            # a real write waits (the connection's own wait is put back before it returns).
+            conn.exec_driver_sql(
+                f"PRAGMA busy_timeout={TOUCH_WAIT_MS}" if sqlite else f"SET LOCAL lock_timeout = {TOUCH_WAIT_MS}"
+            )
+            try:
+                conn.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     except sa.exc.OperationalError:
         logger.warning("session last-seen time not written (database busy)")
 

@@ -378,3 +378,36 @@ def test_a_browser_whose_session_ended_is_anonymous_again(app, db):
     assert browser.get("/manage/").status_code == 302
     with browser.session_transaction() as s:
         assert "_user_id" not in s and "_sk" not in s
+
+
+@pytest.mark.skipif(
+    bool(__import__("os").environ.get("TEST_DATABASE_URL")), reason="SQLite's write lock and busy timeout"
+)
+def test_a_page_views_last_seen_write_gives_up_at_once_when_the_database_is_busy(app, db, caplog):
+    import sqlite3
+
+    manager = factories.user(Role.STATION_MANAGER)
+    db.session.commit()
+    key = sessions.start(manager, user_agent="pytest", ip="127.0.0.1", now=utcnow())
+    db.session.commit()
+    record = sessions.load(key, utcnow(), sessions.Limits.from_config(app.config))
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    holder = sqlite3.connect(db.engine.url.database)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with caplog.at_level("WARNING"):
+            sessions.touch(record, utcnow() + timedelta(minutes=2), in_request_transaction=False)
+        assert "database busy" in caplog.text
+        # it waited a moment for the lock, not the 15 s a real write waits
+        assert f"PRAGMA busy_timeout={sessions.TOUCH_WAIT_MS}" in statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+        holder.rollback()
+        holder.close()
+    with db.engine.connect() as conn:  # the pool's connections wait as long as ever for real writes
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
