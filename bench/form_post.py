@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import http.client
 import re
+import secrets
 import time
 
 HOST = "127.0.0.1"
 RECEIPT_RE = re.compile(r"/t/([A-Z0-9]+)/receipt")
+
+
+def concern_fields(resident) -> list[tuple[str, str]]:
+    """The concern form's fields as a resident holding the form page (bench/run.py's
+    Resident) sends them: the page's token and key, a category and the text."""
+    return [
+        ("csrf_token", resident.csrf_token),
+        ("submission_key", resident.submission_key),
+        ("category", resident.category),
+        ("content", resident.content),
+        ("contact_name", ""),
+        ("contact_mobile", ""),
+        ("homepage", ""),
+    ]
+
+
+def new_boundary() -> str:
+    return "----mashangbench" + secrets.token_hex(8)
 
 
 def post_form(port: int, path: str, cookie: str, boundary: str, body: bytes, timeout: float = 120) -> dict:

@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 import sqlalchemy as sa
-from form_post import post_form
+from form_post import concern_fields, new_boundary, post_form
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -77,16 +77,8 @@ def photo_load(server, database_url: str, code: str, *, residents: int, photos_e
     people = [open_form(port, code, i, run_tag) for i in range(residents)]
     bodies = []
     for r in people:
-        boundary = "----mashangbench" + secrets.token_hex(8)
-        fields = [
-            ("csrf_token", r.csrf_token),
-            ("submission_key", r.submission_key),
-            ("category", r.category),
-            ("content", r.content),
-            ("contact_name", ""),
-            ("contact_mobile", ""),
-            ("homepage", ""),
-        ]
+        boundary = new_boundary()
+        fields = concern_fields(r)
         files = [(f"IMG_{r.index:04d}_{n}.JPG", p) for n, p in enumerate(photos)]
         bodies.append((boundary, _multipart(fields, files, boundary)))
 

@@ -50,7 +50,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
-from form_post import post_form
+from form_post import concern_fields, new_boundary, post_form
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -533,19 +533,8 @@ def multipart(fields: list[tuple[str, str]], boundary: str) -> bytes:
 
 
 def post_concern(port: int, code: str, r: Resident) -> dict:
-    boundary = "----mashangbench" + secrets.token_hex(8)
-    body = multipart(
-        [
-            ("csrf_token", r.csrf_token),
-            ("submission_key", r.submission_key),
-            ("category", r.category),
-            ("content", r.content),
-            ("contact_name", ""),
-            ("contact_mobile", ""),
-            ("homepage", ""),
-        ],
-        boundary,
-    )
+    boundary = new_boundary()
+    body = multipart(concern_fields(r), boundary)
     return post_form(port, f"/s/{code}/concern", r.cookie, boundary, body)
 
 
