@@ -144,6 +144,17 @@ class NotSentPage:
     next_before: int | None  # the cursor of the next page, if there is one
 
 
+def _not_sent_in_scope(viewer: User, *, handled: bool) -> list[sa.ColumnElement[bool]]:
+    """The SQL twin of needs_telling, for the concerns in `viewer`'s scope (joined), not yet
+    dealt with or (`handled`) already told another way."""
+    return [
+        Outbox.status == OutboxStatus.FAILED,
+        Outbox.last_error.not_in(resident_mobile.HELD),
+        concern_scope(viewer),
+        Outbox.handled_at.is_not(None) if handled else Outbox.handled_at.is_(None),
+    ]
+
+
 def not_sent(viewer: User, *, handled: bool = False, before: int | None = None) -> NotSentPage:
     """Notifications that did not go out, for the concerns in `viewer`'s scope, newest
     first: the ones nobody has dealt with yet, or (`handled`) those already told another way.
@@ -151,9 +162,7 @@ def not_sent(viewer: User, *, handled: bool = False, before: int | None = None) 
     query = (
         sa.select(Outbox, Concern)
         .join(Concern, Outbox.concern_id == Concern.id)
-        .where(Outbox.status == OutboxStatus.FAILED, Outbox.last_error.not_in(resident_mobile.HELD))
-        .where(concern_scope(viewer))
-        .where(Outbox.handled_at.is_not(None) if handled else Outbox.handled_at.is_(None))
+        .where(*_not_sent_in_scope(viewer, handled=handled))
         .order_by(Outbox.id.desc())
         .limit(NOT_SENT_PAGE + 1)
     )
@@ -171,8 +180,7 @@ def count_not_sent(viewer: User) -> int:
             sa.select(sa.func.count())
             .select_from(Outbox)
             .join(Concern, Outbox.concern_id == Concern.id)
-            .where(Outbox.status == OutboxStatus.FAILED, Outbox.handled_at.is_(None), concern_scope(viewer))
-            .where(Outbox.last_error.not_in(resident_mobile.HELD))
+            .where(*_not_sent_in_scope(viewer, handled=False))
         )
         or 0
     )
