@@ -39,7 +39,9 @@ class Concern(TimestampMixin, Base):
     assigned_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty.id"), index=True)
-    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id"))
+    # Indexed: every step with news, and a waiting concern's tracking page, look for the
+    # concerns merged into it (services.merges.followers).
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id"), index=True)
     # The deadline of the current stage, in working days from when the stage began.
     due_at: Mapped[datetime | None]
     # The deadline fell in a year the holiday calendar does not know: counted on weekdays.
