@@ -220,10 +220,15 @@ def answer(code: str, item_id: int):
 SENDER = "sender"  # the session's random token of this browser: nothing but an identity
 
 
+def _sender_token() -> str:
+    """This browser's token, given now if it has none yet (the page sets the cookie)."""
+    return session.setdefault(SENDER, secrets.token_urlsafe(16))
+
+
 def _held_secret() -> str:
     """Held photos' tokens are signed for this browser's token (given now if it has none yet,
     so that the form coming back carries it): another browser cannot file them."""
-    return f"{current_app.secret_key or ''}|{session.setdefault(SENDER, secrets.token_urlsafe(16))}"
+    return f"{current_app.secret_key or ''}|{_sender_token()}"
 
 
 def _sender() -> str:
@@ -334,7 +339,7 @@ def render_concern_form(
     """The form, with what the resident typed kept, and the photos kept from this try
     (`held`). A browser never keeps chosen files across a round trip, so the page says when
     some must be chosen again."""
-    session.setdefault(SENDER, secrets.token_urlsafe(16))  # also when a refused form comes back
+    _sender_token()  # also when a refused form comes back
     if rechoose is None:
         chosen_photos = request.method == "POST" and any(
             isinstance(f, FileStorage) and f.filename for f in form.photos.data or ()
@@ -379,7 +384,6 @@ def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
     if request.method == "GET":
-        session.setdefault(SENDER, secrets.token_urlsafe(16))
         form = ConcernForm()
         form.category.choices = _category_choices()
         return render_concern_form(_station_or_404(code, with_representatives=False), form)
