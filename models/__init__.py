@@ -4,16 +4,18 @@ from models.base import Base, utcnow
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
+from models.imports import ImportUpload
 from models.kiosk import KioskDevice, KioskPairing
 from models.mobile import MobileCode, ResidentMobile
 from models.outbox import AuditLog, Outbox
 from models.region import Region
 from models.session import ContactDisclosure, UserSession
-from models.station import Station, representative_station
+from models.station import Station, StationCodeAlias, representative_station
 from models.unit import Category, Unit
-from models.user import Representative, User, manager_station
+from models.user import AccountLink, Representative, User, manager_station
 
 __all__ = [
+    "AccountLink",
     "Attachment",
     "AuditLog",
     "Base",
@@ -26,6 +28,7 @@ __all__ = [
     "ConcernEvent",
     "ConcernRating",
     "Duty",
+    "ImportUpload",
     "DutySlot",
     "KioskDevice",
     "KioskPairing",
@@ -35,6 +38,7 @@ __all__ = [
     "Representative",
     "ResidentMobile",
     "Station",
+    "StationCodeAlias",
     "Unit",
     "User",
     "UserSession",

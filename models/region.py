@@ -17,6 +17,8 @@ class Region(Base):
     name: Mapped[str] = mapped_column(sa.String(60))
     level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, "level"))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    # A division abolished or merged (区划调整): kept, since stations and accounts refer to it.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     parent: Mapped[Region | None] = relationship(remote_side=[id], lazy="joined")
 

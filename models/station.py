@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from models.base import Base, TimestampMixin, enum_column
+from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.enums import PresencePolicy, StationCategory, StationKind
 
 if TYPE_CHECKING:
@@ -47,16 +47,55 @@ class Station(TimestampMixin, Base):
     )
     geo_radius_m: Mapped[int] = mapped_column(default=300)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Closed (or merged into another): the poster keeps answering with where to go now.
+    closed_at: Mapped[datetime | None]
+    closed_note: Mapped[str] = mapped_column(sa.String(200), default="", server_default=sa.text("''"))
+    successor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
 
     region: Mapped[Region] = relationship(lazy="joined")
-    parent: Mapped[Station | None] = relationship(remote_side=[id])
+    parent: Mapped[Station | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    successor: Mapped[Station | None] = relationship(remote_side=[id], foreign_keys=[successor_id])
     representatives: Mapped[list[Representative]] = relationship(
         secondary=representative_station, back_populates="stations"
     )
+
+    @validates("is_active")
+    def _stamp_closing(self, _key: str, active: bool) -> bool:
+        """Switching a station off dates it (the database insists); switching it on again
+        clears the date and where it moved to."""
+        if not active and self.closed_at is None:
+            self.closed_at = utcnow()
+        if active:
+            self.closed_at = None
+        return active
 
     __table_args__ = (
         sa.CheckConstraint("geo_radius_m > 0", name="geo_radius_positive"),
         sa.CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude_range"),
         sa.CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude_range"),
         sa.CheckConstraint("kind = 'station' OR parent_id IS NOT NULL", name="point_has_parent"),
+        sa.CheckConstraint("successor_id IS NULL OR successor_id <> id", name="successor_not_self"),
+        sa.CheckConstraint("is_active OR closed_at IS NOT NULL", name="inactive_has_closed_at"),
+        sa.UniqueConstraint("region_id", "name", name="uq_station_region_name"),
+    )
+
+
+class StationCodeAlias(Base):
+    """A code a station's posters used to carry. It forwards to the station's current code
+    until `forward_until`; afterwards it says the poster was replaced. Never reused."""
+
+    __tablename__ = "station_code_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id", ondelete="CASCADE"), index=True)
+    retired_at: Mapped[datetime]
+    forward_until: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    retired_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    station: Mapped[Station] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("forward_until IS NULL OR forward_until >= retired_at", name="forward_after_retired"),
     )

@@ -19,6 +19,10 @@ class Category(Base):
     name_en: Mapped[str] = mapped_column(sa.String(60))
     sort_order: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The unit staff are offered first when they dispatch a concern of this category.
+    default_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id", ondelete="SET NULL"))
+
+    default_unit: Mapped[Unit | None] = relationship()
 
     def display_name(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name_zh
@@ -33,8 +37,16 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(sa.String(120))
     kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "kind"))
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    # A department under a government, a tribunal under a court.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    # Whether concerns may be dispatched to it (a parent body may only group departments).
+    receives_dispatches: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     is_active: Mapped[bool] = mapped_column(default=True)
 
     region: Mapped[Region] = relationship()
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
-    __table_args__ = (sa.UniqueConstraint("region_id", "name", name="uq_unit_region_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("region_id", "name", name="uq_unit_region_name"),
+        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="parent_not_self"),
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -31,6 +31,7 @@ class User(UserMixin, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(sa.String(60))
     # Where notifications go (e-mail first, else an SMS to the mobile number).
     email: Mapped[str | None] = mapped_column(sa.String(120))
+    # Empty until the person sets one through an invitation link: nobody else ever types it.
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
@@ -57,6 +58,10 @@ class User(UserMixin, TimestampMixin, Base):
     def is_active(self) -> bool:  # Flask-Login asks this
         return self.active
 
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
 
@@ -71,12 +76,55 @@ class Representative(Base):
     level: Mapped[RepLevel] = mapped_column(enum_column(RepLevel, "level"))
     delegation: Mapped[str] = mapped_column(sa.String(80), default="")
     occupation: Mapped[str] = mapped_column(sa.String(120), default="")
+    post: Mapped[str] = mapped_column(sa.String(120), default="", server_default=sa.text("''"))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
+    focus_areas: Mapped[str] = mapped_column(sa.String(200), default="", server_default=sa.text("''"))
     photo_key: Mapped[str | None] = mapped_column(sa.String(80))
+    # The current term of office (届次); a re-elected representative keeps this one record.
+    term_number: Mapped[int | None]
+    term_start: Mapped[date | None]
+    term_end: Mapped[date | None]
 
     user: Mapped[User] = relationship(back_populates="representative", lazy="joined")
     stations: Mapped[list[Station]] = relationship(secondary=representative_station, back_populates="representatives")
 
+    __table_args__ = (
+        sa.CheckConstraint(
+            "term_start IS NULL OR term_end IS NULL OR term_end >= term_start", name="term_ends_after_start"
+        ),
+        sa.CheckConstraint("term_number IS NULL OR term_number > 0", name="term_number_positive"),
+    )
+
     @property
     def name(self) -> str:
         return self.user.display_name
+
+    def serving_on(self, day: date) -> bool:
+        """In office on `day`: their term has not ended (no term entered counts as serving)."""
+        return self.term_end is None or self.term_end >= day
+
+
+class AccountLink(Base):
+    """A single-use link that lets a person set their own password: an invitation to a new
+    account, or a forgotten password. Only the token's hash is kept."""
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(10))  # invite | reset
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(10), default="")  # sms | email
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # A newer link for the same person ends this one.
+    revoked_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('invite', 'reset')", name="purpose_known"),
+        sa.CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    )

@@ -3,6 +3,7 @@
 import io
 import itertools
 
+import sqlalchemy as sa
 from PIL import Image
 
 from extensions import db
@@ -23,9 +24,13 @@ def region(code: str | None = None, name: str = "项城市", level=RegionLevel.C
 
 def station(**kw) -> Station:
     kw.setdefault("region", kw.get("region") or region())
+    name = kw.pop("name", "项城市防水行业人大代表联络站")
+    # A station's name is unique in its region: a second default station gets a number.
+    if db.session.scalar(sa.select(Station.id).where(Station.region_id == kw["region"].id, Station.name == name)):
+        name = f"{name}{next(_seq)}"
     obj = Station(
         code=kw.pop("code", None) or new_station_code(),
-        name=kw.pop("name", "项城市防水行业人大代表联络站"),
+        name=name,
         kind=kw.pop("kind", StationKind.STATION),
         category=kw.pop("category", StationCategory.INDUSTRY),
         address=kw.pop("address", "项城市莲花大道18号"),
