@@ -16,3 +16,13 @@ def log(actor: User | None, action: str, target=None, **data) -> AuditLog:
     )
     db.session.add(entry)
     return entry
+
+
+def log_change(actor: User | None, action: str, target, before: dict, after: dict) -> AuditLog | None:
+    """Record what an edit changed, field by field: data["changes"] = {field: [before,
+    after]} for the fields whose value differs. None (and no entry) when nothing did.
+    Values must already be plain and masked (names of related rows, masked numbers)."""
+    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+    if not changes:
+        return None
+    return log(actor, action, target, changes=changes)

@@ -19,6 +19,24 @@ def new_station_code() -> str:
     return random_code(STATION_CODE_LENGTH)
 
 
+def new_unique_station_code() -> str:
+    """A station code in use by no station and retired from none (an old poster's code is
+    never given to another station)."""
+    import sqlalchemy as sa
+
+    from extensions import db
+    from models import Station, StationCodeAlias
+
+    while True:
+        code = new_station_code()
+        taken = sa.union_all(
+            sa.select(Station.id).where(Station.code == code),
+            sa.select(StationCodeAlias.id).where(StationCodeAlias.code == code),
+        )
+        if db.session.execute(taken).first() is None:
+            return code
+
+
 def new_tracking_code() -> str:
     return random_code(TRACKING_CODE_LENGTH)
 

@@ -53,3 +53,20 @@ OCCUPATION_MAX = 120
 # --- the working-day calendar -------------------------------------------------------------------
 
 CALENDAR_DAY_NAME_MAX = 40
+
+# --- reference data: stations, representatives, units, categories ---------------------------------
+
+STATION_NAME_MAX = 120
+ADDRESS_MAX = 200
+PHONE_MAX = 30
+OPENING_HOURS_MAX = 200
+INTRO_MAX = 2000
+GEO_RADIUS_MIN, GEO_RADIUS_MAX = 50, 5000  # metres around a station a check-in may be made from
+POST_MAX = 120
+FOCUS_AREAS_MAX = 200
+BIO_MAX = 1000
+TERM_NUMBER_MAX = 30  # 届次
+UNIT_NAME_MAX = 120
+CATEGORY_NAME_MAX = 40
+CATEGORY_NAME_EN_MAX = 60
+CLOSED_NOTE_MAX = 200

@@ -87,6 +87,14 @@ def covers(region_id: int, region: Region) -> bool:
     return any(r.id == region_id for r in region.path())
 
 
+def manages_region(user: User, region: Region) -> bool:
+    """Who administers what lies in a region (its stations, units, townships): the admin
+    everywhere, congress staff in their region and the regions below it."""
+    if user.role == ADMIN:
+        return True
+    return user.role == STAFF and user.region_id is not None and covers(user.region_id, region)
+
+
 def manages(user: User, station: Station) -> bool:
     return any(s.id == station.id for s in user.managed_stations)
 

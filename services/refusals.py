@@ -19,6 +19,7 @@ from models.enums import ConcernAction
 from services import limits
 from services.auth import LOCK_MINUTES, AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
+from services.reference import Problem, ReferenceRefused
 from services.resident_mobile import MobileRefused
 from services.roster import RosterRefused
 from services.workdays import CalendarRefused
@@ -50,7 +51,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
-KD = KioskRefused
+KD, F = KioskRefused, ReferenceRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -269,6 +270,34 @@ WORDS: dict[Key, Wording] = {
     (K, "too_many_columns", "line"): Wording(_l("Line %(line)d: too many columns. Use three: date, type, name.")),
     (K, "name_too_long", "line"): Wording(_l("Line %(line)d: the name is too long, at most %(limit)d characters.")),
     (K, "conflict", "line"): Wording(_l("Line %(line)d: %(day)s is already on line %(other)d with the other type.")),
+    # Reference data: stations, representatives, units, categories (forms and imports alike)
+    (F, "required", None): Wording(_l("Please fill this in.")),
+    (F, "too_long", None): Wording(_KEEP_IT_TO),
+    (F, "out_of_scope", None): Wording(_l("This is outside the region you look after.")),
+    (F, "region_inactive", None): Wording(_l("The region %(region)s is no longer in use.")),
+    (F, "unknown_region", None): Wording(_l("There is no region with the code %(value)s.")),
+    (F, "station_name_taken", None): Wording(_l("The region already has a station of this name.")),
+    (F, "parent_required", None): Wording(_l("A liaison point or post belongs to a liaison station: choose it.")),
+    (F, "parent_not_station", None): Wording(_l("Choose an open liaison station (not a point or post) as the parent.")),
+    (F, "position_incomplete", None): Wording(_l("Give both the latitude and the longitude, or neither.")),
+    (F, "latitude_out_of_range", None): Wording(_l("The latitude must be between -90 and 90.")),
+    (F, "longitude_out_of_range", None): Wording(_l("The longitude must be between -180 and 180.")),
+    (F, "bad_position", None): Wording(
+        _l("Paste the position as latitude, longitude — for example 33.4432, 114.8968.")
+    ),
+    (F, "radius_out_of_range", None): Wording(_l("The radius must be between %(min)d and %(max)d metres.")),
+    (F, "geo_needs_position", None): Wording(_l("Check-in by location needs the station's position.")),
+    (F, "bad_mobile", None): Wording(_l("Please enter an 11-digit mainland mobile number, such as 13812345678.")),
+    (F, "mobile_taken", None): Wording(_l("Another representative or account already uses this mobile number.")),
+    (F, "term_number_out_of_range", None): Wording(_l("The term must be a number from 1 to %(max)d.")),
+    (F, "term_ends_before_start", None): Wording(_l("The term cannot end before it starts.")),
+    (F, "station_closed", None): Wording(_l("The station %(station)s is closed.")),
+    (F, "stations_required", None): Wording(_l("Choose at least one station where the representative serves.")),
+    (F, "unit_name_taken", None): Wording(_l("The region already has a unit of this name.")),
+    (F, "parent_cycle", None): Wording(_l("A unit cannot be placed under itself or under one of its departments.")),
+    (F, "category_name_taken", None): Wording(_l("There is already a category of this name.")),
+    (F, "sort_order_out_of_range", None): Wording(_l("The order must be a number from -9999 to 9999.")),
+    (F, "unit_not_receiving", None): Wording(_l("This unit does not receive concerns.")),
 }
 
 
@@ -297,6 +326,11 @@ def explain(refused: DomainError, context: str | None = None, **values) -> tuple
 
 def message(refused: DomainError, context: str | None = None, **values) -> str:
     return explain(refused, context, **values)[1]
+
+
+def problem_message(problem: Problem) -> str:
+    """One problem found in reference data (services.reference), in words."""
+    return message(ReferenceRefused(problem.code, **problem.details))
 
 
 def line_messages(refused: CalendarRefused) -> list[str]:

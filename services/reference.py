@@ -1,0 +1,467 @@
+"""The reference data a congress office enters: stations, representatives, handling units and
+categories — one set of rules for the back-office forms and the spreadsheet import.
+
+Each kind has a dataclass of typed values. `check_<kind>(actor, obj, values)` lists every
+problem as a Problem(field, code, details) — a form marks its fields, an import names the
+row and column; `save_<kind>(actor, obj, values)` refuses with ReferenceRefused (the first
+problem, all of them in details["problems"]) or writes the row and an audit entry of what
+changed, before → after. Nothing is deleted: a row others refer to is switched off.
+
+Scope: the admin manages everything; congress staff what lies in their region and below
+(services.permissions.manages_region). Categories are the whole service's: the admin's.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as default
+from datetime import date
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import Category, Region, Representative, Station, Unit, User
+from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
+from services import limits
+from services.audit import log, log_change
+from services.codes import new_unique_station_code
+from services.errors import DomainError
+from services.permissions import manages_region
+from services.privacy import mask_mobile
+from services.resident_mobile import is_mainland_mobile, normalize_mobile
+
+
+class ReferenceRefused(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    code: str
+    details: dict = default(default_factory=dict)
+
+
+def _refuse_if(problems: list[Problem]) -> None:
+    if problems:
+        first = problems[0]
+        raise ReferenceRefused(first.code, field=first.field, problems=problems, **first.details)
+
+
+def _text(problems: list[Problem], name: str, value: str, maximum: int, *, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        problems.append(Problem(name, "required"))
+    elif len(value) > maximum:
+        problems.append(Problem(name, "too_long", {"n": maximum}))
+    return value
+
+
+def _region_problems(actor: User | None, region: Region | None, problems: list[Problem], name: str = "region"):
+    if region is None:
+        problems.append(Problem(name, "required"))
+    elif not region.is_active:
+        problems.append(Problem(name, "region_inactive", {"region": region.name}))
+    elif actor is not None and not manages_region(actor, region):
+        problems.append(Problem(name, "out_of_scope"))
+
+
+def _region_label(region: Region | None) -> str | None:
+    return f"{region.code} {region.name}" if region is not None else None
+
+
+# --- stations ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StationValues:
+    name: str
+    category: StationCategory
+    region: Region | None
+    kind: StationKind = StationKind.STATION
+    parent: Station | None = None
+    address: str = ""
+    phone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    opening_hours: str = ""
+    presence_policy: PresencePolicy = PresencePolicy.NONE
+    geo_radius_m: int = 300
+    intro: str = ""
+
+
+STATION_FIELDS = (
+    "name",
+    "kind",
+    "category",
+    "region",
+    "parent",
+    "address",
+    "phone",
+    "latitude",
+    "longitude",
+    "opening_hours",
+    "presence_policy",
+    "geo_radius_m",
+    "intro",
+)
+
+
+def station_snapshot(station: Station | StationValues) -> dict:
+    """The station's fields as the audit log keeps them."""
+    return {
+        "name": station.name,
+        "kind": str(station.kind),
+        "category": str(station.category),
+        "region": _region_label(station.region),
+        "parent": station.parent.name if station.parent is not None else None,
+        "address": station.address,
+        "phone": station.phone,
+        "latitude": station.latitude,
+        "longitude": station.longitude,
+        "opening_hours": station.opening_hours,
+        "presence_policy": str(station.presence_policy),
+        "geo_radius_m": station.geo_radius_m,
+        "intro": station.intro,
+    }
+
+
+_POSITION_RE = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+def parse_position(raw: str) -> tuple[float, float] | None:
+    """A position pasted from a map app: "34.0662, 114.8934" (latitude first, a comma, a
+    full-width comma or a space between). None when it is not one."""
+    match = _POSITION_RE.match(raw or "")
+    if match is None:
+        return None
+    return float(match.group(1)), float(match.group(2))
+
+
+def check_station(actor: User | None, station: Station | None, v: StationValues) -> list[Problem]:
+    problems: list[Problem] = []
+    v.name = _text(problems, "name", v.name, limits.STATION_NAME_MAX, required=True)
+    v.address = _text(problems, "address", v.address, limits.ADDRESS_MAX)
+    v.phone = _text(problems, "phone", v.phone, limits.PHONE_MAX)
+    v.opening_hours = _text(problems, "opening_hours", v.opening_hours, limits.OPENING_HOURS_MAX)
+    v.intro = _text(problems, "intro", v.intro, limits.INTRO_MAX)
+    _region_problems(actor, v.region, problems)
+    if v.region is not None and v.name:
+        same = sa.select(Station.id).where(Station.region_id == v.region.id, Station.name == v.name)
+        if station is not None and station.id is not None:
+            same = same.where(Station.id != station.id)
+        if db.session.scalar(same) is not None:
+            problems.append(Problem("name", "station_name_taken"))
+    if v.kind == StationKind.STATION:
+        v.parent = None
+    elif v.parent is None:
+        problems.append(Problem("parent", "parent_required"))
+    elif v.parent.kind != StationKind.STATION or not v.parent.is_active or (station and v.parent.id == station.id):
+        problems.append(Problem("parent", "parent_not_station"))
+    elif actor is not None and not manages_region(actor, v.parent.region):
+        problems.append(Problem("parent", "out_of_scope"))
+    if (v.latitude is None) != (v.longitude is None):
+        problems.append(Problem("latitude", "position_incomplete"))
+    if v.latitude is not None and not -90 <= v.latitude <= 90:
+        problems.append(Problem("latitude", "latitude_out_of_range"))
+    if v.longitude is not None and not -180 <= v.longitude <= 180:
+        problems.append(Problem("longitude", "longitude_out_of_range"))
+    if not limits.GEO_RADIUS_MIN <= v.geo_radius_m <= limits.GEO_RADIUS_MAX:
+        problems.append(
+            Problem("geo_radius_m", "radius_out_of_range", {"min": limits.GEO_RADIUS_MIN, "max": limits.GEO_RADIUS_MAX})
+        )
+    if v.presence_policy == PresencePolicy.GEO and v.latitude is None:
+        problems.append(Problem("presence_policy", "geo_needs_position"))
+    return problems
+
+
+def save_station(actor: User | None, station: Station | None, v: StationValues) -> Station:
+    """Create (station None: a fresh printed code) or change a station."""
+    _refuse_if(check_station(actor, station, v))
+    before = station_snapshot(station) if station is not None else {}
+    if station is None:
+        station = Station(code=new_unique_station_code(), is_active=True)
+        db.session.add(station)
+    for name in STATION_FIELDS:
+        setattr(station, name, getattr(v, name))
+    db.session.flush()
+    if before:
+        log_change(actor, "station.changed", station, before, station_snapshot(station))
+    else:
+        log(actor, "station.created", station, **station_snapshot(station))
+    return station
+
+
+# --- representatives -----------------------------------------------------------------------------
+
+
+@dataclass
+class RepresentativeValues:
+    name: str
+    mobile: str
+    level: RepLevel
+    stations: Sequence[Station] = ()
+    delegation: str = ""
+    occupation: str = ""
+    post: str = ""
+    term_number: int | None = None
+    term_start: date | None = None
+    term_end: date | None = None
+    bio: str = ""
+    focus_areas: str = ""
+
+
+def representative_snapshot(rep: Representative | None, v: RepresentativeValues | None = None) -> dict:
+    if rep is None and v is None:
+        return {}
+    src = v if v is not None else rep
+    assert src is not None
+    return {
+        "name": src.name,
+        "mobile": mask_mobile(v.mobile if v is not None else rep.user.mobile if rep else None),
+        "level": str(src.level),
+        "stations": sorted(s.name for s in src.stations),
+        "delegation": src.delegation,
+        "occupation": src.occupation,
+        "post": src.post,
+        "term_number": src.term_number,
+        "term_start": src.term_start.isoformat() if src.term_start else None,
+        "term_end": src.term_end.isoformat() if src.term_end else None,
+        "bio": src.bio,
+        "focus_areas": src.focus_areas,
+    }
+
+
+def representative_by_mobile(mobile: str) -> Representative | None:
+    return db.session.scalar(
+        sa.select(Representative).join(Representative.user).where(User.mobile == normalize_mobile(mobile))
+    )
+
+
+def check_representative(actor: User | None, rep: Representative | None, v: RepresentativeValues) -> list[Problem]:
+    problems: list[Problem] = []
+    v.name = _text(problems, "name", v.name, limits.DISPLAY_NAME_MAX, required=True)
+    v.delegation = _text(problems, "delegation", v.delegation, limits.DELEGATION_MAX)
+    v.occupation = _text(problems, "occupation", v.occupation, limits.OCCUPATION_MAX)
+    v.post = _text(problems, "post", v.post, limits.POST_MAX)
+    v.bio = _text(problems, "bio", v.bio, limits.BIO_MAX)
+    v.focus_areas = _text(problems, "focus_areas", v.focus_areas, limits.FOCUS_AREAS_MAX)
+    v.mobile = normalize_mobile(v.mobile or "")
+    if not v.mobile:
+        problems.append(Problem("mobile", "required"))
+    elif not is_mainland_mobile(v.mobile):
+        problems.append(Problem("mobile", "bad_mobile"))
+    else:
+        taken = sa.select(User.id).where(User.mobile == v.mobile)
+        if rep is not None:
+            taken = taken.where(User.id != rep.user_id)
+        if db.session.scalar(taken) is not None:
+            problems.append(Problem("mobile", "mobile_taken"))
+    if v.term_number is not None and not 1 <= v.term_number <= limits.TERM_NUMBER_MAX:
+        problems.append(Problem("term_number", "term_number_out_of_range", {"max": limits.TERM_NUMBER_MAX}))
+    if v.term_start and v.term_end and v.term_end < v.term_start:
+        problems.append(Problem("term_end", "term_ends_before_start"))
+    for station in v.stations:
+        if not station.is_active:
+            problems.append(Problem("stations", "station_closed", {"station": station.name}))
+        elif actor is not None and not manages_region(actor, station.region):
+            problems.append(Problem("stations", "out_of_scope"))
+    if actor is not None and actor.role != Role.ADMIN and not v.stations:
+        # Congress staff see representatives through their stations: one is needed.
+        problems.append(Problem("stations", "stations_required"))
+    return problems
+
+
+def _username_for(mobile: str) -> str:
+    """A login name nobody types (people sign in with their mobile number): r + the number,
+    with a suffix in the rare case it is taken."""
+    candidate = f"r{mobile}"
+    while db.session.scalar(sa.select(User.id).where(User.username == candidate)) is not None:
+        candidate = f"r{mobile}-{secrets.token_hex(2)}"
+    return candidate
+
+
+def save_representative(
+    actor: User | None, rep: Representative | None, v: RepresentativeValues, *, keep_other_stations: bool = False
+) -> Representative:
+    """Create or change a representative. A new one gets an account row with no password
+    (they set it through an invitation). `keep_other_stations`: stations outside the
+    actor's scope stay (an edit by county staff leaves a city's station assignments alone)."""
+    _refuse_if(check_representative(actor, rep, v))
+    before = representative_snapshot(rep) if rep is not None else {}
+    stations = list(dict.fromkeys(v.stations))
+    if rep is None:
+        user = User(
+            username=_username_for(v.mobile),
+            mobile=v.mobile,
+            display_name=v.name,
+            password_hash="",
+            role=Role.REPRESENTATIVE,
+            active=True,
+            failed_logins=0,
+            session_version=0,
+        )
+        rep = Representative(user=user, level=v.level)
+        db.session.add(rep)
+    else:
+        rep.user.display_name, rep.user.mobile = v.name, v.mobile
+        rep.level = v.level
+        if keep_other_stations and actor is not None:
+            stations += [s for s in rep.stations if not manages_region(actor, s.region) and s not in stations]
+    rep.stations = stations
+    for name in ("delegation", "occupation", "post", "term_number", "term_start", "term_end", "bio", "focus_areas"):
+        setattr(rep, name, getattr(v, name))
+    db.session.flush()
+    if before:
+        log_change(actor, "representative.changed", rep, before, representative_snapshot(rep))
+    else:
+        log(actor, "representative.created", rep, **representative_snapshot(rep))
+    return rep
+
+
+# --- handling units ------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitValues:
+    name: str
+    kind: UnitKind
+    region: Region | None
+    parent: Unit | None = None
+    receives_dispatches: bool = True
+
+
+def unit_snapshot(unit: Unit | UnitValues) -> dict:
+    return {
+        "name": unit.name,
+        "kind": str(unit.kind),
+        "region": _region_label(unit.region),
+        "parent": unit.parent.name if unit.parent is not None else None,
+        "receives_dispatches": unit.receives_dispatches,
+    }
+
+
+def check_unit(actor: User | None, unit: Unit | None, v: UnitValues) -> list[Problem]:
+    problems: list[Problem] = []
+    v.name = _text(problems, "name", v.name, limits.UNIT_NAME_MAX, required=True)
+    _region_problems(actor, v.region, problems)
+    if v.region is not None and v.name:
+        same = sa.select(Unit.id).where(Unit.region_id == v.region.id, Unit.name == v.name)
+        if unit is not None and unit.id is not None:
+            same = same.where(Unit.id != unit.id)
+        if db.session.scalar(same) is not None:
+            problems.append(Problem("name", "unit_name_taken"))
+    if v.parent is not None:
+        if unit is not None and _is_within(v.parent, unit):
+            problems.append(Problem("parent", "parent_cycle"))
+        elif actor is not None and not manages_region(actor, v.parent.region):
+            problems.append(Problem("parent", "out_of_scope"))
+    return problems
+
+
+def _is_within(candidate: Unit, unit: Unit) -> bool:
+    """`candidate` is `unit` or below it: it cannot become its parent."""
+    node: Unit | None = candidate
+    seen: set[int] = set()
+    while node is not None and node.id not in seen:
+        if node.id == unit.id:
+            return True
+        seen.add(node.id)
+        node = node.parent
+    return False
+
+
+def save_unit(actor: User | None, unit: Unit | None, v: UnitValues) -> Unit:
+    _refuse_if(check_unit(actor, unit, v))
+    assert v.region is not None  # else check_unit refused
+    before = unit_snapshot(unit) if unit is not None else {}
+    if unit is None:
+        unit = Unit(is_active=True)
+        db.session.add(unit)
+    unit.name, unit.kind, unit.region, unit.parent = v.name, v.kind, v.region, v.parent
+    unit.receives_dispatches = v.receives_dispatches
+    db.session.flush()
+    if before:
+        log_change(actor, "unit.changed", unit, before, unit_snapshot(unit))
+    else:
+        log(actor, "unit.created", unit, **unit_snapshot(unit))
+    return unit
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryValues:
+    name_zh: str
+    name_en: str = ""
+    sort_order: int = 0
+    default_unit: Unit | None = None
+
+
+def category_snapshot(category: Category | CategoryValues) -> dict:
+    return {
+        "name_zh": category.name_zh,
+        "name_en": category.name_en,
+        "sort_order": category.sort_order,
+        "default_unit": category.default_unit.name if category.default_unit is not None else None,
+    }
+
+
+def check_category(actor: User | None, category: Category | None, v: CategoryValues) -> list[Problem]:
+    problems: list[Problem] = []
+    if actor is not None and actor.role != Role.ADMIN:
+        problems.append(Problem("name_zh", "out_of_scope"))
+    v.name_zh = _text(problems, "name_zh", v.name_zh, limits.CATEGORY_NAME_MAX, required=True)
+    v.name_en = _text(problems, "name_en", v.name_en, limits.CATEGORY_NAME_EN_MAX)
+    if v.name_zh:
+        same = sa.select(Category.id).where(Category.name_zh == v.name_zh)
+        if category is not None and category.id is not None:
+            same = same.where(Category.id != category.id)
+        if db.session.scalar(same) is not None:
+            problems.append(Problem("name_zh", "category_name_taken"))
+    if not -9999 <= v.sort_order <= 9999:
+        problems.append(Problem("sort_order", "sort_order_out_of_range"))
+    if v.default_unit is not None and not (v.default_unit.is_active and v.default_unit.receives_dispatches):
+        problems.append(Problem("default_unit", "unit_not_receiving"))
+    return problems
+
+
+def save_category(actor: User | None, category: Category | None, v: CategoryValues) -> Category:
+    _refuse_if(check_category(actor, category, v))
+    before = category_snapshot(category) if category is not None else {}
+    if category is None:
+        category = Category(code=f"c{secrets.token_hex(4)}", is_active=True)
+        db.session.add(category)
+    category.name_zh, category.name_en = v.name_zh, v.name_en or v.name_zh
+    category.sort_order, category.default_unit = v.sort_order, v.default_unit
+    db.session.flush()
+    if before:
+        log_change(actor, "category.changed", category, before, category_snapshot(category))
+    else:
+        log(actor, "category.created", category, **category_snapshot(category))
+    return category
+
+
+# --- switching off and on ------------------------------------------------------------------------
+
+
+def set_active(actor: User | None, obj: Unit | Category, active: bool) -> bool:
+    """Switch a unit or a category off (kept: concerns refer to it) or on again. False when
+    it already was. Stations close through services.station_lifecycle (they have a
+    successor and a public page), representatives leave by their term's end."""
+    if isinstance(obj, Category):
+        if actor is not None and actor.role != Role.ADMIN:
+            raise ReferenceRefused("out_of_scope")
+    elif actor is not None and not manages_region(actor, obj.region):
+        raise ReferenceRefused("out_of_scope")
+    if obj.is_active == active:
+        return False
+    obj.is_active = active
+    kind = type(obj).__name__.lower()
+    log_change(actor, f"{kind}.switched_{'on' if active else 'off'}", obj, {"active": not active}, {"active": active})
+    db.session.flush()
+    return True
