@@ -14,6 +14,7 @@ from models import Category, Concern, ConcernEvent, ConcernRating, Representativ
 from models.enums import ConcernAction, Rating
 from models.enums import ConcernStatus as S
 from services import notifications
+from services.clock import local_today
 from services.errors import TransitionRefused
 from services.merges import followers, merge_root
 from services.notifications import Notice
@@ -426,8 +427,11 @@ def transition(
             raise TransitionRefused("already_reopened")
         if spec.action == A.MERGE and (merge_into is None or merge_into.id == concern.id or _final_now(merge_into)):
             raise TransitionRefused("merge_target_required")
-        if spec.action == A.ACCEPT and (representative is None or not representative.user.active):
-            raise TransitionRefused("representative_required")
+        if spec.action == A.ACCEPT:
+            if representative is None or not representative.user.active:
+                raise TransitionRefused("representative_required")
+            if not representative.serving_on(local_today(now)):
+                raise TransitionRefused("term_ended", name=representative.name)
         if spec.action == A.DISPATCH and (unit is None or not unit.is_active):
             raise TransitionRefused("unit_required")
         if due_at is not None and due_at <= now:

@@ -18,7 +18,7 @@ from extensions import db
 from models import CheckInAttempt, Concern, Duty, Representative, Station, User, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy
 from services.audit import log
-from services.clock import end_of_day, to_local, utc_at
+from services.clock import end_of_day, local_today, to_local, utc_at
 from services.errors import CheckInRefused
 from services.limits import DUTY_NOTES_MAX, RESIDENTS_MAX, REVIEW_NOTE_MAX
 from services.stations import on_duty_now
@@ -182,6 +182,8 @@ def check_in(
         return existing
     if not station.is_active:
         _refuse(rep, station, method, "station_inactive")
+    if not rep.serving_on(local_today(now)):
+        _refuse(rep, station, method, "term_ended")
     current = open_duty(rep)
     if current is not None:
         _refuse(rep, station, method, "already_open", duty=current)

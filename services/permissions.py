@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from models import Concern, Duty, Region, Representative, Station, Unit, User, manager_station
 from models.enums import ConcernAction, Role
+from services.clock import local_today
 from services.workflow import RESIDENT, SYSTEM
 
 ANONYMOUS = "anonymous"
@@ -155,6 +156,12 @@ def _serves(user, concern: Concern) -> bool:
     return concern.assigned_rep_id == rep.id or any(s.id == concern.station_id for s in rep.stations)
 
 
+def _serves_in_office(user, concern: Concern) -> bool:
+    """Taking a concern up (代表定单) is for a representative whose term has not ended."""
+    rep = _own_rep(user)
+    return rep is not None and rep.serving_on(local_today()) and _serves(user, concern)
+
+
 def _assigned(user, concern: Concern) -> bool:
     rep = _own_rep(user)
     return rep is not None and concern.assigned_rep_id == rep.id
@@ -186,6 +193,12 @@ def _active_station(_user, obj) -> bool:
     return isinstance(obj, Station) and obj.is_active
 
 
+def _active_station_in_office(user, obj) -> bool:
+    """Checking in: an open station, and a representative whose term has not ended."""
+    rep = _own_rep(user)
+    return _active_station(user, obj) and rep is not None and rep.serving_on(local_today())
+
+
 def _any(_user, _obj) -> bool:
     return True
 
@@ -198,7 +211,7 @@ RULES: dict[str, Rule] = {
     P.STATION_VIEW: (EVERYONE, _active_station),
     P.CONCERN_FILE: (EVERYONE, _active_station),
     # Representatives on duty
-    P.DUTY_CHECK_IN: (frozenset({REP}), _active_station),
+    P.DUTY_CHECK_IN: (frozenset({REP}), _active_station_in_office),
     P.DUTY_CHECK_OUT: (frozenset({REP}), _own_duty),
     P.DUTY_VIEW_FILE: (frozenset({REP, MGR, STAFF, ADMIN}), _own_or_oversees_rep),
     P.DUTY_OWN_FILE: (frozenset({REP}), None),
@@ -232,7 +245,7 @@ RULES: dict[str, Rule] = {
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
 # belong to whoever holds the tracking code (no account), the scheduled ones to the system.
 CONCERN_STEPS: dict[ConcernAction, Rule] = {
-    A.ACCEPT: _concern_rule(rep=_serves),
+    A.ACCEPT: _concern_rule(rep=_serves_in_office),
     A.RESOLVE: _concern_rule(rep=_assigned, overseers=(MGR,)),
     A.DISPATCH: _concern_rule(overseers=(STAFF,)),
     A.REPLY: _concern_rule(unit=True, overseers=()),
@@ -370,8 +383,10 @@ def chooses_taker(user) -> bool:
 
 
 def takers(concern: Concern) -> list[Representative]:
-    """Who a manager or staff may give a concern to (定单): the station's active representatives."""
-    return [r for r in concern.station.representatives if r.user.active]
+    """Who a manager or staff may give a concern to (定单): the station's representatives in
+    office with an account switched on."""
+    today = local_today()
+    return [r for r in concern.station.representatives if r.user.active and r.serving_on(today)]
 
 
 def may_take_up(concern: Concern, rep: Representative | None) -> bool:

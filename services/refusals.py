@@ -70,6 +70,9 @@ WORDS: dict[Key, Wording] = {
         _l("Give the tracking code of another open concern in your care to merge into.")
     ),
     (T, "representative_required", None): Wording(_l("Please choose the representative who takes it up.")),
+    (T, "term_ended", None): Wording(
+        _l("The term of office of %(name)s has ended: they can no longer take up concerns."), "representative"
+    ),
     (T, "unit_required", None): Wording(_l("Please choose a handling unit.")),
     (T, "bad_deadline", None): Wording(_l("The deadline must be a day in the future.")),
     (T, "bad_category", None): Wording(_l("Please choose a different, active category.")),
@@ -141,6 +144,12 @@ WORDS: dict[Key, Wording] = {
     (D, "bad_nonce", None): Wording(_INCOMPLETE_PAGE),
     (D, "nonce_reused", None): Wording(_INCOMPLETE_PAGE),
     (D, "station_inactive", None): Wording(_l("This station is no longer active.")),
+    (D, "term_ended", None): Wording(
+        _l(
+            "Your term of office has ended, so there is no on-site duty to check in for. "
+            "Your record stays in your file."
+        )
+    ),
     (D, "location_unavailable", None): Wording(
         _l("Your phone did not share its location, which this station asks for.")
     ),
@@ -186,6 +195,10 @@ WORDS: dict[Key, Wording] = {
         _l("A slot that has ended stays on the roster: the attendance review counts it.")
     ),
     (R, "not_this_station", None): Wording(_l("This slot is on another station's roster.")),
+    (R, "term_ended", None): Wording(
+        _l("This representative's term of office ends on %(last)s: the roster cannot go past it."),
+        "representative",
+    ),
     (R, "not_a_member", None): Wording(_l("This representative is not listed at this station."), "representative"),
     (R, "out_of_range", None): Wording(
         _l("Please choose a day between the years %(first)d and %(last)d."),

@@ -124,6 +124,8 @@ def add_slots(
         raise RosterRefused("in_the_past")
     if not any(r.id == rep.id for r in station.representatives):
         raise RosterRefused("not_a_member")
+    if not rep.serving_on(day + timedelta(weeks=repeat_weeks)):
+        raise RosterRefused("term_ended", last=rep.term_end)
     # Serialise roster changes for one representative (a PostgreSQL row lock; SQLite's
     # BEGIN IMMEDIATE already does), so two managers cannot book overlapping slots at once.
     db.session.execute(sa.select(Representative.id).where(Representative.id == rep.id).with_for_update())

@@ -42,9 +42,19 @@ def station_stats(station: Station, now: datetime | None = None) -> StationStats
     return StationStats(received=received, closed=closed)
 
 
+def serving(rep: Representative, day: date | None = None) -> bool:
+    """In office today (or on `day`): a representative whose term has ended keeps their
+    record, 履职档案 and reports, but no longer checks in or takes up concerns."""
+    return rep.serving_on(day or local_today())
+
+
 def representatives_in_order(station: Station) -> list[Representative]:
-    """National representatives first, then provincial, city, county, township."""
-    return sorted(station.representatives, key=lambda r: (LEVEL_ORDER.index(r.level), r.name))
+    """The station's representatives in office: national first, then provincial, city,
+    county, township."""
+    today = local_today()
+    return sorted(
+        (r for r in station.representatives if r.serving_on(today)), key=lambda r: (LEVEL_ORDER.index(r.level), r.name)
+    )
 
 
 def active_categories() -> list[Category]:

@@ -38,6 +38,8 @@ def station_panel(station) -> dict:
     current = duty_service.open_duty(rep)
     if current is not None:
         return {"rep": rep, **checkout_panel(current)}
+    if not station_service.serving(rep):
+        return {"rep": rep, "open_duty": None, "term_ended": True}
     form = CheckInForm(formdata=None, nonce=secrets.token_urlsafe(16), kiosk_token=request.args.get("k"))
     return {"rep": rep, "open_duty": None, "check_in_form": form}
 
