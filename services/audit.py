@@ -16,3 +16,12 @@ def log(actor: User | None, action: str, target=None, **data) -> AuditLog:
     )
     db.session.add(entry)
     return entry
+
+
+def log_change(actor: User | None, action: str, target, before: dict, after: dict) -> AuditLog | None:
+    """Record an edit as {"changes": {field: [before, after]}}, the changed fields only;
+    None (and no entry) when nothing changed."""
+    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+    if not changes:
+        return None
+    return log(actor, action, target, changes=changes)

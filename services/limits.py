@@ -53,3 +53,8 @@ OCCUPATION_MAX = 120
 # --- the working-day calendar -------------------------------------------------------------------
 
 CALENDAR_DAY_NAME_MAX = 40
+
+# --- regions --------------------------------------------------------------------------------------
+
+REGION_NAME_MAX = 60  # region.name's column
+REGION_SEARCH_RESULTS = 50  # regions shown for a search in the back office
