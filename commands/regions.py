@@ -36,6 +36,8 @@ def regions_load_command(path: Path | None):
         f"Regions: created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
         f"deactivated {summary.deactivated}."
     )
+    for line in summary.switched_off:
+        click.echo(f"  switched off (no longer listed): {line}")
     if summary.listed_inactive:
         click.echo(f"Listed but switched off by an administrator (left off): {summary.listed_inactive}.")
 

@@ -58,6 +58,9 @@ class LoadSummary:
     deactivated: int
     # Listed but switched off by an administrator: the list does not switch them back on.
     listed_inactive: int
+    # "411603 淮阳区" for each division switched off by this run, for the operator to follow up
+    # (stations and accounts in it stay where they are).
+    switched_off: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -114,14 +117,14 @@ def load_divisions(divisions: Iterable[Division], *, actor: User | None = None) 
             region.name, region.level, region.parent = d.name, d.level, parent
             updated += 1
         listed_inactive += not region.is_active
-    deactivated = 0
-    for code, region in existing.items():
+    switched_off: list[str] = []
+    for code, region in sorted(existing.items()):
         if code not in listed and region.is_active:
             region.is_active = False
-            deactivated += 1
+            switched_off.append(f"{code} {region.name}")
     db.session.flush()
-    summary = LoadSummary(created, updated, unchanged, deactivated, listed_inactive)
-    if created or updated or deactivated:
+    summary = LoadSummary(created, updated, unchanged, len(switched_off), listed_inactive, tuple(switched_off))
+    if created or updated or switched_off:
         audit.log(actor, "region.loaded", **summary.as_dict())
     return summary
 

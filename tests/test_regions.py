@@ -91,6 +91,7 @@ def test_a_renamed_division_is_updated_and_a_vanished_one_switched_off(db):
     assert by_code("411681").name == "项城区"
     gone = by_code("411603")
     assert gone is not None and not gone.is_active and station.region_id == gone.id
+    assert summary.switched_off == ("411603 淮阳区",)
     assert entries("region.loaded")[-1].data == {
         "created": 0,
         "updated": 1,
@@ -144,6 +145,9 @@ def test_cli_load_prints_counts_and_is_idempotent(runner, db, tmp_path):
     assert "created 2, updated 0, unchanged 0, deactivated 0" in result.output
     result = runner.invoke(args=["regions", "load", "--file", str(listing)])
     assert "created 0, updated 0, unchanged 2, deactivated 0" in result.output
+    listing.write_text("code,name,level,parent\n410000,河南省,province,\n", "utf-8")
+    result = runner.invoke(args=["regions", "load", "--file", str(listing)])
+    assert "deactivated 1." in result.output and "switched off (no longer listed): 411600 周口市" in result.output
     listing.write_text("code,name,level,parent\n411600,周口市,city,410000\n", "utf-8")
     result = runner.invoke(args=["regions", "load", "--file", str(listing)])
     assert result.exit_code == 1 and "Nothing was loaded" in result.output

@@ -187,3 +187,35 @@ def test_posts_need_csrf(client, world, app):
     assert client.post(f"/manage/regions/{garden.id}/deactivate").status_code == 400
     assert client.post(f"/manage/regions/{garden.id}/rename", data={"name": "x"}).status_code == 400
     assert by_code("411681001").is_active and by_code("411681001").name == "花园街道"
+
+
+def test_the_region_select_of_other_screens(app, world):
+    """offer_regions fills a select with the user's regions; picked_region refuses what it
+    did not offer."""
+    from flask_wtf import FlaskForm
+
+    from views.forms.regions import offer_regions, picked_region, region_field
+
+    class StationForm(FlaskForm):
+        region = region_field()
+
+    staff, garden = world["xc_staff"], world["garden"]
+    for sent, expected in [
+        (str(garden.id), garden),
+        (str(world["other_town"].id), None),  # another county's township
+        (str(world["zhoukou"].id), None),  # above county level
+        ("", None),
+        ("99999999999999999999", None),
+    ]:
+        with app.test_request_context(method="POST", data={"region": sent}, headers=EN):
+            form = StationForm()
+            offer_regions(form.region, staff)
+            assert form.region.choices[1:] == [
+                (world["xiangcheng"].id, "河南省 周口市 项城市"),
+                (garden.id, "河南省 周口市 项城市 花园街道"),
+            ]
+            form.validate()
+            assert picked_region(form.region, staff) == expected
+            assert bool(form.region.errors) is (expected is None)
+            if expected is None:
+                assert form.region.errors == ["Please choose a region from the list."]
