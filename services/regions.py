@@ -301,21 +301,27 @@ def _fields(region: Region) -> dict:
 PICKABLE_LEVELS = (RegionLevel.COUNTY, RegionLevel.TOWNSHIP)
 
 
-def in_scope_regions(user: User) -> list[Region]:
-    """The active regions a user may put a station, unit or account in: county level and
-    below (and cities without counties, whose townships sit right under them), within the
-    user's scope, by code."""
-    child = aliased(Region)
+def _pickable_clause() -> sa.ColumnElement[bool]:
+    """Where something new may be put: an active region at county level or below (or a
+    city without counties, whose townships sit right under it) whose parent is active too
+    (a township of a county the official list dropped is not offered)."""
+    child, parent = aliased(Region), aliased(Region)
     countyless_city = sa.and_(
         Region.level == RegionLevel.CITY,
         ~sa.exists().where(child.parent_id == Region.id, child.level == RegionLevel.COUNTY),
     )
+    return sa.and_(
+        Region.is_active,
+        sa.or_(Region.level.in_(PICKABLE_LEVELS), countyless_city),
+        sa.or_(Region.parent_id.is_(None), sa.exists().where(parent.id == Region.parent_id, parent.is_active)),
+    )
+
+
+def in_scope_regions(user: User) -> list[Region]:
+    """The regions a user may put a station, unit or account in (_pickable_clause), within
+    the user's scope, by code."""
     return list(
-        db.session.scalars(
-            sa.select(Region)
-            .where(Region.is_active, regions_clause(user), sa.or_(Region.level.in_(PICKABLE_LEVELS), countyless_city))
-            .order_by(Region.code)
-        )
+        db.session.scalars(sa.select(Region).where(_pickable_clause(), regions_clause(user)).order_by(Region.code))
     )
 
 
@@ -350,16 +356,8 @@ def region_choices(user: User) -> list[tuple[int, str]]:
 
 
 def pickable(user: User, region_id: int | None) -> Region | None:
-    """The region behind a submitted id if the user may choose it, else None (a forged
-    form, or a region switched off since the page was drawn)."""
+    """The region behind a submitted id if in_scope_regions offers it to the user, else
+    None (a forged form, or a region switched off since the page was drawn)."""
     if region_id is None:
         return None
-    region = db.session.get(Region, region_id)
-    if region is None or not region.is_active:
-        return None
-    allowed = db.session.scalar(sa.select(Region.id).where(Region.id == region.id, regions_clause(user)))
-    if allowed is None:
-        return None
-    if region.level in PICKABLE_LEVELS or (region.level == RegionLevel.CITY and holds_townships(region)):
-        return region
-    return None
+    return db.session.scalar(sa.select(Region).where(Region.id == region_id, _pickable_clause(), regions_clause(user)))

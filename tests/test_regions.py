@@ -303,3 +303,7 @@ def test_the_picker_offers_active_county_level_regions_in_scope(henan, db):
     assert regions.pickable(henan, off.id) is None
     assert regions.pickable(henan, 2**31 - 1) is None
     assert regions.pickable(factories.user(Role.STATION_MANAGER), town.id) is None
+    # a township of a county the official list dropped is no longer offered
+    regions.load_divisions([d for d in SMALL if d.code != "411681"])
+    assert regions.in_scope_regions(henan) == [] and regions.pickable(henan, town.id) is None
+    assert town.is_active
