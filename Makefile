@@ -32,6 +32,7 @@ extract-messages: $(VENV)/.installed
 
 run: $(VENV)/.installed instance/config.py translations
 	$(BIN)/flask db upgrade
+	$(BIN)/flask regions load
 	$(BIN)/flask seed-demo --if-empty
 	$(BIN)/flask make-qrcodes
 	@echo

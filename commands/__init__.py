@@ -8,11 +8,12 @@ duty.py      flask duty close-stale
 outbox.py    flask outbox send|status
 concerns.py  flask concerns auto-close
 calendar.py  flask calendar import|show
+regions.py   flask regions load|info
 """
 
 from flask import Flask
 
-from commands import accounts, calendar, concerns, demo, duty, outbox, qrcodes, scale
+from commands import accounts, calendar, concerns, demo, duty, outbox, qrcodes, regions, scale
 
 
 def register(app: Flask) -> None:
@@ -26,5 +27,6 @@ def register(app: Flask) -> None:
         outbox.outbox_group,
         concerns.concerns_group,
         calendar.calendar_group,
+        regions.regions_group,
     ):
         app.cli.add_command(command)

@@ -70,3 +70,7 @@ UNIT_NAME_MAX = 120
 CATEGORY_NAME_MAX = 40
 CATEGORY_NAME_EN_MAX = 60
 CLOSED_NOTE_MAX = 200
+# --- regions --------------------------------------------------------------------------------------
+
+REGION_NAME_MAX = 60  # region.name's column
+REGION_SEARCH_RESULTS = 50  # regions shown for a search in the back office

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from models import Concern, Duty, Region, Representative, Station, Unit, User, manager_station
-from models.enums import ConcernAction, Role
+from models.enums import ConcernAction, RegionLevel, Role
 from services.clock import local_today
 from services.workflow import RESIDENT, SYSTEM
 
@@ -62,6 +62,8 @@ class Permission(StrEnum):
     CALENDAR_MANAGE = "calendar.manage"
     ACCOUNT_CHANGE_PASSWORD = "account.change_password"  # noqa: S105 (a permission name)
     USER_MANAGE = "user.manage"
+    REGION_MANAGE = "region.manage"
+    REGION_EDIT = "region.edit"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -203,6 +205,24 @@ def _any(_user, _obj) -> bool:
     return True
 
 
+def _region_in_reach(user, obj) -> bool:
+    """Congress staff: their own region and the regions below it; the admin: all. Without
+    a region (`obj` None): whether there is a list of regions to open at all."""
+    if user.role == ADMIN:
+        return obj is None or isinstance(obj, Region)
+    if user.region_id is None:
+        return False
+    return obj is None or (isinstance(obj, Region) and covers(user.region_id, obj))
+
+
+def _region_editable(user, obj) -> bool:
+    """Renaming and switching a division off or on: congress staff only the townships in
+    their reach (the official list names everything above); the admin any division."""
+    if not _region_in_reach(user, obj) or obj is None:
+        return False
+    return user.role == ADMIN or obj.level == RegionLevel.TOWNSHIP
+
+
 P, A = Permission, ConcernAction
 EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN})
 
@@ -240,6 +260,9 @@ RULES: dict[str, Rule] = {
     # Accounts
     P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
     P.USER_MANAGE: (frozenset({ADMIN}), _any),
+    # Regions (行政区划): browsing them and adding townships; renaming and switching off
+    P.REGION_MANAGE: (frozenset({STAFF, ADMIN}), _region_in_reach),
+    P.REGION_EDIT: (frozenset({STAFF, ADMIN}), _region_editable),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -290,6 +313,16 @@ def region_subtree(region_id: int):
     child = aliased(Region)
     tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
+
+
+def regions_clause(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of "region.manage": the regions a user may open in the back office."""
+    role = role_of(user)
+    if role == ADMIN:
+        return sa.true()
+    if role == STAFF and user.region_id is not None:
+        return Region.id.in_(region_subtree(user.region_id))
+    return sa.false()
 
 
 def concern_scope(user) -> sa.ColumnElement[bool]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from models.enums import ConcernAction
@@ -20,6 +21,7 @@ from services import limits
 from services.auth import LOCK_MINUTES, AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.reference import Problem, ReferenceRefused
+from services.regions import RegionRefused
 from services.resident_mobile import MobileRefused
 from services.roster import RosterRefused
 from services.workdays import CalendarRefused
@@ -41,6 +43,18 @@ def _overlap(d: dict) -> dict:
     }
 
 
+def _in_use(d: dict) -> dict:
+    """What keeps a region on, counted (only the kinds there are)."""
+    parts = []
+    if d.get("stations"):
+        parts.append(_("%(n)d active stations", n=d["stations"]))
+    if d.get("units"):
+        parts.append(_("%(n)d active handling units", n=d["units"]))
+    if d.get("staff"):
+        parts.append(_("%(n)d active congress staff accounts", n=d["staff"]))
+    return {"what": _(", ").join(parts)}
+
+
 def _distance(d: dict) -> dict:
     return {"distance": d.get("distance_m") or 0, "radius": d.get("radius") or 0}
 
@@ -52,6 +66,8 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
 KD, F = KioskRefused, ReferenceRefused
+
+RG = RegionRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -265,6 +281,30 @@ WORDS: dict[Key, Wording] = {
         _KEEP_IT_TO, "delegation", params=lambda _d: {"n": limits.DELEGATION_MAX}
     ),
     (U, "cannot_switch_off_self", None): Wording(_l("You cannot switch off your own account.")),
+    # Regions (行政区划) in the back office
+    (RG, "name_required", None): Wording(_l("Please fill this in."), "name"),
+    (RG, "name_too_long", None): Wording(_KEEP_IT_TO, "name", params=lambda _d: {"n": limits.REGION_NAME_MAX}),
+    (RG, "name_taken", None): Wording(
+        _l("“%(name)s” is already the name of another active region here (%(region_code)s)."), "name"
+    ),
+    (RG, "bad_township_code", None): Wording(
+        _l("A township code has 9 digits (or 12), such as 411681001: the county's 6 digits and 3 of its own."),
+        "code",
+    ),
+    (RG, "other_county", None): Wording(_l("A township code here starts with this county's code, %(county)s."), "code"),
+    (RG, "not_a_township_code", None): Wording(
+        _l("This is not a township's code: its last 3 of 9 digits cannot be 000, and a 12-digit one ends in 000."),
+        "code",
+    ),
+    (RG, "code_taken", None): Wording(_l("The code %(region_code)s is already used by “%(name)s”."), "code"),
+    (RG, "no_townships_here", None): Wording(
+        _l("Townships are added under a county, or under a city that has no counties.")
+    ),
+    (RG, "parent_inactive", None): Wording(_l("The region above it is switched off. Switch that on first.")),
+    (RG, "in_use", None): Wording(
+        _l("It cannot be switched off while it (or a region below it) still has %(what)s. Close or move them first."),
+        params=_in_use,
+    ),
     # The working-day calendar: a file as a whole, and its lines
     (K, "not_text", None): Wording(_l("The file could not be read as text. Save it as CSV and try again.")),
     (K, "empty", None): Wording(

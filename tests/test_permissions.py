@@ -216,6 +216,21 @@ MATRIX: dict[tuple[str, str], str] = {
 
     ("user.manage",               "none"):              "-   -   -   -     -    Y",
     ("user.manage",               "rep_b"):             "-   -   -   -     -    Y",
+
+    # regions: staff of 周口市 open their city and everything below it (not 漯河市's); they
+    # rename and switch off only townships, the admin any division
+    ("region.manage",             "none"):              "-   -   -   Y     -    Y",
+    ("region.manage",             "region_zhoukou"):    "-   -   -   Y     -    Y",
+    ("region.manage",             "region_xiangcheng"): "-   -   -   Y     -    Y",
+    ("region.manage",             "township_xc"):       "-   -   -   Y     -    Y",
+    ("region.manage",             "region_province"):   "-   -   -   -     -    Y",
+    ("region.manage",             "region_yuanhui"):    "-   -   -   -     -    Y",
+    ("region.manage",             "station_a"):         "-   -   -   -     -    -",
+    ("region.edit",               "none"):              "-   -   -   -     -    -",
+    ("region.edit",               "region_xiangcheng"): "-   -   -   -     -    Y",
+    ("region.edit",               "township_xc"):       "-   -   -   Y     -    Y",
+    ("region.edit",               "township_yh"):       "-   -   -   -     -    Y",
+    ("region.edit",               "station_a"):         "-   -   -   -     -    -",
 }
 # fmt: on
 
@@ -276,6 +291,12 @@ def world(db):
             "concern_b": factories.concern(b, assigned_rep=rep_b, unit=factories.unit(region_obj=yuanhui)),
             "concern_b_mine": factories.concern(b, assigned_rep=rep_own),
             "none": None,
+            "region_province": province,
+            "region_zhoukou": zhoukou,
+            "region_xiangcheng": xiangcheng,
+            "region_yuanhui": yuanhui,
+            "township_xc": factories.region("411681001", "花园街道", RegionLevel.TOWNSHIP, parent=xiangcheng),
+            "township_yh": factories.region("411102001", "马路街街道", RegionLevel.TOWNSHIP, parent=yuanhui),
         },
         "actors": {
             "anonymous": AnonymousUserMixin(),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-from services import auth, errors, roster, workdays
+from services import auth, errors, regions, roster, workdays
 from services.refusals import explain, line_messages, message, wording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,7 @@ KINDS = {
     "RosterRefused": roster.RosterRefused,
     "AuthRefused": auth.AuthRefused,
     "CalendarRefused": workdays.CalendarRefused,
+    "RegionRefused": regions.RegionRefused,
 }
 RAISED = re.compile(r"\b(\w+Refused)\(\s*\"(\w+)\"")
 

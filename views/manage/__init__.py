@@ -1,7 +1,7 @@
-"""The back office (/manage): stations, roster, attendance; later the concern inbox."""
+"""The back office (/manage): stations, roster, attendance, the concern inbox, regions."""
 
 from flask import Blueprint
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
-from views.manage import concerns, duty, figures, kiosk, notifications  # noqa: E402,F401  (routes register on bp)
+from views.manage import concerns, duty, figures, kiosk, notifications, regions  # noqa: E402,F401  (routes register on bp)
