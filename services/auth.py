@@ -378,20 +378,6 @@ def unlock(actor: User, user: User) -> None:
     db.session.flush()
 
 
-def reset_password(actor: User, user: User, new: str, *, keep: UserSession | None = None) -> None:
-    """An administrator sets a new password: every session of the account ends (but
-    `keep`, the administrator's own when it is their account) and a lockout is lifted, so
-    the person can sign in with it at once."""
-    check_new_password(new, username=user.username)
-    user.password_hash = hash_password(new)
-    user.session_version += 1
-    sessions.end_all(user, sessions.Ended.PASSWORD_RESET, utcnow(), keep=keep)
-    user.locked_until = None
-    user.failed_logins = 0
-    log(actor, "account.password_reset", user)
-    db.session.flush()
-
-
 # --- reading accounts --------------------------------------------------------------------
 
 PAGE_SIZE = 50
