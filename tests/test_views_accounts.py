@@ -360,3 +360,15 @@ def test_the_account_state_partial_on_the_admin_page(client, world, db):
     html = page()
     assert "Active" in html and "Send a link to set a new password" in html
     assert f'action="/manage/accounts/{rep.id}/reset-link"' in html
+
+
+def test_setting_a_password_on_a_colleagues_phone_signs_the_colleague_out(client, world):
+    from models import UserSession
+
+    login(client, world["xc_staff"])
+    token = send_invitation(world, world["xc_rep"])
+    assert client.post(f"/account/set-password/{token}", data={"new": NEW, "repeat": NEW}).status_code == 303
+    fresh()
+    staff_sessions = _db.session.scalars(sa.select(UserSession).where(UserSession.user_id == world["xc_staff"].id))
+    assert [s.revoked_reason for s in staff_sessions] == ["signed_out"]
+    assert client.get("/me").status_code == 200  # the representative's page: signed in as them

@@ -247,8 +247,12 @@ def set_password(token: str):
                 db.session.rollback()
                 form.new.errors.append(refusals.message(refused))
             else:
-                if current_user.is_authenticated:
-                    logout_user()  # someone else's sign-in in this browser ends here
+                # Whoever was signed in on this browser (a colleague's phone, say) is signed
+                # out, their session record ended with it.
+                record = this_session() if current_user.is_authenticated else None
+                if record is not None:
+                    session_service.end(record, session_service.Ended.SIGNED_OUT, utcnow())
+                logout_user()
                 _sign_in(user)
                 flash(
                     _(
