@@ -27,7 +27,7 @@ from models import AccountLink, Outbox, Region, User, utcnow
 from models.enums import RegionLevel, Role
 from services import sessions
 from services.audit import log
-from services.auth import check_new_password, find_by_login, hash_password
+from services.auth import check_new_password, end_links, find_by_login, hash_password
 from services.errors import DomainError
 from services.outbox import mask_recipient
 
@@ -69,26 +69,6 @@ def channel_for(user: User) -> tuple[str, str] | None:
 # --- sending links ----------------------------------------------------------------------------
 
 
-def _live(user: User, now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        AccountLink.user_id == user.id,
-        AccountLink.used_at.is_(None),
-        AccountLink.revoked_at.is_(None),
-        AccountLink.expires_at > now,
-    )
-
-
-def _revoke_live(user: User, now: datetime) -> int:
-    result = db.session.execute(
-        sa.update(AccountLink)
-        .where(_live(user, now))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    assert isinstance(result, sa.CursorResult)  # an UPDATE's result has the rowcount
-    return result.rowcount
-
-
 def _new_link(actor: User | None, user: User, purpose: str, now: datetime, valid: timedelta) -> tuple[AccountLink, str]:
     """Revoke the person's live links, make a new one and queue its message (the only place
     the token goes). Returns the link and the masked recipient, for the audit log."""
@@ -96,7 +76,7 @@ def _new_link(actor: User | None, user: User, purpose: str, now: datetime, valid
     if found is None:
         raise LinkRefused("no_contact")
     channel, recipient = found
-    _revoke_live(user, now)
+    end_links(user, now)
     token = secrets.token_urlsafe(32)
     link = AccountLink(
         user_id=user.id,
@@ -329,7 +309,7 @@ def use(token: str, new_password: str, *, now: datetime | None = None) -> User:
     assert isinstance(spent, sa.CursorResult)
     if spent.rowcount != 1:
         raise LinkRefused("used", purpose=link.purpose)
-    _revoke_live(user, now)  # any other link of the person (the old invitation, say)
+    end_links(user, now)  # any other link of the person (the old invitation, say)
     first = not user.has_password
     user.password_hash = hash_password(new_password)
     user.session_version += 1

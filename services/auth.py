@@ -322,6 +322,23 @@ def is_email(email: str) -> bool:
     return len(email) <= EMAIL_MAX and EMAIL_RE.match(email) is not None
 
 
+def end_links(user: User, now: datetime) -> int:
+    """End the account's set-password links still live (services.account_links); how many."""
+    result = db.session.execute(
+        sa.update(AccountLink)
+        .where(
+            AccountLink.user_id == user.id,
+            AccountLink.used_at.is_(None),
+            AccountLink.revoked_at.is_(None),
+            AccountLink.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, sa.CursorResult)  # an UPDATE's result has the rowcount
+    return result.rowcount
+
+
 def set_contact(actor: User, user: User, *, email: str | None, mobile: str | None) -> bool:
     """Change how an account is reached (staff notifications: e-mail first, else SMS) and
     the mobile it may sign in with. Refuses: bad_email, bad_mobile, mobile_taken. False
@@ -338,18 +355,7 @@ def set_contact(actor: User, user: User, *, email: str | None, mobile: str | Non
         return False
     user.email, user.mobile = email, mobile
     # A set-password link sent to the old number or address (perhaps someone else's) ends.
-    now = utcnow()
-    db.session.execute(
-        sa.update(AccountLink)
-        .where(
-            AccountLink.user_id == user.id,
-            AccountLink.used_at.is_(None),
-            AccountLink.revoked_at.is_(None),
-            AccountLink.expires_at > now,
-        )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    end_links(user, utcnow())
     log(actor, "account.contact_changed", user, email=email is not None, mobile=mobile is not None)
     return True
 
@@ -365,6 +371,7 @@ def set_active(actor: User, user: User, active: bool) -> bool:
     if not active:
         user.session_version += 1
         sessions.end_all(user, sessions.Ended.SWITCHED_OFF, utcnow())
+        end_links(user, utcnow())  # switched on again, they would work again
     log(actor, "account.switched_on" if active else "account.switched_off", user)
     db.session.flush()
     return True

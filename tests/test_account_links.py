@@ -194,11 +194,17 @@ def test_forged_and_unknown_tokens(world, db, token):
     assert refused.value.code == "unknown"
 
 
-def test_a_switched_off_account_cannot_use_its_link(world, db):
-    links.invite(world["staff"], world["rep"], now=T0)
-    world["rep"].active = False
+def test_a_switched_off_account_cannot_use_its_link_nor_after_it_is_switched_on(world, db):
+    admin = factories.user(Role.ADMIN)
+    links.invite(world["staff"], world["rep"])
+    token = token_of(rows()[0])
+    auth_service.set_active(admin, world["rep"], False)
     with pytest.raises(LinkRefused) as refused:
-        links.check(token_of(rows()[0]), T0)
+        links.check(token)
+    assert refused.value.code == "revoked"
+    auth_service.set_active(admin, world["rep"], True)
+    with pytest.raises(LinkRefused) as refused:
+        links.check(token)
     assert refused.value.code == "revoked"
 
 
