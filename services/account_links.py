@@ -93,9 +93,10 @@ def _new_link(actor: User | None, user: User, purpose: str, now: datetime, valid
     return link, mask_recipient(recipient)
 
 
-def invite(actor: User, user: User, *, now: datetime | None = None) -> AccountLink:
+def invite(actor: User | None, user: User, *, now: datetime | None = None) -> AccountLink:
     """Send `user` an invitation to set their password, valid INVITE_DAYS; sending again
-    ends the earlier one. Refuses: inactive, already_has_password, no_contact."""
+    ends the earlier one (`actor` None: from the command line). Refuses: inactive,
+    already_has_password, no_contact."""
     now = now or utcnow()
     if not user.active:
         raise LinkRefused("inactive")
