@@ -68,7 +68,7 @@ class AppRequest(Request):
 def security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Referrer-Policy", "same-origin")  # a secret link's page says no-referrer
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
     config = current_app.config

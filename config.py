@@ -24,6 +24,7 @@ ENV_SETTINGS = {
     "CONCERN_RATE_LIMIT": str,
     "LOOKUP_RATE_LIMIT": str,
     "LOGIN_RATE_LIMIT": str,
+    "FORGOT_RATE_LIMIT": str,
     "SESSION_IDLE_MINUTES": int,
     "SESSION_ABSOLUTE_HOURS": int,
     "REAUTH_MINUTES": int,
@@ -106,6 +107,8 @@ class Config:
     LOOKUP_RATE_LIMIT = "10 per minute;100 per day"
 
     LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+    # "Forgot password" asked from one address (each account also has its own daily limit).
+    FORGOT_RATE_LIMIT = "5 per 10 minutes;20 per day"
 
     # Working days each stage may take before the concern is overdue, keyed by the status
     # it waits in: to be taken up, to be dispatched or resolved, for the unit's answer

@@ -1,4 +1,6 @@
-"""`flask create-user`: an account of any role with its scope."""
+"""`flask create-user`: an account of any role with its scope, with a password typed here
+(the operator's own first account) or, with --invite, none: the person is sent an
+invitation to set their own."""
 
 import sys
 
@@ -29,6 +31,11 @@ from models.enums import RepLevel, Role
 @click.option("--occupation", default="", help="Representative: occupation.")
 @click.option("--delegation", default="", help="Representative: delegation.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="No password: send the person an invitation (SMS to --mobile, else e-mail to --email) to set their own.",
+)
 @with_appcontext
 def create_user_command(
     username: str,
@@ -43,10 +50,18 @@ def create_user_command(
     occupation: str,
     delegation: str,
     password_stdin: bool,
+    invite: bool,
 ):
-    """Create an account of any role with its scope. Asks for the password."""
+    """Create an account of any role with its scope. Asks for the password, unless --invite."""
+    from services import account_links
     from services import auth as auth_service
+    from services.account_links import LinkRefused
     from services.auth import AuthRefused
+
+    if invite and password_stdin:
+        raise click.UsageError("--invite sends a link to set the password: give no password with it.")
+    if invite and not (mobile or email):
+        raise click.UsageError("--invite needs --mobile or --email to send the invitation to.")
 
     scope: dict = {}
     if region_code:
@@ -69,7 +84,10 @@ def create_user_command(
     if level or occupation or delegation:
         scope.update(rep_level=level, occupation=occupation, delegation=delegation)
 
-    if password_stdin:
+    password: str | None
+    if invite:
+        password = None
+    elif password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -88,8 +106,20 @@ def create_user_command(
         db.session.rollback()
         problems = refused.details.get("problems", [(refused.code, refused.details)])
         raise click.ClickException("\n".join(_refusal_text(code, details) for code, details in problems)) from None
+    link = None
+    if invite:
+        try:
+            link = account_links.invite(None, user)
+        except LinkRefused as refused:  # a mobile or e-mail was given: only a switched-off account
+            db.session.rollback()
+            raise click.ClickException(f"No invitation sent: {refused.code}.") from None
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.username!r} ({user.display_name}), id {user.id}.")
+    if link is not None:
+        click.echo(
+            f"Invitation queued ({link.channel}), valid until {link.expires_at:%Y-%m-%d %H:%M} UTC: "
+            "`flask outbox send` delivers it."
+        )
 
 
 def _refusal_text(code: str, details: dict) -> str:

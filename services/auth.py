@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
-from models import Region, Station, Unit, User, UserSession, utcnow
+from models import AccountLink, Region, Station, Unit, User, UserSession, utcnow
 from models.enums import RepLevel, Role
 from models.user import Representative
 from services import sessions
@@ -86,19 +86,31 @@ def _count_failure(user: User, now: datetime) -> bool:
     return True
 
 
+def password_matches(user: User | None, password: str) -> bool:
+    """Whether `password` is the account's. An unknown account, or one with no password yet
+    (invited, not set), is checked against a dummy hash: every refusal costs the same time."""
+    if user is None or not user.has_password:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return False
+    return check_password_hash(user.password_hash, password or "")
+
+
 def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
     """The user, or AuthRefused("bad_credentials") whatever the reason, so that the answer
-    says nothing about which accounts exist: `details["reason"]` (unknown, wrong_password,
-    locked, inactive) is for tests and logs, never for the person signing in. Staff see
-    a lock on the account's page. Failures are counted on the user row: the caller
-    commits in both cases."""
+    says nothing about which accounts exist: `details["reason"]` (unknown, no_password,
+    wrong_password, locked, inactive) is for tests and logs, never for the person signing
+    in. Staff see a lock on the account's page. Failures are counted on the user row: the
+    caller commits in both cases."""
     now = now or utcnow()
     user = find_by_login(login)
     # The password is checked first whatever the account's state, so that every refusal
     # costs the same time.
-    right = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    right = password_matches(user, password)
     if user is None:
         raise AuthRefused("bad_credentials", reason="unknown")
+    if not user.has_password:
+        # Nothing to guess, so nothing counted: the person sets one through their invitation.
+        raise AuthRefused("bad_credentials", reason="no_password")
     if is_locked(user, now):
         raise AuthRefused("bad_credentials", reason="locked")
     if not right:
@@ -118,7 +130,7 @@ def confirm_password(user: User, record: UserSession, password: str, *, now: dat
     with wrong_password; wrong too often (the sign-in lockout count) ends the session
     and locks the account, refused with signed_out: a copied cookie cannot guess on."""
     now = now or utcnow()
-    if check_password_hash(user.password_hash, password or ""):
+    if password_matches(user, password):
         user.failed_logins = 0
         sessions.confirmed(record, now)
         return
@@ -131,7 +143,7 @@ def confirm_password(user: User, record: UserSession, password: str, *, now: dat
 def change_password(user: User, current: str, new: str, *, keep: UserSession | None = None) -> None:
     """The user's own change: refused with wrong_password, password_too_short or
     password_too_simple. Every other session of the account ends (`keep`: this one)."""
-    if not check_password_hash(user.password_hash, current or ""):
+    if not password_matches(user, current):
         raise AuthRefused("wrong_password")
     check_new_password(new, username=user.username)
     # The record itself, never a proxy to it (a view may pass flask_login.current_user).
@@ -164,8 +176,8 @@ def create_user(
     actor: User | None,
     username: str,
     display_name: str,
-    password: str,
     role: Role | str,
+    password: str | None = None,
     mobile: str | None = None,
     email: str | None = None,
     region: Region | None = None,
@@ -177,7 +189,9 @@ def create_user(
 ) -> User:
     """An account of any role with the scope that role needs, refused with a code otherwise:
     bad_username, username_taken, bad_mobile, mobile_taken, bad_email, display_name_required,
-    display_name_too_long, password_too_short, password_too_simple, bad_role,
+    display_name_too_long, password_too_short, password_too_simple (when a password is
+    given: the command line and the demo; people set their own through an invitation,
+    services.account_links), bad_role,
     region_required, unit_required, unit_inactive, stations_required, level_required,
     bad_level, occupation_too_long, delegation_too_long, and scope_not_for_role (with
     `field`) when a scope is given that the role does not have.
@@ -207,10 +221,11 @@ def create_user(
         problem("display_name_required")
     elif len(display_name) > DISPLAY_NAME_MAX:
         problem("display_name_too_long")
-    try:
-        check_new_password(password, username=username)
-    except AuthRefused as refused:
-        problem(refused.code)
+    if password is not None:
+        try:
+            check_new_password(password, username=username)
+        except AuthRefused as refused:
+            problem(refused.code)
 
     # Each role has exactly its own scope; anything else is a mistake worth saying.
     stations = list(stations)
@@ -264,7 +279,8 @@ def create_user(
         mobile=mobile,
         email=email,
         display_name=display_name,
-        password_hash=hash_password(password),
+        # Empty: no password yet, and none can sign in with it (password_matches).
+        password_hash=hash_password(password) if password is not None else "",
         role=role,
         region=region,
         unit=unit,
@@ -280,7 +296,14 @@ def create_user(
         )
     db.session.add(user)
     db.session.flush()
-    log(actor, "account.created", user, role=role.value, stations=[s.id for s in stations])
+    log(
+        actor,
+        "account.created",
+        user,
+        role=role.value,
+        stations=[s.id for s in stations],
+        password=password is not None,
+    )
     return user
 
 
@@ -299,6 +322,23 @@ def is_email(email: str) -> bool:
     return len(email) <= EMAIL_MAX and EMAIL_RE.match(email) is not None
 
 
+def end_links(user: User, now: datetime) -> int:
+    """End the account's set-password links still live (services.account_links); how many."""
+    result = db.session.execute(
+        sa.update(AccountLink)
+        .where(
+            AccountLink.user_id == user.id,
+            AccountLink.used_at.is_(None),
+            AccountLink.revoked_at.is_(None),
+            AccountLink.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, sa.CursorResult)  # an UPDATE's result has the rowcount
+    return result.rowcount
+
+
 def set_contact(actor: User, user: User, *, email: str | None, mobile: str | None) -> bool:
     """Change how an account is reached (staff notifications: e-mail first, else SMS) and
     the mobile it may sign in with. Refuses: bad_email, bad_mobile, mobile_taken. False
@@ -314,6 +354,8 @@ def set_contact(actor: User, user: User, *, email: str | None, mobile: str | Non
     if (user.email, user.mobile) == (email, mobile):
         return False
     user.email, user.mobile = email, mobile
+    # A set-password link sent to the old number or address (perhaps someone else's) ends.
+    end_links(user, utcnow())
     log(actor, "account.contact_changed", user, email=email is not None, mobile=mobile is not None)
     return True
 
@@ -329,6 +371,7 @@ def set_active(actor: User, user: User, active: bool) -> bool:
     if not active:
         user.session_version += 1
         sessions.end_all(user, sessions.Ended.SWITCHED_OFF, utcnow())
+        end_links(user, utcnow())  # switched on again, they would work again
     log(actor, "account.switched_on" if active else "account.switched_off", user)
     db.session.flush()
     return True
@@ -339,20 +382,6 @@ def unlock(actor: User, user: User) -> None:
     log(actor, "account.unlocked", user, failures=user.failed_logins, was_locked=is_locked(user))
     user.locked_until = None
     user.failed_logins = 0
-    db.session.flush()
-
-
-def reset_password(actor: User, user: User, new: str, *, keep: UserSession | None = None) -> None:
-    """An administrator sets a new password: every session of the account ends (but
-    `keep`, the administrator's own when it is their account) and a lockout is lifted, so
-    the person can sign in with it at once."""
-    check_new_password(new, username=user.username)
-    user.password_hash = hash_password(new)
-    user.session_version += 1
-    sessions.end_all(user, sessions.Ended.PASSWORD_RESET, utcnow(), keep=keep)
-    user.locked_until = None
-    user.failed_logins = 0
-    log(actor, "account.password_reset", user)
     db.session.flush()
 
 

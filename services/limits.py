@@ -49,6 +49,10 @@ PASSWORD_MIN = 10
 DISPLAY_NAME_MAX = 60
 DELEGATION_MAX = 80
 OCCUPATION_MAX = 120
+# A username or mobile number typed to ask for a new password (spaces and +86 allowed).
+LOGIN_INPUT_MAX = 60
+# Accounts invited in one go (after an import, say): one form, one transaction.
+BULK_INVITE_MAX = 500
 
 # --- the working-day calendar -------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ class Permission(StrEnum):
     USER_MANAGE = "user.manage"
     REGION_MANAGE = "region.manage"
     REGION_EDIT = "region.edit"
+    ACCOUNT_INVITE = "account.invite"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -191,6 +192,26 @@ def _concern_rule(*, rep=None, unit: bool = False, overseers=(MGR, STAFF)):
     return frozenset(roles), scope
 
 
+def _may_invite(user, obj) -> bool:
+    """Who may send an account its set-password link (an invitation, or a new password):
+    an admin anyone; congress staff the representatives, station managers and unit
+    handlers within their region and the regions below it. Nobody but an admin invites
+    an admin or congress staff."""
+    if not isinstance(obj, User):
+        return False
+    if user.role == ADMIN:
+        return True
+    if user.role != STAFF or user.region_id is None:
+        return False
+    if obj.role == REP:
+        return obj.representative is not None and any(in_region(user, s) for s in obj.representative.stations)
+    if obj.role == MGR:
+        return any(in_region(user, s) for s in obj.managed_stations)
+    if obj.role == UNIT:
+        return obj.unit is not None and covers(user.region_id, obj.unit.region)
+    return False
+
+
 def _active_station(_user, obj) -> bool:
     return isinstance(obj, Station) and obj.is_active
 
@@ -263,6 +284,7 @@ RULES: dict[str, Rule] = {
     # Regions (行政区划): browsing them and adding townships; renaming and switching off
     P.REGION_MANAGE: (frozenset({STAFF, ADMIN}), _region_in_reach),
     P.REGION_EDIT: (frozenset({STAFF, ADMIN}), _region_editable),
+    P.ACCOUNT_INVITE: (frozenset({STAFF, ADMIN}), _may_invite),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

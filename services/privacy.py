@@ -44,8 +44,13 @@ _TRACKING_CODE = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]{{{_HALF}}}-?[{ALPHAB
 _ONE_TIME_CODE = re.compile(rf"(?<![0-9])[0-9]{{{CODE_DIGITS}}}(?![0-9])")
 
 
+# The token of a set-password link (services.account_links): whoever holds it takes the account.
+_SET_PASSWORD_TOKEN = re.compile(r"(/account/set-password/)[A-Za-z0-9_\-]+")
+
+
 def mask_codes(text: str) -> str:
     """MTPAC87VX3 → MT********, MTPAC-87VX3 → MT*********, 123456 → ******: also inside
-    URLs such as /t/MTPAC87VX3."""
+    URLs such as /t/MTPAC87VX3; and a set-password link's token, whole."""
+    text = _SET_PASSWORD_TOKEN.sub(r"\1********", text)
     text = _TRACKING_CODE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
     return _ONE_TIME_CODE.sub("*" * CODE_DIGITS, text)

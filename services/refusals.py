@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from models.enums import ConcernAction
 from services import limits
+from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.reference import Problem, ReferenceRefused
@@ -65,9 +66,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
-KD, F = KioskRefused, ReferenceRefused
-
-RG = RegionRefused
+KD, F, RG, L = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -304,6 +303,38 @@ WORDS: dict[Key, Wording] = {
     (RG, "in_use", None): Wording(
         _l("It cannot be switched off while it (or a region below it) still has %(what)s. Close or move them first."),
         params=_in_use,
+    ),
+    # Set-password links: sending one (staff), and opening one (the person it is for)
+    (L, "no_contact", None): Wording(
+        _l("This account has neither a mobile number nor an e-mail address: add one, then send the link.")
+    ),
+    (L, "inactive", None): Wording(_l("This account is switched off.")),
+    (L, "already_has_password", None): Wording(
+        _l("This person has already set a password. If they have forgotten it, send a link to set a new one.")
+    ),
+    (L, "unknown", None): Wording(
+        _l(
+            "This link is not right. Please open it exactly as it came in the message. If it still does not work, "
+            "ask the people's congress office to send it again, or use “Forgot password” on the sign-in page."
+        )
+    ),
+    (L, "expired", None): Wording(
+        _l(
+            "This link has expired. If you were invited, ask the people's congress office to send the invitation "
+            "again; if you already have a password, use “Forgot password” on the sign-in page."
+        )
+    ),
+    (L, "used", None): Wording(
+        _l(
+            "This link has already been used: each link works once. Sign in with the password you chose, "
+            "or use “Forgot password” on the sign-in page."
+        )
+    ),
+    (L, "revoked", None): Wording(
+        _l(
+            "This link no longer works: a newer one has been sent (please open the latest message), or the account "
+            "is switched off. If in doubt, ask the people's congress office."
+        )
     ),
     # The working-day calendar: a file as a whole, and its lines
     (K, "not_text", None): Wording(_l("The file could not be read as text. Save it as CSV and try again.")),

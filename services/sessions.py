@@ -37,7 +37,8 @@ class Ended(StrEnum):
 
     SIGNED_OUT = "signed_out"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a reason, not a password)
-    PASSWORD_RESET = "password_reset"  # noqa: S105
+    PASSWORD_RESET = "password_reset"  # noqa: S105  (an administrator typed one, before links)
+    PASSWORD_SET = "password_set"  # noqa: S105  (through a single-use link: services.account_links)
     SWITCHED_OFF = "switched_off"
     EVERYWHERE = "everywhere"
     TOO_MANY_FAILURES = "failures"

@@ -1,22 +1,23 @@
 """The administrator's account pages (/admin): who may open them, creating an account of
-every role with its scope, and switching off, unlocking and resetting — each leaving an
-AuditLog row."""
+every role with its scope (and its invitation), and switching off, unlocking and sending a
+link to set a new password — each leaving an AuditLog row."""
 
 import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.security import check_password_hash
 
 from extensions import db as _db
-from models import AuditLog, User, utcnow
+from models import AccountLink, AuditLog, Outbox, User, utcnow
 from models.enums import RegionLevel, RepLevel, Role
 from services import auth as auth_service
+from services.auth import AuthRefused
 from tests import factories
 from tests.helpers import login
 
 NEW_PASSWORD = "brand-new-pass-42"
+TOKEN_RE = re.compile(r"/account/set-password/([A-Za-z0-9_\-]{43})")
 EN = {"Accept-Language": "en"}
 
 
@@ -83,7 +84,6 @@ def base_form(role: str, **extra) -> dict:
         "username": f"new_{role}",
         "display_name": "李娜",
         "mobile": "",
-        "password": "correct-horse-7",
         "role": role,
     }
     data.update(extra)
@@ -107,8 +107,9 @@ def admin_urls(target_id: int) -> list[tuple[str, str]]:
         ("GET", f"/admin/users/{target_id}"),
         ("POST", f"/admin/users/{target_id}/active"),
         ("POST", f"/admin/users/{target_id}/unlock"),
-        ("POST", f"/admin/users/{target_id}/password"),
         ("POST", f"/admin/users/{target_id}/contact"),
+        ("POST", f"/manage/accounts/{target_id}/invite"),
+        ("POST", f"/manage/accounts/{target_id}/reset-link"),
     ]
 
 
@@ -154,10 +155,11 @@ def test_admin_pages_need_csrf(client, world, app):
     login(client, world["admin"])
     for url in (f"/admin/users/{other.id}/active", f"/admin/users/{other.id}/unlock"):
         assert client.post(url, data={"active": "0"}).status_code == 400
-    assert client.post(f"/admin/users/{other.id}/password", data={"new_password": NEW_PASSWORD}).status_code in (
-        400,
-        422,
-    )
+    other.mobile = "13900007777"
+    _db.session.commit()
+    assert client.post(f"/manage/accounts/{other.id}/reset-link").status_code == 400
+    assert client.post(f"/manage/accounts/{other.id}/invite").status_code == 400
+    assert not audit("account.reset_sent") and not audit("account.invited")
     assert client.post("/admin/users/new", data=base_form("admin")).status_code in (400, 422)
     assert fetch(other.id).active
     assert new_user("new_admin") is None
@@ -241,8 +243,10 @@ def test_new_account_form_offers_every_role_and_scope(admin_client, world):
         assert f'<option value="{role.value}"' in html
     for level in RepLevel:
         assert f'<option value="{level.value}"' in html
-    for name in ("username", "display_name", "mobile", "password", "role", "region", "unit", "stations", "level"):
+    for name in ("username", "display_name", "mobile", "role", "region", "unit", "stations", "level"):
         assert f'name="{name}"' in html
+    # Staff never type anyone's password: the person sets their own through the invitation.
+    assert 'type="password"' not in html and 'name="password"' not in html
     assert (
         'name="stations" multiple' in html
         or re.search(r'<select[^>]*multiple[^>]*name="stations"', html)
@@ -277,10 +281,23 @@ def test_create_representative(admin_client, world):
     assert rep.delegation == "周口市代表团" and rep.occupation == "农业合作社理事长"
     assert {s.id for s in rep.stations} == {a.id, b.id}
     assert user.region_id is None and user.unit_id is None and user.managed_stations == []
-    assert check_password_hash(user.password_hash, "correct-horse-7")
-    assert auth_service.authenticate("138 1234 5678", "correct-horse-7").id == user.id
+    # No password yet: nobody can sign in to it until the person sets one.
+    assert user.password_hash == "" and not user.has_password
+    with pytest.raises(AuthRefused) as refused:
+        auth_service.authenticate("138 1234 5678", "")
+    assert refused.value.details["reason"] == "no_password"
     [entry] = audit("account.created", user)
     assert entry.actor_id == world["admin"].id and entry.data["role"] == "representative"
+    assert entry.data["password"] is False
+    # ... and the invitation went out in the same step, by SMS to the mobile number.
+    [invited] = audit("account.invited", user)
+    assert invited.actor_id == world["admin"].id and invited.data == {"channel": "sms", "to": "138****5678"}
+    [row] = _db.session.scalars(sa.select(Outbox)).all()
+    assert (row.channel, row.recipient, row.kind) == ("sms", "13812345678", "account.invite")
+    assert "项城市" in row.body and "黄春燕" in row.body  # the congress of the stations' county, by name
+    assert TOKEN_RE.search(row.body)
+    [link] = _db.session.scalars(sa.select(AccountLink)).all()
+    assert link.user_id == user.id and link.purpose == "invite" and link.channel == "sms"
 
 
 def test_create_representative_without_stations(admin_client, world):
@@ -288,6 +305,25 @@ def test_create_representative_without_stations(admin_client, world):
     assert resp.status_code == 303
     user = new_user("new_representative")
     assert user.representative.level == RepLevel.TOWNSHIP and user.representative.stations == []
+
+
+def test_an_account_with_no_contact_is_created_and_the_page_says_no_invitation_went(admin_client, world):
+    resp = admin_client.post("/admin/users/new", data=base_form("admin"), headers=EN, follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert "no invitation was sent" in html and "neither mobile number nor e-mail" in html
+    user = new_user("new_admin")
+    assert user is not None and user.password_hash == ""
+    assert not audit("account.invited") and not _db.session.scalars(sa.select(Outbox)).all()
+
+
+def test_a_forged_password_field_is_ignored(admin_client, world):
+    data = base_form("admin", password="correct-horse-7", email="li@example.org")
+    assert admin_client.post("/admin/users/new", data=data).status_code == 303
+    user = new_user("new_admin")
+    assert user.password_hash == ""
+    [row] = _db.session.scalars(sa.select(Outbox)).all()
+    assert (row.channel, row.recipient) == ("email", "li@example.org")
+    assert row.subject and TOKEN_RE.search(row.body)
 
 
 def test_create_station_manager(admin_client, world):
@@ -370,16 +406,12 @@ def test_scope_fields_of_other_roles_are_ignored(admin_client, world):
         ({"role": "admin", "mobile": "12345"}, "mobile", "11-digit"),
         ({"role": "admin", "mobile": "13900001111"}, "mobile", "already uses this mobile"),
         ({"role": "admin", "email": "not-an-address"}, "email", "name@example.org"),
-        ({"role": "admin", "password": "short"}, "password", "too short"),
-        ({"role": "admin", "password": "1234567890"}, "password", "too simple"),
-        ({"role": "admin", "password": "new_admin-2024"}, "password", "too simple"),
         ({"role": "admin", "display_name": "名" * 61}, "display_name", "60 characters"),
         ({"role": "representative", "level": "county", "occupation": "x" * 121}, "occupation", "120"),
         ({"role": ""}, "role", "choose a role"),
         ({"role": "emperor"}, "role", "choose a role"),
         ({"role": "admin", "username": ""}, "username", "starting with a letter"),
         ({"role": "admin", "display_name": " "}, "display_name", "fill this in"),
-        ({"role": "admin", "password": ""}, "password", "too short"),
         ({"role": "station_manager", "stations": ["999999"]}, "stations", "from the list"),
     ],
 )
@@ -395,10 +427,9 @@ def test_refusals_are_shown_beside_their_field(admin_client, world, db, data, fi
     assert error_fields(html) == {field}, error_fields(html)
     assert message.lower() in error_of(html, field).lower()
     assert "The account was not created" in html
-    # what was typed is still there (but never the password)
+    # what was typed is still there
     if form.get("display_name") and field != "display_name":
         assert form["display_name"] in html
-    assert form["password"] not in html or form["password"] in ("", "short")
     fresh()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == before
     assert not audit("account.created")
@@ -485,46 +516,51 @@ def test_unlock_clears_the_count_of_wrong_passwords(admin_client, world, db):
     assert audit("account.unlocked", user)[0].data == {"failures": 3, "was_locked": False}
 
 
-def test_reset_password(admin_client, world, app, db):
-    user = factories.user(Role.CONGRESS_STAFF, username="xc_staff", region=world["county"])
+def test_a_link_to_set_a_new_password(admin_client, world, app, db):
+    """The administrator never types the password: a link goes to the person, who sets it."""
+    user = factories.user(Role.CONGRESS_STAFF, username="xc_staff", region=world["county"], mobile="13900003333")
     user.locked_until = utcnow() + timedelta(minutes=5)
     db.session.commit()
     other = app.test_client()
     login(other, user)
+    html = admin_client.get(f"/admin/users/{user.id}", headers=EN).get_data(as_text=True)
+    assert f'action="/manage/accounts/{user.id}/reset-link"' in html and "Send a link to set a new password" in html
 
-    resp = admin_client.post(f"/admin/users/{user.id}/password", data={"new_password": NEW_PASSWORD})
+    resp = admin_client.post(
+        f"/manage/accounts/{user.id}/reset-link", data={"next": f"/admin/users/{user.id}"}, headers=EN
+    )
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/admin/users/{user.id}"
+    [entry] = audit("account.reset_sent", user)
+    assert entry.actor_id == world["admin"].id and entry.data == {"channel": "sms", "to": "139****3333"}
+    # Until the link is used, nothing changes: the old password works, the session goes on.
+    assert fetch(user.id).session_version == 0
+    assert other.get("/account/password").status_code == 200
+    [row] = _db.session.scalars(sa.select(Outbox)).all()
+    token = TOKEN_RE.search(row.body).group(1)
+    assert row.recipient == "13900003333" and row.kind == "account.reset"
+    html = admin_client.get(f"/admin/users/{user.id}", headers=EN).get_data(as_text=True)
+    assert "Link to set a new password sent" in html  # the account's history
+
+    phone = app.test_client()  # the person's own phone
+    resp = phone.post(f"/account/set-password/{token}", data={"new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
     assert resp.status_code == 303
     user = fetch(user.id)
-    assert check_password_hash(user.password_hash, NEW_PASSWORD)
     assert user.session_version == 1 and user.locked_until is None
     assert other.get("/account/password").status_code == 302  # that session has ended
-    [entry] = audit("account.password_reset", user)
-    assert entry.actor_id == world["admin"].id
-    assert NEW_PASSWORD not in str(entry.data)
     assert auth_service.authenticate("xc_staff", NEW_PASSWORD).id == user.id
     html = admin_client.get(f"/admin/users/{user.id}", headers=EN).get_data(as_text=True)
-    assert "Password reset by an administrator" in html  # the account's history
+    assert "Password set through a link" in html
 
 
-def test_reset_password_refusals(admin_client, world, db):
+def test_a_link_cannot_go_to_an_account_nobody_can_reach(admin_client, world, db):
     user = factories.user(Role.REPRESENTATIVE, username="wang")
     db.session.commit()
-    for password, message in (("short", "too short"), ("1111111111", "too simple"), ("", "fill this in")):
-        resp = admin_client.post(f"/admin/users/{user.id}/password", data={"new_password": password}, headers=EN)
-        assert resp.status_code == 422
-        assert message in error_of(resp.get_data(as_text=True), "new_password").lower()
-    user = fetch(user.id)
-    assert user.session_version == 0 and check_password_hash(user.password_hash, "secret-pass")
-    assert not audit("account.password_reset")
-
-
-def test_an_administrator_resetting_their_own_password_stays_signed_in(admin_client, world):
-    admin = world["admin"]
-    assert (
-        admin_client.post(f"/admin/users/{admin.id}/password", data={"new_password": NEW_PASSWORD}).status_code == 303
-    )
-    assert fetch(admin.id).session_version == 1
-    assert admin_client.get("/admin/users").status_code == 200
+    html = admin_client.get(f"/admin/users/{user.id}", headers=EN).get_data(as_text=True)
+    assert "add one so that a link can be sent" in html and "/reset-link" not in html
+    resp = admin_client.post(f"/manage/accounts/{user.id}/reset-link", headers=EN, follow_redirects=True)
+    assert "neither a mobile number nor an e-mail address" in resp.get_data(as_text=True)
+    assert fetch(user.id).session_version == 0
+    assert not audit("account.reset_sent") and not _db.session.scalars(sa.select(AccountLink)).all()
 
 
 def test_unknown_account_is_404(admin_client, world):
@@ -534,23 +570,27 @@ def test_unknown_account_is_404(admin_client, world):
 
 def test_every_admin_action_leaves_a_trace(admin_client, world):
     """Create, switch off, switch on, unlock, reset: one AuditLog row each, by the admin."""
-    admin_client.post("/admin/users/new", data=base_form("congress_staff", region=str(world["city"].id)))
+    data = base_form("congress_staff", region=str(world["city"].id), mobile="13900004444")
+    admin_client.post("/admin/users/new", data=data)
     user = new_user("new_congress_staff")
     for url, data in (
         (f"/admin/users/{user.id}/active", {"active": "0"}),
         (f"/admin/users/{user.id}/active", {"active": "1"}),
         (f"/admin/users/{user.id}/unlock", {}),
-        (f"/admin/users/{user.id}/password", {"new_password": NEW_PASSWORD}),
+        (f"/manage/accounts/{user.id}/invite", {}),
+        (f"/manage/accounts/{user.id}/reset-link", {}),
     ):
         assert admin_client.post(url, data=data).status_code == 303
     fresh()
     rows = _db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id)).all()
     assert [r.action for r in rows] == [
         "account.created",
+        "account.invited",
         "account.switched_off",
         "account.switched_on",
         "account.unlocked",
-        "account.password_reset",
+        "account.invite_resent",
+        "account.reset_sent",
     ]
     assert {(r.actor_id, r.target_type, r.target_id) for r in rows} == {(world["admin"].id, "user", user.id)}
 
@@ -558,14 +598,13 @@ def test_every_admin_action_leaves_a_trace(admin_client, world):
 def test_every_wrong_field_is_marked_at_once(admin_client, world, db):
     factories.user(Role.ADMIN, username="taken_one")
     db.session.commit()
-    data = base_form("station_manager", username="taken_one", mobile="12345", password="short", display_name="")
+    data = base_form("station_manager", username="taken_one", mobile="12345", display_name="")
     resp = admin_client.post("/admin/users/new", data=data, headers=EN)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     # all found by the service in one go
-    assert error_fields(html) == {"display_name", "username", "mobile", "password", "stations"}
+    assert error_fields(html) == {"display_name", "username", "mobile", "stations"}
     assert "already taken" in error_of(html, "username")
     assert "11-digit" in error_of(html, "mobile")
-    assert "too short" in error_of(html, "password")
     assert "at least one station" in error_of(html, "stations")
     assert "fill this in" in error_of(html, "display_name").lower()

@@ -607,3 +607,32 @@ def test_create_user_lists_every_problem(app, db):
         "bad_level",
         "occupation_too_long",
     ]
+
+
+# --- accounts with no password yet (invited, not set) ----------------------------------
+
+
+def test_an_account_with_no_password_is_refused_like_a_wrong_password(db, monkeypatch):
+    user = factories.user(Role.REPRESENTATIVE, username="newcomer", password_hash="")
+    db.session.commit()
+    checked = []
+    real = auth_service.check_password_hash
+    monkeypatch.setattr(auth_service, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))
+    for password in ("", "anything-at-all-1"):
+        with pytest.raises(AuthRefused) as refused:
+            auth_service.authenticate("newcomer", password)
+        assert refused.value.code == "bad_credentials" and refused.value.details["reason"] == "no_password"
+    # the same work as for a wrong password (a hash checked), and nothing counted against it
+    assert checked == [auth_service._DUMMY_HASH] * 2
+    assert fetch(user.id).failed_logins == 0
+    with pytest.raises(AuthRefused) as refused:
+        auth_service.change_password(user, "", NEW)
+    assert refused.value.code == "wrong_password"
+
+
+def test_create_user_without_a_password(db):
+    user = auth_service.create_user(actor=None, username="invitee", display_name="张三", role="admin")
+    assert user.password_hash == "" and not user.has_password
+    with pytest.raises(AuthRefused) as refused:
+        auth_service.create_user(actor=None, username="weak_one", display_name="李四", role="admin", password="short")
+    assert refused.value.code == "password_too_short"

@@ -233,3 +233,32 @@ def test_every_problem_is_listed_at_once(runner, world):
     ):
         assert message in result.output, result.output
     assert find("9lives") is None
+
+
+def test_invite_creates_the_account_without_a_password_and_queues_the_invitation(runner, world):
+    from models import AccountLink, AuditLog, Outbox
+
+    argv = ["create-user", "rep_liu", "--role", "representative", "--name", "刘桂兰", "--level", "county"]
+    result = runner.invoke(args=[*argv, "--station", "XCFS2024", "--mobile", "13700001234", "--invite"])
+    assert result.exit_code == 0, result.output
+    assert "Password" not in result.output and "Invitation queued (sms)" in result.output
+    user = find("rep_liu")
+    assert user.password_hash == ""
+    [row] = _db.session.scalars(sa.select(Outbox)).all()
+    assert row.recipient == "13700001234" and "/account/set-password/" in row.body
+    [link] = _db.session.scalars(sa.select(AccountLink)).all()
+    assert link.user_id == user.id and link.created_by_id is None
+    [entry] = _db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "account.invited")).all()
+    assert entry.actor_id is None
+
+
+def test_invite_needs_somewhere_to_send_it_and_no_password(runner, world):
+    result = runner.invoke(args=["create-user", "ops2", "--role", "admin", "--name", "X", "--invite"])
+    assert result.exit_code == 2 and "--mobile or --email" in result.output
+    result = runner.invoke(
+        args=["create-user", "ops2", "--role", "admin", "--name", "X", "--email", "o@example.org", "--invite"]
+        + ["--password-stdin"],
+        input="some-password-1\n",
+    )
+    assert result.exit_code == 2
+    assert find("ops2") is None

@@ -231,6 +231,18 @@ MATRIX: dict[tuple[str, str], str] = {
     ("region.edit",               "township_xc"):       "-   -   -   Y     -    Y",
     ("region.edit",               "township_yh"):       "-   -   -   -     -    Y",
     ("region.edit",               "station_a"):         "-   -   -   -     -    -",
+    # sending an account its set-password link: congress staff for the representatives,
+    # managers and unit handlers in their region and below; only an admin for staff and admins
+    ("account.invite",            "account_rep_a"):     "-   -   -   Y     -    Y",
+    ("account.invite",            "account_rep_b"):     "-   -   -   -     -    Y",
+    ("account.invite",            "account_manager_a"): "-   -   -   Y     -    Y",
+    ("account.invite",            "account_manager_b"): "-   -   -   -     -    Y",
+    ("account.invite",            "account_handler_a"): "-   -   -   Y     -    Y",
+    ("account.invite",            "account_handler_b"): "-   -   -   -     -    Y",
+    ("account.invite",            "account_staff"):     "-   -   -   -     -    Y",
+    ("account.invite",            "account_admin"):     "-   -   -   -     -    Y",
+    ("account.invite",            "rep_other"):         "-   -   -   -     -    -",
+    ("account.invite",            "none"):              "-   -   -   -     -    -",
 }
 # fmt: on
 
@@ -317,6 +329,19 @@ def world(db):
         "other_city": factories.user(Role.CONGRESS_STAFF, region=luohe),
         "province": factories.user(Role.CONGRESS_STAFF, region=province),
     }
+    # Accounts as the objects of account.invite (the rep_* objects are their profiles).
+    w["objects"].update(
+        {
+            "account_rep_a": rep_other.user,
+            "account_rep_b": rep_b.user,
+            "account_manager_a": w["managers"]["of_a"],
+            "account_manager_b": w["managers"]["of_b"],
+            "account_handler_a": factories.user(Role.UNIT_HANDLER, unit=handler_unit),
+            "account_handler_b": factories.user(Role.UNIT_HANDLER, unit=w["objects"]["concern_b"].unit),
+            "account_staff": w["staff"]["county"],
+            "account_admin": factories.user(Role.ADMIN),
+        }
+    )
     db.session.commit()
     return w
 

@@ -2,25 +2,28 @@
 
 Every page here is for the `user.manage` action (administrators); the calendar pages also
 ask for `calendar.manage`. Each state change is a POST that calls one service (services.auth,
-services.workdays), which leaves an AuditLog row.
+services.account_links, services.workdays), which leaves an AuditLog row. Nobody types
+anyone's password here: a new account gets an invitation to set its own, and a forgotten
+one a link to set a new one (the buttons of templates/manage/_account_state.html).
 """
 
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from extensions import db
 from models import AuditLog, User, utcnow
 from models.enums import Role
+from services import account_links, refusals, workdays
 from services import auth as auth_service
-from services import refusals, workdays
 from services import sessions as session_service
+from services.account_links import LinkRefused
 from services.auth import AuthRefused
 from services.clock import local_today
 from services.limits import (
@@ -33,7 +36,6 @@ from views.forms.admin import (
     CalendarDayForm,
     CalendarImportForm,
     ContactForm,
-    ResetPasswordForm,
     SwitchForm,
     UserForm,
 )
@@ -48,6 +50,11 @@ AUDIT_TITLES = {
     "account.unlocked": _l("Unlocked"),
     "account.password_changed": _l("Password changed by its owner"),
     "account.password_reset": _l("Password reset by an administrator"),
+    "account.invited": _l("Invitation sent"),
+    "account.invite_resent": _l("Invitation sent again"),
+    "account.reset_sent": _l("Link to set a new password sent"),
+    "account.reset_requested": _l("New password asked for (“forgot password”)"),
+    "account.password_set_via_link": _l("Password set through a link"),
     "account.switched_off": _l("Switched off"),
     "account.switched_on": _l("Switched on"),
     "account.contact_changed": _l("Contact details changed"),
@@ -100,7 +107,6 @@ def user_new():
                 actor=_actor(),
                 username=form.username.data,
                 display_name=form.display_name.data,
-                password=form.password.data,
                 role=form.role.data,
                 mobile=form.mobile.data or None,
                 email=form.email.data or None,
@@ -114,8 +120,28 @@ def user_new():
                     field_name = details.get("field")
                 getattr(form, field_name or "role").errors.append(message)
         else:
+            # The person sets their own password through the invitation, sent in this step.
+            try:
+                link = account_links.invite(_actor(), user)
+            except LinkRefused:  # no_contact: the form lets both contact fields be empty
+                link = None
             db.session.commit()
-            flash(_("Account %(username)s created.", username=user.username))
+            if link is None:
+                flash(
+                    _(
+                        "Account %(username)s created, but no invitation was sent: it has neither mobile number nor "
+                        "e-mail. Add one below, then send the invitation.",
+                        username=user.username,
+                    )
+                )
+            else:
+                flash(
+                    _(
+                        "Account %(username)s created. An invitation to set a password was sent by %(channel)s.",
+                        username=user.username,
+                        channel=_("SMS") if link.channel == "sms" else _("e-mail"),
+                    )
+                )
             return redirect(url_for("admin.user_detail", user_id=user.id), 303)
     return render_template("admin/user_new.html", form=form), 422 if form.errors else 200
 
@@ -126,9 +152,7 @@ def user_detail(user_id: int):
     return _render_detail(user)
 
 
-def _render_detail(
-    user: User, password_form: ResetPasswordForm | None = None, contact_form: ContactForm | None = None, status=200
-):
+def _render_detail(user: User, contact_form: ContactForm | None = None, status=200):
     history = db.session.scalars(
         sa.select(AuditLog)
         .where(AuditLog.target_type == "user", AuditLog.target_id == user.id)
@@ -143,7 +167,6 @@ def _render_detail(
             user=user,
             locked=auth_service.is_locked(user),
             switch_form=SwitchForm(formdata=None),
-            password_form=password_form or ResetPasswordForm(formdata=None),
             contact_form=contact_form or ContactForm(formdata=None, email=user.email, mobile=user.mobile),
             history=history,
             actors=actors,
@@ -215,28 +238,6 @@ def user_set_contact(user_id: int):
     if changed:
         flash(_("Contact details saved. Notifications go by e-mail when there is an address, else by SMS."))
     return redirect(url_for("admin.user_detail", user_id=user_id), 303)
-
-
-@bp.post("/users/<int:user_id>/password")
-def user_reset_password(user_id: int):
-    user = get_or_404(User, user_id)
-    form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            own = user.id == current_user.id
-            auth_service.reset_password(
-                _actor(), user, form.new_password.data, keep=g.get("user_session") if own else None
-            )
-        except AuthRefused as refused:
-            db.session.rollback()
-            form.new_password.errors.append(refusals.message(refused))
-        else:
-            db.session.commit()
-            if user.id == current_user.id:
-                login_user(user)  # this session carries the new version
-            flash(_("New password set for %(username)s. Their sessions have ended.", username=user.username))
-            return redirect(url_for("admin.user_detail", user_id=user_id), 303)
-    return _render_detail(user, password_form=form, status=422)
 
 
 # --- the working-day calendar ----------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Sign in, sign out, change one's own password, one's sessions, and the password typed
-again before a sensitive step."""
+"""Sign in, sign out, change one's own password, one's sessions, the password typed again
+before a sensitive step, and setting one's password through a single-use link (an invitation,
+or "forgot password")."""
 
 from flask import (
     Blueprint,
@@ -19,14 +20,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 from extensions import SESSION_KEY, db, limiter
 from models import User, utcnow
 from models.enums import Role
+from services import account_links, refusals
 from services import auth as auth_service
-from services import refusals
 from services import sessions as session_service
+from services.account_links import LinkRefused
 from services.auth import AuthRefused
 from services.permissions import Permission as P
 from services.permissions import can
 from views.forms import ButtonForm
-from views.forms.auth import ConfirmPasswordForm, LoginForm, PasswordForm
+from views.forms.auth import ConfirmPasswordForm, ForgotPasswordForm, LoginForm, PasswordForm, SetPasswordForm
 from views.util import require_or_abort, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -66,17 +68,22 @@ def login():
             db.session.commit()  # the failure count must stick
             error = refusals.message(refused)
         else:
-            key = session_service.start(
-                user, user_agent=request.user_agent.string, ip=request.remote_addr, now=user.last_login_at or utcnow()
-            )
-            db.session.commit()
-            session.clear()
-            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without use
-            session[SESSION_KEY] = key
-            login_user(user)
+            _sign_in(user)
             return redirect(target or home_for(user))
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error, next=target), status
+
+
+def _sign_in(user: User) -> None:
+    """Start a session for `user`, who has just proved who they are. Commits."""
+    key = session_service.start(
+        user, user_agent=request.user_agent.string, ip=request.remote_addr, now=user.last_login_at or utcnow()
+    )
+    db.session.commit()
+    session.clear()
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without use
+    session[SESSION_KEY] = key
+    login_user(user)
 
 
 def sign_out_here() -> None:
@@ -199,3 +206,82 @@ def confirm():
     if form.again.data == "1":
         flash(_("Password confirmed. Please press the button again."))
     return redirect(target, 303)
+
+
+# --- setting one's password through a link --------------------------------------------------
+
+
+def _private(html: str, status: int = 200):
+    """A page reached through a secret link: kept in no cache, and its address (the token)
+    sent to no other page as a referrer."""
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/account/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def set_password(token: str):
+    """Whose account the link is for, and the form to choose a password; once chosen, the
+    person is signed in. A link that no longer works says why and what to do."""
+    try:
+        link = account_links.check(token)
+    except LinkRefused as refused:
+        db.session.rollback()
+        html = render_template("auth/link_refused.html", message=refusals.message(refused), code=refused.code)
+        return _private(html, 404 if refused.code == "unknown" else 410)
+    user = link.user
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        if form.new.data != form.repeat.data:
+            form.repeat.errors.append(_("The two passwords are not the same."))
+        else:
+            try:
+                user = account_links.use(token, form.new.data)
+            except LinkRefused as refused:
+                db.session.rollback()  # used by a second tap a moment ago, say
+                html = render_template("auth/link_refused.html", message=refusals.message(refused), code=refused.code)
+                return _private(html, 410)
+            except AuthRefused as refused:
+                db.session.rollback()
+                form.new.errors.append(refusals.message(refused))
+            else:
+                # Whoever was signed in on this browser (a colleague's phone, say) is signed
+                # out, their session record ended with it.
+                record = this_session() if current_user.is_authenticated else None
+                if record is not None:
+                    session_service.end(record, session_service.Ended.SIGNED_OUT, utcnow())
+                logout_user()
+                _sign_in(user)
+                flash(
+                    _(
+                        "Your password is set and you are signed in. Next time, sign in with %(login)s and this "
+                        "password.",
+                        login=user.mobile or user.username,
+                    )
+                )
+                return redirect(home_for(user), 303)
+    html = render_template("auth/set_password.html", form=form, user=user, link=link)
+    return _private(html, 422 if form.errors else 200)
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["FORGOT_RATE_LIMIT"], methods=["POST"])
+def forgot_password():
+    """Ask for a link to set a new password. The answer is the same whether or not the
+    login exists (services.account_links.request_reset decides, quietly)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        account_links.request_reset(form.login.data)
+        db.session.commit()
+        return redirect(url_for(".forgot_sent"), 303)
+    html = render_template("auth/forgot.html", form=form)
+    return _private(html, 422 if form.errors else 200)
+
+
+@bp.get("/login/forgot/sent")
+def forgot_sent():
+    return render_template(
+        "auth/forgot_sent.html", minutes=account_links.RESET_MINUTES, per_day=account_links.RESETS_PER_DAY
+    )

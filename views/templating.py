@@ -63,6 +63,11 @@ def register(app) -> None:
     app.add_template_global(button_form)
     app.add_template_global(here)
 
+    from services.account_links import state_of
+
+    # templates/manage/_account_state.html; a list passes `account_states` (one query) instead.
+    app.add_template_global(state_of, "account_state")
+
     @app.context_processor
     def locale_context():
         locale = str(get_locale())

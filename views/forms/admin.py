@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -21,8 +20,8 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from extensions import db
 from models import Region, Station, Unit
 from models.enums import RepLevel, Role
-from services.limits import CALENDAR_DAY_NAME_MAX, EMAIL_MAX, PASSWORD_MIN
-from views.forms import REQUIRED, cleaned, stripped
+from services.limits import CALENDAR_DAY_NAME_MAX, EMAIL_MAX
+from views.forms import cleaned, stripped
 from views.util import int_or_none
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -50,10 +49,6 @@ class UserForm(FlaskForm):
         filters=[stripped],
         description=_l("Notifications go here; without it, by SMS to the mobile number."),
         render_kw={"maxlength": EMAIL_MAX},
-    )
-    password = PasswordField(
-        _l("Initial password"),
-        description=_l("At least %(n)d characters, not only digits. Give it to the person in private.", n=PASSWORD_MIN),
     )
     role = SelectField(_l("Role"), validate_choice=False)
     region = SelectField(
@@ -117,16 +112,6 @@ class ContactForm(FlaskForm):
 
     email = StringField(_l("E-mail (optional)"), filters=[stripped], render_kw={"maxlength": EMAIL_MAX})
     mobile = StringField(_l("Mobile number (optional)"), filters=[stripped])
-
-
-class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[InputRequired(message=REQUIRED)],
-        description=_l(
-            "At least %(n)d characters, not only digits. The person is signed out everywhere.", n=PASSWORD_MIN
-        ),
-    )
 
 
 class SwitchForm(FlaskForm):

@@ -3,10 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from services.limits import PASSWORD_MIN
-from views.forms import REQUIRED
+from services.limits import LOGIN_INPUT_MAX, PASSWORD_MIN
+from views.forms import REQUIRED, stripped
 
 
 class LoginForm(FlaskForm):
@@ -32,3 +32,26 @@ class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(message=REQUIRED)])
     next = HiddenField()
     again = HiddenField()  # "1": the step was a button; the person presses it again after
+
+
+class SetPasswordForm(FlaskForm):
+    """The person's own password, chosen through an invitation or a "forgot password" link."""
+
+    new = PasswordField(
+        _l("Choose a password"),
+        validators=[InputRequired(message=REQUIRED)],
+        description=_l("At least %(n)d characters, letters and digits, not only digits.", n=PASSWORD_MIN),
+    )
+    repeat = PasswordField(_l("The same password again"), validators=[InputRequired(message=REQUIRED)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    login = StringField(
+        _l("Your mobile number or username"),
+        filters=[stripped],
+        validators=[
+            DataRequired(message=REQUIRED),  # after stripping: spaces alone are nothing
+            Length(max=LOGIN_INPUT_MAX, message=_l("Please keep it to %(n)d characters.", n=LOGIN_INPUT_MAX)),
+        ],
+        render_kw={"maxlength": LOGIN_INPUT_MAX},
+    )
