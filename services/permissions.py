@@ -52,6 +52,9 @@ class Permission(StrEnum):
     KIOSK_PAIR = "kiosk.pair"
     KIOSK_REVOKE = "kiosk.revoke"
     STATION_PRINT_POSTER = "station.print_poster"
+    STATION_REPLACE_CODE = "station.replace_code"
+    STATION_CLOSE = "station.close"
+    REGION_POSTERS = "region.posters"
     CONCERN_INBOX = "concern.inbox"
     CONCERN_VIEW = "concern.view"
     CONCERN_VIEW_CONTACT = "concern.view_contact"
@@ -174,6 +177,13 @@ def _concern_rule(*, rep=None, unit: bool = False, overseers=(MGR, STAFF)):
     return frozenset(roles), scope
 
 
+def _covers_region(user, obj) -> bool:
+    """Congress staff: a region at or below their own; the admin: any region."""
+    if not isinstance(obj, Region):
+        return False
+    return user.role == ADMIN or (user.role == STAFF and user.region_id is not None and covers(user.region_id, obj))
+
+
 def _active_station(_user, obj) -> bool:
     return isinstance(obj, Station) and obj.is_active
 
@@ -205,6 +215,12 @@ RULES: dict[str, Rule] = {
     P.KIOSK_PAIR: (frozenset({MGR, ADMIN}), _oversees),
     P.KIOSK_REVOKE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.STATION_PRINT_POSTER: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # A defaced or misused poster: its station's managers replace the code, as do those above.
+    P.STATION_REPLACE_CODE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # Closing a station (or merging it into another) is the congress's decision, not the station's.
+    P.STATION_CLOSE: (frozenset({STAFF, ADMIN}), _oversees),
+    # One document with the posters of every station of a region and the regions below it.
+    P.REGION_POSTERS: (frozenset({STAFF, ADMIN}), _covers_region),
     # The closed loop (六单制): who may look at which concern. Who may take which step is
     # CONCERN_STEPS below; which status allows which step is services.concern_flow's table.
     P.CONCERN_INBOX: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), None),
@@ -263,9 +279,10 @@ ACTIONS = tuple(RULES)
 # --- scope as SQL, beside the rules it mirrors ------------------------------------------
 
 
-def region_subtree(region_id: int):
-    """The ids of a region and every region below it (a recursive query)."""
-    tree = sa.select(Region.id).where(Region.id == region_id).cte("region_tree", recursive=True)
+def region_subtree(region_id: int, name: str = "region_tree"):
+    """The ids of a region and every region below it (a recursive query; a second one in
+    the same statement needs its own `name`)."""
+    tree = sa.select(Region.id).where(Region.id == region_id).cte(name, recursive=True)
     child = aliased(Region)
     tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
@@ -302,6 +319,17 @@ def overseen_stations_clause(user) -> sa.ColumnElement[bool]:
         return Station.id.in_(sa.select(manager_station.c.station_id).where(manager_station.c.user_id == user.id))
     if role == STAFF and user.region_id is not None:
         return Station.region_id.in_(region_subtree(user.region_id))
+    return sa.false()
+
+
+def regions_clause(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of _covers_region: the regions whose whole-region pages (posters) the
+    user may open."""
+    role = role_of(user)
+    if role == ADMIN:
+        return sa.true()
+    if role == STAFF and user.region_id is not None:
+        return Region.id.in_(region_subtree(user.region_id))
     return sa.false()
 
 
