@@ -60,7 +60,7 @@ from models.enums import (
 from services import concern_flow
 from services import duty as duty_service
 from services.clock import local_today, to_local, utc_at
-from services.codes import new_unique_station_code
+from services.codes import new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
 from services.permissions import oversees_station
 from services.storage import LocalStorage
@@ -464,13 +464,6 @@ def _seed_units(regions: dict[str, Region]) -> dict[tuple[str, str], Unit]:
     return units
 
 
-def _unused_station_code() -> str:
-    while True:
-        code = new_unique_station_code()
-        if db.session.scalar(sa.select(Station.id).where(Station.code == code)) is None:
-            return code
-
-
 def _seed_stations(regions: dict[str, Region]) -> dict[str, Station]:
     stations: dict[str, Station] = {}
     for seed in STATIONS:
@@ -479,7 +472,7 @@ def _seed_stations(regions: dict[str, Region]) -> dict[str, Station]:
             text, opens_at, closes_at = seed.hours
             station = _add(
                 Station(
-                    code=_unused_station_code(),
+                    code=new_station_code(),
                     name=seed.name,
                     kind=seed.kind,
                     category=seed.category,

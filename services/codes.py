@@ -3,6 +3,11 @@
 import re
 import secrets
 
+import sqlalchemy as sa
+
+from extensions import db
+from models import Station, StationCodeAlias
+
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 STATION_CODE_LENGTH = 6  # 31^6 ≈ 8.9e8: plenty for every station in the country
 TRACKING_CODE_LENGTH = 10  # 31^10 ≈ 8.2e14 (~49 bits): not worth guessing
@@ -15,25 +20,28 @@ def random_code(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
-def new_station_code() -> str:
-    return random_code(STATION_CODE_LENGTH)
-
-
-def new_unique_station_code() -> str:
-    """A station code in use by no station and retired from none (an old poster's code is
-    never given to another station)."""
-    import sqlalchemy as sa
-
-    from extensions import db
-    from models import Station, StationCodeAlias
-
-    while True:
-        code = new_station_code()
-        taken = sa.union_all(
-            sa.select(Station.id).where(Station.code == code),
-            sa.select(StationCodeAlias.id).where(StationCodeAlias.code == code),
+def station_code_taken(code: str) -> bool:
+    """A station has this code now, or one had it: a retired code is never given again,
+    since old posters carrying it may still hang somewhere."""
+    return (
+        db.session.scalar(
+            sa.select(
+                sa.or_(
+                    sa.exists().where(Station.code == code),
+                    sa.exists().where(StationCodeAlias.code == code),
+                )
+            )
         )
-        if db.session.execute(taken).first() is None:
+        is True
+    )
+
+
+def new_station_code() -> str:
+    """A fresh station code, unused by any station's current or retired codes. Every place
+    that makes a station code comes here (it needs the database)."""
+    while True:
+        code = random_code(STATION_CODE_LENGTH)
+        if not station_code_taken(code):
             return code
 
 

@@ -40,6 +40,9 @@ KIOSK_NAME_MAX = 40  # a station tablet's name, such as 前台平板
 # A tablet's pairing code (8 characters), typed with room for spaces and dashes.
 PAIRING_CODE_INPUT_MAX = 20
 EXPORT_PURPOSE_MIN, EXPORT_PURPOSE_MAX = 4, 200  # why an export has residents' contacts in full
+STATION_CLOSED_NOTE_MAX = 200  # what a closed station's page tells residents
+CODE_REASON_MAX = 200  # why a station's poster code was replaced
+CODE_FORWARD_DAYS_MAX = 365  # how long a replaced code may keep forwarding to the new one
 
 # --- accounts -----------------------------------------------------------------------------------
 

@@ -53,6 +53,9 @@ class Permission(StrEnum):
     KIOSK_PAIR = "kiosk.pair"
     KIOSK_REVOKE = "kiosk.revoke"
     STATION_PRINT_POSTER = "station.print_poster"
+    STATION_REPLACE_CODE = "station.replace_code"
+    STATION_CLOSE = "station.close"
+    REGION_POSTERS = "region.posters"
     CONCERN_INBOX = "concern.inbox"
     CONCERN_VIEW = "concern.view"
     CONCERN_VIEW_CONTACT = "concern.view_contact"
@@ -267,6 +270,12 @@ RULES: dict[str, Rule] = {
     P.KIOSK_PAIR: (frozenset({MGR, ADMIN}), _oversees),
     P.KIOSK_REVOKE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.STATION_PRINT_POSTER: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # A defaced or misused poster: its station's managers replace the code, as do those above.
+    P.STATION_REPLACE_CODE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # Closing a station (or merging it into another) is the congress's decision, not the station's.
+    P.STATION_CLOSE: (frozenset({STAFF, ADMIN}), _oversees),
+    # One document with the posters of every station of a region and the regions below it.
+    P.REGION_POSTERS: (frozenset({STAFF, ADMIN}), _region_in_reach),
     # The closed loop (六单制): who may look at which concern. Who may take which step is
     # CONCERN_STEPS below; which status allows which step is services.concern_flow's table.
     P.CONCERN_INBOX: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), None),
@@ -329,16 +338,18 @@ ACTIONS = tuple(RULES)
 # --- scope as SQL, beside the rules it mirrors ------------------------------------------
 
 
-def region_subtree(region_id: int):
-    """The ids of a region and every region below it (a recursive query)."""
-    tree = sa.select(Region.id).where(Region.id == region_id).cte("region_tree", recursive=True)
+def region_subtree(region_id: int, name: str = "region_tree"):
+    """The ids of a region and every region below it (a recursive query; a second one in
+    the same statement needs its own `name`)."""
+    tree = sa.select(Region.id).where(Region.id == region_id).cte(name, recursive=True)
     child = aliased(Region)
     tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
 
 
 def regions_clause(user) -> sa.ColumnElement[bool]:
-    """The SQL twin of "region.manage": the regions a user may open in the back office."""
+    """The SQL twin of "region.manage" (and "region.posters"): the regions a user may open
+    in the back office."""
     role = role_of(user)
     if role == ADMIN:
         return sa.true()

@@ -27,7 +27,7 @@ from models import Category, Region, Representative, Station, Unit, User
 from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services import limits
 from services.audit import log, log_change
-from services.codes import new_unique_station_code
+from services.codes import new_station_code
 from services.errors import DomainError
 from services.permissions import manages_region
 from services.privacy import mask_mobile
@@ -183,7 +183,7 @@ def save_station(actor: User | None, station: Station | None, v: StationValues) 
     _refuse_if(check_station(actor, station, v))
     before = station_snapshot(station) if station is not None else {}
     if station is None:
-        station = Station(code=new_unique_station_code(), is_active=True)
+        station = Station(code=new_station_code(), is_active=True)
         db.session.add(station)
     for name in STATION_FIELDS:
         setattr(station, name, getattr(v, name))

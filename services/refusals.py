@@ -25,6 +25,7 @@ from services.reference import Problem, ReferenceRefused
 from services.regions import RegionRefused
 from services.resident_mobile import MobileRefused
 from services.roster import RosterRefused
+from services.station_lifecycle import StationRefused
 from services.workdays import CalendarRefused
 
 
@@ -66,7 +67,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
-KD, F, RG, L = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused
+KD, F, RG, L, S = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -382,6 +383,30 @@ WORDS: dict[Key, Wording] = {
     (F, "category_name_taken", None): Wording(_l("There is already a category of this name.")),
     (F, "sort_order_out_of_range", None): Wording(_l("The order must be a number from -9999 to 9999.")),
     (F, "unit_not_receiving", None): Wording(_l("This unit does not receive concerns.")),
+    # Closing a station, opening it again, replacing its poster's code
+    (S, "already_closed", None): Wording(_l("This station is already closed.")),
+    (S, "not_closed", None): Wording(_l("This station is open.")),
+    (S, "note_required", None): Wording(
+        _l("Please tell residents where to go now, or choose the station that takes over."), "note"
+    ),
+    (S, "note_too_long", None): Wording(_KEEP_IT_TO, "note", params=lambda d: {"n": d["maximum"]}),
+    (S, "successor_self", None): Wording(_l("A station cannot take over from itself."), "successor"),
+    (S, "successor_inactive", None): Wording(
+        _l("The station you chose is closed as well. Please choose an open one."), "successor"
+    ),
+    (S, "successor_out_of_scope", None): Wording(_l("Please choose a station from the list."), "successor"),
+    (S, "duty_open", None): Wording(
+        _l("Representatives are checked in at this station right now (%(names)s). Close it once they have checked out.")
+    ),
+    (S, "region_inactive", None): Wording(
+        _l("The station's region has been abolished. Move the station to a current region first.")
+    ),
+    (S, "station_closed", None): Wording(_l("This station is closed: its code cannot be replaced.")),
+    (S, "reason_required", None): Wording(_l("Please give the reason."), "reason"),
+    (S, "reason_too_long", None): Wording(_KEEP_IT_TO, "reason", params=lambda d: {"n": d["maximum"]}),
+    (S, "bad_days", None): Wording(
+        _l("Please give a number of days from 0 to %(max)d."), "forward_days", params=lambda d: {"max": d["maximum"]}
+    ),
 }
 
 

@@ -27,7 +27,7 @@ def test_alphabet_has_no_look_alikes():
     assert set(ALPHABET) == set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
 
 
-def test_new_codes_use_only_the_alphabet_and_the_right_length():
+def test_new_codes_use_only_the_alphabet_and_the_right_length(db):
     for _ in range(500):
         tracking = new_tracking_code()
         station = new_station_code()

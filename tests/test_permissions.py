@@ -101,6 +101,25 @@ MATRIX: dict[tuple[str, str], str] = {
     ("station.print_poster",      "station_inactive"):  "-   -   Y   Y     -    Y",
     ("station.print_poster",      "none"):              "-   -   -   -     -    -",
 
+    # a new code for a defaced poster: whoever looks after the station (a closed one's code
+    # is refused by the service, not here: the rule is about who)
+    ("station.replace_code",      "station_a"):         "-   -   Y   Y     -    Y",
+    ("station.replace_code",      "station_b"):         "-   -   -   -     -    Y",
+    ("station.replace_code",      "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("station.replace_code",      "none"):              "-   -   -   -     -    -",
+    # closing (and reopening) a station: congress staff above it, not its own managers
+    ("station.close",             "station_a"):         "-   -   -   Y     -    Y",
+    ("station.close",             "station_b"):         "-   -   -   -     -    Y",
+    ("station.close",             "station_inactive"):  "-   -   -   Y     -    Y",
+    ("station.close",             "none"):              "-   -   -   -     -    -",
+    # the posters of a whole region: staff for their region and the regions below it
+    ("region.posters",            "region_city"):       "-   -   -   Y     -    Y",
+    ("region.posters",            "region_county"):     "-   -   -   Y     -    Y",
+    ("region.posters",            "region_other"):      "-   -   -   -     -    Y",
+    ("region.posters",            "region_province"):   "-   -   -   -     -    Y",
+    ("region.posters",            "station_a"):         "-   -   -   -     -    -",
+    ("region.posters",            "none"):              "-   -   -   Y     -    Y",
+
     # the closed loop: concern_a_mine is at A, taken up by the representative and sent to the
     # handler's unit; concern_a_other at A, another representative's; concern_b at B;
     # concern_b_mine at B but taken up by the representative (assigned beyond their stations)
@@ -302,8 +321,11 @@ def world(db):
             "concern_a_other": factories.concern(a, assigned_rep=rep_other),
             "concern_b": factories.concern(b, assigned_rep=rep_b, unit=factories.unit(region_obj=yuanhui)),
             "concern_b_mine": factories.concern(b, assigned_rep=rep_own),
-            "none": None,
+            "region_city": zhoukou,
+            "region_county": xiangcheng,
+            "region_other": luohe,
             "region_province": province,
+            "none": None,
             "region_zhoukou": zhoukou,
             "region_xiangcheng": xiangcheng,
             "region_yuanhui": yuanhui,

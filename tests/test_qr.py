@@ -141,10 +141,11 @@ def test_station_qr_svg_route(client, db, decode_svg):
 
 
 @pytest.mark.parametrize("fmt", ["png", "svg"])
-def test_station_qr_unknown_or_inactive_station_is_404(client, db, fmt):
+def test_station_qr_unknown_station_is_404_and_a_closed_ones_is_still_served(client, db, fmt):
+    """Old posters of a closed station lead to the page that says where to go now."""
     gone = active_station(db, is_active=False)
     assert client.get(f"/s/ZZZZZZ/qr.{fmt}").status_code == 404
-    assert client.get(f"/s/{gone.code}/qr.{fmt}").status_code == 404
+    assert client.get(f"/s/{gone.code}/qr.{fmt}").status_code == 200
 
 
 def test_station_qr_lowercase_code_redirects(client, db):

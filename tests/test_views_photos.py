@@ -109,16 +109,16 @@ def test_the_503_is_in_words_in_english_too(app, client, db, site, commit_fails)
 
 def test_a_database_error_while_reading_brings_the_form_back_too(app, client, db, site, monkeypatch):
     st, cat = site
-    from services import stations
+    from services import station_lifecycle
 
-    real = stations.get_active_station
+    real = station_lifecycle.lookup_code
 
     def failing(*args, **kwargs):
         if has_request_context():
             raise locked_error()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stations, "get_active_station", failing)
+    monkeypatch.setattr(station_lifecycle, "lookup_code", failing)
     resp = post_concern(client, st, form_data(cat, photos=[photo("a.jpg")]))
     assert resp.status_code == 503
     html = resp.get_data(as_text=True)

@@ -233,15 +233,18 @@ def test_unknown_station_is_a_friendly_404(client, db, code):
     assert is_friendly_page(resp.get_data(as_text=True))
 
 
-def test_deactivated_station_is_a_friendly_404(client, db):
+def test_deactivated_station_says_it_has_closed(client, db):
+    """Its posters still hang: the page and the form say the station has closed (the details
+    are tests/test_views_lifecycle.py)."""
     st = factories.station(is_active=False, name="已撤销的联络站")
     db.session.commit()
     for path in (f"/s/{st.code}", f"/s/{st.code}/concern"):
         resp = client.get(path)
-        assert resp.status_code == 404
+        assert resp.status_code == 200
         html = resp.get_data(as_text=True)
         assert is_friendly_page(html)
-        assert "已撤销的联络站" not in html
+        assert "已撤销的联络站" in html
+        assert 'action="/t"' in html and "<textarea" not in html
 
 
 # --- the concern form (码上办) ---------------------------------------------------------

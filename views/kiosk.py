@@ -37,6 +37,7 @@ from models import KioskDevice, Station, utcnow
 from services import clock, refusals
 from services import duty as duty_service
 from services import kiosk as kiosk_service
+from services import station_lifecycle as lifecycle
 from services import stations as station_service
 from services.codes import normalize_station_code
 from services.errors import KioskRefused
@@ -96,6 +97,19 @@ def _station(code: str, endpoint: str):
         return None, redirect(url_for(endpoint, code=canonical), 301)
     station = station_service.get_active_station(code)
     if station is None:
+        # A paired tablet keeps working after its station's code was replaced: it follows
+        # to the new address (nobody else learns the new code from the old one here).
+        found = lifecycle.lookup_code(code)
+        device = current_device()
+        if (
+            found is not None
+            and found.alias is not None
+            and found.station.is_active
+            and device is not None
+            and device.active
+            and device.station_id == found.station.id
+        ):
+            return None, redirect(url_for(endpoint, **{**request.args.to_dict(), "code": found.station.code}), 302)
         abort(404)
     _device_for(station)
     return station, None

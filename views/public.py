@@ -29,12 +29,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
 from extensions import db, limiter, reads_only
-from models import Attachment, Concern, Station
+from models import Attachment, Concern, Station, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import held_photos, public_answers, refusals
+from services import station_lifecycle as lifecycle
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
@@ -66,11 +67,56 @@ def tracking_url(code: str) -> str:
     return public_url("public.track", code=code)
 
 
-def _station_or_404(code: str, *, with_representatives: bool = True):
-    station = station_service.get_active_station(code, with_representatives=with_representatives)
-    if station is None:
-        abort(404, description=_("This station code is unknown, or the station is no longer active."))
-    return station
+def _station_for(
+    code: str,
+    *,
+    with_representatives: bool = True,
+    closed_ok: bool = False,
+    closed_status: int = 200,
+    typed: str | None = None,
+) -> tuple[Station | None, Response | None]:
+    """(the active station `code` names, None), or (None, the answer) for a code that names
+    no active station now: a closed station's page (where to go now, and `typed`, the text
+    of a concern sent too late, to copy); for a replaced code, a redirect to the same
+    address under the new code while it forwards, then a page saying the poster is no
+    longer in use. A closed station itself with `closed_ok` (its QR image: old posters)."""
+    found = lifecycle.lookup_code(code, with_representatives=with_representatives)
+    if found is None:
+        abort(404, description=_("This station code is unknown."))
+    if found.alias is not None:
+        return None, _old_code(found)
+    if found.station.is_active or closed_ok:
+        return found.station, None
+    return None, _closed_page(found.station, status=closed_status, typed=typed)
+
+
+def _old_code(found: lifecycle.CodeLookup) -> Response:
+    alias, station = found.alias, found.station
+    assert alias is not None
+    if lifecycle.is_forwarding(alias, utcnow()):
+        values = {**(request.view_args or {}), **request.args.to_dict(), "code": station.code}
+        # 307 for a POST: the browser sends the same form again, so a concern typed on a
+        # page opened before the code changed is filed, not lost.
+        status = 307 if request.method == "POST" else 302
+        return redirect(url_for(request.endpoint or "public.station", **values), status)
+    # No link to the station: the old poster may have been put up to mislead.
+    response = make_response(render_template("public/code_retired.html", station=station), 410)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _closed_page(station: Station, *, status: int = 200, typed: str | None = None) -> Response:
+    response = make_response(
+        render_template(
+            "public/station_closed.html",
+            station=station,
+            successor=lifecycle.current_successor(station),
+            typed=typed,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def _canonical(code: str, normalize, endpoint: str, **extra):
@@ -95,6 +141,18 @@ def _page_cache() -> TTLCache | None:
     return current_app.extensions.setdefault("station_page_cache", TTLCache(maxsize=4096, ttl=seconds))
 
 
+def forget_station_pages(*codes: str) -> None:
+    """Drop this process's cached pages of these codes (a station closed, or its code
+    replaced). Other worker processes keep theirs until STATION_PAGE_CACHE_SECONDS pass
+    (30 s by default): that long, a scan may still see the page as it was."""
+    cache = current_app.extensions.get("station_page_cache")
+    if cache is None:
+        return
+    with _cache_lock:
+        for key in [key for key in list(cache.keys()) if key[0] in codes]:
+            cache.pop(key, None)
+
+
 @bp.get("/")
 def index():
     return render_template("public/index.html")
@@ -115,7 +173,10 @@ def station(code: str):
         with _cache_lock:
             page = cache.get(key)
     if page is None:
-        st = _station_or_404(code)
+        st, instead = _station_for(code)
+        if instead is not None:
+            return instead
+        assert st is not None
         html = render_template(
             "public/station.html",
             station=st,
@@ -141,7 +202,11 @@ def station(code: str):
 def station_qr(code: str, fmt: str):
     if (moved := _canonical(code, normalize_station_code, "public.station_qr", fmt=fmt)) is not None:
         return moved
-    _station_or_404(code)
+    # A closed station's image is still served: its old posters lead to the page that
+    # says where to go now.
+    _st, instead = _station_for(code, with_representatives=False, closed_ok=True)
+    if instead is not None:
+        return instead
     url = station_url(code)
     if fmt == "png":
         response = Response(qr_png(url), mimetype="image/png")
@@ -156,7 +221,10 @@ def station_qr(code: str, fmt: str):
 def poster(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.poster")) is not None:
         return moved
-    st = _station_or_404(code)
+    # No poster is printed for a closed station.
+    st, instead = _station_for(code, with_representatives=False, closed_status=410)
+    if instead is not None:
+        return instead
     return render_template("public/poster.html", station=st, url=station_url(code))
 
 
@@ -179,7 +247,10 @@ def answers(code: str):
     kept = {k: v for k, v in request.args.items() if k in ("q", "rep", "after")}
     if (moved := _canonical(code, normalize_station_code, "public.answers", **kept)) is not None:
         return moved
-    st = _station_or_404(code)
+    st, instead = _station_for(code)
+    if instead is not None:
+        return instead
+    assert st is not None
     rep = _station_rep_or_404(st, request.args.get("rep"))
     q = public_answers.clean_query(request.args.get("q"))
     after = request.args.get("after") or None
@@ -205,7 +276,9 @@ def answers(code: str):
 def answer(code: str, item_id: int):
     if (moved := _canonical(code, normalize_station_code, "public.answer", item_id=item_id)) is not None:
         return moved
-    st = _station_or_404(code, with_representatives=False)
+    st, instead = _station_for(code, with_representatives=False)
+    if instead is not None:
+        return instead
     found = public_answers.item(st, item_id)
     if found is None:
         abort(404, description=_("This answer is not on the public list (any more)."))
@@ -384,9 +457,12 @@ def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
     if request.method == "GET":
+        st, instead = _station_for(code, with_representatives=False)
+        if instead is not None:
+            return instead
         form = ConcernForm()
         form.category.choices = _category_choices()
-        return render_concern_form(_station_or_404(code, with_representatives=False), form)
+        return render_concern_form(st, form)
     return _file_concern(code)
 
 
@@ -400,7 +476,15 @@ def _file_concern(code: str):
     station: _FormStation | None = None
     try:
         with reads_only():
-            st = _station_or_404(code, with_representatives=False)
+            # A station closed since the form was opened files nothing: its page says where
+            # to go now and shows the text sent, to copy (410). A replaced code forwards it.
+            found, instead = _station_for(
+                code, with_representatives=False, closed_status=410, typed=form.content.data or ""
+            )
+            if instead is not None:
+                return instead
+            assert found is not None
+            st = found
             station = _FormStation(st.id, st.code, st.name)
             form.category.choices = _category_choices()
             # A double tap or a resubmitted page: show the concern it already made.

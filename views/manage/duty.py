@@ -9,14 +9,14 @@ from extensions import db, writes_on_get
 from models import Duty, DutySlot, Representative
 from services import attendance as attendance_service
 from services import duty as duty_service
-from services import exports, inbox, notifications, refusals
+from services import exports, inbox, notifications, refusals, station_lifecycle
 from services import roster as roster_service
 from services.attendance import Month
 from services.clock import local_today, to_local
 from services.errors import CheckInRefused
 from services.limits import SEARCH_QUERY_MAX
 from services.permissions import Permission as P
-from services.permissions import can
+from services.permissions import can, role_of, roles_for
 from services.roster import RosterRefused
 from services.stations import representatives_in_order
 from views import auth as auth_views
@@ -71,7 +71,20 @@ def home():
         for key, title in HOME_BOX_TITLES.items()
     ]
     not_sent = notifications.count_not_sent(current_user) if can(current_user, P.NOTIFICATIONS_NOT_SENT) else 0
-    return render_template("manage/home.html", listing=listing, q=q, can=can, boxes=boxes, not_sent=not_sent)
+    poster_regions = (
+        station_lifecycle.regions_with_stations(current_user)
+        if role_of(current_user) in roles_for(P.REGION_POSTERS)
+        else []
+    )
+    return render_template(
+        "manage/home.html",
+        listing=listing,
+        q=q,
+        can=can,
+        boxes=boxes,
+        not_sent=not_sent,
+        poster_regions=poster_regions,
+    )
 
 
 # --- roster ---------------------------------------------------------------------------------
