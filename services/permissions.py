@@ -61,6 +61,8 @@ class Permission(StrEnum):
     CALENDAR_MANAGE = "calendar.manage"
     ACCOUNT_CHANGE_PASSWORD = "account.change_password"  # noqa: S105 (a permission name)
     USER_MANAGE = "user.manage"
+    REFERENCE_MANAGE = "reference.manage"
+    CATEGORY_MANAGE = "category.manage"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -190,6 +192,21 @@ def _any(_user, _obj) -> bool:
     return True
 
 
+def _manages_reference(user, obj) -> bool:
+    """A station, unit or region in the user's region or below; a representative through
+    one of their stations; None (the lists, the "new" forms): scope narrows them later."""
+    if obj is None:
+        return True
+    if isinstance(obj, Region):
+        return manages_region(user, obj)
+    if isinstance(obj, (Station, Unit)):
+        return manages_region(user, obj.region)
+    if isinstance(obj, Representative):
+        # The admin reaches a representative with no station yet (an import's leftover).
+        return user.role == ADMIN or any(manages_region(user, s.region) for s in obj.stations)
+    return False
+
+
 P, A = Permission, ConcernAction
 EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN})
 
@@ -227,6 +244,10 @@ RULES: dict[str, Rule] = {
     # Accounts
     P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
     P.USER_MANAGE: (frozenset({ADMIN}), _any),
+    # Reference data: stations, representatives and handling units by region; the
+    # categories are the whole service's.
+    P.REFERENCE_MANAGE: (frozenset({STAFF, ADMIN}), _manages_reference),
+    P.CATEGORY_MANAGE: (frozenset({ADMIN}), None),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -300,6 +321,18 @@ def concern_scope(user) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def managed_regions_clause(user, column) -> sa.ColumnElement[bool]:
+    """The SQL twin of manages_region on a region id `column` (Station.region_id,
+    Unit.region_id, Region.id): every region for the admin, congress staff their region
+    and the regions below it, nothing for anyone else."""
+    role = role_of(user)
+    if role == ADMIN:
+        return sa.true()
+    if role == STAFF and user.region_id is not None:
+        return column.in_(region_subtree(user.region_id))
+    return sa.false()
+
+
 def overseen_stations_clause(user) -> sa.ColumnElement[bool]:
     """The SQL twin of oversees_station: a manager's own stations, the stations in a
     congress staff member's region and the regions below it, every station for an admin."""
@@ -355,12 +388,22 @@ def managers_clause(station: Station) -> sa.ColumnElement[bool]:
 
 
 def units_in_reach(concern: Concern) -> sa.ColumnElement[bool]:
-    """The active units a concern may be dispatched to: of its station's region or above."""
-    return sa.and_(Unit.region_id.in_([r.id for r in concern.station.region.path()]), Unit.is_active)
+    """The active units a concern may be dispatched to: of its station's region or above,
+    and taking dispatches (a government that only groups its departments does not)."""
+    return sa.and_(
+        Unit.region_id.in_([r.id for r in concern.station.region.path()]),
+        Unit.is_active,
+        Unit.receives_dispatches,
+    )
 
 
 def may_dispatch_to(concern: Concern, unit: Unit | None) -> bool:
-    return unit is not None and unit.is_active and covers(unit.region_id, concern.station.region)
+    return (
+        unit is not None
+        and unit.is_active
+        and unit.receives_dispatches
+        and covers(unit.region_id, concern.station.region)
+    )
 
 
 def chooses_taker(user) -> bool:
