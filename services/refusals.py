@@ -298,6 +298,10 @@ WORDS: dict[Key, Wording] = {
     (F, "category_name_taken", None): Wording(_l("There is already a category of this name.")),
     (F, "sort_order_out_of_range", None): Wording(_l("The order must be a number from -9999 to 9999.")),
     (F, "unit_not_receiving", None): Wording(_l("This unit does not receive concerns.")),
+    (F, "unit_inactive", None): Wording(_l("This unit is switched off.")),
+    (F, "bad_email", None): Wording(_l("Please enter an e-mail address such as name@example.com, or leave it empty.")),
+    (F, "role_not_for_account", None): Wording(_l("Only station managers and unit handlers are created here.")),
+    (F, "not_a_manager", None): Wording(_l("Choose a switched-on station manager's account.")),
 }
 
 
