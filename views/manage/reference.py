@@ -164,7 +164,7 @@ def describe(entry) -> dict:
     return {
         "when": log.created_at,
         "who": entry.actor.display_name if entry.actor else _("The system"),
-        "title": ACTION_TITLES.get(log.action, log.action),
+        "title": ACTION_TITLES.get(log.action) or _("Changed"),  # an action named elsewhere: still readable
         "note": data.get("manager") or "",
         "rows": rows,
     }
