@@ -157,6 +157,11 @@ def test_station_problems_come_back_beside_the_fields_with_what_was_typed(client
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert page.count('class="errors"') >= 2 and "保留的介绍" in page and 'value="north"' in page
+    # What the form cannot read and what the service refuses are shown together.
+    data.update(region="", name="项城市新站")
+    page = client.post("/manage/stations/new", data=data).get_data(as_text=True)
+    for name in ("position", "geo_radius_m", "region"):
+        assert f'id="{name}-err"' in page
     # Valid input, a rule of the service: the name is taken in the region.
     response = client.post("/manage/stations/new", data=station_form(world["xc"], name="项城市花园街道联络站"))
     assert response.status_code == 422 and 'id="name-err"' in response.get_data(as_text=True)

@@ -5,7 +5,9 @@ The rules live in services.reference (check_* lists every problem, the same for 
 spreadsheet import); these forms only read what was typed: numbers, dates, and ids that
 must come from the choices the view offered (what lies in the viewer's scope). A forged id
 or an unknown value is "not from the list", beside its field. `values()` hands the typed
-values to the service and `add_problems()` puts the service's problems beside the fields.
+values to the service — a placeholder where a field could not be read, so that the service
+still finds every other problem at once — and `add_problems()` puts the service's problems
+beside the fields.
 """
 
 from __future__ import annotations
@@ -72,9 +74,14 @@ class ReferenceForm(FlaskForm):
         return valid
 
     def add_problems(self, problems: Iterable[Problem]) -> None:
+        """The service's problems beside their fields, but for fields that already say what
+        is wrong (a value the form could not read: the service saw a placeholder)."""
+        marked = {f.name for f in self if f.errors}
         for problem in problems:
             message = refusals.problem_message(problem)
             field = getattr(self, problem.field, None) if problem.field else None
+            if field is not None and field.name in marked:
+                continue
             if field is None or not hasattr(field, "errors"):
                 self.form_errors.append(message)
                 continue
@@ -104,6 +111,19 @@ def _options(pairs, *, none: str | None = None) -> list[SelectChoice]:
 def _enum_field(label, **kw) -> SelectField:
     """A select of an enum's members; ReferenceForm fills and checks it from ENUMS."""
     return SelectField(label, validate_choice=False, **kw)
+
+
+def _member(value, enum, default):
+    """The enum member typed, or `default` where the field already says it is not one."""
+    return enum(value) if value in {m.value for m in enum} else default
+
+
+def _typed_number(raw: str | None, *, whole: bool = False, default=None):
+    """What values() reads: the number, or `default` where the field already has an error."""
+    try:
+        return _number(raw, whole=whole)
+    except ValueError:
+        return default
 
 
 def _number(raw: str | None, *, whole: bool = False) -> float | int | None:
@@ -210,11 +230,11 @@ class StationForm(ReferenceForm):
         if self.position.data:  # pasted wins over typed: it is what the person did last
             latitude, longitude = self._position
         else:
-            latitude, longitude = _number(self.latitude.data), _number(self.longitude.data)
+            latitude, longitude = _typed_number(self.latitude.data), _typed_number(self.longitude.data)
         return StationValues(
             name=self.name.data or "",
-            kind=StationKind(self.kind.data),
-            category=StationCategory(self.category.data),
+            kind=_member(self.kind.data, StationKind, StationKind.STATION),
+            category=_member(self.category.data, StationCategory, StationCategory.COMMUNITY),
             region=self._regions.get(self.region.data) if self.region.data else None,
             parent=self._parents.get(self.parent.data) if self.parent.data else None,
             address=self.address.data or "",
@@ -222,8 +242,8 @@ class StationForm(ReferenceForm):
             latitude=latitude,
             longitude=longitude,
             opening_hours=self.opening_hours.data or "",
-            presence_policy=PresencePolicy(self.presence_policy.data),
-            geo_radius_m=int(_number(self.geo_radius_m.data, whole=True) or 0),
+            presence_policy=_member(self.presence_policy.data, PresencePolicy, PresencePolicy.NONE),
+            geo_radius_m=int(_typed_number(self.geo_radius_m.data, whole=True, default=300) or 0),
             intro=self.intro.data or "",
         )
 
@@ -307,12 +327,12 @@ class RepresentativeForm(ReferenceForm):
             raise ValidationError(NOT_FROM_LIST)
 
     def values(self) -> RepresentativeValues:
-        term = _number(self.term_number.data, whole=True)
+        term = _typed_number(self.term_number.data, whole=True)
         return RepresentativeValues(
             name=self.name.data or "",
             mobile=self.mobile.data or "",
-            level=RepLevel(self.level.data),
-            stations=[self._stations[i] for i in dict.fromkeys(self.stations.data or ())],
+            level=_member(self.level.data, RepLevel, RepLevel.COUNTY),
+            stations=[self._stations[i] for i in dict.fromkeys(self.stations.data or ()) if i in self._stations],
             delegation=self.delegation.data or "",
             occupation=self.occupation.data or "",
             post=self.post.data or "",
@@ -380,7 +400,7 @@ class UnitForm(ReferenceForm):
     def values(self) -> UnitValues:
         return UnitValues(
             name=self.name.data or "",
-            kind=UnitKind(self.kind.data),
+            kind=_member(self.kind.data, UnitKind, UnitKind.GOVERNMENT),
             region=self._regions.get(self.region.data) if self.region.data else None,
             parent=self._parents.get(self.parent.data) if self.parent.data else None,
             receives_dispatches=bool(self.receives_dispatches.data),
@@ -437,7 +457,7 @@ class CategoryForm(ReferenceForm):
         _chosen(field, self._units)
 
     def values(self) -> CategoryValues:
-        order = _number(self.sort_order.data, whole=True)
+        order = _typed_number(self.sort_order.data, whole=True)
         return CategoryValues(
             name_zh=self.name_zh.data or "",
             name_en=self.name_en.data or "",

@@ -43,11 +43,15 @@ def _actor() -> User:
 
 
 def _saved_or_problems(form, check, save):
-    """Check, then save and commit; the saved record, or None with the problems beside the
-    form's fields (and the session rolled back)."""
+    """On a POST: check what was typed, then save and commit — the saved record — or None
+    with every problem beside its field (the form's own and the service's, all at once)
+    and the session rolled back. None on a GET."""
+    if request.method != "POST":
+        return None
+    readable = form.validate_on_submit()
     values = form.values()
     problems = check(values)
-    if not problems:
+    if readable and not problems:
         try:
             saved = save(values)
         except ReferenceRefused as refused:  # a rule that only the write could see
@@ -229,16 +233,15 @@ def stations():
 def station_new():
     require_or_abort(P.REFERENCE_MANAGE)
     form = _station_form()
-    if form.validate_on_submit():
-        actor = _actor()
-        station = _saved_or_problems(
-            form,
-            lambda v: reference.check_station(actor, None, v),
-            lambda v: reference.save_station(actor, None, v),
-        )
-        if station is not None:
-            flash(_("Station %(name)s created with the code %(code)s.", name=station.name, code=station.code))
-            return redirect(url_for("manage.station_detail", code=station.code), 303)
+    actor = _actor()
+    station = _saved_or_problems(
+        form,
+        lambda v: reference.check_station(actor, None, v),
+        lambda v: reference.save_station(actor, None, v),
+    )
+    if station is not None:
+        flash(_("Station %(name)s created with the code %(code)s.", name=station.name, code=station.code))
+        return redirect(url_for("manage.station_detail", code=station.code), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("manage/reference/station_form.html", form=form, station=None), status
 
@@ -248,17 +251,15 @@ def station_new():
 def station_edit(code: str):
     station = _station_or_404(code)
     form = _station_form(station, data=StationForm.data_of(station) if request.method == "GET" else None)
-    if form.validate_on_submit():
-        actor = _actor()
-        saved = _saved_or_problems(
-            form,
-            lambda v: reference.check_station(actor, station, v),
-            lambda v: reference.save_station(actor, station, v),
-        )
-        if saved is not None:
-            flash(_("Station %(name)s saved.", name=saved.name))
-            return redirect(url_for("manage.station_detail", code=saved.code), 303)
-        station = _station_or_404(code)  # as it is in the database, after the rollback
+    actor = _actor()
+    saved = _saved_or_problems(
+        form,
+        lambda v: reference.check_station(actor, station, v),
+        lambda v: reference.save_station(actor, station, v),
+    )
+    if saved is not None:
+        flash(_("Station %(name)s saved.", name=saved.name))
+        return redirect(url_for("manage.station_detail", code=saved.code), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("manage/reference/station_form.html", form=form, station=station), status
 
@@ -293,7 +294,7 @@ def station_manager_new(code: str):
     form = AccountForm()
     if form.validate_on_submit() and _account_created(form, Role.STATION_MANAGER, stations=[station]):
         return redirect(url_for("manage.station_detail", code=code, _anchor="managers"), 303)
-    return _render_station(_station_or_404(code), account_form=form, status=422)
+    return _render_station(station, account_form=form, status=422)
 
 
 def _account_created(form: AccountForm, role: Role, **scope) -> bool:
@@ -393,16 +394,15 @@ def _rep_form(**kw) -> RepresentativeForm:
 def representative_new():
     require_or_abort(P.REFERENCE_MANAGE)
     form = _rep_form()
-    if form.validate_on_submit():
-        actor = _actor()
-        rep = _saved_or_problems(
-            form,
-            lambda v: reference.check_representative(actor, None, v),
-            lambda v: reference.save_representative(actor, None, v),
-        )
-        if rep is not None:
-            flash(_("Representative %(name)s added.", name=rep.name))
-            return redirect(url_for("manage.representative_detail", rep_id=rep.id), 303)
+    actor = _actor()
+    rep = _saved_or_problems(
+        form,
+        lambda v: reference.check_representative(actor, None, v),
+        lambda v: reference.save_representative(actor, None, v),
+    )
+    if rep is not None:
+        flash(_("Representative %(name)s added.", name=rep.name))
+        return redirect(url_for("manage.representative_detail", rep_id=rep.id), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("manage/reference/representative_form.html", form=form, rep=None), status
 
@@ -417,16 +417,14 @@ def representative_edit(rep_id: int):
     form = RepresentativeForm(stations=offered, data=data)
     # Stations elsewhere stay as they are; the page says so.
     elsewhere = [s for s in rep.stations if not manages_region(actor, s.region)]
-    if form.validate_on_submit():
-        saved = _saved_or_problems(
-            form,
-            lambda v: reference.check_representative(actor, rep, v),
-            lambda v: reference.save_representative(actor, rep, v, keep_other_stations=True),
-        )
-        if saved is not None:
-            flash(_("Representative %(name)s saved.", name=saved.name))
-            return redirect(url_for("manage.representative_detail", rep_id=rep_id), 303)
-        rep = _rep_or_404(rep_id)
+    saved = _saved_or_problems(
+        form,
+        lambda v: reference.check_representative(actor, rep, v),
+        lambda v: reference.save_representative(actor, rep, v, keep_other_stations=True),
+    )
+    if saved is not None:
+        flash(_("Representative %(name)s saved.", name=saved.name))
+        return redirect(url_for("manage.representative_detail", rep_id=rep_id), 303)
     status = 422 if request.method == "POST" else 200
     return (
         render_template("manage/reference/representative_form.html", form=form, rep=rep, elsewhere=elsewhere),
@@ -497,14 +495,13 @@ def unit_new():
     form = _unit_form()
     if request.method == "GET" and request.args.get("parent", type=id_arg):
         form.parent.data = request.args.get("parent", type=id_arg)
-    if form.validate_on_submit():
-        actor = _actor()
-        unit = _saved_or_problems(
-            form, lambda v: reference.check_unit(actor, None, v), lambda v: reference.save_unit(actor, None, v)
-        )
-        if unit is not None:
-            flash(_("Unit %(name)s created.", name=unit.name))
-            return redirect(url_for("manage.unit_detail", unit_id=unit.id), 303)
+    actor = _actor()
+    unit = _saved_or_problems(
+        form, lambda v: reference.check_unit(actor, None, v), lambda v: reference.save_unit(actor, None, v)
+    )
+    if unit is not None:
+        flash(_("Unit %(name)s created.", name=unit.name))
+        return redirect(url_for("manage.unit_detail", unit_id=unit.id), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("manage/reference/unit_form.html", form=form, unit=None), status
 
@@ -514,15 +511,13 @@ def unit_new():
 def unit_edit(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = _unit_form(unit, data=UnitForm.data_of(unit) if request.method == "GET" else None)
-    if form.validate_on_submit():
-        actor = _actor()
-        saved = _saved_or_problems(
-            form, lambda v: reference.check_unit(actor, unit, v), lambda v: reference.save_unit(actor, unit, v)
-        )
-        if saved is not None:
-            flash(_("Unit %(name)s saved.", name=saved.name))
-            return redirect(url_for("manage.unit_detail", unit_id=unit_id), 303)
-        unit = _unit_or_404(unit_id)
+    actor = _actor()
+    saved = _saved_or_problems(
+        form, lambda v: reference.check_unit(actor, unit, v), lambda v: reference.save_unit(actor, unit, v)
+    )
+    if saved is not None:
+        flash(_("Unit %(name)s saved.", name=saved.name))
+        return redirect(url_for("manage.unit_detail", unit_id=unit_id), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("manage/reference/unit_form.html", form=form, unit=unit), status
 
@@ -568,7 +563,7 @@ def unit_handler_new(unit_id: int):
     form = AccountForm()
     if form.validate_on_submit() and _account_created(form, Role.UNIT_HANDLER, unit=unit):
         return redirect(url_for("manage.unit_detail", unit_id=unit_id, _anchor="handlers"), 303)
-    return _render_unit(_unit_or_404(unit_id), account_form=form, status=422)
+    return _render_unit(unit, account_form=form, status=422)
 
 
 # --- categories (the admin's) -------------------------------------------------------------------
@@ -592,16 +587,15 @@ def categories():
 def category_new():
     require_or_abort(P.CATEGORY_MANAGE)
     form = _category_form()
-    if form.validate_on_submit():
-        actor = _actor()
-        category = _saved_or_problems(
-            form,
-            lambda v: reference.check_category(actor, None, v),
-            lambda v: reference.save_category(actor, None, v),
-        )
-        if category is not None:
-            flash(_("Category %(name)s created.", name=category.name_zh))
-            return redirect(url_for("manage.categories"), 303)
+    actor = _actor()
+    category = _saved_or_problems(
+        form,
+        lambda v: reference.check_category(actor, None, v),
+        lambda v: reference.save_category(actor, None, v),
+    )
+    if category is not None:
+        flash(_("Category %(name)s created.", name=category.name_zh))
+        return redirect(url_for("manage.categories"), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("manage/reference/category_form.html", form=form, category=None, history=[]), status
 
@@ -612,17 +606,15 @@ def category_edit(category_id: int):
     require_or_abort(P.CATEGORY_MANAGE)
     category = get_or_404(Category, category_id)
     form = _category_form(data=CategoryForm.data_of(category) if request.method == "GET" else None)
-    if form.validate_on_submit():
-        actor = _actor()
-        saved = _saved_or_problems(
-            form,
-            lambda v: reference.check_category(actor, category, v),
-            lambda v: reference.save_category(actor, category, v),
-        )
-        if saved is not None:
-            flash(_("Category %(name)s saved.", name=saved.name_zh))
-            return redirect(url_for("manage.categories"), 303)
-        category = get_or_404(Category, category_id)
+    actor = _actor()
+    saved = _saved_or_problems(
+        form,
+        lambda v: reference.check_category(actor, category, v),
+        lambda v: reference.save_category(actor, category, v),
+    )
+    if saved is not None:
+        flash(_("Category %(name)s saved.", name=saved.name_zh))
+        return redirect(url_for("manage.categories"), 303)
     status = 422 if request.method == "POST" else 200
     return (
         render_template(
