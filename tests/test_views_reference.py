@@ -122,6 +122,7 @@ def test_home_links_the_lists_for_those_who_may(client, world):
     login(client, world["xc_staff"])
     page = client.get("/manage").get_data(as_text=True)
     assert "/manage/stations" in page and "/manage/units" in page and "/manage/categories" not in page
+    assert f'/manage/stations/{world["xc_station"].code}"' in page  # the station's record
     login(client, world["manager"])
     assert "/manage/units" not in client.get("/manage").get_data(as_text=True)
 
