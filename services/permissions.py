@@ -68,6 +68,8 @@ class Permission(StrEnum):
     REGION_MANAGE = "region.manage"
     REGION_EDIT = "region.edit"
     ACCOUNT_INVITE = "account.invite"
+    REFERENCE_MANAGE = "reference.manage"
+    CATEGORY_MANAGE = "category.manage"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -247,6 +249,21 @@ def _region_editable(user, obj) -> bool:
     return user.role == ADMIN or obj.level == RegionLevel.TOWNSHIP
 
 
+def _manages_reference(user, obj) -> bool:
+    """A station, unit or region in the user's region or below; a representative through
+    one of their stations; None (the lists, the "new" forms): scope narrows them later."""
+    if obj is None:
+        return True
+    if isinstance(obj, Region):
+        return manages_region(user, obj)
+    if isinstance(obj, (Station, Unit)):
+        return manages_region(user, obj.region)
+    if isinstance(obj, Representative):
+        # The admin reaches a representative with no station yet (an import's leftover).
+        return user.role == ADMIN or any(manages_region(user, s.region) for s in obj.stations)
+    return False
+
+
 P, A = Permission, ConcernAction
 EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN})
 
@@ -294,6 +311,10 @@ RULES: dict[str, Rule] = {
     P.REGION_MANAGE: (frozenset({STAFF, ADMIN}), _region_in_reach),
     P.REGION_EDIT: (frozenset({STAFF, ADMIN}), _region_editable),
     P.ACCOUNT_INVITE: (frozenset({STAFF, ADMIN}), _may_invite),
+    # Reference data: stations, representatives and handling units by region; the
+    # categories are the whole service's.
+    P.REFERENCE_MANAGE: (frozenset({STAFF, ADMIN}), _manages_reference),
+    P.CATEGORY_MANAGE: (frozenset({ADMIN}), None),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -350,12 +371,7 @@ def region_subtree(region_id: int, name: str = "region_tree"):
 def regions_clause(user) -> sa.ColumnElement[bool]:
     """The SQL twin of "region.manage" (and "region.posters"): the regions a user may open
     in the back office."""
-    role = role_of(user)
-    if role == ADMIN:
-        return sa.true()
-    if role == STAFF and user.region_id is not None:
-        return Region.id.in_(region_subtree(user.region_id))
-    return sa.false()
+    return managed_regions_clause(user, Region.id)
 
 
 def concern_scope(user) -> sa.ColumnElement[bool]:
@@ -376,6 +392,18 @@ def concern_scope(user) -> sa.ColumnElement[bool]:
     if role == REP and user.representative is not None:
         rep = user.representative
         return sa.or_(Concern.assigned_rep_id == rep.id, Concern.station_id.in_([s.id for s in rep.stations]))
+    return sa.false()
+
+
+def managed_regions_clause(user, column) -> sa.ColumnElement[bool]:
+    """The SQL twin of manages_region on a region id `column` (Station.region_id,
+    Unit.region_id, Region.id): every region for the admin, congress staff their region
+    and the regions below it, nothing for anyone else."""
+    role = role_of(user)
+    if role == ADMIN:
+        return sa.true()
+    if role == STAFF and user.region_id is not None:
+        return column.in_(region_subtree(user.region_id))
     return sa.false()
 
 
@@ -434,12 +462,22 @@ def managers_clause(station: Station) -> sa.ColumnElement[bool]:
 
 
 def units_in_reach(concern: Concern) -> sa.ColumnElement[bool]:
-    """The active units a concern may be dispatched to: of its station's region or above."""
-    return sa.and_(Unit.region_id.in_([r.id for r in concern.station.region.path()]), Unit.is_active)
+    """The active units a concern may be dispatched to: of its station's region or above,
+    and taking dispatches (a government that only groups its departments does not)."""
+    return sa.and_(
+        Unit.region_id.in_([r.id for r in concern.station.region.path()]),
+        Unit.is_active,
+        Unit.receives_dispatches,
+    )
 
 
 def may_dispatch_to(concern: Concern, unit: Unit | None) -> bool:
-    return unit is not None and unit.is_active and covers(unit.region_id, concern.station.region)
+    return (
+        unit is not None
+        and unit.is_active
+        and unit.receives_dispatches
+        and covers(unit.region_id, concern.station.region)
+    )
 
 
 def chooses_taker(user) -> bool:

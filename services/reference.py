@@ -27,6 +27,7 @@ from models import Category, Region, Representative, Station, Unit, User
 from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services import limits
 from services.audit import log, log_change
+from services.auth import clean_email, is_email
 from services.codes import new_station_code
 from services.errors import DomainError
 from services.permissions import manages_region
@@ -275,12 +276,12 @@ def check_representative(actor: User | None, rep: Representative | None, v: Repr
     return problems
 
 
-def _username_for(mobile: str) -> str:
-    """A login name nobody types (people sign in with their mobile number): r + the number,
-    with a suffix in the rare case it is taken."""
-    candidate = f"r{mobile}"
+def _username_for(mobile: str, prefix: str = "r") -> str:
+    """A login name nobody types (people sign in with their mobile number): a letter (r for
+    a representative) + the number, with a suffix in the rare case it is taken."""
+    candidate = f"{prefix}{mobile}"
     while db.session.scalar(sa.select(User.id).where(User.username == candidate)) is not None:
-        candidate = f"r{mobile}-{secrets.token_hex(2)}"
+        candidate = f"{prefix}{mobile}-{secrets.token_hex(2)}"
     return candidate
 
 
@@ -444,6 +445,127 @@ def save_category(actor: User | None, category: Category | None, v: CategoryValu
     else:
         log(actor, "category.created", category, **category_snapshot(category))
     return category
+
+
+# --- accounts of station managers and unit handlers ---------------------------------------------
+
+# The accounts staff give out from a station's or a unit's page; the letter starts the login name.
+ACCOUNT_ROLES = {Role.STATION_MANAGER: "m", Role.UNIT_HANDLER: "u"}
+
+
+def check_account(
+    actor: User | None,
+    role: Role,
+    name: str,
+    mobile: str,
+    email: str | None,
+    *,
+    stations: Sequence[Station] = (),
+    unit: Unit | None = None,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if role not in ACCOUNT_ROLES:
+        problems.append(Problem("role", "role_not_for_account"))
+    _text(problems, "name", name, limits.DISPLAY_NAME_MAX, required=True)
+    mobile = normalize_mobile(mobile or "")
+    if not mobile:
+        problems.append(Problem("mobile", "required"))
+    elif not is_mainland_mobile(mobile):
+        problems.append(Problem("mobile", "bad_mobile"))
+    elif db.session.scalar(sa.select(User.id).where(User.mobile == mobile)) is not None:
+        problems.append(Problem("mobile", "mobile_taken"))
+    email = clean_email(email)
+    if email is not None and not is_email(email):
+        problems.append(Problem("email", "bad_email"))
+    if role == Role.STATION_MANAGER:
+        if not stations:
+            problems.append(Problem("stations", "required"))
+        for station in stations:
+            if not station.is_active:
+                problems.append(Problem("stations", "station_closed", {"station": station.name}))
+            elif actor is not None and not manages_region(actor, station.region):
+                problems.append(Problem("stations", "out_of_scope"))
+    if role == Role.UNIT_HANDLER:
+        if unit is None:
+            problems.append(Problem("unit", "required"))
+        elif not unit.is_active:
+            problems.append(Problem("unit", "unit_inactive"))
+        elif actor is not None and not manages_region(actor, unit.region):
+            problems.append(Problem("unit", "out_of_scope"))
+    return problems
+
+
+def create_account(
+    actor: User | None,
+    role: Role,
+    name: str,
+    mobile: str,
+    email: str | None = None,
+    *,
+    stations: Sequence[Station] = (),
+    unit: Unit | None = None,
+) -> User:
+    """A station manager's account (for `stations`) or a unit handler's (for `unit`), with
+    no password: the person sets one through an invitation link. They sign in with their
+    mobile number; the login name is made from it."""
+    _refuse_if(check_account(actor, role, name, mobile, email, stations=stations, unit=unit))
+    mobile = normalize_mobile(mobile)
+    user = User(
+        username=_username_for(mobile, ACCOUNT_ROLES[role]),
+        mobile=mobile,
+        email=clean_email(email),
+        display_name=name.strip(),
+        password_hash="",
+        role=role,
+        unit=unit if role == Role.UNIT_HANDLER else None,
+        active=True,
+        failed_logins=0,
+        session_version=0,
+    )
+    if role == Role.STATION_MANAGER:
+        user.managed_stations = list(dict.fromkeys(stations))
+    db.session.add(user)
+    db.session.flush()
+    log(
+        actor,
+        "account.created",
+        user,
+        role=role.value,
+        stations=[s.id for s in user.managed_stations],
+        unit=unit.id if unit is not None and role == Role.UNIT_HANDLER else None,
+        mobile=mask_mobile(mobile),
+    )
+    for station in user.managed_stations:
+        log(actor, "station.manager_added", station, manager=user.display_name, manager_id=user.id, new_account=True)
+    return user
+
+
+def add_manager(actor: User | None, station: Station, manager: User) -> bool:
+    """Give an existing station manager's account this station too. False when it has it."""
+    if actor is not None and not manages_region(actor, station.region):
+        raise ReferenceRefused("out_of_scope")
+    if manager.role != Role.STATION_MANAGER or not manager.active:
+        raise ReferenceRefused("not_a_manager")
+    if not station.is_active:
+        raise ReferenceRefused("station_closed", station=station.name)
+    if station in manager.managed_stations:
+        return False
+    manager.managed_stations.append(station)
+    log(actor, "station.manager_added", station, manager=manager.display_name, manager_id=manager.id)
+    db.session.flush()
+    return True
+
+
+def remove_manager(actor: User | None, station: Station, manager: User) -> bool:
+    """Take the station off a manager's account (the account stays). False when it was not."""
+    if actor is not None and not manages_region(actor, station.region):
+        raise ReferenceRefused("out_of_scope")
+    if station not in manager.managed_stations:
+        return False
+    manager.managed_stations.remove(station)
+    log(actor, "station.manager_removed", station, manager=manager.display_name, manager_id=manager.id)
+    db.session.flush()
+    return True
 
 
 # --- switching off and on ------------------------------------------------------------------------

@@ -407,6 +407,10 @@ WORDS: dict[Key, Wording] = {
     (S, "bad_days", None): Wording(
         _l("Please give a number of days from 0 to %(max)d."), "forward_days", params=lambda d: {"max": d["maximum"]}
     ),
+    (F, "unit_inactive", None): Wording(_l("This unit is switched off.")),
+    (F, "bad_email", None): Wording(_l("Please enter an e-mail address such as name@example.com, or leave it empty.")),
+    (F, "role_not_for_account", None): Wording(_l("Only station managers and unit handlers are created here.")),
+    (F, "not_a_manager", None): Wording(_l("Choose a switched-on station manager's account.")),
 }
 
 

@@ -262,6 +262,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("account.invite",            "account_admin"):     "-   -   -   -     -    Y",
     ("account.invite",            "rep_other"):         "-   -   -   -     -    -",
     ("account.invite",            "none"):              "-   -   -   -     -    -",
+    # reference data: congress staff in their region and below, the admin everywhere;
+    # None is the lists and the "new" forms (scope narrows what they offer)
+    ("reference.manage",          "none"):              "-   -   -   Y     -    Y",
+    ("reference.manage",          "station_a"):         "-   -   -   Y     -    Y",
+    ("reference.manage",          "station_b"):         "-   -   -   -     -    Y",
+    ("reference.manage",          "station_inactive"):  "-   -   -   Y     -    Y",
+    ("reference.manage",          "rep_own"):           "-   -   -   Y     -    Y",
+    ("reference.manage",          "rep_b"):             "-   -   -   -     -    Y",
+    ("reference.manage",          "duty_own"):          "-   -   -   -     -    -",
+    ("category.manage",           "none"):              "-   -   -   -     -    Y",
 }
 # fmt: on
 

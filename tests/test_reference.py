@@ -173,3 +173,46 @@ def test_categories_are_the_admins(db, counties):
     assert _codes(reference.check_category(admin, None, reference.CategoryValues(name_zh="物业管理"))) == [
         ("name_zh", "category_name_taken")
     ]
+
+
+def test_accounts_for_managers_and_handlers_have_no_password(db, counties):
+    _city, xc, lh = counties
+    staff = _staff(xc)
+    station = factories.station(region=xc, name="花园街道联络站")
+    unit = factories.unit(region_obj=xc)
+    manager = reference.create_account(staff, Role.STATION_MANAGER, "赵站长", "137 0000 1111", stations=[station])
+    assert manager.username == "m13700001111" and not manager.has_password and manager.managed_stations == [station]
+    handler = reference.create_account(staff, Role.UNIT_HANDLER, "钱办理", "13700002222", "qian@example.cn", unit=unit)
+    assert handler.unit is unit and handler.email == "qian@example.cn" and not handler.has_password
+    entries = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "account.created")).all()
+    assert len(entries) == 2 and all("13700001111" not in str(e.data) for e in entries)
+    problems = reference.check_account(
+        staff, Role.UNIT_HANDLER, "", "13700002222", "nope", unit=factories.unit(region_obj=lh)
+    )
+    assert _codes(problems) == [
+        ("name", "required"),
+        ("mobile", "mobile_taken"),
+        ("email", "bad_email"),
+        ("unit", "out_of_scope"),
+    ]
+    assert _codes(reference.check_account(staff, Role.ADMIN, "某", "13700003333", None)) == [
+        ("role", "role_not_for_account")
+    ]
+
+
+def test_managers_added_and_removed_within_scope(db, counties):
+    _city, xc, lh = counties
+    station = factories.station(region=xc, name="花园街道联络站")
+    elsewhere = factories.station(region=lh, name="郸城站")
+    manager = factories.user(Role.STATION_MANAGER, managed_stations=[])
+    staff = _staff(xc)
+    assert reference.add_manager(staff, station, manager) and not reference.add_manager(staff, station, manager)
+    with pytest.raises(ReferenceRefused) as refused:
+        reference.add_manager(staff, elsewhere, manager)
+    assert refused.value.code == "out_of_scope"
+    with pytest.raises(ReferenceRefused) as refused:
+        reference.add_manager(staff, station, factories.user(Role.REPRESENTATIVE))
+    assert refused.value.code == "not_a_manager"
+    assert reference.remove_manager(staff, station, manager) and manager.managed_stations == []
+    actions = db.session.scalars(sa.select(AuditLog.action).where(AuditLog.target_type == "station")).all()
+    assert sorted(actions) == ["station.manager_added", "station.manager_removed"]

@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
-from views.manage import accounts, concerns, duty, figures, kiosk, lifecycle, notifications, regions  # noqa: E402,F401  (routes register on bp)
+from views.manage import (  # noqa: E402,F401  (routes register on bp)
+    accounts,
+    concerns,
+    duty,
+    figures,
+    kiosk,
+    lifecycle,
+    notifications,
+    reference,
+    regions,
+)

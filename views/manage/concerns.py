@@ -98,9 +98,15 @@ def _choices(concern: Concern, steps: list[ActionSpec]) -> dict:
     if "representative" in needs and permissions.chooses_taker(current_user):
         out["representatives"] = permissions.takers(concern)
     if "unit" in needs:
-        out["units"] = db.session.scalars(
+        units = db.session.scalars(
             sa.select(Unit).where(permissions.units_in_reach(concern)).order_by(Unit.kind, Unit.name)
         ).all()
+        # The category's usual unit first and chosen, when this concern may go to it.
+        default = concern.category.default_unit
+        if default is not None and permissions.may_dispatch_to(concern, default):
+            units = [default, *(u for u in units if u.id != default.id)]
+            out["default_unit"] = default
+        out["units"] = units
         days = current_app.config["CONCERN_STAGE_DAYS"]["dispatched"]
         suggested = add_working_days(utcnow(), days)
         out["suggested_due"] = suggested
