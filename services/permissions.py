@@ -61,6 +61,10 @@ class Permission(StrEnum):
     CALENDAR_MANAGE = "calendar.manage"
     ACCOUNT_CHANGE_PASSWORD = "account.change_password"  # noqa: S105 (a permission name)
     USER_MANAGE = "user.manage"
+    # Spreadsheet imports of stations, representatives and units; each row is checked
+    # against the importer's region (services.reference). Categories are the admin's.
+    IMPORT_REFERENCE = "import.reference"
+    IMPORT_CATEGORIES = "import.categories"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -227,6 +231,9 @@ RULES: dict[str, Rule] = {
     # Accounts
     P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
     P.USER_MANAGE: (frozenset({ADMIN}), _any),
+    # Reference data
+    P.IMPORT_REFERENCE: (frozenset({STAFF, ADMIN}), None),
+    P.IMPORT_CATEGORIES: (frozenset({ADMIN}), None),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

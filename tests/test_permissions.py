@@ -216,6 +216,10 @@ MATRIX: dict[tuple[str, str], str] = {
 
     ("user.manage",               "none"):              "-   -   -   -     -    Y",
     ("user.manage",               "rep_b"):             "-   -   -   -     -    Y",
+
+    # spreadsheet imports: scope is each row's (services.reference), categories the admin's
+    ("import.reference",          "none"):              "-   -   -   Y     -    Y",
+    ("import.categories",         "none"):              "-   -   -   -     -    Y",
 }
 # fmt: on
 
