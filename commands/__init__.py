@@ -8,11 +8,12 @@ duty.py      flask duty close-stale
 outbox.py    flask outbox send|status
 concerns.py  flask concerns auto-close
 calendar.py  flask calendar import|show
+imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
 """
 
 from flask import Flask
 
-from commands import accounts, calendar, concerns, demo, duty, outbox, qrcodes, scale
+from commands import accounts, calendar, concerns, demo, duty, imports, outbox, qrcodes, scale
 
 
 def register(app: Flask) -> None:
@@ -26,5 +27,7 @@ def register(app: Flask) -> None:
         outbox.outbox_group,
         concerns.concerns_group,
         calendar.calendar_group,
+        imports.import_command,
+        imports.sample_county_command,
     ):
         app.cli.add_command(command)

@@ -413,3 +413,44 @@ def test_the_sample_county_imports_cleanly_and_its_broken_copy_does_not(world, t
     for kind, at_least in (("stations", 4), ("representatives", 7), ("units", 3)):
         result = imports.preview(None, kind, broken[kind].read_bytes())
         assert result.counts()["error"] >= at_least, kind
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def test_the_import_command(world, runner, tmp_path, db):
+    db.session.commit()  # the command rolls back what it refuses
+    sheet = tmp_path / "units.csv"
+    sheet.write_bytes(
+        csv_bytes([["名称", "类型", "行政区划代码"], ["项城市法院", "法院", "411681"], ["某局", "协会", "999999"]])
+    )
+    result = runner.invoke(args=["import", "units", str(sheet)])
+    assert result.exit_code == 1
+    assert "第 3 行 类型" in result.output and "第 3 行 行政区划代码" in result.output and "共 2 行" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 0
+    sheet.write_bytes(csv_bytes([["名称", "类型", "行政区划代码"], ["项城市法院", "法院", "411681"]]))
+    dry = runner.invoke(args=["import", "units", str(sheet), "--dry-run"])
+    assert dry.exit_code == 0 and "新增 1" in dry.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 0
+    done = runner.invoke(args=["import", "units", str(sheet)])
+    assert done.exit_code == 0 and "新增 1" in done.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 1
+    again = runner.invoke(args=["import", "units", str(sheet)])
+    assert again.exit_code == 0 and "无变化 1" in again.output
+    bad = tmp_path / "old.xls"
+    bad.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 64)
+    refused = runner.invoke(args=["import", "units", str(bad)])
+    assert refused.exit_code == 1 and ".xlsx" in refused.output
+
+
+def test_the_sample_county_command(world, runner, tmp_path):
+    result = runner.invoke(args=["sample-county", str(tmp_path), "--representatives", "20", "--errors", "--csv"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "representatives-errors.csv",
+        "representatives.csv",
+        "stations-errors.csv",
+        "stations.csv",
+        "units-errors.csv",
+        "units.csv",
+    ]

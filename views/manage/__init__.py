@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
-from views.manage import concerns, duty, figures, kiosk, notifications  # noqa: E402,F401  (routes register on bp)
+from views.manage import concerns, duty, figures, imports, kiosk, notifications  # noqa: E402,F401  (routes register on bp)
