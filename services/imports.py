@@ -40,6 +40,7 @@ from models import Category, ImportUpload, Region, Representative, Station, Unit
 from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services import reference
 from services.audit import log
+from services.concerns import clean_text
 from services.errors import DomainError
 from services.permissions import Permission, can, overseen_stations_clause, region_subtree
 from services.privacy import mask_mobile
@@ -370,6 +371,9 @@ def match_headings(kind: str, headings: list[str]) -> dict[str, int]:
 # --- cells ---------------------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\r]")
+
+
 def _cell_text(value: Any) -> str:
     """A cell as text: trimmed (full-width spaces too), numbers without a spurious ".0"."""
     if value is None:
@@ -382,7 +386,10 @@ def _cell_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value)
+    if _CONTROL.search(text):
+        text = clean_text(text)  # NUL and friends: PostgreSQL refuses them
+    return text.strip()
 
 
 def _token(text: str) -> str:

@@ -79,6 +79,12 @@ def test_csv_in_every_encoding_excel_writes(world, encoding):
     assert result.rows[0].values.name == "花园街道联络站" and result.rows[0].values.address == "莲花大道18号"
 
 
+def test_control_characters_are_dropped_and_tabs_separate_pasted_sheets(world):
+    content = "名称\t类别\t行政区划代码\n花园\x00站\t社区\t411681\n".encode()
+    result = imports.preview(world["admin"], "stations", content)
+    assert problems_of(result) == [] and result.rows[0].values.name == "花园站"
+
+
 def test_xlsx_with_numbers_dates_and_blank_rows(world):
     station = factories.station(region=world["xc"], name="花园街道联络站")
     content = xlsx_bytes(
