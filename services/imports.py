@@ -33,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from extensions import db
 from models import Category, ImportUpload, Region, Representative, Station, Unit, User, utcnow
@@ -45,7 +45,7 @@ from services.errors import DomainError
 from services.permissions import Permission, can, overseen_stations_clause, region_subtree
 from services.privacy import mask_mobile
 from services.reference import Problem, Taken
-from services.resident_mobile import normalize_mobile
+from services.resident_mobile import is_mainland_mobile, normalize_mobile
 from services.workdays import parse_date
 
 KINDS = ("stations", "representatives", "units", "categories")
@@ -742,14 +742,19 @@ def _station_rows(actor: User | None, table: Table, index: dict[str, int], taken
 def _representative_rows(actor: User | None, table: Table, index: dict[str, int], taken: Taken) -> list[Row]:
     kind = "representatives"
     all_cells = [Cells(kind, number, cells, index) for number, cells in table.rows]
-    mobiles = sorted({normalize_mobile(c.text("mobile")) for c in all_cells} - {""})
+    # Only numbers that can be stored can be found; being digits, they are safe to write into
+    # the query itself, which lets PostgreSQL plan each chunk with its values (a prepared
+    # statement of 500 parameters was planned as a scan, 0.1 s a chunk).
+    mobiles = sorted({m for c in all_cells if is_mainland_mobile(m := normalize_mobile(c.text("mobile")))})
     existing: dict[str, Representative] = {}
     for chunk in _chunks(mobiles):
+        listed: sa.BindParameter[list[str]] = sa.bindparam("mobiles", chunk, expanding=True, literal_execute=True)
         for rep in db.session.scalars(
             sa.select(Representative)
             .join(Representative.user)
-            .where(User.mobile.in_(chunk))
-            .options(selectinload(Representative.stations))
+            .where(User.mobile.in_(listed))
+            # One join: the user row is the one the mobile number was found on.
+            .options(contains_eager(Representative.user), selectinload(Representative.stations))
         ):
             existing[rep.user.mobile or ""] = rep
     named = Named()
