@@ -46,7 +46,7 @@ from services.permissions import Permission, can, overseen_stations_clause, regi
 from services.privacy import mask_mobile
 from services.reference import Problem, Taken
 from services.resident_mobile import is_mainland_mobile, normalize_mobile
-from services.workdays import parse_date
+from services.workdays import FIRST_YEAR, LAST_YEAR, parse_date
 
 KINDS = ("stations", "representatives", "units", "categories")
 MAX_UPLOAD_MB = 5
@@ -398,6 +398,8 @@ def _token(text: str) -> str:
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
+SERIAL_FIRST = (date(FIRST_YEAR, 1, 1) - EXCEL_EPOCH).days
+SERIAL_LAST = (date(LAST_YEAR + 1, 1, 1) - EXCEL_EPOCH).days
 
 
 class Cells:
@@ -464,8 +466,12 @@ class Cells:
             return value.date()
         if isinstance(value, date):
             return value
-        if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 80_000:
-            return EXCEL_EPOCH + timedelta(days=int(value))  # a date cell Excel kept as its serial number
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A date cell Excel kept as its serial number; the years parse_date accepts.
+            if SERIAL_FIRST <= value < SERIAL_LAST:
+                return EXCEL_EPOCH + timedelta(days=int(value))
+            self.problem(key, "bad_date", value=self.text(key))
+            return None
         text = self.text(key)
         if not text:
             return None

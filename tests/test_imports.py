@@ -112,6 +112,9 @@ def test_xlsx_with_numbers_dates_and_blank_rows(world):
     assert second.values.name == "王 芳" and second.values.mobile == "13800001235"
     assert second.values.level == RepLevel.COUNTY and second.values.term_end == date(2026, 9, 30)
     assert second.values.stations == [station]
+    # A year typed into a number cell is no date (not the 2021st day after 1899-12-30).
+    typo = xlsx_bytes([REP_HEAD, ["李春华", 13800001234, "县", 18, 2021, None, station.name]])
+    assert problems_of(imports.preview(world["xc_staff"], "representatives", typo)) == [(2, "任期开始", "bad_date")]
 
 
 def test_the_template_reads_back_and_explains_every_column(world):
