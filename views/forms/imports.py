@@ -5,20 +5,26 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField
-from wtforms.validators import InputRequired
+from wtforms.validators import ValidationError
 
 from services.imports import MAX_UPLOAD_MB
+
+CHOOSE = _l("Please choose what to import.")
+
+
+class KindField(RadioField):
+    """One of the kinds offered; nothing chosen and a forged value read alike."""
+
+    def pre_validate(self, form) -> None:
+        if self.data not in {value for value, _label in self.choices or ()}:
+            raise ValidationError(str(CHOOSE))
 
 
 class ImportForm(FlaskForm):
     """The view fills `kind`'s choices with the kinds the person may import: a forged
     value is not among them and the form refuses it."""
 
-    kind = RadioField(
-        _l("What to import"),
-        validators=[InputRequired(message=_l("Please choose what to import."))],
-        validate_choice=True,
-    )
+    kind = KindField(_l("What to import"))
     file = FileField(
         _l("The filled-in sheet"),
         description=_l(
