@@ -15,7 +15,9 @@ One run, per database (SQLite always, PostgreSQL when BENCH_DATABASE_URL is set)
    database: no 5xx, one open duty per representative, no duplicate;
 7. concerns with photos (bench/photos.py): P residents each send three 12-megapixel JPEGs
    at once, then a count in the database; and, once per run, the worst-case photos each
-   decoded in a fresh process, their peak memory printed.
+   decoded in a fresh process, their peak memory printed;
+8. spreadsheet imports (bench/imports.py): 135 stations and 9,700 representatives, preview
+   and apply timed on SQLite and, with BENCH_DATABASE_URL, on PostgreSQL.
 
 The figures end up in a table and in bench/out/latest.json.
 """
@@ -960,6 +962,7 @@ def main() -> int:
     parser.add_argument("--photo-residents", type=int, default=20, help="residents sending photos at once; 0: skip")
     parser.add_argument("--photos-each", type=int, default=3, help="12-megapixel photos each resident sends")
     parser.add_argument("--no-photo-memory", action="store_true", help="skip decoding the worst-case photos")
+    parser.add_argument("--no-imports", action="store_true", help="skip the spreadsheet imports (bench/imports.py)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and the PostgreSQL schema")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale step (bench/inbox.py)")
     parser.add_argument("--scale-runs", type=int, default=15, help="EXPLAIN ANALYZE runs per scale case")
@@ -1015,6 +1018,10 @@ def main() -> int:
 
             log("photo decode: the worst-case images, one fresh process each")
             report["photo_memory"] = photo_memory(workdir, log)
+        if not args.no_imports:
+            from imports import imports_bench  # bench/imports.py, beside this script
+
+            report["imports"] = imports_bench(os.environ.get("BENCH_DATABASE_URL"), log)
         if os.environ.get("BENCH_DATABASE_URL") and not args.no_scale:
             from inbox import scale_bench  # bench/inbox.py, beside this script
 
@@ -1041,6 +1048,10 @@ def main() -> int:
         from photos import memory_table
 
         print(memory_table(report["photo_memory"]))
+    if "imports" in report:
+        from imports import table as imports_table
+
+        print(imports_table(report["imports"]))
     if "scale" in report:
         from inbox import table as scale_table
 

@@ -9,11 +9,12 @@ outbox.py    flask outbox send|status
 concerns.py  flask concerns auto-close
 calendar.py  flask calendar import|show
 regions.py   flask regions load|info
+imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
 """
 
 from flask import Flask
 
-from commands import accounts, calendar, concerns, demo, duty, outbox, qrcodes, regions, scale
+from commands import accounts, calendar, concerns, demo, duty, imports, outbox, qrcodes, regions, scale
 
 
 def register(app: Flask) -> None:
@@ -28,5 +29,7 @@ def register(app: Flask) -> None:
         concerns.concerns_group,
         calendar.calendar_group,
         regions.regions_group,
+        imports.import_command,
+        imports.sample_county_command,
     ):
         app.cli.add_command(command)

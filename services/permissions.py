@@ -70,6 +70,10 @@ class Permission(StrEnum):
     ACCOUNT_INVITE = "account.invite"
     REFERENCE_MANAGE = "reference.manage"
     CATEGORY_MANAGE = "category.manage"
+    # Spreadsheet imports of stations, representatives and units; each row is checked
+    # against the importer's region (services.reference). Categories are the admin's.
+    IMPORT_REFERENCE = "import.reference"
+    IMPORT_CATEGORIES = "import.categories"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -315,6 +319,9 @@ RULES: dict[str, Rule] = {
     # categories are the whole service's.
     P.REFERENCE_MANAGE: (frozenset({STAFF, ADMIN}), _manages_reference),
     P.CATEGORY_MANAGE: (frozenset({ADMIN}), None),
+    # Reference data
+    P.IMPORT_REFERENCE: (frozenset({STAFF, ADMIN}), None),
+    P.IMPORT_CATEGORIES: (frozenset({ADMIN}), None),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as default
 from datetime import date
@@ -72,6 +72,63 @@ def _region_problems(actor: User | None, region: Region | None, problems: list[P
 
 def _region_label(region: Region | None) -> str | None:
     return f"{region.code} {region.name}" if region is not None else None
+
+
+@dataclass
+class Taken:
+    """The natural keys already in use, read once for a batch of rows (a spreadsheet import):
+    the checks below then look them up in memory instead of asking the database once a row,
+    which is what makes ten thousand rows take seconds. save_* keep it up to date."""
+
+    station_names: dict[tuple[int, str], int] = default(default_factory=dict)  # (region id, name) → id
+    unit_names: dict[tuple[int, str], int] = default(default_factory=dict)
+    category_names: dict[str, int] = default(default_factory=dict)
+    mobiles: dict[str, int] = default(default_factory=dict)  # mobile → user id
+    usernames: set[str] = default(default_factory=set)
+
+    @classmethod
+    def load(cls) -> Taken:
+        taken = cls()
+        for region_id, name, station_id in db.session.execute(sa.select(Station.region_id, Station.name, Station.id)):
+            taken.station_names[region_id, name] = station_id
+        for region_id, name, unit_id in db.session.execute(sa.select(Unit.region_id, Unit.name, Unit.id)):
+            taken.unit_names[region_id, name] = unit_id
+        for name, category_id in db.session.execute(sa.select(Category.name_zh, Category.id)):
+            taken.category_names[name] = category_id
+        for mobile, username, user_id in db.session.execute(sa.select(User.mobile, User.username, User.id)):
+            if mobile:
+                taken.mobiles[mobile] = user_id
+            taken.usernames.add(username)
+        return taken
+
+
+@dataclass
+class Batch:
+    """Rows saved together (an import): one flush for many rows, then their audit entries,
+    which need the new rows' ids. Flushing once a row is what would make ten thousand rows
+    take minutes. Call flush() every few hundred rows and at the end."""
+
+    pending: list[Callable[[], None]] = default(default_factory=list)
+
+    def flush(self) -> None:
+        db.session.flush()
+        for done in self.pending:
+            done()
+        self.pending.clear()
+        db.session.flush()
+
+
+def _written(batch: Batch | None, done: Callable[[], None]) -> None:
+    """Flush, then `done` (record the change: it needs the row's id); in a batch both wait."""
+    if batch is None:
+        db.session.flush()
+        done()
+    else:
+        batch.pending.append(done)
+
+
+def _is_taken(found: int | None, own_id: int | None) -> bool:
+    return found is not None and found != own_id
 
 
 # --- stations ----------------------------------------------------------------------------------
@@ -142,7 +199,9 @@ def parse_position(raw: str) -> tuple[float, float] | None:
     return float(match.group(1)), float(match.group(2))
 
 
-def check_station(actor: User | None, station: Station | None, v: StationValues) -> list[Problem]:
+def check_station(
+    actor: User | None, station: Station | None, v: StationValues, *, taken: Taken | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     v.name = _text(problems, "name", v.name, limits.STATION_NAME_MAX, required=True)
     v.address = _text(problems, "address", v.address, limits.ADDRESS_MAX)
@@ -151,10 +210,16 @@ def check_station(actor: User | None, station: Station | None, v: StationValues)
     v.intro = _text(problems, "intro", v.intro, limits.INTRO_MAX)
     _region_problems(actor, v.region, problems)
     if v.region is not None and v.name:
-        same = sa.select(Station.id).where(Station.region_id == v.region.id, Station.name == v.name)
-        if station is not None and station.id is not None:
-            same = same.where(Station.id != station.id)
-        if db.session.scalar(same) is not None:
+        own_id = station.id if station is not None else None
+        if taken is not None:
+            found = taken.station_names.get((v.region.id, v.name))
+        else:
+            found = db.session.scalar(
+                sa.select(Station.id).where(
+                    Station.region_id == v.region.id, Station.name == v.name, Station.id != (own_id or 0)
+                )
+            )
+        if _is_taken(found, own_id):
             problems.append(Problem("name", "station_name_taken"))
     if v.kind == StationKind.STATION:
         v.parent = None
@@ -179,20 +244,33 @@ def check_station(actor: User | None, station: Station | None, v: StationValues)
     return problems
 
 
-def save_station(actor: User | None, station: Station | None, v: StationValues) -> Station:
+def save_station(
+    actor: User | None,
+    station: Station | None,
+    v: StationValues,
+    *,
+    taken: Taken | None = None,
+    batch: Batch | None = None,
+) -> Station:
     """Create (station None: a fresh printed code) or change a station."""
-    _refuse_if(check_station(actor, station, v))
+    _refuse_if(check_station(actor, station, v, taken=taken))
     before = station_snapshot(station) if station is not None else {}
     if station is None:
         station = Station(code=new_station_code(), is_active=True)
         db.session.add(station)
     for name in STATION_FIELDS:
         setattr(station, name, getattr(v, name))
-    db.session.flush()
-    if before:
-        log_change(actor, "station.changed", station, before, station_snapshot(station))
-    else:
-        log(actor, "station.created", station, **station_snapshot(station))
+    saved = station
+
+    def done() -> None:
+        if taken is not None:
+            taken.station_names[saved.region_id, saved.name] = saved.id
+        if before:
+            log_change(actor, "station.changed", saved, before, station_snapshot(saved))
+        else:
+            log(actor, "station.created", saved, **station_snapshot(saved))
+
+    _written(batch, done)
     return station
 
 
@@ -242,7 +320,9 @@ def representative_by_mobile(mobile: str) -> Representative | None:
     )
 
 
-def check_representative(actor: User | None, rep: Representative | None, v: RepresentativeValues) -> list[Problem]:
+def check_representative(
+    actor: User | None, rep: Representative | None, v: RepresentativeValues, *, taken: Taken | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     v.name = _text(problems, "name", v.name, limits.DISPLAY_NAME_MAX, required=True)
     v.delegation = _text(problems, "delegation", v.delegation, limits.DELEGATION_MAX)
@@ -256,10 +336,12 @@ def check_representative(actor: User | None, rep: Representative | None, v: Repr
     elif not is_mainland_mobile(v.mobile):
         problems.append(Problem("mobile", "bad_mobile"))
     else:
-        taken = sa.select(User.id).where(User.mobile == v.mobile)
-        if rep is not None:
-            taken = taken.where(User.id != rep.user_id)
-        if db.session.scalar(taken) is not None:
+        own_id = rep.user_id if rep is not None else None
+        if taken is not None:
+            found = taken.mobiles.get(v.mobile)
+        else:
+            found = db.session.scalar(sa.select(User.id).where(User.mobile == v.mobile, User.id != (own_id or 0)))
+        if _is_taken(found, own_id):
             problems.append(Problem("mobile", "mobile_taken"))
     if v.term_number is not None and not 1 <= v.term_number <= limits.TERM_NUMBER_MAX:
         problems.append(Problem("term_number", "term_number_out_of_range", {"max": limits.TERM_NUMBER_MAX}))
@@ -276,27 +358,39 @@ def check_representative(actor: User | None, rep: Representative | None, v: Repr
     return problems
 
 
-def _username_for(mobile: str, prefix: str = "r") -> str:
+def _username_for(mobile: str, prefix: str = "r", taken: Taken | None = None) -> str:
     """A login name nobody types (people sign in with their mobile number): a letter (r for
     a representative) + the number, with a suffix in the rare case it is taken."""
+
+    def in_use(name: str) -> bool:
+        if taken is not None:
+            return name in taken.usernames
+        return db.session.scalar(sa.select(User.id).where(User.username == name)) is not None
+
     candidate = f"{prefix}{mobile}"
-    while db.session.scalar(sa.select(User.id).where(User.username == candidate)) is not None:
+    while in_use(candidate):
         candidate = f"{prefix}{mobile}-{secrets.token_hex(2)}"
     return candidate
 
 
 def save_representative(
-    actor: User | None, rep: Representative | None, v: RepresentativeValues, *, keep_other_stations: bool = False
+    actor: User | None,
+    rep: Representative | None,
+    v: RepresentativeValues,
+    *,
+    keep_other_stations: bool = False,
+    taken: Taken | None = None,
+    batch: Batch | None = None,
 ) -> Representative:
     """Create or change a representative. A new one gets an account row with no password
     (they set it through an invitation). `keep_other_stations`: stations outside the
     actor's scope stay (an edit by county staff leaves a city's station assignments alone)."""
-    _refuse_if(check_representative(actor, rep, v))
+    _refuse_if(check_representative(actor, rep, v, taken=taken))
     before = representative_snapshot(rep) if rep is not None else {}
     stations = list(dict.fromkeys(v.stations))
     if rep is None:
         user = User(
-            username=_username_for(v.mobile),
+            username=_username_for(v.mobile, taken=taken),
             mobile=v.mobile,
             display_name=v.name,
             password_hash="",
@@ -315,11 +409,19 @@ def save_representative(
     rep.stations = stations
     for name in ("delegation", "occupation", "post", "term_number", "term_start", "term_end", "bio", "focus_areas"):
         setattr(rep, name, getattr(v, name))
-    db.session.flush()
-    if before:
-        log_change(actor, "representative.changed", rep, before, representative_snapshot(rep))
-    else:
-        log(actor, "representative.created", rep, **representative_snapshot(rep))
+    if taken is not None:
+        taken.usernames.add(rep.user.username)
+    saved = rep
+
+    def done() -> None:
+        if taken is not None:
+            taken.mobiles[v.mobile] = saved.user_id
+        if before:
+            log_change(actor, "representative.changed", saved, before, representative_snapshot(saved))
+        else:
+            log(actor, "representative.created", saved, **representative_snapshot(saved))
+
+    _written(batch, done)
     return rep
 
 
@@ -345,15 +447,19 @@ def unit_snapshot(unit: Unit | UnitValues) -> dict:
     }
 
 
-def check_unit(actor: User | None, unit: Unit | None, v: UnitValues) -> list[Problem]:
+def check_unit(actor: User | None, unit: Unit | None, v: UnitValues, *, taken: Taken | None = None) -> list[Problem]:
     problems: list[Problem] = []
     v.name = _text(problems, "name", v.name, limits.UNIT_NAME_MAX, required=True)
     _region_problems(actor, v.region, problems)
     if v.region is not None and v.name:
-        same = sa.select(Unit.id).where(Unit.region_id == v.region.id, Unit.name == v.name)
-        if unit is not None and unit.id is not None:
-            same = same.where(Unit.id != unit.id)
-        if db.session.scalar(same) is not None:
+        own_id = unit.id if unit is not None else None
+        if taken is not None:
+            found = taken.unit_names.get((v.region.id, v.name))
+        else:
+            found = db.session.scalar(
+                sa.select(Unit.id).where(Unit.region_id == v.region.id, Unit.name == v.name, Unit.id != (own_id or 0))
+            )
+        if _is_taken(found, own_id):
             problems.append(Problem("name", "unit_name_taken"))
     if v.parent is not None:
         if unit is not None and _is_within(v.parent, unit):
@@ -375,8 +481,10 @@ def _is_within(candidate: Unit, unit: Unit) -> bool:
     return False
 
 
-def save_unit(actor: User | None, unit: Unit | None, v: UnitValues) -> Unit:
-    _refuse_if(check_unit(actor, unit, v))
+def save_unit(
+    actor: User | None, unit: Unit | None, v: UnitValues, *, taken: Taken | None = None, batch: Batch | None = None
+) -> Unit:
+    _refuse_if(check_unit(actor, unit, v, taken=taken))
     assert v.region is not None  # else check_unit refused
     before = unit_snapshot(unit) if unit is not None else {}
     if unit is None:
@@ -384,11 +492,17 @@ def save_unit(actor: User | None, unit: Unit | None, v: UnitValues) -> Unit:
         db.session.add(unit)
     unit.name, unit.kind, unit.region, unit.parent = v.name, v.kind, v.region, v.parent
     unit.receives_dispatches = v.receives_dispatches
-    db.session.flush()
-    if before:
-        log_change(actor, "unit.changed", unit, before, unit_snapshot(unit))
-    else:
-        log(actor, "unit.created", unit, **unit_snapshot(unit))
+    saved = unit
+
+    def done() -> None:
+        if taken is not None:
+            taken.unit_names[saved.region_id, saved.name] = saved.id
+        if before:
+            log_change(actor, "unit.changed", saved, before, unit_snapshot(saved))
+        else:
+            log(actor, "unit.created", saved, **unit_snapshot(saved))
+
+    _written(batch, done)
     return unit
 
 
@@ -412,17 +526,23 @@ def category_snapshot(category: Category | CategoryValues) -> dict:
     }
 
 
-def check_category(actor: User | None, category: Category | None, v: CategoryValues) -> list[Problem]:
+def check_category(
+    actor: User | None, category: Category | None, v: CategoryValues, *, taken: Taken | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     if actor is not None and actor.role != Role.ADMIN:
         problems.append(Problem("name_zh", "out_of_scope"))
     v.name_zh = _text(problems, "name_zh", v.name_zh, limits.CATEGORY_NAME_MAX, required=True)
     v.name_en = _text(problems, "name_en", v.name_en, limits.CATEGORY_NAME_EN_MAX)
     if v.name_zh:
-        same = sa.select(Category.id).where(Category.name_zh == v.name_zh)
-        if category is not None and category.id is not None:
-            same = same.where(Category.id != category.id)
-        if db.session.scalar(same) is not None:
+        own_id = category.id if category is not None else None
+        if taken is not None:
+            found = taken.category_names.get(v.name_zh)
+        else:
+            found = db.session.scalar(
+                sa.select(Category.id).where(Category.name_zh == v.name_zh, Category.id != (own_id or 0))
+            )
+        if _is_taken(found, own_id):
             problems.append(Problem("name_zh", "category_name_taken"))
     if not -9999 <= v.sort_order <= 9999:
         problems.append(Problem("sort_order", "sort_order_out_of_range"))
@@ -431,19 +551,32 @@ def check_category(actor: User | None, category: Category | None, v: CategoryVal
     return problems
 
 
-def save_category(actor: User | None, category: Category | None, v: CategoryValues) -> Category:
-    _refuse_if(check_category(actor, category, v))
+def save_category(
+    actor: User | None,
+    category: Category | None,
+    v: CategoryValues,
+    *,
+    taken: Taken | None = None,
+    batch: Batch | None = None,
+) -> Category:
+    _refuse_if(check_category(actor, category, v, taken=taken))
     before = category_snapshot(category) if category is not None else {}
     if category is None:
         category = Category(code=f"c{secrets.token_hex(4)}", is_active=True)
         db.session.add(category)
     category.name_zh, category.name_en = v.name_zh, v.name_en or v.name_zh
     category.sort_order, category.default_unit = v.sort_order, v.default_unit
-    db.session.flush()
-    if before:
-        log_change(actor, "category.changed", category, before, category_snapshot(category))
-    else:
-        log(actor, "category.created", category, **category_snapshot(category))
+    saved = category
+
+    def done() -> None:
+        if taken is not None:
+            taken.category_names[saved.name_zh] = saved.id
+        if before:
+            log_change(actor, "category.changed", saved, before, category_snapshot(saved))
+        else:
+            log(actor, "category.created", saved, **category_snapshot(saved))
+
+    _written(batch, done)
     return category
 
 

@@ -21,6 +21,7 @@ from services import limits
 from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
+from services.imports import ImportRefused
 from services.reference import Problem, ReferenceRefused
 from services.regions import RegionRefused
 from services.resident_mobile import MobileRefused
@@ -67,7 +68,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
-KD, F, RG, L, S = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused
+KD, F, RG, L, S, IM = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused, ImportRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -411,6 +412,46 @@ WORDS: dict[Key, Wording] = {
     (F, "bad_email", None): Wording(_l("Please enter an e-mail address such as name@example.com, or leave it empty.")),
     (F, "role_not_for_account", None): Wording(_l("Only station managers and unit handlers are created here.")),
     (F, "not_a_manager", None): Wording(_l("Choose a switched-on station manager's account.")),
+    # Reference data read from a spreadsheet: the cells of a row
+    (F, "unknown_value", None): Wording(_l("“%(value)s” is not one of the allowed values: %(allowed)s.")),
+    (F, "bad_number", None): Wording(_l("“%(value)s” is not a number.")),
+    (F, "bad_date", None): Wording(_l("“%(value)s” is not a date. Write it like 2021-10-01.")),
+    (F, "unknown_station", None): Wording(_l("There is no open station called “%(station)s” in your region.")),
+    (F, "ambiguous_station", None): Wording(
+        _l("There are several stations called “%(station)s”: write it as region code/name, such as 411681/%(station)s.")
+    ),
+    (F, "unknown_parent", None): Wording(
+        _l("“%(value)s” was not found, neither in the sheet nor among the existing ones.")
+    ),
+    (F, "ambiguous_parent", None): Wording(
+        _l("There are several called “%(value)s”: write it as region code/name, such as 411681/%(value)s.")
+    ),
+    (F, "unknown_unit", None): Wording(_l("There is no open handling unit called “%(value)s”.")),
+    (F, "ambiguous_unit", None): Wording(
+        _l("There are several units called “%(value)s”: write it as region code/name, such as 411681/%(value)s.")
+    ),
+    (F, "duplicate_in_sheet", None): Wording(_l("The same as row %(row)d of the sheet: each may appear only once.")),
+    # A spreadsheet to import, as a whole
+    (IM, "too_large", None): Wording(_l("The file is too large: at most %(mb)d MB. Split it into several files.")),
+    (IM, "too_many_rows", None): Wording(
+        _l("The file has too many rows: at most %(max)d. Split it into several files.")
+    ),
+    (IM, "old_excel", None): Wording(
+        _l("This is an old Excel file (.xls). Save it as .xlsx or as CSV and upload it again.")
+    ),
+    (IM, "not_readable", None): Wording(
+        _l("The file could not be read. Upload the template filled in, as .xlsx or as CSV.")
+    ),
+    (IM, "no_headings", None): Wording(
+        _l("The file is empty. Start from the template: its first row is the headings.")
+    ),
+    (IM, "no_rows", None): Wording(_l("The file has headings but no rows to import.")),
+    (IM, "unknown_kind", None): Wording(_l("Please choose what to import.")),
+    (IM, "missing_headings", None): Wording(_l("Columns missing from the first row: %(headings)s.")),
+    (IM, "unknown_headings", None): Wording(
+        _l("Columns the template does not have: %(headings)s. Check the first row against the template.")
+    ),
+    (IM, "twice_headings", None): Wording(_l("Columns written twice: %(headings)s.")),
 }
 
 
@@ -444,6 +485,18 @@ def message(refused: DomainError, context: str | None = None, **values) -> str:
 def problem_message(problem: Problem) -> str:
     """One problem found in reference data (services.reference), in words."""
     return message(ReferenceRefused(problem.code, **problem.details))
+
+
+def import_messages(refused: ImportRefused) -> list[str]:
+    """What is wrong with a spreadsheet as a whole, one sentence per fault (its headings may
+    have several)."""
+    if refused.code != "bad_headings":
+        return [message(refused)]
+    return [
+        message(ImportRefused(f"{part}_headings", headings=refused.details[part]))
+        for part in ("missing", "unknown", "twice")
+        if refused.details.get(part)
+    ]
 
 
 def line_messages(refused: CalendarRefused) -> list[str]:

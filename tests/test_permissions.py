@@ -272,6 +272,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("reference.manage",          "rep_b"):             "-   -   -   -     -    Y",
     ("reference.manage",          "duty_own"):          "-   -   -   -     -    -",
     ("category.manage",           "none"):              "-   -   -   -     -    Y",
+    # spreadsheet imports: scope is each row's (services.reference), categories the admin's
+    ("import.reference",          "none"):              "-   -   -   Y     -    Y",
+    ("import.categories",         "none"):              "-   -   -   -     -    Y",
 }
 # fmt: on
 

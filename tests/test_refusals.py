@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-from services import auth, errors, regions, roster, workdays
+from services import auth, errors, imports, regions, roster, workdays
 from services.refusals import explain, line_messages, message, wording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +21,7 @@ KINDS = {
     "AuthRefused": auth.AuthRefused,
     "CalendarRefused": workdays.CalendarRefused,
     "RegionRefused": regions.RegionRefused,
+    "ImportRefused": imports.ImportRefused,
 }
 RAISED = re.compile(r"\b(\w+Refused)\(\s*\"(\w+)\"")
 
@@ -36,8 +37,9 @@ def test_every_code_a_service_raises_has_words():
     raised = _raised_in_services()
     assert len(raised) > 40  # the scan finds them
     missing = sorted((kind, code) for kind, code in raised if wording(KINDS[kind], code) is None)
-    # bad_lines is a list of line refusals, worded line by line (line_messages)
-    assert missing == [("CalendarRefused", "bad_lines")]
+    # bad_lines is a list of line refusals, worded line by line (line_messages), and
+    # bad_headings the faults of a sheet's first row (import_messages)
+    assert missing == [("CalendarRefused", "bad_lines"), ("ImportRefused", "bad_headings")]
 
 
 def test_details_fill_the_message(app):

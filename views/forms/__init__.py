@@ -7,6 +7,7 @@
     concerns.py   a concern's page in the back office: a step, a note, a category
     admin.py      accounts and the working-day calendar
     regions.py    regions in the back office: a township, a new name
+    imports.py    a spreadsheet to import: what it holds, and the file
 
 Views read what was sent only through these classes, never from `request.form`. Templates
 render a field with its label, hint and errors through the `field` macro, and a form's CSRF
