@@ -170,3 +170,30 @@ def test_the_preview_pages_long_lists(client, cast, monkeypatch):
     assert 'id="row-6"' in last and 'id="row-5"' not in last
     assert client.get(f"/manage/import/{uid}?show=created&page=999999999999").status_code == 200
     assert imports.MAX_ROWS >= 20_000
+
+
+def test_the_new_representatives_are_invited_from_the_result_page(client, cast):
+    from models import AccountLink, Outbox
+
+    login(client, cast["staff"])
+    uid = upload_id(
+        post_upload(
+            client, "representatives", sheet(REP_HEAD, "李春华,13800001234,县,花园站", "赵明,13800001235,县,花园站")
+        )
+    )
+    # Before the import is applied there is nobody to invite.
+    client.post(f"/manage/import/{uid}/invite")
+    assert count(AccountLink) == 0
+    assert client.post(f"/manage/import/{uid}/apply").status_code == 303
+    page = client.get(f"/manage/import/{uid}").get_data(as_text=True)
+    assert f"/manage/import/{uid}/invite" in page
+    assert client.post(f"/manage/import/{uid}/invite").status_code == 303
+    assert count(AccountLink) == 2
+    fresh()
+    assert {o.recipient for o in _db.session.scalars(sa.select(Outbox))} == {"13800001234", "13800001235"}
+    # A second press sends nothing more (the links are still valid), and another person's
+    # upload is not theirs to use.
+    client.post(f"/manage/import/{uid}/invite")
+    assert count(AccountLink) == 2
+    login(client, cast["other_staff"])
+    assert client.post(f"/manage/import/{uid}/invite").status_code == 404

@@ -105,6 +105,12 @@ def accounts_invite():
         abort(403)
     counts = account_links.invite_many(current_user, users, resend=form.resend.data)
     db.session.commit()
+    flash(invite_summary(counts))
+    return redirect(_back(form), 303)
+
+
+def invite_summary(counts: account_links.InviteCounts) -> str:
+    """What a bulk invitation did, in one notice."""
     parts = [_("Invitations sent: %(n)d.", n=counts.sent)]
     if counts.already_invited:
         parts.append(_("%(n)d already invited, link still valid (not sent again).", n=counts.already_invited))
@@ -114,5 +120,4 @@ def accounts_invite():
         parts.append(_("%(n)d have neither mobile number nor e-mail: add one, then invite them.", n=counts.no_contact))
     if counts.inactive:
         parts.append(_("%(n)d switched off.", n=counts.inactive))
-    flash(" ".join(parts))
-    return redirect(_back(form), 303)
+    return " ".join(parts)

@@ -6,19 +6,22 @@ The upload is kept (ImportUpload) so that what is applied is the very file previ
 its uploader's alone (anyone else gets a 404). The rules are services.imports'.
 """
 
-from flask import Response, abort, make_response, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db
-from models import ImportUpload
-from services import exports, refusals
+from models import ImportUpload, User
+from services import account_links, exports, refusals
 from services import imports as import_service
 from services.imports import ImportRefused
 from services.permissions import Permission as P
+from services.permissions import can
 from views.forms import ButtonForm
 from views.forms.imports import ImportForm
 from views.manage import bp
+from views.manage.accounts import invite_summary
 from views.util import require_or_abort
 
 KIND_TITLES = {
@@ -200,6 +203,24 @@ def import_apply(upload_id: int):
         # Something changed since the preview: the new problems, nothing saved.
         return _preview_page(upload, outcome.preview, status=422)
     db.session.commit()
+    return redirect(url_for("manage.import_preview", upload_id=upload.id), 303)
+
+
+@bp.post("/import/<int:upload_id>/invite")
+@login_required
+def import_invite(upload_id: int):
+    """Invite the representatives an import created, all at once: their ids are the import's
+    own record, so the form carries none (thousands of them would not fit a form)."""
+    upload = _upload_or_404(upload_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    ids = (upload.summary or {}).get("new_user_ids", []) if upload.applied_at is not None else []
+    users = list(db.session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.id)))
+    # Accounts moved out of the importer's reach since the import are left to whoever has them.
+    mine = [u for u in users if can(current_user, P.ACCOUNT_INVITE, u)]
+    counts = account_links.invite_many(current_user, mine)
+    db.session.commit()
+    flash(invite_summary(counts))
     return redirect(url_for("manage.import_preview", upload_id=upload.id), 303)
 
 
