@@ -26,7 +26,7 @@ def _summary(counts: dict) -> str:
 @click.option("--dry-run", is_flag=True, help="Check and show what would change; save nothing.")
 @with_appcontext
 def import_command(kind: str, file, dry_run: bool):
-    """Import KIND (stations, representatives, units or categories) from FILE (.xlsx or CSV,
+    """Import KIND (townships, stations, representatives, units or categories) from FILE (.xlsx or CSV,
     the template's columns). Prints the preview in Chinese; exit code 1 when a row or the
     file has a problem (then nothing is saved)."""
     from flask_babel import force_locale
@@ -81,18 +81,39 @@ def import_command(kind: str, file, dry_run: bool):
 @click.option("--units", type=click.IntRange(4, 1000), default=40, show_default=True)
 @click.option("--errors", is_flag=True, help="Also write a copy of each sheet with deliberate mistakes.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV (UTF-8 with a BOM) instead of .xlsx.")
+@click.option("--county", "county_code", default="", help="A real county's code: its sheets, townships included.")
 @with_appcontext
-def sample_county_command(folder: Path, stations: int, representatives: int, units: int, errors: bool, as_csv: bool):
-    """Add a made-up county's regions (样本县, codes 4199xx) and write its import sheets
-    into FOLDER: units, stations, representatives (import them in that order)."""
-    from devtools import sample_county
+def sample_county_command(
+    folder: Path, stations: int, representatives: int, units: int, errors: bool, as_csv: bool, county_code: str
+):
+    """Write the import sheets of a county of its own making into FOLDER: townships, units,
+    stations, representatives (import them in that order). Without --county, a made-up
+    county (样本县, codes 4199xx) whose regions are added here."""
+    import sqlalchemy as sa
 
-    sample_county.ensure_regions()
-    db.session.commit()
+    from devtools import sample_county
+    from models import Region
+    from models.enums import RegionLevel
+
+    if county_code:
+        region = db.session.scalar(sa.select(Region).where(Region.code == county_code))
+        if region is None or region.level != RegionLevel.COUNTY:
+            raise click.UsageError(f"no county with the code {county_code} (run `flask regions load` first)")
+        county = sample_county.County(region.code, region.name)
+    else:
+        sample_county.ensure_regions()
+        db.session.commit()
+        county = sample_county.SAMPLE
     ext = "csv" if as_csv else "xlsx"
     for broken in (False, True) if errors else (False,):
         written = sample_county.write_sheets(
-            folder, stations=stations, representatives=representatives, units=units, ext=ext, errors=broken
+            folder,
+            stations=stations,
+            representatives=representatives,
+            units=units,
+            ext=ext,
+            errors=broken,
+            county=county,
         )
         for kind, path in written.items():
             click.echo(f"{kind}{' (errors)' if broken else ''}: {path}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -76,8 +77,23 @@ DEPARTMENTS = (
 )
 
 
-def township_code(n: int) -> str:
-    return f"{COUNTY_CODE}{n + 1:03d}"
+@dataclass(frozen=True)
+class County:
+    """The county the sheets are for: the made-up one, or a real one of the regions list."""
+
+    code: str = COUNTY_CODE
+    name: str = COUNTY_NAME
+
+    def township_code(self, n: int) -> str:
+        return f"{self.code}{n + 1:03d}"
+
+
+SAMPLE = County()
+
+
+# The current term: county and township congresses elected in 2021, serving until the new
+# ones meet after the 2026 elections.
+TERM_START, TERM_END = "2021-10-01", "2027-01-31"
 
 
 def ensure_regions() -> Region:
@@ -94,7 +110,7 @@ def ensure_regions() -> Region:
     city = region(CITY_CODE, CITY_NAME, RegionLevel.CITY, None)
     county = region(COUNTY_CODE, COUNTY_NAME, RegionLevel.COUNTY, city)
     for n, name in enumerate(TOWNSHIPS):
-        region(township_code(n), name, RegionLevel.TOWNSHIP, county)
+        region(SAMPLE.township_code(n), name, RegionLevel.TOWNSHIP, county)
     return county
 
 
@@ -103,17 +119,17 @@ def _villages(count: int) -> list[str]:
     return [f"{names[n % len(names)]}{'' if n < len(names) else n // len(names) + 1}村" for n in range(count)]
 
 
-def station_rows(count: int) -> list[dict[str, str]]:
+def station_rows(count: int, county: County = SAMPLE) -> list[dict[str, str]]:
     """One station in each township (and the county's own), then liaison points under them."""
     rows: list[dict[str, str]] = []
     heads = min(count, len(TOWNSHIPS) + 1)
     rows.append(
         {
-            "name": f"{COUNTY_NAME}人大代表之家",
+            "name": f"{county.name}人大代表之家",
             "kind": "站",
             "category": "社区",
-            "region": COUNTY_CODE,
-            "address": f"{COUNTY_NAME}人民路1号",
+            "region": county.code,
+            "address": f"{county.name}人民路1号",
             "phone": "0394-5000001",
             "latitude": "33.4432",
             "longitude": "114.8968",
@@ -128,8 +144,8 @@ def station_rows(count: int) -> list[dict[str, str]]:
                 "name": f"{TOWNSHIPS[n]}人大代表联络站",
                 "kind": "站",
                 "category": "社区",
-                "region": township_code(n),
-                "address": f"{COUNTY_NAME}{TOWNSHIPS[n]}政府院内",
+                "region": county.township_code(n),
+                "address": f"{county.name}{TOWNSHIPS[n]}政府院内",
                 "phone": f"0394-50{n + 10:05d}",
                 "latitude": f"{33.3 + n / 100:.4f}",
                 "longitude": f"{114.8 + n / 100:.4f}",
@@ -170,8 +186,8 @@ def representative_rows(count: int, stations: list[dict[str, str]], seed: int = 
                 "delegation": f"{TOWNSHIPS[n % len(TOWNSHIPS)]}选区",
                 "occupation": rng.choice(OCCUPATIONS),
                 "term_number": "12" if level == "乡" else "18",
-                "term_start": "2021-10-01",
-                "term_end": "2026-09-30",
+                "term_start": TERM_START,
+                "term_end": TERM_END,
                 "stations": "、".join(dict.fromkeys(serving)),
                 "focus_areas": rng.choice(("教育、养老", "乡村振兴", "生态环境", "道路交通", "医疗卫生")),
             }
@@ -179,24 +195,28 @@ def representative_rows(count: int, stations: list[dict[str, str]], seed: int = 
     return rows
 
 
-def unit_rows(count: int) -> list[dict[str, str]]:
-    government = f"{COUNTY_NAME}人民政府"
+def township_rows(county: County = SAMPLE) -> list[dict[str, str]]:
+    return [{"parent": county.code, "code": county.township_code(n), "name": name} for n, name in enumerate(TOWNSHIPS)]
+
+
+def unit_rows(count: int, county: County = SAMPLE) -> list[dict[str, str]]:
+    government = f"{county.name}人民政府"
     rows = [
-        {"name": government, "kind": "政府部门", "region": COUNTY_CODE, "receives_dispatches": "否"},
-        {"name": f"{COUNTY_NAME}监察委员会", "kind": "监察委员会", "region": COUNTY_CODE},
-        {"name": f"{COUNTY_NAME}人民法院", "kind": "法院", "region": COUNTY_CODE},
-        {"name": f"{COUNTY_NAME}人民检察院", "kind": "检察院", "region": COUNTY_CODE},
+        {"name": government, "kind": "政府部门", "region": county.code, "receives_dispatches": "否"},
+        {"name": f"{county.name}监察委员会", "kind": "监察委员会", "region": county.code},
+        {"name": f"{county.name}人民法院", "kind": "法院", "region": county.code},
+        {"name": f"{county.name}人民检察院", "kind": "检察院", "region": county.code},
     ]
     for department in DEPARTMENTS:
         rows.append(
-            {"name": f"{COUNTY_NAME}{department}", "kind": "政府部门", "region": COUNTY_CODE, "parent": government}
+            {"name": f"{county.name}{department}", "kind": "政府部门", "region": county.code, "parent": government}
         )
     for n, township in enumerate(TOWNSHIPS):
-        rows.append({"name": f"{township}人民政府", "kind": "政府部门", "region": township_code(n)})
+        rows.append({"name": f"{township}人民政府", "kind": "政府部门", "region": county.township_code(n)})
     n = 0
     while len(rows) < count:
         n += 1
-        rows.append({"name": f"{COUNTY_NAME}第{n}工作专班", "kind": "其他", "region": COUNTY_CODE})
+        rows.append({"name": f"{county.name}第{n}工作专班", "kind": "其他", "region": county.code})
     return rows[:count]
 
 
@@ -221,6 +241,9 @@ def break_rows(kind: str, rows: list[dict[str, str]]) -> list[dict[str, str]]:
         rows[1]["kind"] = "协会"
         rows[5]["parent"] = "不存在的单位"
         rows[6]["receives_dispatches"] = "也许"
+    elif kind == "townships":
+        rows[1]["code"] = "419801001"  # another county's code
+        rows[2]["name"] = rows[3]["name"]  # two townships of one name
     return rows
 
 
@@ -251,12 +274,15 @@ def write_sheets(
     units: int = 40,
     errors: bool = False,
     ext: str = "xlsx",
+    county: County = SAMPLE,
 ) -> dict[str, Path]:
-    """The county's units, stations and representatives sheets (import them in that order)."""
+    """The county's townships, units, stations and representatives sheets (import them in
+    that order)."""
     folder = Path(folder)
-    station_list = station_rows(stations)
+    station_list = station_rows(stations, county)
     sheets = {
-        "units": unit_rows(units),
+        "townships": township_rows(county),
+        "units": unit_rows(units, county),
         "stations": station_list,
         "representatives": representative_rows(representatives, station_list),
     }

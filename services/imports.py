@@ -38,17 +38,17 @@ from sqlalchemy.orm import contains_eager, selectinload
 from extensions import db
 from models import Category, ImportUpload, Region, Representative, Station, Unit, User, utcnow
 from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
-from services import reference
+from services import reference, regions
 from services.audit import log
 from services.concerns import clean_text
 from services.errors import DomainError
-from services.permissions import Permission, can, overseen_stations_clause, region_subtree
+from services.permissions import Permission, can, manages_region, overseen_stations_clause, region_subtree
 from services.privacy import mask_mobile
 from services.reference import Problem, Taken
 from services.resident_mobile import is_mainland_mobile, normalize_mobile
 from services.workdays import FIRST_YEAR, LAST_YEAR, parse_date
 
-KINDS = ("stations", "representatives", "units", "categories")
+KINDS = ("townships", "stations", "representatives", "units", "categories")
 MAX_UPLOAD_MB = 5
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_ROWS = 20_000
@@ -154,6 +154,17 @@ SEPARATORS = "、;；,，\n"
 REF_HINT = "行政区划代码/名称"
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
+    "townships": (
+        Column("parent", "所属县（市、区）代码", True, "乡镇（街道）所属县级行政区划的6位代码。", example="411681"),
+        Column(
+            "code",
+            "乡镇（街道）代码",
+            True,
+            "统计用区划代码：9位（或12位、末3位为000），前6位是所属县的代码。",
+            example="411681001",
+        ),
+        Column("name", "名称", True, "同一县内不能重名。", example="花园街道"),
+    ),
     "stations": (
         Column(
             "name", "名称", True, "联络站（点、岗）的全称；同一行政区划内不能重名。", example="花园街道人大代表联络站"
@@ -238,7 +249,13 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ),
     ),
 }
-SHEET_TITLES = {"stations": "联络站", "representatives": "代表", "units": "承办单位", "categories": "问题类别"}
+SHEET_TITLES = {
+    "townships": "乡镇街道",
+    "stations": "联络站",
+    "representatives": "代表",
+    "units": "承办单位",
+    "categories": "问题类别",
+}
 # A problem of a field (services.reference's names) is shown under its column.
 FIELD_COLUMN = {"region": "region", "latitude": "latitude", "longitude": "longitude"}
 
@@ -896,6 +913,51 @@ def _unit_rows(actor: User | None, table: Table, index: dict[str, int], taken: T
     return rows
 
 
+# townships (乡镇、街道): the official list stops at counties; each county adds its own
+
+# A region's refusal (services.regions) is shown under this column.
+TOWNSHIP_FIELD = {"parent_inactive": "parent", "no_townships_here": "parent", "name_required": "name"}
+
+
+def _township_rows(actor: User | None, table: Table, index: dict[str, int], taken: Taken) -> list[Row]:
+    kind = "townships"
+    all_cells = [Cells(kind, number, cells, index) for number, cells in table.rows]
+    places = Places(c.text("parent") for c in all_cells)
+    rows: list[Row] = []
+    seen_codes: dict = {}
+    seen_names: dict = {}
+    for cells in all_cells:
+        code, name = _token(cells.text("code")), cells.text("name")
+        parent = places.region(cells, "parent")
+        row = Row(cells.number, f"{name} · {code}")
+        rows.append(row)
+        row.values = (parent, code, name)
+        if not code:
+            cells.problem("code", "required")
+        else:
+            _duplicate(seen_codes, code, row, cells, "code")
+        if parent is not None and name:
+            _duplicate(seen_names, (parent.id, name), row, cells, "name")
+        if parent is not None and actor is not None and not manages_region(actor, parent):
+            cells.problem("parent", "out_of_scope")
+        elif parent is not None and code:
+            existing = regions.township_by_code(code)
+            row.existing = existing
+            try:
+                if existing is None:
+                    regions.check_township(parent, code, name)
+                elif existing.parent_id != parent.id:
+                    cells.problem("code", "code_taken", region_code=existing.code, name=existing.name)
+                elif existing.name != name:
+                    regions.check_name(name, parent, other_than=existing)
+                    row.changes = {heading_of(kind, "name"): (existing.name, name)}
+            except regions.RegionRefused as refused:
+                key = TOWNSHIP_FIELD.get(refused.code, "name" if refused.code.startswith("name") else "code")
+                cells.problem(key, refused.code, **refused.details)
+        _finish(kind, row, cells, [])
+    return rows
+
+
 # categories
 
 
@@ -943,6 +1005,7 @@ def _category_rows(actor: User | None, table: Table, index: dict[str, int], take
 
 
 BUILDERS = {
+    "townships": _township_rows,
     "stations": _station_rows,
     "representatives": _representative_rows,
     "units": _unit_rows,
@@ -1012,7 +1075,13 @@ def apply(actor: User | None, upload: ImportUpload) -> Outcome:
             row.saved = row.existing
             continue
         values = row.values
-        if locked.kind == "stations":
+        if locked.kind == "townships":
+            parent, code, name = values
+            if row.existing is None:
+                row.saved = regions.add_township(actor, parent, code, name)
+            else:
+                row.saved = regions.rename(actor, row.existing, name)
+        elif locked.kind == "stations":
             values.parent = _resolved(values.parent, placeholders) if values.parent is not None else None
             row.saved = reference.save_station(actor, row.existing, values, taken=taken, batch=batch)
         elif locked.kind == "representatives":

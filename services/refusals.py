@@ -484,7 +484,10 @@ def message(refused: DomainError, context: str | None = None, **values) -> str:
 
 def problem_message(problem: Problem) -> str:
     """One problem found in reference data (services.reference), in words."""
-    return message(ReferenceRefused(problem.code, **problem.details))
+    refused: DomainError = ReferenceRefused(problem.code, **problem.details)
+    if wording(ReferenceRefused, problem.code) is None and wording(RegionRefused, problem.code) is not None:
+        refused = RegionRefused(problem.code, **problem.details)  # a township's row
+    return message(refused)
 
 
 def import_messages(refused: ImportRefused) -> list[str]:

@@ -205,6 +205,11 @@ def usage(region: Region) -> Usage:
 # --- changes --------------------------------------------------------------------------------
 
 
+def check_name(name: str, parent: Region | None, *, other_than: Region | None = None) -> str:
+    """A region's name, cleaned; refused when empty, too long or a sibling's already."""
+    return _clean_name(name, parent, other_than=other_than)
+
+
 def _clean_name(name: str, parent: Region | None, *, other_than: Region | None = None) -> str:
     name = clean_text(name or "")
     if not name:
@@ -222,9 +227,29 @@ def _clean_name(name: str, parent: Region | None, *, other_than: Region | None =
     return name
 
 
-def add_township(actor: User, parent: Region, code: str, name: str) -> Region:
+def add_township(actor: User | None, parent: Region, code: str, name: str) -> Region:
     """A township (乡镇、街道) under a county: its code is 9 digits, or 12 ending in 000,
     starting with the county's six."""
+    code, name = check_township(parent, code, name)
+    region = Region(code=code, name=name, level=RegionLevel.TOWNSHIP, parent=parent)
+    db.session.add(region)
+    db.session.flush()
+    audit.log_change(actor, "region.created", region, {}, _fields(region))
+    return region
+
+
+def township_by_code(code: str) -> Region | None:
+    """The township a code names, written with 9 digits or with 12 (…000)."""
+    code = re.sub(r"\s+", "", code or "")
+    found = TOWNSHIP_CODE.fullmatch(code)
+    if found is None:
+        return None
+    short = found.group(1) + found.group(2)
+    return db.session.scalar(sa.select(Region).where(Region.code.in_([short, short + "000"])))
+
+
+def check_township(parent: Region, code: str, name: str) -> tuple[str, str]:
+    """The code and name a new township would have under `parent`, or RegionRefused."""
     if not parent.is_active:
         raise RegionRefused("parent_inactive")
     if not holds_townships(parent):
@@ -238,17 +263,13 @@ def add_township(actor: User, parent: Region, code: str, name: str) -> Region:
         raise RegionRefused("other_county", county=parent.code[:6])
     if own == "000" or village not in (None, "000"):
         raise RegionRefused("not_a_township_code")
-    same = db.session.scalar(sa.select(Region).where(Region.code.in_([county + own, county + own + "000"])))
+    same = township_by_code(code)
     if same is not None:
         raise RegionRefused("code_taken", region_code=same.code, name=same.name)
-    region = Region(code=code, name=_clean_name(name, parent), level=RegionLevel.TOWNSHIP, parent=parent)
-    db.session.add(region)
-    db.session.flush()
-    audit.log_change(actor, "region.created", region, {}, _fields(region))
-    return region
+    return code, _clean_name(name, parent)
 
 
-def rename(actor: User, region: Region, name: str) -> Region:
+def rename(actor: User | None, region: Region, name: str) -> Region:
     before = _fields(region)
     new_name = clean_text(name or "")
     if new_name != region.name:

@@ -412,14 +412,14 @@ def test_the_sample_county_imports_cleanly_and_its_broken_copy_does_not(world, t
 
     sample_county.ensure_regions()
     files = sample_county.write_sheets(tmp_path, stations=30, representatives=300, units=40)
-    for kind in ("units", "stations", "representatives"):
+    for kind in ("townships", "units", "stations", "representatives"):
         outcome = imports.apply(None, imports.store_upload(None, kind, files[kind].name, files[kind].read_bytes()))
         assert outcome.applied, problems_of(outcome.preview)[:5]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Station)) == 30
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Representative)) == 300
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 40
     broken = sample_county.write_sheets(tmp_path, stations=30, representatives=300, units=40, errors=True, ext="csv")
-    for kind, at_least in (("stations", 4), ("representatives", 7), ("units", 3)):
+    for kind, at_least in (("townships", 2), ("stations", 4), ("representatives", 7), ("units", 3)):
         result = imports.preview(None, kind, broken[kind].read_bytes())
         assert result.counts()["error"] >= at_least, kind
 
@@ -460,6 +460,65 @@ def test_the_sample_county_command(world, runner, tmp_path):
         "representatives.csv",
         "stations-errors.csv",
         "stations.csv",
+        "townships-errors.csv",
+        "townships.csv",
         "units-errors.csv",
         "units.csv",
     ]
+
+
+def test_the_sample_sheets_of_a_real_county_bring_its_townships(world, runner, tmp_path, db):
+    from models import Region
+
+    assert runner.invoke(args=["sample-county", str(tmp_path), "--county", "999999"]).exit_code != 0
+    result = runner.invoke(args=["sample-county", str(tmp_path), "--county", "411681", "--representatives", "20"])
+    assert result.exit_code == 0, result.output
+    for kind in ("townships", "units", "stations", "representatives"):
+        content = (tmp_path / f"{kind}.xlsx").read_bytes()
+        outcome = imports.apply(world["xc_staff"], imports.store_upload(world["xc_staff"], kind, kind, content))
+        assert outcome.applied, (kind, problems_of(outcome.preview)[:5])
+    townships = db.session.scalar(sa.select(sa.func.count()).where(Region.parent_id == world["xc"].id))
+    assert townships == 15
+
+
+TOWNSHIP_HEAD = ["所属县（市、区）代码", "乡镇（街道）代码", "名称"]
+
+
+def test_townships_are_added_per_county_by_import(world, db):
+    from models import Region
+
+    factories.region(code="411681001", name="花园街道", level=RegionLevel.TOWNSHIP, parent=world["xc"])
+    content = csv_bytes(
+        [
+            TOWNSHIP_HEAD,
+            ["411681", "411681001", "花园街道"],  # 2: there already: unchanged
+            ["411681", "411681002", "水寨街道"],  # 3: new
+            ["411681", "411681003000", "东方街道"],  # 4: new, 12 digits
+            ["411681", "411625101", "别处镇"],  # 5: another county's code
+            ["411625", "411625102", "郸城镇"],  # 6: a county out of scope
+            ["411681", "4116810", "短码镇"],  # 7: not a township code
+            ["411681", "411681002", "重复街道"],  # 8: code twice in the sheet
+            ["411681", "411681004", "水寨街道"],  # 9: name twice under one county
+            ["411681", "411681000", "零号镇"],  # 10: 000 is the county itself
+        ]
+    )
+    result = imports.preview(world["xc_staff"], "townships", content)
+    found = problems_of(result)
+    assert (5, "乡镇（街道）代码", "other_county") in found
+    assert (6, "所属县（市、区）代码", "out_of_scope") in found
+    assert (7, "乡镇（街道）代码", "bad_township_code") in found
+    assert (8, "乡镇（街道）代码", "duplicate_in_sheet") in found
+    assert (9, "名称", "duplicate_in_sheet") in found
+    assert (10, "乡镇（街道）代码", "not_a_township_code") in found
+    assert result.counts() == {"created": 2, "updated": 0, "unchanged": 1, "error": 6, "rows": 9}
+    words = [refusals.problem_message(p) for row in result.rows for _h, p in row.problems]
+    assert all(not w.startswith(("other_", "bad_", "not_")) for w in words)
+
+    good = csv_bytes([TOWNSHIP_HEAD, ["411681", "411681001", "花园街道办事处"], ["411681", "411681002", "水寨街道"]])
+    outcome = imports.apply(world["xc_staff"], upload(world["xc_staff"], "townships", good))
+    assert outcome.applied and outcome.summary["created"] == 1 and outcome.summary["updated"] == 1
+    names = set(db.session.scalars(sa.select(Region.name).where(Region.parent_id == world["xc"].id)))
+    assert names == {"花园街道办事处", "水寨街道"}
+    assert db.session.scalar(sa.select(sa.func.count()).where(AuditLog.action == "region.created")) == 1
+    again = imports.preview(world["xc_staff"], "townships", good)
+    assert again.counts()["unchanged"] == 2

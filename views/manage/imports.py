@@ -25,12 +25,17 @@ from views.manage.accounts import invite_summary
 from views.util import require_or_abort
 
 KIND_TITLES = {
+    "townships": _l("Townships"),
     "stations": _l("Liaison stations"),
     "representatives": _l("Representatives"),
     "units": _l("Handling units"),
     "categories": _l("Concern categories"),
 }
 KIND_HINTS = {
+    "townships": _l(
+        "The townships and sub-districts of your county, with their statistical codes: the national list "
+        "stops at counties. Import them before the stations that are in them."
+    ),
     "stations": _l("Stations, points and posts: a point or post names its station, in the sheet or already entered."),
     "representatives": _l(
         "With the stations where each serves. A new representative gets an account without a password; "
