@@ -191,6 +191,8 @@ def test_the_new_representatives_are_invited_from_the_result_page(client, cast):
     assert count(AccountLink) == 2
     fresh()
     assert {o.recipient for o in _db.session.scalars(sa.select(Outbox))} == {"13800001234", "13800001235"}
+    # Everyone has a valid invitation now: the page offers no second round.
+    assert f"/manage/import/{uid}/invite" not in client.get(f"/manage/import/{uid}").get_data(as_text=True)
     # A second press sends nothing more (the links are still valid), and another person's
     # upload is not theirs to use.
     client.post(f"/manage/import/{uid}/invite")

@@ -6,6 +6,8 @@ The upload is kept (ImportUpload) so that what is applied is the very file previ
 its uploader's alone (anyone else gets a 404). The rules are services.imports'.
 """
 
+from collections import Counter
+
 import sqlalchemy as sa
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -229,12 +231,20 @@ def import_invite(upload_id: int):
     return redirect(url_for("manage.import_preview", upload_id=upload.id), 303)
 
 
+def _invitation_counts(user_ids: list[int]) -> Counter:
+    """How the accounts an import created stand now: active, invited, not_invited, …"""
+    users = list(db.session.scalars(sa.select(User).where(User.id.in_(user_ids))))
+    return Counter(state.state for state in account_links.states(users).values())
+
+
 def _result_page(upload: ImportUpload):
     summary = upload.summary or {}
+    new_user_ids = list(summary.get("new_user_ids", [])) if upload.kind == "representatives" else []
     return render_template(
         "manage/imports/result.html",
         upload=upload,
         title=KIND_TITLES[upload.kind],
         summary=summary,
-        new_user_ids=list(summary.get("new_user_ids", [])) if upload.kind == "representatives" else [],
+        new_user_ids=new_user_ids,
+        accounts=_invitation_counts(new_user_ids),
     )
