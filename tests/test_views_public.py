@@ -168,6 +168,17 @@ def test_station_page_shows_the_station_and_its_representatives(app, client, db)
     assert html.index("张丽华") < html.index("王建国")
 
 
+def test_a_station_with_many_representatives_shows_the_rest_on_a_tap(client, db):
+    station = factories.station()
+    for n in range(15):
+        factories.representative([station], name=f"代表{n:02d}")
+    db.session.commit()
+    html = client.get(f"/s/{station.code}").get_data(as_text=True)
+    shown, rest = html.split('<details class="more-reps">')
+    assert shown.count('<span class="name">代表') == 12
+    assert rest.count('<span class="name">代表') == 3
+
+
 def test_station_page_in_english_shows_level_titles(client, db):
     st = factories.station()
     factories.representative([st], level=RepLevel.NATIONAL, name="张丽华")
