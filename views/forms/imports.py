@@ -15,6 +15,10 @@ CHOOSE = _l("Please choose what to import.")
 class KindField(RadioField):
     """One of the kinds offered; nothing chosen and a forged value read alike."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "RadioField"  # drawn by the field macro as the radio buttons it is
+
     def pre_validate(self, form) -> None:
         if self.data not in {value for value, _label in self.choices or ()}:
             raise ValidationError(str(CHOOSE))
