@@ -70,6 +70,14 @@ def _region_problems(actor: User | None, region: Region | None, problems: list[P
         problems.append(Problem(name, "out_of_scope"))
 
 
+def _audit(actor: User | None, kind: str, obj, before: dict, after: dict) -> None:
+    """A new record's entry lists its fields; a change's, the fields that changed."""
+    if before:
+        log_change(actor, f"{kind}.changed", obj, before, after)
+    else:
+        log(actor, f"{kind}.created", obj, **after)
+
+
 def _region_label(region: Region | None) -> str | None:
     return f"{region.code} {region.name}" if region is not None else None
 
@@ -265,10 +273,7 @@ def save_station(
     def done() -> None:
         if taken is not None:
             taken.station_names[saved.region_id, saved.name] = saved.id
-        if before:
-            log_change(actor, "station.changed", saved, before, station_snapshot(saved))
-        else:
-            log(actor, "station.created", saved, **station_snapshot(saved))
+        _audit(actor, "station", saved, before, station_snapshot(saved))
 
     _written(batch, done)
     return station
@@ -416,10 +421,7 @@ def save_representative(
     def done() -> None:
         if taken is not None:
             taken.mobiles[v.mobile] = saved.user_id
-        if before:
-            log_change(actor, "representative.changed", saved, before, representative_snapshot(saved))
-        else:
-            log(actor, "representative.created", saved, **representative_snapshot(saved))
+        _audit(actor, "representative", saved, before, representative_snapshot(saved))
 
     _written(batch, done)
     return rep
@@ -497,10 +499,7 @@ def save_unit(
     def done() -> None:
         if taken is not None:
             taken.unit_names[saved.region_id, saved.name] = saved.id
-        if before:
-            log_change(actor, "unit.changed", saved, before, unit_snapshot(saved))
-        else:
-            log(actor, "unit.created", saved, **unit_snapshot(saved))
+        _audit(actor, "unit", saved, before, unit_snapshot(saved))
 
     _written(batch, done)
     return unit
@@ -571,10 +570,7 @@ def save_category(
     def done() -> None:
         if taken is not None:
             taken.category_names[saved.name_zh] = saved.id
-        if before:
-            log_change(actor, "category.changed", saved, before, category_snapshot(saved))
-        else:
-            log(actor, "category.created", saved, **category_snapshot(saved))
+        _audit(actor, "category", saved, before, category_snapshot(saved))
 
     _written(batch, done)
     return category

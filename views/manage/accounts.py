@@ -45,44 +45,36 @@ def _sent(user: User, link: AccountLink) -> str:
     )
 
 
-@bp.post("/accounts/<int:user_id>/invite")
-@login_required
-def account_invite(user_id: int):
-    """Send the invitation, or send it again (the earlier link stops working)."""
+def _send_link(user_id: int, send, done: str):
+    """Send `user_id` a set-password link with `send(actor, user)`, and say so."""
     user = get_or_404(User, user_id)
     require_or_abort(P.ACCOUNT_INVITE, user)
     form = AccountLinkForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        link = account_links.invite(current_user, user)
+        link = send(current_user, user)
     except LinkRefused as refused:
         db.session.rollback()
         flash(refusals.message(refused))
         return redirect(_back(form), 303)
     db.session.commit()
-    flash(_("Invitation sent.") + " " + _sent(user, link))
+    flash(done + " " + _sent(user, link))
     return redirect(_back(form), 303)
+
+
+@bp.post("/accounts/<int:user_id>/invite")
+@login_required
+def account_invite(user_id: int):
+    """Send the invitation, or send it again (the earlier link stops working)."""
+    return _send_link(user_id, account_links.invite, _("Invitation sent."))
 
 
 @bp.post("/accounts/<int:user_id>/reset-link")
 @login_required
 def account_reset_link(user_id: int):
     """A link to set a new password, for someone who forgot theirs and asked the office."""
-    user = get_or_404(User, user_id)
-    require_or_abort(P.ACCOUNT_INVITE, user)
-    form = AccountLinkForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        link = account_links.send_reset(current_user, user)
-    except LinkRefused as refused:
-        db.session.rollback()
-        flash(refusals.message(refused))
-        return redirect(_back(form), 303)
-    db.session.commit()
-    flash(_("Link to set a new password sent.") + " " + _sent(user, link))
-    return redirect(_back(form), 303)
+    return _send_link(user_id, account_links.send_reset, _("Link to set a new password sent."))
 
 
 @bp.post("/accounts/invite")
