@@ -22,7 +22,7 @@ from models import AuditLog, Category, Region, Representative, Station, Unit, Us
 from models.enums import RegionLevel, RepLevel, Role, StationKind
 from models.station import representative_station
 from services.keyset import contains
-from services.permissions import managed_regions_clause, region_subtree
+from services.permissions import managed_regions_clause, manages_region, region_subtree
 from services.resident_mobile import is_mainland_mobile, normalize_mobile
 
 PAGE_SIZE = 50
@@ -56,6 +56,20 @@ def regions_in_scope(actor: User, *, levels: tuple[RegionLevel, ...] | None = No
     if levels is not None:
         stmt = stmt.where(Region.level.in_(levels))
     return list(db.session.scalars(stmt.order_by(Region.code)))
+
+
+def regions_holding(actor: User, column) -> list[Region]:
+    """The regions in scope that hold a row of `column`'s table (Station.region_id,
+    Unit.region_id), with the regions above them: what a list's region filter offers (the
+    whole country's would be a select of thousands for the admin)."""
+    wanted = set(db.session.scalars(sa.select(column).distinct().where(managed_regions_clause(actor, column))))
+    found: dict[int, Region] = {}
+    while wanted:
+        wanted -= set(found)
+        for region in db.session.scalars(sa.select(Region).where(Region.id.in_(wanted))):
+            found[region.id] = region
+        wanted = {r.parent_id for r in found.values() if r.parent_id is not None} - set(found)
+    return sorted((r for r in found.values() if manages_region(actor, r)), key=lambda r: r.code)
 
 
 # --- stations ---------------------------------------------------------------------------------

@@ -487,3 +487,17 @@ def test_default_unit_out_of_reach_is_not_put_first(client, world):
     login(client, world["xc_staff"])
     page = client.get(f"/manage/concerns/{concern.id}").get_data(as_text=True)
     assert str(world["lh_unit"].name) not in page
+
+
+def test_the_list_filters_offer_the_regions_that_hold_records(client, world):
+    empty = factories.region("411628", "鹿邑县", RegionLevel.COUNTY, parent=world["city"])
+    fresh()
+    login(client, world["admin"])
+    page = client.get("/manage/stations").get_data(as_text=True)
+    offered = set(re.findall(r'<option value="(\d+)"', page.split('name="region"')[1].split("</select>")[0]))
+    assert offered == {str(world["city"].id), str(world["xc"].id), str(world["lh"].id)}
+    assert str(empty.id) not in offered
+    login(client, world["xc_staff"])
+    page = client.get("/manage/units").get_data(as_text=True)
+    offered = set(re.findall(r'<option value="(\d+)"', page.split('name="region"')[1].split("</select>")[0]))
+    assert offered == {str(world["xc"].id)}

@@ -208,7 +208,7 @@ def _one_of(value: str, enum):
 def stations():
     require_or_abort(P.REFERENCE_MANAGE)
     actor = _actor()
-    regions = lists.regions_in_scope(actor)
+    regions = lists.regions_holding(actor, Station.region_id)
     region_id = request.args.get("region", type=id_arg)
     active = request.args.get("active", "1")
     f = lists.StationFilter(
@@ -472,7 +472,7 @@ def _unit_form(unit: Unit | None = None, **kw) -> UnitForm:
 def units():
     require_or_abort(P.REFERENCE_MANAGE)
     actor = _actor()
-    regions = lists.regions_in_scope(actor)
+    regions = lists.regions_holding(actor, Unit.region_id)
     region_id = request.args.get("region", type=id_arg)
     region_id = region_id if region_id in {r.id for r in regions} else None
     shown = lists.units_in_scope(actor)
