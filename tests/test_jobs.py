@@ -3,6 +3,8 @@ at once — a PostgreSQL advisory lock, a file lock on SQLite — and a loop tha
 
 from datetime import timedelta
 
+import pytest
+
 from services import jobs
 
 
@@ -25,10 +27,8 @@ def test_a_failing_job_lets_go_of_its_lock(app, db):
         raise RuntimeError("boom")
 
     job = jobs.Job("broken-job", timedelta(minutes=1), broken, "a test")
-    try:
+    with pytest.raises(RuntimeError):
         jobs.run(job)
-    except RuntimeError:
-        pass
     with jobs.lock("broken-job") as mine:
         assert mine
 
