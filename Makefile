@@ -40,12 +40,13 @@ run: $(VENV)/.installed instance/config.py translations
 	@echo
 	$(BIN)/gunicorn --config gunicorn.conf.py 'app:create_app()'
 
-# Debian's Chromium drives the browser tests; a missing one is installed, or the run fails loudly.
+# Debian's Chromium drives the browser tests and Debian's nginx checks deploy/; a missing one is
+# installed, or the run fails loudly.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
-	  echo "Installing Debian packages for the browser tests (chromium, CJK fonts)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils \
-	  || { echo "ERROR: could not install chromium; run as root or install it yourself." >&2; exit 1; }; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ] || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
+	  echo "Installing Debian packages for the tests (chromium, CJK fonts, nginx)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils nginx \
+	  || { echo "ERROR: could not install the test packages (chromium, fonts-noto-cjk, poppler-utils, nginx); run as root or install them yourself." >&2; exit 1; }; \
 	fi
 
 # The suite split across TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0`
