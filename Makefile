@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := app:create_app
 SOURCES := app.py config.py extensions.py models services views commands devtools templates
 
-.PHONY: run test bench lint typecheck format translations extract-messages system-deps clean
+.PHONY: run test bench cluster lint typecheck format translations extract-messages system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ test: $(VENV)/.dev-installed translations system-deps
 bench: $(VENV)/.dev-installed translations
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python bench/run.py
+
+# The production shape on loopback: nginx on :8080 in front of two app servers (:8001, :8002),
+# the machine's PostgreSQL and Redis, the jobs loop (devtools/cluster.py). Ctrl-C stops it.
+cluster: $(VENV)/.dev-installed translations system-deps
+	$(BIN)/python -m devtools.cluster
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
