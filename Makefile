@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := app:create_app
 SOURCES := app.py config.py extensions.py models services views commands devtools templates
 
-.PHONY: run test bench cluster lint typecheck format translations extract-messages system-deps clean
+.PHONY: run test bench cluster soak lint typecheck format translations extract-messages system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ bench: $(VENV)/.dev-installed translations
 # the machine's PostgreSQL and Redis, the jobs loop (devtools/cluster.py). Ctrl-C stops it.
 cluster: $(VENV)/.dev-installed translations system-deps
 	$(BIN)/python -m devtools.cluster
+
+# A steady load against the cluster while an app server is killed, PostgreSQL and Redis are
+# restarted; then a count of what was kept (devtools/soak.py). SOAK_MINUTES=3 in CI.
+SOAK_MINUTES ?= 30
+soak: $(VENV)/.dev-installed translations system-deps
+	$(BIN)/python -m devtools.soak --minutes $(SOAK_MINUTES)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -42,10 +42,12 @@ def _psql(sql: str) -> None:
     engine.dispose()
 
 
-def nginx_conf(work: Path) -> Path:
+def nginx_conf(work: Path, *, limits: bool = True) -> Path:
     """The deployed site, as this machine runs it: plain HTTP on FRONT_PORT (no certificate
     here), the app servers' ports, static files from this checkout, files under `work`, and
-    a header naming the app server that answered (for the test, not in production)."""
+    a header naming the app server that answered (for the test, not in production). Without
+    `limits`, nginx's per-address limits are left out: a load test's clients share one
+    address, as a province's residents do not."""
     site = (ROOT / "deploy" / "nginx" / "mashang.conf").read_text()
     proxy = (ROOT / "deploy" / "nginx" / "mashang_proxy.conf").read_text()
     (work / "mashang_proxy.conf").write_text(proxy + "add_header X-Upstream $upstream_addr always;\n")
@@ -55,6 +57,8 @@ def nginx_conf(work: Path) -> Path:
     )
     site = re.sub(r"    ssl_[^\n]*\n", "", site)
     site = site.replace("/etc/nginx/mashang_proxy.conf", str(work / "mashang_proxy.conf"))
+    if not limits:
+        site = re.sub(r"\n\s*limit_req[^\n]*", "", site)
     site = site.replace("/srv/mashang/app/static/", f"{ROOT / 'static'}/")
     (work / "site.conf").write_text(site)
     conf = work / "nginx.conf"
@@ -71,7 +75,8 @@ def nginx_conf(work: Path) -> Path:
 class Cluster:
     """Start with `up()`, stop with `down()` (or use it as a context manager)."""
 
-    def __init__(self, *, settings: dict | None = None, seed: bool = True):
+    def __init__(self, *, settings: dict | None = None, seed: bool = True, limits: bool = True):
+        self.limits = limits
         self.work = Path(tempfile.mkdtemp(prefix="mashang-cluster-"))
         self.env = {
             **os.environ,
@@ -89,6 +94,7 @@ class Cluster:
         }
         self.seed = seed
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[list[str], dict]] = {}
 
     @property
     def url(self) -> str:
@@ -103,10 +109,23 @@ class Cluster:
         return done.stdout
 
     def _start(self, name: str, argv: list[str], env: dict | None = None) -> None:
+        self.commands[name] = (argv, env or self.env)
         log = open(self.work / f"{name}.log", "ab")  # noqa: SIM115 (open while the process runs)
         self.processes[name] = subprocess.Popen(  # noqa: S603 (our own programs)
             argv, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process and everything it started (a gunicorn master and its workers)."""
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def restart(self, name: str) -> None:
+        argv, env = self.commands[name]
+        self._start(name, argv, env)
+        if name.startswith("app-"):
+            self._wait(f"http://127.0.0.1:{name.removeprefix('app-')}/healthz")
 
     def _wait(self, url: str, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -134,7 +153,7 @@ class Cluster:
         self._start("jobs", [str(BIN / "flask"), "jobs", "run", "--tick", "1"])
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.work / sub).mkdir(exist_ok=True)
-        self._start("nginx", [NGINX, "-p", str(self.work), "-c", str(nginx_conf(self.work))])
+        self._start("nginx", [NGINX, "-p", str(self.work), "-c", str(nginx_conf(self.work, limits=self.limits))])
         for port in APP_PORTS:
             self._wait(f"http://127.0.0.1:{port}/healthz")
         self._wait(f"{self.url}/healthz")
