@@ -19,6 +19,17 @@ ENV_SETTINGS = {
     "PUBLIC_BASE_URL": str,
     "UPLOAD_FOLDER": str,
     "QRCODE_FOLDER": str,
+    "STORAGE_BACKEND": str,
+    "S3_ENDPOINT_URL": str,
+    "S3_BUCKET": str,
+    "S3_REGION": str,
+    "S3_ACCESS_KEY_ID": str,
+    "S3_SECRET_ACCESS_KEY": str,
+    "S3_PREFIX": str,
+    "S3_PATH_STYLE": lambda v: v.lower() in ("1", "true", "yes", "on"),
+    "S3_CONNECT_TIMEOUT": float,
+    "S3_READ_TIMEOUT": float,
+    "S3_RETRIES": int,
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_ENABLED": lambda v: v.lower() in ("1", "true", "yes", "on"),
     "CONCERN_RATE_LIMIT": str,
@@ -75,6 +86,20 @@ class Config:
     PUBLIC_BASE_URL = "http://127.0.0.1:8000"
     UPLOAD_FOLDER = str(ROOT / "instance" / "uploads")
     QRCODE_FOLDER = str(ROOT / "qrcodes")
+    # Photos: "local" (UPLOAD_FOLDER, one machine) or "s3", an S3-compatible object store
+    # that every app server shares (services/storage.py; README "Photo storage").
+    STORAGE_BACKEND = "local"
+    S3_ENDPOINT_URL = ""  # empty: AWS itself
+    S3_BUCKET = ""
+    S3_REGION = ""
+    S3_ACCESS_KEY_ID = ""  # empty: boto3's own lookup (environment, instance role)
+    S3_SECRET_ACCESS_KEY = ""
+    S3_PREFIX = ""  # e.g. "mashang/": objects under <prefix>photos/ and <prefix>held/
+    S3_PATH_STYLE = False  # True for MinIO and Ceph RGW; OSS and COS want virtual-hosted
+    # A store that is down answers within (S3_RETRIES + 1) × these, never hangs a worker.
+    S3_CONNECT_TIMEOUT = 2.0
+    S3_READ_TIMEOUT = 5.0
+    S3_RETRIES = 2
 
     # Photos past these limits are refused one by one with a message beside the field;
     # only a body far beyond them is cut off before it is read. The values (and the
@@ -212,6 +237,13 @@ def load_config(app, test_config: dict | None) -> None:
 
     if app.config["OUTBOX_LOG_FULL_BODY"] is None:
         app.config["OUTBOX_LOG_FULL_BODY"] = app.config["APP_ENV"] != "production"
+
+    if app.config["STORAGE_BACKEND"] not in ("local", "s3"):
+        raise RuntimeError("STORAGE_BACKEND must be 'local' or 's3'.")
+    if app.config["STORAGE_BACKEND"] == "s3" and not app.config["S3_BUCKET"]:
+        raise RuntimeError("STORAGE_BACKEND=s3 needs S3_BUCKET.")
+    if not app.config["S3_PREFIX"].endswith("/") and app.config["S3_PREFIX"]:
+        app.config["S3_PREFIX"] += "/"
 
     if app.config["APP_ENV"] == "production" and app.config["SECRET_KEY"] in ("", DEV_SECRET_KEY):
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY: set SECRET_KEY.")

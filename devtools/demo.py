@@ -63,7 +63,7 @@ from services.clock import local_today, to_local, utc_at
 from services.codes import new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
 from services.permissions import oversees_station
-from services.storage import LocalStorage
+from services.storage import open_storage
 from services.workflow import RESIDENT, SYSTEM
 
 DATA = Path(__file__).with_name("demo_data")
@@ -595,7 +595,7 @@ def _seed_concerns(stations: dict[str, Station], units: dict[tuple[str, str], Un
     seeds = {s.key: s for s in STATIONS}
     users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(_usernames())))}
     categories = {c.code: c for c in db.session.scalars(sa.select(Category))}
-    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    storage = open_storage(current_app.config)
     made: dict[str, Concern] = {}
     new_ids: list[int] = []
     for seed in CONCERNS:

@@ -20,7 +20,7 @@ from services.redact import redact
 
 # Where the number rules live; imported here too, as other modules expect them here.
 from services.resident_mobile import is_mainland_mobile, normalize_mobile
-from services.storage import LocalStorage
+from services.storage import Storage
 
 
 def clean_text(raw: str) -> str:
@@ -95,7 +95,7 @@ def submit_concern(
     data: ConcernInput,
     photos: list[ProcessedPhoto],
     *,
-    storage: LocalStorage,
+    storage: Storage,
     submission_key: str | None = None,
     sender: str | None = None,
     source: ConcernSource = ConcernSource.QR,

@@ -14,7 +14,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from services.errors import PhotoRefused
 from services.photos import ProcessedPhoto
-from services.storage import LocalStorage
+from services.storage import Storage
 
 SALT = "mashang.held-photo"
 NAME_MAX = 60  # of the file name shown beside the field
@@ -31,7 +31,7 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
 
 
-def hold(storage: LocalStorage, photo: ProcessedPhoto, name: str, *, secret: str, max_age: float) -> HeldPhoto:
+def hold(storage: Storage, photo: ProcessedPhoto, name: str, *, secret: str, max_age: float) -> HeldPhoto:
     """Keep a cleaned photo; sweeps held photos past `max_age` on the way."""
     storage.sweep_held(max_age)
     key = storage.hold(photo.data, photo.extension)
@@ -49,7 +49,7 @@ def describe(token: str, *, secret: str) -> str | None:
     return str(payload[5]) if isinstance(payload, list) and len(payload) == 6 else None
 
 
-def restore(storage: LocalStorage, token: str, *, secret: str, max_age: float) -> HeldPhoto:
+def restore(storage: Storage, token: str, *, secret: str, max_age: float) -> HeldPhoto:
     """The held photo behind a token; PhotoRefused("held_expired") when it is gone."""
     name = describe(token, secret=secret) or "?"
     try:

@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from services.limits import PHOTO_MB_MAX
+from services.storage import StorageUnavailable
 
 
 def _page(status: int, title: str, message: str):
@@ -93,6 +94,16 @@ def register(app) -> None:
             503,
             _("Busy just now"),
             _("The service is very busy and nothing was saved. Please go back and try again in a moment."),
+        )
+
+    @app.errorhandler(StorageUnavailable)
+    def store_down(error):
+        # The photo store is down or refuses us: a photo page says so rather than a 500.
+        app.logger.warning("photo store error on %s %s: %s", request.method, request.path, error)
+        return _page(
+            503,
+            _("Photos unavailable just now"),
+            _("The photo store cannot be reached just now. Please try again in a few minutes."),
         )
 
     @app.errorhandler(500)

@@ -42,7 +42,7 @@ from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
 from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
-from services.storage import LocalStorage
+from services.storage import Storage, StorageUnavailable, open_storage
 from views.duty import station_panel
 from views.forms.residents import ConcernForm, RatingForm, WithdrawForm
 from views.util import int_or_none, safe_next
@@ -50,8 +50,8 @@ from views.util import int_or_none, safe_next
 bp = Blueprint("public", __name__)
 
 
-def storage() -> LocalStorage:
-    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
+def storage() -> Storage:
+    return open_storage(current_app.config)
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -340,24 +340,40 @@ def _held_age() -> float:
     return current_app.config["HELD_PHOTO_MINUTES"] * 60.0
 
 
-def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str | None]], int, str | None]:
+# (file name, photo, held token or None); the photo is None for a kept one that the store
+# could not give back just now: its token goes back with the form for the next try.
+_Photos = list[tuple[str, ProcessedPhoto | None, str | None]]
+
+
+def _read_photos(form: ConcernForm) -> tuple[_Photos, int, str | None]:
     """The photos of this submission, cleaned: those kept from the last try and those chosen
-    now, each (file name, photo, held token or None); how many chosen files are not among
-    them (refused, or not read at all); and a notice for above the form when every decoding
-    place stayed taken (busy). A refused photo gets its message beside the field. No
+    now; how many chosen files are not among them (refused, or not read at all); and a
+    notice for above the form when every decoding place stayed taken (busy) or the photo
+    store is unreachable. A refused photo gets its message beside the field. No
     database here: on SQLite a transaction open now would hold the write lock."""
     cfg = current_app.config
     secret = _held_secret()
     # A forged form may send text where a file belongs: only uploads count.
     files = [f for f in (form.photos.data or []) if isinstance(f, FileStorage) and f.filename]
     tokens = list(dict.fromkeys(t for t in (form.kept_photos.data or []) if t))[: cfg["MAX_PHOTOS"] + 1]
-    photos: list[tuple[str, ProcessedPhoto, str | None]] = []
+    photos: _Photos = []
+    store_down = False
     for token in tokens:
+        if store_down:  # one wait for a store that is down is enough
+            if (name := held_photos.describe(token, secret=secret)) is not None:
+                photos.append((name, None, token))
+            continue
         try:
             kept = held_photos.restore(storage(), token, secret=secret, max_age=_held_age())
             photos.append((kept.name, kept.photo, kept.token))
         except PhotoRefused as refused:
             form.photos.errors.append(refusals.message(refused))
+        except StorageUnavailable as exc:
+            current_app.logger.warning("concern form: a kept photo could not be read: %s", exc)
+            store_down = True
+            photos.append((held_photos.describe(token, secret=secret) or "?", None, token))
+    if store_down:
+        return photos, len(files), _store_down_message()
     if len(photos) + len(files) > cfg["MAX_PHOTOS"]:
         form.photos.errors.append(_("Please choose at most %(n)d photos.", n=cfg["MAX_PHOTOS"]))
         return photos, len(files), None
@@ -385,19 +401,26 @@ def _read_photos(form: ConcernForm) -> tuple[list[tuple[str, ProcessedPhoto, str
     return photos, not_kept, None
 
 
-def _hold(photos: list[tuple[str, ProcessedPhoto, str | None]]) -> list[tuple[str, str]]:
-    """Keep the photos that are not kept yet; (token, file name) of every one, for the form."""
+def _hold(photos: _Photos, *, store_down: bool = False) -> tuple[list[tuple[str, str]], bool]:
+    """Keep the photos that are not kept yet; (token, file name) of every one, for the form,
+    and whether some could not be kept (to be chosen again)."""
     secret = _held_secret()
     held = []
+    lost = False
     for name, photo, token in photos:
         if token is None:
+            if store_down or photo is None:
+                lost = True
+                continue
             try:
                 token = held_photos.hold(storage(), photo, name, secret=secret, max_age=_held_age()).token
-            except OSError:
-                current_app.logger.exception("could not keep a photo for the next try")
+            except OSError as exc:
+                current_app.logger.warning("could not keep a photo for the next try: %s", exc)
+                lost = True
+                store_down = isinstance(exc, StorageUnavailable)  # then not again for the next one
                 continue
         held.append((token, name))
-    return held
+    return held, lost
 
 
 def render_concern_form(
@@ -504,9 +527,10 @@ def _file_concern(code: str):
     valid = form.validate_on_submit()
     photos, unread, busy = _read_photos(form)
 
-    def again(status: int, notice: str | None = None):
+    def again(status: int, notice: str | None = None, *, store_down: bool = False):
         shown = station or _FormStation(None, code, _("Back to the station"))
-        return render_concern_form(shown, form, status=status, notice=notice, held=_hold(photos), rechoose=unread > 0)
+        held, lost = _hold(photos, store_down=store_down)
+        return render_concern_form(shown, form, status=status, notice=notice, held=held, rechoose=unread > 0 or lost)
 
     if station is None:
         return again(503, _try_again_message())
@@ -531,7 +555,7 @@ def _file_concern(code: str):
         concern = concern_service.submit_concern(
             st,
             data,
-            [photo for _name, photo, _token in photos],
+            [photo for _name, photo, _token in photos if photo is not None],
             storage=storage(),
             submission_key=key or None,
             sender=_sender(),
@@ -550,6 +574,11 @@ def _file_concern(code: str):
         if existing is None:
             return again(503, _try_again_message())
         tracking_code = existing
+    except StorageUnavailable as exc:
+        # Nothing was filed (the rows are rolled back); the photos cannot be kept either.
+        db.session.rollback()
+        current_app.logger.warning("concern form: the photo store failed, the form comes back (503): %s", exc)
+        return again(503, _store_down_message(), store_down=True)
     except SQLAlchemyError as exc:
         # "database is locked" past the busy timeout, a PostgreSQL serialization failure or
         # a lost connection: nothing was stored; the resident sends the same form again.
@@ -557,6 +586,13 @@ def _file_concern(code: str):
         current_app.logger.warning("concern form: writing failed, the form comes back (503): %s", exc)
         return again(503, _try_again_message())
     return redirect(url_for("public.receipt", code=tracking_code), 303)
+
+
+def _store_down_message() -> str:
+    return _(
+        "Photos cannot be stored just now, so your concern was not sent yet. Please submit again in a "
+        "moment: everything you typed is still here."
+    )
 
 
 def _try_again_message() -> str:
