@@ -18,6 +18,7 @@ ENV_SETTINGS = {
     "DATABASE_URL": str,
     "PUBLIC_BASE_URL": str,
     "UPLOAD_FOLDER": str,
+    "BACKUP_FOLDER": str,
     "QRCODE_FOLDER": str,
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_ENABLED": lambda v: v.lower() in ("1", "true", "yes", "on"),
@@ -75,6 +76,8 @@ class Config:
     PUBLIC_BASE_URL = "http://127.0.0.1:8000"
     UPLOAD_FOLDER = str(ROOT / "instance" / "uploads")
     QRCODE_FOLDER = str(ROOT / "qrcodes")
+    # `flask backup` writes here unless given --to: another disk, or one synced off the machine.
+    BACKUP_FOLDER = str(ROOT / "instance" / "backups")
 
     # Photos past these limits are refused one by one with a message beside the field;
     # only a body far beyond them is cut off before it is read. The values (and the

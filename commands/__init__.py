@@ -10,11 +10,12 @@ concerns.py  flask concerns auto-close
 calendar.py  flask calendar import|show
 regions.py   flask regions load|info
 imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
+backup.py    flask backup [--to DIR] [--keep N], flask restore FROM [--yes]
 """
 
 from flask import Flask
 
-from commands import accounts, calendar, concerns, demo, duty, imports, outbox, qrcodes, regions, scale
+from commands import accounts, backup, calendar, concerns, demo, duty, imports, outbox, qrcodes, regions, scale
 
 
 def register(app: Flask) -> None:
@@ -31,5 +32,7 @@ def register(app: Flask) -> None:
         regions.regions_group,
         imports.import_command,
         imports.sample_county_command,
+        backup.backup_command,
+        backup.restore_command,
     ):
         app.cli.add_command(command)

@@ -4,7 +4,7 @@ S3-compatible store could also implement."""
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HELD = "held"  # photos read but not yet filed with a concern (services/held_photos.py)
@@ -24,13 +24,16 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / self._checked(key)
 
-    def _put(self, path_of: Callable[[str], Path], data: bytes, extension: str) -> str:
-        key = f"{secrets.token_urlsafe(18)}.{extension}"
-        path = path_of(key)
+    @staticmethod
+    def _write_at(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+
+    def _put(self, path_of: Callable[[str], Path], data: bytes, extension: str) -> str:
+        key = f"{secrets.token_urlsafe(18)}.{extension}"
+        self._write_at(path_of(key), data)
         return key
 
     @staticmethod
@@ -45,6 +48,30 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes | None:
         return self._get(self._path, key)
+
+    # --- the whole store, for backups (services/backup.py) -----------------------------
+
+    def iter_photos(self) -> Iterator[tuple[str, int]]:
+        """Every filed photo as (key, size in bytes), held photos left out."""
+        try:
+            folders = [e for e in os.scandir(self.root) if e.is_dir() and len(e.name) == 2]  # not HELD
+            folders.sort(key=lambda e: e.name)
+        except OSError:
+            return
+        for folder in folders:
+            for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
+                # A ".part" file is a save still being written (or one a crash cut short).
+                if entry.is_file() and not entry.name.endswith(".part") and not entry.name.startswith("."):
+                    yield entry.name, entry.stat().st_size
+
+    def write(self, key: str, data: bytes) -> None:
+        """Store `data` under a key made earlier (a restore puts photos back as they were)."""
+        self._write_at(self._path(key), data)
+
+    def local_path(self, key: str) -> Path:
+        """The file behind a key: a backup folder (a LocalStorage) hard-links the photos
+        the previous backup already holds instead of copying them again."""
+        return self._path(key)
 
     # --- held photos: read, not yet part of a concern; swept after a while ----------------
 
