@@ -40,13 +40,19 @@ run: $(VENV)/.installed instance/config.py translations
 	@echo
 	$(BIN)/gunicorn --config gunicorn.conf.py 'app:create_app()'
 
-# Debian's Chromium drives the browser tests; a missing one is installed, or the run fails loudly.
+# Debian's Chromium drives the browser tests, and postgresql-client serves `flask backup`; what
+# is missing is installed, or the run fails loudly.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
 	  echo "Installing Debian packages for the browser tests (chromium, CJK fonts)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils \
 	  || { echo "ERROR: could not install chromium; run as root or install it yourself." >&2; exit 1; }; \
 	fi
+	@# flask backup/restore on PostgreSQL (and their tests) run pg_dump and pg_restore.
+	@command -v pg_dump >/dev/null && command -v pg_restore >/dev/null || { \
+	  echo "Installing Debian's postgresql-client (pg_dump, pg_restore)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client \
+	  || { echo "ERROR: could not install postgresql-client; run as root or install it yourself." >&2; exit 1; }; }
 
 # The suite split across TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0`
 # runs it in one). Each worker has its own SQLite file or PostgreSQL database.
