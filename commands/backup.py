@@ -18,11 +18,12 @@ def _store():
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 def _summary(manifest: dict) -> str:
@@ -102,7 +103,7 @@ def restore_command(source: Path, yes: bool):
         click.echo(f"Warning: {result.missing_photos} photos named by records are in neither the backup nor the store.")
     if not result.ok:
         raise click.ClickException("The restored data does not match the manifest: do not use this database.")
-    audit.log(None, "system.restored", backup=found.folder.name, made=found.manifest["created_at"], photos=written)
+    audit.log(None, "backup.restored", backup=found.folder.name, made=found.manifest["created_at"], photos=written)
     db.session.commit()
     click.echo("Restore verified.")
     from views.health import migration_head

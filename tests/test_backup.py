@@ -149,7 +149,7 @@ def test_a_restored_backup_holds_every_concern_event_duty_and_photo(app, runner,
             assert restored_store.read(key) == data
         assert dict(restored_store.iter_photos()).keys() == world["photos"].keys()  # the held one stayed behind
         with restored.connect() as conn:
-            assert conn.scalar(sa.text("SELECT action FROM audit_log ORDER BY id DESC LIMIT 1")) == "system.restored"
+            assert conn.scalar(sa.text("SELECT action FROM audit_log ORDER BY id DESC LIMIT 1")) == "backup.restored"
 
 
 def test_refuses_a_database_that_is_not_empty(runner, world, tmp_path):
