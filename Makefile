@@ -40,14 +40,19 @@ run: $(VENV)/.installed instance/config.py translations
 	@echo
 	$(BIN)/gunicorn --config gunicorn.conf.py 'app:create_app()'
 
-# Debian's Chromium drives the browser tests and Debian's nginx checks deploy/; a missing one is
-# installed, or the run fails loudly.
+# Debian's Chromium drives the browser tests, Debian's nginx checks deploy/, and
+# postgresql-client serves `flask backup`; what is missing is installed, or the run fails loudly.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ] || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
 	  echo "Installing Debian packages for the tests (chromium, CJK fonts, nginx)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils nginx \
 	  || { echo "ERROR: could not install the test packages (chromium, fonts-noto-cjk, poppler-utils, nginx); run as root or install them yourself." >&2; exit 1; }; \
 	fi
+	@# flask backup/restore on PostgreSQL (and their tests) run pg_dump and pg_restore.
+	@command -v pg_dump >/dev/null && command -v pg_restore >/dev/null || { \
+	  echo "Installing Debian's postgresql-client (pg_dump, pg_restore)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client \
+	  || { echo "ERROR: could not install postgresql-client; run as root or install it yourself." >&2; exit 1; }; }
 
 # The suite split across TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0`
 # runs it in one). Each worker has its own SQLite file or PostgreSQL database.

@@ -18,6 +18,7 @@ ENV_SETTINGS = {
     "DATABASE_URL": str,
     "PUBLIC_BASE_URL": str,
     "UPLOAD_FOLDER": str,
+    "BACKUP_FOLDER": str,
     "QRCODE_FOLDER": str,
     "STORAGE_BACKEND": str,
     "S3_ENDPOINT_URL": str,
@@ -100,6 +101,8 @@ class Config:
     S3_CONNECT_TIMEOUT = 2.0
     S3_READ_TIMEOUT = 5.0
     S3_RETRIES = 2
+    # `flask backup` writes here unless given --to: another disk, or one synced off the machine.
+    BACKUP_FOLDER = str(ROOT / "instance" / "backups")
 
     # Photos past these limits are refused one by one with a message beside the field;
     # only a body far beyond them is cut off before it is read. The values (and the

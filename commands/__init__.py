@@ -11,11 +11,12 @@ calendar.py  flask calendar import|show
 regions.py   flask regions load|info
 imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
 jobs.py      flask jobs list|once NAME|run (the scheduled jobs, under a lock)
+backup.py    flask backup [--to DIR] [--keep N], flask restore FROM [--yes]
 """
 
 from flask import Flask
 
-from commands import accounts, calendar, concerns, demo, duty, imports, jobs, outbox, qrcodes, regions, scale
+from commands import accounts, backup, calendar, concerns, demo, duty, imports, jobs, outbox, qrcodes, regions, scale
 
 
 def register(app: Flask) -> None:
@@ -33,5 +34,7 @@ def register(app: Flask) -> None:
         imports.import_command,
         imports.sample_county_command,
         jobs.jobs_group,
+        backup.backup_command,
+        backup.restore_command,
     ):
         app.cli.add_command(command)

@@ -32,6 +32,7 @@ class Storage(Protocol):
     def read(self, key: str) -> bytes | None: ...
     def delete(self, key: str) -> None: ...
     def keys(self) -> Iterator[str]: ...
+    def iter_photos(self) -> Iterator[tuple[str, int]]: ...
     def hold(self, data: bytes, extension: str) -> str: ...
     def read_held(self, key: str) -> bytes | None: ...
     def sweep_held(self, older_than_seconds: float, *, now: float | None = None) -> int: ...
@@ -91,15 +92,8 @@ class LocalStorage:
         self._path(key).unlink(missing_ok=True)
 
     def keys(self) -> Iterator[str]:
-        """Every filed photo's key (not the held ones), in no particular order."""
-        if not self.root.is_dir():
-            return
-        for shard in os.scandir(self.root):
-            if shard.name == HELD or not shard.is_dir():
-                continue
-            for entry in os.scandir(shard.path):
-                if entry.is_file() and not entry.name.endswith(".part"):
-                    yield entry.name
+        """Every filed photo's key (not the held ones)."""
+        return (key for key, _size in self.iter_photos())
 
     def check(self) -> None:
         """Raises StorageUnavailable unless a file can be written in the folder."""
@@ -109,6 +103,26 @@ class LocalStorage:
                 pass
         except OSError as exc:
             raise StorageUnavailable(f"upload folder not writable: {exc}") from exc
+
+    # --- the whole store, for backups (services/backup.py) -----------------------------
+
+    def iter_photos(self) -> Iterator[tuple[str, int]]:
+        """Every filed photo as (key, size in bytes), held photos left out."""
+        try:
+            folders = [e for e in os.scandir(self.root) if e.is_dir() and len(e.name) == 2]  # not HELD
+            folders.sort(key=lambda e: e.name)
+        except OSError:
+            return
+        for folder in folders:
+            for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
+                # A ".part" file is a save still being written (or one a crash cut short).
+                if entry.is_file() and not entry.name.endswith(".part") and not entry.name.startswith("."):
+                    yield entry.name, entry.stat().st_size
+
+    def local_path(self, key: str) -> Path:
+        """The file behind a key: a backup folder (a LocalStorage) hard-links the photos
+        the previous backup already holds instead of copying them again."""
+        return self._path(key)
 
     # --- held photos: read, not yet part of a concern; swept after a while ----------------
 
@@ -230,13 +244,13 @@ class S3Storage:
         except KeyError:
             return None
 
-    def _keys_in(self, area: str) -> Iterator[tuple[str, float]]:
+    def _objects_in(self, area: str) -> Iterator[tuple[str, dict]]:
         start = f"{self.prefix}{area}/"
         token: dict[str, str] = {}
         while True:
             page = self._call("list_objects_v2", Prefix=start, **token)
             for obj in page.get("Contents", ()):
-                yield obj["Key"][len(start) :], obj["LastModified"].timestamp()
+                yield obj["Key"][len(start) :], obj
             if not page.get("IsTruncated"):
                 return
             token = {"ContinuationToken": page["NextContinuationToken"]}
@@ -260,8 +274,11 @@ class S3Storage:
         self._call("delete_object", Key=self._name(PHOTOS, key))  # a missing key is no error
 
     def keys(self) -> Iterator[str]:
-        for key, _modified in self._keys_in(PHOTOS):
-            yield key
+        return (key for key, _size in self.iter_photos())
+
+    def iter_photos(self) -> Iterator[tuple[str, int]]:
+        for key, obj in self._objects_in(PHOTOS):
+            yield key, obj["Size"]
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -287,7 +304,7 @@ class S3Storage:
         """Delete held photos last modified before that; returns how many went. (A bucket
         lifecycle rule on the held/ prefix does the same without the app: README.)"""
         cutoff = (time.time() if now is None else now) - older_than_seconds
-        old = [key for key, modified in self._keys_in(HELD) if modified < cutoff]
+        old = [key for key, obj in self._objects_in(HELD) if obj["LastModified"].timestamp() < cutoff]
         for start in range(0, len(old), 1000):  # DeleteObjects takes 1,000 at a time
             batch = [{"Key": f"{self.prefix}{HELD}/{key}"} for key in old[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": batch, "Quiet": True})
