@@ -10,11 +10,12 @@ concerns.py  flask concerns auto-close
 calendar.py  flask calendar import|show
 regions.py   flask regions load|info
 imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
+privacy.py   flask privacy purge [--dry-run]
 """
 
 from flask import Flask
 
-from commands import accounts, calendar, concerns, demo, duty, imports, outbox, qrcodes, regions, scale
+from commands import accounts, calendar, concerns, demo, duty, imports, outbox, privacy, qrcodes, regions, scale
 
 
 def register(app: Flask) -> None:
@@ -31,5 +32,6 @@ def register(app: Flask) -> None:
         regions.regions_group,
         imports.import_command,
         imports.sample_county_command,
+        privacy.privacy_group,
     ):
         app.cli.add_command(command)

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import current_app
+
 HELD = "held"  # photos read but not yet filed with a concern (services/held_photos.py)
 
 
@@ -46,6 +48,14 @@ class LocalStorage:
     def read(self, key: str) -> bytes | None:
         return self._get(self._path, key)
 
+    def delete(self, key: str) -> bool:
+        """Remove a stored file; False when it was not there (deleting twice is no error)."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     # --- held photos: read, not yet part of a concern; swept after a while ----------------
 
     def _held_path(self, key: str) -> Path:
@@ -73,3 +83,8 @@ class LocalStorage:
             except OSError:
                 pass  # another worker swept it first
         return gone
+
+
+def configured() -> LocalStorage:
+    """The store the running app is configured with (views and CLI commands alike)."""
+    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
