@@ -167,7 +167,8 @@ def erase_contact(concern: Concern, now: datetime | None = None) -> Erased:
     now = now or utcnow()
     erased = _strike_contact(concern, dry_run=False)
     concern.contact_erased_at = now
-    audit.log(None, "concern.contact_erased", concern, by=RESIDENT, **erased.as_dict())
+    counted = {key: value for key, value in erased.as_dict().items() if value}
+    audit.log(None, "concern.contact_erased", concern, by=RESIDENT, **counted)
     db.session.flush()
     return erased
 
