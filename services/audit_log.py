@@ -17,6 +17,7 @@ from models.base import ID_MAX
 from services import keyset
 from services.clock import day_start, to_local
 from services.errors import DomainError
+from services.figures import FIRST_YEAR, LAST_YEAR
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000
@@ -59,7 +60,12 @@ class Parsed:
 
 
 def _day(raw: str) -> date:
-    return date.fromisoformat(raw)
+    # Past the years the service can hold records for, a day is a typing mistake (and
+    # 9999-12-31 has no day after it to bound the range with).
+    day = date.fromisoformat(raw)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(raw)
+    return day
 
 
 def parse_filter(args) -> Parsed:

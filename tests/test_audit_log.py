@@ -108,6 +108,7 @@ def test_filter_by_object_type_and_number(client, world):
     ("args", "message"),
     [
         ({"since": "2026-13-40"}, "YYYY-MM-DD"),
+        ({"until": "9999-12-31"}, "between the years 2000 and 2100"),
         ({"since": "2026-03-05", "until": "2026-03-01"}, "before the first"),
         ({"id": "99999999999999999999"}, "whole number"),
         ({"id": "-1"}, "whole number"),

@@ -22,7 +22,7 @@ PROBLEMS = {
     ),
     "bad_type": _l("An object type is a word of lower-case letters, such as concern or user."),
     "bad_id": _l("An object number is a whole number."),
-    "bad_day": _l("Please give a date as YYYY-MM-DD."),
+    "bad_day": _l("Please give a date as YYYY-MM-DD, between the years %(first)d and %(last)d."),
     "bad_range": _l("The last day is before the first."),
 }
 # What an entry's code means, where there are words for it; the code is shown beside them.
@@ -44,7 +44,8 @@ def only_auditors():
 
 
 def _problems(parsed: audit_log.Parsed) -> dict[str, str]:
-    return {key: str(PROBLEMS[code]) % {"n": audit_log.TEXT_MAX} for key, code in parsed.problems.items()}
+    values = {"n": audit_log.TEXT_MAX, "first": audit_log.FIRST_YEAR, "last": audit_log.LAST_YEAR}
+    return {key: str(PROBLEMS[code]) % values for key, code in parsed.problems.items()}
 
 
 @bp.get("")
