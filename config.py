@@ -50,6 +50,7 @@ ENV_SETTINGS = {
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
     "CONCERN_RATING_DAYS": int,
+    "PERSONAL_DATA_DAYS": int,
     "OUTBOX_SMS_SENDER": str,
     "OUTBOX_EMAIL_SENDER": str,
     "OUTBOX_MAX_ATTEMPTS": int,
@@ -144,6 +145,9 @@ class Config:
     CONCERN_STAGE_DAYS = {"submitted": 2, "accepted": 3, "dispatched": 15, "replied": 3}
     # Calendar days a resident has to rate a confirmed answer before it closes by itself.
     CONCERN_RATING_DAYS = 7
+    # Days after a concern ended (closed, rejected, withdrawn, merged) that its resident's
+    # personal data are erased by `flask privacy purge` (services/erasure.py).
+    PERSONAL_DATA_DAYS = 365
 
     # Notifications (services/outbox.py; `flask outbox send` from cron every minute).
     # Senders per channel: "log" writes the message to the application log; "webhook"

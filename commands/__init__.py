@@ -12,11 +12,26 @@ regions.py   flask regions load|info
 imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
 jobs.py      flask jobs list|once NAME|run (the scheduled jobs, under a lock)
 backup.py    flask backup [--to DIR] [--keep N], flask restore FROM [--yes]
+privacy.py   flask privacy purge [--dry-run]
 """
 
 from flask import Flask
 
-from commands import accounts, backup, calendar, concerns, demo, duty, imports, jobs, outbox, qrcodes, regions, scale
+from commands import (
+    accounts,
+    backup,
+    calendar,
+    concerns,
+    demo,
+    duty,
+    imports,
+    jobs,
+    outbox,
+    privacy,
+    qrcodes,
+    regions,
+    scale,
+)
 
 
 def register(app: Flask) -> None:
@@ -36,5 +51,6 @@ def register(app: Flask) -> None:
         jobs.jobs_group,
         backup.backup_command,
         backup.restore_command,
+        privacy.privacy_group,
     ):
         app.cli.add_command(command)

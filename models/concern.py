@@ -64,6 +64,11 @@ class Concern(TimestampMixin, Base):
     # step of the loop clears both (services.triage).
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # services.erasure: the resident asked on the tracking page for their name and mobile
+    # to go; and PERSONAL_DATA_DAYS after the concern ended, all its personal data went
+    # (contact, comments, photos). The anonymous record and its figures stay.
+    contact_erased_at: Mapped[datetime | None]
+    personal_data_erased_at: Mapped[datetime | None]
 
     station: Mapped[Station] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
@@ -187,6 +192,9 @@ class Attachment(Base):
     width: Mapped[int]
     height: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The file was deleted from storage with the concern's personal data; the row stays
+    # so that the record still says a photo was sent.
+    erased_at: Mapped[datetime | None]
 
     concern: Mapped[Concern] = relationship(back_populates="attachments")
 

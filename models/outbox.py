@@ -63,3 +63,5 @@ class AuditLog(Base):
     target_id: Mapped[int | None]
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship()

@@ -26,6 +26,7 @@ from models.enums import Rating
 from services import disclosures
 from services.attendance import MonthAttendance, reason_label
 from services.audit import log
+from services.audit_log import EXPORT_HEADERS, EXPORT_WIDTHS, AuditExport
 from services.clock import to_local
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
@@ -396,3 +397,37 @@ def record_concern_export(actor: User, f: InboxFilter, fmt: str, export: Concern
         purpose=export.purpose,
     )
     disclosures.record(entry, export.unmasked_ids)
+
+
+# --- the audit log (services.audit_log) ---------------------------------------------------
+
+
+def _audit_notes(export: AuditExport, filter_args: dict) -> list[list]:
+    notes: list[list] = [
+        ["导出时间", _local(export.made_at)],
+        ["筛选条件", "；".join(f"{k}={v}" for k, v in filter_args.items()) or "无"],
+        ["条数", len(export.rows)],
+    ]
+    if export.truncated:
+        notes.append(["注意", f"符合条件的记录超过 {len(export.rows)} 条，只导出了最新的 {len(export.rows)} 条"])
+    return notes
+
+
+def audit_xlsx(export: AuditExport, filter_args: dict) -> bytes:
+    """The entries on one sheet and what was exported on another; write-only, like the concerns'."""
+    wb = Workbook(write_only=True)
+    _sheet(wb.create_sheet("操作日志"), EXPORT_HEADERS, export.rows, EXPORT_WIDTHS)
+    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), _audit_notes(export, filter_args), (12, 80))
+    wb.properties.title = "操作日志"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def audit_csv(export: AuditExport, filter_args: dict) -> bytes:
+    return _csv_bytes(EXPORT_HEADERS, export.rows)
+
+
+def audit_filenames(export: AuditExport, ext: str) -> tuple[str, str]:
+    stamp = to_local(export.made_at).strftime("%Y%m%d-%H%M")
+    return f"操作日志-{stamp}.{ext}", f"audit-{stamp}.{ext}"

@@ -65,6 +65,7 @@ class Permission(StrEnum):
     CALENDAR_MANAGE = "calendar.manage"
     ACCOUNT_CHANGE_PASSWORD = "account.change_password"  # noqa: S105 (a permission name)
     USER_MANAGE = "user.manage"
+    AUDIT_VIEW = "audit.view"
     REGION_MANAGE = "region.manage"
     REGION_EDIT = "region.edit"
     ACCOUNT_INVITE = "account.invite"
@@ -311,6 +312,8 @@ RULES: dict[str, Rule] = {
     # Accounts
     P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
     P.USER_MANAGE: (frozenset({ADMIN}), _any),
+    # The audit log of every staff and system action, and its export: the operator's.
+    P.AUDIT_VIEW: (frozenset({ADMIN}), None),
     # Regions (行政区划): browsing them and adding townships; renaming and switching off
     P.REGION_MANAGE: (frozenset({STAFF, ADMIN}), _region_in_reach),
     P.REGION_EDIT: (frozenset({STAFF, ADMIN}), _region_editable),

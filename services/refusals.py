@@ -122,6 +122,9 @@ WORDS: dict[Key, Wording] = {
     (C, "anonymous_with_contact", None): Wording(_CHECK_FIELD, "anonymous"),
     (C, "consent_required", None): Wording(_CHECK_FIELD, "consent"),
     (C, "too_many_photos", None): Wording(_CHECK_FIELD, "photos"),
+    # The resident's contact details, erased at their request (services.erasure)
+    (C, "contact_erased", None): Wording(_l("Your name and mobile number have already been erased from this concern.")),
+    (C, "no_contact", None): Wording(_l("This concern has no name or mobile number to erase.")),
     # Photos, each named by its file name
     (P, "too_large", None): Wording(
         _l("“%(name)s” is larger than %(mb)d MB. Please choose a smaller photo."),

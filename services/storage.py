@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from flask import current_app
+
 HELD = "held"  # photos read but not yet filed with a concern (services/held_photos.py)
 PHOTOS = "photos"  # the object store's area for filed photos (the folder keeps its old layout)
 
@@ -309,6 +311,12 @@ class S3Storage:
             batch = [{"Key": f"{self.prefix}{HELD}/{key}"} for key in old[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": batch, "Quiet": True})
         return len(old)
+
+
+def configured() -> Storage:
+    """The store the running app is configured with (views and CLI commands alike)."""
+
+    return open_storage(current_app.config)
 
 
 def open_storage(config: Mapping[str, Any]) -> Storage:

@@ -236,6 +236,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("user.manage",               "none"):              "-   -   -   -     -    Y",
     ("user.manage",               "rep_b"):             "-   -   -   -     -    Y",
 
+    ("audit.view",                "none"):              "-   -   -   -     -    Y",
+
     # regions: staff of 周口市 open their city and everything below it (not 漯河市's); they
     # rename and switch off only townships, the admin any division
     ("region.manage",             "none"):              "-   -   -   Y     -    Y",

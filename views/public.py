@@ -34,7 +34,7 @@ from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
-from services import held_photos, public_answers, refusals
+from services import erasure, held_photos, public_answers, refusals
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
@@ -42,16 +42,17 @@ from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
 from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
-from services.storage import Storage, StorageUnavailable, open_storage
+from services.storage import Storage, StorageUnavailable
+from services.storage import configured as configured_storage
 from views.duty import station_panel
-from views.forms.residents import ConcernForm, RatingForm, WithdrawForm
+from views.forms.residents import ConcernForm, EraseContactForm, RatingForm, WithdrawForm
 from views.util import int_or_none, safe_next
 
 bp = Blueprint("public", __name__)
 
 
 def storage() -> Storage:
-    return open_storage(current_app.config)
+    return configured_storage()
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -825,6 +826,57 @@ def withdraw(code: str):
             flash(_("A representative has already taken up this concern, so it can no longer be withdrawn."))
         return redirect(url_for("public.track", code=concern.tracking_code), 303)
     flash(_("Your concern has been withdrawn."))
+    return redirect(url_for("public.track", code=concern.tracking_code), 303)
+
+
+def _erase_page(concern: Concern, form: EraseContactForm, status: int = 200):
+    response = make_response(
+        render_template(
+            "public/erase_contact.html",
+            concern=concern,
+            form=form,
+            code_display=format_tracking_code(concern.tracking_code),
+            still_open=merge_root(concern).status in flow.OPEN_STATUSES,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _nothing_to_erase(concern: Concern, refused: ConcernRefused):
+    flash(refusals.message(refused))
+    return redirect(url_for("public.track", code=concern.tracking_code), 303)
+
+
+@bp.get("/t/<code>/erase")
+def erase_contact_confirm(code: str):
+    """The confirm step: what erasing the contact details changes, then the button."""
+    if (moved := _canonical(code, normalize_tracking_code, "public.erase_contact_confirm")) is not None:
+        return moved
+    concern = _concern_or_404(code)
+    if concern.contact_erased_at or concern.personal_data_erased_at:
+        return _nothing_to_erase(concern, ConcernRefused("contact_erased"))
+    if not (concern.contact_name or concern.contact_mobile):
+        return _nothing_to_erase(concern, ConcernRefused("no_contact"))
+    return _erase_page(concern, EraseContactForm(formdata=None))
+
+
+@bp.post("/t/<code>/erase")
+def erase_contact(code: str):
+    concern = _concern_or_404(code)
+    form = EraseContactForm()
+    if concern.contact_erased_at is not None:  # a double tap
+        return _nothing_to_erase(concern, ConcernRefused("contact_erased"))
+    if not form.validate_on_submit():
+        return _erase_page(concern, form, status=422)
+    try:
+        erasure.erase_contact(concern)
+        db.session.commit()
+    except ConcernRefused as refused:
+        db.session.rollback()
+        return _nothing_to_erase(concern, refused)
+    flash(_("Your name and mobile number have been erased. Your concern goes on without them."))
     return redirect(url_for("public.track", code=concern.tracking_code), 303)
 
 

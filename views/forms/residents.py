@@ -144,6 +144,15 @@ class WithdrawForm(FlaskForm):
     )
 
 
+class EraseContactForm(FlaskForm):
+    """The resident has their name and mobile number erased from a concern."""
+
+    confirm = BooleanField(
+        _l("Yes, erase my name and mobile number from this concern. It cannot be undone."),
+        validators=[InputRequired(message=_l("Please tick the box to confirm."))],
+    )
+
+
 class MobileForm(FlaskForm):
     """ "My concerns": the number a resident gave on the concern form."""
 

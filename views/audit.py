@@ -1,0 +1,94 @@
+"""/admin/audit: the audit log for the administrator (`audit.view`), filtered, paged, exported."""
+
+from flask import Blueprint, Response, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from extensions import db, writes_on_get
+from models import utcnow
+from services import audit, audit_log, exports
+from services.permissions import Permission as P
+from views import auth as auth_views
+from views.admin import AUDIT_TITLES
+from views.util import require_or_abort
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+PROBLEMS = {
+    "too_long": _l("Please keep it to %(n)d characters."),
+    "bad_action": _l(
+        "An action is a code of lower-case letters, digits, dots and underscores, such as account. or concern.note."
+    ),
+    "bad_type": _l("An object type is a word of lower-case letters, such as concern or user."),
+    "bad_id": _l("An object number is a whole number."),
+    "bad_day": _l("Please give a date as YYYY-MM-DD, between the years %(first)d and %(last)d."),
+    "bad_range": _l("The last day is before the first."),
+}
+# What an entry's code means, where there are words for it; the code is shown beside them.
+TITLES = {
+    **AUDIT_TITLES,
+    "privacy.purged": _l("Expired personal data erased"),
+    "concern.contact_erased": _l("Contact details erased at the resident's request"),
+    "audit.exported": _l("Audit log exported"),
+}
+EXPORT_TYPES = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.audit_xlsx),
+    "csv": ("text/csv; charset=utf-8", exports.audit_csv),
+}
+
+
+@bp.before_request
+def only_auditors():
+    require_or_abort(P.AUDIT_VIEW)
+
+
+def _problems(parsed: audit_log.Parsed) -> dict[str, str]:
+    values = {"n": audit_log.TEXT_MAX, "first": audit_log.FIRST_YEAR, "last": audit_log.LAST_YEAR}
+    return {key: str(PROBLEMS[code]) % values for key, code in parsed.problems.items()}
+
+
+@bp.get("")
+def entries():
+    parsed = audit_log.parse_filter(request.args)
+    after = request.args.get("after")
+    result = audit_log.page(parsed.filter, after)
+    problems = _problems(parsed)
+    return (
+        render_template(
+            "admin/audit.html",
+            f=parsed.filter,
+            raw={key: request.args.get(key, "") for key in ("who", "action", "type", "id", "since", "until")},
+            problems=problems,
+            result=result,
+            after=after,
+            lines=audit_log.lines,
+            titles=TITLES,
+        ),
+        422 if problems else 200,
+    )
+
+
+@bp.get("/export.<any(xlsx, csv):fmt>")
+@writes_on_get
+def export(fmt: str):
+    """The entries under the filter on screen, newest first, as a file; the export is itself an entry."""
+    if auth_views.password_needed():
+        return auth_views.ask_password(request.full_path)
+    parsed = audit_log.parse_filter(request.args)
+    if parsed.problems:
+        return entries()
+    made = audit_log.export(parsed.filter, utcnow())
+    mimetype, build = EXPORT_TYPES[fmt]
+    args = parsed.filter.as_args()
+    body = build(made, args)
+    audit.log(current_user, "audit.exported", filter=args, format=fmt, rows=len(made.rows), truncated=made.truncated)
+    db.session.commit()
+    if made.truncated:
+        flash(
+            _("The export holds only the newest %(n)d entries. Narrow the filter to export the rest.", n=len(made.rows))
+        )
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = exports.content_disposition(*exports.audit_filenames(made, fmt))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
