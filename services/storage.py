@@ -40,6 +40,16 @@ class LocalStorage:
         except (OSError, ValueError):
             return None
 
+    def check(self) -> None:
+        """Raise (OSError) unless a photo could be stored now: the folder exists and takes a
+        file. Every store has this method; readiness (/readyz) calls it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        probe = self.root / f".ready-{secrets.token_hex(4)}"
+        try:
+            probe.write_bytes(b"")
+        finally:
+            probe.unlink(missing_ok=True)
+
     def save(self, data: bytes, extension: str) -> str:
         return self._put(self._path, data, extension)
 
