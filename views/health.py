@@ -37,6 +37,7 @@ def readyz():
         migration_head(),
         timeout_s=config["READINESS_TIMEOUT_SECONDS"],
         store=storage(),
+        # REDIS_URL: for a cache or locks that keep their state in Redis, when one is set.
         redis_urls=health.redis_urls([config["RATELIMIT_STORAGE_URI"], config.get("REDIS_URL")]),
     )
     ready = all(check.ok for check in checks)
