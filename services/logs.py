@@ -128,13 +128,18 @@ class _RequestFilter(logging.Filter):
         return True
 
 
-def configure(kind: str, *, level: int = logging.INFO, request_fields: Callable[[], dict | None]) -> None:
-    """One handler on the root logger, so the app's, the services' and the libraries' lines
-    come out alike. Called again (another app in the same process) it replaces its own."""
+def unconfigure() -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _OURS, False):
             root.removeHandler(handler)
+
+
+def configure(kind: str, *, level: int = logging.INFO, request_fields: Callable[[], dict | None]) -> None:
+    """One handler on the root logger, so the app's, the services' and the libraries' lines
+    come out alike. Called again (another app in the same process) it replaces its own."""
+    unconfigure()
+    root = logging.getLogger()
     handler = _Stderr()
     setattr(handler, _OURS, True)
     handler.setFormatter(formatter(kind))

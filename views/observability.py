@@ -73,11 +73,14 @@ def metrics_view():
 
 
 def register(app: Flask) -> None:
-    kind = app.config["LOG_FORMAT"] or logs.default_format(app.config["APP_ENV"])
-    logs.configure(kind, request_fields=log_fields)
-    from flask.logging import default_handler
+    # Tests keep pytest's own log capture, unless one asks for a format.
+    if app.config["LOG_FORMAT"] or not app.testing:
+        logs.configure(
+            app.config["LOG_FORMAT"] or logs.default_format(app.config["APP_ENV"]), request_fields=log_fields
+        )
+        from flask.logging import default_handler
 
-    app.logger.removeHandler(default_handler)  # the root logger's handler writes its lines
+        app.logger.removeHandler(default_handler)  # the root logger's handler writes its lines
     app.config["METRICS_ALLOW_NETWORKS"] = metrics.parse_allow(app.config["METRICS_ALLOW"])
     # First of all hooks, so that the id and the clock are there for everything after.
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
