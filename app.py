@@ -104,6 +104,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     with app.app_context():
         configure_sqlite(db.engine)
+    from views import observability
+
+    observability.register(app)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page explains itself

@@ -78,6 +78,10 @@ ENV_SETTINGS = {
     "KIOSK_POLL_SECONDS": int,
     "KIOSK_PAIRING_MINUTES": int,
     "KIOSK_PAIR_RATE_LIMIT": str,
+    "LOG_FORMAT": str,
+    "METRICS_ALLOW": str,
+    "METRICS_TOKEN": str,
+    "METRICS_TIMEOUT_SECONDS": float,
 }
 
 
@@ -199,6 +203,15 @@ class Config:
     KIOSK_PAIRING_MINUTES = 10
     KIOSK_PAIR_RATE_LIMIT = "10 per minute"  # pairing codes typed from one address
     TRUST_PROXY_HOPS = 0
+
+    # Observability (README, "Observability"). Log lines: "json" (one object a line) or
+    # "text"; None: json under APP_ENV=production, text otherwise.
+    LOG_FORMAT: str | None = None
+    # /metrics answers these networks, or anyone with `Authorization: Bearer METRICS_TOKEN`;
+    # everyone else gets a 404. Its database figures wait at most METRICS_TIMEOUT_SECONDS.
+    METRICS_ALLOW = "127.0.0.1/32 ::1"
+    METRICS_TOKEN = ""
+    METRICS_TIMEOUT_SECONDS = 2.0
 
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = LOCAL_TZ_NAME  # the `dt` filter shows stored times in it

@@ -44,3 +44,67 @@ import gunicorn.http.wsgi  # noqa: E402
 
 gunicorn.SERVER = gunicorn.http.wsgi.SERVER = "mashang"
 gunicorn.SERVER_SOFTWARE = gunicorn.http.wsgi.SERVER_SOFTWARE = "mashang"
+
+# --- Observability (README, "Observability") ---------------------------------------------
+# Every worker's request figures go to files in one folder, which a scrape of /metrics adds
+# up: prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is first imported, so it is
+# set here, in the master, before any worker loads the app. The folder is emptied at start
+# (figures of a previous run would be counted again) and a worker's live gauges are let go
+# when it exits.
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from gunicorn.glogging import Logger  # noqa: E402
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mashang-metrics-")
+
+
+def on_starting(_server):
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # only the figures' files, whatever else is there
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(_server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+class MashangLogger(Logger):
+    """gunicorn's own lines in LOG_FORMAT (json or text), and an access line with the app's
+    request id and route, the path's codes masked, no query string, the address cut short."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from services import logs
+
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(logs.formatter(logs.env_format()))
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        from services import logs
+
+        path = logs.safe_path(environ.get("PATH_INFO", ""))
+        status = getattr(resp, "status_code", None)
+        fields = {
+            "request_id": environ.get("mashang.request_id"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": path,
+            "route": environ.get("mashang.route"),
+            "status": status,
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "remote": logs.safe_remote(environ.get("REMOTE_ADDR")),
+        }
+        try:
+            self.access_log.info("%s %s %s", fields["method"], path, status, extra=fields)
+        except Exception:  # noqa: BLE001  (as gunicorn's own: a log line never fails a request)
+            self.error("access log line failed")
+
+
+logger_class = MashangLogger

@@ -107,7 +107,7 @@ def restore_command(source: Path, yes: bool):
     audit.log(None, "backup.restored", backup=found.folder.name, made=found.manifest["created_at"], photos=written)
     db.session.commit()
     click.echo("Restore verified.")
-    from views.health import migration_head
+    from services.health import migration_head
 
     if found.manifest["alembic_revision"] != migration_head():
         click.echo(f"The backup is at revision {found.manifest['alembic_revision']}: run `flask db upgrade` next.")

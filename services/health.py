@@ -4,6 +4,8 @@
 load balancer should send traffic only where `/readyz` is ok: the database file is
 where it was, its schema is the one this code expects (Alembic at head), and a write
 would succeed now (no lock held elsewhere, a writable file, not a read-only replica).
+Redis, when the rate limiter (or a cache) keeps its counts there, must answer a PING,
+and the photo store must be able to take a photo (the storage object's own check()).
 Each check is bounded by a short timeout, so a stuck database makes readiness fail
 fast rather than hang the probe.
 """
@@ -11,9 +13,14 @@ fast rather than hang the probe.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
+import redis
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import current_app
 
 from extensions import SQLITE_BUSY_TIMEOUT_MS, db, sqlite_file
 
@@ -25,8 +32,48 @@ class Check:
     detail: str = "ok"
 
 
-def readiness(head: str | None, *, timeout_s: float) -> list[Check]:
-    """The checks in order; later ones are skipped once the database cannot be reached."""
+class Checkable(Protocol):
+    def check(self) -> None:
+        """Raise when the store cannot take a photo now."""
+
+
+def readiness(
+    head: str | None, *, timeout_s: float, store: Checkable | None = None, redis_urls: Iterable[str] = ()
+) -> list[Check]:
+    """The database's checks, then Redis's and the store's."""
+    checks = _database(head, timeout_s)
+    checks.extend(_redis(url, timeout_s) for url in dict.fromkeys(redis_urls))
+    if store is not None:
+        checks.append(_store(store))
+    return checks
+
+
+def redis_urls(settings: Iterable[str | None]) -> list[str]:
+    """The settings that name a Redis server (redis:// or rediss://)."""
+    return [url for url in settings if url and url.startswith(("redis://", "rediss://"))]
+
+
+def _redis(url: str, timeout_s: float) -> Check:
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    try:
+        client.ping()
+        return Check("redis", True)
+    except redis.RedisError as exc:
+        return Check("redis", False, _short(exc))
+    finally:
+        client.close()
+
+
+def _store(store: Checkable) -> Check:
+    try:
+        store.check()
+        return Check("storage", True)
+    except Exception as exc:  # noqa: BLE001  (any backend's failure means not ready, said in its words)
+        return Check("storage", False, _short(exc))
+
+
+def _database(head: str | None, timeout_s: float) -> list[Check]:
+    """The database's checks in order; later ones are skipped once it cannot be reached."""
     checks: list[Check] = []
     path = sqlite_file(db.engine)
     if path is not None and not os.path.exists(path):
@@ -82,3 +129,12 @@ def _short(exc: Exception) -> str:
     readonly database", "cannot execute UPDATE in a read-only transaction"."""
     original = getattr(exc, "orig", None) or exc
     return str(original).splitlines()[0][:200] if str(original) else type(original).__name__
+
+
+def migration_head() -> str | None:
+    """The revision this code's migrations end at, read once per app."""
+    if "mashang.migration_head" not in current_app.extensions:
+        migrate = current_app.extensions["migrate"]
+        config = migrate.migrate.get_config(directory=migrate.directory)
+        current_app.extensions["mashang.migration_head"] = ScriptDirectory.from_config(config).get_current_head()
+    return current_app.extensions["mashang.migration_head"]

@@ -87,7 +87,8 @@ def test_the_language_cookie_is_not_secure_over_http(client, site):
     assert "Secure" not in cookie
 
 
-def test_gunicorn_sends_no_software_banner(monkeypatch):
+def test_gunicorn_sends_no_software_banner(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the settings would set one
     import gunicorn
     import gunicorn.http.wsgi as wsgi
 

@@ -8,10 +8,13 @@ from werkzeug.exceptions import HTTPException
 
 from services.limits import PHOTO_MB_MAX
 from services.storage import StorageUnavailable
+from views.observability import request_id
 
 
 def _page(status: int, title: str, message: str):
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    # The request id, for a resident to quote: it finds this request's log lines.
+    page = render_template("errors/error.html", status=status, title=title, message=message, request_id=request_id())
+    return page, status
 
 
 def _back_to_form(message: str, status: int):
@@ -89,7 +92,7 @@ def register(app) -> None:
     def database_busy(error):
         # "database is locked" past the busy timeout, a serialization failure, a lost
         # connection: nothing was saved, and sending again will most likely work.
-        app.logger.warning("database error on %s %s: %s", request.method, request.path, error)
+        app.logger.warning("database error: %s", error.orig or error)  # the path is on the line, masked
         return _page(
             503,
             _("Busy just now"),
