@@ -1,7 +1,8 @@
 """`make cluster`: the production shape on this machine, on loopback — Debian's nginx (the
 site in deploy/nginx, its paths and ports changed for here) in front of two app servers
-(separate gunicorn instances on 8001 and 8002), the machine's PostgreSQL and Redis, and
-the scheduled jobs loop. tests/cluster/ drives a resident and a representative through it.
+(separate gunicorn instances on 8001 and 8002), the machine's PostgreSQL and Redis, an
+S3-protocol server for the photos (moto's, on 9000), and the scheduled jobs loop.
+tests/e2e/test_cluster.py drives a resident and a representative through it.
 
     python -m devtools.cluster            # up until Ctrl-C, on http://127.0.0.1:8080
 """
@@ -27,6 +28,9 @@ REDIS = os.environ.get("CLUSTER_REDIS", "redis://127.0.0.1:6379/7")
 DATABASE = "mashang_cluster"
 FRONT_PORT = 8080
 APP_PORTS = (8001, 8002)
+# The S3-protocol server for photos: moto's (pinned in requirements-dev.txt), one process.
+S3_PORT = 9000
+S3_BUCKET = "mashang-cluster"
 
 
 def _pg_url(database: str) -> str:
@@ -87,6 +91,13 @@ class Cluster:
             "RATELIMIT_STORAGE_URI": REDIS,
             "TRUST_PROXY_HOPS": "1",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{FRONT_PORT}",
+            "STORAGE_BACKEND": "s3",
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{S3_PORT}",
+            "S3_BUCKET": S3_BUCKET,
+            "S3_REGION": "us-east-1",
+            "S3_ACCESS_KEY_ID": "cluster",
+            "S3_SECRET_ACCESS_KEY": "cluster-secret",
+            "S3_PATH_STYLE": "true",
             "UPLOAD_FOLDER": str(self.work / "uploads"),
             "QRCODE_FOLDER": str(self.work / "qrcodes"),
             "WEB_CONCURRENCY": "2",
@@ -139,11 +150,28 @@ class Cluster:
         raise RuntimeError(f"{url} did not answer in {seconds} s; logs in {self.work}")
 
     def up(self) -> Cluster:
+        import socket
+
+        for port in (FRONT_PORT, *APP_PORTS, S3_PORT):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"port {port} is taken: is a cluster (or `make run`) already up?")
         _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         _psql(f'CREATE DATABASE "{DATABASE}"')
         import redis
 
         redis.Redis.from_url(REDIS).flushdb()
+        self._start("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(S3_PORT)])
+        self._wait(f"http://127.0.0.1:{S3_PORT}/moto-api/")
+        import boto3
+
+        boto3.client(
+            "s3",
+            endpoint_url=self.env["S3_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="cluster",
+            aws_secret_access_key="cluster-secret",  # noqa: S106 (moto takes any)
+        ).create_bucket(Bucket=S3_BUCKET)
         self.flask("db", "upgrade")
         if self.seed:
             self.flask("seed-demo")

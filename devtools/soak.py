@@ -1,7 +1,7 @@
 """`make soak`: a steady load against `make cluster` while faults strike, then a count of
 what was kept. Residents file concerns (some with a photo) and look them up, representatives
 check in and out, staff read their inbox; meanwhile one app server is killed with SIGKILL
-and started again, PostgreSQL is restarted, Redis is restarted.
+and started again, PostgreSQL is restarted, Redis is restarted, and the S3 photo store stops answering for 30 s.
 
 Every request a client saw acknowledged (a concern's receipt, a check-in's redirect) must be
 in the database exactly once; a request that got no answer (a dropped connection) is sent
@@ -19,6 +19,7 @@ import io
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -239,6 +240,15 @@ class Soak:
         time.sleep(2)
         self.cluster.restart(name)
 
+    def store_unreachable(self) -> None:
+        """The S3 server stops answering for 30 s (frozen: connections hang, nothing is lost)."""
+        process = self.cluster.processes["s3"]
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(30)
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+
     @staticmethod
     def restart_postgresql() -> None:
         subprocess.run(PG_RESTART, check=True, timeout=120)  # noqa: S603
@@ -258,8 +268,9 @@ class Soak:
         began = time.monotonic()
         schedule = [
             (0.2, "app server killed (SIGKILL) and started again", self.kill_app_server),
-            (0.45, "PostgreSQL restarted", self.restart_postgresql),
-            (0.7, "Redis restarted", self.restart_redis),
+            (0.4, "PostgreSQL restarted", self.restart_postgresql),
+            (0.6, "Redis restarted", self.restart_redis),
+            (0.8, "photo store unreachable for 30 s", self.store_unreachable),
         ]
         for at, name, action in schedule:
             while time.monotonic() - began < at * self.seconds:
