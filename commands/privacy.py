@@ -17,25 +17,9 @@ def privacy_group():
 def privacy_purge_command(dry_run: bool, batch: int):
     """Erase the personal data of concerns that ended PERSONAL_DATA_DAYS ago: names, mobiles,
     comments, photos. Running it again erases nothing more."""
-    from extensions import db
-    from models import utcnow
     from services import erasure
-    from services.storage import configured
 
-    now, days, store = utcnow(), erasure.personal_data_days(), configured()
-    report, after = erasure.Erased(), 0
-    while True:
-        last, counts = erasure.purge_batch(store, after_id=after, now=now, days=days, dry_run=dry_run, batch=batch)
-        report.add(counts)
-        if dry_run:
-            db.session.rollback()
-        else:
-            db.session.commit()  # each batch on its own: short locks, and progress kept
-        if last is None:
-            break
-        after = last
-    if not dry_run:
-        erasure.log_purge(report, days=days, now=now)
-        db.session.commit()
+    days = erasure.personal_data_days()
+    report = erasure.purge(dry_run=dry_run, batch=batch)
     figures = ", ".join(f"{key} {value}" for key, value in report.as_dict().items())
     click.echo(f"{'would erase' if dry_run else 'erased'} (ended more than {days} days ago): {figures}")

@@ -245,3 +245,26 @@ def log_purge(report: Erased, *, days: int, now: datetime) -> None:
     audit.log(
         None, "privacy.purged", None, days=days, before=(now - timedelta(days=days)).isoformat(), **report.as_dict()
     )
+
+
+def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = None) -> Erased:
+    """Erase everything due now, a batch a transaction (short locks, progress kept); with
+    `dry_run`, count it and change nothing. One audit entry reports a real run."""
+    from services.storage import configured
+
+    now, days, store = now or utcnow(), personal_data_days(), configured()
+    report, after = Erased(), 0
+    while True:
+        last, counts = purge_batch(store, after_id=after, now=now, days=days, dry_run=dry_run, batch=batch)
+        report.add(counts)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        if last is None:
+            break
+        after = last
+    if not dry_run:
+        log_purge(report, days=days, now=now)
+        db.session.commit()
+    return report

@@ -65,6 +65,13 @@ def _remind() -> str:
     return f"reminded {done.reminded}, escalated {done.escalated}"
 
 
+def _privacy_purge() -> str:
+    from services import erasure
+
+    report = erasure.purge()
+    return "erased " + ", ".join(f"{key} {value}" for key, value in report.as_dict().items())
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -72,6 +79,7 @@ JOBS: dict[str, Job] = {
         Job("stale-duties", timedelta(minutes=15), _stale_duties, "close duties left open past closing time"),
         Job("remind", timedelta(minutes=15), _remind, "remind before deadlines, escalate past them"),
         Job("auto-close", timedelta(hours=1), _auto_close, "close confirmed concerns nobody rated in time"),
+        Job("privacy-purge", timedelta(days=1), _privacy_purge, "erase residents' personal data past its time"),
     )
 }
 
