@@ -42,6 +42,7 @@ ENV_SETTINGS = {
     "REAUTH_MINUTES": int,
     "HSTS_SECONDS": int,
     "STATION_PAGE_CACHE_SECONDS": int,
+    "STATION_PAGE_CHECK_SECONDS": float,
     "PHOTO_DECODES_AT_ONCE": int,
     "PHOTO_DECODE_WAIT_SECONDS": float,
     "PHOTO_DECODE_MB_MAX": int,
@@ -192,7 +193,11 @@ class Config:
     MY_RATE_LIMIT = "10 per hour"  # codes asked for from one address
     MY_VERIFY_RATE_LIMIT = "30 per hour"  # codes typed in from one address
 
+    # Each worker keeps anonymous station pages this long, and looks every
+    # STATION_PAGE_CHECK_SECONDS whether a commit on any server changed what they show
+    # (a duty begun or ended, the roster, the station): then it drops them.
     STATION_PAGE_CACHE_SECONDS = 30
+    STATION_PAGE_CHECK_SECONDS = 1.0
     # /readyz waits at most this long for the write lock before it says "not ready".
     READINESS_TIMEOUT_SECONDS = 2.0
     # The station tablet's check-in code changes this often (a test shortens it), and at

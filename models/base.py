@@ -28,6 +28,11 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class ShownOnStationPage:
+    """A row whose changes show on the public station pages: a commit that adds, changes or
+    deletes one tells every app server to drop its cached pages (services/page_cache.py)."""
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -5,13 +5,13 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column, utcnow
 from models.enums import DutyMethod, DutyStatus, PresenceEvidence
 from models.station import Station
 from models.user import Representative, User
 
 
-class DutySlot(Base):
+class DutySlot(ShownOnStationPage, Base):
     """One roster entry (排班): who is expected at which station, when."""
 
     __tablename__ = "duty_slot"
@@ -35,7 +35,7 @@ class DutySlot(Base):
     )
 
 
-class Duty(TimestampMixin, Base):
+class Duty(ShownOnStationPage, TimestampMixin, Base):
     """A representative's on-site duty (进站履职记录): the performance file's raw record."""
 
     __tablename__ = "duty"

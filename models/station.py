@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column, utcnow
 from models.enums import PresencePolicy, StationCategory, StationKind
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ representative_station = sa.Table(
 )
 
 
-class Station(TimestampMixin, Base):
+class Station(ShownOnStationPage, TimestampMixin, Base):
     """A liaison station (站), point (点) or post (岗) with its permanent public code."""
 
     __tablename__ = "station"
@@ -80,7 +80,7 @@ class Station(TimestampMixin, Base):
     )
 
 
-class StationCodeAlias(Base):
+class StationCodeAlias(ShownOnStationPage, Base):
     """A code a station's posters used to carry. It forwards to the station's current code
     until `forward_until`; afterwards it says the poster was replaced. Never reused."""
 

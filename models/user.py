@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column
+from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column
 from models.enums import RepLevel, Role
 from models.region import Region
 from models.station import Station, representative_station
@@ -66,7 +66,7 @@ class User(UserMixin, TimestampMixin, Base):
         return f"{self.id}.{self.session_version}"
 
 
-class Representative(Base):
+class Representative(ShownOnStationPage, Base):
     """The representative's profile on top of their account."""
 
     __tablename__ = "representative"

@@ -4,10 +4,8 @@ public answers (/s/<code>/answers)."""
 import hashlib
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 
-from cachetools import TTLCache
 from flask import (
     Blueprint,
     Response,
@@ -40,6 +38,7 @@ from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
+from services.page_cache import StationPages
 from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import Storage, StorageUnavailable
@@ -132,26 +131,25 @@ def _canonical(code: str, normalize, endpoint: str, **extra):
 
 # --- 码上见: the station page ---------------------------------------------------------
 
-_cache_lock = threading.Lock()
 
-
-def _page_cache() -> TTLCache | None:
+def _page_cache() -> StationPages | None:
     seconds = current_app.config["STATION_PAGE_CACHE_SECONDS"]
     if seconds <= 0:
         return None
-    return current_app.extensions.setdefault("station_page_cache", TTLCache(maxsize=4096, ttl=seconds))
+    pages = current_app.extensions.get("station_pages")
+    if pages is None:
+        check = current_app.config["STATION_PAGE_CHECK_SECONDS"]
+        pages = current_app.extensions.setdefault("station_pages", StationPages(ttl=seconds, check_every=check))
+    return pages
 
 
 def forget_station_pages(*codes: str) -> None:
-    """Drop this process's cached pages of these codes (a station closed, or its code
-    replaced). Other worker processes keep theirs until STATION_PAGE_CACHE_SECONDS pass
-    (30 s by default): that long, a scan may still see the page as it was."""
-    cache = current_app.extensions.get("station_page_cache")
-    if cache is None:
-        return
-    with _cache_lock:
-        for key in [key for key in list(cache.keys()) if key[0] in codes]:
-            cache.pop(key, None)
+    """Drop this worker's cached pages of these codes at once (a station closed, or its code
+    replaced); the other workers and servers drop theirs within STATION_PAGE_CHECK_SECONDS,
+    when they see the shared counter the commit moved."""
+    pages = current_app.extensions.get("station_pages")
+    if pages is not None:
+        pages.forget(*codes)
 
 
 @bp.get("/")
@@ -169,10 +167,10 @@ def station(code: str):
     anonymous = "_user_id" not in session and "_flashes" not in session
     cache = _page_cache() if anonymous else None
     key = (code, str(get_locale()))
-    page = None
+    page = generation = None
     if cache is not None:
-        with _cache_lock:
-            page = cache.get(key)
+        generation = cache.generation()
+        page = cache.get(key)
     if page is None:
         st, instead = _station_for(code)
         if instead is not None:
@@ -189,8 +187,7 @@ def station(code: str):
         ).encode()
         page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
         if cache is not None:
-            with _cache_lock:
-                cache[key] = page
+            cache.put(key, page, generation)
     html, etag = page
     response = Response(status=304) if etag in request.if_none_match else Response(html, mimetype="text/html")
     response.set_etag(etag)
