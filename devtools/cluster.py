@@ -23,10 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 PG_SERVER = os.environ.get("CLUSTER_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("CLUSTER_REDIS", "redis://127.0.0.1:6379/7")
 DATABASE = "mashang_cluster"
 FRONT_PORT = 8080
+TLS_PORT = 8443  # the deployed TLS settings, with a certificate made for 127.0.0.1
 APP_PORTS = (8001, 8002)
 # The S3-protocol server for photos: moto's (pinned in requirements-dev.txt), one process.
 S3_PORT = 9000
@@ -46,20 +48,37 @@ def _psql(sql: str) -> None:
     engine.dispose()
 
 
+def certificate(work: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (two days), where the deployed site names
+    the real one."""
+    cert, key = work / "fullchain.pem", work / "privkey.pem"
+    if not cert.exists():
+        request = "req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+        subprocess.run(  # noqa: S603 (fixed arguments)
+            [OPENSSL, *request.split(), "-keyout", str(key), "-out", str(cert)],
+            check=True,
+            capture_output=True,
+        )
+    return cert, key
+
+
 def nginx_conf(work: Path, *, limits: bool = True) -> Path:
-    """The deployed site, as this machine runs it: plain HTTP on FRONT_PORT (no certificate
-    here), the app servers' ports, static files from this checkout, files under `work`, and
-    a header naming the app server that answered (for the test, not in production). Without
-    `limits`, nginx's per-address limits are left out: a load test's clients share one
-    address, as a province's residents do not."""
+    """The deployed site, as this machine runs it: plain HTTP on FRONT_PORT and the site's TLS
+    settings on TLS_PORT with a self-signed certificate, the app servers' ports, static files
+    from this checkout, files under `work`, and a header naming the app server that answered
+    (for the test, not in production). Without `limits`, nginx's per-address limits are left
+    out: a load test's clients share one address, as a province's residents do not."""
     site = (ROOT / "deploy" / "nginx" / "mashang.conf").read_text()
     proxy = (ROOT / "deploy" / "nginx" / "mashang_proxy.conf").read_text()
     (work / "mashang_proxy.conf").write_text(proxy + "add_header X-Upstream $upstream_addr always;\n")
     site = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", site, flags=re.S)  # no redirect to https
     site = re.sub(
-        r"    listen 443 ssl http2;\n    listen \[::\]:443 ssl http2;\n", f"    listen 127.0.0.1:{FRONT_PORT};\n", site
+        r"    listen 443 ssl http2;\n    listen \[::\]:443 ssl http2;\n",
+        f"    listen 127.0.0.1:{FRONT_PORT};\n    listen 127.0.0.1:{TLS_PORT} ssl http2;\n",
+        site,
     )
-    site = re.sub(r"    ssl_[^\n]*\n", "", site)
+    cert, key = certificate(work)
+    site = site.replace("/etc/ssl/mashang/fullchain.pem", str(cert)).replace("/etc/ssl/mashang/privkey.pem", str(key))
     site = site.replace("/etc/nginx/mashang_proxy.conf", str(work / "mashang_proxy.conf"))
     if not limits:
         site = re.sub(r"\n\s*limit_req[^\n]*", "", site)
@@ -111,6 +130,10 @@ class Cluster:
     def url(self) -> str:
         return f"http://127.0.0.1:{FRONT_PORT}"
 
+    @property
+    def tls_url(self) -> str:
+        return f"https://127.0.0.1:{TLS_PORT}"
+
     def flask(self, *args: str) -> str:
         done = subprocess.run(  # noqa: S603 (our own flask, fixed arguments)
             [str(BIN / "flask"), *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600
@@ -152,7 +175,7 @@ class Cluster:
     def up(self) -> Cluster:
         import socket
 
-        for port in (FRONT_PORT, *APP_PORTS, S3_PORT):
+        for port in (FRONT_PORT, TLS_PORT, *APP_PORTS, S3_PORT):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     raise RuntimeError(f"port {port} is taken: is a cluster (or `make run`) already up?")
@@ -209,7 +232,8 @@ def main() -> None:
     cluster = Cluster()
     print(f"starting: PostgreSQL database {DATABASE}, Redis {REDIS}, logs in {cluster.work}")
     with cluster:
-        print(f"up: nginx {cluster.url} → app servers {', '.join(str(p) for p in APP_PORTS)}, jobs loop")
+        servers = ", ".join(str(p) for p in APP_PORTS)
+        print(f"up: nginx {cluster.url} and {cluster.tls_url} (self-signed) → app servers {servers}, jobs loop")
         print(cluster.flask("demo-info"))
         try:
             while all(p.poll() is None for p in cluster.processes.values()):

@@ -1,6 +1,6 @@
 """`make soak`: a steady load against `make cluster` while faults strike, then a count of
 what was kept. Residents file concerns (some with a photo) and look them up, representatives
-check in and out, staff read their inbox; meanwhile one app server is killed with SIGKILL
+check in and out, staff take concerns up, dispatch and answer them; meanwhile one app server is killed with SIGKILL
 and started again, PostgreSQL is restarted, Redis is restarted, and the S3 photo store stops answering for 30 s.
 
 Every request a client saw acknowledged (a concern's receipt, a check-in's redirect) must be
@@ -40,6 +40,13 @@ INPUT_RE = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 PG_RESTART = os.environ.get("SOAK_PG_RESTART", "/usr/bin/pg_ctlcluster 15 main restart").split()
 REDIS_RESTART = os.environ.get("SOAK_REDIS_RESTART", "/usr/sbin/service redis-server restart").split()
 OPTION_RE = re.compile(r'<select[^>]*name="category".*?<option value="(\d+)"', re.S)
+CONCERN_LINK_RE = re.compile(r'href="/manage/concerns/(\d+)"')
+ACT_FORM_RE = re.compile(r'<form[^>]*action="/manage/concerns/\d+/act"[^>]*>(.*?)</form>', re.S)
+SELECT_RE = re.compile(r'<select[^>]*name="([^"]+)"[^>]*>.*?<option value="(\d+)"', re.S)
+# The steps the staff clients take, the furthest first: answer, dispatch, take up.
+STAFF_STEPS = ("reply", "dispatch", "accept")
+# Who moves concerns: the county's congress staff (take up, dispatch) and a handling unit (answer).
+STAFF = ("xc_staff", "zk_staff", "xc_housing")
 
 
 @dataclass
@@ -56,6 +63,7 @@ class Figures:
     with_photo: set[str] = field(default_factory=set)  # markers sent with a photo
     duties_acknowledged: set[str] = field(default_factory=set)  # nonces
     checkouts: int = 0
+    steps_acknowledged: list[tuple[int, str]] = field(default_factory=list)  # (concern id, action)
     faults: list[tuple[str, float, float]] = field(default_factory=list)
     in_fault: bool = False
 
@@ -206,20 +214,52 @@ class Soak:
                     break  # signed out (a restart ended nothing, but say the truth): sign in again
                 time.sleep(self.random.uniform(1, 3))
 
-    def staff(self) -> None:
+    def staff(self, username: str) -> None:
+        """Sign in and move the concerns in reach one step on (take up, dispatch, answer),
+        sending a step again with the same version when no answer came."""
         session = requests.Session()
-        page = self._send(session, "GET", "/login")
-        if page is None:
-            return
-        self._send(
-            session,
-            "POST",
-            "/login",
-            data={**_fields(page.text, "/login"), "login": "xc_manager", "password": "mashang-demo"},
-        )
         while not self.stop.is_set():
-            self._send(session, "GET", "/manage/concerns")
-            time.sleep(self.random.uniform(1, 3))
+            page = self._send(session, "GET", "/login")
+            if page is None or page.status_code != 200:
+                time.sleep(1)
+                continue
+            data = {**_fields(page.text, "/login"), "login": username, "password": "mashang-demo"}
+            signed_in = self._send(session, "POST", "/login", data=data)
+            if signed_in is not None and signed_in.status_code in (302, 303):
+                break
+            time.sleep(2)
+        while not self.stop.is_set():
+            inbox = self._send(session, "GET", "/manage/concerns")
+            ids = sorted(set(CONCERN_LINK_RE.findall(inbox.text))) if inbox is not None and inbox.ok else []
+            if ids:
+                self._step(session, self.random.choice(ids))
+            time.sleep(self.random.uniform(0.5, 2))
+
+    def _step(self, session: requests.Session, concern_id: str) -> None:
+        page = self._send(session, "GET", f"/manage/concerns/{concern_id}")
+        if page is None or page.status_code != 200:
+            return
+        forms = {}
+        for match in ACT_FORM_RE.finditer(page.text):
+            body = match.group(1)
+            fields = dict(INPUT_RE.findall(body))
+            if fields.get("action") in STAFF_STEPS:
+                for name, option in SELECT_RE.findall(body):
+                    fields[name] = option
+                forms[fields["action"]] = fields
+        chosen = next((forms[action] for action in STAFF_STEPS if action in forms), None)
+        if chosen is None:
+            return
+        data = {**chosen, "note": "已按程序办理。soak"}
+        for _attempt in range(5):
+            answer = self._send(session, "POST", f"/manage/concerns/{concern_id}/act", data=data)
+            if answer is not None and answer.status_code == 303:
+                with self.figures.lock:
+                    self.figures.steps_acknowledged.append((int(concern_id), chosen["action"]))
+                return
+            if answer is not None and answer.status_code < 500:
+                return  # refused with a page: someone moved it first, or the retry found it done
+            time.sleep(1)
 
     # --- faults -------------------------------------------------------------------------
 
@@ -262,7 +302,7 @@ class Soak:
     def run(self) -> int:
         threads = [threading.Thread(target=self.resident, daemon=True) for _ in range(4)]
         threads += [threading.Thread(target=self.representative, args=rep, daemon=True) for rep in self.reps[:4]]
-        threads.append(threading.Thread(target=self.staff, daemon=True))
+        threads += [threading.Thread(target=self.staff, args=(name,), daemon=True) for name in STAFF]
         for thread in threads:
             thread.start()
         began = time.monotonic()
@@ -323,6 +363,18 @@ class Soak:
                 .scalars()
                 .all()
             )
+            steps = (
+                conn.execute(
+                    sa.text(
+                        "SELECT e.concern_id, e.action, count(*) FROM concern_event e "
+                        "JOIN concern c ON c.id = e.concern_id "
+                        "WHERE c.content LIKE '%soak-%' AND e.action IN ('accept', 'dispatch', 'reply') "
+                        "GROUP BY e.concern_id, e.action"
+                    )
+                )
+                .tuples()
+                .all()
+            )
             photos: dict[str, int] = dict(
                 conn.execute(
                     sa.text(
@@ -341,6 +393,10 @@ class Soak:
         doubled = [m for m, n in stored.items() if n > 1]
         lost_duties = f.duties_acknowledged - duties_found
         lost_photos = [m for m in f.with_photo if m in f.concerns_acknowledged and not photos.get(m)]
+        # No step is sent back in the soak, so each concern takes each step at most once.
+        step_counts = {(concern_id, action): n for concern_id, action, n in steps}
+        steps_doubled = sum(1 for n in step_counts.values() if n > 1)
+        steps_lost = [step for step in f.steps_acknowledged if step not in step_counts]
         latencies = sorted(f.latencies)
         p50 = statistics.median(latencies) if latencies else 0
         p99 = (
@@ -361,6 +417,12 @@ class Soak:
             f"  check-ins lost / doubled    {len(lost_duties):>8} / {doubled_duties} (two open at once: {open_twice})"
         )
         print(f"  check-outs                  {f.checkouts:>8}")
+        taken = {a: sum(1 for _c, action in f.steps_acknowledged if action == a) for a in STAFF_STEPS}
+        print(
+            f"  staff steps acknowledged    {len(f.steps_acknowledged):>8}"
+            f"  (taken up {taken['accept']}, dispatched {taken['dispatch']}, answered {taken['reply']})"
+        )
+        print(f"  steps lost / doubled        {len(steps_lost):>8} / {steps_doubled}")
         print(f"  outbox rows sent twice      {sent_twice:>8}")
         print(f"  5xx during faults           {f.errors_in_fault:>8}")
         print(f"  5xx outside faults          {f.errors_outside:>8}")
@@ -369,6 +431,7 @@ class Soak:
         bad = (
             lost or doubled or lost_photos or lost_duties or doubled_duties or open_twice or sent_twice or f.tracebacks
         )
+        bad = bad or steps_lost or steps_doubled
         bad = bad or f.errors_outside
         print("soak: " + ("FAILED" if bad else "ok: nothing lost, nothing doubled"))
         return 1 if bad else 0

@@ -99,3 +99,61 @@ def test_concerns_left_dispatched_without_a_unit_go_back_to_their_representative
         assert [(e.action, e.is_public) for e in events] == [("send_back_to_rep", False)]
         _db.session.remove()
         _db.engine.dispose()
+
+
+# Releases upgrade one app server at a time after `flask db upgrade` (deploy/README.md §9): the
+# old code keeps serving on the new schema, so a migration only adds. Dropping, renaming or
+# changing a column waits for a release whose code no longer uses it; a new NOT NULL column
+# has a server default, so the old code's INSERTs still work. Indexes may be replaced.
+ONLY_ADD_FROM = "0008"  # the migrations before it predate rolling upgrades
+REFUSED_IN_UPGRADE = {"drop_column", "drop_table", "alter_column", "rename_table", "drop_constraint"}
+
+
+def _upgrade_calls(path):
+    import ast
+
+    tree = ast.parse(path.read_text())
+    upgrade = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "upgrade")
+    return [node for node in ast.walk(upgrade) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)]
+
+
+def _not_null_without_default(call) -> bool:
+    import ast
+
+    keywords = {k.arg: k.value for k in call.keywords}
+    nullable = keywords.get("nullable")
+    return (
+        isinstance(nullable, ast.Constant) and nullable.value is False and "server_default" not in keywords
+    )
+
+
+def test_migrations_since_rolling_upgrades_only_add():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    checked, refused = 0, []
+    for path in sorted(folder.glob("*.py")):
+        if path.name < ONLY_ADD_FROM:
+            continue
+        checked += 1
+        for call in _upgrade_calls(path):
+            name = call.func.attr
+            if name in REFUSED_IN_UPGRADE:
+                refused.append(f"{path.name}:{call.lineno} {name}")
+            if name == "add_column":
+                columns = [a for a in call.args if getattr(getattr(a, "func", None), "attr", "") == "Column"]
+                refused += [f"{path.name}:{call.lineno} NOT NULL without a server default" for c in columns if _not_null_without_default(c)]
+    assert checked >= 8
+    assert refused == []
+
+
+def test_the_only_add_check_finds_a_drop(tmp_path):
+    migration = tmp_path / "0099_x.py"
+    migration.write_text(
+        "def upgrade():\n    with op.batch_alter_table('t') as b:\n        b.drop_column('c')\n"
+        "        b.add_column(sa.Column('d', sa.Integer(), nullable=False))\n"
+    )
+    names = [call.func.attr for call in _upgrade_calls(migration)]
+    assert "drop_column" in names
+    add = next(call for call in _upgrade_calls(migration) if call.func.attr == "add_column")
+    assert _not_null_without_default(add.args[0])

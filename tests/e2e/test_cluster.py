@@ -135,3 +135,37 @@ def test_the_sign_in_limit_counts_across_both_servers(cluster, browser):
     assert LOGINS_PER_MINUTE - 1 <= len(allowed) <= LOGINS_PER_MINUTE
     assert set(allowed) == {"127.0.0.1:8001", "127.0.0.1:8002"}
     assert len(refused) == 1 and "nginx" not in refused[0][1]  # the app's own page, not nginx's
+
+
+def test_the_site_speaks_only_modern_tls(cluster, demo):
+    """The deployed site's TLS settings (deploy/nginx/mashang.conf) in front of the same app
+    servers: TLS 1.2 and 1.3 are spoken, anything older is refused, and the pages come
+    through."""
+    import socket
+    import ssl
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    import requests
+
+    cert = str(Path(cluster.work) / "fullchain.pem")
+    port = urlsplit(cluster.tls_url).port
+
+    def handshake(version):
+        context = ssl.create_default_context(cafile=cert)
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer old versions at all
+        context.minimum_version = context.maximum_version = version
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            return tls.version()
+
+    assert handshake(ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+    assert handshake(ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        with pytest.raises(ssl.SSLError):
+            handshake(old)
+
+    page = requests.get(f"{cluster.tls_url}/s/{demo['code']}", verify=cert, timeout=10)
+    assert page.status_code == 200 and demo["name"] in page.text
