@@ -253,7 +253,7 @@ class Soak:
         data = {**chosen, "note": "已按程序办理。soak"}
         for _attempt in range(5):
             answer = self._send(session, "POST", f"/manage/concerns/{concern_id}/act", data=data)
-            if answer is not None and answer.status_code == 303:
+            if answer is not None and answer.status_code in (302, 303):
                 with self.figures.lock:
                     self.figures.steps_acknowledged.append((int(concern_id), chosen["action"]))
                 return

@@ -146,8 +146,8 @@ class Workflow(Generic[S, A]):
             is_public=public,
             created_at=now,
         )
-        record.events.append(event)
         try:
+            record.events.append(event)  # loading the events flushes the change first
             db.session.flush()
         except StaleDataError as exc:
             raise TransitionRefused("changed") from exc
@@ -181,7 +181,10 @@ class Workflow(Generic[S, A]):
             record.status = spec.target
         record.updated_at = now
         if effect is not None:
-            effect(spec, before, now)
+            try:
+                effect(spec, before, now)  # a query in it flushes the change
+            except StaleDataError as exc:
+                raise TransitionRefused("changed") from exc
         event = self.record(
             record,
             spec,
