@@ -122,9 +122,7 @@ def _not_null_without_default(call) -> bool:
 
     keywords = {k.arg: k.value for k in call.keywords}
     nullable = keywords.get("nullable")
-    return (
-        isinstance(nullable, ast.Constant) and nullable.value is False and "server_default" not in keywords
-    )
+    return isinstance(nullable, ast.Constant) and nullable.value is False and "server_default" not in keywords
 
 
 def test_migrations_since_rolling_upgrades_only_add():
