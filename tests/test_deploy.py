@@ -87,3 +87,34 @@ def test_the_environment_template_names_only_settings_the_app_reads():
         if line and not line.startswith("#")
     ]
     assert set(names) - deployment_only <= set(ENV_SETTINGS)
+
+
+def _systemd_environment(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as systemd's EnvironmentFile reads them: a value in double quotes
+    loses its quotes and keeps its spaces."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            values[key] = value
+    return values
+
+
+def test_the_shell_and_systemd_read_the_environment_file_alike(tmp_path):
+    """The guide's run() sources the file with bash (set -a) for flask commands; the units
+    read it as systemd does. Both must see every setting, whole."""
+    template = DEPLOY / "mashang.env.example"
+    shown = subprocess.run(  # noqa: S603
+        ["/bin/bash", "-c", 'set -a; . "$1" || exit 9; set +a; env -0', "bash", str(template)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    from_shell = dict(item.split("=", 1) for item in shown.stdout.split("\0") if "=" in item)
+    expected = _systemd_environment(template)
+    assert expected["MAIL_FROM"] == "码上 <mashang@example.gov.cn>"
+    assert {key: from_shell.get(key) for key in expected} == expected
