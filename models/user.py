@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -11,6 +12,9 @@ from models.enums import RepLevel, Role
 from models.region import Region
 from models.station import Station, representative_station
 from models.unit import Unit
+
+if TYPE_CHECKING:
+    from models.outbox import Outbox
 
 manager_station = sa.Table(
     "manager_station",
@@ -121,8 +125,11 @@ class AccountLink(Base):
     # A newer link for the same person ends this one.
     revoked_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The SMS or e-mail that carries the link: the back office shows whether it has left.
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox.id", ondelete="SET NULL"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    message: Mapped[Outbox | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint("purpose IN ('invite', 'reset')", name="purpose_known"),

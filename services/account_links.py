@@ -87,8 +87,8 @@ def _new_link(actor: User | None, user: User, purpose: str, now: datetime, valid
         expires_at=now + valid,
         created_by_id=actor.id if actor is not None else None,
     )
+    link.message = _message(actor, user, purpose, channel, recipient, token, valid)
     db.session.add(link)
-    db.session.add(_message(actor, user, purpose, channel, recipient, token, valid))
     db.session.flush()
     return link, mask_recipient(recipient)
 

@@ -4,7 +4,7 @@ answer, limited), and the back office's buttons: invite one, invite many, a new-
 link — within the sender's scope only."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -298,7 +298,7 @@ def test_bulk_invite(client, world, db):
     assert resp.status_code == 303
     assert len(rows()) == 4
     page = client.get("/manage/", headers=EN).get_data(as_text=True)
-    assert "Invitations sent: 4." in page
+    assert "Invitations queued to be sent: 4." in page
     # again: everyone already has a live invitation
     client.post("/manage/accounts/invite", data={"user_ids": ids})
     assert len(rows()) == 4
@@ -360,6 +360,38 @@ def test_the_account_state_partial_on_the_admin_page(client, world, db):
     html = page()
     assert "Active" in html and "Send a link to set a new password" in html
     assert f'action="/manage/accounts/{rep.id}/reset-link"' in html
+
+
+def test_the_page_says_whether_the_invitation_has_left(client, world, db):
+    """Queued is not sent: the page follows the message in the outbox."""
+    from models import AccountLink, Outbox
+    from models.enums import OutboxStatus
+
+    rep = world["xc_rep"]
+    login(client, world["admin"])
+
+    def page() -> str:
+        return client.get(f"/admin/users/{rep.id}", headers=EN).get_data(as_text=True)
+
+    done = client.post(f"/manage/accounts/{rep.id}/invite", data={"next": f"/admin/users/{rep.id}"})
+    assert done.status_code == 303
+    assert "Waiting to go out by SMS" in page()
+    fresh()
+    link = db.session.scalars(sa.select(AccountLink).where(AccountLink.user_id == rep.id)).one()
+    assert link.message is not None and link.message.kind == "account.invite"
+
+    db.session.execute(sa.update(Outbox).where(Outbox.id == link.message_id).values(status=OutboxStatus.FAILED))
+    db.session.commit()
+    html = page()
+    assert "Invitation not delivered" in html and "Waiting to go out" not in html
+
+    sent_at = datetime(2026, 3, 2, 1, 5)  # 09:05 in Beijing
+    db.session.execute(
+        sa.update(Outbox).where(Outbox.id == link.message_id).values(status=OutboxStatus.SENT, sent_at=sent_at)
+    )
+    db.session.commit()
+    html = page()
+    assert "Sent 2026-03-02 09:05 by SMS" in html and "not delivered" not in html
 
 
 def test_setting_a_password_on_a_colleagues_phone_signs_the_colleague_out(client, world):

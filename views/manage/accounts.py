@@ -38,7 +38,8 @@ def _sent(user: User, link: AccountLink) -> str:
         else _("by e-mail to %(recipient)s", recipient=recipient)
     )
     return _(
-        "Sent to %(name)s %(how)s. The link works until %(time)s.",
+        "It goes to %(name)s %(how)s within a minute (this page shows when it has left). The link works "
+        "until %(time)s.",
         name=user.display_name,
         how=how,
         time=format_datetime(link.expires_at, "yyyy-MM-dd HH:mm"),
@@ -67,14 +68,14 @@ def _send_link(user_id: int, send, done: str):
 @login_required
 def account_invite(user_id: int):
     """Send the invitation, or send it again (the earlier link stops working)."""
-    return _send_link(user_id, account_links.invite, _("Invitation sent."))
+    return _send_link(user_id, account_links.invite, _("Invitation made."))
 
 
 @bp.post("/accounts/<int:user_id>/reset-link")
 @login_required
 def account_reset_link(user_id: int):
     """A link to set a new password, for someone who forgot theirs and asked the office."""
-    return _send_link(user_id, account_links.send_reset, _("Link to set a new password sent."))
+    return _send_link(user_id, account_links.send_reset, _("Link to set a new password made."))
 
 
 @bp.post("/accounts/invite")
@@ -103,7 +104,7 @@ def accounts_invite():
 
 def invite_summary(counts: account_links.InviteCounts) -> str:
     """What a bulk invitation did, in one notice."""
-    parts = [_("Invitations sent: %(n)d.", n=counts.sent)]
+    parts = [_("Invitations queued to be sent: %(n)d.", n=counts.sent)]
     if counts.already_invited:
         parts.append(_("%(n)d already invited, link still valid (not sent again).", n=counts.already_invited))
     if counts.has_password:
