@@ -137,8 +137,8 @@ def user_new():
             else:
                 flash(
                     _(
-                        "Account %(username)s created. An invitation to set a password goes out by %(channel)s within a "
-                        "minute: this page shows when it has left.",
+                        "Account %(username)s created. An invitation to set a password goes out by %(channel)s "
+                        "within a minute: this page shows when it has left.",
                         username=user.username,
                         channel=_("SMS") if link.channel == "sms" else _("e-mail"),
                     )
