@@ -109,5 +109,8 @@ def restore_command(source: Path, yes: bool):
     click.echo("Restore verified.")
     from services.health import migration_head
 
-    if found.manifest["alembic_revision"] != migration_head():
-        click.echo(f"The backup is at revision {found.manifest['alembic_revision']}: run `flask db upgrade` next.")
+    revision, schema = found.manifest["alembic_revision"], migration_head()
+    if schema is not None and revision in schema.older:
+        click.echo(f"The backup is at revision {revision}: run `flask db upgrade` next.")
+    elif schema is not None and revision != schema.head:
+        click.echo(f"The backup is at revision {revision}, newer than this code ({schema.head}): run that release.")

@@ -222,7 +222,7 @@ def make_backup(engine: sa.Engine, store: LocalStorage, folder: Path, *, now: da
         name = _fresh_name(folder, now)
         work = folder / f".{name}.partial"
         shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
+        work.mkdir(mode=0o700)  # residents' names, mobiles and photos: the owner's eyes only
         try:
             dump = work / f"{name}{SUFFIXES[kind]}"
             database = _backup_sqlite(engine, dump) if kind == "sqlite" else _backup_postgresql(engine, dump)

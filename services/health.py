@@ -2,7 +2,9 @@
 
 `/healthz` answers as long as the process runs and the database answers a SELECT. A
 load balancer should send traffic only where `/readyz` is ok: the database file is
-where it was, its schema is the one this code expects (Alembic at head), and a write
+where it was, its schema is the one this code expects (Alembic at head) or a newer one
+that this code does not know (a release being rolled out: its migrations only add, so the
+servers still on the old code keep serving), and a write
 would succeed now (no lock held elsewhere, a writable file, not a read-only replica).
 Redis, when the rate limiter (or a cache) keeps its counts there, must answer a PING,
 and the photo store must be able to take a photo (the storage object's own check()).
@@ -26,6 +28,14 @@ from extensions import SQLITE_BUSY_TIMEOUT_MS, db, sqlite_file
 
 
 @dataclass(frozen=True)
+class Schema:
+    """This code's migrations: the head it expects and every revision before it."""
+
+    head: str
+    older: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Check:
     name: str
     ok: bool
@@ -38,7 +48,7 @@ class Checkable(Protocol):
 
 
 def readiness(
-    head: str | None, *, timeout_s: float, store: Checkable | None = None, redis_urls: Iterable[str] = ()
+    head: Schema | None, *, timeout_s: float, store: Checkable | None = None, redis_urls: Iterable[str] = ()
 ) -> list[Check]:
     """The database's checks, then Redis's and the store's."""
     checks = _database(head, timeout_s)
@@ -72,7 +82,7 @@ def _store(store: Checkable) -> Check:
         return Check("storage", False, _short(exc))
 
 
-def _database(head: str | None, timeout_s: float) -> list[Check]:
+def _database(head: Schema | None, timeout_s: float) -> list[Check]:
     """The database's checks in order; later ones are skipped once it cannot be reached."""
     checks: list[Check] = []
     path = sqlite_file(db.engine)
@@ -89,7 +99,7 @@ def _database(head: str | None, timeout_s: float) -> list[Check]:
     return [Check("database", True), *checks]
 
 
-def _schema(conn: sa.Connection, head: str | None) -> Check:
+def _schema(conn: sa.Connection, head: Schema | None) -> Check:
     try:
         current = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     except sa.exc.SQLAlchemyError:
@@ -98,9 +108,11 @@ def _schema(conn: sa.Connection, head: str | None) -> Check:
     finally:
         if conn.in_transaction():
             conn.rollback()
-    if head is not None and current != head:
-        return Check("schema", False, f"at {current}, code expects {head}")
-    return Check("schema", True, str(current))
+    if head is None or current == head.head:
+        return Check("schema", True, str(current))
+    if current in head.older:
+        return Check("schema", False, f"at {current}, code expects {head.head}")
+    return Check("schema", True, f"at {current}, newer than this code ({head.head})")
 
 
 def _write(conn: sa.Connection, timeout_s: float) -> Check:
@@ -131,10 +143,13 @@ def _short(exc: Exception) -> str:
     return str(original).splitlines()[0][:200] if str(original) else type(original).__name__
 
 
-def migration_head() -> str | None:
-    """The revision this code's migrations end at, read once per app."""
+def migration_head() -> Schema | None:
+    """The revision this code's migrations end at and those before it, read once per app."""
     if "mashang.migration_head" not in current_app.extensions:
         migrate = current_app.extensions["migrate"]
         config = migrate.migrate.get_config(directory=migrate.directory)
-        current_app.extensions["mashang.migration_head"] = ScriptDirectory.from_config(config).get_current_head()
+        scripts = ScriptDirectory.from_config(config)
+        head = scripts.get_current_head()
+        older = frozenset(s.revision for s in scripts.walk_revisions() if s.revision != head)
+        current_app.extensions["mashang.migration_head"] = Schema(head, older) if head else None
     return current_app.extensions["mashang.migration_head"]

@@ -259,6 +259,11 @@ def test_names_are_local_dates(db, store, tmp_path):
     assert json.loads((made / "manifest.json").read_text())["created_at"] == "2026-11-30T18:30:00Z"
 
 
+def test_a_backup_is_for_its_owner_only(db, store, tmp_path):
+    made = backup.make_backup(db.engine, store, tmp_path)
+    assert made.stat().st_mode & 0o777 == 0o700  # residents' contacts: no other account reads them
+
+
 def test_a_backup_cut_short_leaves_nothing(db, store, tmp_path, monkeypatch):
     def fail(*_args):
         raise OSError("disk full")

@@ -118,3 +118,12 @@ def test_the_shell_and_systemd_read_the_environment_file_alike(tmp_path):
     expected = _systemd_environment(template)
     assert expected["MAIL_FROM"] == "码上 <mashang@example.gov.cn>"
     assert {key: from_shell.get(key) for key in expected} == expected
+
+
+def test_an_answer_of_the_app_never_takes_a_server_out_of_nginx():
+    """`proxy_next_upstream http_503` would count the app's own 503s (readiness, a photo store
+    down, "send again") as server failures: three in fail_timeout and nginx stops sending that
+    server anything — with both servers answering 503, every request gets nginx's 502."""
+    proxy = (DEPLOY / "nginx" / "mashang_proxy.conf").read_text()
+    [directive] = [line for line in proxy.splitlines() if line.startswith("proxy_next_upstream ")]
+    assert not [word for word in directive.rstrip(";").split()[1:] if word.startswith("http_")]

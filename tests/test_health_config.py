@@ -270,6 +270,21 @@ def test_readyz_503_when_the_schema_is_behind_the_code(app, client, db):
         db.session.commit()
 
 
+def test_readyz_ok_when_the_schema_is_ahead_of_the_code(app, client, db):
+    """A rolling upgrade: `flask db upgrade` ran for the new release while this server still
+    runs the old code. Its migrations only add, so this server stays in service."""
+    head = _head(app)
+    db.session.execute(sa.text("UPDATE alembic_version SET version_num = '0099_next_release'"))
+    db.session.commit()
+    try:
+        resp = client.get("/readyz")
+        assert resp.status_code == 200
+        assert resp.get_json()["checks"]["schema"] == f"at 0099_next_release, newer than this code ({head})"
+    finally:
+        db.session.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+        db.session.commit()
+
+
 def test_a_missing_sqlite_file_is_an_error_never_a_new_empty_database(base_config, tmp_path):
     path = tmp_path / "gone.sqlite3"
     app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{path}"})
