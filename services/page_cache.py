@@ -108,10 +108,10 @@ class StationPages:
         return self._generation
 
     def get(self, key) -> Page | None:
-        generation = self.generation()
+        """The page kept under the generation last read (call generation() first)."""
         with self._lock:
             kept = self._pages.get(key)
-        return kept[0] if kept is not None and kept[1] == generation else None
+            return kept[0] if kept is not None and kept[1] == self._generation else None
 
     def put(self, key, page: Page, generation: int | None) -> None:
         """Keep a page rendered under `generation`, unless the counter has moved since."""
