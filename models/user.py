@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -11,6 +12,9 @@ from models.enums import RepLevel, Role
 from models.region import Region
 from models.station import Station, representative_station
 from models.unit import Unit
+
+if TYPE_CHECKING:
+    from models.official import Official
 
 manager_station = sa.Table(
     "manager_station",
@@ -47,6 +51,8 @@ class User(UserMixin, TimestampMixin, Base):
     unit: Mapped[Unit | None] = relationship()
     managed_stations: Mapped[list[Station]] = relationship(secondary=manager_station)
     representative: Mapped[Representative | None] = relationship(back_populates="user", uselist=False)
+    # The leader's profile (an official's account, or a representative who is such a leader).
+    official: Mapped[Official | None] = relationship(back_populates="user", uselist=False)
 
     __table_args__ = (
         sa.CheckConstraint("role <> 'unit_handler' OR unit_id IS NOT NULL", name="handler_has_unit"),

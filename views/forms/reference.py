@@ -497,6 +497,17 @@ class AccountForm(ReferenceForm):
     )
 
 
+class OfficialAccountForm(AccountForm):
+    """An official's account: the head of the unit, with their post (职务)."""
+
+    post = StringField(
+        _l("Post"),
+        filters=[cleaned],
+        description=_l("As residents should read it, e.g. director of the county housing bureau."),
+        render_kw=_kw(limits.POST_MAX),
+    )
+
+
 class AddManagerForm(ReferenceForm):
     """Give an existing station manager's account this station too."""
 

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from extensions import db
 from models import Category, Representative, Station, Unit, User
 from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
+from services import officials as officials_service
 from services import reference
 from services import reference_lists as lists
 from services.clock import local_today
@@ -30,6 +31,7 @@ from views.forms.reference import (
     AccountForm,
     AddManagerForm,
     CategoryForm,
+    OfficialAccountForm,
     RepresentativeForm,
     StationForm,
     UnitForm,
@@ -522,12 +524,14 @@ def unit_edit(unit_id: int):
     return render_template("manage/reference/unit_form.html", form=form, unit=unit), status
 
 
-def _render_unit(unit: Unit, account_form=None, status: int = 200):
+def _render_unit(unit: Unit, account_form=None, official_form=None, status: int = 200):
     return (
         render_template(
             "manage/reference/unit.html",
             unit=unit,
             handlers=lists.unit_handlers(unit),
+            officials=officials_service.officials_of_unit(unit),
+            official_form=official_form or OfficialAccountForm(formdata=None),
             departments=[u for u in lists.units_in_scope(_actor()) if u.parent_id == unit.id],
             account_form=account_form or AccountForm(formdata=None),
             switch_form=SwitchForm(formdata=None),
@@ -564,6 +568,18 @@ def unit_handler_new(unit_id: int):
     if form.validate_on_submit() and _account_created(form, Role.UNIT_HANDLER, unit=unit):
         return redirect(url_for("manage.unit_detail", unit_id=unit_id, _anchor="handlers"), 303)
     return _render_unit(unit, account_form=form, status=422)
+
+
+@bp.post("/units/<int:unit_id>/officials")
+@login_required
+def unit_official_new(unit_id: int):
+    """An official's account (the unit's head: 局长, 院长…) with their post: they hold
+    office hours at stations (领导进站)."""
+    unit = _unit_or_404(unit_id)
+    form = OfficialAccountForm()
+    if form.validate_on_submit() and _account_created(form, Role.OFFICIAL, unit=unit, post=form.post.data or ""):
+        return redirect(url_for("manage.unit_detail", unit_id=unit_id, _anchor="officials"), 303)
+    return _render_unit(unit, official_form=form, status=422)
 
 
 # --- categories (the admin's) -------------------------------------------------------------------
