@@ -241,7 +241,6 @@ STAFF: tuple[StaffSeed, ...] = tuple(
 _DEMO_REP_USERNAMES: tuple[str, ...] = tuple(_ACCOUNTS["representatives"])
 
 
-
 @dataclass(frozen=True, slots=True)
 class HoursSeed:
     station: str  # StationSeed key
