@@ -164,7 +164,9 @@ def test_a_tablet_code_checks_in_one_person_whether_representative_or_official(s
     )
     assert session.method == DutyMethod.KIOSK and session.kiosk_code == token
     with pytest.raises(CheckInRefused) as used:
-        duty_service.check_in(rep, station, nonce="nonce-kiosk-2", proof=Proof(kiosk_token=token), secret=SECRET, now=NOW)
+        duty_service.check_in(
+            rep, station, nonce="nonce-kiosk-2", proof=Proof(kiosk_token=token), secret=SECRET, now=NOW
+        )
     assert used.value.code == "kiosk_used"
     assert duty_service.current_kiosk_code(SECRET, station, kiosk_window(NOW))[0] != token
 
@@ -205,9 +207,7 @@ def test_taken_up_and_sent_to_the_officials_unit_in_one_step(site, db):
 def test_answered_on_the_spot_and_the_resident_rates_it(site, db):
     session = checked_in(site)
     concern = factories.concern(site["station"])
-    taken, answered = take_on_site(
-        site["official"], session, concern, answer="已安排维修队今天下午更换路灯。", now=NOW
-    )
+    taken, answered = take_on_site(site["official"], session, concern, answer="已安排维修队今天下午更换路灯。", now=NOW)
     assert [taken.action, answered.action] == ["official_take", "official_answer"]
     assert answered.is_public and answered.note == "已安排维修队今天下午更换路灯。"
     assert concern.status == ConcernStatus.CONFIRMED and concern.unit is site["unit"]

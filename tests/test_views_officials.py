@@ -3,7 +3,7 @@ check-in and page, 现场办公 in one tap (and its refusals, keeping what was t
 hours for congress staff, and an official's account from the unit's page."""
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -45,8 +45,8 @@ def test_the_station_page_shows_this_weeks_officials_with_post_and_unit(client, 
             station=site["station"],
             official=site["official"],
             day=local_today() + timedelta(days=1),
-            starts_at=__import__("datetime").time(9),
-            ends_at=__import__("datetime").time(11, 30),
+            starts_at=time(9),
+            ends_at=time(11, 30),
         )
     )
     fresh()
@@ -155,7 +155,8 @@ def test_an_official_checks_out_only_their_own_session(client, site, db):
     session = db.session.scalar(sa.select(OfficialSession))
     other = factories.official(site["unit"], name="赵敏")
     login(client, other.user)
-    assert client.post(f"/official/sessions/{session.id}/check-out", data={"residents_received": "2"}).status_code == 403
+    out = f"/official/sessions/{session.id}/check-out"
+    assert client.post(out, data={"residents_received": "2"}).status_code == 403
     login(client, site["official"].user)
     resp = client.post(f"/official/sessions/{session.id}/check-out", data={"residents_received": "2"})
     assert resp.status_code == 303
