@@ -36,6 +36,7 @@ from services.audit import log
 from services.clock import local_today, to_local, utc_at
 from services.concern_flow import transition
 from services.errors import DomainError, TransitionRefused
+from services.permissions import manages_region
 from services.roster import RosterRefused, check_times, has_ended
 
 A = ConcernAction
@@ -44,7 +45,7 @@ NEW_CONCERNS_LIMIT = 50  # what an official checked in sees of the station's new
 
 
 class OfficialRefused(DomainError):
-    """Refusal codes: post_required, post_too_long, unit_inactive, already_official,
+    """Refusal codes: post_required, post_too_long, unit_inactive, out_of_scope, already_official,
     not_an_official, overlap (with `day`, `starts_at`, `ends_at`, `station`),
     not_checked_in, other_station."""
 
@@ -62,6 +63,8 @@ def appoint(actor: User | None, user: User, unit: Unit, post: str) -> Official:
         raise OfficialRefused("post_too_long")
     if not unit.is_active:
         raise OfficialRefused("unit_inactive")
+    if actor is not None and not manages_region(actor, unit.region):
+        raise OfficialRefused("out_of_scope")
     if user.role not in (Role.OFFICIAL, Role.REPRESENTATIVE):
         raise OfficialRefused("not_an_official")
     if user.official is not None:

@@ -209,7 +209,8 @@ WORDS: dict[Key, Wording] = {
     ),
     (OF, "post_required", None): Wording(_l("Please give the official's post."), "post"),
     (OF, "post_too_long", None): Wording(_KEEP_IT_TO, "post", params=lambda _d: {"n": limits.POST_MAX}),
-    (OF, "unit_inactive", None): Wording(_l("This unit is switched off.")),
+    (OF, "unit_inactive", None): Wording(_l("This unit is switched off."), "unit"),
+    (OF, "out_of_scope", None): Wording(_l("This unit is outside the regions you look after."), "unit"),
     (OF, "already_official", None): Wording(_l("This account is already an official's.")),
     (OF, "not_an_official", None): Wording(
         _l("Choose an official of a unit of this station's region or the regions above it."), "official"

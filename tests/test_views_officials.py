@@ -201,3 +201,27 @@ def test_staff_create_an_officials_account_on_the_units_page(client, site, db):
     fresh()
     heads = [o.post for o in db.session.scalars(sa.select(factories.Official))]
     assert "副局长" in heads
+
+
+def test_staff_make_a_representative_who_heads_a_unit_an_official(client, site, db):
+    rep = factories.representative(stations=[site["station"]], name="王建军")
+    elsewhere = factories.unit(region_obj=factories.region("411102", "源汇区", RegionLevel.COUNTY), name="源汇区教育局")
+    login(client, site["staff"])
+    page = client.get(f"/manage/representatives/{rep.id}").get_data(as_text=True)
+    assert f"/manage/representatives/{rep.id}/official" in page
+    forged = client.post(f"/manage/representatives/{rep.id}/official", data={"unit": elsewhere.id, "post": "局长"})
+    assert forged.status_code == 422
+    no_post = client.post(f"/manage/representatives/{rep.id}/official", data={"unit": site["unit"].id, "post": ""})
+    assert no_post.status_code == 422
+    resp = client.post(
+        f"/manage/representatives/{rep.id}/official", data={"unit": site["unit"].id, "post": "项城市住建局副局长"}
+    )
+    assert resp.status_code == 303
+    fresh()
+    assert rep.user.official is not None and rep.user.official.unit_id == site["unit"].id
+    # Now both: their duty as a representative, and an official's check-in at a station.
+    login(client, rep.user)
+    station_page = client.get(f"/s/{site['station'].code}").get_data(as_text=True)
+    assert f"/s/{site['station'].code}/check-in" in station_page
+    assert f"/s/{site['station'].code}/official-check-in" in station_page
+    assert check_in(client, site["station"]).status_code == 303
