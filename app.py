@@ -124,9 +124,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     import commands
-    from views import admin, audit, auth, duty, errors, health, hooks, kiosk, manage, my, public
+    from views import admin, audit, auth, duty, errors, health, hooks, kiosk, manage, my, officials, public
 
-    for blueprint in (public.bp, my.bp, hooks.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, audit.bp, health.bp):
+    for blueprint in (
+        public.bp,
+        my.bp,
+        hooks.bp,
+        auth.bp,
+        duty.bp,
+        officials.bp,
+        kiosk.bp,
+        manage.bp,
+        admin.bp,
+        audit.bp,
+        health.bp,
+    ):
         app.register_blueprint(blueprint)
     errors.register(app)
     commands.register(app)

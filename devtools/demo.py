@@ -36,6 +36,8 @@ from models import (
     Concern,
     Duty,
     DutySlot,
+    OfficeHour,
+    Official,
     Outbox,
     Region,
     Representative,
@@ -238,9 +240,52 @@ STAFF: tuple[StaffSeed, ...] = tuple(
 # Representatives worth signing in as: provincial, national and township, and one at a kiosk station.
 _DEMO_REP_USERNAMES: tuple[str, ...] = tuple(_ACCOUNTS["representatives"])
 
-DEMO_ACCOUNTS: list[tuple[str, str, str]] = [(s.username, s.role.value, s.name) for s in STAFF] + [
-    (r.username, Role.REPRESENTATIVE.value, r.name) for r in REPRESENTATIVES if r.username in _DEMO_REP_USERNAMES
-]
+
+@dataclass(frozen=True, slots=True)
+class HoursSeed:
+    station: str  # StationSeed key
+    weekday: int  # 0 Monday
+    starts_at: time
+    ends_at: time
+    weeks: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialSeed:
+    username: str
+    name: str
+    post: str
+    unit: tuple[str, str]  # (region code, unit name)
+    email: str | None
+    hours: tuple[HoursSeed, ...]
+
+
+OFFICIALS: tuple[OfficialSeed, ...] = tuple(
+    OfficialSeed(
+        username=row["username"],
+        name=row["name"],
+        post=row["post"],
+        unit=(str(row["unit"][0]), row["unit"][1]),
+        email=row.get("email"),
+        hours=tuple(
+            HoursSeed(
+                h["station"],
+                int(h["weekday"]),
+                time.fromisoformat(h["from"]),
+                time.fromisoformat(h["until"]),
+                int(h["weeks"]),
+            )
+            for h in row.get("hours", ())
+        ),
+    )
+    for row in _ACCOUNTS.get("officials", ())
+)
+
+DEMO_ACCOUNTS: list[tuple[str, str, str]] = (
+    [(s.username, s.role.value, s.name) for s in STAFF]
+    + [(r.username, Role.REPRESENTATIVE.value, r.name) for r in REPRESENTATIVES if r.username in _DEMO_REP_USERNAMES]
+    + [(o.username, Role.OFFICIAL.value, o.name) for o in OFFICIALS]
+)
 
 # Two half-day slots a working day, for ROSTER_DAYS days from today.
 _ROSTER = _yaml("roster.yaml")
@@ -382,6 +427,7 @@ def seed_demo() -> dict[str, int]:
     _seed_representatives(stations, password_hash)
     _seed_staff(regions, units, stations, password_hash)
     _seed_roster(stations)
+    _seed_officials(units, stations, password_hash)
     _seed_concerns(stations, units)
     _seed_duty_history(stations)
     db.session.flush()
@@ -546,6 +592,50 @@ def _seed_staff(
     db.session.flush()
 
 
+def _seed_officials(
+    units: dict[tuple[str, str], Unit], stations: dict[str, Station], password_hash: Callable[[], str]
+) -> None:
+    """The officials (领导进站) and their weekly office hours from the next such weekday,
+    for officials who have none from today on (a second run leaves them alone)."""
+    today = local_today()
+    for seed in OFFICIALS:
+        user = _first(User, username=seed.username) or _add(
+            User(
+                username=seed.username,
+                display_name=seed.name,
+                password_hash=password_hash(),
+                role=Role.OFFICIAL,
+                email=seed.email,
+            )
+        )
+        db.session.flush()
+        official = user.official or _add(Official(user=user, unit=units[seed.unit], post=seed.post))
+        db.session.flush()
+        if _first_hours_from(official, today) is not None:
+            continue
+        series = f"demo-{official.id}"
+        for hours in seed.hours:
+            first = today + timedelta(days=(hours.weekday - today.weekday()) % 7)
+            for week in range(hours.weeks):
+                db.session.add(
+                    OfficeHour(
+                        station=stations[hours.station],
+                        official=official,
+                        day=first + timedelta(weeks=week),
+                        starts_at=hours.starts_at,
+                        ends_at=hours.ends_at,
+                        series=f"{series}-{hours.station}",
+                    )
+                )
+    db.session.flush()
+
+
+def _first_hours_from(official: Official, day: date) -> OfficeHour | None:
+    return db.session.scalar(
+        sa.select(OfficeHour).where(OfficeHour.official_id == official.id, OfficeHour.day >= day).limit(1)
+    )
+
+
 def _counts() -> dict[str, int]:
     def count(model) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
@@ -560,6 +650,8 @@ def _counts() -> dict[str, int]:
         "concerns": count(Concern),
         "duty_slots": count(DutySlot),
         "duties": count(Duty),
+        "officials": count(Official),
+        "office_hours": count(OfficeHour),
     }
 
 
@@ -634,7 +726,7 @@ def _seed_concerns(stations: dict[str, Station], units: dict[tuple[str, str], Un
 
 
 def _usernames() -> set[str]:
-    return {s.username for s in STAFF} | {r.username for r in REPRESENTATIVES}
+    return {s.username for s in STAFF} | {r.username for r in REPRESENTATIVES} | {o.username for o in OFFICIALS}
 
 
 def _play(

@@ -8,6 +8,7 @@ from models.duty import CheckInAttempt, Duty, DutySlot
 from models.imports import ImportUpload
 from models.kiosk import KioskDevice, KioskPairing
 from models.mobile import MobileCode, ResidentMobile
+from models.official import OfficeHour, Official, OfficialSession
 from models.outbox import AuditLog, Outbox
 from models.region import Region
 from models.session import ContactDisclosure, UserSession
@@ -36,6 +37,9 @@ __all__ = [
     "KioskDevice",
     "KioskPairing",
     "MobileCode",
+    "OfficeHour",
+    "Official",
+    "OfficialSession",
     "Outbox",
     "Region",
     "Representative",

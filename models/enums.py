@@ -60,6 +60,8 @@ class Role(LabelledEnum):
     CONGRESS_STAFF = "congress_staff"
     UNIT_HANDLER = "unit_handler"
     ADMIN = "admin"
+    # The head of a government department, court or procuratorate (models.official).
+    OFFICIAL = "official"
 
 
 class RepLevel(LabelledEnum):
@@ -122,6 +124,11 @@ class ConcernAction(StrEnum):
     RELEASE = "release"
     COMMENT = "comment"
     NOTE = "note"
+    # An official checked in at the station (现场办公): takes a new concern up, then sends it
+    # to their own unit or answers it on the spot (当场办结): two events, two steps.
+    OFFICIAL_TAKE = "official_take"
+    OFFICIAL_DISPATCH = "official_dispatch"
+    OFFICIAL_ANSWER = "official_answer"
 
 
 class ConcernSource(LabelledEnum):
@@ -195,6 +202,7 @@ LABELS: dict[type, dict] = {
         Role.CONGRESS_STAFF: _l("Congress staff"),
         Role.UNIT_HANDLER: _l("Handling unit"),
         Role.ADMIN: _l("Administrator"),
+        Role.OFFICIAL: _l("Official"),
     },
     RepLevel: {
         RepLevel.NATIONAL: _l("National People's Congress deputy"),

@@ -14,6 +14,7 @@ from models.station import Station, representative_station
 from models.unit import Unit
 
 if TYPE_CHECKING:
+    from models.official import Official
     from models.outbox import Outbox
 
 manager_station = sa.Table(
@@ -51,6 +52,8 @@ class User(UserMixin, TimestampMixin, Base):
     unit: Mapped[Unit | None] = relationship()
     managed_stations: Mapped[list[Station]] = relationship(secondary=manager_station)
     representative: Mapped[Representative | None] = relationship(back_populates="user", uselist=False)
+    # The leader's profile (an official's account, or a representative who is such a leader).
+    official: Mapped[Official | None] = relationship(back_populates="user", uselist=False)
 
     __table_args__ = (
         sa.CheckConstraint("role <> 'unit_handler' OR unit_id IS NOT NULL", name="handler_has_unit"),

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
-from models import Category, Concern, ConcernEvent, ConcernRating, Representative, Unit, User, utcnow
+from models import Category, Concern, ConcernEvent, ConcernRating, Official, Representative, Unit, User, utcnow
 from models.enums import ConcernAction, Rating
 from models.enums import ConcernStatus as S
 from services import notifications
@@ -18,7 +18,7 @@ from services.clock import local_today
 from services.errors import TransitionRefused
 from services.merges import followers, merge_root
 from services.notifications import Notice
-from services.permissions import Permission, concern_permission, roles_for
+from services.permissions import Permission, concern_permission, may_dispatch_to, roles_for
 from services.workdays import add_working_days, working_days_between
 from services.workflow import RESIDENT, SYSTEM, ActionSpec, Workflow
 
@@ -52,7 +52,10 @@ DEADLINE_STATUSES = (S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.REPLIED)
 A = ConcernAction
 REOPENS = frozenset({A.REOPEN, A.REOPEN_TO_REP})
 # The steps that answer the resident: the tracking page shows the latest as "the answer".
-ANSWERS = frozenset({A.REPLY, A.RESOLVE})
+ANSWERS = frozenset({A.REPLY, A.RESOLVE, A.OFFICIAL_ANSWER})
+# 现场办公: an official at the station takes a concern up, then at once sends it to their own
+# unit or answers it; the second step is only ever the one right after the first.
+OFFICIAL_STEPS = frozenset({A.OFFICIAL_TAKE, A.OFFICIAL_DISPATCH, A.OFFICIAL_ANSWER})
 # While a concern is in one of these, it is with the congress side or the unit, not yet
 # waiting for the resident's rating: a second round shows as such on the tracking page.
 HANDLING_STATUSES = frozenset({S.ACCEPTED, S.DISPATCHED, S.REPLIED})
@@ -83,6 +86,11 @@ def _may_rate_merged(concern: Concern) -> bool:
     root = merge_root(concern)
     answered = root is not concern and root.status in (S.CONFIRMED, S.CLOSED)
     return answered and not any(r.round == root.rounds for r in concern.ratings)
+
+
+def _just_taken_by_official(concern: Concern) -> bool:
+    """The step before was an official's take-up: the second half of 现场办公."""
+    return bool(concern.events) and concern.events[-1].action == A.OFFICIAL_TAKE
 
 
 def _may_be_withheld(concern: Concern) -> bool:
@@ -318,6 +326,42 @@ STEPS = (
         notice=Notice("concern.commented", resident=_l("There is a new reply to your concern: %(url)s")),
     ),
     _step(A.NOTE, S, None, note_required=True, note_public=False, title=_l("Internal note")),
+    # 现场办公 (services.officials.take_on_site): never a button of its own in the back office.
+    _step(
+        A.OFFICIAL_TAKE,
+        {S.SUBMITTED},
+        S.ACCEPTED,
+        title=_l("Taken up by an official at the station"),
+        note_public=False,
+    ),
+    _step(
+        A.OFFICIAL_DISPATCH,
+        {S.ACCEPTED},
+        S.DISPATCHED,
+        when=_just_taken_by_official,
+        title=_l("Sent by the official to their own unit"),
+        note_public=False,
+        note_label=_l("Instructions for your unit (optional, internal)"),
+        done=_l("Taken up and sent to your unit."),
+        notice=Notice(
+            "concern.dispatched",
+            resident=_l("Your concern was taken up at the station by an official and sent to their unit: %(url)s"),
+            unit=_l("Concern %(code)s has been sent to your unit."),
+        ),
+    ),
+    _step(
+        A.OFFICIAL_ANSWER,
+        {S.ACCEPTED},
+        S.CONFIRMED,
+        when=_just_taken_by_official,
+        title=_l("Answered on the spot by an official"),
+        note_required=True,
+        note_label=_l("The answer (the resident reads this)"),
+        done=_l("Answered on the spot. The resident is asked to rate it."),
+        # The official answers for their unit in person: the answer is checked as it is
+        # given, so the resident rates it now (a dissatisfied rating goes to the unit).
+        notice=Notice("concern.confirmed", resident=_l("Please rate the answer to your concern by %(date)s: %(url)s")),
+    ),
 )
 
 CONCERN_FLOW: Workflow = Workflow("concern", A, STEPS, event=ConcernEvent, notify=notifications.queue_for_event)
@@ -404,6 +448,7 @@ def transition(
     representative: Representative | None = None,
     unit: Unit | None = None,
     due_at: datetime | None = None,
+    official: Official | None = None,
     now: datetime | None = None,
 ) -> ConcernEvent:
     """The only way a concern's status changes (CONCERN_FLOW's engine). Writes one
@@ -415,7 +460,8 @@ def transition(
     and may carry a `due_at` chosen by staff (派单). Refuses (TransitionRefused) with the
     table's codes (changed, not_allowed_now, role_not_allowed, note_required) and with:
     already_reopened, merge_target_required, representative_required, unit_required,
-    bad_deadline. The caller rolls back on a refusal."""
+    bad_deadline; the official's steps need the `official` (official_required) and a unit
+    the concern may go to (unit_required). The caller rolls back on a refusal."""
     spec = CONCERN_FLOW.spec(action)
     if spec is not None and spec.target is None:
         # Notes and recategorising have functions of their own.
@@ -434,6 +480,12 @@ def transition(
                 raise TransitionRefused("term_ended", name=representative.name)
         if spec.action == A.DISPATCH and (unit is None or not unit.is_active):
             raise TransitionRefused("unit_required")
+        if spec.action in OFFICIAL_STEPS and (official is None or not official.user.active):
+            raise TransitionRefused("official_required")
+        if spec.action in (A.OFFICIAL_DISPATCH, A.OFFICIAL_ANSWER):
+            assert official is not None
+            if not may_dispatch_to(concern, official.unit):
+                raise TransitionRefused("unit_required")
         if due_at is not None and due_at <= now:
             raise TransitionRefused("bad_deadline")
         assert spec.target is not None  # the steps that keep the status were refused above
@@ -448,6 +500,15 @@ def transition(
             concern.assigned_rep = representative
         elif spec.action == A.DISPATCH:
             concern.unit = unit
+        elif spec.action == A.OFFICIAL_TAKE and official is not None:
+            # A representative who is also the leader takes it up as themselves.
+            rep = official.user.representative
+            if rep is not None and rep.serving_on(local_today(now)):
+                concern.assigned_rep = rep
+        elif spec.action in (A.OFFICIAL_DISPATCH, A.OFFICIAL_ANSWER) and official is not None:
+            # Answered on the spot, the answer is still the unit's: a dissatisfied rating
+            # sends it back there (REOPEN), not to nobody.
+            concern.unit = official.unit
         elif spec.action == A.RETURN:
             concern.unit = None  # back with the representative; a later dispatch may pick another unit
         elif spec.action == A.MERGE and merge_into is not None:

@@ -1,5 +1,9 @@
 """On-site duty (进站履职): check in, check out, presence proof, review, auto-close.
 
+The same check-in serves an official's session at the station (领导进站, models.official):
+one presence proof (assess_presence), one nonce rule, one set of refusal codes, for a
+representative's Duty and an official's OfficialSession alike.
+
 Shaped after pretix's check-in: lock what must be serialised, return the existing record
 when a client nonce repeats, refuse everything else with a code.
 """
@@ -7,7 +11,7 @@ when a client nonce repeats, refuse everything else with a code.
 import hashlib
 import hmac
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -15,7 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import CheckInAttempt, Concern, Duty, Representative, Station, User, utcnow
+from models import CheckInAttempt, Concern, Duty, Official, OfficialSession, Representative, Station, User, utcnow
 from models.enums import DutyMethod, DutyStatus, PresencePolicy
 from services.audit import log
 from services.clock import end_of_day, local_today, to_local, utc_at
@@ -88,14 +92,16 @@ def verify_kiosk_token(secret: str, station: Station, token: str, now: datetime 
 
 
 def kiosk_codes_used(station: Station, window: int) -> int:
-    """How many of a window's codes have checked someone in at the station."""
-    return (
+    """How many of a window's codes have checked someone in at the station (a
+    representative or an official: each code checks in one person)."""
+    return sum(
         db.session.scalar(
             sa.select(sa.func.count())
-            .select_from(Duty)
-            .where(Duty.station_id == station.id, Duty.kiosk_window == window, Duty.kiosk_code.is_not(None))
+            .select_from(model)
+            .where(model.station_id == station.id, model.kiosk_window == window, model.kiosk_code.is_not(None))
         )
         or 0
+        for model in (Duty, OfficialSession)
     )
 
 
@@ -107,8 +113,10 @@ def current_kiosk_code(secret: str, station: Station, window: int) -> tuple[str,
 
 
 def kiosk_code_used(station: Station, token: str) -> bool:
-    return (
-        db.session.scalar(sa.select(Duty.id).where(Duty.station_id == station.id, Duty.kiosk_code == token)) is not None
+    return any(
+        db.session.scalar(sa.select(model.id).where(model.station_id == station.id, model.kiosk_code == token))
+        is not None
+        for model in (Duty, OfficialSession)
     )
 
 
@@ -140,6 +148,69 @@ def linked_concerns(duty: Duty) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Concern).where(Concern.duty_id == duty.id)) or 0
 
 
+# --- presence proof (a representative's duty and an official's session alike) ---------------
+
+
+@dataclass
+class Presence:
+    """What a check-in's proof showed: how it was made, the distance and tablet window it
+    proves, and the presence refusal it meets (None: none; kiosk_used is never pendable)."""
+
+    method: DutyMethod
+    distance: float | None = None
+    window: int | None = None
+    refusal: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+def presence_method(station: Station, proof: Proof) -> DutyMethod:
+    """A tablet code makes it a kiosk check-in at a kiosk station; elsewhere only a valid one does."""
+    return DutyMethod.KIOSK if proof.kiosk_token and station.presence_policy == PresencePolicy.KIOSK else DutyMethod.QR
+
+
+def assess_presence(station: Station, proof: Proof, secret: str, now: datetime) -> Presence:
+    """Judge the proof against the station's presence policy: a position within the
+    station's radius (GEO), a valid unused tablet code (KIOSK), or nothing (NONE, where a
+    valid tablet code is still kept as evidence)."""
+    policy = station.presence_policy
+    result = Presence(method=presence_method(station, proof))
+    if (
+        proof.latitude is not None
+        and proof.longitude is not None
+        and station.latitude is not None
+        and station.longitude is not None
+    ):
+        result.distance = round(distance_m(proof.latitude, proof.longitude, station.latitude, station.longitude), 1)
+    if policy == PresencePolicy.GEO:
+        # A fix with poor accuracy may still be inside: give it the benefit of its radius, capped.
+        slack = min(proof.accuracy_m or 0, 100)
+        if result.distance is None:
+            result.refusal = "location_unavailable"
+        elif result.distance - slack > station.geo_radius_m:
+            result.refusal, result.details = "too_far", {"radius": station.geo_radius_m}
+    elif policy == PresencePolicy.KIOSK:
+        if not proof.kiosk_token:
+            result.refusal = "kiosk_required"
+        else:
+            try:
+                result.window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
+            except CheckInRefused as refused:
+                result.refusal = refused.code
+            if result.window is not None and kiosk_code_used(station, proof.kiosk_token):
+                result.refusal = "kiosk_used"
+    elif proof.kiosk_token:
+        # A station without the tablet policy may still run a tablet: a valid, unused code
+        # is kept as evidence, anything else is ignored.
+        try:
+            result.window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
+            result.method = DutyMethod.KIOSK
+        except CheckInRefused:
+            result.window = None
+        if result.window is not None and kiosk_code_used(station, proof.kiosk_token):
+            result.window, result.method = None, DutyMethod.QR
+    return result
+
+
 # --- actions -------------------------------------------------------------------------------
 
 
@@ -167,9 +238,7 @@ def check_in(
     With allow_pending, the presence refusals in PENDABLE record a pending duty instead.
     Every refusal is kept as a CheckInAttempt: the caller commits after a refusal too."""
     now = now or utcnow()
-    policy = station.presence_policy
-    # A tablet code makes it a kiosk check-in at a kiosk station; elsewhere only a valid one does.
-    method = DutyMethod.KIOSK if proof.kiosk_token and policy == PresencePolicy.KIOSK else DutyMethod.QR
+    method = presence_method(station, proof)
     if not nonce or len(nonce) < 8 or len(nonce) > 64:
         _refuse(rep, station, method, "bad_nonce")
     # Serialise check-ins of one representative (PostgreSQL row lock; SQLite's
@@ -188,41 +257,16 @@ def check_in(
     if current is not None:
         _refuse(rep, station, method, "already_open", duty=current)
 
-    distance, window, refusal, details = None, None, None, {}
-    if (
-        proof.latitude is not None
-        and proof.longitude is not None
-        and station.latitude is not None
-        and station.longitude is not None
-    ):
-        distance = round(distance_m(proof.latitude, proof.longitude, station.latitude, station.longitude), 1)
-    if policy == PresencePolicy.GEO:
-        # A fix with poor accuracy may still be inside: give it the benefit of its radius, capped.
-        slack = min(proof.accuracy_m or 0, 100)
-        if distance is None:
-            refusal = "location_unavailable"
-        elif distance - slack > station.geo_radius_m:
-            refusal, details = "too_far", {"radius": station.geo_radius_m}
-    elif policy == PresencePolicy.KIOSK:
-        if not proof.kiosk_token:
-            refusal = "kiosk_required"
-        else:
-            try:
-                window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
-            except CheckInRefused as refused:
-                refusal = refused.code
-            if window is not None and kiosk_code_used(station, proof.kiosk_token):
-                _refuse(rep, station, method, "kiosk_used")
-    elif proof.kiosk_token:
-        # A station without the tablet policy may still run a tablet: a valid, unused code
-        # is kept as evidence, anything else is ignored.
-        try:
-            window = verify_kiosk_token(secret, station, proof.kiosk_token, now)
-            method = DutyMethod.KIOSK
-        except CheckInRefused:
-            window = None
-        if window is not None and kiosk_code_used(station, proof.kiosk_token):
-            window, method = None, DutyMethod.QR
+    presence = assess_presence(station, proof, secret, now)
+    if presence.refusal == "kiosk_used":
+        _refuse(rep, station, presence.method, "kiosk_used")
+    method, distance, window, refusal, details = (
+        presence.method,
+        presence.distance,
+        presence.window,
+        presence.refusal,
+        presence.details,
+    )
     pending = None
     if refusal is not None:
         if not (allow_pending and refusal in PENDABLE):
@@ -287,6 +331,122 @@ def check_out(
     return duty
 
 
+# --- an official's session at the station (领导进站): the same check-in ----------------------
+
+
+def open_session(official: Official) -> OfficialSession | None:
+    return db.session.scalar(
+        sa.select(OfficialSession).where(
+            OfficialSession.official_id == official.id, OfficialSession.status == DutyStatus.OPEN
+        )
+    )
+
+
+def session_by_nonce(nonce: str) -> OfficialSession | None:
+    return db.session.scalar(sa.select(OfficialSession).where(OfficialSession.nonce == nonce)) if nonce else None
+
+
+def _refuse_official(official: Official, station: Station, code: str, distance: float | None = None, **kw):
+    """Keep the refused attempt in the audit log (the station's managers read it), then refuse."""
+    log(official.user, "official.check_in_refused", official, station=station.code, reason=code, distance_m=distance)
+    raise CheckInRefused(code, distance_m=distance, **kw)
+
+
+def check_in_official(
+    official: Official,
+    station: Station,
+    *,
+    nonce: str,
+    proof: Proof,
+    secret: str,
+    now: datetime | None = None,
+) -> OfficialSession:
+    """Start an official's session at the station, under a representative's rules: a
+    repeated nonce returns the session it made; refusals (CheckInRefused) bad_nonce,
+    nonce_reused, station_inactive, account_inactive, already_open (with `session`),
+    kiosk_used and the presence refusals (location_unavailable, too_far, kiosk_required,
+    kiosk_invalid, kiosk_expired). There is no pending session: an official checks in
+    where the proof holds. The caller commits after a refusal too (the audit entry)."""
+    now = now or utcnow()
+    if not nonce or len(nonce) < 8 or len(nonce) > 64:
+        _refuse_official(official, station, "bad_nonce")
+    db.session.execute(sa.select(Official.id).where(Official.id == official.id).with_for_update())
+    existing = session_by_nonce(nonce)
+    if existing is not None:
+        if existing.official_id != official.id:
+            _refuse_official(official, station, "nonce_reused")
+        return existing
+    if not station.is_active:
+        _refuse_official(official, station, "station_inactive")
+    if not official.user.active:
+        _refuse_official(official, station, "account_inactive")
+    current = open_session(official)
+    if current is not None:
+        _refuse_official(official, station, "already_open", session=current)
+    presence = assess_presence(station, proof, secret, now)
+    if presence.refusal is not None:
+        _refuse_official(official, station, presence.refusal, presence.distance, **presence.details)
+    session = OfficialSession(
+        station=station,
+        official=official,
+        checked_in_at=now,
+        method=presence.method,
+        status=DutyStatus.OPEN,
+        nonce=nonce,
+        distance_m=presence.distance,
+        kiosk_window=presence.window,
+        kiosk_code=proof.kiosk_token if presence.window is not None else None,
+        residents_received=0,
+        notes="",
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(session)
+            db.session.flush()
+    except IntegrityError:
+        # The unique indexes decided a race the row lock did not cover: say what they decided.
+        existing = session_by_nonce(nonce)
+        if existing is not None and existing.official_id == official.id:
+            return existing
+        if existing is not None:
+            _refuse_official(official, station, "nonce_reused")
+        if session.kiosk_code is not None and kiosk_code_used(station, session.kiosk_code):
+            _refuse_official(official, station, "kiosk_used")
+        current = open_session(official)
+        if current is None:
+            raise
+        _refuse_official(official, station, "already_open", session=current)
+    log(official.user, "official.checked_in", session, station=station.code, method=str(presence.method))
+    return session
+
+
+def check_out_official(
+    official: Official,
+    session: OfficialSession,
+    *,
+    residents_received: int,
+    notes: str = "",
+    now: datetime | None = None,
+) -> OfficialSession:
+    """End an official's session with its reception record. Repeating it changes nothing."""
+    if session.official_id != official.id:
+        raise CheckInRefused("not_yours")
+    if session.status != DutyStatus.OPEN:
+        if session.status == DutyStatus.CLOSED:
+            return session
+        raise CheckInRefused("not_open")
+    if not 0 <= residents_received <= RESIDENTS_MAX:
+        raise CheckInRefused("bad_residents")
+    now = now or utcnow()
+    session.checked_out_at = max(now, session.checked_in_at)
+    session.status = DutyStatus.CLOSED
+    session.residents_received = residents_received
+    session.notes = (notes or "").strip()[:DUTY_NOTES_MAX]
+    db.session.flush()
+    log(official.user, "official.checked_out", session, residents=residents_received)
+    return session
+
+
 def confirm(actor: User, duty: Duty, note: str = "", now: datetime | None = None) -> Duty:
     """A manager accepts a pending (or any) duty as attended."""
     if duty.status == DutyStatus.VOIDED:
@@ -318,7 +478,7 @@ def void(actor: User, duty: Duty, reason: str, now: datetime | None = None) -> D
     return duty
 
 
-def closing_time(duty: Duty) -> datetime:
+def closing_time(duty: Duty | OfficialSession) -> datetime:
     """When an open duty should have ended: the station's closing time on the day of
     check-in (local time), or STALE_AFTER after check-in when the station has none."""
     station = duty.station
@@ -345,6 +505,18 @@ def close_stale(now: datetime | None = None) -> list[Duty]:
             duty.checked_out_at = ends
             log(None, "duty.auto_closed", duty)
             closed.append(duty)
+    # An official's session left open closes the same way (not returned: the caller counts duties).
+    sessions = db.session.scalars(
+        sa.select(OfficialSession)
+        .where(OfficialSession.status == DutyStatus.OPEN, OfficialSession.checked_in_at < now)
+        .with_for_update()
+    )
+    for session in sessions:
+        ends = closing_time(session)
+        if ends <= now:
+            session.status = DutyStatus.AUTO_CLOSED
+            session.checked_out_at = ends
+            log(None, "official.auto_closed", session)
     db.session.flush()
     return closed
 

@@ -15,19 +15,36 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from models import Concern, Duty, Region, Representative, Station, Unit, User, manager_station
-from models.enums import ConcernAction, RegionLevel, Role
+from extensions import db
+from models import (
+    Concern,
+    ConcernEvent,
+    Duty,
+    Official,
+    OfficialSession,
+    Region,
+    Representative,
+    Station,
+    Unit,
+    User,
+    manager_station,
+)
+from models.enums import ConcernAction, DutyStatus, RegionLevel, Role
 from services.clock import local_today
 from services.workflow import RESIDENT, SYSTEM
 
 ANONYMOUS = "anonymous"
-REP, MGR, STAFF, UNIT, ADMIN = (
+REP, MGR, STAFF, UNIT, ADMIN, OFF = (
     Role.REPRESENTATIVE,
     Role.STATION_MANAGER,
     Role.CONGRESS_STAFF,
     Role.UNIT_HANDLER,
     Role.ADMIN,
+    Role.OFFICIAL,
 )
+# Who may hold an official's profile (models.official): an official's account, or a
+# representative who is also the head of a unit.
+OFFICIAL_ROLES = frozenset({OFF, REP})
 
 
 class PermissionDenied(Exception):
@@ -75,6 +92,12 @@ class Permission(StrEnum):
     # against the importer's region (services.reference). Categories are the admin's.
     IMPORT_REFERENCE = "import.reference"
     IMPORT_CATEGORIES = "import.categories"
+    # Officials at the station (领导干部代表 / 国家机关负责人进站): office hours are the congress
+    # staff's to schedule; the official checks in and out and reads their own record.
+    OFFICE_HOURS_MANAGE = "office_hours.manage"
+    OFFICIAL_CHECK_IN = "official.check_in"
+    OFFICIAL_CHECK_OUT = "official.check_out"
+    OFFICIAL_OWN_RECORD = "official.own_record"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -134,6 +157,27 @@ def _station_of(obj) -> Station | None:
     if isinstance(obj, (Duty, Concern)):
         return obj.station
     return None
+
+
+def official_of(user) -> Official | None:
+    """The signed-in person's official profile, if they have one (and may use it)."""
+    if role_of(user) not in OFFICIAL_ROLES:
+        return None
+    return user.official
+
+
+def open_session_at(user, station_id: int) -> OfficialSession | None:
+    """The official's open session at that station (现场办公 happens only there, then)."""
+    official = official_of(user)
+    if official is None:
+        return None
+    return db.session.scalar(
+        sa.select(OfficialSession).where(
+            OfficialSession.official_id == official.id,
+            OfficialSession.status == DutyStatus.OPEN,
+            OfficialSession.station_id == station_id,
+        )
+    )
 
 
 # --- rules: action → (roles allowed, scope check) --------------------------------------
@@ -202,6 +246,57 @@ def _concern_rule(*, rep=None, unit: bool = False, overseers=(MGR, STAFF)):
     return frozenset(roles), scope
 
 
+def _on_site(user, concern) -> bool:
+    """An official checked in at the concern's station now."""
+    return isinstance(concern, Concern) and open_session_at(user, concern.station_id) is not None
+
+
+def _official_saw(user, concern: Concern) -> bool:
+    """An official reads a concern at the station they are checked in at, and afterwards
+    the concerns they acted on."""
+    official = official_of(user)
+    if official is None:
+        return False
+    if _on_site(user, concern):
+        return True
+    return (
+        db.session.scalar(
+            sa.select(ConcernEvent.id)
+            .where(ConcernEvent.concern_id == concern.id, ConcernEvent.actor_id == user.id)
+            .where(ConcernEvent.action.in_([A.OFFICIAL_TAKE, A.OFFICIAL_DISPATCH, A.OFFICIAL_ANSWER]))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _official_step(user, obj) -> bool:
+    """现场办公 and 当场办结: only an official checked in at that station, for its concerns."""
+    return isinstance(obj, Concern) and _on_site(user, obj)
+
+
+def _concern_view(user, obj) -> bool:
+    """Who reads a concern: the loop's people (_concern_rule), and officials (_official_saw)."""
+    if not isinstance(obj, Concern):
+        return False
+    if _VIEW_SCOPE(user, obj):
+        return True
+    return official_of(user) is not None and _official_saw(user, obj)
+
+
+def _own_session(user, obj) -> bool:
+    official = official_of(user)
+    return official is not None and isinstance(obj, OfficialSession) and obj.official_id == official.id
+
+
+def _official_at_active_station(user, obj) -> bool:
+    return _active_station(user, obj) and official_of(user) is not None
+
+
+def _has_official_profile(user, _obj) -> bool:
+    return official_of(user) is not None
+
+
 def _may_invite(user, obj) -> bool:
     """Who may send an account its set-password link (an invitation, or a new password):
     an admin anyone; congress staff the representatives, station managers and unit
@@ -219,6 +314,8 @@ def _may_invite(user, obj) -> bool:
         return any(in_region(user, s) for s in obj.managed_stations)
     if obj.role == UNIT:
         return obj.unit is not None and covers(user.region_id, obj.unit.region)
+    if obj.role == OFF:
+        return obj.official is not None and covers(user.region_id, obj.official.unit.region)
     return False
 
 
@@ -270,7 +367,8 @@ def _manages_reference(user, obj) -> bool:
 
 
 P, A = Permission, ConcernAction
-EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN})
+EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN, OFF})
+_VIEW_ROLES, _VIEW_SCOPE = _concern_rule(rep=_serves, unit=True, overseers=(MGR, STAFF, ADMIN))
 
 RULES: dict[str, Rule] = {
     # Residents
@@ -301,7 +399,7 @@ RULES: dict[str, Rule] = {
     # The closed loop (六单制): who may look at which concern. Who may take which step is
     # CONCERN_STEPS below; which status allows which step is services.concern_flow's table.
     P.CONCERN_INBOX: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), None),
-    P.CONCERN_VIEW: _concern_rule(rep=_serves, unit=True, overseers=(MGR, STAFF, ADMIN)),
+    P.CONCERN_VIEW: (_VIEW_ROLES | {OFF}, _concern_view),
     # Full contact details: the people who call the resident back. Every look is logged.
     P.CONCERN_VIEW_CONTACT: _concern_rule(rep=_assigned, unit=True, overseers=(MGR,)),
     P.CONCERN_EXPORT: (frozenset({MGR, STAFF, ADMIN}), None),
@@ -310,7 +408,7 @@ RULES: dict[str, Rule] = {
     P.NOTIFICATIONS_NOT_SENT: (frozenset({MGR, STAFF, ADMIN}), None),
     P.CALENDAR_MANAGE: (frozenset({ADMIN}), None),
     # Accounts
-    P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN}), _any),
+    P.ACCOUNT_CHANGE_PASSWORD: (frozenset({REP, MGR, STAFF, UNIT, ADMIN, OFF}), _any),
     P.USER_MANAGE: (frozenset({ADMIN}), _any),
     # The audit log of every staff and system action, and its export: the operator's.
     P.AUDIT_VIEW: (frozenset({ADMIN}), None),
@@ -325,6 +423,11 @@ RULES: dict[str, Rule] = {
     # Reference data
     P.IMPORT_REFERENCE: (frozenset({STAFF, ADMIN}), None),
     P.IMPORT_CATEGORIES: (frozenset({ADMIN}), None),
+    # Officials at the station
+    P.OFFICE_HOURS_MANAGE: (frozenset({STAFF, ADMIN}), _oversees),
+    P.OFFICIAL_CHECK_IN: (OFFICIAL_ROLES, _official_at_active_station),
+    P.OFFICIAL_CHECK_OUT: (OFFICIAL_ROLES, _own_session),
+    P.OFFICIAL_OWN_RECORD: (OFFICIAL_ROLES, _has_official_profile),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -354,6 +457,11 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.WITHHOLD: _concern_rule(),
     # Notes and replies to the resident (A.COMMENT) are one permission.
     A.NOTE: _concern_rule(rep=_serves, unit=True),
+    # 现场办公: an official checked in at the concern's station takes it up and, in the same
+    # request, sends it to their own unit or answers it on the spot (当场办结).
+    A.OFFICIAL_TAKE: (OFFICIAL_ROLES, _official_step),
+    A.OFFICIAL_DISPATCH: (OFFICIAL_ROLES, _official_step),
+    A.OFFICIAL_ANSWER: (OFFICIAL_ROLES, _official_step),
 }
 RULES.update({concern_permission(action): rule for action, rule in CONCERN_STEPS.items()})
 
@@ -399,10 +507,32 @@ def concern_scope(user) -> sa.ColumnElement[bool]:
         )
     if role == UNIT and user.unit_id is not None:
         return Concern.unit_id == user.unit_id
+    clauses = []
     if role == REP and user.representative is not None:
         rep = user.representative
-        return sa.or_(Concern.assigned_rep_id == rep.id, Concern.station_id.in_([s.id for s in rep.stations]))
-    return sa.false()
+        clauses.append(sa.or_(Concern.assigned_rep_id == rep.id, Concern.station_id.in_([s.id for s in rep.stations])))
+    official = official_of(user)
+    if official is not None:
+        clauses.append(official_concerns_clause(user, official))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def official_concerns_clause(user, official: Official) -> sa.ColumnElement[bool]:
+    """The SQL twin of _official_saw: the concerns of the station the official is checked
+    in at, and those they acted on."""
+    return sa.or_(
+        Concern.station_id.in_(
+            sa.select(OfficialSession.station_id).where(
+                OfficialSession.official_id == official.id, OfficialSession.status == DutyStatus.OPEN
+            )
+        ),
+        Concern.id.in_(
+            sa.select(ConcernEvent.concern_id).where(
+                ConcernEvent.actor_id == user.id,
+                ConcernEvent.action.in_([A.OFFICIAL_TAKE, A.OFFICIAL_DISPATCH, A.OFFICIAL_ANSWER]),
+            )
+        ),
+    )
 
 
 def managed_regions_clause(user, column) -> sa.ColumnElement[bool]:

@@ -579,7 +579,7 @@ def save_category(
 # --- accounts of station managers and unit handlers ---------------------------------------------
 
 # The accounts staff give out from a station's or a unit's page; the letter starts the login name.
-ACCOUNT_ROLES = {Role.STATION_MANAGER: "m", Role.UNIT_HANDLER: "u"}
+ACCOUNT_ROLES = {Role.STATION_MANAGER: "m", Role.UNIT_HANDLER: "u", Role.OFFICIAL: "o"}
 
 
 def check_account(
@@ -591,6 +591,7 @@ def check_account(
     *,
     stations: Sequence[Station] = (),
     unit: Unit | None = None,
+    post: str = "",
 ) -> list[Problem]:
     problems: list[Problem] = []
     if role not in ACCOUNT_ROLES:
@@ -614,7 +615,9 @@ def check_account(
                 problems.append(Problem("stations", "station_closed", {"station": station.name}))
             elif actor is not None and not manages_region(actor, station.region):
                 problems.append(Problem("stations", "out_of_scope"))
-    if role == Role.UNIT_HANDLER:
+    if role == Role.OFFICIAL:
+        _text(problems, "post", post, limits.POST_MAX, required=True)
+    if role in (Role.UNIT_HANDLER, Role.OFFICIAL):
         if unit is None:
             problems.append(Problem("unit", "required"))
         elif not unit.is_active:
@@ -633,11 +636,13 @@ def create_account(
     *,
     stations: Sequence[Station] = (),
     unit: Unit | None = None,
+    post: str = "",
 ) -> User:
-    """A station manager's account (for `stations`) or a unit handler's (for `unit`), with
-    no password: the person sets one through an invitation link. They sign in with their
-    mobile number; the login name is made from it."""
-    _refuse_if(check_account(actor, role, name, mobile, email, stations=stations, unit=unit))
+    """A station manager's account (for `stations`), a unit handler's (for `unit`) or an
+    official's (the head of `unit`, with their `post`: models.official), with no password:
+    the person sets one through an invitation link. They sign in with their mobile number;
+    the login name is made from it."""
+    _refuse_if(check_account(actor, role, name, mobile, email, stations=stations, unit=unit, post=post))
     mobile = normalize_mobile(mobile)
     user = User(
         username=_username_for(mobile, ACCOUNT_ROLES[role]),
@@ -655,6 +660,10 @@ def create_account(
         user.managed_stations = list(dict.fromkeys(stations))
     db.session.add(user)
     db.session.flush()
+    if role == Role.OFFICIAL and unit is not None:
+        from services.officials import appoint  # officials build on reference data, not the reverse
+
+        appoint(actor, user, unit, post)
     log(
         actor,
         "account.created",

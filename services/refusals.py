@@ -22,6 +22,7 @@ from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.imports import ImportRefused
+from services.officials import OfficialRefused
 from services.reference import Problem, ReferenceRefused
 from services.regions import RegionRefused
 from services.resident_mobile import MobileRefused
@@ -69,6 +70,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
 KD, F, RG, L, S, IM = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused, ImportRefused
+OF = OfficialRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -195,6 +197,29 @@ WORDS: dict[Key, Wording] = {
     ),
     (D, "voided", None): Wording(_l("This duty has already been voided.")),
     (D, "reason_required", None): Wording(_l("Please give a reason for voiding this duty.")),
+    (D, "account_inactive", None): Wording(_l("Your account is switched off.")),
+    # Officials at the station (services.officials)
+    (T, "official_required", None): Wording(_l("Only an official checked in at the station can take this step.")),
+    (T, "note_too_long", None): Wording(_KEEP_IT_TO, "answer", params=lambda d: {"n": d["maximum"]}),
+    (OF, "not_checked_in", None): Wording(
+        _l("You are not checked in at this station. Check in at the station first, then take the concern up.")
+    ),
+    (OF, "other_station", None): Wording(
+        _l("This concern was filed at another station: you can take up only the concerns of the station you are at.")
+    ),
+    (OF, "post_required", None): Wording(_l("Please give the official's post."), "post"),
+    (OF, "post_too_long", None): Wording(_KEEP_IT_TO, "post", params=lambda _d: {"n": limits.POST_MAX}),
+    (OF, "unit_inactive", None): Wording(_l("This unit is switched off."), "unit"),
+    (OF, "out_of_scope", None): Wording(_l("This unit is outside the regions you look after."), "unit"),
+    (OF, "already_official", None): Wording(_l("This account is already an official's.")),
+    (OF, "not_an_official", None): Wording(
+        _l("Choose an official of a unit of this station's region or the regions above it."), "official"
+    ),
+    (OF, "overlap", None): Wording(
+        _l("This official already has office hours on %(day)s from %(start)s to %(end)s at %(station)s."),
+        "starts_at",
+        params=_overlap,
+    ),
     # Station tablets: the pairing code typed on the tablet, and the back office
     (KD, "bad_code", None): Wording(_l("A pairing code has 8 letters and digits, such as K7PM-3QX9."), "code"),
     (KD, "unknown_code", None): Wording(

@@ -99,6 +99,21 @@ def has_ended(day: date, ends_at: time, now: datetime | None = None) -> bool:
     return utc_at(day, ends_at) <= to_utc(local_now(now))
 
 
+def check_times(day: date, starts_at: time, ends_at: time, repeat_weeks: int, now: datetime | None = None) -> None:
+    """What any weekly schedule (the roster, officials' office hours) refuses about its
+    times: too_many_weeks, out_of_range, end_before_start, in_the_past."""
+    if not 0 <= repeat_weeks <= REPEAT_WEEKS_MAX:
+        raise RosterRefused("too_many_weeks", maximum=REPEAT_WEEKS_MAX)
+    # The calendar's years bound the roster: past them is a typing mistake (and past year
+    # 9999 the weekly repeats would not be dates at all).
+    if not FIRST_YEAR <= day.year < LAST_YEAR:
+        raise RosterRefused("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
+    if ends_at <= starts_at:
+        raise RosterRefused("end_before_start")
+    if has_ended(day, ends_at, now):
+        raise RosterRefused("in_the_past")
+
+
 def add_slots(
     actor: User,
     station: Station,
@@ -112,16 +127,7 @@ def add_slots(
 ) -> list[DutySlot]:
     """Put `rep` on the roster on `day` and, with repeat_weeks, on the same weekday of the
     following weeks; the slots of one request share a series. All or nothing."""
-    if not 0 <= repeat_weeks <= REPEAT_WEEKS_MAX:
-        raise RosterRefused("too_many_weeks", maximum=REPEAT_WEEKS_MAX)
-    # The calendar's years bound the roster: past them is a typing mistake (and past year
-    # 9999 the weekly repeats would not be dates at all).
-    if not FIRST_YEAR <= day.year < LAST_YEAR:
-        raise RosterRefused("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
-    if ends_at <= starts_at:
-        raise RosterRefused("end_before_start")
-    if has_ended(day, ends_at, now):
-        raise RosterRefused("in_the_past")
+    check_times(day, starts_at, ends_at, repeat_weeks, now)
     if not any(r.id == rep.id for r in station.representatives):
         raise RosterRefused("not_a_member")
     if not rep.serving_on(day + timedelta(weeks=repeat_weeks)):

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from PIL import Image
 
 from extensions import db
-from models import Category, Concern, Region, Representative, Station, Unit, User
-from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
+from models import Category, Concern, Official, OfficialSession, Region, Representative, Station, Unit, User, utcnow
+from models.enums import DutyMethod, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services.codes import new_station_code, new_tracking_code
 
 _seq = itertools.count(1)
@@ -98,3 +98,28 @@ def image_bytes(fmt: str = "JPEG", size=(64, 48), exif: bytes | None = None, col
     params = {"exif": exif} if exif else {}
     img.save(buf, fmt, **params)
     return buf.getvalue()
+
+
+def official(unit_obj=None, *, name: str = "刘卫东", post: str = "局长", user_obj=None) -> Official:
+    """An official (领导进站): an account of the role `official`, or `user_obj` (a
+    representative's account) given the profile."""
+    obj = Official(user=user_obj or user(Role.OFFICIAL, display_name=name), unit=unit_obj or unit(), post=post)
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def official_session(official_obj: Official, station_obj, **kw) -> OfficialSession:
+    obj = OfficialSession(
+        official=official_obj,
+        station=station_obj,
+        checked_in_at=kw.pop("checked_in_at", None) or utcnow(),
+        method=kw.pop("method", DutyMethod.QR),
+        nonce=kw.pop("nonce", None) or f"nonce-{next(_seq)}-official",
+        residents_received=0,
+        notes="",
+        **kw,
+    )
+    db.session.add(obj)
+    db.session.flush()
+    return obj

@@ -12,6 +12,8 @@ from models import (
     Concern,
     Duty,
     DutySlot,
+    OfficeHour,
+    Official,
     Region,
     Representative,
     Station,
@@ -79,7 +81,10 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             "concerns": db.session.scalar(sa.select(sa.func.count()).select_from(Concern)),
             "duty_slots": db.session.scalar(sa.select(sa.func.count()).select_from(DutySlot)),
             "duties": db.session.scalar(sa.select(sa.func.count()).select_from(Duty)),
+            "officials": db.session.scalar(sa.select(sa.func.count()).select_from(Official)),
+            "office_hours": db.session.scalar(sa.select(sa.func.count()).select_from(OfficeHour)),
         }
+        assert first["officials"] >= 1 and first["office_hours"] >= 4
 
 
 def test_demo_covers_every_kind_category_level_and_unit_kind(demo_app):
@@ -152,6 +157,8 @@ def test_every_demo_account_signs_in_with_the_demo_password(demo_app):
                 assert user.unit is not None
             if user.role == Role.STATION_MANAGER:
                 assert user.managed_stations
+            if user.role == Role.OFFICIAL:
+                assert user.official is not None and user.official.post
             hashes.add(user.password_hash)
         # One hash for every demo user (hashing is slow), and it matches the demo password.
         assert len(hashes) == 1
@@ -430,3 +437,23 @@ def test_seed_demo_refuses_under_production(demo_app):
             assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
     finally:
         demo_app.config["APP_ENV"] = "development"
+
+
+def test_the_demo_official_has_weekly_hours_this_week_at_a_demo_station(demo_app):
+    """领导进站 on the demo stations: the county housing bureau's head, with office hours
+    within the next 7 days (the station page's 本周领导进站), every week for four weeks."""
+    from services.clock import local_today
+    from services.officials import hours_ahead
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        head = db.session.scalar(sa.select(User).where(User.username == "xc_housing_head"))
+        assert head is not None and head.role == Role.OFFICIAL
+        assert head.official is not None and head.official.unit.name == "项城市住房和城乡建设局"
+        station = db.session.scalar(sa.select(Station).where(Station.name == "项城市花园街道人大代表联络站"))
+        this_week = hours_ahead(station)
+        assert [h.official.user.username for h in this_week] == ["xc_housing_head"]
+        assert 0 <= (this_week[0].day - local_today()).days < 7
+        days = db.session.scalars(sa.select(OfficeHour.day).where(OfficeHour.official_id == head.official.id)).all()
+        assert len(days) == 4 and all((b - a).days == 7 for a, b in zip(days, days[1:], strict=False))

@@ -37,6 +37,8 @@ bp = Blueprint("auth", __name__)
 def home_for(user) -> str:
     if user.role == Role.REPRESENTATIVE:
         return url_for("duty.me")
+    if user.role == Role.OFFICIAL:
+        return url_for("officials.me")
     if can(user, P.MANAGE_HOME):
         return url_for("manage.home")
     if can(user, P.CONCERN_INBOX):

@@ -33,6 +33,7 @@ from models.enums import ConcernStatus, Rating
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import erasure, held_photos, public_answers, refusals
+from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
@@ -45,6 +46,7 @@ from services.storage import Storage, StorageUnavailable
 from services.storage import configured as configured_storage
 from views.duty import station_panel
 from views.forms.residents import ConcernForm, EraseContactForm, RatingForm, WithdrawForm
+from views.officials import official_panel
 from views.util import int_or_none, safe_next
 
 bp = Blueprint("public", __name__)
@@ -184,6 +186,9 @@ def station(code: str):
             on_duty=station_service.on_duty_now(st),
             roster=station_service.roster_days(st),
             panel=station_panel(st),
+            office_hours=officials_service.hours_ahead(st),
+            officials_here=officials_service.on_site_now(st),
+            official_panel=official_panel(st),
         ).encode()
         page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
         if cache is not None:

@@ -6,7 +6,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.widgets import NumberInput
 
 from services.duty import Proof
-from services.limits import DUTY_NOTES_MAX, RESIDENTS_MAX
+from services.limits import DUTY_NOTES_MAX, NOTE_MAX, RESIDENTS_MAX
 
 TOKEN_MAX = 64  # a nonce or a tablet code longer than this is forged
 
@@ -66,3 +66,19 @@ class CheckOutForm(FlaskForm):
             return int(self.residents_received.data or 0)
         except ValueError:
             return -1
+
+
+class OnSiteForm(FlaskForm):
+    """现场办公 on one concern: take it up and send it to the official's unit (with an
+    optional note for the unit), or answer it on the spot (the answer is required). The
+    concern's version makes a second tap, or a colleague's step in between, a refusal."""
+
+    version = HiddenField()
+    note = TextAreaField(_l("Instructions for your unit (optional, internal)"), render_kw={"maxlength": NOTE_MAX})
+    answer = TextAreaField(_l("The answer (the resident reads this)"), render_kw={"maxlength": NOTE_MAX})
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None

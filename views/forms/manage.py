@@ -55,3 +55,15 @@ class VoidDutyForm(FlaskForm):
     reason = StringField(
         _l("Reason for voiding (required)"), render_kw={"maxlength": REVIEW_NOTE_MAX, "required": True}
     )
+
+
+class OfficeHourForm(SlotForm):
+    """Office hours of an official at the station (领导进站), once or weekly: the roster's
+    form with an official in place of the representative. The view fills the choices."""
+
+    representative = None  # type: ignore[assignment]
+    official = SelectField(_l("Official"), coerce=int, validate_choice=False)
+
+    def validate_official(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Please choose an official of a unit of this region."))

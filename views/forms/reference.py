@@ -497,6 +497,38 @@ class AccountForm(ReferenceForm):
     )
 
 
+class OfficialAccountForm(AccountForm):
+    """An official's account: the head of the unit, with their post (职务)."""
+
+    post = StringField(
+        _l("Post"),
+        filters=[cleaned],
+        description=_l("As residents should read it, e.g. director of the county housing bureau."),
+        render_kw=_kw(limits.POST_MAX),
+    )
+
+
+class AppointForm(ReferenceForm):
+    """A representative who heads a unit (领导干部代表): their unit and post, so that they
+    hold office hours at stations as an official too."""
+
+    unit = SelectField(_l("Unit"), coerce=int_or_none, validate_choice=False)
+    post = OfficialAccountForm.post
+
+    def __init__(self, *args, units: list[Unit], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._units = {u.id: u for u in units}
+        self.unit.choices = _options([(u.id, f"{u.name} · {u.region.name}") for u in units], none=_("Choose…"))
+
+    def validate_unit(self, field):
+        if field.data is None:
+            raise ValidationError(_("Please fill this in."))
+        _chosen(field, self._units)
+
+    def chosen(self) -> Unit:
+        return self._units[self.unit.data]
+
+
 class AddManagerForm(ReferenceForm):
     """Give an existing station manager's account this station too."""
 

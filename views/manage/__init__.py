@@ -13,6 +13,7 @@ from views.manage import (  # noqa: E402,F401  (routes register on bp)
     kiosk,
     lifecycle,
     notifications,
+    officials,
     reference,
     regions,
 )

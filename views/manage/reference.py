@@ -16,10 +16,12 @@ from flask_login import current_user, login_required
 from extensions import db
 from models import Category, Representative, Station, Unit, User
 from models.enums import PresencePolicy, RepLevel, Role, StationCategory, StationKind, UnitKind
-from services import reference
+from services import officials as officials_service
+from services import reference, refusals
 from services import reference_lists as lists
 from services.clock import local_today
 from services.limits import SEARCH_QUERY_MAX
+from services.officials import OfficialRefused
 from services.permissions import Permission as P
 from services.permissions import can, manages_region
 from services.reference import ReferenceRefused
@@ -29,7 +31,9 @@ from views.forms.admin import SwitchForm
 from views.forms.reference import (
     AccountForm,
     AddManagerForm,
+    AppointForm,
     CategoryForm,
+    OfficialAccountForm,
     RepresentativeForm,
     StationForm,
     UnitForm,
@@ -435,7 +439,10 @@ def representative_edit(rep_id: int):
 @bp.get("/representatives/<int:rep_id>")
 @login_required
 def representative_detail(rep_id: int):
-    rep = _rep_or_404(rep_id)
+    return _render_representative(_rep_or_404(rep_id))
+
+
+def _render_representative(rep: Representative, appoint_form=None, status: int = 200):
     actor = _actor()
     today = local_today()
     return render_template(
@@ -446,7 +453,30 @@ def representative_detail(rep_id: int):
         in_scope={s.id for s in rep.stations if manages_region(actor, s.region)},
         history=_history(rep),
         may_read_file=can(actor, P.DUTY_VIEW_FILE, rep),
-    )
+        appoint_form=appoint_form or AppointForm(formdata=None, units=lists.units_in_scope(actor, active_only=True)),
+    ), status
+
+
+@bp.post("/representatives/<int:rep_id>/official")
+@login_required
+def representative_appoint(rep_id: int):
+    """A representative who heads a unit (领导干部代表) becomes an official too."""
+    rep = _rep_or_404(rep_id)
+    actor = _actor()
+    form = AppointForm(units=lists.units_in_scope(actor, active_only=True))
+    if not form.validate_on_submit():
+        return _render_representative(rep, form, 422)
+    try:
+        officials_service.appoint(actor, rep.user, form.chosen(), form.post.data or "")
+    except OfficialRefused as refused:
+        db.session.rollback()
+        field_name, message = refusals.explain(refused)
+        target = getattr(form, field_name or "post", None) or form.post
+        target.errors = [*target.errors, message]
+        return _render_representative(_rep_or_404(rep_id), form, 422)
+    db.session.commit()
+    flash(_("%(name)s now also holds office hours at stations as an official.", name=rep.name))
+    return redirect(url_for("manage.representative_detail", rep_id=rep_id, _anchor="official"), 303)
 
 
 # --- handling units ----------------------------------------------------------------------------
@@ -522,12 +552,14 @@ def unit_edit(unit_id: int):
     return render_template("manage/reference/unit_form.html", form=form, unit=unit), status
 
 
-def _render_unit(unit: Unit, account_form=None, status: int = 200):
+def _render_unit(unit: Unit, account_form=None, official_form=None, status: int = 200):
     return (
         render_template(
             "manage/reference/unit.html",
             unit=unit,
             handlers=lists.unit_handlers(unit),
+            officials=officials_service.officials_of_unit(unit),
+            official_form=official_form or OfficialAccountForm(formdata=None),
             departments=[u for u in lists.units_in_scope(_actor()) if u.parent_id == unit.id],
             account_form=account_form or AccountForm(formdata=None),
             switch_form=SwitchForm(formdata=None),
@@ -564,6 +596,18 @@ def unit_handler_new(unit_id: int):
     if form.validate_on_submit() and _account_created(form, Role.UNIT_HANDLER, unit=unit):
         return redirect(url_for("manage.unit_detail", unit_id=unit_id, _anchor="handlers"), 303)
     return _render_unit(unit, account_form=form, status=422)
+
+
+@bp.post("/units/<int:unit_id>/officials")
+@login_required
+def unit_official_new(unit_id: int):
+    """An official's account (the unit's head: 局长, 院长…) with their post: they hold
+    office hours at stations (领导进站)."""
+    unit = _unit_or_404(unit_id)
+    form = OfficialAccountForm()
+    if form.validate_on_submit() and _account_created(form, Role.OFFICIAL, unit=unit, post=form.post.data or ""):
+        return redirect(url_for("manage.unit_detail", unit_id=unit_id, _anchor="officials"), 303)
+    return _render_unit(unit, official_form=form, status=422)
 
 
 # --- categories (the admin's) -------------------------------------------------------------------
