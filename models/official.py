@@ -14,14 +14,14 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column
+from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column
 from models.enums import DutyMethod, DutyStatus
 from models.station import Station
 from models.unit import Unit
 from models.user import User
 
 
-class Official(Base):
+class Official(ShownOnStationPage, Base):
     """A leader of a handling unit (局长, 院长, 检察长…) who comes to stations in person."""
 
     __tablename__ = "official"
@@ -42,7 +42,7 @@ class Official(Base):
         return self.user.display_name
 
 
-class OfficeHour(Base):
+class OfficeHour(ShownOnStationPage, Base):
     """An official's office hours at a station (领导进站接待), shaped like a roster slot."""
 
     __tablename__ = "office_hour"
@@ -66,7 +66,7 @@ class OfficeHour(Base):
     )
 
 
-class OfficialSession(TimestampMixin, Base):
+class OfficialSession(ShownOnStationPage, TimestampMixin, Base):
     """An official's time at a station, checked in and out like a representative's duty
     (services.duty: the same presence proof and nonce), kept in the official's record."""
 
