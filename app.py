@@ -121,9 +121,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     import commands
-    from views import admin, audit, auth, duty, errors, health, hooks, kiosk, manage, my, public
+    from views import admin, audit, auth, bookings, duty, errors, health, hooks, kiosk, manage, my, public
 
-    for blueprint in (public.bp, my.bp, hooks.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, audit.bp, health.bp):
+    blueprints = (public.bp, bookings.bp, my.bp, hooks.bp, auth.bp, duty.bp, kiosk.bp, manage.bp, admin.bp, audit.bp)
+    for blueprint in (*blueprints, health.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     commands.register(app)

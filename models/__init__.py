@@ -1,6 +1,7 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.base import Base, utcnow
+from models.booking import Booking
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
@@ -19,6 +20,7 @@ __all__ = [
     "Attachment",
     "AuditLog",
     "Base",
+    "Booking",
     "CalendarDay",
     "CalendarYear",
     "Category",

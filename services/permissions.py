@@ -15,7 +15,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from models import Concern, Duty, Region, Representative, Station, Unit, User, manager_station
+from models import Booking, Concern, Duty, DutySlot, Region, Representative, Station, Unit, User, manager_station
 from models.enums import ConcernAction, RegionLevel, Role
 from services.clock import local_today
 from services.workflow import RESIDENT, SYSTEM
@@ -75,6 +75,12 @@ class Permission(StrEnum):
     # against the importer's region (services.reference). Categories are the admin's.
     IMPORT_REFERENCE = "import.reference"
     IMPORT_CATEGORIES = "import.categories"
+    # Booked visits (预约接待): a station's bookings of a day, its capacities and calling a
+    # slot's visits off; marking who came; the residents' names and numbers in full.
+    BOOKING_DAY_VIEW = "booking.view_day"
+    BOOKING_MANAGE = "booking.manage"
+    BOOKING_MARK = "booking.mark"
+    BOOKING_VIEW_CONTACT = "booking.view_contact"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -131,7 +137,7 @@ def _own_rep(user: User) -> Representative | None:
 def _station_of(obj) -> Station | None:
     if isinstance(obj, Station):
         return obj
-    if isinstance(obj, (Duty, Concern)):
+    if isinstance(obj, (Duty, Concern, Booking, DutySlot)):
         return obj.station
     return None
 
@@ -200,6 +206,21 @@ def _concern_rule(*, rep=None, unit: bool = False, overseers=(MGR, STAFF)):
 
     roles = set(overseers) | ({REP} if rep else set()) | ({UNIT} if unit else set())
     return frozenset(roles), scope
+
+
+def _booking_rule(*overseers: str):
+    """Scope for a booked visit: the representative it was booked with, and the station's
+    overseers among `overseers`."""
+
+    def scope(user, obj) -> bool:
+        if not isinstance(obj, Booking):
+            return False
+        if user.role == REP:
+            rep = _own_rep(user)
+            return rep is not None and obj.representative_id == rep.id
+        return user.role in overseers and oversees_station(user, obj.station)
+
+    return frozenset({REP, *overseers}), scope
 
 
 def _may_invite(user, obj) -> bool:
@@ -325,6 +346,14 @@ RULES: dict[str, Rule] = {
     # Reference data
     P.IMPORT_REFERENCE: (frozenset({STAFF, ADMIN}), None),
     P.IMPORT_CATEGORIES: (frozenset({ADMIN}), None),
+    # Booked visits: whoever looks after the station sees the day's bookings, sets capacities
+    # and calls a slot's visits off; the representative booked and they mark who came. Names
+    # and numbers in full: the people who receive the resident (the representative and the
+    # station's managers), as for a concern's contact.
+    P.BOOKING_DAY_VIEW: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.BOOKING_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.BOOKING_MARK: _booking_rule(MGR, STAFF, ADMIN),
+    P.BOOKING_VIEW_CONTACT: _booking_rule(MGR),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
