@@ -564,11 +564,11 @@ def queue_reminders(now: datetime | None = None) -> int:
     for booking in due:
         counts[booking.duty_slot_id] = counts.get(booking.duty_slot_id, 0) + 1
     for booking in due:
-        notifications.queue_booking_reminder(booking)
+        notifications.queue_booking_reminder(booking, now)
         booking.reminded_at = now
         if booking.duty_slot_id is not None and booking.duty_slot_id not in slots_told:
             slots_told.add(booking.duty_slot_id)
-            notifications.queue_rep_booking_reminder(booking, counts[booking.duty_slot_id])
+            notifications.queue_rep_booking_reminder(booking, counts[booking.duty_slot_id], now)
     db.session.flush()
     return len(due)
 

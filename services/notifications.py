@@ -27,6 +27,7 @@ name the concern by its tracking code, as staff read it out, and send people to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -450,7 +451,7 @@ def _visit_when(booking: Booking) -> str:
     return f"{booking.day.month}月{booking.day.day}日 {booking.starts_at:%H:%M}–{booking.ends_at:%H:%M}"
 
 
-def queue_booking_reminder(booking: Booking) -> Outbox | None:
+def queue_booking_reminder(booking: Booking, now: datetime | None = None) -> Outbox | None:
     """The day before: the resident's SMS (through the cap and the stop of every resident
     SMS), with the link to cancel. None when the booking keeps no number (erased)."""
     if not booking.mobile:
@@ -462,12 +463,12 @@ def queue_booking_reminder(booking: Booking) -> Outbox | None:
             when=_visit_when(booking),
             url=f"{_base_url()}/b/{booking.code}",
         )
-    row = resident_mobile.queue_resident_sms(booking.mobile, text, kind=BOOKING_REMINDER)
+    row = resident_mobile.queue_resident_sms(booking.mobile, text, kind=BOOKING_REMINDER, now=now)
     row.booking_id = booking.id
     return row
 
 
-def queue_rep_booking_reminder(booking: Booking, count: int) -> list[Outbox]:
+def queue_rep_booking_reminder(booking: Booking, count: int, now: datetime | None = None) -> list[Outbox]:
     """The day before: the representative of the slot hears how many residents booked it."""
     rep = booking.representative
     if rep is None or not rep.user.active:
@@ -481,6 +482,8 @@ def queue_rep_booking_reminder(booking: Booking, count: int) -> list[Outbox]:
         )
         link = _("Sign in to see them: %(url)s", url=f"{_base_url()}/me")
         row = _staff_row_with(rep.user, _Staff(line), BOOKING_REP_REMINDER, link, None, booking_id=booking.id)
+    if now is not None:
+        row.created_at = row.next_attempt_at = now
     db.session.add(row)
     return [row]
 

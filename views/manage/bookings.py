@@ -53,7 +53,7 @@ def bookings(code: str):
         capacity_form=CapacityForm(formdata=None),
         station_capacity_form=CapacityForm(formdata=None, capacity=station.booking_capacity),
         mark_form=MarkForm(formdata=None),
-        button_form=ButtonForm(formdata=None),
+        call_off_form=ButtonForm(formdata=None),
         may_manage=can(current_user, P.BOOKING_MANAGE, station),
         started=lambda slot: booking_service.starts_utc(booking_service.SlotBookable(slot)) <= utcnow(),
     )
