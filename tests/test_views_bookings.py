@@ -256,11 +256,12 @@ def test_the_manager_sets_places_and_calls_a_slot_off(client, world, db):
     login(client, world["other_manager"])
     assert client.post(f"/manage/stations/{st.code}/slots/{slot.id}/call-off").status_code == 403
     login(client, world["manager"])
-    assert client.post(f"/manage/stations/{st.code}/slots/{slot.id}/capacity", data={"capacity": "6"}).status_code == 303
+    capacity_url = f"/manage/stations/{st.code}/slots/{slot.id}/capacity"
+    assert client.post(capacity_url, data={"capacity": "6"}).status_code == 303
     db.session.commit()
     db.session.refresh(slot)
     assert slot.capacity == 6
-    bad = client.post(f"/manage/stations/{st.code}/slots/{slot.id}/capacity", data={"capacity": "-3"})
+    bad = client.post(capacity_url, data={"capacity": "-3"})
     assert bad.status_code == 303
     db.session.commit()
     db.session.refresh(slot)
