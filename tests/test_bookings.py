@@ -325,9 +325,7 @@ def test_names_and_numbers_are_erased_a_while_after_the_visit(setup, db, app):
     long_ago = local_today() - timedelta(days=400)
     old_slot = factories.slot(st, rep, day=long_ago)
     old = factories.booking(old_slot, status=BookingStatus.ATTENDED, marked_at=utc_at(long_ago, time(10)))
-    db.session.add(
-        Outbox(channel="sms", recipient=old.mobile, body="提醒", kind=BOOKING_REMINDER, booking_id=old.id)
-    )
+    db.session.add(Outbox(channel="sms", recipient=old.mobile, body="提醒", kind=BOOKING_REMINDER, booking_id=old.id))
     recent = factories.booking(factories.slot(st, rep, day=local_today() - timedelta(days=3)), mobile="13700000000")
     db.session.commit()
     assert erasure.purge(dry_run=True).bookings == 1
