@@ -304,3 +304,19 @@ def test_a_visit_becomes_a_concern_and_keeps_the_link(client, world, db):
     assert concern.source == ConcernSource.WALK_IN
     assert all_bookings(db)[0].concern_id == concern.id
     assert concern.tracking_code in client.get(f"/b/{booking.code}").text
+
+
+def test_a_day_out_of_range_shows_today(client, world):
+    login(client, world["manager"])
+    for day in ("9999-12-31", "0001-01-01", "2026-02-30", "<script>"):
+        page = client.get(f"/manage/stations/{world['station'].code}/bookings?day={day}")
+        assert page.status_code == 200 and local_today().isoformat() in page.text
+
+
+def test_a_closed_station_takes_no_booking(client, world, db):
+    st = world["station"]
+    st.is_active = False
+    db.session.commit()
+    assert client.get(f"/s/{st.code}/book").status_code == 200  # the closed station's page
+    assert client.post(f"/s/{st.code}/book", data=form(world["slot"])).status_code == 410
+    assert all_bookings(db) == []

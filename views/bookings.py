@@ -4,7 +4,7 @@ cancel button. The booking code in the address is the only credential, as a trac
 import re
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -59,7 +59,9 @@ def _form_page(station, form: BookingForm, choices, *, status: int = 200, notice
 def book(code: str):
     if (moved := _canonical(code, normalize_station_code, "bookings.book")) is not None:
         return moved
-    st, instead = _station_for(code, with_representatives=False, closed_status=410)
+    # A station closed since the form was opened books nothing: its page says where to go now.
+    closed_status = 410 if request.method == "POST" else 200
+    st, instead = _station_for(code, with_representatives=False, closed_status=closed_status)
     if instead is not None:
         return instead
     assert st is not None

@@ -17,6 +17,7 @@ from services.bookings import BookingRefused
 from services.clock import local_today
 from services.permissions import Permission as P
 from services.permissions import can
+from services.workdays import FIRST_YEAR, LAST_YEAR
 from views.forms import ButtonForm
 from views.forms.bookings import CapacityForm, MarkForm
 from views.manage import bp
@@ -27,9 +28,11 @@ from views.util import get_or_404, require_or_abort, safe_next
 def _day_arg() -> date:
     raw = request.args.get("day") or ""
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         return local_today()
+    # A day the calendar does not cover (a typo, 9999-12-31) shows today.
+    return day if FIRST_YEAR <= day.year < LAST_YEAR else local_today()
 
 
 def _back(station_code: str, day: date):
