@@ -79,6 +79,11 @@ ENV_SETTINGS = {
     "KIOSK_POLL_SECONDS": int,
     "KIOSK_PAIRING_MINUTES": int,
     "KIOSK_PAIR_RATE_LIMIT": str,
+    "BOOKING_DAYS": int,
+    "BOOKING_RATE_LIMIT": str,
+    "BOOKINGS_PER_MOBILE_AHEAD": int,
+    "BOOKINGS_PER_MOBILE_DAY": int,
+    "BOOKING_REMINDER_HOUR": int,
     "LOG_FORMAT": str,
     "METRICS_ALLOW": str,
     "METRICS_TOKEN": str,
@@ -208,6 +213,16 @@ class Config:
     KIOSK_PAIRING_MINUTES = 10
     KIOSK_PAIR_RATE_LIMIT = "10 per minute"  # pairing codes typed from one address
     TRUST_PROXY_HOPS = 0
+
+    # Booking a visit (预约接待, services/bookings.py): roster slots this many days ahead
+    # (today included) can be booked; bookings made from one address (the form's POST);
+    # bookings one mobile number may hold ahead at once, and make in a day; the local hour
+    # from which the day-before reminders go out (`flask jobs once booking-reminders`).
+    BOOKING_DAYS = 14
+    BOOKING_RATE_LIMIT = "5 per minute;30 per hour"
+    BOOKINGS_PER_MOBILE_AHEAD = 3
+    BOOKINGS_PER_MOBILE_DAY = 5
+    BOOKING_REMINDER_HOUR = 9
 
     # Observability (README, "Observability"). Log lines: "json" (one object a line) or
     # "text"; None: json under APP_ENV=production, text otherwise.

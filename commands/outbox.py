@@ -31,3 +31,26 @@ def outbox_status_command():
 
     for status, count in status_counts().items():
         click.echo(f"{status:<8} {count}")
+
+
+@outbox_group.command("list")
+@click.option("--kind", default="", help="Only this kind, such as booking.reminder.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most rows, newest first.")
+def outbox_list_command(kind: str, limit: int):
+    """The newest notifications: status, channel, masked recipient, kind, and the text with
+    codes masked (as the log sender writes it in production)."""
+    import sqlalchemy as sa
+
+    from extensions import db
+    from models import Outbox
+    from services.outbox import mask_recipient
+    from services.privacy import mask_codes
+
+    query = sa.select(Outbox).order_by(Outbox.id.desc()).limit(limit)
+    if kind:
+        query = query.where(Outbox.kind == kind)
+    for row in db.session.scalars(query):
+        click.echo(
+            f"{row.id:>6} {row.status.value:<8} {row.channel:<5} {mask_recipient(row.recipient):<16} "
+            f"{row.kind:<22} {mask_codes(row.body)}"
+        )

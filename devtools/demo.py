@@ -32,6 +32,7 @@ from werkzeug.security import generate_password_hash
 
 from extensions import db
 from models import (
+    Booking,
     Category,
     Concern,
     Duty,
@@ -430,8 +431,36 @@ def seed_demo() -> dict[str, int]:
     _seed_officials(units, stations, password_hash)
     _seed_concerns(stations, units)
     _seed_duty_history(stations)
+    _seed_bookings(stations)
     db.session.flush()
     return _counts()
+
+
+def _seed_bookings(stations: dict[str, Station]) -> None:
+    """A few booked visits on the upcoming roster (demo_data/bookings.yaml), through the
+    booking service, for stations that have none yet (a second run adds nothing)."""
+    from services import bookings
+
+    tomorrow = local_today() + timedelta(days=1)
+    booked = set(db.session.scalars(sa.select(Booking.station_id).distinct()))
+    for row in _yaml("bookings.yaml")["bookings"]:
+        station = stations.get(row["station"])
+        if station is None or station.id in booked:
+            continue
+        slots = db.session.scalars(
+            sa.select(DutySlot)
+            .where(DutySlot.station_id == station.id, DutySlot.day >= tomorrow)
+            .order_by(DutySlot.day, DutySlot.starts_at, DutySlot.id)
+            .offset(int(row["slot"]))
+            .limit(1)
+        ).all()
+        if not slots:
+            continue
+        data = bookings.BookingInput(name=row["name"], mobile=row["mobile"], subject=row["subject"], consent=True)
+        try:
+            bookings.book(bookings.SlotBookable(slots[0]), data, submission_key=f"demo-{row['mobile']}")
+        except bookings.BookingRefused:
+            continue  # a full slot, or a number already booked there: the demo shows what fits
 
 
 def _seed_roster(stations: dict[str, Station]) -> None:
@@ -652,6 +681,7 @@ def _counts() -> dict[str, int]:
         "duties": count(Duty),
         "officials": count(Official),
         "office_hours": count(OfficeHour),
+        "bookings": count(Booking),
     }
 
 

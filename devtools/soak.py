@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -253,7 +254,8 @@ class Soak:
         data = {**chosen, "note": "已按程序办理。soak"}
         for _attempt in range(5):
             answer = self._send(session, "POST", f"/manage/concerns/{concern_id}/act", data=data)
-            if answer is not None and answer.status_code in (302, 303):
+            moved_to = answer.headers.get("Location", "") if answer is not None else ""
+            if answer is not None and answer.status_code in (302, 303) and moved_to.endswith(f"/concerns/{concern_id}"):
                 with self.figures.lock:
                     self.figures.steps_acknowledged.append((int(concern_id), chosen["action"]))
                 return
@@ -306,6 +308,7 @@ class Soak:
         for thread in threads:
             thread.start()
         began = time.monotonic()
+        self.began_at = datetime.now(UTC).replace(tzinfo=None)  # events are stored in naive UTC
         schedule = [
             (0.2, "app server killed (SIGKILL) and started again", self.kill_app_server),
             (0.4, "PostgreSQL restarted", self.restart_postgresql),
@@ -366,11 +369,11 @@ class Soak:
             steps = (
                 conn.execute(
                     sa.text(
-                        "SELECT e.concern_id, e.action, count(*) FROM concern_event e "
-                        "JOIN concern c ON c.id = e.concern_id "
-                        "WHERE c.content LIKE '%soak-%' AND e.action IN ('accept', 'dispatch', 'reply') "
-                        "GROUP BY e.concern_id, e.action"
-                    )
+                        "SELECT concern_id, action, count(*) FROM concern_event "
+                        "WHERE created_at >= :began AND action IN ('accept', 'dispatch', 'reply') "
+                        "GROUP BY concern_id, action"
+                    ),
+                    {"began": self.began_at},
                 )
                 .tuples()
                 .all()
@@ -393,7 +396,8 @@ class Soak:
         doubled = [m for m, n in stored.items() if n > 1]
         lost_duties = f.duties_acknowledged - duties_found
         lost_photos = [m for m in f.with_photo if m in f.concerns_acknowledged and not photos.get(m)]
-        # No step is sent back in the soak, so each concern takes each step at most once.
+        # No step is sent back in the soak, so each concern (the demo's too) takes each step at
+        # most once while it runs.
         step_counts = {(concern_id, action): n for concern_id, action, n in steps}
         steps_doubled = sum(1 for n in step_counts.values() if n > 1)
         steps_lost = [step for step in f.steps_acknowledged if step not in step_counts]

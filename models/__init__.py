@@ -1,6 +1,7 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.base import Base, ShownOnStationPage, utcnow
+from models.booking import Booking
 from models.cache import CacheStamp
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
@@ -23,6 +24,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "CacheStamp",
+    "Booking",
     "CalendarDay",
     "CalendarYear",
     "Category",

@@ -24,6 +24,8 @@ class DutySlot(ShownOnStationPage, Base):
     ends_at: Mapped[time]
     # Slots made together by "repeat weekly" share a series, so they can be removed together.
     series: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    # Residents who may book a visit in this slot (预约接待); None: the station's default.
+    capacity: Mapped[int | None]
 
     station: Mapped[Station] = relationship()
     representative: Mapped[Representative] = relationship()
@@ -32,6 +34,7 @@ class DutySlot(ShownOnStationPage, Base):
         sa.Index("ix_duty_slot_station_day", "station_id", "day"),
         sa.UniqueConstraint("representative_id", "day", "starts_at", name="uq_duty_slot_rep_day_start"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("capacity IS NULL OR capacity BETWEEN 0 AND 50", name="capacity_range"),
     )
 
 

@@ -166,6 +166,17 @@ class OutboxStatus(LabelledEnum):
     FAILED = "failed"
 
 
+class BookingStatus(LabelledEnum):
+    """A booked visit (预约接待): booked; cancelled by the resident; called off by the station
+    (the slot removed or its bookings cancelled); and, on the day, attended or not."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    CALLED_OFF = "called_off"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
 class Rating(LabelledEnum):
     SATISFIED = "satisfied"
     BASICALLY_SATISFIED = "basically_satisfied"
@@ -256,6 +267,13 @@ LABELS: dict[type, dict] = {
         OutboxStatus.SENDING: _l("Being sent"),
         OutboxStatus.SENT: _l("Sent"),
         OutboxStatus.FAILED: _l("Failed"),
+    },
+    BookingStatus: {
+        BookingStatus.BOOKED: _l("Booked"),
+        BookingStatus.CANCELLED: _l("Cancelled"),
+        BookingStatus.CALLED_OFF: _l("Cancelled by the station"),
+        BookingStatus.ATTENDED: _l("Came"),
+        BookingStatus.NO_SHOW: _l("Did not come"),
     },
     Rating: {
         Rating.SATISFIED: _l("Satisfied"),

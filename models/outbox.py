@@ -24,6 +24,8 @@ class Outbox(Base):
     # What happened (e.g. concern.dispatched), and to which concern, for the log and support.
     kind: Mapped[str] = mapped_column(sa.String(40), default="", server_default=sa.text("''"))
     concern_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id", ondelete="SET NULL"), index=True)
+    # The booked visit it is about (a reminder, a visit called off), for erasure and support.
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
     recipient: Mapped[str] = mapped_column(sa.String(200))
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text)

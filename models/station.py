@@ -51,6 +51,9 @@ class Station(ShownOnStationPage, TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
     closed_note: Mapped[str] = mapped_column(sa.String(200), default="", server_default=sa.text("''"))
     successor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
+    # How many residents may book a visit in each roster slot (预约接待), unless the slot
+    # says otherwise; 0 takes no bookings.
+    booking_capacity: Mapped[int] = mapped_column(default=4, server_default=sa.text("4"))
 
     region: Mapped[Region] = relationship(lazy="joined")
     parent: Mapped[Station | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -77,6 +80,7 @@ class Station(ShownOnStationPage, TimestampMixin, Base):
         sa.CheckConstraint("successor_id IS NULL OR successor_id <> id", name="successor_not_self"),
         sa.CheckConstraint("is_active OR closed_at IS NOT NULL", name="inactive_has_closed_at"),
         sa.UniqueConstraint("region_id", "name", name="uq_station_region_name"),
+        sa.CheckConstraint("booking_capacity BETWEEN 0 AND 50", name="booking_capacity_range"),
     )
 
 

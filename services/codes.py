@@ -11,8 +11,12 @@ from models import Station, StationCodeAlias
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 STATION_CODE_LENGTH = 6  # 31^6 ≈ 8.9e8: plenty for every station in the country
 TRACKING_CODE_LENGTH = 10  # 31^10 ≈ 8.2e14 (~49 bits): not worth guessing
+# A booked visit's code: shorter than a tracking code, so the two are never confused
+# (31^8 ≈ 8.5e11, ~40 bits; failed look-ups are rate limited like tracking codes).
+BOOKING_CODE_LENGTH = 8
 
 _TRACKING_RE = re.compile(f"^[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}$")
+_BOOKING_RE = re.compile(f"^[{ALPHABET}]{{{BOOKING_CODE_LENGTH}}}$")
 _STATION_RE = re.compile(f"^[{ALPHABET}]{{4,12}}$")
 
 
@@ -53,6 +57,16 @@ def normalize_tracking_code(raw: str) -> str | None:
     """Accept any case, spaces and dashes; None when it cannot be a tracking code."""
     code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
     return code if _TRACKING_RE.match(code) else None
+
+
+def new_booking_code() -> str:
+    return random_code(BOOKING_CODE_LENGTH)
+
+
+def normalize_booking_code(raw: str) -> str | None:
+    """Accept any case, spaces and dashes; None when it cannot be a booking code."""
+    code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
+    return code if _BOOKING_RE.match(code) else None
 
 
 def normalize_station_code(raw: str) -> str | None:

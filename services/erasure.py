@@ -30,6 +30,7 @@ from extensions import db
 from models import Concern, ConcernEvent, MobileCode, Outbox, ResidentMobile, utcnow
 from models.enums import ConcernStatus, OutboxStatus
 from services import audit
+from services.clock import local_today
 from services.concern_flow import FINAL_STATUSES
 from services.errors import ConcernRefused
 from services.limits import CONCERN_CONTENT_MAX, CONCERN_CONTENT_MIN
@@ -54,6 +55,7 @@ class Erased:
     photos: int = 0  # files deleted from storage
     messages: int = 0  # SMS rows whose number and text went
     numbers: int = 0  # numbers whose record (confirmed, stopped, one-time codes) went
+    bookings: int = 0  # booked visits whose name, number and subject went
 
     def add(self, other: Erased) -> None:
         for f in fields(self):
@@ -247,6 +249,23 @@ def log_purge(report: Erased, *, days: int, now: datetime) -> None:
     )
 
 
+def _purge_bookings(now: datetime, days: int, dry_run: bool, batch: int) -> Erased:
+    """Booked visits: `days` after the day of the visit, like a concern after it ended."""
+    from services import bookings
+
+    cutoff_day = local_today(now) - timedelta(days=days)
+    total = Erased()
+    while True:
+        done, messages = bookings.erase_due(cutoff_day, now, dry_run=dry_run, batch=batch)
+        total.add(Erased(bookings=done, messages=messages))
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        if dry_run or done < batch:
+            return total
+
+
 def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = None) -> Erased:
     """Erase everything due now, a batch a transaction (short locks, progress kept); with
     `dry_run`, count it and change nothing. One audit entry reports a real run."""
@@ -264,6 +283,7 @@ def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = Non
         if last is None:
             break
         after = last
+    report.add(_purge_bookings(now, days, dry_run, batch))
     if not dry_run:
         log_purge(report, days=days, now=now)
         db.session.commit()

@@ -65,6 +65,14 @@ def _remind() -> str:
     return f"reminded {done.reminded}, escalated {done.escalated}"
 
 
+def _booking_reminders() -> str:
+    from services import bookings
+
+    reminded = bookings.queue_reminders()
+    db.session.commit()
+    return f"reminded {reminded} booked visits"
+
+
 def _privacy_purge() -> str:
     from services import erasure
 
@@ -78,6 +86,7 @@ JOBS: dict[str, Job] = {
         Job("outbox", timedelta(minutes=1), _outbox, "send due SMS and e-mail, retry failures"),
         Job("stale-duties", timedelta(minutes=15), _stale_duties, "close duties left open past closing time"),
         Job("remind", timedelta(minutes=15), _remind, "remind before deadlines, escalate past them"),
+        Job("booking-reminders", timedelta(minutes=15), _booking_reminders, "remind of tomorrow's booked visits"),
         Job("auto-close", timedelta(hours=1), _auto_close, "close confirmed concerns nobody rated in time"),
         Job("privacy-purge", timedelta(days=1), _privacy_purge, "erase residents' personal data past its time"),
     )

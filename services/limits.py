@@ -25,6 +25,13 @@ TRACKING_CODE_INPUT_MAX = 40
 # The code texted for "my concerns" (6 digits), with room for spaces.
 CODE_INPUT_MAX = 12
 
+# --- a resident's booked visit (预约接待) -------------------------------------------------------
+
+BOOKING_SUBJECT_MIN, BOOKING_SUBJECT_MAX = 4, 100  # the one line saying what the visit is about
+# A booking code typed in to look it up: 8 characters, with room for spaces and dashes.
+BOOKING_CODE_INPUT_MAX = 30
+SLOT_CAPACITY_MAX = 50  # residents who may book one roster slot
+
 # --- staff --------------------------------------------------------------------------------------
 
 NOTE_MAX = 2000  # a note on an action taken on a concern

@@ -27,6 +27,7 @@ name the concern by its tracking code, as staff read it out, and send people to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
-from models import Concern, ConcernEvent, Outbox, User, utcnow
+from models import Booking, Concern, ConcernEvent, Outbox, User, utcnow
 from models.enums import ConcernAction, OutboxStatus, Role
 from services import audit, resident_mobile
 from services.clock import to_local
@@ -243,14 +244,37 @@ def told_whom(rows: list[Outbox]) -> str:
     return " ".join(parts)
 
 
-def _row(channel: str, recipient: str, subject: str, body: str, kind: str, concern: Concern) -> Outbox:
-    return Outbox(channel=channel, recipient=recipient, subject=subject, body=body, kind=kind, concern_id=concern.id)
+def _row(
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    kind: str,
+    concern: Concern | None,
+    *,
+    booking_id: int | None = None,
+) -> Outbox:
+    return Outbox(
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        kind=kind,
+        concern_id=concern.id if concern is not None else None,
+        booking_id=booking_id,
+    )
 
 
 def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outbox:
     """By e-mail when the account has an address, else by SMS; with neither, a row that is
     never sent but shows staff who could not be told (on the concern, in `flask outbox status`)."""
     link = _("Sign in to handle it: %(url)s", url=f"{_base_url()}/manage/concerns/{concern.id}")
+    return _staff_row_with(user, message, kind, link, concern)
+
+
+def _staff_row_with(
+    user: User, message: _Staff, kind: str, link: str, concern: Concern | None, *, booking_id: int | None = None
+) -> Outbox:
     if user.email:
         blocks = [
             message.line,
@@ -259,19 +283,26 @@ def _staff_row(user: User, message: _Staff, kind: str, concern: Concern) -> Outb
             _("This message was sent automatically."),
         ]
         body = "\n\n".join(filter(None, blocks))
-        return _row("email", user.email, message.line, body, kind, concern)
+        return _row("email", user.email, message.line, body, kind, concern, booking_id=booking_id)
     if user.mobile:
         text = " ".join(filter(None, (message.line, message.deadline, link)))
-        return _row("sms", user.mobile, "", text, kind, concern)
+        return _row("sms", user.mobile, "", text, kind, concern, booking_id=booking_id)
     return _unreachable(
-        f"{user.display_name} ({user.username})", message.line, kind, concern, "no e-mail address or mobile number"
+        f"{user.display_name} ({user.username})",
+        message.line,
+        kind,
+        concern,
+        "no e-mail address or mobile number",
+        booking_id=booking_id,
     )
 
 
-def _unreachable(who: str, line: str, kind: str, concern: Concern, error: str) -> Outbox:
+def _unreachable(
+    who: str, line: str, kind: str, concern: Concern | None, error: str, *, booking_id: int | None = None
+) -> Outbox:
     """A row never sent: it shows staff, on the concern and in the list of notifications
     not sent, whom to tell another way."""
-    row = _row(UNREACHABLE, who, line, line, kind, concern)
+    row = _row(UNREACHABLE, who, line, line, kind, concern, booking_id=booking_id)
     row.status, row.last_error = OutboxStatus.FAILED, error
     return row
 
@@ -406,3 +437,86 @@ def _deadline_line(concern: Concern) -> str:
     if concern.due_at is None:
         return ""
     return _("Deadline: %(when)s", when=to_local(concern.due_at).strftime("%Y-%m-%d %H:%M"))
+
+
+# -- Booked visits (预约接待, services.bookings) ------------------------------------------
+
+BOOKING_REMINDER = "booking.reminder"
+BOOKING_REP_REMINDER = "booking.rep_reminder"
+BOOKING_CALLED_OFF = "booking.called_off"
+BOOKING_REP_CALLED_OFF = "booking.rep_called_off"
+
+
+def _visit_when(booking: Booking) -> str:
+    return f"{booking.day.month}月{booking.day.day}日 {booking.starts_at:%H:%M}–{booking.ends_at:%H:%M}"
+
+
+def queue_booking_reminder(booking: Booking, now: datetime | None = None) -> Outbox | None:
+    """The day before: the resident's SMS (through the cap and the stop of every resident
+    SMS), with the link to cancel. None when the booking keeps no number (erased)."""
+    if not booking.mobile:
+        return None
+    with force_locale(LOCALE):
+        text = _(
+            "Reminder: your visit to %(station)s is booked for %(when)s. Cannot come? Cancel at %(url)s",
+            station=booking.station.name,
+            when=_visit_when(booking),
+            url=f"{_base_url()}/b/{booking.code}",
+        )
+    row = resident_mobile.queue_resident_sms(booking.mobile, text, kind=BOOKING_REMINDER, now=now)
+    row.booking_id = booking.id
+    return row
+
+
+def queue_rep_booking_reminder(booking: Booking, count: int, now: datetime | None = None) -> list[Outbox]:
+    """The day before: the representative of the slot hears how many residents booked it."""
+    rep = booking.representative
+    if rep is None or not rep.user.active:
+        return []
+    with force_locale(LOCALE):
+        line = _(
+            "Reminder: %(n)d resident(s) booked a visit with you at %(station)s on %(when)s.",
+            n=count,
+            station=booking.station.name,
+            when=_visit_when(booking),
+        )
+        link = _("Sign in to see them: %(url)s", url=f"{_base_url()}/me")
+        row = _staff_row_with(rep.user, _Staff(line), BOOKING_REP_REMINDER, link, None, booking_id=booking.id)
+    if now is not None:
+        row.created_at = row.next_attempt_at = now
+    db.session.add(row)
+    return [row]
+
+
+def queue_booking_called_off(booking: Booking) -> Outbox | None:
+    """The station called the visit off (the slot was removed, or its bookings cancelled)."""
+    if not booking.mobile:
+        return None
+    with force_locale(LOCALE):
+        text = _(
+            "Sorry: %(station)s had to cancel your visit on %(when)s. Please book another time at %(url)s",
+            station=booking.station.name,
+            when=_visit_when(booking),
+            url=f"{_base_url()}/s/{booking.station.code}/book",
+        )
+    row = resident_mobile.queue_resident_sms(booking.mobile, text, kind=BOOKING_CALLED_OFF)
+    row.booking_id = booking.id
+    return row
+
+
+def queue_rep_called_off(booking: Booking, count: int, actor: User | None) -> list[Outbox]:
+    """The slot's representative hears that its bookings were called off (not when they did it)."""
+    rep = booking.representative
+    if rep is None or not rep.user.active or (actor is not None and actor.id == rep.user.id):
+        return []
+    with force_locale(LOCALE):
+        line = _(
+            "The station cancelled %(n)d booked visit(s) with you at %(station)s on %(when)s.",
+            n=count,
+            station=booking.station.name,
+            when=_visit_when(booking),
+        )
+        link = _("Sign in to see your roster: %(url)s", url=f"{_base_url()}/me")
+        row = _staff_row_with(rep.user, _Staff(line), BOOKING_REP_CALLED_OFF, link, None, booking_id=booking.id)
+    db.session.add(row)
+    return [row]

@@ -17,9 +17,11 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import (
+    Booking,
     Concern,
     ConcernEvent,
     Duty,
+    DutySlot,
     Official,
     OfficialSession,
     Region,
@@ -98,6 +100,12 @@ class Permission(StrEnum):
     OFFICIAL_CHECK_IN = "official.check_in"
     OFFICIAL_CHECK_OUT = "official.check_out"
     OFFICIAL_OWN_RECORD = "official.own_record"
+    # Booked visits (预约接待): a station's bookings of a day, its capacities and calling a
+    # slot's visits off; marking who came; the residents' names and numbers in full.
+    BOOKING_DAY_VIEW = "booking.view_day"
+    BOOKING_MANAGE = "booking.manage"
+    BOOKING_MARK = "booking.mark"
+    BOOKING_VIEW_CONTACT = "booking.view_contact"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -154,7 +162,7 @@ def _own_rep(user: User) -> Representative | None:
 def _station_of(obj) -> Station | None:
     if isinstance(obj, Station):
         return obj
-    if isinstance(obj, (Duty, Concern)):
+    if isinstance(obj, (Duty, Concern, Booking, DutySlot)):
         return obj.station
     return None
 
@@ -297,6 +305,21 @@ def _has_official_profile(user, _obj) -> bool:
     return official_of(user) is not None
 
 
+def _booking_rule(*overseers: str):
+    """Scope for a booked visit: the representative it was booked with, and the station's
+    overseers among `overseers`."""
+
+    def scope(user, obj) -> bool:
+        if not isinstance(obj, Booking):
+            return False
+        if user.role == REP:
+            rep = _own_rep(user)
+            return rep is not None and obj.representative_id == rep.id
+        return user.role in overseers and oversees_station(user, obj.station)
+
+    return frozenset({REP, *overseers}), scope
+
+
 def _may_invite(user, obj) -> bool:
     """Who may send an account its set-password link (an invitation, or a new password):
     an admin anyone; congress staff the representatives, station managers and unit
@@ -428,6 +451,14 @@ RULES: dict[str, Rule] = {
     P.OFFICIAL_CHECK_IN: (OFFICIAL_ROLES, _official_at_active_station),
     P.OFFICIAL_CHECK_OUT: (OFFICIAL_ROLES, _own_session),
     P.OFFICIAL_OWN_RECORD: (OFFICIAL_ROLES, _has_official_profile),
+    # Booked visits: whoever looks after the station sees the day's bookings, sets capacities
+    # and calls a slot's visits off; the representative booked and they mark who came. Names
+    # and numbers in full: the people who receive the resident (the representative and the
+    # station's managers), as for a concern's contact.
+    P.BOOKING_DAY_VIEW: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.BOOKING_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.BOOKING_MARK: _booking_rule(MGR, STAFF, ADMIN),
+    P.BOOKING_VIEW_CONTACT: _booking_rule(MGR),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

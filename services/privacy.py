@@ -4,7 +4,7 @@ same on the back-office pages and in exports; and the codes a log must not show.
 import ipaddress
 import re
 
-from services.codes import ALPHABET, TRACKING_CODE_LENGTH
+from services.codes import ALPHABET, BOOKING_CODE_LENGTH, TRACKING_CODE_LENGTH
 
 CODE_DIGITS = 6  # services.resident_mobile's one-time codes (it imports this)
 
@@ -46,11 +46,15 @@ _ONE_TIME_CODE = re.compile(rf"(?<![0-9])[0-9]{{{CODE_DIGITS}}}(?![0-9])")
 
 # The token of a set-password link (services.account_links): whoever holds it takes the account.
 _SET_PASSWORD_TOKEN = re.compile(r"(/account/set-password/)[A-Za-z0-9_\-]+")
+# A booking code in its page's address (/b/K7M3XP29): whoever holds it cancels the visit.
+_BOOKING_CODE = re.compile(rf"(/b/[{ALPHABET}]{{2}})[{ALPHABET}]{{{BOOKING_CODE_LENGTH - 2}}}(?![A-Za-z0-9])")
 
 
 def mask_codes(text: str) -> str:
     """MTPAC87VX3 → MT********, MTPAC-87VX3 → MT*********, 123456 → ******: also inside
-    URLs such as /t/MTPAC87VX3; and a set-password link's token, whole."""
+    URLs such as /t/MTPAC87VX3; a booking's /b/K7M3XP29 → /b/K7******; and a set-password
+    link's token, whole."""
     text = _SET_PASSWORD_TOKEN.sub(r"\1********", text)
+    text = _BOOKING_CODE.sub(lambda m: m.group(1) + "*" * (BOOKING_CODE_LENGTH - 2), text)
     text = _TRACKING_CODE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
     return _ONE_TIME_CODE.sub("*" * CODE_DIGITS, text)

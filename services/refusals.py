@@ -20,6 +20,7 @@ from models.enums import ConcernAction
 from services import limits
 from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
+from services.bookings import BookingRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.imports import ImportRefused
 from services.officials import OfficialRefused
@@ -71,6 +72,7 @@ T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
 KD, F, RG, L, S, IM = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused, ImportRefused
 OF = OfficialRefused
+B = BookingRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -144,6 +146,48 @@ WORDS: dict[Key, Wording] = {
     (P, "busy", None): Wording(
         _l("Many photos are being sent right now. Please submit again in a moment: everything you typed is still here.")
     ),
+    # Booking a visit (预约接待): the resident's form and their booking page
+    (B, "station_inactive", None): Wording(_l("This station is no longer active.")),
+    (B, "not_bookable", None): Wording(_l("Please choose one of the times listed."), "slot"),
+    (B, "started", None): Wording(
+        _l("This time has already begun or passed. Please choose a later one."),
+        "slot",
+    ),
+    (B, "too_far", None): Wording(_l("This time cannot be booked yet. Please choose an earlier one."), "slot"),
+    (B, "not_taking", None): Wording(_l("This time takes no bookings. Please choose another one."), "slot"),
+    (B, "full", None): Wording(_l("This time has just been fully booked. Please choose another one."), "slot"),
+    (B, "name_required", None): Wording(_l("Please give your name, so that the representative can greet you."), "name"),
+    (B, "name_too_long", None): Wording(_KEEP_IT_TO, "name", params=lambda _d: {"n": limits.CONTACT_NAME_MAX}),
+    (B, "bad_mobile", None): Wording(
+        _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"
+    ),
+    (B, "subject_length", None): Wording(
+        _l("Please say in %(min)d to %(max)d characters what you would like to talk about."),
+        "subject",
+        params=lambda _d: {"min": limits.BOOKING_SUBJECT_MIN, "max": limits.BOOKING_SUBJECT_MAX},
+    ),
+    (B, "consent_required", None): Wording(
+        _l("Please agree that your name and number are used for this visit."), "consent"
+    ),
+    (B, "already_booked", None): Wording(
+        _l("This mobile number has already booked this time. Look at the booking code you were given."), "mobile"
+    ),
+    (B, "too_many_ahead", None): Wording(
+        _l("This mobile number already has %(maximum)d visits booked. Please cancel one, or come after them."),
+        "mobile",
+    ),
+    (B, "too_many_today", None): Wording(
+        _l("Too many bookings were made with this mobile number today. Please try again tomorrow."), "mobile"
+    ),
+    (B, "not_booked", None): Wording(
+        _l("This booking is no longer open: it was cancelled, or the visit has taken place.")
+    ),
+    # ... and the station's side
+    (B, "not_yet", None): Wording(_l("Who came can be recorded from the day of the visit.")),
+    (B, "bad_mark", None): Wording(_l("Please choose whether the resident came.")),
+    (B, "bad_capacity", None): Wording(_l("Please give a number of places from 0 to %(maximum)d."), "capacity"),
+    (B, "nothing_to_cancel", None): Wording(_l("Nobody has booked this time.")),
+    (B, "not_this_station", None): Wording(_l("This slot is on another station's roster.")),
     # "My concerns": a resident's number and the code sent to it
     (M, "bad_mobile", None): Wording(
         _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"

@@ -180,7 +180,8 @@ def remove_slots(
     actor: User, station: Station, slot: DutySlot, *, whole_series: bool = False, now: datetime | None = None
 ) -> int:
     """Remove one slot, or every slot of its series that has not ended yet. A slot that
-    has ended stays: the attendance review counts it. Returns how many were removed."""
+    has ended stays: the attendance review counts it. Its booked visits are called off.
+    Returns how many were removed."""
     if slot.station_id != station.id:
         raise RosterRefused("not_this_station")
     if whole_series and slot.series:
@@ -205,6 +206,10 @@ def remove_slots(
         ends_at=slot.ends_at.strftime("%H:%M"),
         series=slot.series if whole_series else None,
     )
+    # Residents who booked these slots hear that their visit is called off (services.bookings).
+    from services.bookings import slots_removed
+
+    slots_removed(actor, doomed, now)
     for s in doomed:
         db.session.delete(s)
     db.session.flush()

@@ -123,3 +123,50 @@ def official_session(official_obj: Official, station_obj, **kw) -> OfficialSessi
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+def slot(station_obj, rep, day=None, starts_at=None, ends_at=None, **kw):
+    """A roster slot, tomorrow 9:00–11:00 by default."""
+    from datetime import time, timedelta
+
+    from models import DutySlot
+    from services.clock import local_today
+
+    obj = DutySlot(
+        station=station_obj,
+        representative=rep,
+        day=day or local_today() + timedelta(days=1),
+        starts_at=starts_at or time(9, 0),
+        ends_at=ends_at or time(11, 0),
+        **kw,
+    )
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def booking(slot_obj, mobile: str = "13912345678", seat: int = 1, **kw):
+    """A booked visit on a roster slot, with its resident's consent."""
+    from models import Booking, utcnow
+    from services.bookings import mobile_digest
+    from services.codes import new_booking_code
+
+    obj = Booking(
+        code=kw.pop("code", None) or new_booking_code(),
+        station_id=slot_obj.station_id,
+        duty_slot_id=slot_obj.id,
+        representative_id=slot_obj.representative_id,
+        day=slot_obj.day,
+        starts_at=slot_obj.starts_at,
+        ends_at=slot_obj.ends_at,
+        seat=seat,
+        name=kw.pop("name", "李秀兰"),
+        mobile=mobile,
+        mobile_digest=mobile_digest(mobile),
+        subject=kw.pop("subject", "小区加装电梯的事"),
+        consent_at=utcnow(),
+        **kw,
+    )
+    db.session.add(obj)
+    db.session.flush()
+    return obj

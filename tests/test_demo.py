@@ -8,6 +8,7 @@ from app import create_app
 from devtools.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from extensions import create_sqlite_file, db
 from models import (
+    Booking,
     Category,
     Concern,
     Duty,
@@ -83,8 +84,12 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             "duties": db.session.scalar(sa.select(sa.func.count()).select_from(Duty)),
             "officials": db.session.scalar(sa.select(sa.func.count()).select_from(Official)),
             "office_hours": db.session.scalar(sa.select(sa.func.count()).select_from(OfficeHour)),
+            "bookings": db.session.scalar(sa.select(sa.func.count()).select_from(Booking)),
         }
         assert first["officials"] >= 1 and first["office_hours"] >= 4
+        # Booked visits show on the demo stations (demo_data/bookings.yaml): three of them.
+        assert first["bookings"] >= 5
+        assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Booking.station_id)))) == 3
 
 
 def test_demo_covers_every_kind_category_level_and_unit_kind(demo_app):
@@ -403,6 +408,8 @@ def test_demo_duty_history_leaves_out_a_representative_on_duty_now(demo_app):
         db.session.commit()
         # A database in use whose past roster is gone, with 王建军 on duty right now.
         db.session.execute(sa.delete(Duty))
+        # (A booked visit holds its slot: the database refuses to remove one under it.)
+        db.session.execute(sa.delete(Booking))
         db.session.execute(sa.delete(DutySlot))
         wang = db.session.scalar(sa.select(User).where(User.username == "rep_wangjianjun")).representative
         now = utcnow()

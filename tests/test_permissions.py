@@ -122,6 +122,25 @@ MATRIX: dict[tuple[str, str], str] = {
     ("region.posters",            "station_a"):         "-   -   -   -     -    -   -",
     ("region.posters",            "none"):              "-   -   -   Y     -    Y   -",
 
+    # booked visits: booking_a_mine is at A with the representative, booking_a_other at A
+    # with a colleague, booking_b at B
+    ("booking.view_day",          "station_a"):         "-   -   Y   Y     -    Y   -",
+    ("booking.view_day",          "station_b"):         "-   -   -   -     -    Y   -",
+    ("booking.view_day",          "station_inactive"):  "-   -   Y   Y     -    Y   -",
+    ("booking.view_day",          "none"):              "-   -   -   -     -    -   -",
+    ("booking.manage",            "station_a"):         "-   -   Y   Y     -    Y   -",
+    ("booking.manage",            "station_b"):         "-   -   -   -     -    Y   -",
+    ("booking.manage",            "station_inactive"):  "-   -   Y   Y     -    Y   -",
+    ("booking.manage",            "none"):              "-   -   -   -     -    -   -",
+    ("booking.mark",              "booking_a_mine"):    "-   Y   Y   Y     -    Y   -",
+    ("booking.mark",              "booking_a_other"):   "-   -   Y   Y     -    Y   -",
+    ("booking.mark",              "booking_b"):         "-   -   -   -     -    Y   -",
+    ("booking.mark",              "station_a"):         "-   -   -   -     -    -   -",
+    ("booking.view_contact",      "booking_a_mine"):    "-   Y   Y   -     -    -   -",
+    ("booking.view_contact",      "booking_a_other"):   "-   -   Y   -     -    -   -",
+    ("booking.view_contact",      "booking_b"):         "-   -   -   -     -    -   -",
+    ("booking.view_contact",      "station_a"):         "-   -   -   -     -    -   -",
+
     # the closed loop: concern_a_mine is at A, taken up by the representative and sent to the
     # handler's unit; concern_a_other at A, another representative's; concern_b at B;
     # concern_b_mine at B but taken up by the representative (assigned beyond their stations)
@@ -364,6 +383,9 @@ def world(db):
             "concern_a_other": factories.concern(a, assigned_rep=rep_other),
             "concern_b": factories.concern(b, assigned_rep=rep_b, unit=factories.unit(region_obj=yuanhui)),
             "concern_b_mine": factories.concern(b, assigned_rep=rep_own),
+            "booking_a_mine": factories.booking(factories.slot(a, rep_own)),
+            "booking_a_other": factories.booking(factories.slot(a, rep_other)),
+            "booking_b": factories.booking(factories.slot(b, rep_b)),
             "region_city": zhoukou,
             "region_county": xiangcheng,
             "region_other": luohe,

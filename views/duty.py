@@ -10,12 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db, limiter, login_manager
 from models import Duty
 from models.enums import Role
+from services import bookings as booking_service
 from services import clock, inbox, refusals, reports
 from services import duty as duty_service
 from services import stations as station_service
 from services.errors import CheckInRefused
 from services.figures import FIRST_YEAR, LAST_YEAR
 from services.permissions import Permission as P
+from views.forms.bookings import MarkForm
 from views.forms.duty import CheckInForm, CheckOutForm
 from views.manage.figures import days, percent
 from views.util import get_or_404, require_or_abort, safe_next
@@ -162,7 +164,17 @@ def me():
     boxes = {box: inbox.count(current_user, inbox.InboxFilter(box=box)) for box in ("take", "supervise")}
     file = reports.performance_file(rep, year)
     panel = checkout_panel(file.open_duty, count_linked=False) if file.open_duty else None
-    return render_template("duty/me.html", rep=rep, file=file, year=year, concern_boxes=boxes, panel=panel)
+    return render_template(
+        "duty/me.html",
+        rep=rep,
+        file=file,
+        year=year,
+        concern_boxes=boxes,
+        panel=panel,
+        bookings=booking_service.rep_bookings(rep, clock.local_today()),
+        today=clock.local_today(),
+        mark_form=MarkForm(formdata=None),
+    )
 
 
 @bp.get("/me/report/<int:year>")

@@ -22,24 +22,28 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from limits import parse_many
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
 from extensions import db, limiter, reads_only
-from models import Attachment, Concern, Station, utcnow
+from models import Attachment, Booking, Concern, Station, utcnow
 from models.enums import ConcernAction as A
-from models.enums import ConcernStatus, Rating
+from models.enums import ConcernSource, ConcernStatus, Rating
+from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import erasure, held_photos, public_answers, refusals
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
-from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
+from services.codes import format_tracking_code, normalize_booking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
 from services.page_cache import StationPages
+from services.permissions import Permission as P
+from services.permissions import can
 from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import Storage, StorageUnavailable
@@ -488,8 +492,24 @@ def concern_new(code: str):
             return instead
         form = ConcernForm()
         form.category.choices = _category_choices()
+        visit = _visit(st, request.args.get("booking"))
+        if visit is not None:
+            # Staff or the representative file what a booked visit brought: prefilled from it.
+            form.booking.data = visit.code
+            form.contact_name.data, form.contact_mobile.data = visit.name, visit.mobile
+            form.content.data, form.consent.data = visit.subject, True
         return render_concern_form(st, form)
     return _file_concern(code)
+
+
+def _visit(station: Station, raw: str | None) -> Booking | None:
+    """The booked visit a concern is filed from, when the signed-in user may (its
+    representative or the station's managers) and it is this station's and not filed yet."""
+    code = normalize_booking_code(raw or "")
+    booking = booking_service.find_by_code(code) if code else None
+    if booking is None or booking.station_id != station.id or booking.concern_id is not None:
+        return None
+    return booking if can(current_user, P.BOOKING_VIEW_CONTACT, booking) else None
 
 
 def _file_concern(code: str):
@@ -555,6 +575,7 @@ def _file_concern(code: str):
         st = db.session.get(Station, station.id)
         if st is None:
             abort(404)
+        visit = _visit(st, form.booking.data)
         concern = concern_service.submit_concern(
             st,
             data,
@@ -562,7 +583,10 @@ def _file_concern(code: str):
             storage=storage(),
             submission_key=key or None,
             sender=_sender(),
+            source=ConcernSource.WALK_IN if visit is not None else ConcernSource.QR,
         )
+        if visit is not None:
+            booking_service.link_concern(current_user, visit, concern)
         tracking_code = concern.tracking_code
         db.session.commit()
     except ConcernRefused as refused:

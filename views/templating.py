@@ -49,6 +49,7 @@ def register(app) -> None:
     app.add_template_filter(format_tracking_code, "tracking")
     app.add_template_filter(mask_mobile)
     app.add_template_filter(mask_name)
+    app.add_template_filter(mask_name)
     app.add_template_filter(mask_recipient)
     app.add_template_filter(action_title)
     app.add_template_filter(by_resident)

@@ -379,11 +379,12 @@ def test_station_page_fits_a_360px_phone(live_server, station_data, phone_page, 
     assert small == [], f"body text under 16px: {small}"
 
     station = StationPage(page, station_data.code)
-    # filing, looking up, and the answered concerns (已办结案例)
-    assert station.big_links.count() == 3
+    # filing, booking a visit (预约接待), looking up, and the answered concerns (已办结案例)
+    assert station.big_links.count() == 4
     assert station.big_links.first.get_attribute("href") == f"/s/{station_data.code}/concern"
+    assert station.big_links.nth(1).get_attribute("href") == f"/s/{station_data.code}/book"
     assert station.big_links.last.get_attribute("href") == f"/s/{station_data.code}/answers"
-    for i in range(3):
+    for i in range(4):
         box = station.big_links.nth(i).bounding_box()
         assert box["height"] >= 44, box
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360, box

@@ -72,6 +72,8 @@ class ConcernForm(FlaskForm):
     # A field people never see and bots fill in.
     homepage = StringField(_l("Leave this field empty"))
     submission_key = HiddenField()
+    # Filed from a booked visit (services.bookings.link_concern): its booking code.
+    booking = HiddenField()
 
     def validate_category(self, field):
         valid = {value for value, _label in field.choices if value}

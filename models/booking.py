@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, enum_column
+from models.enums import BookingStatus
+
+if TYPE_CHECKING:
+    from models.concern import Concern
+    from models.duty import DutySlot
+    from models.station import Station
+    from models.user import Representative, User
+
+# The statuses that hold a place on what was booked: a cancelled booking frees its place.
+HOLDS_PLACE = "status IN ('booked', 'attended', 'no_show')"
+
+
+class Booking(TimestampMixin, Base):
+    """A resident's booked visit (预约接待) with the representative on a roster slot.
+
+    What was booked is copied onto the booking (station, day, times, representative), so the
+    booking still reads right once the slot is removed from the roster. Today the bookable
+    thing is a roster slot (`duty_slot_id`); a reception day's occurrence can become a second
+    kind (a `reception_day_id` beside it, with a CHECK that a live booking has exactly one).
+
+    Capacity is held by the database: each booking that holds a place takes a seat number,
+    1 … the slot's capacity, unique per slot among the bookings that hold a place, so two
+    residents taking the last place at once cannot both have it."""
+
+    __tablename__ = "booking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    # The form's one-time key: a double tap finds the booking it made.
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
+    duty_slot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_slot.id", ondelete="SET NULL"), index=True)
+    representative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id", ondelete="SET NULL"))
+    day: Mapped[date]
+    starts_at: Mapped[time]
+    ends_at: Mapped[time]
+    seat: Mapped[int]
+    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus, "status"), default=BookingStatus.BOOKED)
+    name: Mapped[str | None] = mapped_column(sa.String(40))
+    mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    # A keyed digest of the mobile number: one number books a slot once (the index below),
+    # and the per-number limits count by it.
+    mobile_digest: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    consent_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    marked_at: Mapped[datetime | None]
+    marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The day-before reminder was queued (services.bookings.queue_reminders): once only.
+    reminded_at: Mapped[datetime | None]
+    # The concern this visit became (filed from the booking).
+    concern_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id", ondelete="SET NULL"), index=True)
+    # services.erasure: PERSONAL_DATA_DAYS after the visit, name, number and subject went.
+    personal_data_erased_at: Mapped[datetime | None]
+
+    station: Mapped[Station] = relationship()
+    slot: Mapped[DutySlot | None] = relationship()
+    representative: Mapped[Representative | None] = relationship()
+    concern: Mapped[Concern | None] = relationship()
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    marked_by: Mapped[User | None] = relationship(foreign_keys=[marked_by_id])
+
+    __table_args__ = (
+        sa.Index("ix_booking_station_day", "station_id", "day"),
+        sa.Index("ix_booking_day_status", "day", "status"),
+        sa.Index(
+            "uq_booking_slot_seat",
+            "duty_slot_id",
+            "seat",
+            unique=True,
+            sqlite_where=sa.text(HOLDS_PLACE),
+            postgresql_where=sa.text(HOLDS_PLACE),
+        ),
+        sa.Index(
+            "uq_booking_slot_mobile",
+            "duty_slot_id",
+            "mobile_digest",
+            unique=True,
+            sqlite_where=sa.text(HOLDS_PLACE),
+            postgresql_where=sa.text(HOLDS_PLACE),
+        ),
+        sa.CheckConstraint("seat >= 1", name="seat_positive"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("status <> 'booked' OR duty_slot_id IS NOT NULL", name="booked_has_slot"),
+        sa.CheckConstraint(
+            "personal_data_erased_at IS NOT NULL OR (name IS NOT NULL AND mobile IS NOT NULL "
+            "AND mobile_digest IS NOT NULL AND consent_at IS NOT NULL)",
+            name="contact_with_consent",
+        ),
+        sa.CheckConstraint(
+            "(status IN ('cancelled', 'called_off')) = (cancelled_at IS NOT NULL)", name="cancelled_has_time"
+        ),
+        sa.CheckConstraint("(status IN ('attended', 'no_show')) = (marked_at IS NOT NULL)", name="marked_has_time"),
+    )

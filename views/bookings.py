@@ -1,0 +1,171 @@
+"""Booking a visit (预约接待), as residents see it: /s/<code>/book, and /b/<code> with its
+cancel button. The booking code in the address is the only credential, as a tracking code is."""
+
+import re
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from extensions import db, limiter
+from models import Booking
+from models.enums import BookingStatus
+from services import bookings as booking_service
+from services import refusals
+from services.bookings import BookingRefused
+from services.codes import format_tracking_code, normalize_booking_code, normalize_station_code
+from services.privacy import mask_mobile, mask_name
+from views.forms import ButtonForm
+from views.forms.bookings import BookingForm
+from views.public import _canonical, _not_found, _station_for, public_url
+
+bp = Blueprint("bookings", __name__)
+
+
+def _choice_label(choice: booking_service.Choice) -> str:
+    slot = choice.slot
+    when = f"{format_date(slot.day, 'M月d日 EEE')} {slot.starts_at:%H:%M}–{slot.ends_at:%H:%M}"
+    places = _("fully booked") if choice.left <= 0 else _("%(n)d place(s) left", n=choice.left)
+    return f"{when} · {slot.representative.name} · {places}"
+
+
+def _submission_key(form: BookingForm) -> str:
+    key = form.submission_key.data or ""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
+
+
+def _form_page(station, form: BookingForm, choices, *, status: int = 200, notice: str | None = None):
+    if not _submission_key(form):
+        form.submission_key.data = secrets.token_urlsafe(24)
+    response = make_response(
+        render_template(
+            "bookings/form.html",
+            station=station,
+            form=form,
+            choices=choices,
+            labels={c.slot.id: _choice_label(c) for c in choices},
+            notice=notice,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/s/<code>/book", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
+def book(code: str):
+    if (moved := _canonical(code, normalize_station_code, "bookings.book")) is not None:
+        return moved
+    # A station closed since the form was opened books nothing: its page says where to go now.
+    closed_status = 410 if request.method == "POST" else 200
+    st, instead = _station_for(code, with_representatives=False, closed_status=closed_status)
+    if instead is not None:
+        return instead
+    assert st is not None
+    choices = booking_service.choices(st)
+    form = BookingForm()
+    form.slot.choices = [(c.slot.id, _choice_label(c)) for c in choices if c.left > 0]
+    if not form.is_submitted():
+        return _form_page(st, form, choices)
+    key = _submission_key(form)
+    done = booking_service.find_by_submission_key(key)
+    if done is not None:  # a double tap, or the page sent again
+        return redirect(url_for("bookings.show", code=done.code), 303)
+    if form.homepage.data:
+        notice = _("Your submission looked automated and was not accepted.")
+        return _form_page(st, form, choices, status=400, notice=notice)
+    if not form.validate_on_submit():
+        return _form_page(st, form, choices, status=422)
+    bookable = booking_service.bookable_slot(st, form.slot.data)
+    data = booking_service.BookingInput(
+        name=form.name.data or "", mobile=form.mobile.data or "", subject=form.subject.data or "", consent=True
+    )
+    try:
+        if bookable is None:
+            raise BookingRefused("not_bookable")
+        booking = booking_service.book(bookable, data, submission_key=key or None)
+        booking_code = booking.code
+        db.session.commit()
+    except BookingRefused as refused:
+        db.session.rollback()
+        return _refused(st, form, refused)
+    except IntegrityError:
+        # Lost a race: the same form's other tap made it, or someone took the last place.
+        db.session.rollback()
+        done = booking_service.find_by_submission_key(key)
+        if done is not None:
+            return redirect(url_for("bookings.show", code=done.code), 303)
+        return _refused(st, form, BookingRefused("full"))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.warning("booking form: writing failed, the form comes back (503): %s", exc)
+        notice = _(
+            "The service is very busy and your booking could not be saved just now. Please submit again in a "
+            "moment: everything you typed is still here."
+        )
+        return _form_page(st, form, booking_service.choices(st), status=503, notice=notice)
+    return redirect(url_for("bookings.show", code=booking_code), 303)
+
+
+def _refused(station, form: BookingForm, refused: BookingRefused):
+    field, message = refusals.explain(refused)
+    target = getattr(form, field) if field and hasattr(form, field) else None
+    choices = booking_service.choices(station)
+    form.slot.choices = [(c.slot.id, _choice_label(c)) for c in choices if c.left > 0]
+    if target is not None:
+        target.errors = [*target.errors, message]
+        return _form_page(station, form, choices, status=422)
+    return _form_page(station, form, choices, status=422, notice=message)
+
+
+def _booking_or_404(code: str) -> Booking:
+    canonical = normalize_booking_code(code)
+    booking = booking_service.find_by_code(canonical) if canonical else None
+    if booking is None:
+        abort(404, description=_not_found(_("No booking has this code. Please check it and try again.")))
+    return booking
+
+
+@bp.get("/b/<code>")
+def show(code: str):
+    if (moved := _canonical(code, normalize_booking_code, "bookings.show")) is not None:
+        return moved
+    booking = _booking_or_404(code)
+    response = make_response(
+        render_template(
+            "bookings/show.html",
+            booking=booking,
+            code_display=format_tracking_code(booking.code),
+            url=public_url("bookings.show", code=booking.code),
+            masked_name=mask_name(booking.name),
+            masked_mobile=mask_mobile(booking.mobile),
+            can_cancel=booking_service.may_cancel(booking),
+            cancel_form=ButtonForm(formdata=None),
+        )
+    )
+    # The page is the resident's key to the booking: no browser or proxy keeps it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/b/<code>/cancel")
+def cancel(code: str):
+    booking = _booking_or_404(code)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if booking.status != BookingStatus.BOOKED:  # a double tap
+        flash(refusals.message(BookingRefused("not_booked")))
+        return redirect(url_for("bookings.show", code=booking.code), 303)
+    try:
+        booking_service.cancel(booking)
+        db.session.commit()
+    except BookingRefused as refused:
+        db.session.rollback()
+        flash(refusals.message(refused))
+        return redirect(url_for("bookings.show", code=booking.code), 303)
+    flash(_("Your booking has been cancelled. The place is free for someone else."))
+    return redirect(url_for("bookings.show", code=booking.code), 303)
