@@ -1,6 +1,7 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.base import Base, utcnow
+from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
@@ -15,6 +16,12 @@ from models.unit import Category, Unit
 from models.user import AccountLink, Representative, User, manager_station
 
 __all__ = [
+    "Activity",
+    "ActivityPhoto",
+    "Notice",
+    "ReceptionDay",
+    "StationRules",
+    "reception_day_representative",
     "AccountLink",
     "Attachment",
     "AuditLog",

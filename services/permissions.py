@@ -15,7 +15,19 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from models import Concern, Duty, Region, Representative, Station, Unit, User, manager_station
+from models import (
+    Activity,
+    Concern,
+    Duty,
+    Notice,
+    ReceptionDay,
+    Region,
+    Representative,
+    Station,
+    Unit,
+    User,
+    manager_station,
+)
 from models.enums import ConcernAction, RegionLevel, Role
 from services.clock import local_today
 from services.workflow import RESIDENT, SYSTEM
@@ -75,6 +87,9 @@ class Permission(StrEnum):
     # against the importer's region (services.reference). Categories are the admin's.
     IMPORT_REFERENCE = "import.reference"
     IMPORT_CATEGORIES = "import.categories"
+    # The station's board (公开栏): rules, activities, reception days; a region's notices.
+    BOARD_MANAGE = "board.manage"
+    NOTICE_MANAGE = "board.notice"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -131,7 +146,7 @@ def _own_rep(user: User) -> Representative | None:
 def _station_of(obj) -> Station | None:
     if isinstance(obj, Station):
         return obj
-    if isinstance(obj, (Duty, Concern)):
+    if isinstance(obj, (Duty, Concern, Activity, ReceptionDay)):
         return obj.station
     return None
 
@@ -246,6 +261,14 @@ def _region_in_reach(user, obj) -> bool:
     return obj is None or (isinstance(obj, Region) and covers(user.region_id, obj))
 
 
+def _notice_in_reach(user, obj) -> bool:
+    """A notice of a region (or the region to publish one to) in the user's reach; None:
+    whether there is a region to publish to at all."""
+    if isinstance(obj, Notice):
+        obj = obj.region
+    return _region_in_reach(user, obj)
+
+
 def _region_editable(user, obj) -> bool:
     """Renaming and switching a division off or on: congress staff only the townships in
     their reach (the official list names everything above); the admin any division."""
@@ -325,6 +348,11 @@ RULES: dict[str, Rule] = {
     # Reference data
     P.IMPORT_REFERENCE: (frozenset({STAFF, ADMIN}), None),
     P.IMPORT_CATEGORIES: (frozenset({ADMIN}), None),
+    # The station's board: whoever looks after the station (its managers, congress staff
+    # above it, admins) publishes its rules, activities and reception days.
+    P.BOARD_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # A notice to every station of a region: the region's congress staff (and admins).
+    P.NOTICE_MANAGE: (frozenset({STAFF, ADMIN}), _notice_in_reach),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

@@ -20,6 +20,7 @@ from models.enums import ConcernAction
 from services import limits
 from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
+from services.board import BoardRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.imports import ImportRefused
 from services.reference import Problem, ReferenceRefused
@@ -69,6 +70,7 @@ _KEEP_IT_TO = _l("Please keep it to %(n)d characters.")
 T, C, P, D = TransitionRefused, ConcernRefused, PhotoRefused, CheckInRefused
 R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
 KD, F, RG, L, S, IM = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused, ImportRefused
+B = BoardRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -455,6 +457,27 @@ WORDS: dict[Key, Wording] = {
         _l("Columns the template does not have: %(headings)s. Check the first row against the template.")
     ),
     (IM, "twice_headings", None): Wording(_l("Columns written twice: %(headings)s.")),
+    # The station's board (公开栏)
+    (B, "rules_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (B, "title_missing", None): Wording(_l("Please give a title."), "title"),
+    (B, "title_too_long", None): Wording(_KEEP_IT_TO, "title"),
+    (B, "text_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (B, "day_missing", None): Wording(_l("Please give the date."), "day"),
+    (B, "too_many_photos", None): Wording(_l("An activity has at most %(n)d photos."), "photos"),
+    (B, "ends_before_start", None): Wording(_l("The end time must be after the start time."), "ends_at"),
+    (B, "in_past", None): Wording(_l("This date has passed. Please choose today or a later day."), "starts_on"),
+    (B, "weekday_missing", None): Wording(_l("Please choose the weekday."), "weekday"),
+    (B, "day_of_month_missing", None): Wording(_l("Please give a day of the month from 1 to 31."), "day_of_month"),
+    (B, "ends_on_before_start", None): Wording(_l("The last day cannot be before the first day."), "ends_on"),
+    (B, "representatives_missing", None): Wording(
+        _l("Please choose at least one representative who will receive residents."), "representatives"
+    ),
+    (B, "not_station_representative", None): Wording(
+        _l("Please choose among this station's representatives."), "representatives"
+    ),
+    (B, "note_too_long", None): Wording(_KEEP_IT_TO, "note"),
+    (B, "not_repeating", None): Wording(_l("Only a repeating reception day can be ended; cancel a one-off one.")),
+    (B, "cancelled", None): Wording(_l("This reception day has been cancelled.")),
 }
 
 

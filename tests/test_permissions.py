@@ -277,6 +277,18 @@ MATRIX: dict[tuple[str, str], str] = {
     # spreadsheet imports: scope is each row's (services.reference), categories the admin's
     ("import.reference",          "none"):              "-   -   -   Y     -    Y",
     ("import.categories",         "none"):              "-   -   -   -     -    Y",
+
+    # the station's board: whoever looks after the station
+    ("board.manage",              "station_a"):         "-   -   Y   Y     -    Y",
+    ("board.manage",              "station_b"):         "-   -   -   -     -    Y",
+    ("board.manage",              "station_inactive"):  "-   -   Y   Y     -    Y",
+    ("board.manage",              "none"):              "-   -   -   -     -    -",
+
+    # a notice to every station of a region: its congress staff
+    ("board.notice",              "region_city"):       "-   -   -   Y     -    Y",
+    ("board.notice",              "region_county"):     "-   -   -   Y     -    Y",
+    ("board.notice",              "region_other"):      "-   -   -   -     -    Y",
+    ("board.notice",              "none"):              "-   -   -   Y     -    Y",
 }
 # fmt: on
 

@@ -24,6 +24,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from limits import parse_many
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
@@ -32,6 +33,7 @@ from extensions import db, limiter, reads_only
 from models import Attachment, Concern, Station, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, Rating
+from services import board as board_service
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import erasure, held_photos, public_answers, refusals
@@ -40,6 +42,7 @@ from services import stations as station_service
 from services.codes import format_tracking_code, normalize_station_code, normalize_tracking_code
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
+from services.permissions import Permission, can
 from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import Storage, StorageUnavailable
@@ -186,6 +189,7 @@ def station(code: str):
             on_duty=station_service.on_duty_now(st),
             roster=station_service.roster_days(st),
             panel=station_panel(st),
+            board=board_service.summary(st),
         ).encode()
         page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
         if cache is not None:
@@ -911,14 +915,29 @@ def track_qr(code: str):
 @bp.get("/media/<key>")
 def media(key: str):
     attachment = db.session.scalar(db.select(Attachment).where(Attachment.storage_key == key))
-    data = storage().read(key) if attachment is not None else None
+    content_type = attachment.content_type if attachment is not None else _board_photo_type(key)
+    data = storage().read(key) if content_type is not None else None
     if data is None:
         abort(404)
     # Served only with the type we checked and wrote ourselves.
-    response = Response(data, mimetype=attachment.content_type)
+    response = Response(data, mimetype=content_type)
     response.headers["Cache-Control"] = "private, max-age=604800, immutable"
     response.headers["Content-Disposition"] = "inline"
     return response
+
+
+def _board_photo_type(key: str) -> str | None:
+    """The type of an activity's photo (or its thumbnail) under `key`: while the activity
+    is published, or to whoever looks after its station (services.board)."""
+    found = board_service.photo_by_key(key)
+    if found is None:
+        return None
+    photo, _thumb = found
+    activity = photo.activity
+    if activity.published_at is None and not can(current_user, Permission.BOARD_MANAGE, activity):
+        return None
+    # A thumbnail is re-encoded in the photo's own format (services.photos).
+    return photo.content_type
 
 
 @bp.get("/lang/<lang>")
@@ -934,3 +953,6 @@ def set_language(lang: str):
             secure=current_app.config["SESSION_COOKIE_SECURE"],  # https sites only send it over https
         )
     return response
+
+
+from views import public_board  # noqa: E402,F401  (the board's routes register on bp)
