@@ -569,6 +569,22 @@ def notices_in(scope: sa.ColumnElement[bool], *, limit: int = 100) -> list[Notic
     )
 
 
+def notice_regions(user: User) -> list[Region]:
+    """The regions a user may publish a notice to that have an open station (a notice
+    elsewhere would show nowhere): the regions of the stations they oversee and the regions
+    above them, within their reach; by code."""
+    from services.permissions import Permission, can, overseen_stations_clause
+
+    region_ids = db.session.scalars(
+        sa.select(Station.region_id).where(Station.is_active, overseen_stations_clause(user)).distinct()
+    ).all()
+    found: dict[int, Region] = {}
+    for region in db.session.scalars(sa.select(Region).where(Region.id.in_(region_ids))):
+        for above in region.path():
+            found.setdefault(above.id, above)
+    return sorted((r for r in found.values() if can(user, Permission.NOTICE_MANAGE, r)), key=lambda r: r.code)
+
+
 def stations_under(region: Region) -> list[str]:
     """The codes of the stations a notice of `region` shows on (to forget their cached pages)."""
     from services.permissions import region_subtree

@@ -316,6 +316,10 @@ def test_cancel_and_end_a_reception_day(client, cast):
 
 def test_staff_publish_a_notice_to_every_station_of_their_region_and_withdraw_it(client, cast):
     login(client, cast["staff"])
+    page = client.get("/manage/notices").get_data(as_text=True)
+    # The regions with stations in reach: 周口市 and 项城市, not 漯河市.
+    assert f'value="{cast["city"].id}"' in page and f'value="{cast["county"].id}"' in page
+    assert f'value="{cast["other"].id}"' not in page
     response = client.post(
         "/manage/notices", data={"region": str(cast["county"].id), "title": "春节接待安排", "text": "暂停接待一周。"}
     )
@@ -334,8 +338,11 @@ def test_notices_are_not_for_station_managers_nor_other_regions(client, cast):
     login(client, cast["manager"])
     assert client.get("/manage/notices").status_code == 403
     login(client, cast["staff_far"])
+    # A region outside their reach is not among the choices: refused beside the field.
     response = client.post("/manage/notices", data={"region": str(cast["county"].id), "title": "伪造", "text": ""})
-    assert response.status_code == 403
+    assert response.status_code == 422 and "伪造" in response.get_data(as_text=True)
+    huge = client.post("/manage/notices", data={"region": "9" * 20, "title": "伪造", "text": ""})
+    assert huge.status_code == 422
     notice = board.publish_notice(cast["staff"], cast["city"], "周口公告", "")
     fresh()
     assert client.post(f"/manage/notices/{notice.id}/withdraw").status_code == 403

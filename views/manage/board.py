@@ -23,7 +23,7 @@ from services.clock import local_today
 from services.errors import PhotoRefused
 from services.limits import ACTIVITY_PHOTOS_MAX
 from services.permissions import Permission as P
-from services.permissions import managed_regions_clause, regions_clause
+from services.permissions import managed_regions_clause
 from services.photos import decode_slot
 from services.storage import StorageUnavailable
 from services.storage import configured as configured_storage
@@ -382,10 +382,7 @@ def reception_end(code: str, reception_id: int):
 
 def _notice_form(form: NoticeForm | None = None) -> NoticeForm:
     form = form or NoticeForm()
-    regions = db.session.scalars(
-        db.select(Region).where(regions_clause(current_user), Region.is_active).order_by(Region.code).limit(500)
-    ).all()
-    form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in regions]
+    form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in board_service.notice_regions(current_user)]
     return form
 
 
@@ -415,7 +412,9 @@ def notice_publish():
     form = _notice_form()
     if not form.validate():
         return _notices_page(form, status=422)
-    region = db.session.get(Region, form.region.data) if form.region.data else None
+    # Only a region offered in the list (a forged id, however large, is refused here).
+    offered = {value for value, _label in form.region.choices}
+    region = db.session.get(Region, form.region.data) if form.region.data in offered else None
     if region is None:
         form.region.errors = [_("Please choose a region.")]
         return _notices_page(form, status=422)
