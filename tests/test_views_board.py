@@ -347,3 +347,22 @@ def test_notices_are_not_for_station_managers_nor_other_regions(client, cast):
     fresh()
     assert client.post(f"/manage/notices/{notice.id}/withdraw").status_code == 403
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 1
+
+
+def test_the_public_board_pages_and_their_bad_addresses(client, cast):
+    code = cast["a"].code
+    data = board.ActivityInput("公开的活动", date(2026, 11, 20), "")
+    for _ in range(board.BOARD_PAGE_SIZE + 1):
+        data = board.ActivityInput(data.title + "。", data.day, "")
+        board.create_activity(cast["manager"], cast["a"], data, storage=None, publish=True)
+    fresh()
+    first = client.get(f"/s/{code}/board").get_data(as_text=True)
+    assert first.count(f'href="/s/{code}/board/') == board.BOARD_PAGE_SIZE and "?page=2" in first
+    assert client.get(f"/s/{code}/board?page=2").get_data(as_text=True).count(f'href="/s/{code}/board/') == 1
+    assert client.get(f"/s/{code}/board?page=3").status_code == 404
+    assert client.get(f"/s/{code}/board?page=abc").status_code == 404
+    assert client.get(f"/s/{code.lower()}/board?page=2").status_code == 301
+    assert client.get(f"/s/{code}/board/2147483647").status_code == 404
+    assert client.get(f"/s/{code}/rules").status_code == 200  # none yet: says so
+    assert client.get(f"/s/{code}/calendar").status_code == 200
+    assert client.get("/s/ZZZZZZ/board").status_code == 404
