@@ -261,7 +261,9 @@ def published_activities(station: Station, *, limit: int, offset: int = 0) -> li
 
 
 def activity_of(station: Station, activity_id: int, *, published_only: bool) -> Activity | None:
-    activity = db.session.get(Activity, activity_id)
+    activity = db.session.scalar(
+        sa.select(Activity).options(selectinload(Activity.photos)).where(Activity.id == activity_id)
+    )
     if activity is None or activity.station_id != station.id:
         return None
     if published_only and activity.published_at is None:
@@ -547,6 +549,7 @@ def notices_for(station: Station, *, limit: int | None = STATION_PAGE_NOTICES) -
     """The notices in force on a station: of its region and every region above it."""
     query = (
         sa.select(Notice)
+        .options(selectinload(Notice.region))
         .where(Notice.region_id.in_([r.id for r in station.region.path()]), Notice.withdrawn_at.is_(None))
         .order_by(Notice.published_at.desc(), Notice.id.desc())
     )
