@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,14 +33,17 @@ from werkzeug.security import generate_password_hash
 
 from extensions import db
 from models import (
+    Activity,
     Booking,
     Category,
     Concern,
     Duty,
     DutySlot,
+    Notice,
     OfficeHour,
     Official,
     Outbox,
+    ReceptionDay,
     Region,
     Representative,
     Station,
@@ -53,13 +57,16 @@ from models.enums import (
     DutyStatus,
     PresencePolicy,
     Rating,
+    ReceptionKind,
     RegionLevel,
+    Repeat,
     RepLevel,
     Role,
     StationCategory,
     StationKind,
     UnitKind,
 )
+from services import board as board_service
 from services import concern_flow
 from services import duty as duty_service
 from services.clock import local_today, to_local, utc_at
@@ -432,6 +439,7 @@ def seed_demo() -> dict[str, int]:
     _seed_concerns(stations, units)
     _seed_duty_history(stations)
     _seed_bookings(stations)
+    _seed_board(stations, regions)
     db.session.flush()
     return _counts()
 
@@ -950,3 +958,115 @@ def _play_duty(
     if outcome == "voided":
         duty_service.void(reviewer, duty, reason, now=min(checked_out + timedelta(hours=20), now))
     return duty
+
+
+# --- The stations' boards (公开栏) -------------------------------------------------------------
+#
+# Built through services.board by the admin account (demo_data/board.yaml says what each field
+# means); each activity's photos are small JPEGs drawn here and filed like uploads.
+
+_BOARD = _yaml("board.yaml")
+
+
+def _demo_photo(colour: list[int], index: int) -> bytes:
+    """A 640 × 480 JPEG: a two-tone scene in `colour`, different for every photo."""
+    from PIL import Image, ImageDraw
+
+    red, green, blue = (int(c) for c in colour)
+    image = Image.new("RGB", (640, 480), (red, green, blue))
+    draw = ImageDraw.Draw(image)
+    light = (min(255, red + 60), min(255, green + 60), min(255, blue + 60))
+    draw.rectangle((0, 300, 640, 480), fill=light)
+    draw.ellipse((60 + 40 * index, 80, 220 + 40 * index, 240), fill=(250, 230, 180))
+    for column in range(6):
+        draw.rectangle((300 + 50 * column, 180 - 15 * column, 340 + 50 * column, 300), fill=(245, 245, 245))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _receivers(station: Station, how_many: int) -> list[Representative]:
+    today = local_today()
+    order = list(RepLevel)
+    reps = sorted(
+        (r for r in station.representatives if r.serving_on(today)), key=lambda r: (order.index(r.level), r.name)
+    )
+    return reps[:how_many]
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _seed_board(stations: dict[str, Station], regions: dict[str, Region]) -> None:
+    admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
+    if admin is None:
+        return
+    storage = open_storage(current_app.config)
+    cfg = current_app.config
+    today = local_today()
+    by_station: dict[str, str] = _BOARD.get("rules_by_station") or {}
+    for key, station in stations.items():
+        if not board_service.rules_of(station):
+            board_service.set_rules(admin, station, by_station.get(key) or _BOARD["rules"])
+    for row in _BOARD["activities"]:
+        station = stations[row["station"]]
+        if db.session.scalar(
+            sa.select(Activity.id).where(Activity.station_id == station.id, Activity.title == row["title"])
+        ):
+            continue
+        photos = [
+            board_service.read_photo(
+                _demo_photo(colour, i),
+                max_bytes=cfg["MAX_PHOTO_BYTES"],
+                max_pixels=cfg["MAX_PHOTO_PIXELS"],
+                max_side=cfg["STORED_PHOTO_MAX_SIDE"],
+                max_decode_bytes=None,
+            )
+            for i, colour in enumerate(row.get("photos") or [])
+        ]
+        day = today - timedelta(days=int(row["days_ago"]))
+        data = board_service.ActivityInput(title=row["title"], day=day, text=row.get("text", ""))
+        board_service.create_activity(
+            admin, station, data, photos, storage=storage, publish=_flag(row.get("published", "true"))
+        )
+    plans = _BOARD["receptions"]
+    wanted = [(key, plans["every_station"]) for key, st in stations.items() if st.kind != StationKind.POST]
+    wanted += [(row["station"], row) for row in plans.get("more") or []]
+    first_of_month = today.replace(day=1)
+    start = (first_of_month - timedelta(days=1)).replace(day=1)  # the series began last month
+    for key, plan in wanted:
+        station = stations[key]
+        kind, repeat = ReceptionKind(plan["kind"]), Repeat(plan["repeat"])
+        exists = db.session.scalar(
+            sa.select(ReceptionDay.id).where(
+                ReceptionDay.station_id == station.id, ReceptionDay.kind == kind, ReceptionDay.repeat == repeat
+            )
+        )
+        receivers = _receivers(station, int(plan["representatives"]))
+        if exists or not receivers:
+            continue
+        once = repeat == Repeat.ONCE
+        board_service.add_reception_day(
+            admin,
+            station,
+            board_service.ReceptionInput(
+                kind=kind,
+                repeat=repeat,
+                starts_on=today + timedelta(days=int(plan["in_days"])) if once else start,
+                starts_at=_clock(plan["from"]),
+                ends_at=_clock(plan["until"]),
+                representatives=receivers,
+                weekday=int(plan["weekday"]) if repeat == Repeat.WEEKLY else None,
+                day_of_month=int(plan["day_of_month"]) if repeat == Repeat.MONTHLY else None,
+                note=plan.get("note", ""),
+            ),
+        )
+    for row in _BOARD["notices"]:
+        region = regions.get(str(row["region_code"]))
+        if region is None or db.session.scalar(
+            sa.select(Notice.id).where(Notice.region_id == region.id, Notice.title == row["title"])
+        ):
+            continue
+        board_service.publish_notice(admin, region, row["title"], row.get("text", ""))

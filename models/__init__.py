@@ -1,6 +1,7 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.base import Base, ShownOnStationPage, utcnow
+from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
 from models.booking import Booking
 from models.cache import CacheStamp
 from models.calendar import CalendarDay, CalendarYear
@@ -19,6 +20,12 @@ from models.user import AccountLink, Representative, User, manager_station
 
 __all__ = [
     "ShownOnStationPage",
+    "Activity",
+    "ActivityPhoto",
+    "Notice",
+    "ReceptionDay",
+    "StationRules",
+    "reception_day_representative",
     "AccountLink",
     "Attachment",
     "AuditLog",

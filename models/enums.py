@@ -183,6 +183,23 @@ class Rating(LabelledEnum):
     DISSATISFIED = "dissatisfied"
 
 
+class ReceptionKind(LabelledEnum):
+    """What a station's reception day is (公开栏的接待日历)."""
+
+    VOTER_RECEPTION = "voter_reception"  # 选民接待日
+    OPINION_DAY = "opinion_day"  # 社情民意联系日
+    LECTURE = "lecture"  # 人大代表讲堂
+
+
+class Repeat(LabelledEnum):
+    """How a reception day repeats: once (on its date), weekly (on a weekday) or monthly
+    (on a day of the month; the 29th–31st fall on a short month's last day)."""
+
+    ONCE = "once"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
 LABELS: dict[type, dict] = {
     RegionLevel: {
         RegionLevel.PROVINCE: _l("Province"),
@@ -279,5 +296,15 @@ LABELS: dict[type, dict] = {
         Rating.SATISFIED: _l("Satisfied"),
         Rating.BASICALLY_SATISFIED: _l("Basically satisfied"),
         Rating.DISSATISFIED: _l("Dissatisfied"),
+    },
+    ReceptionKind: {
+        ReceptionKind.VOTER_RECEPTION: _l("Voter reception day"),
+        ReceptionKind.OPINION_DAY: _l("Public opinion contact day"),
+        ReceptionKind.LECTURE: _l("Representatives' lecture"),
+    },
+    Repeat: {
+        Repeat.ONCE: _l("Once"),
+        Repeat.WEEKLY: _l("Every week"),
+        Repeat.MONTHLY: _l("Every month"),
     },
 }

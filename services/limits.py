@@ -88,3 +88,14 @@ CLOSED_NOTE_MAX = 200
 
 REGION_NAME_MAX = 60  # region.name's column
 REGION_SEARCH_RESULTS = 50  # regions shown for a search in the back office
+
+# --- the station's board (公开栏) ---------------------------------------------------------------
+
+RULES_MAX = 5000  # a station's rules of work (工作制度)
+ACTIVITY_TITLE_MAX = 100  # board_activity.title's column
+ACTIVITY_TEXT_MAX = 5000
+ACTIVITY_PHOTOS_MAX = 6
+THUMB_SIDE = 240  # the long side of an activity photo's thumbnail, in pixels
+RECEPTION_NOTE_MAX = 200  # reception_day.note's column: where, what about
+NOTICE_TITLE_MAX = 100  # board_notice.title's column
+NOTICE_TEXT_MAX = 1000

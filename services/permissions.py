@@ -17,13 +17,16 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import (
+    Activity,
     Booking,
     Concern,
     ConcernEvent,
     Duty,
     DutySlot,
+    Notice,
     Official,
     OfficialSession,
+    ReceptionDay,
     Region,
     Representative,
     Station,
@@ -106,6 +109,9 @@ class Permission(StrEnum):
     BOOKING_MANAGE = "booking.manage"
     BOOKING_MARK = "booking.mark"
     BOOKING_VIEW_CONTACT = "booking.view_contact"
+    # The station's board (公开栏): rules, activities, reception days; a region's notices.
+    BOARD_MANAGE = "board.manage"
+    NOTICE_MANAGE = "board.notice"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -162,7 +168,7 @@ def _own_rep(user: User) -> Representative | None:
 def _station_of(obj) -> Station | None:
     if isinstance(obj, Station):
         return obj
-    if isinstance(obj, (Duty, Concern, Booking, DutySlot)):
+    if isinstance(obj, (Duty, Concern, Booking, DutySlot, Activity, ReceptionDay)):
         return obj.station
     return None
 
@@ -366,6 +372,14 @@ def _region_in_reach(user, obj) -> bool:
     return obj is None or (isinstance(obj, Region) and covers(user.region_id, obj))
 
 
+def _notice_in_reach(user, obj) -> bool:
+    """A notice of a region (or the region to publish one to) in the user's reach; None:
+    whether there is a region to publish to at all."""
+    if isinstance(obj, Notice):
+        obj = obj.region
+    return _region_in_reach(user, obj)
+
+
 def _region_editable(user, obj) -> bool:
     """Renaming and switching a division off or on: congress staff only the townships in
     their reach (the official list names everything above); the admin any division."""
@@ -459,6 +473,11 @@ RULES: dict[str, Rule] = {
     P.BOOKING_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.BOOKING_MARK: _booking_rule(MGR, STAFF, ADMIN),
     P.BOOKING_VIEW_CONTACT: _booking_rule(MGR),
+    # The station's board: whoever looks after the station (its managers, congress staff
+    # above it, admins) publishes its rules, activities and reception days.
+    P.BOARD_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    # A notice to every station of a region: the region's congress staff (and admins).
+    P.NOTICE_MANAGE: (frozenset({STAFF, ADMIN}), _notice_in_reach),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

@@ -20,6 +20,7 @@ from models.enums import ConcernAction
 from services import limits
 from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
+from services.board import BoardRefused
 from services.bookings import BookingRefused
 from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
 from services.imports import ImportRefused
@@ -73,6 +74,7 @@ R, U, K, M = RosterRefused, AuthRefused, CalendarRefused, MobileRefused
 KD, F, RG, L, S, IM = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused, StationRefused, ImportRefused
 OF = OfficialRefused
 B = BookingRefused
+BD = BoardRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -524,6 +526,27 @@ WORDS: dict[Key, Wording] = {
         _l("Columns the template does not have: %(headings)s. Check the first row against the template.")
     ),
     (IM, "twice_headings", None): Wording(_l("Columns written twice: %(headings)s.")),
+    # The station's board (公开栏)
+    (BD, "rules_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (BD, "title_missing", None): Wording(_l("Please give a title."), "title"),
+    (BD, "title_too_long", None): Wording(_KEEP_IT_TO, "title"),
+    (BD, "text_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (BD, "day_missing", None): Wording(_l("Please give the date."), "day"),
+    (BD, "too_many_photos", None): Wording(_l("An activity has at most %(n)d photos."), "photos"),
+    (BD, "ends_before_start", None): Wording(_l("The end time must be after the start time."), "ends_at"),
+    (BD, "in_past", None): Wording(_l("This date has passed. Please choose today or a later day."), "starts_on"),
+    (BD, "weekday_missing", None): Wording(_l("Please choose the weekday."), "weekday"),
+    (BD, "day_of_month_missing", None): Wording(_l("Please give a day of the month from 1 to 31."), "day_of_month"),
+    (BD, "ends_on_before_start", None): Wording(_l("The last day cannot be before the first day."), "ends_on"),
+    (BD, "representatives_missing", None): Wording(
+        _l("Please choose at least one representative who will receive residents."), "representatives"
+    ),
+    (BD, "not_station_representative", None): Wording(
+        _l("Please choose among this station's representatives."), "representatives"
+    ),
+    (BD, "note_too_long", None): Wording(_KEEP_IT_TO, "note"),
+    (BD, "not_repeating", None): Wording(_l("Only a repeating reception day can be ended; cancel a one-off one.")),
+    (BD, "cancelled", None): Wording(_l("This reception day has been cancelled.")),
 }
 
 

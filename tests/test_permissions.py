@@ -324,6 +324,18 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.official_answer",   "concern_a_other"):   "-   -   -   -     -    -   Y",
     ("concern.official_answer",   "concern_b_mine"):    "-   -   -   -     -    -   -",
     ("account.invite",            "account_official"):  "-   -   -   Y     -    Y   -",
+
+    # the station's board: whoever looks after the station
+    ("board.manage",              "station_a"):         "-   -   Y   Y     -    Y   -",
+    ("board.manage",              "station_b"):         "-   -   -   -     -    Y   -",
+    ("board.manage",              "station_inactive"):  "-   -   Y   Y     -    Y   -",
+    ("board.manage",              "none"):              "-   -   -   -     -    -   -",
+
+    # a notice to every station of a region: its congress staff
+    ("board.notice",              "region_city"):       "-   -   -   Y     -    Y   -",
+    ("board.notice",              "region_county"):     "-   -   -   Y     -    Y   -",
+    ("board.notice",              "region_other"):      "-   -   -   -     -    Y   -",
+    ("board.notice",              "none"):              "-   -   -   Y     -    Y   -",
 }
 # fmt: on
 

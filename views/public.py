@@ -31,6 +31,7 @@ from extensions import db, limiter, reads_only
 from models import Attachment, Booking, Concern, Station, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernSource, ConcernStatus, Rating
+from services import board as board_service
 from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
@@ -193,6 +194,7 @@ def station(code: str):
             office_hours=officials_service.hours_ahead(st),
             officials_here=officials_service.on_site_now(st),
             official_panel=official_panel(st),
+            board=board_service.summary(st),
         ).encode()
         page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
         if cache is not None:
@@ -937,14 +939,29 @@ def track_qr(code: str):
 @bp.get("/media/<key>")
 def media(key: str):
     attachment = db.session.scalar(db.select(Attachment).where(Attachment.storage_key == key))
-    data = storage().read(key) if attachment is not None else None
+    content_type = attachment.content_type if attachment is not None else _board_photo_type(key)
+    data = storage().read(key) if content_type is not None else None
     if data is None:
         abort(404)
     # Served only with the type we checked and wrote ourselves.
-    response = Response(data, mimetype=attachment.content_type)
+    response = Response(data, mimetype=content_type)
     response.headers["Cache-Control"] = "private, max-age=604800, immutable"
     response.headers["Content-Disposition"] = "inline"
     return response
+
+
+def _board_photo_type(key: str) -> str | None:
+    """The type of an activity's photo (or its thumbnail) under `key`: while the activity
+    is published, or to whoever looks after its station (services.board)."""
+    found = board_service.photo_by_key(key)
+    if found is None:
+        return None
+    photo, _thumb = found
+    activity = photo.activity
+    if activity.published_at is None and not can(current_user, P.BOARD_MANAGE, activity):
+        return None
+    # A thumbnail is re-encoded in the photo's own format (services.photos).
+    return photo.content_type
 
 
 @bp.get("/lang/<lang>")
@@ -960,3 +977,6 @@ def set_language(lang: str):
             secure=current_app.config["SESSION_COOKIE_SECURE"],  # https sites only send it over https
         )
     return response
+
+
+from views import public_board  # noqa: E402,F401  (the board's routes register on bp)

@@ -1,6 +1,7 @@
 """Template filters: one `label` filter for every enum, dates in China's time zone; the globals
 `limits` (services/limits.py) and `button_form()` (the CSRF token of a one-button POST)."""
 
+from babel.dates import get_day_names
 from flask import request
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
@@ -27,6 +28,11 @@ def date_label(day) -> str:
     if delta == 1:
         return gettext("Tomorrow")
     return format_date(day, "EEE M/d")
+
+
+def weekday_name(weekday: int) -> str:
+    """The weekday's name in the current language (0 Monday … 6 Sunday)."""
+    return get_day_names("wide", locale=str(get_locale()))[weekday]
 
 
 def button_form() -> ButtonForm:
@@ -62,6 +68,8 @@ def register(app) -> None:
     app.add_template_global(Permission, "P")
     app.add_template_global(limits, "limits")
     app.add_template_global(button_form)
+    app.add_template_global(weekday_name)
+    app.add_template_global(local_today, "today")
     app.add_template_global(here)
 
     from services.account_links import state_of

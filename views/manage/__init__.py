@@ -6,6 +6,7 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 from views.manage import (  # noqa: E402,F401  (routes register on bp)
     accounts,
+    board,
     bookings,
     concerns,
     duty,
