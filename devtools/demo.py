@@ -60,7 +60,7 @@ from models.enums import (
 from services import concern_flow
 from services import duty as duty_service
 from services.clock import local_today, to_local, utc_at
-from services.codes import new_station_code
+from services.codes import new_rep_code, new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
 from services.permissions import oversees_station
 from services.storage import open_storage
@@ -513,7 +513,12 @@ def _seed_representatives(stations: dict[str, Station], password_hash: Callable[
         )
         rep = user.representative or _add(
             Representative(
-                user=user, level=seed.level, delegation=seed.delegation, occupation=seed.occupation, bio=seed.bio
+                user=user,
+                code=new_rep_code(),
+                level=seed.level,
+                delegation=seed.delegation,
+                occupation=seed.occupation,
+                bio=seed.bio,
             )
         )
         for key in seed.stations:

@@ -73,6 +73,9 @@ class Representative(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    # 代表码: the permanent public code of /r/<code> (services.codes.new_rep_code), printed
+    # on the representative's card. Never the row id, never changed.
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     level: Mapped[RepLevel] = mapped_column(enum_column(RepLevel, "level"))
     delegation: Mapped[str] = mapped_column(sa.String(80), default="")
     occupation: Mapped[str] = mapped_column(sa.String(120), default="")
