@@ -96,6 +96,8 @@ class ConcernAction(StrEnum):
 
     SUBMIT = "submit"
     ACCEPT = "accept"
+    # Written to one representative (/r/<code>): they hand it to their station, with a reason.
+    PASS_TO_STATION = "pass_to_station"
     RESOLVE = "resolve"
     DISPATCH = "dispatch"
     REPLY = "reply"
