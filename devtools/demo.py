@@ -331,6 +331,7 @@ class ConcernSeed:
     anonymous: bool = False
     public: bool = False
     source: ConcernSource = ConcernSource.QR
+    to: str | None = None  # written to this representative (username) through their code
 
 
 def _step(row: dict[str, Any]) -> Step:
@@ -626,6 +627,7 @@ def _seed_concerns(stations: dict[str, Station], units: dict[tuple[str, str], Un
             storage=storage,
             submission_key=key,
             source=seed.source,
+            to=users[seed.to].representative if seed.to else None,
             now=_moment(seed.filed, now),
         )
         for step in seed.steps:

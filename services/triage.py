@@ -148,9 +148,7 @@ def _must_act(concern: Concern) -> tuple[list[User], str]:
         # Written to one representative: theirs to take up or pass on.
         addressed = concern.addressed_rep
         users = [addressed.user] if addressed.user.active else []
-        return users or _users(managers_clause(concern.station)), _(
-            "The representative %(name)s", name=addressed.name
-        )
+        return users or _users(managers_clause(concern.station)), _("The representative %(name)s", name=addressed.name)
     if concern.status == S.SUBMITTED:
         managers = _users(managers_clause(concern.station))
         return managers or _nearest_staff(concern)[1], _("The managers of %(station)s", station=station)

@@ -189,7 +189,8 @@ def test_the_year_summary_is_computed_from_the_records(world):
 def test_the_page_shows_who_where_next_duty_and_the_year(client, world):
     rep = world["rep"]
     tomorrow = local_today() + timedelta(days=1)
-    _db.session.add(DutySlot(station=world["second"], representative=rep, day=tomorrow, starts_at=time(9), ends_at=time(11)))
+    slot = DutySlot(station=world["second"], representative=rep, day=tomorrow, starts_at=time(9), ends_at=time(11))
+    _db.session.add(slot)
     _db.session.commit()
     resp = client.get(f"/r/{rep.code}")
     assert resp.status_code == 200
@@ -317,9 +318,10 @@ def test_the_representative_passes_it_from_the_back_office(client, world):
     _db.session.commit()
     passed = _db.session.get(Concern, concern.id)
     assert passed.passed_at is not None
-    assert _db.session.scalar(
-        sa.select(ConcernEvent.note).where(ConcernEvent.concern_id == concern.id, ConcernEvent.action == A.PASS_TO_STATION)
-    ) == "请站里统筹。"
+    passed_event = sa.select(ConcernEvent.note).where(
+        ConcernEvent.concern_id == concern.id, ConcernEvent.action == A.PASS_TO_STATION
+    )
+    assert _db.session.scalar(passed_event) == "请站里统筹。"
     login(client, colleague.user)
     assert client.get(f"/manage/concerns/{concern.id}").status_code == 200
 
