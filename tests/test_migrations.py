@@ -99,3 +99,33 @@ def test_concerns_left_dispatched_without_a_unit_go_back_to_their_representative
         assert [(e.action, e.is_public) for e in events] == [("send_back_to_rep", False)]
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_existing_representatives_get_a_code_each(base_config, tmp_path):
+    """0017 gives every representative already there their code (代表码): distinct, from the
+    station codes' alphabet; its downgrade takes the code and the addressed concerns' columns away."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from extensions import db as _db
+    from models import Representative
+    from services.codes import ALPHABET, REP_CODE_LENGTH
+    from tests import factories
+
+    app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"})
+    with app.app_context():
+        upgrade()
+        station = factories.station()
+        ids = [factories.representative([station], name=f"代表{i}").id for i in range(5)]
+        _db.session.commit()
+        _db.session.remove()
+        downgrade(revision="0015_privacy")
+        columns = {c["name"] for c in sa.inspect(_db.engine).get_columns("representative")}
+        assert "code" not in columns
+        upgrade()
+        codes = dict(_db.session.execute(sa.select(Representative.id, Representative.code)).all())
+        assert sorted(codes) == sorted(ids)
+        assert len(set(codes.values())) == len(ids)
+        assert all(len(c) == REP_CODE_LENGTH and set(c) <= set(ALPHABET) for c in codes.values())
+        _db.session.remove()
+        _db.engine.dispose()
