@@ -400,3 +400,14 @@ def test_make_qrcodes_writes_the_representatives_codes_and_cards(app, world, run
     assert "data:image/svg+xml;base64," in cards and "<style>" in cards
     assert "赵退任" not in cards
     assert "2 representatives" in result.output
+
+
+def test_staff_find_the_code_page_and_cards_on_the_representative_record(client, world):
+    staff = factories.user(Role.CONGRESS_STAFF, region=world["first"].region)
+    rep = world["rep"]
+    login(client, staff)
+    html = client.get(f"/manage/representatives/{rep.id}").get_data(as_text=True)
+    assert rep.code in html
+    assert f'href="/r/{rep.code}"' in html and f'href="/r/{rep.code}/card"' in html
+    station_html = client.get(f"/manage/stations/{world['first'].code}").get_data(as_text=True)
+    assert f'href="/s/{world["first"].code}/cards"' in station_html

@@ -56,7 +56,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('concern', schema=None) as batch_op:
-        batch_op.drop_constraint('passed_was_addressed', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_concern_passed_was_addressed'), type_='check')
         batch_op.drop_constraint(batch_op.f('fk_concern_addressed_rep_id_representative'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_concern_addressed_rep_id'))
         batch_op.drop_column('passed_at')
