@@ -123,8 +123,10 @@ def submit_concern(
     if not station.is_active:
         raise ConcernRefused("station_inactive")
     if to is not None:
-        if not to.serving_on(local_today(now)) or not to.user.active:
+        if not to.serving_on(local_today(now)):
             raise ConcernRefused("rep_not_serving", name=to.name)
+        if not to.user.active:
+            raise ConcernRefused("rep_unavailable", name=to.name)
         if not any(s.id == station.id for s in to.stations):
             raise ConcernRefused("rep_not_at_station")
     category = db.session.get(Category, data.category_id)

@@ -123,6 +123,9 @@ WORDS: dict[Key, Wording] = {
         _l("%(name)s no longer takes concerns (their term of office has ended). Please write to the station instead."),
         "content",
     ),
+    (C, "rep_unavailable", None): Wording(
+        _l("%(name)s cannot receive concerns here at the moment. Please write to the station instead."), "content"
+    ),
     (C, "rep_not_at_station", None): Wording(_l("This representative does not serve at this station."), "content"),
     (C, "bad_category", None): Wording(_CHECK_FIELD, "category"),
     (C, "content_length", None): Wording(_CHECK_FIELD, "content"),

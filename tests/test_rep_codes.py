@@ -411,3 +411,15 @@ def test_staff_find_the_code_page_and_cards_on_the_representative_record(client,
     assert f'href="/r/{rep.code}"' in html and f'href="/r/{rep.code}/card"' in html
     station_html = client.get(f"/manage/stations/{world['first'].code}").get_data(as_text=True)
     assert f'href="/s/{world["first"].code}/cards"' in station_html
+
+
+def test_a_representative_whose_account_is_off_takes_no_concern_either(client, world):
+    rep = world["rep"]
+    rep.user.active = False
+    _db.session.commit()
+    assert f'href="/r/{rep.code}/concern"' not in client.get(f"/r/{rep.code}").get_data(as_text=True)
+    resp = client.get(f"/r/{rep.code}/concern")
+    assert resp.status_code == 410 and f'href="/s/{world["first"].code}"' in resp.get_data(as_text=True)
+    with pytest.raises(ConcernRefused) as refused:
+        write_to(world)
+    assert refused.value.code == "rep_unavailable"

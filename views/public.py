@@ -693,7 +693,8 @@ def _rep_for_form(code: str, *, typed: str | None = None) -> tuple[Representativ
     rep = _rep_or_404(code)
     if rep_pages.accepts_concerns(rep):
         return rep, None
-    refused = ConcernRefused("rep_not_serving", name=rep.name)
+    ended = not rep.serving_on(local_today())
+    refused = ConcernRefused("rep_not_serving" if ended else "rep_unavailable", name=rep.name)
     response = make_response(_rep_page(rep, refusal=refusals.message(refused), typed=typed), 410)
     response.headers["Cache-Control"] = "private, no-cache"
     return None, response
