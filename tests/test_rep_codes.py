@@ -423,3 +423,38 @@ def test_a_representative_whose_account_is_off_takes_no_concern_either(client, w
     with pytest.raises(ConcernRefused) as refused:
         write_to(world)
     assert refused.value.code == "rep_unavailable"
+
+
+# --- refusals that come before the form's view: the form comes back with the text ------------
+
+RATE_LIMITED = {"RATELIMIT_ENABLED": True, "CONCERN_RATE_LIMIT": "2 per minute", "LOOKUP_RATE_LIMIT": "3 per minute"}
+
+
+def _form(world, content: str) -> dict:
+    return {"category": str(world["category"].id), "content": content, "submission_key": secrets.token_urlsafe(24)}
+
+
+@pytest.mark.parametrize("app_config", [RATE_LIMITED])
+def test_the_rate_limit_is_shared_with_the_station_form_and_keeps_the_text(client, world):
+    rep, env = world["rep"], {"REMOTE_ADDR": "10.77.0.9"}
+    _db.session.commit()
+    first = client.post(f"/s/{world['first'].code}/concern", data=_form(world, f"{TEXT}一"), environ_base=env)
+    second = client.post(f"/r/{rep.code}/concern", data=_form(world, f"{TEXT}二"), environ_base=env)
+    assert (first.status_code, second.status_code) == (303, 303)
+    third = client.post(f"/r/{rep.code}/concern", data=_form(world, f"{TEXT}三"), environ_base=env)
+    assert third.status_code == 429
+    html = third.get_data(as_text=True)
+    assert 'id="concern-form"' in html and f"{TEXT}三" in html and "王建国" in html
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_an_expired_page_brings_the_form_back_with_the_text(client, world):
+    rep = world["rep"]
+    client.get(f"/r/{rep.code}/concern")
+    _db.session.commit()
+    resp = client.post(f"/r/{rep.code}/concern", data={**_form(world, TEXT), "csrf_token": "expired"})
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert 'id="concern-form"' in html and TEXT in html
+    _db.session.commit()
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Concern)) == 0

@@ -502,7 +502,8 @@ def _fallback_choices(form: ConcernForm) -> list[tuple[int | str, str]]:
 
 
 @bp.route("/s/<code>/concern", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], methods=["POST"])
+# One budget for both concern forms (a station's and a representative's), per address.
+@limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="concern-form", methods=["POST"])
 def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
@@ -765,8 +766,23 @@ def station_cards(code: str):
     return _cards_page(reps, st.name)
 
 
+def form_target(endpoint: str, code: str) -> _FormStation | None:
+    """What a concern form at `endpoint` (a station's or a representative's) is for, when
+    it still takes concerns: the form comes back with it after a refusal that came before
+    the view (views.errors). None otherwise."""
+    if endpoint == "public.rep_concern_new":
+        rep = rep_pages.by_code(code)
+        st = rep_pages.primary_station(rep) if rep is not None and rep_pages.accepts_concerns(rep) else None
+        if rep is None or st is None:
+            return None
+        return _FormStation(st.id, st.code, st.name, rep.id, rep.code, rep.name)
+    station = station_service.get_active_station(code, with_representatives=False)
+    return _FormStation(station.id, station.code, station.name) if station is not None else None
+
+
 @bp.route("/r/<code>/concern", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], methods=["POST"])
+# One budget for both concern forms (a station's and a representative's), per address.
+@limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="concern-form", methods=["POST"])
 def rep_concern_new(code: str):
     """Write to this representative: the station's concern form, addressed to them."""
     if (moved := _canonical(code, normalize_rep_code, "public.rep_concern_new")) is not None:
