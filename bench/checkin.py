@@ -118,12 +118,14 @@ def create_representatives(database_url: str, secret_key: str, k: int) -> list[R
     from extensions import db
     from models import Representative, User
     from models.enums import RepLevel, Role
+    from services.codes import new_rep_code
 
     tag = secrets.token_hex(2)
     password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": secret_key, "APP_ENV": "production"})
     with app.app_context():
         reps = []
+        codes = set(db.session.scalars(sa.select(Representative.code)))
         for i in range(k):
             user = User(
                 username=f"{USERNAME_PREFIX}{tag}-{i}",
@@ -131,7 +133,8 @@ def create_representatives(database_url: str, secret_key: str, k: int) -> list[R
                 password_hash=password_hash,
                 role=Role.REPRESENTATIVE,
             )
-            reps.append(Representative(user=user, level=list(RepLevel)[i % len(RepLevel)], occupation="压测"))
+            level = list(RepLevel)[i % len(RepLevel)]
+            reps.append(Representative(user=user, code=new_rep_code(codes), level=level, occupation="压测"))
         db.session.add_all(reps)
         db.session.commit()
         out = [Rep(index=i, rep_id=r.id, username=r.user.username) for i, r in enumerate(reps)]

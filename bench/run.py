@@ -329,7 +329,7 @@ def seed_own(database_url: str, env: dict) -> None:
     from extensions import db
     from models import Category, Region, Representative, Station, User
     from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind
-    from services.codes import new_station_code
+    from services.codes import new_rep_code, new_station_code
 
     app = create_app(
         {"DATABASE_URL": database_url, "SECRET_KEY": env["SECRET_KEY"], "APP_ENV": "production", "TESTING": False}
@@ -367,7 +367,7 @@ def seed_own(database_url: str, env: dict) -> None:
         ]
         for i, (name, level, job) in enumerate(people):
             user = User(username=f"bench-rep-{i}", display_name=name, password_hash="!", role=Role.REPRESENTATIVE)
-            db.session.add(Representative(user=user, level=level, occupation=job, stations=[main]))
+            db.session.add(Representative(user=user, code=new_rep_code(), level=level, occupation=job, stations=[main]))
         for i, (code, zh, en) in enumerate(
             [
                 ("urban", "城乡建设", "Urban and rural development"),

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from extensions import db
-from models import Station
+from models import Representative, Station
 
 
 @click.command("seed-demo")
@@ -42,6 +42,12 @@ def demo_info_command():
     for st in stations:
         click.echo(f"  {base}/s/{st.code}   {st.name}")
     click.echo(f"  poster: {base}/s/{stations[0].code}/poster" if stations else "  (no stations)")
+    reps = db.session.scalars(sa.select(Representative).order_by(Representative.id).limit(5)).all()
+    click.echo("Representatives' own codes (代表码):")
+    for rep in reps:
+        click.echo(f"  {base}/r/{rep.code}   {rep.name}")
+    if stations:
+        click.echo(f"  cards of a station's representatives: {base}/s/{stations[0].code}/cards")
     click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
     for username, role, name in DEMO_ACCOUNTS:
         click.echo(f"  {username:<18} {role:<16} {name}")

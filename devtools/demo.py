@@ -70,7 +70,7 @@ from services import board as board_service
 from services import concern_flow
 from services import duty as duty_service
 from services.clock import local_today, to_local, utc_at
-from services.codes import new_station_code
+from services.codes import new_rep_code, new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
 from services.permissions import oversees_station
 from services.storage import open_storage
@@ -384,6 +384,7 @@ class ConcernSeed:
     anonymous: bool = False
     public: bool = False
     source: ConcernSource = ConcernSource.QR
+    to: str | None = None  # written to this representative (username) through their code
 
 
 def _step(row: dict[str, Any]) -> Step:
@@ -596,7 +597,12 @@ def _seed_representatives(stations: dict[str, Station], password_hash: Callable[
         )
         rep = user.representative or _add(
             Representative(
-                user=user, level=seed.level, delegation=seed.delegation, occupation=seed.occupation, bio=seed.bio
+                user=user,
+                code=new_rep_code(),
+                level=seed.level,
+                delegation=seed.delegation,
+                occupation=seed.occupation,
+                bio=seed.bio,
             )
         )
         for key in seed.stations:
@@ -751,6 +757,7 @@ def _seed_concerns(stations: dict[str, Station], units: dict[tuple[str, str], Un
             storage=storage,
             submission_key=key,
             source=seed.source,
+            to=users[seed.to].representative if seed.to else None,
             now=_moment(seed.filed, now),
         )
         for step in seed.steps:

@@ -40,10 +40,10 @@ from werkzeug.security import generate_password_hash
 
 from devtools.demo import CATEGORIES, CITY_UNITS, COUNTY_UNITS, ROSTER_HOURS, SCALE_CONTENTS
 from extensions import db
-from models import Category, Region, utcnow
+from models import Category, Region, Representative, utcnow
 from models.enums import ConcernAction as A
 from services.clock import local_today
-from services.codes import ALPHABET
+from services.codes import ALPHABET, new_rep_code
 from services.concern_flow import CONCERN_FLOW
 
 # Published on purpose, like the demo password: bench accounts on a bench database.
@@ -366,9 +366,10 @@ def _user_rows(p: _Plan) -> Iterator[tuple]:
 
 
 def _rep_rows(p: _Plan) -> Iterator[tuple]:
+    codes = set(db.session.scalars(sa.select(Representative.code)))
     for r in range(p.size.representatives):
         level = _LEVELS[bisect.bisect_right(_LEVEL_CUT, r * 7 % 1000)][0]
-        yield (p.rep(r), p.rep_user(r), level, "", "", "")
+        yield (p.rep(r), p.rep_user(r), new_rep_code(codes), level, "", "", "")
 
 
 def _rep_station_rows(p: _Plan) -> Iterator[tuple]:
@@ -757,7 +758,7 @@ def seed_scale(size: ScaleSize, progress: Callable[[str], None] = lambda _msg: N
         "updated_at",
     )
     step("users", "user_account", user_columns, _user_rows(plan))
-    rep_columns = ("id", "user_id", "level", "delegation", "occupation", "bio")
+    rep_columns = ("id", "user_id", "code", "level", "delegation", "occupation", "bio")
     step("representatives", "representative", rep_columns, _rep_rows(plan))
     step(
         "representative stations",

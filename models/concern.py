@@ -37,6 +37,10 @@ class Concern(TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
     source: Mapped[ConcernSource] = mapped_column(enum_column(ConcernSource, "source"), default=ConcernSource.QR)
     assigned_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"))
+    # Written to one representative through their code (/r/<code>): only they take it up
+    # (or pass it to the station, `passed_at`); the tracking page names them for good.
+    addressed_rep_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id"), index=True)
+    passed_at: Mapped[datetime | None]
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty.id"), index=True)
     # Indexed: every step with news, and a waiting concern's tracking page, look for the
@@ -72,7 +76,8 @@ class Concern(TimestampMixin, Base):
 
     station: Mapped[Station] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
-    assigned_rep: Mapped[Representative | None] = relationship()
+    assigned_rep: Mapped[Representative | None] = relationship(foreign_keys=[assigned_rep_id])
+    addressed_rep: Mapped[Representative | None] = relationship(foreign_keys=[addressed_rep_id])
     unit: Mapped[Unit | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="concern", order_by="Attachment.id", cascade="all, delete-orphan"
@@ -123,6 +128,7 @@ class Concern(TimestampMixin, Base):
             name="rating_rep_value",
         ),
         sa.CheckConstraint("status <> 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
+        sa.CheckConstraint("passed_at IS NULL OR addressed_rep_id IS NOT NULL", name="passed_was_addressed"),
         sa.CheckConstraint(
             "(public_withheld_at IS NULL) = (public_withheld_reason IS NULL)", name="withheld_has_reason"
         ),

@@ -98,6 +98,8 @@ class ConcernAction(StrEnum):
 
     SUBMIT = "submit"
     ACCEPT = "accept"
+    # Written to one representative (/r/<code>): they hand it to their station, with a reason.
+    PASS_TO_STATION = "pass_to_station"  # noqa: S105 (an action's name, not a password)
     RESOLVE = "resolve"
     DISPATCH = "dispatch"
     REPLY = "reply"

@@ -80,6 +80,11 @@ class Representative(ShownOnStationPage, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    # 代表码: the permanent public code of /r/<code> (services.codes.new_rep_code), printed
+    # on the representative's card. Never the row id, never changed.
+    # Every representative has one (services.codes.new_rep_code); NULL only for one made by
+    # the previous release during an upgrade, until `flask make-qrcodes` gives it.
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True, nullable=True)
     level: Mapped[RepLevel] = mapped_column(enum_column(RepLevel, "level"))
     delegation: Mapped[str] = mapped_column(sa.String(80), default="")
     occupation: Mapped[str] = mapped_column(sa.String(120), default="")

@@ -15,6 +15,7 @@ from models.enums import RepLevel, Role
 from models.user import Representative
 from services import sessions
 from services.audit import log
+from services.codes import new_rep_code
 from services.concerns import is_mainland_mobile, normalize_mobile
 from services.errors import DomainError
 from services.limits import (
@@ -292,7 +293,7 @@ def create_user(
         user.managed_stations = stations
     if role == Role.REPRESENTATIVE:
         user.representative = Representative(
-            level=rep_level, occupation=occupation, delegation=delegation, stations=stations
+            code=new_rep_code(), level=rep_level, occupation=occupation, delegation=delegation, stations=stations
         )
     db.session.add(user)
     db.session.flush()

@@ -6,10 +6,11 @@ import secrets
 import sqlalchemy as sa
 
 from extensions import db
-from models import Station, StationCodeAlias
+from models import Representative, Station, StationCodeAlias
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 STATION_CODE_LENGTH = 6  # 31^6 ≈ 8.9e8: plenty for every station in the country
+REP_CODE_LENGTH = 6  # 代表码: the same shape as a station's, on a business card
 TRACKING_CODE_LENGTH = 10  # 31^10 ≈ 8.2e14 (~49 bits): not worth guessing
 # A booked visit's code: shorter than a tracking code, so the two are never confused
 # (31^8 ≈ 8.5e11, ~40 bits; failed look-ups are rate limited like tracking codes).
@@ -49,6 +50,24 @@ def new_station_code() -> str:
             return code
 
 
+def rep_code_taken(code: str) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(Representative.code == code))) is True
+
+
+def new_rep_code(taken: set[str] | None = None) -> str:
+    """A fresh representative code (代表码), unused by any representative. Every place that
+    makes a representative comes here. A batch (an import) passes `taken`, every code in
+    use read once, and the new one is added to it; otherwise the database is asked."""
+    while True:
+        code = random_code(REP_CODE_LENGTH)
+        if taken is None:
+            if not rep_code_taken(code):
+                return code
+        elif code not in taken:
+            taken.add(code)
+            return code
+
+
 def new_tracking_code() -> str:
     return random_code(TRACKING_CODE_LENGTH)
 
@@ -72,6 +91,11 @@ def normalize_booking_code(raw: str) -> str | None:
 def normalize_station_code(raw: str) -> str | None:
     code = (raw or "").strip().upper()
     return code if _STATION_RE.match(code) else None
+
+
+def normalize_rep_code(raw: str) -> str | None:
+    """A representative's code follows the station codes' rules (any case, no look-alikes)."""
+    return normalize_station_code(raw)
 
 
 def format_tracking_code(code: str) -> str:

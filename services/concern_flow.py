@@ -18,7 +18,7 @@ from services.clock import local_today
 from services.errors import TransitionRefused
 from services.merges import followers, merge_root
 from services.notifications import Notice
-from services.permissions import Permission, concern_permission, may_dispatch_to, roles_for
+from services.permissions import Permission, concern_permission, held_for, may_dispatch_to, roles_for
 from services.workdays import add_working_days, working_days_between
 from services.workflow import RESIDENT, SYSTEM, ActionSpec, Workflow
 
@@ -74,6 +74,11 @@ def _final_now(concern: Concern) -> bool:
     at the same moment would leave both merged, with nobody to act."""
     status = db.session.scalar(sa.select(Concern.status).where(Concern.id == concern.id).with_for_update())
     return status in FINAL_STATUSES
+
+
+def _held_for_rep(concern: Concern) -> bool:
+    """Written to one representative (/r/<code>) and not passed to the station yet."""
+    return held_for(concern) is not None
 
 
 def _has_no_followers(concern: Concern) -> bool:
@@ -138,6 +143,23 @@ STEPS = (
             "concern.accepted",
             resident=_l("Your concern has been taken up by a representative. Progress: %(url)s"),
             rep=_l("Concern %(code)s has been assigned to you."),
+        ),
+    ),
+    # Written to one representative through their code: they hand it to their station, which
+    # then takes it up as any other (its deadline to do so starts again).
+    _step(
+        A.PASS_TO_STATION,
+        {S.SUBMITTED},
+        S.SUBMITTED,
+        when=_held_for_rep,
+        title=_l("Passed to the station by the representative"),
+        button=_l("Pass it to the station"),
+        note_required=True,
+        note_label=_l("Why it goes to the station (the resident reads this)"),
+        done=_l("Passed to the station. Its managers and representatives take it from here."),
+        notice=Notice(
+            "concern.passed",
+            managers=_l("Concern %(code)s, written to a representative, was passed to your station."),
         ),
     ),
     _step(
@@ -478,6 +500,10 @@ def transition(
                 raise TransitionRefused("representative_required")
             if not representative.serving_on(local_today(now)):
                 raise TransitionRefused("term_ended", name=representative.name)
+            held = held_for(concern)
+            if held is not None and representative.id != held:
+                assert concern.addressed_rep is not None
+                raise TransitionRefused("addressed_to_other", name=concern.addressed_rep.name)
         if spec.action == A.DISPATCH and (unit is None or not unit.is_active):
             raise TransitionRefused("unit_required")
         if spec.action in OFFICIAL_STEPS and (official is None or not official.user.active):
@@ -498,6 +524,8 @@ def transition(
             concern.was_late = True
         if spec.action == A.ACCEPT:
             concern.assigned_rep = representative
+        elif spec.action == A.PASS_TO_STATION:
+            concern.passed_at = now
         elif spec.action == A.DISPATCH:
             concern.unit = unit
         elif spec.action == A.OFFICIAL_TAKE and official is not None:

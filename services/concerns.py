@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from extensions import db
-from models import Attachment, Category, Concern, ConcernEvent, Station, utcnow
+from models import Attachment, Category, Concern, ConcernEvent, Representative, Station, utcnow
 from models.enums import ConcernAction, ConcernSource, ConcernStatus
+from services import notifications
+from services.clock import local_today
 from services.codes import new_tracking_code
 from services.concern_flow import stage_deadline
 from services.duty import duty_for_new_concern
@@ -57,12 +59,19 @@ DUPLICATE_WINDOW = timedelta(minutes=30)
 
 
 def duplicate_digest(
-    station: Station, data: ConcernInput, name: str, mobile: str, photos: list[ProcessedPhoto], sender: str
+    station: Station,
+    data: ConcernInput,
+    name: str,
+    mobile: str,
+    photos: list[ProcessedPhoto],
+    sender: str,
+    to: Representative | None = None,
 ) -> str:
     """Everything the resident chose: the same text sent again with another category, other
-    photos or another choice to publish is a new concern, never swallowed by the first."""
+    photos, another choice to publish or to another representative is a new concern, never
+    swallowed by the first."""
     parts = (
-        str(station.id),
+        str(station.id) if to is None else f"{station.id}>{to.id}",
         data.content.strip(),
         name,
         mobile,
@@ -99,17 +108,27 @@ def submit_concern(
     submission_key: str | None = None,
     sender: str | None = None,
     source: ConcernSource = ConcernSource.QR,
+    to: Representative | None = None,
     now: datetime | None = None,
 ) -> Concern:
-    """File a concern at a station. Returns the concern already made with this
-    submission key, or with the same text and contact from the same `sender` (an opaque
-    token of the browser) within DUPLICATE_WINDOW; refuses with ConcernRefused(code) otherwise."""
+    """File a concern at a station; `to`: written to that representative (/r/<code>), whose
+    station `station` is, so that it waits for them (services.permissions.held_for).
+    Returns the concern already made with this submission key, or with the same text and
+    contact from the same `sender` (an opaque token of the browser) within
+    DUPLICATE_WINDOW; refuses with ConcernRefused(code) otherwise."""
     existing = find_by_submission_key(submission_key or "")
     if existing is not None:
         return existing
 
     if not station.is_active:
         raise ConcernRefused("station_inactive")
+    if to is not None:
+        if not to.serving_on(local_today(now)):
+            raise ConcernRefused("rep_not_serving", name=to.name)
+        if not to.user.active:
+            raise ConcernRefused("rep_unavailable", name=to.name)
+        if not any(s.id == station.id for s in to.stations):
+            raise ConcernRefused("rep_not_at_station")
     category = db.session.get(Category, data.category_id)
     if category is None or not category.is_active:
         raise ConcernRefused("bad_category")
@@ -130,7 +149,7 @@ def submit_concern(
         raise ConcernRefused("too_many_photos")
 
     now = now or utcnow()
-    digest = duplicate_digest(station, data, name, mobile, photos, sender) if sender else None
+    digest = duplicate_digest(station, data, name, mobile, photos, sender, to) if sender else None
     if digest is not None:
         earlier = _recent_duplicate(digest, now)
         if earlier is not None:
@@ -142,6 +161,7 @@ def submit_concern(
         submission_key=submission_key or None,
         duplicate_digest=digest,
         station=station,
+        addressed_rep=to,
         category=category,
         content=content,
         contact_name=name or None,
@@ -174,6 +194,8 @@ def submit_concern(
         )
     db.session.add(concern)
     db.session.flush()
+    if to is not None:
+        notifications.queue_written_to_rep(concern)
     return concern
 
 

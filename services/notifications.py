@@ -44,7 +44,7 @@ from services.clock import to_local
 from services.codes import format_tracking_code
 from services.merges import followers
 from services.outbox import mask_recipient
-from services.permissions import concern_scope
+from services.permissions import concern_scope, managers_clause
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest
@@ -69,6 +69,7 @@ class Notice:
     rep: Any = None
     unit: Any = None
     dispatcher: Any = None
+    managers: Any = None  # the station's active managers
     deadline: bool = True
 
 
@@ -390,11 +391,38 @@ def _staff_messages(concern: Concern, event: ConcernEvent, notice: Notice) -> li
         dispatcher = _last_actor(concern, ConcernAction.DISPATCH, before=event)
         if dispatcher is not None:
             out.append((dispatcher, staff(notice.dispatcher)))
+    if notice.managers is not None:
+        message = staff(notice.managers)
+        out.extend((manager, message) for manager in _station_managers(concern))
     if notice.unit is not None and concern.unit_id is not None:
         message = staff(notice.unit)
         handlers: list[User | None] = list(unit_handlers(concern.unit_id))
         out.extend((handler, message) for handler in handlers or [None])
     return out
+
+
+def _station_managers(concern: Concern) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(managers_clause(concern.station)).order_by(User.id)))
+
+
+WRITTEN_TO_REP = "concern.written_to_rep"
+
+
+def queue_written_to_rep(concern: Concern) -> list[Outbox]:
+    """Tell the representative a resident wrote to (/r/<code>) that the concern waits for
+    them: to take it up, or to pass it to the station."""
+    rep = concern.addressed_rep
+    if rep is None or not rep.user.active:
+        return []
+    with force_locale(LOCALE):
+        line = _(
+            "A resident wrote to you: concern %(code)s. Please take it up or pass it to the station.",
+            code=format_tracking_code(concern.tracking_code),
+        )
+        message = _Staff(line, (_("Category: %(name)s", name=concern.category.name_zh), _deadline_line(concern)))
+        row = _staff_row(rep.user, message, WRITTEN_TO_REP, concern)
+    db.session.add(row)
+    return [row]
 
 
 def unit_handlers(unit_id: int) -> list[User]:

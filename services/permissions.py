@@ -219,12 +219,29 @@ def _own_or_oversees_rep(user, obj) -> bool:
     return user.role == ADMIN or any(oversees_station(user, s) for s in obj.stations)
 
 
+def held_for(concern: Concern) -> int | None:
+    """The representative a concern written to them (/r/<code>) waits for: until they (or
+    the station's overseers) pass it to the station, it is theirs alone among the
+    representatives. None for every other concern."""
+    return concern.addressed_rep_id if concern.addressed_rep_id is not None and concern.passed_at is None else None
+
+
 def _serves(user, concern: Concern) -> bool:
-    """A representative serves at the concern's station, or it was assigned to them."""
+    """A representative serves at the concern's station, or it was assigned or written to
+    them; a concern written to another representative and not passed on is not theirs."""
     rep = _own_rep(user)
     if rep is None:
         return False
-    return concern.assigned_rep_id == rep.id or any(s.id == concern.station_id for s in rep.stations)
+    if rep.id in (concern.assigned_rep_id, concern.addressed_rep_id):
+        return True
+    held = held_for(concern)
+    return (held is None or held == rep.id) and any(s.id == concern.station_id for s in rep.stations)
+
+
+def _held_for_self(user, concern: Concern) -> bool:
+    """Written to this representative and not passed on yet (passing it to the station)."""
+    rep = _own_rep(user)
+    return rep is not None and held_for(concern) == rep.id
 
 
 def _serves_in_office(user, concern: Concern) -> bool:
@@ -484,6 +501,9 @@ RULES: dict[str, Rule] = {
 # belong to whoever holds the tracking code (no account), the scheduled ones to the system.
 CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.ACCEPT: _concern_rule(rep=_serves_in_office),
+    # A concern written to one representative: they pass it to the station; so may the
+    # station's overseers, when the representative does not act (it must not get stuck).
+    A.PASS_TO_STATION: _concern_rule(rep=_held_for_self),
     A.RESOLVE: _concern_rule(rep=_assigned, overseers=(MGR,)),
     A.DISPATCH: _concern_rule(overseers=(STAFF,)),
     A.REPLY: _concern_rule(unit=True, overseers=()),
@@ -560,7 +580,16 @@ def concern_scope(user) -> sa.ColumnElement[bool]:
     clauses = []
     if role == REP and user.representative is not None:
         rep = user.representative
-        clauses.append(sa.or_(Concern.assigned_rep_id == rep.id, Concern.station_id.in_([s.id for s in rep.stations])))
+        not_held_for_another = sa.or_(
+            Concern.addressed_rep_id.is_(None), Concern.passed_at.is_not(None), Concern.addressed_rep_id == rep.id
+        )
+        clauses.append(
+            sa.or_(
+                Concern.assigned_rep_id == rep.id,
+                Concern.addressed_rep_id == rep.id,
+                sa.and_(Concern.station_id.in_([s.id for s in rep.stations]), not_held_for_another),
+            )
+        )
     official = official_of(user)
     if official is not None:
         clauses.append(official_concerns_clause(user, official))
@@ -678,9 +707,12 @@ def chooses_taker(user) -> bool:
 
 def takers(concern: Concern) -> list[Representative]:
     """Who a manager or staff may give a concern to (定单): the station's representatives in
-    office with an account switched on."""
+    office with an account switched on; for a concern written to one representative and
+    not passed to the station, that representative alone."""
     today = local_today()
-    return [r for r in concern.station.representatives if r.user.active and r.serving_on(today)]
+    held = held_for(concern)
+    reps = [concern.addressed_rep] if held is not None and concern.addressed_rep else concern.station.representatives
+    return [r for r in reps if r.user.active and r.serving_on(today)]
 
 
 def may_take_up(concern: Concern, rep: Representative | None) -> bool:

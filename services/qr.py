@@ -2,6 +2,7 @@
 
 import io
 from functools import lru_cache
+from pathlib import Path
 
 import qrcode
 import qrcode.image.svg
@@ -32,17 +33,33 @@ def qr_svg(data: str) -> bytes:
     return image.to_string(encoding="utf-8")
 
 
-def write_station_codes(folder: str, base_url: str, station_codes: list[str]) -> list[str]:
-    """Write <code>.png and <code>.svg for each station; returns the paths written."""
-    from pathlib import Path
+def qr_svg_data_uri(data: str) -> str:
+    """The SVG image as a data: address, for a page that must stand alone (a file of cards)."""
+    import base64
 
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(data)).decode("ascii")
+
+
+def _write_codes(folder: Path, codes: list[str], url_of) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for code in station_codes:
-        url = f"{base_url}/s/{code}"
+    for code in codes:
+        url = url_of(code)
         for name, data in ((f"{code}.png", qr_png(url)), (f"{code}.svg", qr_svg(url))):
-            path = out / name
+            path = folder / name
             path.write_bytes(data)
             written.append(str(path))
     return written
+
+
+def write_station_codes(folder: str, base_url: str, station_codes: list[str]) -> list[str]:
+    """Write <code>.png and <code>.svg for each station; returns the paths written."""
+    return _write_codes(Path(folder), station_codes, lambda code: f"{base_url}/s/{code}")
+
+
+REP_FOLDER = "r"  # the representatives' codes (代表码), beside the stations'
+
+
+def write_rep_codes(folder: str, base_url: str, rep_codes: list[str]) -> list[str]:
+    """Write r/<code>.png and r/<code>.svg for each representative; returns the paths written."""
+    return _write_codes(Path(folder) / REP_FOLDER, rep_codes, lambda code: f"{base_url}/r/{code}")

@@ -28,7 +28,7 @@ from models.enums import PresencePolicy, RepLevel, Role, StationCategory, Statio
 from services import limits
 from services.audit import log, log_change
 from services.auth import clean_email, is_email
-from services.codes import new_station_code
+from services.codes import new_rep_code, new_station_code
 from services.errors import DomainError
 from services.permissions import manages_region
 from services.privacy import mask_mobile
@@ -93,6 +93,7 @@ class Taken:
     category_names: dict[str, int] = default(default_factory=dict)
     mobiles: dict[str, int] = default(default_factory=dict)  # mobile → user id
     usernames: set[str] = default(default_factory=set)
+    rep_codes: set[str] = default(default_factory=set)  # 代表码 in use (services.codes.new_rep_code)
 
     @classmethod
     def load(cls) -> Taken:
@@ -107,6 +108,7 @@ class Taken:
             if mobile:
                 taken.mobiles[mobile] = user_id
             taken.usernames.add(username)
+        taken.rep_codes.update(db.session.scalars(sa.select(Representative.code)))
         return taken
 
 
@@ -404,7 +406,7 @@ def save_representative(
             failed_logins=0,
             session_version=0,
         )
-        rep = Representative(user=user, level=v.level)
+        rep = Representative(user=user, level=v.level, code=new_rep_code(taken.rep_codes if taken else None))
         db.session.add(rep)
     else:
         rep.user.display_name, rep.user.mobile = v.name, v.mobile

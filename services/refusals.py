@@ -96,6 +96,10 @@ WORDS: dict[Key, Wording] = {
     (T, "term_ended", None): Wording(
         _l("The term of office of %(name)s has ended: they can no longer take up concerns."), "representative"
     ),
+    (T, "addressed_to_other", None): Wording(
+        _l("This concern was written to %(name)s: only they take it up, unless it is passed to the station."),
+        "representative",
+    ),
     (T, "unit_required", None): Wording(_l("Please choose a handling unit.")),
     (T, "bad_deadline", None): Wording(_l("The deadline must be a day in the future.")),
     (T, "bad_category", None): Wording(_l("Please choose a different, active category.")),
@@ -121,6 +125,14 @@ WORDS: dict[Key, Wording] = {
     (T, "reason_too_long", None): Wording(_KEEP_IT_TO, params=lambda _d: {"n": limits.WITHHOLD_REASON_MAX}),
     # The resident's concern form
     (C, "station_inactive", None): Wording(_l("This station is no longer active."), "content"),
+    (C, "rep_not_serving", None): Wording(
+        _l("%(name)s no longer takes concerns (their term of office has ended). Please write to the station instead."),
+        "content",
+    ),
+    (C, "rep_unavailable", None): Wording(
+        _l("%(name)s cannot receive concerns here at the moment. Please write to the station instead."), "content"
+    ),
+    (C, "rep_not_at_station", None): Wording(_l("This representative does not serve at this station."), "content"),
     (C, "bad_category", None): Wording(_CHECK_FIELD, "category"),
     (C, "content_length", None): Wording(_CHECK_FIELD, "content"),
     (C, "name_too_long", None): Wording(_CHECK_FIELD, "contact_name"),

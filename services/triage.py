@@ -38,7 +38,7 @@ from models.enums import ConcernStatus as S
 from services import notifications
 from services.concern_flow import DEADLINE_STATUSES, STAGES, awaited_stage
 from services.notifications import UNREACHABLE
-from services.permissions import managers_clause, overseer_levels, staff_at_clause
+from services.permissions import held_for, managers_clause, overseer_levels, staff_at_clause
 from services.workdays import add_working_days
 
 REMIND_WORKING_DAYS = 1
@@ -144,6 +144,11 @@ def _must_act(concern: Concern) -> tuple[list[User], str]:
     """Whoever must act in the concern's current stage, and who that is in words (for the
     row never sent when there is nobody)."""
     station = concern.station.name
+    if concern.status == S.SUBMITTED and held_for(concern) is not None and concern.addressed_rep is not None:
+        # Written to one representative: theirs to take up or pass on.
+        addressed = concern.addressed_rep
+        users = [addressed.user] if addressed.user.active else []
+        return users or _users(managers_clause(concern.station)), _("The representative %(name)s", name=addressed.name)
     if concern.status == S.SUBMITTED:
         managers = _users(managers_clause(concern.station))
         return managers or _nearest_staff(concern)[1], _("The managers of %(station)s", station=station)

@@ -9,7 +9,7 @@ from PIL import Image
 from extensions import db
 from models import Category, Concern, Official, OfficialSession, Region, Representative, Station, Unit, User, utcnow
 from models.enums import DutyMethod, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
-from services.codes import new_station_code, new_tracking_code
+from services.codes import new_rep_code, new_station_code, new_tracking_code
 
 _seq = itertools.count(1)
 
@@ -66,7 +66,9 @@ def user(role=Role.REPRESENTATIVE, username: str | None = None, **kw) -> User:
 
 
 def representative(stations=(), level=RepLevel.COUNTY, name: str = "王建国", occupation: str = "防水工程企业负责人"):
-    obj = Representative(user=user(display_name=name), level=level, occupation=occupation, stations=list(stations))
+    obj = Representative(
+        user=user(display_name=name), code=new_rep_code(), level=level, occupation=occupation, stations=list(stations)
+    )
     db.session.add(obj)
     db.session.flush()
     return obj

@@ -146,7 +146,8 @@ def test_recategorizing_is_an_event_too(db):
 
 
 def test_allowed_actions_follow_the_table():
-    assert flow.CONCERN_FLOW.allowed_actions(S.SUBMITTED, Role.STATION_MANAGER) == ["accept", "reject", "merge"]
+    submitted = ["accept", "pass_to_station", "reject", "merge"]
+    assert flow.CONCERN_FLOW.allowed_actions(S.SUBMITTED, Role.STATION_MANAGER) == submitted
     assert flow.CONCERN_FLOW.allowed_actions(S.DISPATCHED, Role.UNIT_HANDLER) == ["reply", "return"]
     assert flow.CONCERN_FLOW.allowed_actions(S.CLOSED, Role.ADMIN) == []
     assert flow.CONCERN_FLOW.allowed_actions(S.CLOSED, "resident") == ["reopen", "reopen_to_rep"]

@@ -22,7 +22,7 @@ from models import (
     User,
     representative_station,
 )
-from models.enums import RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
+from models.enums import ConcernStatus, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
 
 CITIES = {"410500": "安阳市", "411100": "漯河市", "411600": "周口市", "410400": "平顶山市", "411700": "驻马店市"}
 COUNTIES = {
@@ -63,6 +63,7 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
         first = seed_demo()
         db.session.commit()
         codes = _station_codes()
+        rep_codes = dict(db.session.execute(sa.select(Representative.id, Representative.code)).all())
         memberships = _membership_count()
 
         second = seed_demo()
@@ -70,6 +71,14 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
 
         assert second == first
         assert _station_codes() == codes
+        # Every representative has their own code (代表码), kept by a second run.
+        assert dict(db.session.execute(sa.select(Representative.id, Representative.code)).all()) == rep_codes
+        assert len(set(rep_codes.values())) == len(rep_codes) == first["representatives"]
+        # Concerns written to a representative: one waiting for them, one passed to the station.
+        written = db.session.scalars(sa.select(Concern).where(Concern.addressed_rep_id.is_not(None))).all()
+        assert len(written) == 3
+        assert any(c.passed_at is None and c.status == ConcernStatus.SUBMITTED for c in written)
+        assert any(c.passed_at is not None and c.assigned_rep_id != c.addressed_rep_id for c in written)
         assert _membership_count() == memberships
         assert first["stations"] >= 12
         assert first == {
@@ -205,7 +214,6 @@ def test_demo_concerns_run_the_whole_loop_with_unbroken_trails(demo_app):
 
     from devtools.demo import CONCERNS
     from models import ConcernEvent, Outbox, utcnow
-    from models.enums import ConcernStatus
     from services.concern_flow import TRANSITIONS, is_overdue
 
     with demo_app.app_context():

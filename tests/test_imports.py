@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 from models import AuditLog, ImportUpload, Representative, Station, Unit, User
 from models.enums import PresencePolicy, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
 from services import imports, refusals
+from services.codes import normalize_rep_code
 from services.imports import COLUMNS, ImportRefused
 from tests import factories
 
@@ -342,6 +343,9 @@ def test_representatives_get_accounts_without_passwords_and_keep_other_counties_
     assert outcome.summary["new_user_ids"] == [new.id]
     assert new.role == Role.REPRESENTATIVE and not new.has_password and new.representative.stations == [here]
     assert {s.name for s in known.stations} == {"花园站", "郸城站"} and known.level == RepLevel.CITY
+    # A new representative gets their own code (代表码); a known one keeps theirs.
+    assert new.representative.code and new.representative.code != known.code
+    assert normalize_rep_code(new.representative.code) == new.representative.code
 
 
 def test_all_or_nothing_when_a_late_row_went_wrong_since_the_preview(world, db):

@@ -159,3 +159,52 @@ def test_the_only_add_check_finds_a_drop(tmp_path):
     assert "drop_column" in names
     add = next(call for call in _upgrade_calls(migration) if call.func.attr == "add_column")
     assert _not_null_without_default(add.args[0])
+
+
+def test_existing_representatives_get_a_code_each(base_config, tmp_path):
+    """0017 gives every representative already there their code (代表码): distinct, from the
+    station codes' alphabet; its downgrade takes the code and the addressed concerns' columns away."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from extensions import db as _db
+    from models import Representative
+    from services.codes import ALPHABET, REP_CODE_LENGTH
+    from tests import factories
+
+    app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"})
+    with app.app_context():
+        upgrade()
+        station = factories.station()
+        ids = [factories.representative([station], name=f"代表{i}").id for i in range(5)]
+        _db.session.commit()
+        _db.session.remove()
+        downgrade(revision="0018_station_board")
+        columns = {c["name"] for c in sa.inspect(_db.engine).get_columns("representative")}
+        assert "code" not in columns
+        upgrade()
+        codes = dict(_db.session.execute(sa.select(Representative.id, Representative.code)).all())
+        assert sorted(codes) == sorted(ids)
+        assert len(set(codes.values())) == len(ids)
+        assert all(len(c) == REP_CODE_LENGTH and set(c) <= set(ALPHABET) for c in codes.values())
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def test_a_representative_the_old_release_made_gets_a_code_from_make_qrcodes(app, db, runner, tmp_path):
+    """During a rolling upgrade the previous release still creates representatives, without
+    a code (the column stays nullable); `flask make-qrcodes` after the restarts gives them one."""
+    from models import Representative
+    from tests import factories
+
+    station = factories.station()
+    rep = factories.representative([station], name="旧版本建的代表")
+    db.session.execute(sa.update(Representative).where(Representative.id == rep.id).values(code=None))
+    db.session.commit()
+    assert "旧版本建的代表" in app.test_client().get(f"/s/{station.code}").get_data(as_text=True)
+    result = runner.invoke(args=["make-qrcodes", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Gave 1 representatives their code" in result.output
+    db.session.expire_all()
+    code = db.session.get(Representative, rep.id).code
+    assert code and (tmp_path / "r" / f"{code}.png").is_file()

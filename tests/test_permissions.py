@@ -6,6 +6,7 @@ change to who may do what has to be made twice, here and there, on purpose.
 """
 
 import secrets
+from datetime import datetime
 
 import pytest
 from flask_login import AnonymousUserMixin
@@ -151,6 +152,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.view",              "concern_b"):         "-   -   -   -     -    Y   -",
     ("concern.view",              "concern_b_mine"):    "-   Y   -   -     -    Y   -",
     ("concern.view",              "station_a"):         "-   -   -   -     -    -   -",
+    # Written to one representative (/r/<code>): another representative of the station sees
+    # it once it is passed to the station; its overseers all along, and an official checked
+    # in at the station, as every concern of the station.
+    ("concern.view",              "concern_a_to_me"):   "-   Y   Y   Y     -    Y   Y",
+    ("concern.view",              "concern_a_to_other"): "-   -   Y   Y     -    Y   Y",
+    ("concern.view",              "concern_a_passed"):  "-   Y   Y   Y     -    Y   Y",
 
     ("concern.view_contact",      "concern_a_mine"):    "-   Y   Y   -     Y    -   -",
     ("concern.view_contact",      "concern_a_other"):   "-   -   Y   -     -    -   -",
@@ -163,6 +170,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("concern.accept",            "concern_b"):         "-   -   -   -     -    -   -",
     ("concern.accept",            "concern_b_mine"):    "-   Y   -   -     -    -   -",
     ("concern.accept",            "station_a"):         "-   -   -   -     -    -   -",
+    ("concern.accept",            "concern_a_to_me"):   "-   Y   Y   Y     -    -   -",
+    ("concern.accept",            "concern_a_to_other"): "-   -   Y   Y     -    -   -",
+    ("concern.accept",            "concern_a_passed"):  "-   Y   Y   Y     -    -   -",
+
+    ("concern.pass_to_station",   "concern_a_to_me"):   "-   Y   Y   Y     -    -   -",
+    ("concern.pass_to_station",   "concern_a_to_other"): "-   -   Y   Y     -    -   -",
+    ("concern.pass_to_station",   "concern_a_passed"):  "-   -   Y   Y     -    -   -",
+    ("concern.pass_to_station",   "concern_b"):         "-   -   -   -     -    -   -",
 
     ("concern.reject",            "concern_a_mine"):    "-   -   Y   Y     -    -   -",
     ("concern.reject",            "concern_a_other"):   "-   -   Y   Y     -    -   -",
@@ -398,6 +413,9 @@ def world(db):
             "booking_a_mine": factories.booking(factories.slot(a, rep_own)),
             "booking_a_other": factories.booking(factories.slot(a, rep_other)),
             "booking_b": factories.booking(factories.slot(b, rep_b)),
+            "concern_a_to_me": factories.concern(a, addressed_rep=rep_own),
+            "concern_a_to_other": factories.concern(a, addressed_rep=rep_other),
+            "concern_a_passed": factories.concern(a, addressed_rep=rep_other, passed_at=datetime(2026, 1, 5)),
             "region_city": zhoukou,
             "region_county": xiangcheng,
             "region_other": luohe,
@@ -623,7 +641,15 @@ def test_an_unknown_action_is_a_programming_error(world):
 
 # --- the inbox's SQL scope agrees with "concern.view" -----------------------------------
 
-CONCERNS = ("concern_a_mine", "concern_a_other", "concern_b", "concern_b_mine")
+CONCERNS = (
+    "concern_a_mine",
+    "concern_a_other",
+    "concern_b",
+    "concern_b_mine",
+    "concern_a_to_me",
+    "concern_a_to_other",
+    "concern_a_passed",
+)
 
 
 def _in_scope(user) -> set[int]:

@@ -168,7 +168,7 @@ def test_make_qrcodes_writes_png_and_svg_for_every_active_station(app, db, runne
 
     folder = Path(app.config["QRCODE_FOLDER"])
     expected = {f"{st.code}.{ext}" for st in active for ext in ("png", "svg")}
-    assert {p.name for p in folder.iterdir()} == expected
+    assert {p.name for p in folder.iterdir() if p.is_file()} == expected
     assert not (folder / f"{inactive.code}.png").exists()
 
     for st in active:

@@ -175,8 +175,9 @@ def test_a_station_with_many_representatives_shows_the_rest_on_a_tap(client, db)
     db.session.commit()
     html = client.get(f"/s/{station.code}").get_data(as_text=True)
     shown, rest = html.split('<details class="more-reps">')
-    assert shown.count('<span class="name">代表') == 12
-    assert rest.count('<span class="name">代表') == 3
+    # Each one links to their own page (代表码).
+    assert shown.count('<a class="name" href="/r/') == 12
+    assert rest.count('<a class="name" href="/r/') == 3
 
 
 def test_station_page_in_english_shows_level_titles(client, db):

@@ -17,15 +17,19 @@ def _page(status: int, title: str, message: str):
     return page, status
 
 
+# The concern forms: a station's, and a representative's (代表码).
+CONCERN_FORMS = frozenset({"public.concern_new", "public.rep_concern_new"})
+
+
 def _back_to_form(message: str, status: int):
     """Refusals that come before the concern view runs (expired page, rate limit)
     show the form again with everything typed, instead of a bare error page."""
-    from views.public import ConcernForm, render_concern_form, station_service
+    from views.public import ConcernForm, form_target, render_concern_form
 
-    station = station_service.get_active_station(request.view_args.get("code", ""))
-    if station is None:
+    target = form_target(request.endpoint or "", (request.view_args or {}).get("code", ""))
+    if target is None:
         return None
-    return render_concern_form(station, ConcernForm(), status=status, notice=message)
+    return render_concern_form(target, ConcernForm(), status=status, notice=message)
 
 
 def refuse_nul_in_path():
@@ -43,7 +47,7 @@ def register(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         message = _("This page was open for a long time and has expired. Please submit it again.")
-        if request.endpoint == "public.concern_new":
+        if request.endpoint in CONCERN_FORMS:
             response = _back_to_form(message, 400)
             if response is not None:
                 return response
@@ -51,7 +55,7 @@ def register(app) -> None:
 
     @app.errorhandler(429)
     def too_many(_error):
-        if request.endpoint == "public.concern_new":
+        if request.endpoint in CONCERN_FORMS:
             message = _("Too many submissions from this network just now. Please wait a minute and submit again.")
             response = _back_to_form(message, 429)
             if response is not None:

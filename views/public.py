@@ -4,6 +4,7 @@ public answers (/s/<code>/answers)."""
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import (
@@ -28,18 +29,25 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
 from extensions import db, limiter, reads_only
-from models import Attachment, Booking, Concern, Station, utcnow
+from models import Attachment, Booking, Concern, Representative, Station, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernSource, ConcernStatus, Rating
 from services import board as board_service
 from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
-from services import erasure, held_photos, public_answers, refusals
+from services import erasure, held_photos, public_answers, refusals, rep_pages
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
-from services.codes import format_tracking_code, normalize_booking_code, normalize_station_code, normalize_tracking_code
+from services.clock import local_today
+from services.codes import (
+    format_tracking_code,
+    normalize_booking_code,
+    normalize_rep_code,
+    normalize_station_code,
+    normalize_tracking_code,
+)
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
 from services.merges import merge_root
 from services.page_cache import StationPages
@@ -164,26 +172,47 @@ def index():
     return render_template("public/index.html")
 
 
+def _cached_page(key: str, render: Callable[[], str | Response]) -> Response:
+    """A public page most scans see alike: rendered once per `key` (its code) and language
+    for anonymous visitors and kept (services/page_cache.py: dropped on every server when a
+    commit changes what it shows), answered 304 when the browser has it. Signed-in users get
+    their own page. `render` gives the HTML, or a response to send as it is (a closed
+    station, an unknown code), which is never kept."""
+    # Looking at the session is enough to know nobody is signed in; loading the user is not needed.
+    anonymous = "_user_id" not in session and "_flashes" not in session
+    cache = _page_cache() if anonymous else None
+    cache_key = (key, str(get_locale()))
+    page = generation = None
+    if cache is not None:
+        generation = cache.generation()
+        page = cache.get(cache_key)
+    if page is None:
+        rendered = render()
+        if isinstance(rendered, Response):
+            return rendered
+        html = rendered.encode()
+        page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
+        if cache is not None:
+            cache.put(cache_key, page, generation)
+    html, etag = page
+    response = Response(status=304) if etag in request.if_none_match else Response(html, mimetype="text/html")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
 @bp.get("/s/<code>")
 def station(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.station")) is not None:
         return moved
-    # Most scans are anonymous and see the same page: render it once per station,
-    # language and few seconds. Signed-in users get their own page.
-    # Looking at the session is enough to know nobody is signed in; loading the user is not needed.
-    anonymous = "_user_id" not in session and "_flashes" not in session
-    cache = _page_cache() if anonymous else None
-    key = (code, str(get_locale()))
-    page = generation = None
-    if cache is not None:
-        generation = cache.generation()
-        page = cache.get(key)
-    if page is None:
+
+    def render() -> str | Response:
         st, instead = _station_for(code)
         if instead is not None:
             return instead
         assert st is not None
-        html = render_template(
+        return render_template(
             "public/station.html",
             station=st,
             stats=station_service.station_stats(st),
@@ -195,16 +224,11 @@ def station(code: str):
             officials_here=officials_service.on_site_now(st),
             official_panel=official_panel(st),
             board=board_service.summary(st),
-        ).encode()
-        page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
-        if cache is not None:
-            cache.put(key, page, generation)
-    html, etag = page
-    response = Response(status=304) if etag in request.if_none_match else Response(html, mimetype="text/html")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.vary.update(("Accept-Language", "Cookie"))
-    return response
+        )
+
+    # Most scans are anonymous and see the same page: rendered once per station, language
+    # and few seconds.
+    return _cached_page(code, render)
 
 
 @bp.get("/s/<code>/qr.<any(png, svg):fmt>")
@@ -338,6 +362,10 @@ class _FormStation:
     id: int | None
     code: str
     name: str
+    # Written to one representative (/r/<code>): who, for the page and the filing.
+    rep_id: int | None = None
+    rep_code: str = ""
+    rep_name: str = ""
 
 
 # The last category list each language read, for the form that comes back when the
@@ -484,7 +512,8 @@ def _fallback_choices(form: ConcernForm) -> list[tuple[int | str, str]]:
 
 
 @bp.route("/s/<code>/concern", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], methods=["POST"])
+# One budget for both concern forms (a station's and a representative's), per address.
+@limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="concern-form", methods=["POST"])
 def concern_new(code: str):
     if (moved := _canonical(code, normalize_station_code, "public.concern_new")) is not None:
         return moved
@@ -514,26 +543,39 @@ def _visit(station: Station, raw: str | None) -> Booking | None:
     return booking if can(current_user, P.BOOKING_VIEW_CONTACT, booking) else None
 
 
-def _file_concern(code: str):
+def _file_concern(code: str, *, rep_code: str | None = None):
     """The concern form's POST in three steps, so that the slow part holds up nobody:
     reads (no write lock on SQLite), then the photos (no database at all), then one short
     write. A database error at any step brings the form back (503) with everything typed
-    and the photos kept, never a 500 page."""
+    and the photos kept, never a 500 page. With `rep_code`, the form of /r/<rep_code>: the
+    concern is written to that representative, at their station (`code` is unused)."""
     form = ConcernForm()
     key = _submission_key(form)
     station: _FormStation | None = None
     try:
         with reads_only():
-            # A station closed since the form was opened files nothing: its page says where
-            # to go now and shows the text sent, to copy (410). A replaced code forwards it.
-            found, instead = _station_for(
-                code, with_representatives=False, closed_status=410, typed=form.content.data or ""
-            )
-            if instead is not None:
-                return instead
-            assert found is not None
-            st = found
-            station = _FormStation(st.id, st.code, st.name)
+            if rep_code is not None:
+                # A representative who no longer takes concerns: their page says so, offers
+                # their stations and shows the text sent, to copy (410).
+                rep, instead = _rep_for_form(rep_code, typed=form.content.data or "")
+                if instead is not None:
+                    return instead
+                assert rep is not None
+                st = rep_pages.primary_station(rep)
+                assert st is not None
+                station = _FormStation(st.id, st.code, st.name, rep.id, rep.code, rep.name)
+            else:
+                # A station closed since the form was opened files nothing: its page says
+                # where to go now and shows the text sent, to copy (410). A replaced code
+                # forwards it.
+                found, instead = _station_for(
+                    code, with_representatives=False, closed_status=410, typed=form.content.data or ""
+                )
+                if instead is not None:
+                    return instead
+                assert found is not None
+                st = found
+                station = _FormStation(st.id, st.code, st.name)
             form.category.choices = _category_choices()
             # A double tap or a resubmitted page: show the concern it already made.
             existing = concern_service.find_by_submission_key(key)
@@ -553,7 +595,11 @@ def _file_concern(code: str):
     photos, unread, busy = _read_photos(form)
 
     def again(status: int, notice: str | None = None, *, store_down: bool = False):
-        shown = station or _FormStation(None, code, _("Back to the station"))
+        shown = station or (
+            _FormStation(None, code, _("Back to the station"))
+            if rep_code is None
+            else _FormStation(None, "", _("Back to the representative"), None, rep_code, "")
+        )
         held, lost = _hold(photos, store_down=store_down)
         return render_concern_form(shown, form, status=status, notice=notice, held=held, rechoose=unread > 0 or lost)
 
@@ -578,6 +624,7 @@ def _file_concern(code: str):
         if st is None:
             abort(404)
         visit = _visit(st, form.booking.data)
+        to = db.session.get(Representative, station.rep_id) if station.rep_id is not None else None
         concern = concern_service.submit_concern(
             st,
             data,
@@ -586,6 +633,7 @@ def _file_concern(code: str):
             submission_key=key or None,
             sender=_sender(),
             source=ConcernSource.WALK_IN if visit is not None else ConcernSource.QR,
+            to=to,
         )
         if visit is not None:
             booking_service.link_concern(current_user, visit, concern)
@@ -638,6 +686,148 @@ def _made_with_key(key: str) -> str | None:
     except SQLAlchemyError:
         db.session.rollback()
         return None
+
+
+# --- 代表码: a representative's own page, code and card ----------------------------------
+
+
+def rep_url(code: str) -> str:
+    return public_url("public.rep", code=code)
+
+
+def _rep_or_404(code: str) -> Representative:
+    rep = rep_pages.by_code(code)
+    if rep is None:
+        abort(404, description=_("This representative code is unknown."))
+    return rep
+
+
+def _rep_page(rep: Representative, *, status: int = 200, refusal: str | None = None, typed: str | None = None) -> str:
+    """The representative's public page; `refusal` and `typed`: a concern they can no
+    longer take, with the text sent, to copy."""
+    return render_template(
+        "public/rep.html",
+        rep=rep,
+        stations=rep_pages.active_stations(rep),
+        serving=rep.serving_on(local_today()),
+        accepts=rep_pages.accepts_concerns(rep),
+        next_duty=rep_pages.next_duty(rep),
+        summary=rep_pages.year_summary(rep),
+        refusal=refusal,
+        typed=typed,
+    )
+
+
+def _rep_for_form(code: str, *, typed: str | None = None) -> tuple[Representative | None, Response | None]:
+    """(the representative `code` names, None) when residents may write to them; else
+    (None, their page saying why, with `typed`, 410)."""
+    rep = _rep_or_404(code)
+    if rep_pages.accepts_concerns(rep):
+        return rep, None
+    ended = not rep.serving_on(local_today())
+    refused = ConcernRefused("rep_not_serving" if ended else "rep_unavailable", name=rep.name)
+    response = make_response(_rep_page(rep, refusal=refusals.message(refused), typed=typed), 410)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return None, response
+
+
+@bp.get("/r/<code>")
+def rep(code: str):
+    if (moved := _canonical(code, normalize_rep_code, "public.rep")) is not None:
+        return moved
+
+    def render() -> str:
+        return _rep_page(_rep_or_404(code))
+
+    return _cached_page(f"r/{code}", render)
+
+
+@bp.get("/r/<code>/qr.<any(png, svg):fmt>")
+def rep_qr(code: str, fmt: str):
+    if (moved := _canonical(code, normalize_rep_code, "public.rep_qr", fmt=fmt)) is not None:
+        return moved
+    # Served whatever the term: a card printed years ago still leads to the page that says
+    # where to go instead.
+    _rep_or_404(code)
+    url = rep_url(code)
+    if fmt == "png":
+        response = Response(qr_png(url), mimetype="image/png")
+    else:
+        response = Response(qr_svg(url), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+CARDS_PER_SHEET = rep_pages.CARDS_PER_SHEET
+
+
+def _cards_page(reps: list[Representative], title: str, *, copies: int = 1):
+    cards = [(r, rep_url(r.code), url_for("public.rep_qr", code=r.code, fmt="svg")) for r in reps]
+    return render_template(
+        "public/rep_cards.html",
+        cards=[card for card in cards for _copy in range(copies)],
+        per_sheet=CARDS_PER_SHEET,
+        title=title,
+    )
+
+
+@bp.get("/r/<code>/card")
+def rep_card(code: str):
+    """A sheet of one representative's cards (10 to an A4 page), for print."""
+    if (moved := _canonical(code, normalize_rep_code, "public.rep_card")) is not None:
+        return moved
+    rep = _rep_or_404(code)
+    if not rep.serving_on(local_today()):
+        abort(410, description=_("The term of office of this representative has ended: no new cards are printed."))
+    return _cards_page([rep], rep.name, copies=CARDS_PER_SHEET)
+
+
+@bp.get("/s/<code>/cards")
+def station_cards(code: str):
+    """The cards of every representative in office at a station, one each, for print."""
+    if (moved := _canonical(code, normalize_station_code, "public.station_cards")) is not None:
+        return moved
+    st, instead = _station_for(code, closed_status=410)
+    if instead is not None:
+        return instead
+    assert st is not None
+    reps = station_service.representatives_in_order(st)
+    return _cards_page(reps, st.name)
+
+
+def form_target(endpoint: str, code: str) -> _FormStation | None:
+    """What a concern form at `endpoint` (a station's or a representative's) is for, when
+    it still takes concerns: the form comes back with it after a refusal that came before
+    the view (views.errors). None otherwise."""
+    if endpoint == "public.rep_concern_new":
+        rep = rep_pages.by_code(code)
+        st = rep_pages.primary_station(rep) if rep is not None and rep_pages.accepts_concerns(rep) else None
+        if rep is None or st is None:
+            return None
+        return _FormStation(st.id, st.code, st.name, rep.id, rep.code, rep.name)
+    station = station_service.get_active_station(code, with_representatives=False)
+    return _FormStation(station.id, station.code, station.name) if station is not None else None
+
+
+@bp.route("/r/<code>/concern", methods=["GET", "POST"])
+# One budget for both concern forms (a station's and a representative's), per address.
+@limiter.shared_limit(lambda: current_app.config["CONCERN_RATE_LIMIT"], scope="concern-form", methods=["POST"])
+def rep_concern_new(code: str):
+    """Write to this representative: the station's concern form, addressed to them."""
+    if (moved := _canonical(code, normalize_rep_code, "public.rep_concern_new")) is not None:
+        return moved
+    if request.method == "POST":
+        return _file_concern("", rep_code=code)
+    rep, instead = _rep_for_form(code)
+    if instead is not None:
+        return instead
+    assert rep is not None
+    st = rep_pages.primary_station(rep)
+    assert st is not None
+    form = ConcernForm()
+    form.category.choices = _category_choices()
+    return render_concern_form(_FormStation(st.id, st.code, st.name, rep.id, rep.code, rep.name), form)
 
 
 # --- Tracking ---------------------------------------------------------------------
