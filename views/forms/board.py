@@ -99,7 +99,7 @@ class ReceptionForm(FlaskForm):
             InputRequired(message=_l("Please give a number.")),
             NumberRange(min=0, max=SLOT_CAPACITY_MAX, message=_l("From 0 to %(max)d.", max=SLOT_CAPACITY_MAX)),
         ],
-        description=_l("预约接待: 0 takes no bookings."),
+        description=_l("Residents book a date on the booking form; 0 takes no bookings."),
         widget=NumberInput(min=0, max=SLOT_CAPACITY_MAX),
         render_kw={"inputmode": "numeric"},
     )
