@@ -184,7 +184,12 @@ class ReceptionBookable:
         return {"reception_day_id": self.reception_day.id, "representative_id": reps[0].id if len(reps) == 1 else None}
 
     def lock(self) -> None:
+        """Locks the reception day's row, then reads it again: cancelled or ended meanwhile
+        (the station's change committed while this waited), the date takes no booking."""
         db.session.execute(sa.select(ReceptionDay.id).where(ReceptionDay.id == self.reception_day.id).with_for_update())
+        db.session.refresh(self.reception_day, ["cancelled_at", "ends_on"])
+        if board.occurrence_on(self.reception_day, self.day) is None:
+            raise BookingRefused("not_bookable")
 
 
 def reception_key(reception_day_id: int, day: date) -> str:
@@ -655,7 +660,7 @@ def reception_day_called_off(
     bookings still to come on the dates it no longer has are called off, and each resident
     is told (services.board calls this)."""
     now = now or utcnow()
-    ReceptionBookable(reception, local_today(now)).lock()
+    db.session.execute(sa.select(ReceptionDay.id).where(ReceptionDay.id == reception.id).with_for_update())
     query = sa.select(Booking).where(Booking.reception_day_id == reception.id, Booking.status == BookingStatus.BOOKED)
     if after is not None:
         query = query.where(Booking.day > after)

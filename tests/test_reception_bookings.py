@@ -267,3 +267,17 @@ def test_names_and_numbers_of_reception_day_bookings_are_erased_after_the_visit(
     assert (old.name, old.mobile, old.subject, old.reception_day_id) == (None, None, "", rd.id)
     (row,) = rows(BOOKING_REMINDER)
     assert row.recipient == "139****5678" and row.status == OutboxStatus.FAILED
+
+
+def test_a_reception_day_cancelled_while_the_form_was_open_takes_no_booking(cast, db):
+    """The resident's request had its occurrence in hand when the station cancelled the day
+    (another session): once it holds the lock it reads the day again and is refused."""
+    rd = weekly(cast)
+    day = local_today() + TOMORROW
+    occurrence = ReceptionBookable(rd, day)
+    db.session.commit()
+    cancelled = sa.update(ReceptionDay).where(ReceptionDay.id == rd.id).values(cancelled_at=utc_at(day, time(0)))
+    db.session.execute(cancelled)
+    with pytest.raises(BookingRefused) as refused:
+        bookings.book(occurrence, visit())
+    assert refused.value.code == "not_bookable"

@@ -96,7 +96,7 @@ class ReceptionForm(FlaskForm):
         _l("Residents who may book each date"),
         default=RECEPTION_CAPACITY_DEFAULT,
         validators=[
-            InputRequired(message=_l("Please give a number.")),
+            Optional(),  # left empty: the default
             NumberRange(min=0, max=SLOT_CAPACITY_MAX, message=_l("From 0 to %(max)d.", max=SLOT_CAPACITY_MAX)),
         ],
         description=_l("Residents book a date on the booking form; 0 takes no bookings."),
