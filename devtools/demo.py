@@ -441,6 +441,7 @@ def seed_demo() -> dict[str, int]:
     _seed_duty_history(stations)
     _seed_bookings(stations)
     _seed_board(stations, regions)
+    _seed_reception_bookings(stations)
     db.session.flush()
     return _counts()
 
@@ -470,6 +471,40 @@ def _seed_bookings(stations: dict[str, Station]) -> None:
             bookings.book(bookings.SlotBookable(slots[0]), data, submission_key=f"demo-{row['mobile']}")
         except bookings.BookingRefused:
             continue  # a full slot, or a number already booked there: the demo shows what fits
+
+
+def _seed_reception_bookings(stations: dict[str, Station]) -> None:
+    """A few booked visits on the reception days' next dates (demo_data/bookings.yaml's
+    reception_bookings), through the booking service, for stations that have no such booking
+    yet (a second run adds nothing)."""
+    from services import board as board_service
+    from services import bookings
+
+    today = local_today()
+    booked = set(
+        db.session.scalars(sa.select(Booking.station_id).where(Booking.reception_day_id.is_not(None)).distinct())
+    )
+    for row in _yaml("bookings.yaml").get("reception_bookings") or []:
+        station = stations.get(row["station"])
+        if station is None or station.id in booked:
+            continue
+        kind = ReceptionKind(row["kind"])
+        dates = [
+            o
+            for o in board_service.station_occurrences(
+                station, today + timedelta(days=1), today + timedelta(days=bookings.booking_days() - 1)
+            )
+            if o.kind == kind
+        ]
+        if len(dates) <= int(row["occurrence"]):
+            continue
+        chosen = dates[int(row["occurrence"])]
+        data = bookings.BookingInput(name=row["name"], mobile=row["mobile"], subject=row["subject"], consent=True)
+        try:
+            occurrence = bookings.ReceptionBookable(chosen.reception_day, chosen.day)
+            bookings.book(occurrence, data, submission_key=f"demo-{row['mobile']}")
+        except bookings.BookingRefused:
+            continue  # full, or a number already booked there: the demo shows what fits
 
 
 def _seed_roster(stations: dict[str, Station]) -> None:

@@ -113,6 +113,8 @@ class ReceptionDay(ShownOnStationPage, TimestampMixin, Base):
     starts_at: Mapped[time]
     ends_at: Mapped[time]
     note: Mapped[str] = mapped_column(sa.String(200), default="")
+    # How many residents may book each occurrence (预约接待); 0 takes no bookings.
+    capacity: Mapped[int] = mapped_column(server_default=sa.text("10"), default=10)
     cancelled_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
 
@@ -122,6 +124,7 @@ class ReceptionDay(ShownOnStationPage, TimestampMixin, Base):
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_on_after_start"),
+        sa.CheckConstraint("capacity BETWEEN 0 AND 50", name="capacity_range"),
         sa.CheckConstraint(
             "(repeat = 'once' AND weekday IS NULL AND day_of_month IS NULL AND ends_on IS NULL)"
             " OR (repeat = 'weekly' AND weekday IS NOT NULL AND weekday BETWEEN 0 AND 6 AND day_of_month IS NULL)"

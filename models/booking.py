@@ -10,6 +10,7 @@ from models.base import Base, TimestampMixin, enum_column
 from models.enums import BookingStatus
 
 if TYPE_CHECKING:
+    from models.board import ReceptionDay
     from models.concern import Concern
     from models.duty import DutySlot
     from models.station import Station
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 # The statuses that hold a place on what was booked: a cancelled booking frees its place.
 HOLDS_PLACE = "status IN ('booked', 'attended', 'no_show')"
+# A reception day's occurrence is the pair (reception_day_id, day).
+HOLDS_OCCURRENCE_PLACE = f"reception_day_id IS NOT NULL AND {HOLDS_PLACE}"
 
 
 class Booking(TimestampMixin, Base):
@@ -24,11 +27,11 @@ class Booking(TimestampMixin, Base):
 
     What was booked is copied onto the booking (station, day, times, representative), so the
     booking still reads right once the slot is removed from the roster. Today the bookable
-    thing is a roster slot (`duty_slot_id`); a reception day's occurrence can become a second
-    kind (a `reception_day_id` beside it, with a CHECK that a live booking has exactly one).
+    thing is a roster slot (`duty_slot_id`) or a reception day's occurrence (`reception_day_id`
+    and `day`); a live booking is on exactly one of the two (CHECK `booked_on_one`).
 
     Capacity is held by the database: each booking that holds a place takes a seat number,
-    1 … the slot's capacity, unique per slot among the bookings that hold a place, so two
+    1 … the slot's (occurrence's) capacity, unique per slot (occurrence) among the bookings that hold a place, so two
     residents taking the last place at once cannot both have it."""
 
     __tablename__ = "booking"
@@ -39,6 +42,10 @@ class Booking(TimestampMixin, Base):
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
     duty_slot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_slot.id", ondelete="SET NULL"), index=True)
+    # A reception day's occurrence: the reception day and `day` (services.board.Occurrence).
+    reception_day_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("reception_day.id", ondelete="SET NULL"), index=True
+    )
     representative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("representative.id", ondelete="SET NULL"))
     day: Mapped[date]
     starts_at: Mapped[time]
@@ -65,6 +72,7 @@ class Booking(TimestampMixin, Base):
 
     station: Mapped[Station] = relationship()
     slot: Mapped[DutySlot | None] = relationship()
+    reception_day: Mapped[ReceptionDay | None] = relationship()
     representative: Mapped[Representative | None] = relationship()
     concern: Mapped[Concern | None] = relationship()
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
@@ -89,9 +97,31 @@ class Booking(TimestampMixin, Base):
             sqlite_where=sa.text(HOLDS_PLACE),
             postgresql_where=sa.text(HOLDS_PLACE),
         ),
+        sa.Index(
+            "uq_booking_occurrence_seat",
+            "reception_day_id",
+            "day",
+            "seat",
+            unique=True,
+            sqlite_where=sa.text(HOLDS_OCCURRENCE_PLACE),
+            postgresql_where=sa.text(HOLDS_OCCURRENCE_PLACE),
+        ),
+        sa.Index(
+            "uq_booking_occurrence_mobile",
+            "reception_day_id",
+            "day",
+            "mobile_digest",
+            unique=True,
+            sqlite_where=sa.text(HOLDS_OCCURRENCE_PLACE),
+            postgresql_where=sa.text(HOLDS_OCCURRENCE_PLACE),
+        ),
         sa.CheckConstraint("seat >= 1", name="seat_positive"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        sa.CheckConstraint("status <> 'booked' OR duty_slot_id IS NOT NULL", name="booked_has_slot"),
+        # A live booking is on one bookable thing: a roster slot or a reception day's occurrence.
+        sa.CheckConstraint(
+            "status <> 'booked' OR ((duty_slot_id IS NOT NULL) <> (reception_day_id IS NOT NULL))",
+            name="booked_on_one",
+        ),
         sa.CheckConstraint(
             "personal_data_erased_at IS NOT NULL OR (name IS NOT NULL AND mobile IS NOT NULL "
             "AND mobile_digest IS NOT NULL AND consent_at IS NOT NULL)",

@@ -35,8 +35,10 @@ from services.limits import (
     ACTIVITY_TITLE_MAX,
     NOTICE_TEXT_MAX,
     NOTICE_TITLE_MAX,
+    RECEPTION_CAPACITY_DEFAULT,
     RECEPTION_NOTE_MAX,
     RULES_MAX,
+    SLOT_CAPACITY_MAX,
     THUMB_SIDE,
 )
 from services.photos import ProcessedPhoto, process_photo
@@ -296,6 +298,7 @@ class ReceptionInput:
     day_of_month: int | None = None
     ends_on: date | None = None
     note: str = ""
+    capacity: int = RECEPTION_CAPACITY_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -447,6 +450,8 @@ def _reception_checked(station: Station, data: ReceptionInput, today: date) -> N
         raise BoardRefused("not_station_representative")
     if len(clean_text(data.note or "")) > RECEPTION_NOTE_MAX:
         raise BoardRefused("note_too_long", n=RECEPTION_NOTE_MAX)
+    if not 0 <= data.capacity <= SLOT_CAPACITY_MAX:
+        raise BoardRefused("bad_capacity", maximum=SLOT_CAPACITY_MAX)
 
 
 def add_reception_day(
@@ -466,6 +471,7 @@ def add_reception_day(
         starts_at=data.starts_at,
         ends_at=data.ends_at,
         note=clean_text(data.note or ""),
+        capacity=data.capacity,
         created_by_id=actor.id,
         representatives=list(dict.fromkeys(data.representatives)),
     )
@@ -490,7 +496,15 @@ def cancel_reception_day(actor: User, reception: ReceptionDay) -> bool:
     reception.cancelled_at = utcnow()
     db.session.flush()
     audit.log(actor, "board.reception.cancel", reception, station=reception.station.code)
+    _call_off_bookings(actor, reception, after=None)
     return True
+
+
+def _call_off_bookings(actor: User, reception: ReceptionDay, *, after: date | None) -> None:
+    """The residents booked on the dates a reception day no longer has are told."""
+    from services import bookings  # bookings reads the calendar from here
+
+    bookings.reception_day_called_off(actor, reception, after=after)
 
 
 def end_reception_day(actor: User, reception: ReceptionDay, last_day: date) -> None:
@@ -511,6 +525,7 @@ def end_reception_day(actor: User, reception: ReceptionDay, last_day: date) -> N
         {"ends_on": before.isoformat() if before else None},
         {"ends_on": last_day.isoformat()},
     )
+    _call_off_bookings(actor, reception, after=last_day)
 
 
 # --- notices (公告) of a region -----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Booking a visit with a representative (预约接待).
 
-A resident picks a place in something bookable — today a roster slot (排班), later also a
-reception day's occurrence — gives a name, a mobile number and a one-line subject, and gets
+A resident picks a place in something bookable — a roster slot (排班) or a reception day's
+occurrence (选民接待日 …, services.board.Occurrence) — gives a name, a mobile number and a one-line subject, and gets
 a booking code; /b/<code> shows the booking and cancels it. The station's overseers and the
 slot's representative see the day's bookings in full and mark who came.
 
@@ -29,9 +29,9 @@ from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
-from models import Booking, Concern, DutySlot, Outbox, Representative, Station, User, utcnow
-from models.enums import BookingStatus, OutboxStatus
-from services import audit, notifications
+from models import Booking, Concern, DutySlot, Outbox, ReceptionDay, Representative, Station, User, utcnow
+from models.enums import BookingStatus, OutboxStatus, ReceptionKind
+from services import audit, board, notifications
 from services.clock import local_now, local_today, utc_at
 from services.codes import new_booking_code
 from services.concerns import clean_text
@@ -73,6 +73,11 @@ class Bookable(Protocol):
     def capacity(self) -> int: ...
     @property
     def representatives(self) -> list[Representative]: ...
+
+    @property
+    def key(self) -> str:
+        """Its address on the booking form."""
+        ...
 
     def holds(self) -> sa.ColumnElement[bool]:
         """The SQL for "this booking is on me"."""
@@ -117,6 +122,10 @@ class SlotBookable:
     def representatives(self) -> list[Representative]:
         return [self.slot.representative]
 
+    @property
+    def key(self) -> str:
+        return str(self.slot.id)
+
     def holds(self) -> sa.ColumnElement[bool]:
         return Booking.duty_slot_id == self.slot.id
 
@@ -125,6 +134,66 @@ class SlotBookable:
 
     def lock(self) -> None:
         db.session.execute(sa.select(DutySlot.id).where(DutySlot.id == self.slot.id).with_for_update())
+
+
+@dataclass(frozen=True)
+class ReceptionBookable:
+    """A reception day's occurrence (one date of a 选民接待日 …): its representatives receive
+    at the station, up to the reception day's capacity. Booked from a representative's page
+    (`representative`), the booking is with that one of them."""
+
+    reception_day: ReceptionDay
+    day: date
+    representative: Representative | None = None
+
+    @property
+    def station(self) -> Station:
+        return self.reception_day.station
+
+    @property
+    def starts_at(self) -> time:
+        return self.reception_day.starts_at
+
+    @property
+    def ends_at(self) -> time:
+        return self.reception_day.ends_at
+
+    @property
+    def capacity(self) -> int:
+        return self.reception_day.capacity
+
+    @property
+    def kind(self) -> ReceptionKind:
+        return self.reception_day.kind
+
+    @property
+    def representatives(self) -> list[Representative]:
+        if self.representative is not None:
+            return [self.representative]
+        return list(self.reception_day.representatives)
+
+    @property
+    def key(self) -> str:
+        return reception_key(self.reception_day.id, self.day)
+
+    def holds(self) -> sa.ColumnElement[bool]:
+        return sa.and_(Booking.reception_day_id == self.reception_day.id, Booking.day == self.day)
+
+    def columns(self) -> dict:
+        reps = self.representatives
+        return {"reception_day_id": self.reception_day.id, "representative_id": reps[0].id if len(reps) == 1 else None}
+
+    def lock(self) -> None:
+        """Locks the reception day's row, then reads it again: cancelled or ended meanwhile
+        (the station's change committed while this waited), the date takes no booking."""
+        db.session.execute(sa.select(ReceptionDay.id).where(ReceptionDay.id == self.reception_day.id).with_for_update())
+        db.session.refresh(self.reception_day, ["cancelled_at", "ends_on"])
+        if board.occurrence_on(self.reception_day, self.day) is None:
+            raise BookingRefused("not_bookable")
+
+
+def reception_key(reception_day_id: int, day: date) -> str:
+    return f"r{reception_day_id}:{day.isoformat()}"
 
 
 def slot_capacity(slot: DutySlot) -> int:
@@ -144,11 +213,39 @@ def booking_days() -> int:
 
 @dataclass(frozen=True)
 class Choice:
-    """A slot on the booking form, with the places left."""
+    """A slot or a reception day's occurrence on the booking form, with the places left."""
 
-    slot: DutySlot
+    bookable: SlotBookable | ReceptionBookable
     capacity: int
     left: int
+
+    @property
+    def key(self) -> str:
+        return self.bookable.key
+
+    @property
+    def slot(self) -> DutySlot | None:
+        return self.bookable.slot if isinstance(self.bookable, SlotBookable) else None
+
+    @property
+    def day(self) -> date:
+        return self.bookable.day
+
+
+def occurrence_places_taken(reception_day_ids: list[int], first: date, last: date) -> dict[tuple[int, date], int]:
+    if not reception_day_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Booking.reception_day_id, Booking.day, sa.func.count())
+        .where(
+            Booking.reception_day_id.in_(reception_day_ids),
+            Booking.day >= first,
+            Booking.day <= last,
+            Booking.status.in_(HOLDING),
+        )
+        .group_by(Booking.reception_day_id, Booking.day)
+    ).tuples()
+    return {(rd_id, day): count for rd_id, day, count in rows if rd_id is not None}
 
 
 def places_taken(slot_ids: list[int]) -> dict[int, int]:
@@ -162,27 +259,38 @@ def places_taken(slot_ids: list[int]) -> dict[int, int]:
     return {slot_id: count for slot_id, count in rows if slot_id is not None}
 
 
-def choices(station: Station, now: datetime | None = None) -> list[Choice]:
-    """The slots a resident may book at `station`: from now to BOOKING_DAYS ahead, not yet
-    begun, taking bookings; full ones too (shown as full)."""
+def choices(station: Station, now: datetime | None = None, *, rep: Representative | None = None) -> list[Choice]:
+    """What a resident may book at `station`: the roster slots and the reception days'
+    occurrences from now to BOOKING_DAYS ahead, not yet begun, taking bookings; full ones
+    too (shown as full). With `rep`, only what that representative receives in."""
     now = now or utcnow()
     today = local_today(now)
-    slots = [
-        s
-        for s in db.session.scalars(
-            sa.select(DutySlot)
-            .options(joinedload(DutySlot.representative).joinedload(Representative.user))
-            .where(
-                DutySlot.station_id == station.id,
-                DutySlot.day >= today,
-                DutySlot.day < today + timedelta(days=booking_days()),
-            )
-            .order_by(DutySlot.day, DutySlot.starts_at, DutySlot.id)
-        )
-        if utc_at(s.day, s.starts_at) > now and slot_capacity(s) > 0
-    ]
+    last = today + timedelta(days=booking_days() - 1)
+    query = (
+        sa.select(DutySlot)
+        .options(joinedload(DutySlot.representative).joinedload(Representative.user))
+        .where(DutySlot.station_id == station.id, DutySlot.day >= today, DutySlot.day <= last)
+        .order_by(DutySlot.day, DutySlot.starts_at, DutySlot.id)
+    )
+    if rep is not None:
+        query = query.where(DutySlot.representative_id == rep.id)
+    slots = [s for s in db.session.scalars(query) if utc_at(s.day, s.starts_at) > now and slot_capacity(s) > 0]
     taken = places_taken([s.id for s in slots])
-    return [Choice(s, slot_capacity(s), max(slot_capacity(s) - taken.get(s.id, 0), 0)) for s in slots]
+    found: list[Choice] = [
+        Choice(SlotBookable(s), slot_capacity(s), max(slot_capacity(s) - taken.get(s.id, 0), 0)) for s in slots
+    ]
+    occurrences = [
+        o
+        for o in board.station_occurrences(station, today, last)
+        if o.reception_day.capacity > 0
+        and utc_at(o.day, o.starts_at) > now
+        and (rep is None or any(r.id == rep.id for r in o.reception_day.representatives))
+    ]
+    held = occurrence_places_taken(sorted({o.reception_day.id for o in occurrences}), today, last)
+    for o in occurrences:
+        left = o.reception_day.capacity - held.get((o.reception_day.id, o.day), 0)
+        found.append(Choice(ReceptionBookable(o.reception_day, o.day, rep), o.reception_day.capacity, max(left, 0)))
+    return sorted(found, key=lambda c: (c.day, c.bookable.starts_at, isinstance(c.bookable, SlotBookable), c.key))
 
 
 def bookable_slot(station: Station, slot_id: int | None) -> SlotBookable | None:
@@ -191,6 +299,36 @@ def bookable_slot(station: Station, slot_id: int | None) -> SlotBookable | None:
     if slot is None or slot.station_id != station.id:
         return None
     return SlotBookable(slot)
+
+
+def bookable_by_key(
+    key: str | None, *, station: Station | None = None, rep: Representative | None = None
+) -> SlotBookable | ReceptionBookable | None:
+    """What a form's choice names ("<slot id>", or "r<reception day id>:<yyyy-mm-dd>"): when
+    it is at `station` (if given), falls on that date, and (with `rep`) is that
+    representative's. None for anything else (a forged or stale form)."""
+    raw = (key or "").strip()
+    found: SlotBookable | ReceptionBookable | None = None
+    if raw.isdigit() and len(raw) < 10:
+        slot = db.session.get(DutySlot, int(raw))
+        found = SlotBookable(slot) if slot is not None else None
+        if found is not None and rep is not None and found.slot.representative_id != rep.id:
+            return None
+    elif raw.startswith("r"):
+        rd_id, _sep, raw_day = raw[1:].partition(":")
+        try:
+            day, ident = date.fromisoformat(raw_day), int(rd_id)
+        except ValueError:
+            return None
+        reception = db.session.get(ReceptionDay, ident) if 0 < ident < 2**31 else None
+        if reception is None or board.occurrence_on(reception, day) is None:
+            return None
+        if rep is not None and all(r.id != rep.id for r in reception.representatives):
+            return None
+        found = ReceptionBookable(reception, day, rep)
+    if found is None or (station is not None and found.station.id != station.id):
+        return None
+    return found
 
 
 @dataclass(frozen=True)
@@ -365,8 +503,8 @@ def cancel(booking: Booking, now: datetime | None = None) -> Booking:
 
 @dataclass
 class SlotDay:
-    """One roster slot of a day (or, `slot` None, what was booked on a slot since removed),
-    with its bookings."""
+    """One roster slot of a day, or a reception day's occurrence (`reception_day`), or (both
+    None) what was booked on a slot or reception day since removed, with its bookings."""
 
     slot: DutySlot | None
     starts_at: time
@@ -374,6 +512,7 @@ class SlotDay:
     representative: Representative | None
     bookings: list[Booking]
     capacity: int | None
+    reception_day: ReceptionDay | None = None
 
     @property
     def held(self) -> int:
@@ -406,7 +545,23 @@ def day_schedule(station: Station, day: date) -> list[SlotDay]:
     for entry in out:
         assert entry.slot is not None
         entry.capacity = slot_capacity(entry.slot)
-    orphans = [b for b in bookings if b.duty_slot_id is None]
+    for o in board.station_occurrences(station, day, day):
+        mine = [b for b in bookings if b.reception_day_id == o.reception_day.id]
+        reps = o.reception_day.representatives
+        out.append(
+            SlotDay(
+                None,
+                o.starts_at,
+                o.ends_at,
+                reps[0] if len(reps) == 1 else None,
+                mine,
+                o.reception_day.capacity,
+                o.reception_day,
+            )
+        )
+    shown = {b.id for entry in out for b in entry.bookings}
+    orphans = [b for b in bookings if b.id not in shown]
+    out.sort(key=lambda e: (e.starts_at, e.reception_day is None))
     if orphans:
         out.append(SlotDay(None, orphans[0].starts_at, orphans[-1].ends_at, None, orphans, None))
     return out
@@ -471,7 +626,8 @@ def set_station_capacity(actor: User, station: Station, capacity: int | None) ->
 
 def _call_off(actor: User | None, bookings: list[Booking], now: datetime) -> list[Booking]:
     """The station calls these visits off: each resident hears it by SMS, the representative
-    once per slot. Returns the bookings called off."""
+    once per slot (each of a reception day's representatives once per date). Returns the
+    bookings called off."""
     live = [b for b in bookings if b.status == BookingStatus.BOOKED]
     for booking in live:
         booking.status, booking.cancelled_at, booking.updated_at = BookingStatus.CALLED_OFF, now, now
@@ -480,10 +636,47 @@ def _call_off(actor: User | None, bookings: list[Booking], now: datetime) -> lis
         notifications.queue_booking_called_off(booking)
     by_slot: dict[tuple, list[Booking]] = {}
     for booking in live:
-        by_slot.setdefault((booking.duty_slot_id, booking.day, booking.starts_at), []).append(booking)
+        key = (booking.duty_slot_id, booking.reception_day_id, booking.day, booking.starts_at)
+        by_slot.setdefault(key, []).append(booking)
     for group in by_slot.values():
-        notifications.queue_rep_called_off(group[0], len(group), actor)
+        for rep in _reps_told(group):
+            notifications.queue_rep_called_off(group[0], len(group), actor, rep=rep)
     return live
+
+
+def _reps_told(group: list[Booking]) -> list[Representative]:
+    """Who hears about a slot's (an occurrence's) bookings: the slot's representative; every
+    representative of a reception day, unless the bookings were with one of them."""
+    first = group[0]
+    if first.reception_day is not None and first.representative_id is None:
+        return list(first.reception_day.representatives)
+    return [first.representative] if first.representative is not None else []
+
+
+def reception_day_called_off(
+    actor: User, reception: ReceptionDay, *, after: date | None = None, now: datetime | None = None
+) -> list[Booking]:
+    """The station cancelled a reception day (`after` None) or ended it after `after`: the
+    bookings still to come on the dates it no longer has are called off, and each resident
+    is told (services.board calls this)."""
+    now = now or utcnow()
+    db.session.execute(sa.select(ReceptionDay.id).where(ReceptionDay.id == reception.id).with_for_update())
+    query = sa.select(Booking).where(Booking.reception_day_id == reception.id, Booking.status == BookingStatus.BOOKED)
+    if after is not None:
+        query = query.where(Booking.day > after)
+    bookings = [b for b in db.session.scalars(query.order_by(Booking.day, Booking.seat)) if not has_started(b, now)]
+    called_off = _call_off(actor, bookings, now)
+    if called_off:
+        audit.log(
+            actor,
+            "booking.called_off",
+            reception,
+            station=reception.station.code,
+            n=len(called_off),
+            days=sorted({b.day.isoformat() for b in called_off}),
+        )
+    db.session.flush()
+    return called_off
 
 
 def call_off_slot(actor: User, station: Station, slot: DutySlot, now: datetime | None = None) -> list[Booking]:
@@ -553,22 +746,29 @@ def queue_reminders(now: datetime | None = None) -> int:
             .order_by(Booking.starts_at, Booking.id)
         )
     )
-    slots_told = set(
-        db.session.scalars(
-            sa.select(Booking.duty_slot_id).where(
-                Booking.day == tomorrow, Booking.reminded_at.is_not(None), Booking.duty_slot_id.is_not(None)
-            )
-        )
-    )
-    counts: dict[int | None, int] = {}
+
+    def group(booking: Booking) -> tuple[str, int] | None:
+        if booking.duty_slot_id is not None:
+            return ("slot", booking.duty_slot_id)
+        if booking.reception_day_id is not None:
+            return ("reception", booking.reception_day_id)
+        return None
+
+    told = {
+        group(b)
+        for b in db.session.scalars(sa.select(Booking).where(Booking.day == tomorrow, Booking.reminded_at.is_not(None)))
+    }
+    counts: dict[tuple[str, int] | None, int] = {}
     for booking in due:
-        counts[booking.duty_slot_id] = counts.get(booking.duty_slot_id, 0) + 1
+        counts[group(booking)] = counts.get(group(booking), 0) + 1
     for booking in due:
         notifications.queue_booking_reminder(booking, now)
         booking.reminded_at = now
-        if booking.duty_slot_id is not None and booking.duty_slot_id not in slots_told:
-            slots_told.add(booking.duty_slot_id)
-            notifications.queue_rep_booking_reminder(booking, counts[booking.duty_slot_id], now)
+        key = group(booking)
+        if key is not None and key not in told:
+            told.add(key)
+            for rep in _reps_told([booking]):
+                notifications.queue_rep_booking_reminder(booking, counts[key], now, rep=rep)
     db.session.flush()
     return len(due)
 

@@ -31,6 +31,7 @@ BOOKING_SUBJECT_MIN, BOOKING_SUBJECT_MAX = 4, 100  # the one line saying what th
 # A booking code typed in to look it up: 8 characters, with room for spaces and dashes.
 BOOKING_CODE_INPUT_MAX = 30
 SLOT_CAPACITY_MAX = 50  # residents who may book one roster slot
+RECEPTION_CAPACITY_DEFAULT = 10  # residents who may book one date of a reception day (its column's default)
 
 # --- staff --------------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
-from models import Booking, Concern, ConcernEvent, Outbox, User, utcnow
+from models import Booking, Concern, ConcernEvent, Outbox, Representative, User, utcnow
 from models.enums import ConcernAction, OutboxStatus, Role
 from services import audit, resident_mobile
 from services.clock import to_local
@@ -496,9 +496,12 @@ def queue_booking_reminder(booking: Booking, now: datetime | None = None) -> Out
     return row
 
 
-def queue_rep_booking_reminder(booking: Booking, count: int, now: datetime | None = None) -> list[Outbox]:
-    """The day before: the representative of the slot hears how many residents booked it."""
-    rep = booking.representative
+def queue_rep_booking_reminder(
+    booking: Booking, count: int, now: datetime | None = None, *, rep: Representative | None = None
+) -> list[Outbox]:
+    """The day before: the representative of the slot (`rep`: one of a reception day's)
+    hears how many residents booked it."""
+    rep = rep or booking.representative
     if rep is None or not rep.user.active:
         return []
     with force_locale(LOCALE):
@@ -532,9 +535,12 @@ def queue_booking_called_off(booking: Booking) -> Outbox | None:
     return row
 
 
-def queue_rep_called_off(booking: Booking, count: int, actor: User | None) -> list[Outbox]:
-    """The slot's representative hears that its bookings were called off (not when they did it)."""
-    rep = booking.representative
+def queue_rep_called_off(
+    booking: Booking, count: int, actor: User | None, *, rep: Representative | None = None
+) -> list[Outbox]:
+    """The slot's representative (`rep`: one of a reception day's) hears that its bookings
+    were called off (not when they did it)."""
+    rep = rep or booking.representative
     if rep is None or not rep.user.active or (actor is not None and actor.id == rep.user.id):
         return []
     with force_locale(LOCALE):

@@ -559,6 +559,7 @@ WORDS: dict[Key, Wording] = {
     (BD, "note_too_long", None): Wording(_KEEP_IT_TO, "note"),
     (BD, "not_repeating", None): Wording(_l("Only a repeating reception day can be ended; cancel a one-off one.")),
     (BD, "cancelled", None): Wording(_l("This reception day has been cancelled.")),
+    (BD, "bad_capacity", None): Wording(_l("Please give a number of places from 0 to %(maximum)d."), "capacity"),
 }
 
 

@@ -98,7 +98,11 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
         assert first["officials"] >= 1 and first["office_hours"] >= 4
         # Booked visits show on the demo stations (demo_data/bookings.yaml): three of them.
         assert first["bookings"] >= 5
-        assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Booking.station_id)))) == 3
+        on_slots = sa.select(sa.func.count(sa.distinct(Booking.station_id))).where(Booking.duty_slot_id.is_not(None))
+        assert db.session.scalar(on_slots) == 3
+        # … and on reception days (reception_bookings): two stations.
+        on_days = sa.select(sa.func.count(sa.distinct(Booking.station_id))).where(Booking.reception_day_id.is_not(None))
+        assert db.session.scalar(on_days) == 2
 
 
 def test_demo_covers_every_kind_category_level_and_unit_kind(demo_app):

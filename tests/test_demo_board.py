@@ -40,3 +40,24 @@ def test_the_demo_stations_have_a_board(demo_app, tmp_path):  # noqa: F811
         stations = db.session.scalars(sa.select(Station).where(Station.kind != StationKind.POST)).all()
         with_reps = [s for s in stations if s.representatives]
         assert {rd.station_id for rd in monthly} == {s.id for s in with_reps}
+
+
+def test_the_demo_books_a_reception_day_once(demo_app, tmp_path):  # noqa: F811
+    """The demo shows a booking on a reception day's date (demo_data/bookings.yaml)."""
+    from models import Booking
+
+    demo_app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        on_days = sa.select(sa.func.count()).select_from(Booking).where(Booking.reception_day_id.is_not(None))
+        count = db.session.scalar(on_days)
+        assert count and count >= 2
+        seed_demo()
+        db.session.commit()
+        assert db.session.scalar(on_days) == count
+        station = db.session.scalar(sa.select(Station).where(Station.name == "项城市防水行业人大代表联络站"))
+        booked = db.session.scalars(
+            sa.select(Booking).where(Booking.station_id == station.id, Booking.reception_day_id.is_not(None))
+        ).all()
+        assert booked and all(b.reception_day.station_id == station.id for b in booked)

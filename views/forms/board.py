@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
 from models.enums import ReceptionKind, Repeat
@@ -25,8 +25,10 @@ from services.limits import (
     ACTIVITY_TITLE_MAX,
     NOTICE_TEXT_MAX,
     NOTICE_TITLE_MAX,
+    RECEPTION_CAPACITY_DEFAULT,
     RECEPTION_NOTE_MAX,
     RULES_MAX,
+    SLOT_CAPACITY_MAX,
 )
 from views.forms import cleaned
 
@@ -90,6 +92,17 @@ class ReceptionForm(FlaskForm):
     ends_at = TimeField(_l("Until"), validators=[InputRequired(message=_l("Please give an end time."))])
     representatives = SelectMultipleField(_l("Representatives who receive"), coerce=int, validate_choice=False)
     note = StringField(_l("Place or topic (optional)"), filters=[cleaned], render_kw={"maxlength": RECEPTION_NOTE_MAX})
+    capacity = IntegerField(
+        _l("Residents who may book each date"),
+        default=RECEPTION_CAPACITY_DEFAULT,
+        validators=[
+            Optional(),  # left empty: the default
+            NumberRange(min=0, max=SLOT_CAPACITY_MAX, message=_l("From 0 to %(max)d.", max=SLOT_CAPACITY_MAX)),
+        ],
+        description=_l("Residents book a date on the booking form; 0 takes no bookings."),
+        widget=NumberInput(min=0, max=SLOT_CAPACITY_MAX),
+        render_kw={"inputmode": "numeric"},
+    )
 
 
 class EndReceptionForm(FlaskForm):

@@ -15,7 +15,6 @@ from services.limits import (
     SLOT_CAPACITY_MAX,
 )
 from views.forms import cleaned
-from views.util import int_or_none
 
 
 class BookingForm(FlaskForm):
@@ -24,7 +23,8 @@ class BookingForm(FlaskForm):
 
     slot = RadioField(
         _l("When would you like to come?"),
-        coerce=int_or_none,
+        # A roster slot's id, or "r<reception day id>:<date>" (services.bookings.bookable_by_key).
+        coerce=str,
         validate_choice=False,
         validators=[InputRequired(message=_l("Please choose a time."))],
     )

@@ -322,6 +322,7 @@ def reception_add(code: str):
         day_of_month=form.day_of_month.data if form.repeat.data == Repeat.MONTHLY else None,
         ends_on=form.ends_on.data,
         note=form.note.data or "",
+        capacity=form.capacity.data if form.capacity.data is not None else board_service.RECEPTION_CAPACITY_DEFAULT,
     )
     try:
         board_service.add_reception_day(current_user, station, data)
