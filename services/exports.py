@@ -133,6 +133,10 @@ def attempt_rows(att: MonthAttendance) -> list[list]:
     ]
 
 
+class Ratio(float):
+    """A rate, written as a number shown as a percentage."""
+
+
 def _cell(ws, value, bold: bool = False):
     """One cell, for a normal or a write-only sheet alike."""
     if isinstance(value, str):
@@ -142,6 +146,8 @@ def _cell(ws, value, bold: bool = False):
         cell.data_type = "s"  # text stays text, even "=…": never a formula
     elif isinstance(value, datetime):
         cell.number_format = "yyyy-mm-dd hh:mm"
+    elif isinstance(value, Ratio):
+        cell.number_format = "0.0%"
     if bold:
         cell.font = Font(bold=True)
     return cell
@@ -466,7 +472,7 @@ OFFICIAL_WIDTHS = (12, 24, 14, 12, 16, 12, 16, 12)
 
 
 def _rate(satisfied: int, rated: int):
-    return round(satisfied / rated, 4) if rated else "—"
+    return Ratio(satisfied / rated) if rated else "—"
 
 
 def _rep_line(row) -> list:
