@@ -209,7 +209,8 @@ def test_grouped_numbers_agree_with_the_annual_report_on_random_data(loop):  # n
 def test_the_page_shows_the_tables_and_the_xlsx_holds_the_rows(client, world):
     login(client, world["manager"])
     html = client.get("/manage/figures?from=2025-01-01&to=2025-12-31").get_data(as_text=True)
-    assert "王建国" in html and "刘卫东" in html and "花园街道联络站" in html
+    assert '<th scope="row">王建国<small>' in html and '<th scope="row">刘卫东<small>' in html
+    assert '<th scope="row">花园街道联络站</th><td>5</td><td>2</td>' in html
     assert "赵敏" not in html and "孙伟" not in html and "沈丘县联络站" not in html
     assert "/manage/figures/activity.xlsx?from=2025-01-01&amp;to=2025-12-31" in html
 
@@ -248,3 +249,14 @@ def test_a_bad_period_in_the_export_falls_back_to_this_year(client, world):
     response = client.get("/manage/figures/activity.xlsx?from=2025-13-01&to=<script>")
     assert response.status_code == 200
     assert load_workbook(io.BytesIO(response.data), read_only=True).sheetnames[0] == "代表履职"
+
+
+def test_a_long_table_is_cut_on_the_page_but_not_in_the_total(client, world, monkeypatch):
+    from services import figures
+
+    monkeypatch.setattr(figures, "MAX_ROWS", 1)
+    login(client, world["manager"])
+    html = client.get("/manage/figures?from=2025-01-01&to=2025-12-31").get_data(as_text=True)
+    shown = [name for name in ("王建国", "李红梅") if f'<th scope="row">{name}<small>' in html]
+    assert len(shown) == 1  # one of the two representatives
+    assert "Only the first 1 are shown" in html or "页面只显示前 1 行" in html

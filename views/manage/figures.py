@@ -121,6 +121,7 @@ def figures():
         days=days,
         top=figures_service.top_region(current_user),
         activity=activity_service.activity(current_user, period, utcnow()),
+        max_rows=figures_service.MAX_ROWS,
     )
 
 
