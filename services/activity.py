@@ -203,10 +203,11 @@ def representatives(user: User, period: Period) -> list[RepRow]:
         r.id: RepRow(r.id, r.name, r.level, sorted(s.name for s in r.stations if s.is_active), levels.index(r.level))
         for r in reps
     }
+    rep_ids = sa.select(Representative.id).where(in_scope)
     # duties: one query's rows, minutes floored per duty as duty_lines does
     for rep_id, checked_in, checked_out, residents in db.session.execute(
         sa.select(Duty.representative_id, Duty.checked_in_at, Duty.checked_out_at, Duty.residents_received).where(
-            Duty.representative_id.in_(sa.select(Representative.id).where(in_scope)),
+            Duty.representative_id.in_(rep_ids),
             Duty.checked_in_at >= start,
             Duty.checked_in_at < end,
             counted_duty_clause(),
@@ -225,7 +226,7 @@ def representatives(user: User, period: Period) -> list[RepRow]:
             ConcernEvent.action == A.ACCEPT,
             ConcernEvent.created_at >= start,
             ConcernEvent.created_at < end,
-            Concern.assigned_rep_id.in_(list(rows)),
+            Concern.assigned_rep_id.in_(rep_ids),
         )
         .group_by(Concern.assigned_rep_id)
     ):
@@ -238,7 +239,7 @@ def representatives(user: User, period: Period) -> list[RepRow]:
             sa.func.count().filter(Concern.rating_rep.is_not(None)),
             sa.func.count().filter(Concern.rating_rep.in_(SATISFIED)),
         )
-        .where(closed_in(period), Concern.assigned_rep_id.in_(list(rows)))
+        .where(closed_in(period), Concern.assigned_rep_id.in_(rep_ids))
         .group_by(Concern.assigned_rep_id)
     ):
         row = rows[rep_id]
