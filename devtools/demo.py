@@ -42,6 +42,7 @@ from models import (
     Notice,
     OfficeHour,
     Official,
+    OfficialSession,
     Outbox,
     ReceptionDay,
     Region,
@@ -52,8 +53,11 @@ from models import (
     utcnow,
 )
 from models.enums import (
+    BookingStatus,
     ConcernAction,
     ConcernSource,
+    ConcernStatus,
+    DutyMethod,
     DutyStatus,
     PresencePolicy,
     Rating,
@@ -69,8 +73,9 @@ from models.enums import (
 from services import board as board_service
 from services import concern_flow
 from services import duty as duty_service
+from services.bookings import mobile_digest
 from services.clock import local_today, to_local, utc_at
-from services.codes import new_rep_code, new_station_code
+from services.codes import new_booking_code, new_rep_code, new_station_code
 from services.concerns import ConcernInput, find_by_submission_key, submit_concern
 from services.permissions import oversees_station
 from services.storage import open_storage
@@ -259,6 +264,14 @@ class HoursSeed:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSeed:
+    station: str  # StationSeed key
+    checked_in: str  # "<days ago> <HH:MM>", China time
+    checked_out: str
+    takes: tuple[str, ...] = ()  # ConcernSeed keys taken up there and sent to their unit
+
+
+@dataclass(frozen=True, slots=True)
 class OfficialSeed:
     username: str
     name: str
@@ -266,6 +279,7 @@ class OfficialSeed:
     unit: tuple[str, str]  # (region code, unit name)
     email: str | None
     hours: tuple[HoursSeed, ...]
+    sessions: tuple[SessionSeed, ...] = ()
 
 
 OFFICIALS: tuple[OfficialSeed, ...] = tuple(
@@ -284,6 +298,9 @@ OFFICIALS: tuple[OfficialSeed, ...] = tuple(
                 int(h["weeks"]),
             )
             for h in row.get("hours", ())
+        ),
+        sessions=tuple(
+            SessionSeed(v["station"], v["in"], v["out"], tuple(v.get("takes", ()))) for v in row.get("sessions", ())
         ),
     )
     for row in _ACCOUNTS.get("officials", ())
@@ -438,8 +455,10 @@ def seed_demo() -> dict[str, int]:
     _seed_roster(stations)
     _seed_officials(units, stations, password_hash)
     _seed_concerns(stations, units)
+    _seed_official_sessions(stations)
     _seed_duty_history(stations)
     _seed_bookings(stations)
+    _seed_past_visits(stations)
     _seed_board(stations, regions)
     _seed_reception_bookings(stations)
     db.session.flush()
@@ -505,6 +524,55 @@ def _seed_reception_bookings(stations: dict[str, Station]) -> None:
             bookings.book(occurrence, data, submission_key=f"demo-{row['mobile']}")
         except bookings.BookingRefused:
             continue  # full, or a number already booked there: the demo shows what fits
+
+
+def _seed_past_visits(stations: dict[str, Station]) -> None:
+    """Visits already past (demo_data/bookings.yaml, visits) on the past roster, marked as
+    they went, for stations that have no past booking yet. Written as rows: the booking
+    service rightly refuses a slot that has begun."""
+    today = local_today()
+    now = utcnow()
+    done = set(db.session.scalars(sa.select(Booking.station_id).where(Booking.day < today).distinct()))
+    seats: dict[int, int] = {}
+    for row in _yaml("bookings.yaml").get("visits", ()):
+        station = stations.get(row["station"])
+        if station is None or station.id in done:
+            continue
+        slot = db.session.scalar(
+            sa.select(DutySlot)
+            .where(DutySlot.station_id == station.id, DutySlot.day < today)
+            .order_by(DutySlot.day.desc(), DutySlot.starts_at.desc(), DutySlot.id.desc())
+            .offset(int(row["before"]))
+            .limit(1)
+        )
+        if slot is None:
+            continue
+        status = BookingStatus(row["status"])
+        seats[slot.id] = seat = seats.get(slot.id, 0) + 1
+        made = utc_at(slot.day - timedelta(days=2), time(20, 0))
+        after = utc_at(slot.day, slot.ends_at)
+        db.session.add(
+            Booking(
+                code=new_booking_code(),
+                station=station,
+                duty_slot_id=slot.id,
+                representative_id=slot.representative_id,
+                day=slot.day,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                seat=seat,
+                status=status,
+                name=row["name"],
+                mobile=row["mobile"],
+                mobile_digest=mobile_digest(row["mobile"]),
+                subject=row["subject"],
+                consent_at=made,
+                created_at=made,
+                cancelled_at=made + timedelta(hours=12) if status == BookingStatus.CANCELLED else None,
+                marked_at=min(after, now) if status in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW) else None,
+            )
+        )
+    db.session.flush()
 
 
 def _seed_roster(stations: dict[str, Station]) -> None:
@@ -706,6 +774,48 @@ def _seed_officials(
                     )
                 )
     db.session.flush()
+
+
+def _seed_official_sessions(stations: dict[str, Station]) -> None:
+    """The officials' past visits (accounts.yaml, sessions), each concern they took there
+    taken up and sent to their unit in one step, as services.officials does it; a visit
+    already recorded (its nonce) is left alone."""
+    from services.officials import take_on_site
+
+    now = utcnow()
+    taken: list[int] = []
+    for seed in OFFICIALS:
+        user = _first(User, username=seed.username)
+        official = user.official if user is not None else None
+        if official is None:
+            continue
+        for visit in seed.sessions:
+            nonce = f"demo-{seed.username}-{visit.checked_in}"
+            if _first(OfficialSession, nonce=nonce) is not None:
+                continue
+            checked_in = _moment(visit.checked_in, now)
+            session = _add(
+                OfficialSession(
+                    station=stations[visit.station],
+                    official=official,
+                    checked_in_at=checked_in,
+                    method=DutyMethod.QR,
+                    nonce=nonce,
+                    residents_received=len(visit.takes) + 2,
+                    notes="",
+                )
+            )
+            db.session.flush()
+            for i, key in enumerate(visit.takes):
+                concern = find_by_submission_key(f"demo-{key}")
+                if concern is not None and concern.status == ConcernStatus.SUBMITTED:
+                    take_on_site(official, session, concern, now=checked_in + timedelta(minutes=20 + 15 * i))
+                    taken.append(concern.id)
+            session.checked_out_at = _moment(visit.checked_out, now)
+            session.status = DutyStatus.CLOSED
+    db.session.flush()
+    if taken:
+        db.session.execute(sa.delete(Outbox).where(Outbox.concern_id.in_(taken)))
 
 
 def _first_hours_from(official: Official, day: date) -> OfficeHour | None:

@@ -133,6 +133,10 @@ def attempt_rows(att: MonthAttendance) -> list[list]:
     ]
 
 
+class Ratio(float):
+    """A rate, written as a number shown as a percentage."""
+
+
 def _cell(ws, value, bold: bool = False):
     """One cell, for a normal or a write-only sheet alike."""
     if isinstance(value, str):
@@ -142,6 +146,8 @@ def _cell(ws, value, bold: bool = False):
         cell.data_type = "s"  # text stays text, even "=…": never a formula
     elif isinstance(value, datetime):
         cell.number_format = "yyyy-mm-dd hh:mm"
+    elif isinstance(value, Ratio):
+        cell.number_format = "0.0%"
     if bold:
         cell.font = Font(bold=True)
     return cell
@@ -431,3 +437,104 @@ def audit_csv(export: AuditExport, filter_args: dict) -> bytes:
 def audit_filenames(export: AuditExport, ext: str) -> tuple[str, str]:
     stamp = to_local(export.made_at).strftime("%Y%m%d-%H%M")
     return f"操作日志-{stamp}.{ext}", f"audit-{stamp}.{ext}"
+
+
+# --- the figures page's activity tables (services.activity) ---------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REP_ACTIVITY_HEADERS = (
+    "代表姓名",
+    "代表级别",
+    "所在联络站",
+    "进站履职（次）",
+    "在站时长（小时）",
+    "接待群众（人次）",
+    "领办诉求（件）",
+    "办结诉求（件）",
+    "已评价（件）",
+    "满意（件）",
+    "满意率",
+)
+REP_ACTIVITY_WIDTHS = (12, 12, 30, 14, 16, 16, 14, 14, 12, 10, 10)
+BOOKING_HEADERS = ("联络站", "预约（人次）", "到访", "未到", "已取消", "待接待")
+BOOKING_WIDTHS = (30, 14, 10, 10, 10, 10)
+OFFICIAL_HEADERS = (
+    "姓名",
+    "单位",
+    "职务",
+    "进站（次）",
+    "在站时长（小时）",
+    "接单（件）",
+    "转交本单位（件）",
+    "答复（件）",
+)
+OFFICIAL_WIDTHS = (12, 24, 14, 12, 16, 12, 16, 12)
+
+
+def _rate(satisfied: int, rated: int):
+    return Ratio(satisfied / rated) if rated else "—"
+
+
+def _rep_line(row) -> list:
+    return [
+        row.name,
+        str(row.level.label) if row.level else "",
+        "、".join(row.stations),
+        row.duties,
+        row.hours,
+        row.residents,
+        row.taken_up,
+        row.closed,
+        row.rated,
+        row.satisfied,
+        _rate(row.satisfied, row.rated),
+    ]
+
+
+def activity_xlsx(made, now: datetime) -> bytes:
+    """履职信息通报, bookings and officials on three sheets, and what was exported. The level
+    labels come from the Chinese catalogue whatever the exporting user reads."""
+    with force_locale("zh_Hans"):
+        rep_rows = [_rep_line(row) for row in made.representatives]
+    wb = Workbook(write_only=True)
+    if rep_rows:
+        rep_rows.append([TOTAL_LABEL, "", "", *_rep_line(made.representatives_total)[3:]])
+    _sheet(wb.create_sheet("代表履职"), REP_ACTIVITY_HEADERS, rep_rows, REP_ACTIVITY_WIDTHS)
+    booking_rows = [
+        [r.name, r.counts.made, r.counts.attended, r.counts.no_show, r.counts.cancelled, r.counts.booked]
+        for r in made.bookings
+    ]
+    if made.bookings:
+        t = made.bookings_total
+        booking_rows.append([TOTAL_LABEL, t.made, t.attended, t.no_show, t.cancelled, t.booked])
+    _sheet(wb.create_sheet("预约接待"), BOOKING_HEADERS, booking_rows, BOOKING_WIDTHS)
+    official_rows = [
+        [o.name, o.unit, o.post, o.sessions, o.hours, o.taken, o.dispatched, o.answered] for o in made.officials
+    ]
+    _sheet(wb.create_sheet("部门人员进站"), OFFICIAL_HEADERS, official_rows, OFFICIAL_WIDTHS)
+    notes = [
+        ["统计期间", f"{made.period.start.isoformat()} 至 {made.period.end.isoformat()}"],
+        ["导出时间", _local(now)],
+        ["口径", "进站履职只计已签退且经核验或确认的记录；办结、满意率按期间内办结的诉求统计；满意含基本满意"],
+    ]
+    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
+    wb.properties.title = "代表履职信息通报"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def activity_filenames(period) -> tuple[str, str]:
+    stamp = f"{period.start.strftime('%Y%m%d')}-{period.end.strftime('%Y%m%d')}"
+    return f"履职信息通报-{stamp}.xlsx", f"activity-{stamp}.xlsx"
+
+
+def record_activity_export(actor: User, made) -> None:
+    log(
+        actor,
+        "figures.exported",
+        period=[made.period.start.isoformat(), made.period.end.isoformat()],
+        representatives=len(made.representatives),
+        stations=len(made.bookings),
+        officials=len(made.officials),
+    )

@@ -33,6 +33,7 @@ from models import (
     Unit,
     User,
     manager_station,
+    representative_station,
 )
 from models.enums import ConcernAction, DutyStatus, RegionLevel, Role
 from services.clock import local_today
@@ -637,6 +638,17 @@ def overseen_stations_clause(user) -> sa.ColumnElement[bool]:
     if role == STAFF and user.region_id is not None:
         return Station.region_id.in_(region_subtree(user.region_id))
     return sa.false()
+
+
+def representatives_clause(user) -> sa.ColumnElement[bool]:
+    """The representatives a viewer's figures list (履职信息通报): those serving at a station
+    the viewer oversees (overseen_stations_clause). Their figures are their whole work, as
+    their public page (/r/<code>) shows it."""
+    return Representative.id.in_(
+        sa.select(representative_station.c.representative_id)
+        .join(Station, Station.id == representative_station.c.station_id)
+        .where(overseen_stations_clause(user))
+    )
 
 
 def figures_root(user) -> int | None:

@@ -11,10 +11,12 @@ from models import (
     Booking,
     Category,
     Concern,
+    ConcernEvent,
     Duty,
     DutySlot,
     OfficeHour,
     Official,
+    OfficialSession,
     Region,
     Representative,
     Station,
@@ -22,7 +24,16 @@ from models import (
     User,
     representative_station,
 )
-from models.enums import ConcernStatus, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
+from models.enums import (
+    BookingStatus,
+    ConcernStatus,
+    RegionLevel,
+    RepLevel,
+    Role,
+    StationCategory,
+    StationKind,
+    UnitKind,
+)
 
 CITIES = {"410500": "安阳市", "411100": "漯河市", "411600": "周口市", "410400": "平顶山市", "411700": "驻马店市"}
 COUNTIES = {
@@ -98,11 +109,28 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
         assert first["officials"] >= 1 and first["office_hours"] >= 4
         # Booked visits show on the demo stations (demo_data/bookings.yaml): three of them.
         assert first["bookings"] >= 5
-        on_slots = sa.select(sa.func.count(sa.distinct(Booking.station_id))).where(Booking.duty_slot_id.is_not(None))
+        from services.clock import local_today
+
+        on_slots = sa.select(sa.func.count(sa.distinct(Booking.station_id))).where(
+            Booking.duty_slot_id.is_not(None), Booking.status == BookingStatus.BOOKED
+        )
         assert db.session.scalar(on_slots) == 3
         # … and on reception days (reception_bookings): two stations.
         on_days = sa.select(sa.func.count(sa.distinct(Booking.station_id))).where(Booking.reception_day_id.is_not(None))
         assert db.session.scalar(on_days) == 2
+        # Past visits, marked as they went, for the figures page (bookings.yaml: visits).
+        past = dict(
+            db.session.execute(
+                sa.select(Booking.status, sa.func.count()).where(Booking.day < local_today()).group_by(Booking.status)
+            ).all()
+        )
+        assert past == {BookingStatus.ATTENDED: 3, BookingStatus.NO_SHOW: 2, BookingStatus.CANCELLED: 1}
+        # The officials' past visits, one with a concern taken up and sent to the unit there.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OfficialSession)) == 3
+        steps = db.session.scalars(
+            sa.select(ConcernEvent.action).where(ConcernEvent.action.in_(["official_take", "official_dispatch"]))
+        ).all()
+        assert sorted(steps) == ["official_dispatch", "official_take"]
 
 
 def test_demo_covers_every_kind_category_level_and_unit_kind(demo_app):

@@ -1,12 +1,14 @@
 """Outcome figures: per station, region (rolled up) and handling unit, for a period."""
 
-from flask import abort, render_template, request, url_for
+from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from extensions import db
+from extensions import db, writes_on_get
 from models import Region, utcnow
+from services import activity as activity_service
+from services import exports
 from services import figures as figures_service
 from services.charts import Series, bar_chart
 from services.clock import local_today
@@ -118,4 +120,25 @@ def figures():
         percent=percent,
         days=days,
         top=figures_service.top_region(current_user),
+        activity=activity_service.activity(current_user, period, utcnow()),
+        max_rows=figures_service.MAX_ROWS,
     )
+
+
+@bp.get("/figures/activity.xlsx")
+@writes_on_get
+@login_required
+def activity_export():
+    """The page's activity tables (bookings, officials, representatives) for the same
+    period and scope, as a workbook with Chinese headings; the export is an audit entry."""
+    require_or_abort(P.FIGURES_VIEW)
+    period, _problem = Period.parse(request.args.get("from"), request.args.get("to"), local_today())
+    now = utcnow()
+    made = activity_service.activity(current_user, period, now)
+    body = exports.activity_xlsx(made, now)
+    exports.record_activity_export(current_user, made)
+    db.session.commit()
+    response = Response(body, content_type=exports.XLSX_TYPE)
+    response.headers["Content-Disposition"] = exports.content_disposition(*exports.activity_filenames(period))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
