@@ -56,7 +56,9 @@ def test_partial_indexes_keep_their_condition(app, db):
             assert bool(found["unique"]) == index.unique
             got = found.get("dialect_options", {}).get(f"{dialect}_where")
             assert got is not None, f"{index.name} lost its WHERE clause"
-            assert set(_words(where)) <= set(_words(got)), (index.name, str(where), str(got))
+            # PostgreSQL keeps "x IN (a, b)" as "x = ANY (ARRAY[a, b])".
+            words = set(_words(where)) - ({"in"} if "any" in _words(got) else set())
+            assert words <= set(_words(got)), (index.name, str(where), str(got))
             checked += 1
     assert checked >= 1  # one open duty per representative
 
