@@ -78,6 +78,16 @@ class Booking(TimestampMixin, Base):
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     marked_by: Mapped[User | None] = relationship(foreign_keys=[marked_by_id])
 
+    @property
+    def receivers(self) -> list[Representative]:
+        """Who receives the visit: the representative it was booked with; a reception day's
+        visit booked with none of its representatives in particular, all of them."""
+        if self.representative is not None:
+            return [self.representative]
+        if self.reception_day is not None:
+            return list(self.reception_day.representatives)
+        return []
+
     __table_args__ = (
         sa.Index("ix_booking_station_day", "station_id", "day"),
         sa.Index("ix_booking_day_status", "day", "status"),

@@ -30,6 +30,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import Booking, Concern, DutySlot, Outbox, ReceptionDay, Representative, Station, User, utcnow
+from models.board import reception_day_representative
 from models.enums import BookingStatus, OutboxStatus, ReceptionKind
 from services import audit, board, notifications
 from services.clock import local_now, local_today, utc_at
@@ -568,13 +569,20 @@ def day_schedule(station: Station, day: date) -> list[SlotDay]:
 
 
 def rep_bookings(rep: Representative, first: date, days: int = 7) -> list[Booking]:
-    """A representative's booked visits from `first` for `days` days (what holds a place)."""
+    """The visits `rep` receives from `first` for `days` days (what holds a place): those
+    booked with them, and a reception day's of theirs booked with none in particular."""
+    their_reception_days = sa.select(reception_day_representative.c.reception_day_id).where(
+        reception_day_representative.c.representative_id == rep.id
+    )
     return list(
         db.session.scalars(
             sa.select(Booking)
             .options(joinedload(Booking.station))
             .where(
-                Booking.representative_id == rep.id,
+                sa.or_(
+                    Booking.representative_id == rep.id,
+                    sa.and_(Booking.representative_id.is_(None), Booking.reception_day_id.in_(their_reception_days)),
+                ),
                 Booking.day >= first,
                 Booking.day < first + timedelta(days=days),
                 Booking.status.in_(HOLDING),
@@ -645,12 +653,8 @@ def _call_off(actor: User | None, bookings: list[Booking], now: datetime) -> lis
 
 
 def _reps_told(group: list[Booking]) -> list[Representative]:
-    """Who hears about a slot's (an occurrence's) bookings: the slot's representative; every
-    representative of a reception day, unless the bookings were with one of them."""
-    first = group[0]
-    if first.reception_day is not None and first.representative_id is None:
-        return list(first.reception_day.representatives)
-    return [first.representative] if first.representative is not None else []
+    """Who hears about a slot's (an occurrence's) bookings: whoever receives them."""
+    return group[0].receivers
 
 
 def reception_day_called_off(

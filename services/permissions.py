@@ -330,15 +330,15 @@ def _has_official_profile(user, _obj) -> bool:
 
 
 def _booking_rule(*overseers: str):
-    """Scope for a booked visit: the representative it was booked with, and the station's
-    overseers among `overseers`."""
+    """Scope for a booked visit: the representatives who receive it (Booking.receivers), and
+    the station's overseers among `overseers`."""
 
     def scope(user, obj) -> bool:
         if not isinstance(obj, Booking):
             return False
         if user.role == REP:
             rep = _own_rep(user)
-            return rep is not None and obj.representative_id == rep.id
+            return rep is not None and rep in obj.receivers
         return user.role in overseers and oversees_station(user, obj.station)
 
     return frozenset({REP, *overseers}), scope

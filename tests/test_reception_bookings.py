@@ -15,6 +15,7 @@ from services import board, bookings, erasure
 from services.bookings import BookingInput, BookingRefused, ReceptionBookable, SlotBookable
 from services.clock import local_today, utc_at
 from services.notifications import BOOKING_CALLED_OFF, BOOKING_REMINDER, BOOKING_REP_CALLED_OFF, BOOKING_REP_REMINDER
+from services.permissions import P, can
 from tests import factories
 
 TOMORROW = timedelta(days=1)
@@ -79,6 +80,28 @@ def test_booked_from_a_representatives_page_it_is_with_that_representative(cast)
     rd = weekly(cast)
     booking = book(rd, local_today() + TOMORROW, rep=cast["li"])
     assert booking.representative_id == cast["li"].id
+
+
+def test_each_representative_of_the_day_receives_a_visit_booked_with_none_in_particular(cast, db):
+    """A visit booked on the reception day (not through one representative's page) is with
+    every representative of that day: each sees it on /me and may mark it; a visit booked
+    with one of them is theirs alone, and a representative not on the day sees neither."""
+    other = factories.representative(stations=[cast["st"]], name="赵晓东")
+    rd = weekly(cast)
+    day = local_today() + TOMORROW
+    anyone = book(rd, day)
+    with_li = book(rd, day, mobile="13912340000", rep=cast["li"])
+    db.session.commit()
+
+    def seen_by(rep):
+        return {b.id for b in bookings.rep_bookings(rep, local_today())}
+
+    assert seen_by(cast["wang"]) == {anyone.id}
+    assert seen_by(cast["li"]) == {anyone.id, with_li.id}
+    assert seen_by(other) == set()
+    assert can(cast["wang"].user, P.BOOKING_MARK, anyone) and can(cast["li"].user, P.BOOKING_MARK, anyone)
+    assert not can(cast["wang"].user, P.BOOKING_MARK, with_li)
+    assert not can(other.user, P.BOOKING_MARK, anyone)
 
 
 def test_a_reception_day_with_no_places_or_a_date_it_does_not_have_takes_no_booking(cast, db):
