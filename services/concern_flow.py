@@ -374,15 +374,16 @@ STEPS = (
     _step(
         A.OFFICIAL_ANSWER,
         {S.ACCEPTED},
-        S.CONFIRMED,
+        S.REPLIED,
         when=_just_taken_by_official,
         title=_l("Answered on the spot by an official"),
         note_required=True,
         note_label=_l("The answer (the resident reads this)"),
-        done=_l("Answered on the spot. The resident is asked to rate it."),
-        # The official answers for their unit in person: the answer is checked as it is
-        # given, so the resident rates it now (a dissatisfied rating goes to the unit).
-        notice=Notice("concern.confirmed", resident=_l("Please rate the answer to your concern by %(date)s: %(url)s")),
+        done=_l("Answered on the spot. The station checks the answer next, then the resident rates it."),
+        # The official answers for their unit (办单); the station's representative or
+        # manager still checks it (代表督单, or sends it back to the unit) before the resident
+        # rates it: no step of the loop is skipped because a leader gave the answer.
+        notice=Notice("concern.resolved", resident=_PUBLIC_ANSWER),
     ),
 )
 

@@ -251,7 +251,8 @@ def take_on_site(
 ) -> list[ConcernEvent]:
     """现场办公: take `concern` up and, in the same transaction, send it to the official's own
     unit (deadline counted in working days as for any dispatch) or, with an `answer`,
-    answer it on the spot (当场办结: the resident is asked to rate it). Two events, each a
+    answer it on the spot (当场办结: the station checks the answer, 代表督单, then the resident
+    rates it). Two events, each a
     row of the loop's table. Refuses: not_checked_in, other_station (OfficialRefused),
     the table's codes (TransitionRefused: not_allowed_now for a concern already taken up,
     changed, note_required) and unit_required (a unit that takes no concerns). The caller

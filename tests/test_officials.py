@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import ConcernEvent, Outbox, User
+from models.enums import ConcernAction as A
 from models.enums import ConcernStatus, DutyMethod, DutyStatus, PresencePolicy, Rating, RegionLevel, Role
 from services import concern_flow, reference
 from services import duty as duty_service
@@ -43,8 +44,16 @@ def site(db):
     housing = factories.unit(region_obj=county, name="项城市住房和城乡建设局")
     handler = factories.user(Role.UNIT_HANDLER, unit=housing, email="handler@example.org")
     head = factories.official(housing, name="张国栋", post="局长")
+    manager = factories.user(Role.STATION_MANAGER, managed_stations=[station])
     db.session.commit()
-    return {"station": station, "other": other, "unit": housing, "handler": handler, "official": head}
+    return {
+        "station": station,
+        "other": other,
+        "unit": housing,
+        "handler": handler,
+        "official": head,
+        "manager": manager,
+    }
 
 
 def checked_in(site, station=None, nonce="nonce-official-1", now=NOW):
@@ -210,15 +219,27 @@ def test_answered_on_the_spot_and_the_resident_rates_it(site, db):
     taken, answered = take_on_site(site["official"], session, concern, answer="已安排维修队今天下午更换路灯。", now=NOW)
     assert [taken.action, answered.action] == ["official_take", "official_answer"]
     assert answered.is_public and answered.note == "已安排维修队今天下午更换路灯。"
-    assert concern.status == ConcernStatus.CONFIRMED and concern.unit is site["unit"]
-    assert concern.due_at is not None  # the rating window
+    # 代表督单 is not skipped: the station's manager checks the official's answer first.
+    assert concern.status == ConcernStatus.REPLIED and concern.unit is site["unit"]
+    concern_flow.transition(concern, A.CONFIRM, role=Role.STATION_MANAGER, actor=site["manager"], now=NOW)
+    assert concern.status == ConcernStatus.CONFIRMED and concern.due_at is not None  # the rating window
     concern_flow.rate(concern, Rating.SATISFIED, Rating.SATISFIED, now=NOW + timedelta(hours=3))
     assert concern.status == ConcernStatus.CLOSED
+
+
+def test_the_station_sends_an_officials_answer_back_to_their_unit(site, db):
+    concern = factories.concern(site["station"])
+    take_on_site(site["official"], checked_in(site), concern, answer="已经处理。", now=NOW)
+    concern_flow.transition(
+        concern, A.SEND_BACK, role=Role.STATION_MANAGER, actor=site["manager"], note="还没修好", now=NOW
+    )
+    assert concern.status == ConcernStatus.DISPATCHED and concern.unit is site["unit"]
 
 
 def test_a_dissatisfied_rating_of_an_answer_on_the_spot_goes_to_the_officials_unit(site, db):
     concern = factories.concern(site["station"])
     take_on_site(site["official"], checked_in(site), concern, answer="已经处理。", now=NOW)
+    concern_flow.transition(concern, A.CONFIRM, role=Role.STATION_MANAGER, actor=site["manager"], now=NOW)
     concern_flow.rate(concern, Rating.DISSATISFIED, Rating.SATISFIED, now=NOW + timedelta(hours=3))
     assert concern.status == ConcernStatus.DISPATCHED and concern.unit is site["unit"]
 

@@ -94,7 +94,7 @@ def test_answered_on_the_spot_through_the_web(client, site, db):
     )
     assert resp.status_code == 303
     fresh()
-    assert concern.status == ConcernStatus.CONFIRMED
+    assert concern.status == ConcernStatus.REPLIED  # the station checks it next (代表督单)
     track = client.get(f"/t/{concern.tracking_code}").get_data(as_text=True)
     assert "今天下午修好。" in track
 

@@ -168,5 +168,11 @@ def take(concern_id: int, how: str):
     if how == "dispatch":
         flash(_("Concern %(code)s is taken up and sent to %(unit)s.", code=code, unit=unit_name))
     else:
-        flash(_("Concern %(code)s is answered on the spot. The resident is asked to rate it.", code=code))
+        flash(
+            _(
+                "Concern %(code)s is answered on the spot. The station's representative or manager checks the"
+                " answer next, then the resident rates it.",
+                code=code,
+            )
+        )
     return redirect(url_for("officials.me"), 303)
