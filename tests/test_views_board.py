@@ -144,6 +144,8 @@ def test_publish_an_activity_with_a_photo_and_see_it(client, cast, app):
     thumb = client.get(f"/media/{photo.thumb_key}")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
     assert len(thumb.data) < 15 * 1024
+    # An activity can be taken down: its photos are not kept for good in browsers.
+    assert thumb.headers["Cache-Control"] == "private, max-age=3600"
 
 
 def test_a_bad_file_gives_a_clear_message_and_keeps_the_typed_text(client, cast):

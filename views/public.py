@@ -1135,7 +1135,11 @@ def media(key: str):
         abort(404)
     # Served only with the type we checked and wrote ourselves.
     response = Response(data, mimetype=content_type)
-    response.headers["Cache-Control"] = "private, max-age=604800, immutable"
+    # A concern's photo never changes under its key; an activity's photo is taken down with
+    # the activity, so a browser keeps it an hour at most.
+    response.headers["Cache-Control"] = (
+        "private, max-age=604800, immutable" if attachment is not None else "private, max-age=3600"
+    )
     response.headers["Content-Disposition"] = "inline"
     return response
 
