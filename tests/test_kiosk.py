@@ -2,7 +2,7 @@
 and the check-in code it shows: single use, read back with a real QR decoder."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from extensions import db as _db
-from models import AuditLog, Duty, DutySlot, KioskDevice, KioskPairing
+from models import AuditLog, Duty, DutySlot, KioskDevice, KioskPairing, OfficeHour
 from models.enums import DutyMethod, DutyStatus, PresencePolicy, RepLevel, Role
 from services import kiosk as kiosk_service
 from services.clock import local_today
@@ -526,6 +526,28 @@ def test_page_lists_who_is_in_and_todays_roster(tablet, world):
     status = tablet.get(f"/kiosk/{station.code}/status")
     assert status.headers["Cache-Control"] == "no-store"
     assert "王建国" in status.get_data(as_text=True) and "<html" not in status.get_data(as_text=True)
+
+
+def test_page_lists_officials_here_and_todays_office_hours(tablet, world):
+    station = world["station"]
+    head = factories.official(name="张国栋", post="项城市住房和城乡建设局局长")
+    judge = factories.official(name="陈立新", post="项城市人民法院院长")
+    factories.official_session(head, station, checked_in_at=datetime(2024, 5, 10, 2, 0))
+    today = local_today()
+    _db.session.add_all(
+        [
+            OfficeHour(station=station, official=judge, day=today, starts_at=time(15), ends_at=time(17)),
+            OfficeHour(
+                station=station, official=judge, day=today + timedelta(days=1), starts_at=time(8), ends_at=time(9)
+            ),
+        ]
+    )
+    _db.session.commit()
+    html = tablet.get(f"/kiosk/{station.code}/status").get_data(as_text=True)
+    onduty = html.split('class="kiosk-list onduty-list"', 1)[1].split("</ul>", 1)[0]
+    assert "张国栋" in onduty and "住房和城乡建设局局长" in onduty and "10:00" in onduty
+    roster = html.split('class="kiosk-list roster-list"', 1)[1].split("</ul>", 1)[0]
+    assert "15:00–17:00" in roster and "陈立新" in roster and "08:00" not in roster
 
 
 def test_page_with_nobody_in_and_no_roster(tablet, world):

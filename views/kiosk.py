@@ -37,6 +37,7 @@ from models import KioskDevice, Station, utcnow
 from services import clock, refusals
 from services import duty as duty_service
 from services import kiosk as kiosk_service
+from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
 from services.codes import normalize_station_code
@@ -176,6 +177,9 @@ def _status(station: Station) -> dict:
     return {
         "on_duty": station_service.on_duty_now(station),
         "slots": roster[0][1] if roster else [],
+        # 领导进站: the officials here now and today's office hours, as on the station page.
+        "officials_here": officials_service.on_site_now(station),
+        "office_hours": officials_service.hours_ahead(station, days=1),
     }
 
 
