@@ -9,13 +9,13 @@ representative's own profile, and one table then covers both.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column
-from models.enums import DutyMethod, DutyStatus
+from models.base import Base, ShownOnStationPage, TimestampMixin
+from models.duty import StationVisit
 from models.station import Station
 from models.unit import Unit
 from models.user import User
@@ -66,27 +66,17 @@ class OfficeHour(ShownOnStationPage, Base):
     )
 
 
-class OfficialSession(ShownOnStationPage, TimestampMixin, Base):
+class OfficialSession(StationVisit, ShownOnStationPage, TimestampMixin, Base):
     """An official's time at a station, checked in and out like a representative's duty
     (services.duty: the same presence proof and nonce), kept in the official's record."""
 
     __tablename__ = "official_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
     official_id: Mapped[int] = mapped_column(sa.ForeignKey("official.id"))
-    checked_in_at: Mapped[datetime]
-    checked_out_at: Mapped[datetime | None]
-    method: Mapped[DutyMethod] = mapped_column(enum_column(DutyMethod, "method"))
-    status: Mapped[DutyStatus] = mapped_column(enum_column(DutyStatus, "status"), default=DutyStatus.OPEN)
-    nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    distance_m: Mapped[float | None]
-    kiosk_window: Mapped[int | None]
-    kiosk_code: Mapped[str | None] = mapped_column(sa.String(40))
-    residents_received: Mapped[int] = mapped_column(default=0)
-    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Added after the table (0021b): the server default fills the rows already there.
+    review_note: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
 
-    station: Mapped[Station] = relationship()
     official: Mapped[Official] = relationship()
 
     __table_args__ = (
@@ -98,10 +88,7 @@ class OfficialSession(ShownOnStationPage, TimestampMixin, Base):
             sqlite_where=sa.text("status = 'open'"),
             postgresql_where=sa.text("status = 'open'"),
         ),
-        sa.UniqueConstraint("station_id", "kiosk_code", name="uq_official_session_station_kiosk_code"),
         sa.Index("ix_official_session_official_in", "official_id", "checked_in_at"),
         sa.Index("ix_official_session_station_status", "station_id", "status"),
-        sa.CheckConstraint("residents_received >= 0", name="residents_nonnegative"),
-        sa.CheckConstraint("checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"),
-        sa.CheckConstraint("kiosk_code IS NULL OR method = 'kiosk'", name="kiosk_code_only_kiosk"),
+        *StationVisit.visit_constraints("official_session"),
     )

@@ -459,23 +459,27 @@ def confirm(actor: User, duty: Duty, note: str = "", now: datetime | None = None
     return duty
 
 
-def void(actor: User, duty: Duty, reason: str, now: datetime | None = None) -> Duty:
-    """A manager voids a duty with a reason. The record stays; it just stops counting."""
+def void(
+    actor: User, visit: Duty | OfficialSession, reason: str, now: datetime | None = None
+) -> Duty | OfficialSession:
+    """A manager voids a representative's duty or an official's session with a reason. The
+    record stays; it just stops counting."""
     reason = (reason or "").strip()
     if not reason:
         raise CheckInRefused("reason_required")
-    if duty.status == DutyStatus.VOIDED:
+    if visit.status == DutyStatus.VOIDED:
         raise CheckInRefused("voided")
-    previous = duty.status
-    duty.status = DutyStatus.VOIDED
-    if duty.checked_out_at is None:
-        duty.checked_out_at = now or utcnow()
-    duty.reviewed_at = now or utcnow()
-    duty.confirmed_by_id = actor.id
-    duty.review_note = reason[:REVIEW_NOTE_MAX]
+    previous = visit.status
+    visit.status = DutyStatus.VOIDED
+    if visit.checked_out_at is None:
+        visit.checked_out_at = now or utcnow()
+    visit.reviewed_at = now or utcnow()
+    visit.confirmed_by_id = actor.id
+    visit.review_note = reason[:REVIEW_NOTE_MAX]
     db.session.flush()
-    log(actor, "duty.voided", duty, reason=duty.review_note, previous=str(previous))
-    return duty
+    code = "duty.voided" if isinstance(visit, Duty) else "official.session_voided"
+    log(actor, code, visit, reason=visit.review_note, previous=str(previous))
+    return visit
 
 
 def closing_time(duty: Duty | OfficialSession) -> datetime:

@@ -216,6 +216,23 @@ def on_site_now(station: Station) -> list[OfficialSession]:
     )
 
 
+def station_sessions(station: Station, start: datetime, end: datetime) -> list[OfficialSession]:
+    """The officials' sessions at the station checked in from `start` to `end` (UTC), newest
+    first, voided ones too: the attendance review lists them for the manager."""
+    return list(
+        db.session.scalars(
+            sa.select(OfficialSession)
+            .options(selectinload(OfficialSession.official), selectinload(OfficialSession.confirmed_by))
+            .where(
+                OfficialSession.station_id == station.id,
+                OfficialSession.checked_in_at >= start,
+                OfficialSession.checked_in_at < end,
+            )
+            .order_by(OfficialSession.checked_in_at.desc())
+        )
+    )
+
+
 # --- 现场办公: taking a concern up at the station ---------------------------------------------
 
 

@@ -169,7 +169,7 @@ def _own_rep(user: User) -> Representative | None:
 def _station_of(obj) -> Station | None:
     if isinstance(obj, Station):
         return obj
-    if isinstance(obj, (Duty, Concern, Booking, DutySlot, Activity, ReceptionDay)):
+    if isinstance(obj, (Duty, OfficialSession, Concern, Booking, DutySlot, Activity, ReceptionDay)):
         return obj.station
     return None
 

@@ -225,3 +225,40 @@ def test_staff_make_a_representative_who_heads_a_unit_an_official(client, site, 
     assert f"/s/{site['station'].code}/check-in" in station_page
     assert f"/s/{site['station'].code}/official-check-in" in station_page
     assert check_in(client, site["station"]).status_code == 303
+
+
+def test_the_station_manager_voids_an_officials_session_and_it_stops_counting(client, site, db):
+    """The attendance review lists the officials' sessions of the month; the station's
+    manager voids one with a reason (recorded); a manager of another station may not."""
+    from models import AuditLog
+    from services.officials import record
+
+    manager = factories.user(Role.STATION_MANAGER, managed_stations=[site["station"]])
+    stranger = factories.user(Role.STATION_MANAGER, managed_stations=[site["other"]])
+    session = factories.official_session(site["official"], site["station"])
+    fresh()
+    assert record(site["official"], local_today().year).sessions == 1
+
+    login(client, manager)
+    page = client.get(f"/manage/stations/{site['station'].code}/attendance", headers=ZH).get_data(as_text=True)
+    assert f'id="session-{session.id}"' in page and "张国栋" in page and "作废" in page
+
+    assert client.post(f"/manage/official-sessions/{session.id}/void", data={"reason": ""}).status_code == 303
+    fresh()
+    assert _db.session.get(OfficialSession, session.id).status == DutyStatus.OPEN  # a reason is required
+
+    done = client.post(f"/manage/official-sessions/{session.id}/void", data={"reason": "误签到，当天未到站"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"#session-{session.id}")
+    fresh()
+    voided = _db.session.get(OfficialSession, session.id)
+    assert voided.status == DutyStatus.VOIDED and voided.review_note == "误签到，当天未到站"
+    assert voided.confirmed_by_id == manager.id and voided.checked_out_at is not None
+    assert record(site["official"], local_today().year).sessions == 0
+    entry = _db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "official.session_voided"))
+    assert entry is not None and entry.actor_id == manager.id
+
+    client.post("/logout")
+    login(client, stranger)
+    again = factories.official_session(site["official"], site["station"], nonce="nonce-second")
+    fresh()
+    assert client.post(f"/manage/official-sessions/{again.id}/void", data={"reason": "x"}).status_code == 403

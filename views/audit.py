@@ -72,6 +72,7 @@ TITLES = {
     "official.check_in_refused": _l("Official's check-in refused"),
     "official.checked_in": _l("Official checked in"),
     "official.checked_out": _l("Official checked out"),
+    "official.session_voided": _l("Official's session voided"),
     "region.created": _l("Region added"),
     "region.deactivated": _l("Region switched off"),
     "region.loaded": _l("Regions loaded"),

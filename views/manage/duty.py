@@ -6,10 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
-from models import Duty, DutySlot, Representative
+from models import Duty, DutySlot, OfficialSession, Representative
 from services import attendance as attendance_service
 from services import duty as duty_service
 from services import exports, inbox, notifications, refusals, station_lifecycle
+from services import officials as officials_service
 from services import roster as roster_service
 from services.attendance import Month
 from services.clock import local_today, to_local
@@ -199,6 +200,7 @@ def attendance(code: str):
         void_form=VoidDutyForm(formdata=None),
         may_export=can(current_user, P.ATTENDANCE_EXPORT, station),
         reason_label=attendance_service.reason_label,
+        official_sessions=officials_service.station_sessions(station, *month.utc_bounds()),
     )
 
 
@@ -212,26 +214,26 @@ def rep_report(rep_id: int, year: int):
     return duty_views.report_page(rep, year, back=safe_next(back, url_for("manage.home")))
 
 
-def _back_to_review(duty: Duty):
-    month = Month.of(to_local(duty.checked_in_at).date())
-    return redirect(
-        url_for("manage.attendance", code=duty.station.code, month=str(month), _anchor=f"duty-{duty.id}"), 303
-    )
+def _back_to_review(visit: Duty | OfficialSession):
+    month = Month.of(to_local(visit.checked_in_at).date())
+    anchor = f"duty-{visit.id}" if isinstance(visit, Duty) else f"session-{visit.id}"
+    return redirect(url_for("manage.attendance", code=visit.station.code, month=str(month), _anchor=anchor), 303)
 
 
-def _review(duty_id: int, act, done_message: str):
+def _review(model: type[Duty] | type[OfficialSession], visit_id: int, act, done_message: str):
     """Confirm or void: one permission, one service call, one commit, back to the review."""
-    duty = get_or_404(Duty, duty_id)
-    require_or_abort(P.DUTY_REVIEW, duty)
+    visit = get_or_404(model, visit_id)
+    require_or_abort(P.DUTY_REVIEW, visit)
+    name = visit.representative.name if isinstance(visit, Duty) else visit.official.name
     try:
-        act(duty)
+        act(visit)
         db.session.commit()
     except CheckInRefused as refused:
         db.session.rollback()
         flash(refusals.message(refused))
-        return _back_to_review(duty)
-    flash(done_message % {"name": duty.representative.name})
-    return _back_to_review(duty)
+        return _back_to_review(visit)
+    flash(done_message % {"name": name})
+    return _back_to_review(visit)
 
 
 @bp.post("/duties/<int:duty_id>/confirm")
@@ -239,6 +241,7 @@ def _review(duty_id: int, act, done_message: str):
 def duty_confirm(duty_id: int):
     form = ConfirmDutyForm()
     return _review(
+        Duty,
         duty_id,
         lambda duty: duty_service.confirm(current_user, duty, form.note.data or ""),
         _("Duty of %(name)s confirmed."),
@@ -250,9 +253,22 @@ def duty_confirm(duty_id: int):
 def duty_void(duty_id: int):
     form = VoidDutyForm()
     return _review(
+        Duty,
         duty_id,
         lambda duty: duty_service.void(current_user, duty, form.reason.data or ""),
         _("Duty of %(name)s voided. The record stays, marked voided."),
+    )
+
+
+@bp.post("/official-sessions/<int:session_id>/void")
+@login_required
+def official_session_void(session_id: int):
+    form = VoidDutyForm()
+    return _review(
+        OfficialSession,
+        session_id,
+        lambda session: duty_service.void(current_user, session, form.reason.data or ""),
+        _("The session of %(name)s is voided. The record stays, marked voided."),
     )
 
 
