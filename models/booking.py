@@ -22,6 +22,11 @@ HOLDS_PLACE = "status IN ('booked', 'attended', 'no_show')"
 HOLDS_OCCURRENCE_PLACE = f"reception_day_id IS NOT NULL AND {HOLDS_PLACE}"
 
 
+def _unique_where(name: str, where: str, *columns: str) -> sa.Index:
+    """A partial unique index, on SQLite and PostgreSQL alike."""
+    return sa.Index(name, *columns, unique=True, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
+
+
 class Booking(TimestampMixin, Base):
     """A resident's booked visit (预约接待) with the representative on a roster slot.
 
@@ -91,39 +96,12 @@ class Booking(TimestampMixin, Base):
     __table_args__ = (
         sa.Index("ix_booking_station_day", "station_id", "day"),
         sa.Index("ix_booking_day_status", "day", "status"),
-        sa.Index(
-            "uq_booking_slot_seat",
-            "duty_slot_id",
-            "seat",
-            unique=True,
-            sqlite_where=sa.text(HOLDS_PLACE),
-            postgresql_where=sa.text(HOLDS_PLACE),
-        ),
-        sa.Index(
-            "uq_booking_slot_mobile",
-            "duty_slot_id",
-            "mobile_digest",
-            unique=True,
-            sqlite_where=sa.text(HOLDS_PLACE),
-            postgresql_where=sa.text(HOLDS_PLACE),
-        ),
-        sa.Index(
-            "uq_booking_occurrence_seat",
-            "reception_day_id",
-            "day",
-            "seat",
-            unique=True,
-            sqlite_where=sa.text(HOLDS_OCCURRENCE_PLACE),
-            postgresql_where=sa.text(HOLDS_OCCURRENCE_PLACE),
-        ),
-        sa.Index(
-            "uq_booking_occurrence_mobile",
-            "reception_day_id",
-            "day",
-            "mobile_digest",
-            unique=True,
-            sqlite_where=sa.text(HOLDS_OCCURRENCE_PLACE),
-            postgresql_where=sa.text(HOLDS_OCCURRENCE_PLACE),
+        # One seat, and one number, once per slot (occurrence) among the bookings holding a place.
+        _unique_where("uq_booking_slot_seat", HOLDS_PLACE, "duty_slot_id", "seat"),
+        _unique_where("uq_booking_slot_mobile", HOLDS_PLACE, "duty_slot_id", "mobile_digest"),
+        _unique_where("uq_booking_occurrence_seat", HOLDS_OCCURRENCE_PLACE, "reception_day_id", "day", "seat"),
+        _unique_where(
+            "uq_booking_occurrence_mobile", HOLDS_OCCURRENCE_PLACE, "reception_day_id", "day", "mobile_digest"
         ),
         sa.CheckConstraint("seat >= 1", name="seat_positive"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),

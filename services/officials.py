@@ -11,7 +11,6 @@ steps of the concern loop's table each (services.concern_flow), one request.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -37,7 +36,7 @@ from services.clock import local_today, to_local, utc_at
 from services.concern_flow import transition
 from services.errors import DomainError, TransitionRefused
 from services.permissions import manages_region
-from services.roster import RosterRefused, check_times, has_ended
+from services.roster import check_times, first_clash, still_to_come, weekly_days
 
 A = ConcernAction
 WEEK_DAYS = 7  # 本周领导进站: today and the six days after it
@@ -120,23 +119,12 @@ def add_hours(
     if all(o.id != official.id for o in officials_for(station)):
         raise OfficialRefused("not_an_official")
     db.session.execute(sa.select(Official.id).where(Official.id == official.id).with_for_update())
-    days = [day + timedelta(weeks=w) for w in range(repeat_weeks + 1)]
-    clash = db.session.scalar(
-        sa.select(OfficeHour)
-        .where(
-            OfficeHour.official_id == official.id,
-            OfficeHour.day.in_(days),
-            OfficeHour.starts_at < ends_at,
-            OfficeHour.ends_at > starts_at,
-        )
-        .order_by(OfficeHour.day, OfficeHour.starts_at)
-        .limit(1)
-    )
+    days, series = weekly_days(day, repeat_weeks)
+    clash = first_clash(OfficeHour, OfficeHour.official_id == official.id, days, starts_at, ends_at)
     if clash is not None:
         raise OfficialRefused(
             "overlap", day=clash.day, starts_at=clash.starts_at, ends_at=clash.ends_at, station=clash.station.name
         )
-    series = secrets.token_hex(8) if repeat_weeks else None
     hours = [
         OfficeHour(station=station, official=official, day=d, starts_at=starts_at, ends_at=ends_at, series=series)
         for d in days
@@ -161,17 +149,7 @@ def remove_hours(
     actor: User, station: Station, hour: OfficeHour, *, whole_series: bool = False, now: datetime | None = None
 ) -> int:
     """Remove office hours that have not ended (one, or the rest of its series)."""
-    if hour.station_id != station.id:
-        raise RosterRefused("not_this_station")
-    if whole_series and hour.series:
-        candidates = db.session.scalars(
-            sa.select(OfficeHour).where(OfficeHour.series == hour.series, OfficeHour.station_id == station.id)
-        ).all()
-        doomed = [h for h in candidates if not has_ended(h.day, h.ends_at, now)]
-    else:
-        doomed = [hour] if not has_ended(hour.day, hour.ends_at, now) else []
-    if not doomed:
-        raise RosterRefused("in_the_past")
+    doomed = still_to_come(OfficeHour, hour, station, whole_series=whole_series, now=now)
     log(
         actor,
         "office_hours.removed",

@@ -9,12 +9,13 @@ never removed.
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import DutySlot, Representative, Station, User
+from models import DutySlot, OfficeHour, Representative, Station, User
 from services.audit import log
 from services.clock import local_now, to_utc, utc_at
 from services.errors import DomainError
@@ -24,6 +25,10 @@ from services.workdays import FIRST_YEAR, LAST_YEAR
 
 ROSTER_DAYS = 28  # the roster page shows today and the next four weeks
 STATION_LIST_LIMIT = 200  # the back-office home lists at most this many; the filter finds the rest
+
+
+# An entry of a weekly schedule: a roster slot, or an official's office hours.
+Scheduled = TypeVar("Scheduled", DutySlot, OfficeHour)
 
 
 class RosterRefused(DomainError):
@@ -114,6 +119,45 @@ def check_times(day: date, starts_at: time, ends_at: time, repeat_weeks: int, no
         raise RosterRefused("in_the_past")
 
 
+def weekly_days(day: date, repeat_weeks: int) -> tuple[list[date], str | None]:
+    """`day` and the same weekday of the next `repeat_weeks` weeks, and the series they share
+    (None for one day alone)."""
+    days = [day + timedelta(weeks=w) for w in range(repeat_weeks + 1)]
+    return days, (secrets.token_hex(8) if repeat_weeks else None)
+
+
+def first_clash(
+    model: type[Scheduled], whose: sa.ColumnElement[bool], days: list[date], starts_at: time, ends_at: time
+) -> Scheduled | None:
+    """The first entry of a weekly schedule (`whose`: one person's) on one of `days` that
+    overlaps `starts_at`–`ends_at`."""
+    return db.session.scalar(
+        sa.select(model)
+        .where(whose, model.day.in_(days), model.starts_at < ends_at, model.ends_at > starts_at)
+        .order_by(model.day, model.starts_at)
+        .limit(1)
+    )
+
+
+def still_to_come(
+    model: type[Scheduled], entry: Scheduled, station: Station, *, whole_series: bool, now: datetime | None
+) -> list[Scheduled]:
+    """What removing `entry` removes: it, or the rest of its series, leaving what has ended
+    (the attendance review and the records count it). Refuses: not_this_station, in_the_past."""
+    if entry.station_id != station.id:
+        raise RosterRefused("not_this_station")
+    if whole_series and entry.series:
+        candidates = db.session.scalars(
+            sa.select(model).where(model.series == entry.series, model.station_id == station.id).order_by(model.day)
+        ).all()
+    else:
+        candidates = [entry]
+    doomed = [e for e in candidates if not has_ended(e.day, e.ends_at, now)]
+    if not doomed:
+        raise RosterRefused("in_the_past")
+    return doomed
+
+
 def add_slots(
     actor: User,
     station: Station,
@@ -135,18 +179,8 @@ def add_slots(
     # Serialise roster changes for one representative (a PostgreSQL row lock; SQLite's
     # BEGIN IMMEDIATE already does), so two managers cannot book overlapping slots at once.
     db.session.execute(sa.select(Representative.id).where(Representative.id == rep.id).with_for_update())
-    days = [day + timedelta(weeks=w) for w in range(repeat_weeks + 1)]
-    clash = db.session.scalar(
-        sa.select(DutySlot)
-        .where(
-            DutySlot.representative_id == rep.id,
-            DutySlot.day.in_(days),
-            DutySlot.starts_at < ends_at,
-            DutySlot.ends_at > starts_at,
-        )
-        .order_by(DutySlot.day, DutySlot.starts_at)
-        .limit(1)
-    )
+    days, series = weekly_days(day, repeat_weeks)
+    clash = first_clash(DutySlot, DutySlot.representative_id == rep.id, days, starts_at, ends_at)
     if clash is not None:
         raise RosterRefused(
             "overlap",
@@ -155,7 +189,6 @@ def add_slots(
             ends_at=clash.ends_at,
             station=clash.station.name,
         )
-    series = secrets.token_hex(8) if repeat_weeks else None
     slots = [
         DutySlot(station=station, representative=rep, day=d, starts_at=starts_at, ends_at=ends_at, series=series)
         for d in days
@@ -182,19 +215,7 @@ def remove_slots(
     """Remove one slot, or every slot of its series that has not ended yet. A slot that
     has ended stays: the attendance review counts it. Its booked visits are called off.
     Returns how many were removed."""
-    if slot.station_id != station.id:
-        raise RosterRefused("not_this_station")
-    if whole_series and slot.series:
-        candidates = db.session.scalars(
-            sa.select(DutySlot)
-            .where(DutySlot.series == slot.series, DutySlot.station_id == station.id)
-            .order_by(DutySlot.day)
-        ).all()
-        doomed = [s for s in candidates if not has_ended(s.day, s.ends_at, now)]
-    else:
-        doomed = [slot] if not has_ended(slot.day, slot.ends_at, now) else []
-    if not doomed:
-        raise RosterRefused("in_the_past")
+    doomed = still_to_come(DutySlot, slot, station, whole_series=whole_series, now=now)
     log(
         actor,
         "roster.removed",
