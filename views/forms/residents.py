@@ -23,6 +23,7 @@ from services.limits import (
     CONCERN_CONTENT_MIN,
     CONTACT_MOBILE_INPUT_MAX,
     CONTACT_NAME_MAX,
+    MEETING_COMMENT_MAX,
     PHOTO_MB_MAX,
     PHOTOS_MAX,
     RATING_COMMENT_MAX,
@@ -134,6 +135,33 @@ class RatingForm(FlaskForm):
         if length > RATING_COMMENT_MAX:
             raise ValidationError(
                 _l("Please keep the comment to %(max)d characters (now %(n)d).", max=RATING_COMMENT_MAX, n=length)
+            )
+
+
+class MeetingRatingForm(FlaskForm):
+    """评议 of a representative's annual report at a 述职 meeting: one rating and an
+    optional comment."""
+
+    rating = RadioField(
+        _l("How well did the representative serve this year?"),
+        choices=Rating.choices,
+        validators=[InputRequired(message=_l("Please choose one of the three."))],
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        filters=[cleaned],
+        description=_l(
+            "At most %(max)d characters. Only the representative and the congress staff read it.",
+            max=MEETING_COMMENT_MAX,
+        ),
+        render_kw={"maxlength": MEETING_COMMENT_MAX},
+    )
+
+    def validate_comment(self, field):
+        length = len(field.data or "")
+        if length > MEETING_COMMENT_MAX:
+            raise ValidationError(
+                _l("Please keep the comment to %(max)d characters (now %(n)d).", max=MEETING_COMMENT_MAX, n=length)
             )
 
 
