@@ -36,7 +36,7 @@ def _meeting(code: str, meeting_id: int) -> tuple[Station, ReportMeeting]:
 
 
 def _form(station: Station, form: MeetingForm | None = None) -> MeetingForm:
-    form = form or MeetingForm(formdata=None, year=local_today().year - 1)
+    form = form or MeetingForm(formdata=None, year=local_today().year)
     form.representative.choices = [(r.id, r.name) for r in representatives_in_order(station)]
     return form
 
