@@ -5,6 +5,10 @@ results in the annual report and the figures."""
 
 import io
 import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -21,7 +25,7 @@ from services import meetings
 from services.clock import local_today
 from tests import factories
 from tests.conftest import FreshContextClient
-from tests.helpers import login
+from tests.helpers import NoRedirect, login
 
 
 @pytest.fixture
@@ -333,3 +337,33 @@ def test_the_figures_page_and_its_workbook_hold_the_meetings(app, client, cast):
     assert rows[0][0] == "行政区划" and rows[1][:4] == ("项城市", 1, 1, 1)
     login(client, cast["manager_b"])
     assert 'id="meeting-figures"' not in client.get("/manage/figures").get_data(as_text=True)
+
+
+def test_ten_taps_at_once_with_one_cookie_give_one_rating(app, cast, live_server):
+    """Real parallel requests (threads over HTTP): the unique token digest keeps one rating,
+    and every tap gets the same answer, never a server error."""
+    meeting = cast["meeting"]
+    url = f"{live_server}/m/{meeting.code}"
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(url) as page:
+        cookies = "; ".join(c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie"))
+    results: list[int] = []
+    start = threading.Barrier(10)
+
+    def tap() -> None:
+        body = urllib.parse.urlencode({"rating": "satisfied"}).encode()
+        request = urllib.request.Request(url, data=body, headers={"Cookie": cookies})
+        start.wait()
+        try:
+            with opener.open(request) as resp:
+                results.append(resp.status)
+        except urllib.error.HTTPError as err:
+            results.append(err.code)
+
+    threads = [threading.Thread(target=tap) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [303] * 10
+    assert len(ratings()) == 1
