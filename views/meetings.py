@@ -112,7 +112,8 @@ def rate(code: str):
     if not form.validate_on_submit():
         return _page(meeting, form, status=422)
     try:
-        if token is not None and _too_many(meeting):
+        # Counted only for what could be stored: a rating sent with the page's cookie, while open.
+        if token is not None and meeting_service.phase(meeting) == "open" and _too_many(meeting):
             raise MeetingRefused("too_many")
         meeting_service.rate(meeting, token, form.rating.data or "", form.comment.data or "", secret=_secret())
         db.session.commit()
