@@ -124,11 +124,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     import commands
-    from views import admin, audit, auth, bookings, duty, errors, health, hooks, kiosk, manage, my, officials, public
+    from views import (
+        admin,
+        audit,
+        auth,
+        bookings,
+        duty,
+        errors,
+        health,
+        hooks,
+        kiosk,
+        manage,
+        meetings,
+        my,
+        officials,
+        public,
+    )
 
     for blueprint in (
         public.bp,
         bookings.bp,
+        meetings.bp,
         my.bp,
         hooks.bp,
         auth.bp,

@@ -84,6 +84,7 @@ ENV_SETTINGS = {
     "BOOKINGS_PER_MOBILE_AHEAD": int,
     "BOOKINGS_PER_MOBILE_DAY": int,
     "BOOKING_REMINDER_HOUR": int,
+    "MEETING_RATING_RATE_LIMIT": str,
     "LOG_FORMAT": str,
     "METRICS_ALLOW": str,
     "METRICS_TOKEN": str,
@@ -223,6 +224,10 @@ class Config:
     BOOKINGS_PER_MOBILE_AHEAD = 3
     BOOKINGS_PER_MOBILE_DAY = 5
     BOOKING_REMINDER_HOUR = 9
+
+    # 述职 meetings (services/meetings.py): ratings one address may send for one meeting
+    # (POSTs of /m/<code>). A hall shares one Wi-Fi address: a room's worth, not one.
+    MEETING_RATING_RATE_LIMIT = f"{limits.MEETING_RATINGS_PER_ADDRESS} per day"
 
     # Observability (README, "Observability"). Log lines: "json" (one object a line) or
     # "text"; None: json under APP_ENV=production, text otherwise.

@@ -46,6 +46,7 @@ from models import (
     Outbox,
     ReceptionDay,
     Region,
+    ReportMeeting,
     Representative,
     Station,
     Unit,
@@ -461,6 +462,7 @@ def seed_demo() -> dict[str, int]:
     _seed_past_visits(stations)
     _seed_board(stations, regions)
     _seed_reception_bookings(stations)
+    _seed_meetings(stations)
     db.session.flush()
     return _counts()
 
@@ -524,6 +526,42 @@ def _seed_reception_bookings(stations: dict[str, Station]) -> None:
             bookings.book(occurrence, data, submission_key=f"demo-{row['mobile']}")
         except bookings.BookingRefused:
             continue  # full, or a number already booked there: the demo shows what fits
+
+
+def _seed_meetings(stations: dict[str, Station]) -> None:
+    """述职 meetings (demo_data/meetings.yaml) through services.meetings, each at the time it
+    happens: a held one scheduled a week before it and rated within its window, one to come.
+    A representative with a meeting for that year already is left alone. The demo sends no
+    message: the representatives' notices of the scheduling are taken out again."""
+    from services import meetings, notifications
+
+    last_message = db.session.scalar(sa.select(sa.func.max(Outbox.id))) or 0
+
+    now = utcnow()
+    secret = current_app.config["SECRET_KEY"]
+    staff = list(db.session.scalars(sa.select(User).where(User.role.in_([Role.STATION_MANAGER, Role.CONGRESS_STAFF]))))
+    today = local_today(now)
+    for index, row in enumerate(_yaml("meetings.yaml")["meetings"]):
+        station = stations.get(row["station"])
+        user = _first(User, username=row["rep"])
+        if station is None or user is None or user.representative is None:
+            continue
+        rep = user.representative
+        when = meetings.When(today + timedelta(days=int(row["days"])), _clock(row["from"]), _clock(row["until"]))
+        year = when.day.year
+        if _first(ReportMeeting, representative_id=rep.id, year=year) is not None:
+            continue
+        start = when.utc()[0]
+        meeting = meetings.schedule(
+            _reviewer(station, staff), station, rep, year, when, now=min(now, start) - timedelta(days=7)
+        )
+        votes = [rating for rating, n in (row.get("ratings") or {}).items() for _i in range(int(n))]
+        comments = {c["rating"]: c["text"] for c in row.get("comments") or []}
+        for n, rating in enumerate(votes):
+            comment = comments.pop(rating, "")
+            at = start + timedelta(minutes=n % 90)
+            meetings.rate(meeting, f"demo-{index}-{n}", rating, comment, secret=secret, now=at)
+    db.session.execute(sa.delete(Outbox).where(Outbox.id > last_message, Outbox.kind == notifications.MEETING_NEWS))
 
 
 def _seed_past_visits(stations: dict[str, Station]) -> None:

@@ -9,6 +9,7 @@ from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.duty import CheckInAttempt, Duty, DutySlot
 from models.imports import ImportUpload
 from models.kiosk import KioskDevice, KioskPairing
+from models.meeting import MeetingRating, ReportMeeting
 from models.mobile import MobileCode, ResidentMobile
 from models.official import OfficeHour, Official, OfficialSession
 from models.outbox import AuditLog, Outbox
@@ -45,12 +46,14 @@ __all__ = [
     "DutySlot",
     "KioskDevice",
     "KioskPairing",
+    "MeetingRating",
     "MobileCode",
     "OfficeHour",
     "Official",
     "OfficialSession",
     "Outbox",
     "Region",
+    "ReportMeeting",
     "Representative",
     "ResidentMobile",
     "Station",

@@ -13,7 +13,9 @@
   services.rep_pages): counted duties (services.duty_lines), hours and residents received
   on them, concerns taken up (the accept step on concerns assigned to them), concerns
   assigned to them closed in the period (services.figures.closed_in) and the
-  representative's rating among those rated.
+  representative's rating among those rated;
+- 述职 meetings per region (services.meetings.by_region): meetings held in the period, the
+  residents' ratings of them and how many were satisfied or basically satisfied.
 
 One query per measure for everyone in the table (grouped by the person or station), never
 a query per row. Duty and session minutes are summed in Python from one query's rows, so
@@ -34,6 +36,8 @@ from models.enums import BookingStatus as B
 from models.enums import ConcernAction as A
 from models.enums import DutyStatus, RepLevel
 from services.figures import SATISFIED, Period, closed_in
+from services.meetings import RegionRow
+from services.meetings import by_region as meetings_by_region
 from services.permissions import overseen_stations_clause, representatives_clause
 
 # --- bookings -------------------------------------------------------------------------------
@@ -263,9 +267,21 @@ class ActivityFigures:
     officials: list[OfficialRow]
     representatives: list[RepRow]
     representatives_total: RepRow
+    meetings: list[RegionRow] = field(default_factory=list)
+    meetings_total: RegionRow = field(default_factory=lambda: RegionRow(0, ""))
 
 
 def activity(user: User, period: Period, now: datetime) -> ActivityFigures:
     booking_rows, booking_total = bookings(user, period)
     reps = representatives(user, period)
-    return ActivityFigures(period, booking_rows, booking_total, officials(user, period, now), reps, rep_totals(reps))
+    meeting_rows, meeting_total = meetings_by_region(user, period, now)
+    return ActivityFigures(
+        period,
+        booking_rows,
+        booking_total,
+        officials(user, period, now),
+        reps,
+        rep_totals(reps),
+        meeting_rows,
+        meeting_total,
+    )

@@ -15,9 +15,13 @@ TRACKING_CODE_LENGTH = 10  # 31^10 ≈ 8.2e14 (~49 bits): not worth guessing
 # A booked visit's code: shorter than a tracking code, so the two are never confused
 # (31^8 ≈ 8.5e11, ~40 bits; failed look-ups are rate limited like tracking codes).
 BOOKING_CODE_LENGTH = 8
+# A 述职 meeting's code (/m/<code>), shown on a screen for one afternoon: a booking code's
+# length, so that it cannot be guessed before the meeting.
+MEETING_CODE_LENGTH = 8
 
 _TRACKING_RE = re.compile(f"^[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}$")
 _BOOKING_RE = re.compile(f"^[{ALPHABET}]{{{BOOKING_CODE_LENGTH}}}$")
+_MEETING_RE = re.compile(f"^[{ALPHABET}]{{{MEETING_CODE_LENGTH}}}$")
 _STATION_RE = re.compile(f"^[{ALPHABET}]{{4,12}}$")
 
 
@@ -86,6 +90,16 @@ def normalize_booking_code(raw: str) -> str | None:
     """Accept any case, spaces and dashes; None when it cannot be a booking code."""
     code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
     return code if _BOOKING_RE.match(code) else None
+
+
+def new_meeting_code() -> str:
+    return random_code(MEETING_CODE_LENGTH)
+
+
+def normalize_meeting_code(raw: str) -> str | None:
+    """Any case; None when it cannot be a meeting code."""
+    code = (raw or "").strip().upper()
+    return code if _MEETING_RE.match(code) else None
 
 
 def normalize_station_code(raw: str) -> str | None:

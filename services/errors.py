@@ -33,3 +33,10 @@ class TransitionRefused(DomainError):
 
 class KioskRefused(DomainError):
     pass
+
+
+class MeetingRefused(DomainError):
+    """A 述职 meeting (services.meetings). Scheduling: station_inactive,
+    not_station_representative, bad_year, in_past, ends_before_start, too_long, started,
+    cancelled. Rating: cancelled, not_open, closed, bad_rating, comment_too_long, no_cookie,
+    too_many."""

@@ -469,6 +469,8 @@ OFFICIAL_HEADERS = (
     "答复（件）",
 )
 OFFICIAL_WIDTHS = (12, 24, 14, 12, 16, 12, 16, 12)
+MEETING_HEADERS = ("行政区划", "述职评议会（场）", "群众评议（人次）", "满意（人次）", "满意率")
+MEETING_WIDTHS = (20, 18, 18, 14, 10)
 
 
 def _rate(satisfied: int, rated: int):
@@ -492,7 +494,7 @@ def _rep_line(row) -> list:
 
 
 def activity_xlsx(made, now: datetime) -> bytes:
-    """履职信息通报, bookings and officials on three sheets, and what was exported. The level
+    """履职信息通报, bookings, officials and 述职 meetings on four sheets, and what was exported. The level
     labels come from the Chinese catalogue whatever the exporting user reads."""
     with force_locale("zh_Hans"):
         rep_rows = [_rep_line(row) for row in made.representatives]
@@ -512,6 +514,11 @@ def activity_xlsx(made, now: datetime) -> bytes:
         [o.name, o.unit, o.post, o.sessions, o.hours, o.taken, o.dispatched, o.answered] for o in made.officials
     ]
     _sheet(wb.create_sheet("部门人员进站"), OFFICIAL_HEADERS, official_rows, OFFICIAL_WIDTHS)
+    meeting_rows = [
+        [m.name or TOTAL_LABEL, m.held, m.ratings, m.satisfied, _rate(m.satisfied, m.ratings)]
+        for m in [*made.meetings, *([made.meetings_total] if made.meetings else [])]
+    ]
+    _sheet(wb.create_sheet("述职评议"), MEETING_HEADERS, meeting_rows, MEETING_WIDTHS)
     notes = [
         ["统计期间", f"{made.period.start.isoformat()} 至 {made.period.end.isoformat()}"],
         ["导出时间", _local(now)],
@@ -537,4 +544,5 @@ def record_activity_export(actor: User, made) -> None:
         representatives=len(made.representatives),
         stations=len(made.bookings),
         officials=len(made.officials),
+        meeting_regions=len(made.meetings),
     )

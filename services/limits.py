@@ -33,6 +33,14 @@ BOOKING_CODE_INPUT_MAX = 30
 SLOT_CAPACITY_MAX = 50  # residents who may book one roster slot
 RECEPTION_CAPACITY_DEFAULT = 10  # residents who may book one date of a reception day (its column's default)
 
+# --- a resident's rating of a 述职 meeting ---------------------------------------------------
+
+MEETING_COMMENT_MAX = 300  # meeting_rating.comment's column
+# Ratings one address may send for one meeting: a hall of residents on one Wi-Fi shares an
+# address, so it is a room's worth (the MEETING_RATING_RATE_LIMIT setting's default).
+MEETING_RATINGS_PER_ADDRESS = 100
+MEETING_HOURS_MAX = 12  # a meeting's rating window, at most
+
 # --- staff --------------------------------------------------------------------------------------
 
 NOTE_MAX = 2000  # a note on an action taken on a concern

@@ -37,7 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
-from models import Booking, Concern, ConcernEvent, Outbox, Representative, User, utcnow
+from models import Booking, Concern, ConcernEvent, Outbox, ReportMeeting, Representative, User, utcnow
 from models.enums import ConcernAction, OutboxStatus, Role
 from services import audit, resident_mobile
 from services.clock import to_local
@@ -552,5 +552,40 @@ def queue_rep_called_off(
         )
         link = _("Sign in to see your roster: %(url)s", url=f"{_base_url()}/me")
         row = _staff_row_with(rep.user, _Staff(line), BOOKING_REP_CALLED_OFF, link, None, booking_id=booking.id)
+    db.session.add(row)
+    return [row]
+
+
+# --- 述职 meetings (services.meetings) -----------------------------------------------------
+
+MEETING_NEWS = "meeting.news"
+_MEETING_LINES = {
+    "scheduled": _l(
+        "You are to present your %(year)d annual report at %(station)s on %(when)s; residents will rate it."
+    ),
+    "moved": _l("Your %(year)d annual report meeting at %(station)s is moved to %(when)s."),
+    "cancelled": _l("Your %(year)d annual report meeting at %(station)s on %(when)s is cancelled."),
+}
+
+
+def _meeting_when(meeting: ReportMeeting) -> str:
+    start, end = to_local(meeting.starts_at), to_local(meeting.ends_at)
+    return f"{start.month}月{start.day}日 {start:%H:%M}–{end:%H:%M}"
+
+
+def queue_meeting_news(meeting: ReportMeeting, actor: User | None, what: str) -> list[Outbox]:
+    """The representative hears that their 述职 meeting was scheduled, moved or cancelled
+    (`what`), unless they did it themselves or their account is switched off."""
+    rep = meeting.representative
+    if not rep.user.active or (actor is not None and actor.id == rep.user.id):
+        return []
+    with force_locale(LOCALE):
+        line = str(_MEETING_LINES[what]) % {
+            "year": meeting.year,
+            "station": meeting.station.name,
+            "when": _meeting_when(meeting),
+        }
+        link = _("Sign in to see your annual report: %(url)s", url=f"{_base_url()}/me/report/{meeting.year}")
+        row = _staff_row_with(rep.user, _Staff(line), MEETING_NEWS, link, None)
     db.session.add(row)
     return [row]

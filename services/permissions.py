@@ -28,6 +28,7 @@ from models import (
     OfficialSession,
     ReceptionDay,
     Region,
+    ReportMeeting,
     Representative,
     Station,
     Unit,
@@ -113,6 +114,10 @@ class Permission(StrEnum):
     # The station's board (公开栏): rules, activities, reception days; a region's notices.
     BOARD_MANAGE = "board.manage"
     NOTICE_MANAGE = "board.notice"
+    # 述职 meetings: scheduling, moving and cancelling one at a station; showing its code
+    # (the screen at the meeting, the printed sheet, the QR image) and reading its results.
+    MEETING_MANAGE = "meeting.manage"
+    MEETING_SHOW = "meeting.show"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -169,7 +174,7 @@ def _own_rep(user: User) -> Representative | None:
 def _station_of(obj) -> Station | None:
     if isinstance(obj, Station):
         return obj
-    if isinstance(obj, (Duty, OfficialSession, Concern, Booking, DutySlot, Activity, ReceptionDay)):
+    if isinstance(obj, (Duty, OfficialSession, Concern, Booking, DutySlot, Activity, ReceptionDay, ReportMeeting)):
         return obj.station
     return None
 
@@ -344,6 +349,16 @@ def _booking_rule(*overseers: str):
     return frozenset({REP, *overseers}), scope
 
 
+def _own_meeting_or_oversees(user, obj) -> bool:
+    """A 述职 meeting: the representative presenting it, and the station's overseers."""
+    if not isinstance(obj, ReportMeeting):
+        return False
+    if user.role == REP:
+        rep = _own_rep(user)
+        return rep is not None and obj.representative_id == rep.id
+    return oversees_station(user, obj.station)
+
+
 def _may_invite(user, obj) -> bool:
     """Who may send an account its set-password link (an invitation, or a new password):
     an admin anyone; congress staff the representatives, station managers and unit
@@ -496,6 +511,11 @@ RULES: dict[str, Rule] = {
     P.BOARD_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     # A notice to every station of a region: the region's congress staff (and admins).
     P.NOTICE_MANAGE: (frozenset({STAFF, ADMIN}), _notice_in_reach),
+    # 述职 meetings: whoever looks after the station schedules one there (a station, or the
+    # meeting itself to move or cancel it); the representative presenting it shows its code
+    # at the meeting, as do the station's overseers.
+    P.MEETING_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
+    P.MEETING_SHOW: (frozenset({REP, MGR, STAFF, ADMIN}), _own_meeting_or_oversees),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps

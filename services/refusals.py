@@ -22,7 +22,15 @@ from services.account_links import LinkRefused
 from services.auth import LOCK_MINUTES, AuthRefused
 from services.board import BoardRefused
 from services.bookings import BookingRefused
-from services.errors import CheckInRefused, ConcernRefused, DomainError, KioskRefused, PhotoRefused, TransitionRefused
+from services.errors import (
+    CheckInRefused,
+    ConcernRefused,
+    DomainError,
+    KioskRefused,
+    MeetingRefused,
+    PhotoRefused,
+    TransitionRefused,
+)
 from services.imports import ImportRefused
 from services.officials import OfficialRefused
 from services.reference import Problem, ReferenceRefused
@@ -75,6 +83,7 @@ KD, F, RG, L, S, IM = KioskRefused, ReferenceRefused, RegionRefused, LinkRefused
 OF = OfficialRefused
 B = BookingRefused
 BD = BoardRefused
+MT = MeetingRefused
 Key = tuple[type[DomainError], str, str | None]
 
 WORDS: dict[Key, Wording] = {
@@ -560,6 +569,30 @@ WORDS: dict[Key, Wording] = {
     (BD, "not_repeating", None): Wording(_l("Only a repeating reception day can be ended; cancel a one-off one.")),
     (BD, "cancelled", None): Wording(_l("This reception day has been cancelled.")),
     (BD, "bad_capacity", None): Wording(_l("Please give a number of places from 0 to %(maximum)d."), "capacity"),
+    # 述职 meetings: scheduling them, and the residents' rating
+    (MT, "station_inactive", None): Wording(_l("This station is closed: no meeting can be held there.")),
+    (MT, "not_station_representative", None): Wording(
+        _l("Please choose among this station's representatives."), "representative"
+    ),
+    (MT, "bad_year", None): Wording(
+        _l("Please choose the year of a report already due: %(first)d to %(latest)d."),
+        "year",
+    ),
+    (MT, "in_past", None): Wording(_l("This time has passed. Please choose a time still to come."), "day"),
+    (MT, "ends_before_start", None): Wording(_l("The end time must be after the start time."), "ends_at"),
+    (MT, "too_long", None): Wording(_l("Residents rate for at most %(hours)d hours."), "ends_at"),
+    (MT, "started", None): Wording(_l("This meeting has begun: it can no longer be moved or cancelled.")),
+    (MT, "cancelled", None): Wording(_l("This meeting was cancelled.")),
+    (MT, "not_open", None): Wording(_l("Rating opens when the meeting begins.")),
+    (MT, "closed", None): Wording(_l("Rating has closed: the meeting is over.")),
+    (MT, "no_cookie", None): Wording(
+        _l("Your browser did not keep this page's cookie. Please allow cookies, open the page again and rate.")
+    ),
+    (MT, "bad_rating", None): Wording(_l("Please choose one of the three."), "rating"),
+    (MT, "comment_too_long", None): Wording(_KEEP_IT_TO, "comment", params=lambda d: {"n": d["maximum"]}),
+    (MT, "too_many", None): Wording(
+        _l("Too many ratings have come from your network for this meeting. Please ask the station's staff.")
+    ),
 }
 
 

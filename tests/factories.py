@@ -172,3 +172,26 @@ def booking(slot_obj, mobile: str = "13912345678", seat: int = 1, **kw):
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+def meeting(station_obj, rep, *, starts_in_minutes: int = -30, minutes: int = 120, year: int = 2025, **kw):
+    """A 述职 meeting at `station_obj`, its rating window starting `starts_in_minutes` from
+    now (open now, by default) and lasting `minutes`."""
+    from datetime import timedelta
+
+    from models import ReportMeeting
+    from services.codes import new_meeting_code
+
+    start = utcnow().replace(microsecond=0) + timedelta(minutes=starts_in_minutes)
+    obj = ReportMeeting(
+        code=kw.pop("code", None) or new_meeting_code(),
+        station_id=station_obj.id,
+        representative_id=rep.id,
+        year=year,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        **kw,
+    )
+    db.session.add(obj)
+    db.session.flush()
+    return obj

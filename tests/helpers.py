@@ -1,5 +1,7 @@
 """Helpers shared by view tests."""
 
+import urllib.request
+
 from extensions import SESSION_KEY, db
 from models import utcnow
 from services import sessions
@@ -17,3 +19,10 @@ def login(client, user, *, now=None) -> str:
         s["_fresh"] = True
         s[SESSION_KEY] = key
     return key
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """For urllib against the live server: a 303 is an answer to read, not to follow."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None

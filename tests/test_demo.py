@@ -14,19 +14,23 @@ from models import (
     ConcernEvent,
     Duty,
     DutySlot,
+    MeetingRating,
     OfficeHour,
     Official,
     OfficialSession,
     Region,
+    ReportMeeting,
     Representative,
     Station,
     Unit,
     User,
     representative_station,
+    utcnow,
 )
 from models.enums import (
     BookingStatus,
     ConcernStatus,
+    Rating,
     RegionLevel,
     RepLevel,
     Role,
@@ -109,7 +113,7 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
         assert first["officials"] >= 1 and first["office_hours"] >= 4
         # Booked visits show on the demo stations (demo_data/bookings.yaml): three of them.
         assert first["bookings"] >= 5
-        from services.clock import local_today
+        from services.clock import local_today, to_local
 
         on_slots = sa.select(sa.func.count(sa.distinct(Booking.station_id))).where(
             Booking.duty_slot_id.is_not(None), Booking.status == BookingStatus.BOOKED
@@ -131,6 +135,20 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             sa.select(ConcernEvent.action).where(ConcernEvent.action.in_(["official_take", "official_dispatch"]))
         ).all()
         assert sorted(steps) == ["official_dispatch", "official_take"]
+        # 述职 meetings (meetings.yaml): one held, rated by the residents present, one to come.
+        held, coming = db.session.scalars(sa.select(ReportMeeting).order_by(ReportMeeting.starts_at)).all()
+        assert held.starts_at < utcnow() < coming.starts_at
+        assert held.year == to_local(held.starts_at).year and coming.year == to_local(coming.starts_at).year
+        rated = dict(
+            db.session.execute(
+                sa.select(MeetingRating.rating, sa.func.count())
+                .where(MeetingRating.meeting_id == held.id)
+                .group_by(MeetingRating.rating)
+            ).all()
+        )
+        assert rated == {Rating.SATISFIED: 21, Rating.BASICALLY_SATISFIED: 6, Rating.DISSATISFIED: 2}
+        assert db.session.scalar(sa.select(sa.func.count()).where(MeetingRating.comment.is_not(None))) == 3
+        assert not db.session.scalars(sa.select(MeetingRating).where(MeetingRating.meeting_id == coming.id)).all()
 
 
 def test_demo_covers_every_kind_category_level_and_unit_kind(demo_app):

@@ -19,6 +19,7 @@ from models import Concern, utcnow
 from services.concerns import DUPLICATE_WINDOW, ConcernInput, submit_concern
 from services.storage import LocalStorage
 from tests import factories
+from tests.helpers import NoRedirect
 
 TEXT = "小区门口的路灯坏了两个月，晚上出行很不方便。"
 
@@ -74,11 +75,6 @@ def _session_of(cookie_header: str) -> dict:
     payload = value.lstrip(".").split(".")[0]
     raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     return json.loads(zlib.decompress(raw) if compressed else raw)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def test_ten_parallel_sends_with_new_form_keys_make_one_concern(app, site, live_server):

@@ -142,6 +142,21 @@ MATRIX: dict[tuple[str, str], str] = {
     ("booking.view_contact",      "booking_b"):         "-   -   -   -     -    -   -",
     ("booking.view_contact",      "station_a"):         "-   -   -   -     -    -   -",
 
+    # 述职 meetings: meeting_a_mine is the representative's at A, meeting_a_other a
+    # colleague's at A, meeting_b at B. Scheduling is on the station (or the meeting itself,
+    # to move or cancel it); showing the code is for the one presenting and the overseers.
+    ("meeting.manage",            "station_a"):         "-   -   Y   Y     -    Y   -",
+    ("meeting.manage",            "station_b"):         "-   -   -   -     -    Y   -",
+    ("meeting.manage",            "station_inactive"):  "-   -   Y   Y     -    Y   -",
+    ("meeting.manage",            "meeting_a_mine"):    "-   -   Y   Y     -    Y   -",
+    ("meeting.manage",            "meeting_b"):         "-   -   -   -     -    Y   -",
+    ("meeting.manage",            "none"):              "-   -   -   -     -    -   -",
+    ("meeting.show",              "meeting_a_mine"):    "-   Y   Y   Y     -    Y   -",
+    ("meeting.show",              "meeting_a_other"):   "-   -   Y   Y     -    Y   -",
+    ("meeting.show",              "meeting_b"):         "-   -   -   -     -    Y   -",
+    ("meeting.show",              "station_a"):         "-   -   -   -     -    -   -",
+    ("meeting.show",              "none"):              "-   -   -   -     -    -   -",
+
     # the closed loop: concern_a_mine is at A, taken up by the representative and sent to the
     # handler's unit; concern_a_other at A, another representative's; concern_b at B;
     # concern_b_mine at B but taken up by the representative (assigned beyond their stations)
@@ -413,6 +428,9 @@ def world(db):
             "booking_a_mine": factories.booking(factories.slot(a, rep_own)),
             "booking_a_other": factories.booking(factories.slot(a, rep_other)),
             "booking_b": factories.booking(factories.slot(b, rep_b)),
+            "meeting_a_mine": factories.meeting(a, rep_own),
+            "meeting_a_other": factories.meeting(a, rep_other),
+            "meeting_b": factories.meeting(b, rep_b),
             "concern_a_to_me": factories.concern(a, addressed_rep=rep_own),
             "concern_a_to_other": factories.concern(a, addressed_rep=rep_other),
             "concern_a_passed": factories.concern(a, addressed_rep=rep_other, passed_at=datetime(2026, 1, 5)),

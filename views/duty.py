@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db, limiter, login_manager
-from models import Duty
+from models import Duty, utcnow
 from models.enums import Role
 from services import bookings as booking_service
 from services import clock, inbox, refusals, reports
 from services import duty as duty_service
+from services import meetings as meeting_service
 from services import stations as station_service
 from services.errors import CheckInRefused
 from services.figures import FIRST_YEAR, LAST_YEAR
@@ -172,6 +173,7 @@ def me():
         concern_boxes=boxes,
         panel=panel,
         bookings=booking_service.rep_bookings(rep, clock.local_today()),
+        meetings=meeting_service.upcoming_for(rep),
         today=clock.local_today(),
         mark_form=MarkForm(formdata=None),
     )
@@ -192,10 +194,14 @@ def report_page(rep, year: int, *, back: str):
     require_or_abort(P.DUTY_VIEW_FILE, rep)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404)
+    presented = meeting_service.report_meetings(rep, year)
     return render_template(
         "duty/report.html",
         rep=rep,
         report=reports.annual_report(rep, year),
+        meetings=presented,
+        meetings_total=meeting_service.overall(presented),
+        now=utcnow(),
         year=year,
         back=back,
         percent=percent,

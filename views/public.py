@@ -240,12 +240,16 @@ def station_qr(code: str, fmt: str):
     _st, instead = _station_for(code, with_representatives=False, closed_ok=True)
     if instead is not None:
         return instead
-    url = station_url(code)
+    return qr_image(station_url(code), fmt)
+
+
+def qr_image(url: str, fmt: str, *, cache: str = "public, max-age=86400") -> Response:
+    """The QR image of `url` (services.qr) as a PNG or SVG response, with an ETag."""
     if fmt == "png":
         response = Response(qr_png(url), mimetype="image/png")
     else:
         response = Response(qr_svg(url), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Cache-Control"] = cache
     response.add_etag()
     return response.make_conditional(request)
 
@@ -749,14 +753,7 @@ def rep_qr(code: str, fmt: str):
     # Served whatever the term: a card printed years ago still leads to the page that says
     # where to go instead.
     _rep_or_404(code)
-    url = rep_url(code)
-    if fmt == "png":
-        response = Response(qr_png(url), mimetype="image/png")
-    else:
-        response = Response(qr_svg(url), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    response.add_etag()
-    return response.make_conditional(request)
+    return qr_image(rep_url(code), fmt)
 
 
 CARDS_PER_SHEET = rep_pages.CARDS_PER_SHEET

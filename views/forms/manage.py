@@ -8,6 +8,13 @@ from wtforms.widgets import NumberInput
 
 from services.limits import REPEAT_WEEKS_MAX, REVIEW_NOTE_MAX
 
+
+def station_representative(_form, field) -> None:
+    """The representative chosen is one of the choices the view gave: the station's."""
+    if field.data not in {value for value, _label in field.choices}:
+        raise ValidationError(_l("Please choose a representative of this station."))
+
+
 # --- the roster (排班) ----------------------------------------------------------------------------
 
 
@@ -15,7 +22,9 @@ class SlotForm(FlaskForm):
     """Put a representative of the station on the roster, once or weekly. The view fills
     the representatives' choices."""
 
-    representative = SelectField(_l("Representative"), coerce=int, validate_choice=False)
+    representative = SelectField(
+        _l("Representative"), coerce=int, validate_choice=False, validators=[station_representative]
+    )
     day = DateField(_l("Date"), validators=[InputRequired(message=_l("Please choose a date."))])
     starts_at = TimeField(_l("From"), validators=[InputRequired(message=_l("Please give a start time."))])
     ends_at = TimeField(_l("Until"), validators=[InputRequired(message=_l("Please give an end time."))])
@@ -27,10 +36,6 @@ class SlotForm(FlaskForm):
         widget=NumberInput(min=0, max=REPEAT_WEEKS_MAX),
         render_kw={"inputmode": "numeric"},
     )
-
-    def validate_representative(self, field):
-        if field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Please choose a representative of this station."))
 
 
 class SlotRemoveForm(FlaskForm):
@@ -67,3 +72,29 @@ class OfficeHourForm(SlotForm):
     def validate_official(self, field):
         if field.data not in {value for value, _label in field.choices}:
             raise ValidationError(_l("Please choose an official of a unit of this region."))
+
+
+# --- 述职 meetings ----------------------------------------------------------------------------
+
+
+class MeetingTimeForm(FlaskForm):
+    """A 述职 meeting's day and its rating window (local time): moving a meeting."""
+
+    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Please choose a date."))])
+    starts_at = TimeField(_l("Rating opens"), validators=[InputRequired(message=_l("Please give a start time."))])
+    ends_at = TimeField(_l("Rating closes"), validators=[InputRequired(message=_l("Please give an end time."))])
+
+
+class MeetingForm(MeetingTimeForm):
+    """Schedule a 述职 meeting: which representative presents which year's report. The view
+    fills the representatives' choices."""
+
+    representative = SelectField(
+        _l("Representative"), coerce=int, validate_choice=False, validators=[station_representative]
+    )
+    year = IntegerField(
+        _l("Report of the year"),
+        validators=[InputRequired(message=_l("Please give the year of the report."))],
+        widget=NumberInput(min=2000, max=2100),
+        render_kw={"inputmode": "numeric"},
+    )

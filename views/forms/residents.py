@@ -23,6 +23,7 @@ from services.limits import (
     CONCERN_CONTENT_MIN,
     CONTACT_MOBILE_INPUT_MAX,
     CONTACT_NAME_MAX,
+    MEETING_COMMENT_MAX,
     PHOTO_MB_MAX,
     PHOTOS_MAX,
     RATING_COMMENT_MAX,
@@ -106,35 +107,56 @@ class ConcernForm(FlaskForm):
             raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
 
 
+def rating_field(label) -> RadioField:
+    """满意 / 基本满意 / 不满意, one of the three required. The choices' titles are read per
+    request (in the visitor's language), hence the callable."""
+    return RadioField(
+        label, choices=Rating.choices, validators=[InputRequired(message=_l("Please choose one of the three."))]
+    )
+
+
+def comment_field(maximum: int, description) -> TextAreaField:
+    """An optional comment of at most `maximum` characters, said with how many were typed."""
+
+    def within(_form, field) -> None:
+        length = len(field.data or "")
+        if length > maximum:
+            raise ValidationError(
+                _l("Please keep the comment to %(max)d characters (now %(n)d).", max=maximum, n=length)
+            )
+
+    return TextAreaField(
+        _l("Comment (optional)"),
+        filters=[cleaned],
+        validators=[within],
+        description=description,
+        render_kw={"maxlength": maximum},
+    )
+
+
 class RatingForm(FlaskForm):
     """群众评单 on the tracking page: two ratings and an optional comment."""
 
     # Titles are read per request (in the visitor's language), hence the callable.
-    unit_rating = RadioField(
-        _l("The handling unit's answer"),
-        choices=Rating.choices,
-        validators=[InputRequired(message=_l("Please choose one of the three."))],
-    )
-    rep_rating = RadioField(
-        _l("The representative's follow-up"),
-        choices=Rating.choices,
-        validators=[InputRequired(message=_l("Please choose one of the three."))],
-    )
-    comment = TextAreaField(
-        _l("Comment (optional)"),
-        filters=[cleaned],
-        description=_l("At most %(max)d characters.", max=RATING_COMMENT_MAX),
-        render_kw={"maxlength": RATING_COMMENT_MAX},
-    )
+    unit_rating = rating_field(_l("The handling unit's answer"))
+    rep_rating = rating_field(_l("The representative's follow-up"))
+    comment = comment_field(RATING_COMMENT_MAX, _l("At most %(max)d characters.", max=RATING_COMMENT_MAX))
     # The round the page showed: a double tap or an old page must not rate a later round.
     round = HiddenField()
 
-    def validate_comment(self, field):
-        length = len(field.data or "")
-        if length > RATING_COMMENT_MAX:
-            raise ValidationError(
-                _l("Please keep the comment to %(max)d characters (now %(n)d).", max=RATING_COMMENT_MAX, n=length)
-            )
+
+class MeetingRatingForm(FlaskForm):
+    """评议 of a representative's annual report at a 述职 meeting: one rating and an
+    optional comment."""
+
+    rating = rating_field(_l("How well did the representative serve this year?"))
+    comment = comment_field(
+        MEETING_COMMENT_MAX,
+        _l(
+            "At most %(max)d characters. Only the representative and the congress staff read it.",
+            max=MEETING_COMMENT_MAX,
+        ),
+    )
 
 
 class WithdrawForm(FlaskForm):

@@ -14,6 +14,7 @@ from views.manage import (  # noqa: E402,F401  (routes register on bp)
     imports,
     kiosk,
     lifecycle,
+    meetings,
     notifications,
     officials,
     reference,

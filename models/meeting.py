@@ -1,0 +1,69 @@
+"""述职 meetings: a representative presents their annual report at a station, and the
+residents present rate it (满意 / 基本满意 / 不满意), one rating per phone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.enums import Rating
+
+if TYPE_CHECKING:
+    from models.station import Station
+    from models.user import Representative, User
+
+
+class ReportMeeting(TimestampMixin, Base):
+    """A representative's annual report (`year`) presented at a station. Residents rate it
+    at /m/<code> from `starts_at` until `ends_at` (naive UTC): the rating window. Moved or
+    cancelled only before it starts (services.meetings); a cancelled one keeps its row."""
+
+    __tablename__ = "report_meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    representative_id: Mapped[int] = mapped_column(sa.ForeignKey("representative.id", ondelete="CASCADE"))
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"), index=True)
+    year: Mapped[int]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    representative: Mapped[Representative] = relationship()
+    station: Mapped[Station] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+
+    __table_args__ = (
+        sa.Index("ix_report_meeting_rep_year", "representative_id", "year"),
+        sa.Index("ix_report_meeting_starts_at", "starts_at"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+    )
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class MeetingRating(Base):
+    """One resident's rating of a 述职 meeting. No account and no personal data: the phone
+    is known only by a keyed digest of the random token in its signed cookie, unique, so the
+    same cookie (two taps, the page sent again) never rates twice."""
+
+    __tablename__ = "meeting_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("report_meeting.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[Rating] = mapped_column(enum_column(Rating, "rating"))
+    comment: Mapped[str | None] = mapped_column(sa.String(300))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[ReportMeeting] = relationship()
