@@ -33,3 +33,7 @@ class TransitionRefused(DomainError):
 
 class KioskRefused(DomainError):
     pass
+
+
+class SuggestionRefused(DomainError):
+    """A representative's suggestion: what the form or the step lacks (services.suggestion_flow)."""
