@@ -124,7 +124,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     import commands
-    from views import admin, audit, auth, bookings, duty, errors, health, hooks, kiosk, manage, my, officials, public
+    from views import (
+        admin,
+        audit,
+        auth,
+        bookings,
+        duty,
+        errors,
+        health,
+        hooks,
+        kiosk,
+        manage,
+        my,
+        officials,
+        public,
+        suggestions,
+    )
 
     for blueprint in (
         public.bp,
@@ -133,6 +148,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hooks.bp,
         auth.bp,
         duty.bp,
+        suggestions.bp,
         officials.bp,
         kiosk.bp,
         manage.bp,

@@ -859,6 +859,16 @@ def units_in_reach(concern: Concern) -> sa.ColumnElement[bool]:
     )
 
 
+def suggestion_units_clause(suggestion: Suggestion) -> sa.ColumnElement[bool]:
+    """The units a suggestion may be assigned to (lead or co-unit): active, taking work, of
+    its region or a region above it."""
+    return sa.and_(
+        Unit.region_id.in_([r.id for r in suggestion.region.path()]),
+        Unit.is_active,
+        Unit.receives_dispatches,
+    )
+
+
 def may_dispatch_to(concern: Concern, unit: Unit | None) -> bool:
     return (
         unit is not None

@@ -164,6 +164,7 @@ STEPS = (
         None,
         when=_has_co_units,
         note_required=True,
+        note_public=False,  # between the units (and staff): the representative reads the reply
         title=_l("Opinion of a co-unit"),
         button=_l("Give your unit's opinion"),
         note_label=_l("Your unit's opinion (the lead unit reads it)"),
@@ -253,6 +254,11 @@ def action_title(action: str, for_resident: bool = False) -> str:
 def by_resident(_action: str) -> bool:
     """No resident acts on a suggestion (the timeline macro asks)."""
     return False
+
+
+def default_days() -> int:
+    """The reply deadline staff are offered when they assign a suggestion, in working days."""
+    return current_app.config["SUGGESTION_REPLY_DAYS"]
 
 
 def is_overdue(s: Suggestion, now: datetime | None = None) -> bool:
