@@ -17,6 +17,7 @@ from models.enums import SuggestionAction as A
 from models.enums import SuggestionStatus as S
 from services import notifications, refusals
 from services import suggestion_flow as flow
+from services.codes import format_tracking_code
 from services.errors import DomainError, SuggestionRefused
 from services.permissions import Permission as P
 from services.permissions import can, suggestion_units_clause
@@ -52,7 +53,9 @@ def mine():
 def _fill_choices(form: SuggestionForm, rep) -> None:
     form.station.choices = [(s.id, s.name) for s in flow.stations_of(rep)]
     form.signers.choices = [(r.id, r.name) for r in flow.offered_signers(rep)]
-    form.concerns.choices = [(c.id, c.content) for c in flow.offered_concerns(rep)]
+    form.concerns.choices = [
+        (c.id, f"{format_tracking_code(c.tracking_code)} · {c.content[:30]}…") for c in flow.offered_concerns(rep)
+    ]
 
 
 @bp.route("/me/suggestions/new", methods=["GET", "POST"])
@@ -89,7 +92,7 @@ def new():
             return redirect(url_for(".show", suggestion_id=suggestion.id))
     elif form.is_submitted():
         status = 422
-    return render_template("suggestions/new.html", form=form, concerns=flow.offered_concerns(rep)), status
+    return render_template("suggestions/new.html", form=form), status
 
 
 @bp.get("/me/suggestions/<int:suggestion_id>")
