@@ -603,6 +603,9 @@ WORDS: dict[Key, Wording] = {
     ),
     (SG, "planned_date_past", None): Wording(_l("The planned date has passed. Please give a later one."), "planned_on"),
     (SG, "already_given", None): Wording(_l("Your unit has already given its opinion.")),
+    (SG, "not_invited", None): Wording(
+        _l("You are not invited to co-sign this suggestion, or have co-signed it already.")
+    ),
     (SG, "rating_required", None): Wording(_l("Please choose a rating."), "rating"),
     (SG, "send_back_needs_dissatisfied", None): Wording(
         _l("A reply is sent back only when you are dissatisfied with it."), "rating"

@@ -390,7 +390,7 @@ def transition(
     changed, not_allowed_now, role_not_allowed, note_required) and SuggestionRefused:
     lead_unit_required, bad_co_unit, bad_days (assign); class_required,
     planned_date_required, planned_date_past (reply); already_given (a co-unit's second
-    opinion); note_too_long. The caller rolls back on a refusal."""
+    opinion); not_invited (co-signing); note_too_long. The caller rolls back on a refusal."""
     spec = SUGGESTION_FLOW.spec(action)
     if spec is None or spec.action in RATINGS or spec.action == A.FILE:
         raise TransitionRefused("not_allowed_now", status=suggestion.status, action=action)
@@ -415,6 +415,12 @@ def transition(
                 raise SuggestionRefused("planned_date_required")
             if reply_class == ReplyClass.B and planned_on is not None and planned_on < local_today(now):
                 raise SuggestionRefused("planned_date_past")
+        elif spec.action == A.COSIGN:
+            rep = actor.representative
+            if rep is None or not any(
+                g.representative_id == rep.id and g.signed_at is None for g in suggestion.signers
+            ):
+                raise SuggestionRefused("not_invited")
         elif spec.action == A.OPINION:
             mine = [c for c in suggestion.co_units if c.unit_id in units_of(actor)]
             if not mine or all(c.opinion is not None for c in mine):

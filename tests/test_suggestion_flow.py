@@ -76,6 +76,9 @@ def _reply(w, s, cls=ReplyClass.A, planned_on=None):
 def test_an_a_reply_is_finished_only_when_done_and_rated(w):
     s = _file(w)
     assert s.status == S.DRAFT and s.concerns == [w["concern"]]
+    with pytest.raises(SuggestionRefused) as refused:  # the author is no co-signer
+        flow.transition(s, A.COSIGN, role=Role.REPRESENTATIVE, actor=w["author"].user)
+    assert refused.value.code == "not_invited"
     flow.transition(s, A.COSIGN, role=Role.REPRESENTATIVE, actor=w["cosigner"].user)
     assert s.signers[0].signed_at is not None
     _assign(w, s)
@@ -104,7 +107,7 @@ def test_an_a_reply_is_finished_only_when_done_and_rated(w):
         "rate_result",
     ]
     # One trail: each status-changing event starts where the previous one ended.
-    moves = [e for e in s.events if e.to_status is not None]
+    moves = [e for e in s.events if flow.SUGGESTION_FLOW[e.action].target is not None]
     for previous, event in zip(moves, moves[1:], strict=False):
         assert event.from_status == previous.to_status
 
@@ -272,7 +275,9 @@ def test_allowed_actions_follow_the_table():
 
 
 ROLES = [Role.REPRESENTATIVE, Role.CONGRESS_STAFF, Role.UNIT_HANDLER, Role.ADMIN]
-STEPS = sorted({action for _status, action in flow.TRANSITIONS} | {"mark_key", "opinion", "cosign", "fly"})
+STEPS = sorted(
+    {action for _status, action in flow.TRANSITIONS} | {"mark_key", "unmark_key", "opinion", "cosign", "fly"}
+)
 
 
 def _take(w, s, action: str, role: str):
@@ -282,6 +287,8 @@ def _take(w, s, action: str, role: str):
         Role.UNIT_HANDLER: w["lead_handler"],
         Role.ADMIN: w["staff"],
     }[role]
+    if action == "cosign" and role == Role.REPRESENTATIVE:
+        actor = w["cosigner"].user  # the one invited
     if action in ("rate_reply", "rate_reply_close", "send_back"):
         rating = Rating.DISSATISFIED if action == "send_back" else Rating.SATISFIED
         if role != Role.REPRESENTATIVE:
@@ -322,7 +329,8 @@ def test_random_steps_never_leave_the_table_and_leave_an_unbroken_trail(db, step
         assert spec is not None and role in spec.roles
         if spec.target is not None:
             assert (before, spec.action) in flow.TRANSITIONS and s.status == spec.target
-    moves = [e for e in s.events if e.to_status is not None]
+    # The steps that keep the status (co-signing, opinions, key marks) are events too, not moves.
+    moves = [e for e in s.events if flow.SUGGESTION_FLOW[e.action].target is not None]
     assert moves[0].action == "file" and moves[0].to_status == S.DRAFT
     for previous, event in zip(moves, moves[1:], strict=False):
         assert event.from_status == previous.to_status
