@@ -1279,13 +1279,10 @@ def _play_suggestion(
 ) -> None:
     actor = users[step["by"]]
     action, note = step["action"], step.get("note", "")
-    if action == "rate_reply":
-        suggestion_flow.rate_reply(
-            suggestion, Rating(step["rating"]), actor=actor, comment=note, send_back=bool(step.get("send_back")), now=at
-        )
-        return
-    if action == "rate_result":
-        suggestion_flow.rate_result(suggestion, Rating(step["rating"]), actor=actor, comment=note, now=at)
+    if action in ("rate_reply", "rate_result"):  # the reply's or the result's, as the status says
+        rating = Rating(step["rating"])
+        send_back = bool(step.get("send_back"))
+        suggestion_flow.rate(suggestion, rating, actor=actor, comment=note, send_back=send_back, now=at)
         return
     extra: dict[str, Any] = {}
     if action == "assign":

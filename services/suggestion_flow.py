@@ -241,7 +241,7 @@ SUGGESTION_FLOW: Workflow = Workflow(
     "suggestion", A, STEPS, event=SuggestionEvent, notify=notifications.queue_for_suggestion
 )
 TRANSITIONS = SUGGESTION_FLOW.transitions()
-# The steps a representative takes by rating (rate_reply() and rate_result()), not by a button.
+# The steps a representative takes by rating (rate()), not by a button.
 RATINGS = frozenset({A.RATE_REPLY, A.RATE_REPLY_CLOSE, A.SEND_BACK, A.RATE_RESULT})
 
 
@@ -384,7 +384,7 @@ def transition(
     planned_on: date | None = None,
     now: datetime | None = None,
 ) -> SuggestionEvent:
-    """Every step but filing and rating (rate_reply, rate_result) — through SUGGESTION_FLOW's
+    """Every step but filing and rating (rate()) — through SUGGESTION_FLOW's
     engine, with one event, the step's notifications and, for staff and units, an audit
     entry, in the caller's transaction. Refuses with the table's codes (TransitionRefused:
     changed, not_allowed_now, role_not_allowed, note_required) and SuggestionRefused:
@@ -492,7 +492,7 @@ def _audit(actor: User, suggestion: Suggestion, event: SuggestionEvent) -> None:
     audit.log(actor, f"suggestion.{event.action}", suggestion, **data)
 
 
-def rate_reply(
+def rate(
     suggestion: Suggestion,
     rating: Rating,
     *,
@@ -502,11 +502,15 @@ def rate_reply(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> SuggestionEvent:
-    """The author rates the unit's reply. An A or B reply is then carried out; a C reply
-    closes the suggestion. Dissatisfied, the author may instead send it back to the units
-    once (`send_back`, with what is missing in `comment`). Refuses: send_back_needs_dissatisfied,
-    already_sent_back, and the table's codes."""
-    if send_back:
+    """The author rates the unit's reply (replied) or what was actually done (done, 重落实,
+    which closes it). Rated, an A or B reply is then carried out and a C reply closes the
+    suggestion; dissatisfied with a reply, the author may instead send it back to the
+    units once (`send_back`, with what is missing in `comment`). Refuses:
+    send_back_needs_dissatisfied, already_sent_back, and the table's codes."""
+    comment = (comment or "").strip()
+    if suggestion.status == S.DONE:
+        action = A.RATE_RESULT
+    elif send_back:
         if rating != Rating.DISSATISFIED:
             raise SuggestionRefused("send_back_needs_dissatisfied")
         if suggestion.rounds > 1:
@@ -514,12 +518,13 @@ def rate_reply(
         action = A.SEND_BACK
     else:
         action = A.RATE_REPLY_CLOSE if suggestion.reply_class == ReplyClass.C else A.RATE_REPLY
-    note = f"{rating.label}" + (f" · {comment.strip()}" if comment and comment.strip() else "")
-    if action == A.SEND_BACK:
-        note = comment.strip()
+    note = comment if action == A.SEND_BACK else " · ".join(filter(None, (str(rating.label), comment)))
 
     def effect(spec: ActionSpec, _before: S, when: datetime) -> None:
-        suggestion.rating_reply = rating
+        if spec.action == A.RATE_RESULT:
+            suggestion.rating_result = rating
+        else:
+            suggestion.rating_reply = rating
         if spec.action == A.SEND_BACK:
             suggestion.rounds += 1
             due = add_working_days(when, current_app.config["SUGGESTION_REHANDLE_DAYS"])
@@ -530,34 +535,6 @@ def rate_reply(
     return SUGGESTION_FLOW.step(
         suggestion,
         action,
-        role=actor.role,
-        actor=actor,
-        note=note,
-        expected_version=expected_version,
-        now=now,
-        effect=effect,
-    )
-
-
-def rate_result(
-    suggestion: Suggestion,
-    rating: Rating,
-    *,
-    actor: User,
-    comment: str = "",
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> SuggestionEvent:
-    """The author rates what was actually done (重落实), which closes the suggestion."""
-    note = f"{rating.label}" + (f" · {comment.strip()}" if comment and comment.strip() else "")
-
-    def effect(_spec: ActionSpec, _before: S, when: datetime) -> None:
-        suggestion.rating_result = rating
-        suggestion.closed_at = when
-
-    return SUGGESTION_FLOW.step(
-        suggestion,
-        A.RATE_RESULT,
         role=actor.role,
         actor=actor,
         note=note,

@@ -87,10 +87,10 @@ def test_an_a_reply_is_finished_only_when_done_and_rated(w):
     assert s.co_units[0].opinion == "同意，配合做好资金保障"
     _reply(w, s)
     assert s.status == S.REPLIED and s.reply_class == ReplyClass.A and s.due_at is None
-    flow.rate_reply(s, Rating.SATISFIED, actor=w["author"].user)
+    flow.rate(s, Rating.SATISFIED, actor=w["author"].user)
     assert s.status == S.IMPLEMENTING  # answered is not finished (重落实)
     flow.transition(s, A.REPORT_DONE, role=Role.UNIT_HANDLER, actor=w["lead_handler"], note="管网已改造完成")
-    flow.rate_result(s, Rating.BASICALLY_SATISFIED, actor=w["author"].user)
+    flow.rate(s, Rating.BASICALLY_SATISFIED, actor=w["author"].user)
     assert s.status == S.CLOSED and s.closed_at is not None
     assert (s.rating_reply, s.rating_result) == (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
     actions = [e.action for e in s.events]
@@ -116,7 +116,7 @@ def test_a_c_reply_closes_once_rated(w):
     s = _file(w)
     _assign(w, s)
     _reply(w, s, ReplyClass.C)
-    flow.rate_reply(s, Rating.BASICALLY_SATISFIED, actor=w["author"].user)
+    flow.rate(s, Rating.BASICALLY_SATISFIED, actor=w["author"].user)
     assert s.status == S.CLOSED and s.rating_result is None
 
 
@@ -138,15 +138,15 @@ def test_a_dissatisfied_representative_sends_the_reply_back_once(w):
     _assign(w, s)
     _reply(w, s)
     with pytest.raises(SuggestionRefused) as refused:
-        flow.rate_reply(s, Rating.SATISFIED, actor=w["author"].user, send_back=True)
+        flow.rate(s, Rating.SATISFIED, actor=w["author"].user, send_back=True)
     assert refused.value.code == "send_back_needs_dissatisfied"
-    flow.rate_reply(s, Rating.DISSATISFIED, actor=w["author"].user, comment="未说明资金来源", send_back=True)
+    flow.rate(s, Rating.DISSATISFIED, actor=w["author"].user, comment="未说明资金来源", send_back=True)
     assert s.status == S.ASSIGNED and s.rounds == 2 and s.due_at is not None
     _reply(w, s)
     with pytest.raises(SuggestionRefused) as refused:
-        flow.rate_reply(s, Rating.DISSATISFIED, actor=w["author"].user, send_back=True)
+        flow.rate(s, Rating.DISSATISFIED, actor=w["author"].user, send_back=True)
     assert refused.value.code == "already_sent_back"
-    flow.rate_reply(s, Rating.DISSATISFIED, actor=w["author"].user)
+    flow.rate(s, Rating.DISSATISFIED, actor=w["author"].user)
     assert s.status == S.IMPLEMENTING and s.rating_reply == Rating.DISSATISFIED
 
 
@@ -293,11 +293,11 @@ def _take(w, s, action: str, role: str):
         rating = Rating.DISSATISFIED if action == "send_back" else Rating.SATISFIED
         if role != Role.REPRESENTATIVE:
             raise TransitionRefused("role_not_allowed")
-        return flow.rate_reply(s, rating, actor=actor, comment="说明", send_back=action == "send_back")
+        return flow.rate(s, rating, actor=actor, comment="说明", send_back=action == "send_back")
     if action == "rate_result":
         if role != Role.REPRESENTATIVE:
             raise TransitionRefused("role_not_allowed")
-        return flow.rate_result(s, Rating.SATISFIED, actor=actor)
+        return flow.rate(s, Rating.SATISFIED, actor=actor)
     return flow.transition(
         s,
         action,
@@ -321,12 +321,13 @@ def test_random_steps_never_leave_the_table_and_leave_an_unbroken_trail(db, step
     for action, role in steps:
         before, events = s.status, len(s.events)
         try:
-            _take(w, s, action, role)
+            event = _take(w, s, action, role)
         except (TransitionRefused, SuggestionRefused):
             assert s.status == before and len(s.events) == events
             continue
-        spec = flow.SUGGESTION_FLOW.spec(action)
-        assert spec is not None and role in spec.roles
+        # A rating is the reply's or the result's as the status says (flow.rate).
+        spec = flow.SUGGESTION_FLOW[event.action]
+        assert role in spec.roles and len(s.events) == events + 1
         if spec.target is not None:
             assert (before, spec.action) in flow.TRANSITIONS and s.status == spec.target
     # The steps that keep the status (co-signing, opinions, key marks) are events too, not moves.

@@ -201,25 +201,17 @@ def act(suggestion_id: int, *, page: str):
         abort(400)
     require_or_abort(spec.permission, suggestion)
     try:
-        if action == A.RATE_REPLY:
-            event = flow.rate_reply(
+        if action in (A.RATE_REPLY, A.RATE_RESULT):
+            event = flow.rate(
                 suggestion,
                 _rating(form),
                 actor=current_user,
                 comment=form.note.data or "",
-                send_back=bool(form.send_back.data),
+                send_back=action == A.RATE_REPLY and bool(form.send_back.data),
                 expected_version=form.version.data,
             )
-            done = str(flow.SUGGESTION_FLOW[event.action].title)
-        elif action == A.RATE_RESULT:
-            event = flow.rate_result(
-                suggestion,
-                _rating(form),
-                actor=current_user,
-                comment=form.note.data or "",
-                expected_version=form.version.data,
-            )
-            done = _("Thank you: the suggestion is closed.")
+            closed = suggestion.status == S.CLOSED
+            done = _("Thank you: the suggestion is closed.") if closed else str(flow.action_title(event.action))
         else:
             extra = _chosen_units(suggestion, form) if spec.needs == "units" else {}
             if spec.needs == "reply_class":
