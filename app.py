@@ -139,6 +139,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         my,
         officials,
         public,
+        suggestions,
     )
 
     for blueprint in (
@@ -149,6 +150,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hooks.bp,
         auth.bp,
         duty.bp,
+        suggestions.bp,
         officials.bp,
         kiosk.bp,
         manage.bp,

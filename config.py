@@ -51,6 +51,8 @@ ENV_SETTINGS = {
     "TRUST_PROXY_HOPS": int,
     "CONCERN_STAGE_DAYS": json.loads,
     "CONCERN_RATING_DAYS": int,
+    "SUGGESTION_REPLY_DAYS": int,
+    "SUGGESTION_REHANDLE_DAYS": int,
     "PERSONAL_DATA_DAYS": int,
     "OUTBOX_SMS_SENDER": str,
     "OUTBOX_EMAIL_SENDER": str,
@@ -156,6 +158,11 @@ class Config:
     CONCERN_STAGE_DAYS = {"submitted": 2, "accepted": 3, "dispatched": 15, "replied": 3}
     # Calendar days a resident has to rate a confirmed answer before it closes by itself.
     CONCERN_RATING_DAYS = 7
+    # Working days a unit has to reply to a representative's suggestion (staff may choose
+    # another number when they assign it; 三个月 is about 60), and to reply again when the
+    # representative sends the reply back.
+    SUGGESTION_REPLY_DAYS = 60
+    SUGGESTION_REHANDLE_DAYS = 20
     # Days after a concern ended (closed, rejected, withdrawn, merged) that its resident's
     # personal data are erased by `flask privacy purge` (services/erasure.py).
     PERSONAL_DATA_DAYS = 365

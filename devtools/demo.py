@@ -49,6 +49,7 @@ from models import (
     ReportMeeting,
     Representative,
     Station,
+    Suggestion,
     Unit,
     User,
     utcnow,
@@ -66,13 +67,14 @@ from models.enums import (
     RegionLevel,
     Repeat,
     RepLevel,
+    ReplyClass,
     Role,
     StationCategory,
     StationKind,
     UnitKind,
 )
 from services import board as board_service
-from services import concern_flow
+from services import concern_flow, suggestion_flow
 from services import duty as duty_service
 from services.bookings import mobile_digest
 from services.clock import local_today, to_local, utc_at
@@ -463,6 +465,7 @@ def seed_demo() -> dict[str, int]:
     _seed_board(stations, regions)
     _seed_reception_bookings(stations)
     _seed_meetings(stations)
+    _seed_suggestions(stations, units)
     db.session.flush()
     return _counts()
 
@@ -879,6 +882,7 @@ def _counts() -> dict[str, int]:
         "officials": count(Official),
         "office_hours": count(OfficeHour),
         "bookings": count(Booking),
+        "suggestions": count(Suggestion),
     }
 
 
@@ -1260,3 +1264,73 @@ def _seed_board(stations: dict[str, Station], regions: dict[str, Region]) -> Non
         ):
             continue
         board_service.publish_notice(admin, region, row["title"], row.get("text", ""))
+
+
+# --- Representatives' suggestions (代表建议): every stage of their loop -----------------------
+#
+# Played through services.suggestion_flow at the times they happened (demo_data/suggestions.yaml
+# says more); the (author, title) pair is the natural key.
+
+SUGGESTIONS: tuple[dict[str, Any], ...] = tuple(_yaml("suggestions.yaml"))
+
+
+def _seed_suggestions(stations: dict[str, Station], units: dict[tuple[str, str], Unit]) -> None:
+    now = utcnow()
+    seeds = {s.key: s for s in STATIONS}
+    names = {row["author"] for row in SUGGESTIONS} | {
+        step["by"] for row in SUGGESTIONS for step in row["steps"] if "by" in step
+    }
+    users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(names)))}
+    concerns = {
+        c.submission_key: c for c in db.session.scalars(sa.select(Concern).where(Concern.submission_key.like("demo-%")))
+    }
+    last_message = db.session.scalar(sa.select(sa.func.max(Outbox.id))) or 0
+    for row in SUGGESTIONS:
+        author = users[row["author"]].representative
+        assert author is not None, row["author"]
+        if db.session.scalar(
+            sa.select(Suggestion.id).where(Suggestion.author_id == author.id, Suggestion.title == row["title"])
+        ):
+            continue
+        data = suggestion_flow.SuggestionInput(
+            title=row["title"],
+            content=row["content"],
+            station_id=stations[row["station"]].id,
+            signer_ids=[users[name].representative.id for name in row.get("signers", [])],  # type: ignore[union-attr]
+            concern_ids=[concerns[f"demo-{key}"].id for key in row.get("concerns", [])],
+        )
+        suggestion = suggestion_flow.file(author, data, actor=author.user, now=_moment(row["filed"], now))
+        for step in row["steps"]:
+            _play_suggestion(suggestion, step, _moment(step["when"], now), seeds[row["station"]], users, units)
+    db.session.flush()
+    # The story happened in the past: nobody is to be told about it now.
+    db.session.execute(sa.delete(Outbox).where(Outbox.id > last_message, Outbox.kind.like("suggestion.%")))
+
+
+def _play_suggestion(
+    suggestion: Suggestion,
+    step: dict[str, Any],
+    at: datetime,
+    station: StationSeed,
+    users: dict[str, User],
+    units: dict[tuple[str, str], Unit],
+) -> None:
+    actor = users[step["by"]]
+    action, note = step["action"], step.get("note", "")
+    if action in ("rate_reply", "rate_result"):  # the reply's or the result's, as the status says
+        rating = Rating(step["rating"])
+        send_back = bool(step.get("send_back"))
+        suggestion_flow.rate(suggestion, rating, actor=actor, comment=note, send_back=send_back, now=at)
+        return
+    extra: dict[str, Any] = {}
+    if action == "assign":
+        extra = {
+            "lead_unit": _unit_near(station, units, step["unit"]),
+            "co_units": [_unit_near(station, units, name) for name in step.get("co_units", [])],
+            "days": int(step["days"]),
+        }
+    elif action == "reply":
+        extra["reply_class"] = ReplyClass(step["class"])
+        if "planned_days" in step:
+            extra["planned_on"] = to_local(at).date() + timedelta(days=int(step["planned_days"]))
+    suggestion_flow.transition(suggestion, action, role=actor.role, actor=actor, note=note, now=at, **extra)

@@ -16,6 +16,7 @@ from models.outbox import AuditLog, Outbox
 from models.region import Region
 from models.session import ContactDisclosure, UserSession
 from models.station import Station, StationCodeAlias, representative_station
+from models.suggestion import Suggestion, SuggestionCoUnit, SuggestionEvent, SuggestionSigner, suggestion_concern
 from models.unit import Category, Unit
 from models.user import AccountLink, Representative, User, manager_station
 
@@ -58,6 +59,11 @@ __all__ = [
     "ResidentMobile",
     "Station",
     "StationCodeAlias",
+    "Suggestion",
+    "SuggestionCoUnit",
+    "SuggestionEvent",
+    "SuggestionSigner",
+    "suggestion_concern",
     "Unit",
     "User",
     "UserSession",

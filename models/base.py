@@ -1,9 +1,10 @@
 """Declarative base with a constraint naming convention and shared mixins."""
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -36,6 +37,34 @@ class ShownOnStationPage:
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkflowEventMixin:
+    """One step on a workflow record's trail (services.workflow): who did what, from which
+    status to which, with what note, seen by whom. Every workflow's event table has these
+    columns, read the same way by timelines, figures and the engine; a subclass names its
+    status enum (`status_enum`) and adds the key of its record."""
+
+    status_enum: ClassVar[type]
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(sa.String(30))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    is_public: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @declared_attr
+    def from_status(cls) -> Mapped[Any]:
+        return mapped_column(enum_column(cls.status_enum, "from_status"), nullable=True)
+
+    @declared_attr
+    def to_status(cls) -> Mapped[Any]:
+        return mapped_column(enum_column(cls.status_enum, "to_status"), nullable=True)
+
+    @declared_attr
+    def actor(cls) -> Mapped[Any]:
+        return relationship("User")
 
 
 def enum_column(enum_cls, name: str, **kw) -> sa.Enum:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.base import Base, TimestampMixin, WorkflowEventMixin, enum_column, utcnow
 from models.enums import ConcernSource, ConcernStatus, Rating
 from models.station import Station
 from models.unit import Category, Unit
@@ -145,23 +146,19 @@ class Concern(TimestampMixin, Base):
     )
 
 
-class ConcernEvent(Base):
+class ConcernEvent(WorkflowEventMixin, Base):
     """One step of a concern's trail: who did what, from which status to which."""
 
     __tablename__ = "concern_event"
+    status_enum = ConcernStatus
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     concern_id: Mapped[int] = mapped_column(sa.ForeignKey("concern.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    action: Mapped[str] = mapped_column(sa.String(30))
-    from_status: Mapped[ConcernStatus | None] = mapped_column(enum_column(ConcernStatus, "from_status"))
-    to_status: Mapped[ConcernStatus | None] = mapped_column(enum_column(ConcernStatus, "to_status"))
-    note: Mapped[str] = mapped_column(sa.Text, default="")
-    is_public: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    if TYPE_CHECKING:  # the mixin's columns, as typed for this workflow
+        from_status: Mapped[ConcernStatus | None]
+        to_status: Mapped[ConcernStatus | None]
+        actor: Mapped[User | None]
 
     concern: Mapped[Concern] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship()
 
 
 class ConcernRating(Base):

@@ -202,6 +202,55 @@ class Repeat(LabelledEnum):
     MONTHLY = "monthly"
 
 
+class SuggestionStatus(LabelledEnum):
+    """A representative's suggestion (代表建议), from the draft co-signers are invited to
+    until it is closed: done, or explained (重落实: answering is not the end)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    REPLIED = "replied"
+    IMPLEMENTING = "implementing"
+    DONE = "done"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class SuggestionAction(StrEnum):
+    """What happens to a suggestion, as stored in SuggestionEvent.action. Each member has one
+    row (services.suggestion_flow.SUGGESTION_FLOW)."""
+
+    FILE = "file"
+    COSIGN = "cosign"
+    SUBMIT = "submit"
+    WITHDRAW = "withdraw"
+    REGISTER = "register"
+    ASSIGN = "assign"
+    # A co-unit's opinion, which the lead unit reads before it replies.
+    OPINION = "opinion"
+    REPLY = "reply"
+    # The representative is not satisfied with the reply: back to the units, once.
+    SEND_BACK = "send_back"
+    # The reply rated: an A or B reply is then carried out; a C reply closes.
+    RATE_REPLY = "rate_reply"
+    RATE_REPLY_CLOSE = "rate_reply_close"
+    REPORT_DONE = "report_done"
+    RATE_RESULT = "rate_result"
+    # 重点建议: marked for the congress leadership's supervision, and unmarked.
+    MARK_KEY = "mark_key"
+    UNMARK_KEY = "unmark_key"
+
+
+class ReplyClass(LabelledEnum):
+    """How a unit's reply is classed: A solved or being solved, B planned (with a date),
+    C explained, cannot be done now."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+
+
 LABELS: dict[type, dict] = {
     RegionLevel: {
         RegionLevel.PROVINCE: _l("Province"),
@@ -298,6 +347,22 @@ LABELS: dict[type, dict] = {
         Rating.SATISFIED: _l("Satisfied"),
         Rating.BASICALLY_SATISFIED: _l("Basically satisfied"),
         Rating.DISSATISFIED: _l("Dissatisfied"),
+    },
+    SuggestionStatus: {
+        SuggestionStatus.DRAFT: _l("Draft, open for co-signing"),
+        SuggestionStatus.SUBMITTED: _l("Submitted, waiting to be registered"),
+        SuggestionStatus.REGISTERED: _l("Registered, waiting to be assigned"),
+        SuggestionStatus.ASSIGNED: _l("Assigned to the handling units"),
+        SuggestionStatus.REPLIED: _l("Replied, waiting for the representative's rating"),
+        SuggestionStatus.IMPLEMENTING: _l("Being carried out"),
+        SuggestionStatus.DONE: _l("Reported done, waiting for the representative's rating"),
+        SuggestionStatus.CLOSED: _l("Closed"),
+        SuggestionStatus.WITHDRAWN: _l("Withdrawn"),
+    },
+    ReplyClass: {
+        ReplyClass.A: _l("A: solved or being solved"),
+        ReplyClass.B: _l("B: planned, with a date"),
+        ReplyClass.C: _l("C: explained, cannot be done now"),
     },
     ReceptionKind: {
         ReceptionKind.VOTER_RECEPTION: _l("Voter reception day"),

@@ -40,3 +40,7 @@ class MeetingRefused(DomainError):
     not_station_representative, bad_year, in_past, ends_before_start, too_long, started,
     cancelled. Rating: cancelled, not_open, closed, bad_rating, comment_too_long, no_cookie,
     too_many."""
+
+
+class SuggestionRefused(DomainError):
+    """A representative's suggestion: what the form or the step lacks (services.suggestion_flow)."""

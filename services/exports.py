@@ -493,8 +493,45 @@ def _rep_line(row) -> list:
     ]
 
 
-def activity_xlsx(made, now: datetime) -> bytes:
-    """履职信息通报, bookings, officials and 述职 meetings on four sheets, and what was exported. The level
+SUGGESTION_HEADERS = (
+    "主办单位",
+    "期间交办（件）",
+    "期间答复（件）",
+    "A类",
+    "B类",
+    "C类",
+    "按期答复率",
+    "答复已评价",
+    "答复满意率",
+    "落实已评价",
+    "落实满意率",
+    "在办",
+    "超期未答复",
+)
+SUGGESTION_WIDTHS = (30, 14, 14, 8, 8, 8, 12, 12, 12, 12, 12, 8, 12)
+
+
+def _suggestion_line(name: str, c) -> list:
+    return [
+        name,
+        c.assigned,
+        c.replied,
+        c.class_a,
+        c.class_b,
+        c.class_c,
+        _rate(c.on_time, c.replied),
+        c.reply_rated,
+        _rate(c.reply_satisfied, c.reply_rated),
+        c.result_rated,
+        _rate(c.result_satisfied, c.result_rated),
+        c.open,
+        c.overdue,
+    ]
+
+
+def activity_xlsx(made, now: datetime, suggestions=None) -> bytes:
+    """履职信息通报, bookings, officials, 述职 meetings and (given) suggestions on their sheets,
+    and what was exported. The level
     labels come from the Chinese catalogue whatever the exporting user reads."""
     with force_locale("zh_Hans"):
         rep_rows = [_rep_line(row) for row in made.representatives]
@@ -519,10 +556,20 @@ def activity_xlsx(made, now: datetime) -> bytes:
         for m in [*made.meetings, *([made.meetings_total] if made.meetings else [])]
     ]
     _sheet(wb.create_sheet("述职评议"), MEETING_HEADERS, meeting_rows, MEETING_WIDTHS)
+    if suggestions is not None:
+        lines = [_suggestion_line(name, counts) for name, counts in suggestions.rows]
+        if lines:
+            lines.append(_suggestion_line(TOTAL_LABEL, suggestions.total))
+        _sheet(wb.create_sheet("代表建议办理"), SUGGESTION_HEADERS, lines, SUGGESTION_WIDTHS)
     notes = [
         ["统计期间", f"{made.period.start.isoformat()} 至 {made.period.end.isoformat()}"],
         ["导出时间", _local(now)],
         ["口径", "进站履职只计已签退且经核验或确认的记录；办结、满意率按期间内办结的诉求统计；满意含基本满意"],
+        [
+            "代表建议",
+            "按主办单位统计：期间交办、期间答复（分A、B、C类）、按期答复率、答复满意率；"
+            "落实满意率按期间内办结的建议统计",
+        ],
     ]
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
     wb.properties.title = "代表履职信息通报"

@@ -22,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Concern, ConcernRating, Region, Station, Unit, User
+from models import Concern, ConcernRating, Region, Station, Suggestion, Unit, User
 from models.enums import ConcernStatus as S
-from models.enums import Rating, Role
+from models.enums import Rating, ReplyClass, Role
+from models.enums import SuggestionStatus as SS
 from services.clock import period_bounds
 from services.concern_flow import OPEN_STATUSES, overdue_clause
-from services.permissions import concern_scope, figures_root
+from services.permissions import concern_scope, figures_root, suggestion_scope
 
 GROUPINGS = ("station", "region", "unit")
 # A table longer than this is cut for the page (busiest first); the totals cover every row.
@@ -355,3 +356,86 @@ def figures(user: User, by: str, period: Period, now: datetime, *, root: Region 
     if by == "unit":
         return by_unit(user, period, now, no_unit_label=labels.get("no_unit", ""))
     return by_station(user, period, now)
+
+
+# --- representatives' suggestions, per lead unit (代表建议办理情况) ---------------------------
+#
+# Over the suggestions in the viewer's scope (suggestion_scope), grouped by lead unit, in one
+# GROUP BY: assigned in the period; replied in the period, by class (A, B, C) and on time
+# (no reply after its deadline); of those replies, how many the representative rated and
+# was satisfied with (basically satisfied included); closed in the period with a rated
+# result (重落实: what was done), and how many satisfied; open and overdue now.
+
+
+@dataclass
+class SuggestionCounts:
+    assigned: int = 0
+    replied: int = 0
+    class_a: int = 0
+    class_b: int = 0
+    class_c: int = 0
+    on_time: int = 0
+    reply_rated: int = 0
+    reply_satisfied: int = 0
+    result_rated: int = 0
+    result_satisfied: int = 0
+    open: int = 0
+    overdue: int = 0
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.replied if self.replied else None
+
+    @property
+    def reply_satisfaction(self) -> float | None:
+        return self.reply_satisfied / self.reply_rated if self.reply_rated else None
+
+    @property
+    def result_satisfaction(self) -> float | None:
+        return self.result_satisfied / self.result_rated if self.result_rated else None
+
+    def add(self, other: SuggestionCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class SuggestionFigures:
+    period: Period
+    rows: list[tuple[str, SuggestionCounts]]  # (lead unit's name, counts), most assigned first
+    total: SuggestionCounts
+
+
+def suggestions_by_unit(user: User, period: Period, now: datetime) -> SuggestionFigures:
+    start, end = period.utc_bounds()
+    count = sa.func.count
+    assigned = sa.and_(Suggestion.assigned_at >= start, Suggestion.assigned_at < end)
+    replied = sa.and_(Suggestion.replied_at >= start, Suggestion.replied_at < end)
+    closed = sa.and_(Suggestion.status == SS.CLOSED, Suggestion.closed_at >= start, Suggestion.closed_at < end)
+    open_now = Suggestion.status.in_([SS.ASSIGNED, SS.REPLIED, SS.IMPLEMENTING, SS.DONE])
+    query = (
+        sa.select(
+            Unit.name,
+            count().filter(assigned),
+            count().filter(replied),
+            count().filter(replied, Suggestion.reply_class == ReplyClass.A),
+            count().filter(replied, Suggestion.reply_class == ReplyClass.B),
+            count().filter(replied, Suggestion.reply_class == ReplyClass.C),
+            count().filter(replied, sa.not_(Suggestion.was_late)),
+            count().filter(replied, Suggestion.rating_reply.is_not(None)),
+            count().filter(replied, Suggestion.rating_reply.in_(SATISFIED)),
+            count().filter(closed, Suggestion.rating_result.is_not(None)),
+            count().filter(closed, Suggestion.rating_result.in_(SATISFIED)),
+            count().filter(open_now),
+            count().filter(Suggestion.status == SS.ASSIGNED, Suggestion.due_at < now),
+        )
+        .join(Unit, Unit.id == Suggestion.lead_unit_id)
+        .where(suggestion_scope(user), sa.or_(assigned, replied, closed, open_now))
+        .group_by(Unit.id, Unit.name)
+    )
+    rows = [(r[0], SuggestionCounts(*r[1:])) for r in db.session.execute(query)]
+    rows.sort(key=lambda row: (-row[1].assigned, -row[1].replied, row[0]))
+    total = SuggestionCounts()
+    for _name, counts in rows:
+        total.add(counts)
+    return SuggestionFigures(period, rows, total)

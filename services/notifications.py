@@ -44,7 +44,7 @@ from services.clock import to_local
 from services.codes import format_tracking_code
 from services.merges import followers
 from services.outbox import mask_recipient
-from services.permissions import concern_scope, managers_clause
+from services.permissions import concern_scope, managers_clause, staff_at_clause
 
 LOCALE = "zh_Hans"  # residents and staff read Simplified Chinese
 SMS_NOTE_CHARS = 30  # an SMS segment holds 70 Chinese characters; the page has the rest
@@ -589,3 +589,60 @@ def queue_meeting_news(meeting: ReportMeeting, actor: User | None, what: str) ->
         row = _staff_row_with(rep.user, _Staff(line), MEETING_NEWS, link, None)
     db.session.add(row)
     return [row]
+
+
+# -- Representatives' suggestions (services.suggestion_flow) ------------------------------
+
+
+@dataclass(frozen=True)
+class SuggestionNotice:
+    """What a step of a suggestion tells whom: its row's `notice` (services.suggestion_flow).
+    Each text takes %(title)s; `units` go to the active handlers of the lead unit and the
+    co-units, `lead` to the lead unit's alone, `author` and `signers` to the representatives,
+    `staff` to the active congress staff of the suggestion's region."""
+
+    kind: str
+    units: Any = None
+    lead: Any = None
+    author: Any = None
+    signers: Any = None
+    staff: Any = None
+
+
+def queue_for_suggestion(suggestion, event, spec) -> list[Outbox]:
+    """Add the Outbox rows a suggestion's step causes (spec.notice) to the session and
+    return them. Representatives read their suggestion under /me, staff and units in the
+    back office; the messages carry the title only, never a note."""
+    notice: SuggestionNotice | None = spec.notice
+    if notice is None:
+        return []
+    out: list[tuple[User, Any, str]] = []
+    manage = f"{_base_url()}/manage/suggestions/{suggestion.id}"
+    mine = f"{_base_url()}/me/suggestions/{suggestion.id}"
+    if notice.author is not None:
+        out.append((suggestion.author.user, notice.author, mine))
+    if notice.signers is not None:
+        out.extend((s.representative.user, notice.signers, mine) for s in suggestion.signers)
+    unit_ids: list[int] = []
+    if notice.lead is not None and suggestion.lead_unit_id is not None:
+        unit_ids = [suggestion.lead_unit_id]
+    if notice.units is not None:
+        unit_ids = [u for u in [suggestion.lead_unit_id, *(c.unit_id for c in suggestion.co_units)] if u is not None]
+    text = notice.units if notice.units is not None else notice.lead
+    for unit_id in unit_ids:
+        out.extend((handler, text, manage) for handler in unit_handlers(unit_id))
+    if notice.staff is not None:
+        staff = db.session.scalars(sa.select(User).where(staff_at_clause([suggestion.region_id])).order_by(User.id))
+        out.extend((user, notice.staff, manage) for user in staff)
+    rows: list[Outbox] = []
+    told: set[int] = set() if event.actor_id is None else {event.actor_id}
+    with force_locale(LOCALE):
+        for user, message, url in out:
+            if user.id in told or not user.active:
+                continue
+            told.add(user.id)
+            line = str(message) % {"title": suggestion.title}
+            link = _("Sign in to see it: %(url)s", url=url)
+            rows.append(_staff_row_with(user, _Staff(line), notice.kind, link, None))
+    db.session.add_all(rows)
+    return rows

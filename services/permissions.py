@@ -31,12 +31,15 @@ from models import (
     ReportMeeting,
     Representative,
     Station,
+    Suggestion,
+    SuggestionCoUnit,
+    SuggestionSigner,
     Unit,
     User,
     manager_station,
     representative_station,
 )
-from models.enums import ConcernAction, DutyStatus, RegionLevel, Role
+from models.enums import ConcernAction, DutyStatus, RegionLevel, Role, SuggestionAction
 from services.clock import local_today
 from services.workflow import RESIDENT, SYSTEM
 
@@ -118,6 +121,12 @@ class Permission(StrEnum):
     # (the screen at the meeting, the printed sheet, the QR image) and reading its results.
     MEETING_MANAGE = "meeting.manage"
     MEETING_SHOW = "meeting.show"
+    # Representatives' suggestions (代表建议): the lists, filing one, reading one, and the
+    # list of 重点建议 for the congress leadership. Each step is "suggestion.<step>" below.
+    SUGGESTION_LIST = "suggestion.list"
+    SUGGESTION_FILE = "suggestion.file"
+    SUGGESTION_VIEW = "suggestion.view"
+    SUGGESTION_KEY_LIST = "suggestion.key_list"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -436,6 +445,124 @@ def _manages_reference(user, obj) -> bool:
     return False
 
 
+# --- representatives' suggestions --------------------------------------------------------
+
+
+def suggestion_permission(action: SuggestionAction) -> str:
+    """The permission name of a step of a suggestion (several steps share one, SUGGESTION_STEPS)."""
+    return f"suggestion.{SUGGESTION_STEP_PERMISSION.get(action, action).value}"
+
+
+def units_of(user) -> set[int]:
+    """The handling units a person speaks for: a unit handler's unit, an official's unit
+    (officials are unit people too)."""
+    found = set()
+    if role_of(user) == UNIT and user.unit_id is not None:
+        found.add(user.unit_id)
+    if role_of(user) == OFF and user.official is not None:
+        found.add(user.official.unit_id)
+    return found
+
+
+def _suggestion_author(user, obj) -> bool:
+    rep = _own_rep(user)
+    return rep is not None and isinstance(obj, Suggestion) and obj.author_id == rep.id
+
+
+def _suggestion_invited(user, obj) -> bool:
+    """Invited to co-sign it and not signed yet."""
+    rep = _own_rep(user)
+    return (
+        rep is not None
+        and isinstance(obj, Suggestion)
+        and any(s.representative_id == rep.id and s.signed_at is None for s in obj.signers)
+    )
+
+
+def _suggestion_signer(user, obj) -> bool:
+    rep = _own_rep(user)
+    return rep is not None and isinstance(obj, Suggestion) and any(s.representative_id == rep.id for s in obj.signers)
+
+
+def _suggestion_staff(user, obj) -> bool:
+    """Congress staff whose region is the suggestion's or above it."""
+    return (
+        user.role == STAFF
+        and isinstance(obj, Suggestion)
+        and user.region_id is not None
+        and covers(user.region_id, obj.region)
+    )
+
+
+def _suggestion_lead_unit(user, obj) -> bool:
+    return isinstance(obj, Suggestion) and obj.lead_unit_id is not None and obj.lead_unit_id in units_of(user)
+
+
+def _suggestion_co_unit(user, obj) -> bool:
+    return isinstance(obj, Suggestion) and bool({c.unit_id for c in obj.co_units} & units_of(user))
+
+
+def _suggestion_view(user, obj) -> bool:
+    """The author and those invited to co-sign; congress staff of its region and above;
+    the lead unit and the co-units; the admin."""
+    if not isinstance(obj, Suggestion):
+        return False
+    if user.role == ADMIN:
+        return True
+    return any(
+        rule(user, obj)
+        for rule in (
+            _suggestion_author,
+            _suggestion_signer,
+            _suggestion_staff,
+            _suggestion_lead_unit,
+            _suggestion_co_unit,
+        )
+    )
+
+
+def _files_suggestions(user, _obj) -> bool:
+    """A representative in office with a station (the suggestion goes to its region's congress)."""
+    rep = _own_rep(user)
+    return rep is not None and rep.serving_on(local_today()) and bool(rep.stations)
+
+
+def _leadership_staff(user, _obj) -> bool:
+    """The list of 重点建议 for the congress leadership: the admin, and congress staff of a
+    province, city or county (a township has no standing committee to supervise)."""
+    if user.role == ADMIN:
+        return True
+    return user.role == STAFF and user.region is not None and user.region.level != RegionLevel.TOWNSHIP
+
+
+SA = SuggestionAction
+# Steps that share one permission with another (the same people, the same objects).
+SUGGESTION_STEP_PERMISSION: dict[SuggestionAction, SuggestionAction] = {
+    SA.WITHDRAW: SA.SUBMIT,
+    SA.ASSIGN: SA.REGISTER,
+    SA.UNMARK_KEY: SA.MARK_KEY,
+    SA.REPORT_DONE: SA.REPLY,
+    SA.RATE_REPLY: SA.RATE_RESULT,
+    SA.RATE_REPLY_CLOSE: SA.RATE_RESULT,
+    SA.SEND_BACK: SA.RATE_RESULT,
+}
+_UNIT_PEOPLE = frozenset({UNIT, OFF})
+SUGGESTION_STEPS: dict[SuggestionAction, Rule] = {
+    # Filing creates the suggestion (services.suggestion_flow.file): SUGGESTION_FILE.
+    SA.FILE: (frozenset({REP}), _files_suggestions),
+    SA.COSIGN: (frozenset({REP}), _suggestion_invited),
+    # Submitting and withdrawing: the author.
+    SA.SUBMIT: (frozenset({REP}), _suggestion_author),
+    # Registering and assigning: congress staff of its region and above.
+    SA.REGISTER: (frozenset({STAFF}), _suggestion_staff),
+    SA.MARK_KEY: (frozenset({STAFF}), _suggestion_staff),
+    SA.OPINION: (_UNIT_PEOPLE, _suggestion_co_unit),
+    # Replying and reporting it done: the lead unit.
+    SA.REPLY: (_UNIT_PEOPLE, _suggestion_lead_unit),
+    # Rating the reply (or sending it back) and the result: the author.
+    SA.RATE_RESULT: (frozenset({REP}), _suggestion_author),
+}
+
 P, A = Permission, ConcernAction
 EVERYONE = frozenset({ANONYMOUS, REP, MGR, STAFF, UNIT, ADMIN, OFF})
 _VIEW_ROLES, _VIEW_SCOPE = _concern_rule(rep=_serves, unit=True, overseers=(MGR, STAFF, ADMIN))
@@ -516,6 +643,11 @@ RULES: dict[str, Rule] = {
     # at the meeting, as do the station's overseers.
     P.MEETING_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     P.MEETING_SHOW: (frozenset({REP, MGR, STAFF, ADMIN}), _own_meeting_or_oversees),
+    # Representatives' suggestions: who reads which is _suggestion_view (its SQL twin is
+    # suggestion_scope); who takes which step is SUGGESTION_STEPS.
+    P.SUGGESTION_LIST: (frozenset({REP, STAFF, UNIT, ADMIN, OFF}), None),
+    P.SUGGESTION_VIEW: (frozenset({REP, STAFF, UNIT, ADMIN, OFF}), _suggestion_view),
+    P.SUGGESTION_KEY_LIST: (frozenset({STAFF, ADMIN}), _leadership_staff),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -555,6 +687,7 @@ CONCERN_STEPS: dict[ConcernAction, Rule] = {
     A.OFFICIAL_ANSWER: (OFFICIAL_ROLES, _official_step),
 }
 RULES.update({concern_permission(action): rule for action, rule in CONCERN_STEPS.items()})
+RULES.update({f"suggestion.{action.value}": rule for action, rule in SUGGESTION_STEPS.items()})
 
 
 def roles_for(permission: str) -> frozenset[str]:
@@ -615,6 +748,30 @@ def concern_scope(user) -> sa.ColumnElement[bool]:
     if official is not None:
         clauses.append(official_concerns_clause(user, official))
     return sa.or_(*clauses) if clauses else sa.false()
+
+
+def suggestion_scope(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of "suggestion.view": which suggestions this user's lists hold."""
+    role = role_of(user)
+    if role == ADMIN:
+        return sa.true()
+    if role == STAFF and user.region_id is not None:
+        return Suggestion.region_id.in_(region_subtree(user.region_id))
+    if role == REP and user.representative is not None:
+        rep_id = user.representative.id
+        return sa.or_(
+            Suggestion.author_id == rep_id,
+            Suggestion.id.in_(
+                sa.select(SuggestionSigner.suggestion_id).where(SuggestionSigner.representative_id == rep_id)
+            ),
+        )
+    units = units_of(user)
+    if units:
+        return sa.or_(
+            Suggestion.lead_unit_id.in_(units),
+            Suggestion.id.in_(sa.select(SuggestionCoUnit.suggestion_id).where(SuggestionCoUnit.unit_id.in_(units))),
+        )
+    return sa.false()
 
 
 def official_concerns_clause(user, official: Official) -> sa.ColumnElement[bool]:
@@ -717,6 +874,16 @@ def units_in_reach(concern: Concern) -> sa.ColumnElement[bool]:
     and taking dispatches (a government that only groups its departments does not)."""
     return sa.and_(
         Unit.region_id.in_([r.id for r in concern.station.region.path()]),
+        Unit.is_active,
+        Unit.receives_dispatches,
+    )
+
+
+def suggestion_units_clause(suggestion: Suggestion) -> sa.ColumnElement[bool]:
+    """The units a suggestion may be assigned to (lead or co-unit): active, taking work, of
+    its region or a region above it."""
+    return sa.and_(
+        Unit.region_id.in_([r.id for r in suggestion.region.path()]),
         Unit.is_active,
         Unit.receives_dispatches,
     )

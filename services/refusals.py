@@ -29,6 +29,7 @@ from services.errors import (
     KioskRefused,
     MeetingRefused,
     PhotoRefused,
+    SuggestionRefused,
     TransitionRefused,
 )
 from services.imports import ImportRefused
@@ -84,7 +85,10 @@ OF = OfficialRefused
 B = BookingRefused
 BD = BoardRefused
 MT = MeetingRefused
+SG = SuggestionRefused
 Key = tuple[type[DomainError], str, str | None]
+# The context in which the engine's codes (changed, not_allowed_now…) speak of a suggestion.
+SUGGESTION = "suggestion"
 
 WORDS: dict[Key, Wording] = {
     # The closed loop, in the back office
@@ -592,6 +596,48 @@ WORDS: dict[Key, Wording] = {
     (MT, "comment_too_long", None): Wording(_KEEP_IT_TO, "comment", params=lambda d: {"n": d["maximum"]}),
     (MT, "too_many", None): Wording(
         _l("Too many ratings have come from your network for this meeting. Please ask the station's staff.")
+    ),
+    # Representatives' suggestions (代表建议): the engine's codes, as a suggestion's people read them
+    (T, "changed", SUGGESTION): Wording(
+        _l(
+            "This suggestion changed after you opened it (someone else acted, or the button was pressed twice). "
+            "Here is where it stands now; what you typed has not been applied."
+        )
+    ),
+    (T, "not_allowed_now", SUGGESTION): Wording(_l("This step is not possible at the suggestion's current stage.")),
+    # ... and the form's and the steps' own
+    (SG, "title_missing", None): Wording(_l("Please give a title of at least %(n)d characters."), "title"),
+    (SG, "title_too_long", None): Wording(_KEEP_IT_TO, "title"),
+    (SG, "content_too_short", None): Wording(
+        _l("Please write the suggestion in at least %(n)d characters: the situation, and what should be done."),
+        "content",
+    ),
+    (SG, "content_too_long", None): Wording(_KEEP_IT_TO, "content"),
+    (SG, "station_required", None): Wording(_l("Please choose the station you file it from."), "station"),
+    (SG, "bad_signer", None): Wording(_l("Please choose co-signers from the list."), "signers"),
+    (SG, "too_many_signers", None): Wording(_l("At most %(n)d co-signers."), "signers"),
+    (SG, "bad_concern", None): Wording(_l("Please choose among the concerns you took up."), "concerns"),
+    (SG, "note_too_long", None): Wording(_KEEP_IT_TO, "note"),
+    (SG, "lead_unit_required", None): Wording(_l("Please choose the lead unit."), "lead_unit"),
+    (SG, "bad_co_unit", None): Wording(
+        _l("Please choose at most %(n)d active co-units, other than the lead unit."), "co_units"
+    ),
+    (SG, "bad_days", None): Wording(_l("Please give a number of working days from 1 to %(n)d."), "days"),
+    (SG, "class_required", None): Wording(_l("Please choose the class of the reply."), "reply_class"),
+    (SG, "planned_date_required", None): Wording(
+        _l("A B reply needs the date by which it will be done."), "planned_on"
+    ),
+    (SG, "planned_date_past", None): Wording(_l("The planned date has passed. Please give a later one."), "planned_on"),
+    (SG, "already_given", None): Wording(_l("Your unit has already given its opinion.")),
+    (SG, "not_invited", None): Wording(
+        _l("You are not invited to co-sign this suggestion, or have co-signed it already.")
+    ),
+    (SG, "rating_required", None): Wording(_l("Please choose a rating."), "rating"),
+    (SG, "send_back_needs_dissatisfied", None): Wording(
+        _l("A reply is sent back only when you are dissatisfied with it."), "rating"
+    ),
+    (SG, "already_sent_back", None): Wording(
+        _l("This reply was already sent back once: please rate it now."), "rating"
     ),
 }
 

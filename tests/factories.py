@@ -195,3 +195,24 @@ def meeting(station_obj, rep, *, starts_in_minutes: int = -30, minutes: int = 12
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+def suggestion(author, *, region_obj=None, lead_unit=None, co_units=(), signers=(), **kw):
+    """A representative's suggestion as it stands (no trail): assigned when it has a lead unit."""
+    from models import Suggestion, SuggestionCoUnit, SuggestionSigner
+    from models.enums import SuggestionStatus
+
+    obj = Suggestion(
+        title=kw.pop("title", "关于老旧小区雨水管网改造的建议"),
+        content=kw.pop("content", "花园街道多个老旧小区雨水管网老化堵塞，每逢大雨积水严重，建议纳入年度改造计划。"),
+        author=author,
+        region=region_obj or author.stations[0].region,
+        status=kw.pop("status", SuggestionStatus.ASSIGNED if lead_unit is not None else SuggestionStatus.DRAFT),
+        lead_unit=lead_unit,
+        co_units=[SuggestionCoUnit(unit=u) for u in co_units],
+        signers=[SuggestionSigner(representative=r) for r in signers],
+        **kw,
+    )
+    db.session.add(obj)
+    db.session.flush()
+    return obj

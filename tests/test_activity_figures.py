@@ -219,7 +219,7 @@ def test_the_page_shows_the_tables_and_the_xlsx_holds_the_rows(client, world):
     assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in response.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.data), read_only=True)
-    assert book.sheetnames == ["代表履职", "预约接待", "部门人员进站", "述职评议", "说明"]
+    assert book.sheetnames == ["代表履职", "预约接待", "部门人员进站", "述职评议", "代表建议办理", "说明"]
     reps = list(book["代表履职"].iter_rows(values_only=True))
     assert reps[0][:4] == ("代表姓名", "代表级别", "所在联络站", "进站履职（次）")
     wang = next(r for r in reps if r[0] == "王建国")

@@ -18,10 +18,12 @@ from models import (
     OfficeHour,
     Official,
     OfficialSession,
+    Outbox,
     Region,
     ReportMeeting,
     Representative,
     Station,
+    Suggestion,
     Unit,
     User,
     representative_station,
@@ -36,6 +38,7 @@ from models.enums import (
     Role,
     StationCategory,
     StationKind,
+    SuggestionStatus,
     UnitKind,
 )
 
@@ -109,6 +112,7 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             "officials": db.session.scalar(sa.select(sa.func.count()).select_from(Official)),
             "office_hours": db.session.scalar(sa.select(sa.func.count()).select_from(OfficeHour)),
             "bookings": db.session.scalar(sa.select(sa.func.count()).select_from(Booking)),
+            "suggestions": db.session.scalar(sa.select(sa.func.count()).select_from(Suggestion)),
         }
         assert first["officials"] >= 1 and first["office_hours"] >= 4
         # Booked visits show on the demo stations (demo_data/bookings.yaml): three of them.
@@ -522,3 +526,21 @@ def test_the_demo_official_has_weekly_hours_this_week_at_a_demo_station(demo_app
         assert 0 <= (this_week[0].day - local_today()).days < 7
         days = db.session.scalars(sa.select(OfficeHour.day).where(OfficeHour.official_id == head.official.id)).all()
         assert len(days) == 4 and all((b - a).days == 7 for a, b in zip(days, days[1:], strict=False))
+
+
+def test_demo_suggestions_stand_at_every_stage(demo_app):
+    """代表建议: one at each stage of its loop, a key one, one that grew out of a concern, and
+    nothing told anyone (the stories happened in the past)."""
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        suggestions = db.session.scalars(sa.select(Suggestion)).all()
+        assert {s.status for s in suggestions} == set(SuggestionStatus)
+        assert any(s.is_key for s in suggestions)
+        assert any(s.concerns for s in suggestions if s.status != SuggestionStatus.DRAFT)
+        assert {s.reply_class for s in suggestions if s.reply_class} == {"A", "B", "C"}
+        assert any(s.rounds == 2 for s in suggestions)  # sent back once
+        assert any(s.signers and all(g.signed_at for g in s.signers) for s in suggestions)
+        assert any(g.signed_at is None for s in suggestions for g in s.signers)  # one waits to be co-signed
+        told = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.kind.like("suggestion.%")))
+        assert told == 0

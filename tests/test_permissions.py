@@ -366,6 +366,39 @@ MATRIX: dict[tuple[str, str], str] = {
     ("board.notice",              "region_county"):     "-   -   -   Y     -    Y   -",
     ("board.notice",              "region_other"):      "-   -   -   -     -    Y   -",
     ("board.notice",              "none"):              "-   -   -   Y     -    Y   -",
+    # representatives' suggestions (代表建议): suggestion_mine is the representative's own,
+    # assigned to the handler's unit as lead unit; suggestion_cosign another representative
+    # of A's draft the representative is invited to co-sign; suggestion_co another's, with
+    # the handler's unit as co-unit; suggestion_b a representative of B's (漯河市), all but
+    # the last in 项城市 (under the staff's 周口市). The official is of the handler's unit.
+    ("suggestion.list",           "none"):              "-   Y   -   Y     Y    Y   Y",
+    ("suggestion.file",           "none"):              "-   Y   -   -     -    -   -",
+    ("suggestion.key_list",       "none"):              "-   -   -   Y     -    Y   -",
+    ("suggestion.view",           "suggestion_mine"):   "-   Y   -   Y     Y    Y   Y",
+    ("suggestion.view",           "suggestion_cosign"): "-   Y   -   Y     -    Y   -",
+    ("suggestion.view",           "suggestion_co"):     "-   -   -   Y     Y    Y   Y",
+    ("suggestion.view",           "suggestion_b"):      "-   -   -   -     -    Y   -",
+    ("suggestion.view",           "station_a"):         "-   -   -   -     -    -   -",
+    ("suggestion.cosign",         "suggestion_mine"):   "-   -   -   -     -    -   -",
+    ("suggestion.cosign",         "suggestion_cosign"): "-   Y   -   -     -    -   -",
+    ("suggestion.cosign",         "suggestion_b"):      "-   -   -   -     -    -   -",
+    ("suggestion.submit",         "suggestion_mine"):   "-   Y   -   -     -    -   -",
+    ("suggestion.submit",         "suggestion_cosign"): "-   -   -   -     -    -   -",
+    ("suggestion.submit",         "suggestion_b"):      "-   -   -   -     -    -   -",
+    ("suggestion.register",       "suggestion_mine"):   "-   -   -   Y     -    -   -",
+    ("suggestion.register",       "suggestion_cosign"): "-   -   -   Y     -    -   -",
+    ("suggestion.register",       "suggestion_b"):      "-   -   -   -     -    -   -",
+    ("suggestion.mark_key",       "suggestion_mine"):   "-   -   -   Y     -    -   -",
+    ("suggestion.mark_key",       "suggestion_b"):      "-   -   -   -     -    -   -",
+    ("suggestion.opinion",        "suggestion_mine"):   "-   -   -   -     -    -   -",
+    ("suggestion.opinion",        "suggestion_co"):     "-   -   -   -     Y    -   Y",
+    ("suggestion.opinion",        "suggestion_b"):      "-   -   -   -     -    -   -",
+    ("suggestion.reply",          "suggestion_mine"):   "-   -   -   -     Y    -   Y",
+    ("suggestion.reply",          "suggestion_co"):     "-   -   -   -     -    -   -",
+    ("suggestion.reply",          "suggestion_b"):      "-   -   -   -     -    -   -",
+    ("suggestion.rate_result",    "suggestion_mine"):   "-   Y   -   -     -    -   -",
+    ("suggestion.rate_result",    "suggestion_cosign"): "-   -   -   -     -    -   -",
+    ("suggestion.rate_result",    "suggestion_co"):     "-   -   -   -     -    -   -",
 }
 # fmt: on
 
@@ -456,6 +489,15 @@ def world(db):
         },
     }
     w["objects"]["session_own"] = factories.official_session(official, a)
+    other_unit = factories.unit(region_obj=xiangcheng)
+    w["objects"].update(
+        {
+            "suggestion_mine": factories.suggestion(rep_own, lead_unit=handler_unit),
+            "suggestion_cosign": factories.suggestion(rep_other, signers=[rep_own]),
+            "suggestion_co": factories.suggestion(rep_other, lead_unit=other_unit, co_units=[handler_unit]),
+            "suggestion_b": factories.suggestion(rep_b, lead_unit=w["objects"]["concern_b"].unit),
+        }
+    )
     w["objects"]["session_other"] = factories.official_session(factories.official(handler_unit, name="赵敏"), a)
     w["managers"] = {
         "of_a": w["actors"]["station_manager"],
@@ -691,3 +733,20 @@ def test_staff_scope_reaches_concerns_in_regions_several_levels_below(world):
     o, staff = world["objects"], world["staff"]
     assert _in_scope(staff["province"]) == {o[key].id for key in CONCERNS}
     assert _in_scope(staff["other_city"]) == {o["concern_b"].id, o["concern_b_mine"].id}
+
+
+SUGGESTIONS = ("suggestion_mine", "suggestion_cosign", "suggestion_co", "suggestion_b")
+
+
+def test_the_suggestion_lists_in_sql_are_the_view_permission(world):
+    import sqlalchemy as sa
+
+    from models import Suggestion
+    from services.permissions import suggestion_scope
+
+    o = world["objects"]
+    people = [*world["actors"].values(), *world["managers"].values(), *world["staff"].values()]
+    for user in people:
+        expected = {o[key].id for key in SUGGESTIONS if can(user, "suggestion.view", o[key])}
+        found = set(_db.session.scalars(sa.select(Suggestion.id).where(suggestion_scope(user))))
+        assert found == expected, role_of(user)

@@ -17,6 +17,7 @@ KINDS = {
     "PhotoRefused": errors.PhotoRefused,
     "CheckInRefused": errors.CheckInRefused,
     "KioskRefused": errors.KioskRefused,
+    "SuggestionRefused": errors.SuggestionRefused,
     "RosterRefused": roster.RosterRefused,
     "AuthRefused": auth.AuthRefused,
     "CalendarRefused": workdays.CalendarRefused,
@@ -98,3 +99,10 @@ def test_a_refused_sign_in_says_the_same_whatever_the_reason(app):
         }
     [text] = texts
     assert f"locked for {auth.LOCK_MINUTES} minutes" in text
+
+
+def test_a_suggestion_is_named_as_such(app):
+    with force_locale("en"):
+        assert "This suggestion changed" in message(errors.TransitionRefused("changed"), "suggestion")
+        field, text = explain(errors.SuggestionRefused("bad_days", n=250))
+        assert field == "days" and text == "Please give a number of working days from 1 to 250."

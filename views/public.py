@@ -36,7 +36,7 @@ from services import board as board_service
 from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
-from services import erasure, held_photos, public_answers, refusals, rep_pages
+from services import erasure, held_photos, public_answers, refusals, rep_pages, suggestion_flow
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
@@ -936,6 +936,8 @@ def render_track(
             else flow.status_for_resident(followed.status),
             events=events,
             code_display=format_tracking_code(concern.tracking_code),
+            # It went further: a representative's suggestion grew out of it (title and status only).
+            grown_into=suggestion_flow.grown_from(followed),
             reply=reply,
             check=check,
             rate_form=rate_form if can_rate else None,

@@ -68,6 +68,10 @@ def register(app) -> None:
     app.add_template_global(Permission, "P")
     app.add_template_global(limits, "limits")
     app.add_template_global(button_form)
+    # The workflows whose trails templates draw with the `timeline` macro.
+    from services import concern_flow, suggestion_flow
+
+    app.add_template_global({"concern": concern_flow, "suggestion": suggestion_flow}, "flows")
     app.add_template_global(weekday_name)
     app.add_template_global(local_today, "today")
     app.add_template_global(here)

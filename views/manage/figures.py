@@ -121,6 +121,7 @@ def figures():
         days=days,
         top=figures_service.top_region(current_user),
         activity=activity_service.activity(current_user, period, utcnow()),
+        suggestions=figures_service.suggestions_by_unit(current_user, period, utcnow()),
         max_rows=figures_service.MAX_ROWS,
     )
 
@@ -135,7 +136,7 @@ def activity_export():
     period, _problem = Period.parse(request.args.get("from"), request.args.get("to"), local_today())
     now = utcnow()
     made = activity_service.activity(current_user, period, now)
-    body = exports.activity_xlsx(made, now)
+    body = exports.activity_xlsx(made, now, figures_service.suggestions_by_unit(current_user, period, now))
     exports.record_activity_export(current_user, made)
     db.session.commit()
     response = Response(body, content_type=exports.XLSX_TYPE)
