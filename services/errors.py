@@ -33,3 +33,7 @@ class TransitionRefused(DomainError):
 
 class KioskRefused(DomainError):
     pass
+
+
+class VoteRefused(DomainError):
+    """民生实事项目票决 (services.votes)."""
