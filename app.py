@@ -124,7 +124,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     import commands
-    from views import admin, audit, auth, bookings, duty, errors, health, hooks, kiosk, manage, my, officials, public
+    from views import (
+        admin,
+        audit,
+        auth,
+        bookings,
+        duty,
+        errors,
+        health,
+        hooks,
+        kiosk,
+        manage,
+        my,
+        officials,
+        public,
+        votes,
+    )
 
     for blueprint in (
         public.bp,
@@ -134,6 +149,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         auth.bp,
         duty.bp,
         officials.bp,
+        votes.bp,
         kiosk.bp,
         manage.bp,
         admin.bp,

@@ -438,7 +438,10 @@ def _eligible(user, obj) -> bool:
 
 
 def _lead_unit(user, obj) -> bool:
-    """A candidate project's progress is its lead unit's to report."""
+    """A candidate project's progress is its lead unit's to report; None: whether the user
+    has a unit at all (the list of its chosen projects)."""
+    if obj is None:
+        return user.unit_id is not None
     return isinstance(obj, VoteProject) and user.unit_id is not None and obj.unit_id == user.unit_id
 
 

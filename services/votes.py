@@ -695,6 +695,20 @@ def votes_for_station(station: Station) -> list[ProjectVote]:
     )
 
 
+@dataclass(frozen=True)
+class StationVote:
+    vote: ProjectVote
+    stage: VoteStage
+    chosen: list[VoteProject]
+
+
+def station_votes(station: Station, *, limit: int = 2) -> list[StationVote]:
+    """The station page's part: the latest published 票决 of its region (and above), where
+    each stands, and the projects chosen once the results are out."""
+    found = votes_for_station(station)[:limit]
+    return [StationVote(v, stage(v), [p for p in v.projects if p.chosen]) for v in found]
+
+
 def public_project(station: Station, project_id: int) -> VoteProject | None:
     project = db.session.get(VoteProject, project_id)
     if project is None or project.vote.published_at is None or not covers(project.vote.region_id, station.region):

@@ -367,6 +367,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vote.progress",             "project_mine"):      "-   -   -   -     Y    -   -",
     ("vote.progress",             "project_other"):     "-   -   -   -     -    -   -",
     ("vote.progress",             "vote_county"):       "-   -   -   -     -    -   -",
+    ("vote.progress",             "none"):              "-   -   -   -     Y    -   -",
 }
 # fmt: on
 

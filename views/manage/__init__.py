@@ -18,4 +18,5 @@ from views.manage import (  # noqa: E402,F401  (routes register on bp)
     officials,
     reference,
     regions,
+    votes,
 )
