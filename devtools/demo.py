@@ -1139,6 +1139,21 @@ def _demo_photo(colour: list[int], index: int) -> bytes:
     return out.getvalue()
 
 
+def _demo_photos(colours: list | None) -> list[board_service.BoardPhoto]:
+    """One drawn photo a colour, read like an upload (re-encoded, with its thumbnail)."""
+    cfg = current_app.config
+    return [
+        board_service.read_photo(
+            _demo_photo(colour, i),
+            max_bytes=cfg["MAX_PHOTO_BYTES"],
+            max_pixels=cfg["MAX_PHOTO_PIXELS"],
+            max_side=cfg["STORED_PHOTO_MAX_SIDE"],
+            max_decode_bytes=None,
+        )
+        for i, colour in enumerate(colours or [])
+    ]
+
+
 def _receivers(station: Station, how_many: int) -> list[Representative]:
     today = local_today()
     order = list(RepLevel)
@@ -1158,7 +1173,6 @@ def _seed_board(stations: dict[str, Station], regions: dict[str, Region]) -> Non
     if admin is None:
         return
     storage = open_storage(current_app.config)
-    cfg = current_app.config
     today = local_today()
     by_station: dict[str, str] = _BOARD.get("rules_by_station") or {}
     for key, station in stations.items():
@@ -1170,16 +1184,7 @@ def _seed_board(stations: dict[str, Station], regions: dict[str, Region]) -> Non
             sa.select(Activity.id).where(Activity.station_id == station.id, Activity.title == row["title"])
         ):
             continue
-        photos = [
-            board_service.read_photo(
-                _demo_photo(colour, i),
-                max_bytes=cfg["MAX_PHOTO_BYTES"],
-                max_pixels=cfg["MAX_PHOTO_PIXELS"],
-                max_side=cfg["STORED_PHOTO_MAX_SIDE"],
-                max_decode_bytes=None,
-            )
-            for i, colour in enumerate(row.get("photos") or [])
-        ]
+        photos = _demo_photos(row.get("photos"))
         day = today - timedelta(days=int(row["days_ago"]))
         data = board_service.ActivityInput(title=row["title"], day=day, text=row.get("text", ""))
         board_service.create_activity(
@@ -1316,7 +1321,6 @@ def _seed_vote_history(vote: ProjectVote, plan: dict, staff: User, storage) -> l
     from models.enums import BallotRound
     from services import votes as vote_service
 
-    cfg = current_app.config
     voters = vote_service.eligible(vote)
     rows = plan["projects"]
     for i, rep in enumerate(voters):
@@ -1334,16 +1338,7 @@ def _seed_vote_history(vote: ProjectVote, plan: dict, staff: User, storage) -> l
             sa.select(User).where(User.unit_id == project.unit_id, User.role == Role.UNIT_HANDLER)
         )
         for report in row.get("progress") or []:
-            photos = [
-                board_service.read_photo(
-                    _demo_photo(colour, i),
-                    max_bytes=cfg["MAX_PHOTO_BYTES"],
-                    max_pixels=cfg["MAX_PHOTO_PIXELS"],
-                    max_side=cfg["STORED_PHOTO_MAX_SIDE"],
-                    max_decode_bytes=None,
-                )
-                for i, colour in enumerate(report.get("photos") or [])
-            ]
+            photos = _demo_photos(report.get("photos"))
             data = vote_service.ProgressInput(report["text"], int(report["percent"]))
             vote_service.add_progress(handler or staff, project, data, photos, storage=storage)
     told = vote_service.open_evaluation(staff, vote)

@@ -62,12 +62,16 @@ class BoardRefused(DomainError):
     pass
 
 
-def _text(value: str | None, limit: int, code: str, *, required: bool = False) -> str:
+def checked_text(
+    value: str | None, limit: int, code: str, *, required: bool = False, refused: type[DomainError] = BoardRefused
+) -> str:
+    """Cleaned text (services.concerns.clean_text), refused as `<code>_missing` when required
+    and empty, `<code>_too_long` past `limit`, with the kind `refused`."""
     cleaned = clean_text(value or "")
     if required and not cleaned:
-        raise BoardRefused(f"{code}_missing")
+        raise refused(f"{code}_missing")
     if len(cleaned) > limit:
-        raise BoardRefused(f"{code}_too_long", n=limit)
+        raise refused(f"{code}_too_long", n=limit)
     return cleaned
 
 
@@ -81,7 +85,7 @@ def rules_of(station: Station) -> str:
 
 def set_rules(actor: User, station: Station, text: str) -> StationRules:
     """Plain text, line breaks kept; the pages escape it (no HTML)."""
-    cleaned = _text(text, RULES_MAX, "rules")
+    cleaned = checked_text(text, RULES_MAX, "rules")
     row = db.session.get(StationRules, station.id)
     if row is None:
         row = StationRules(station_id=station.id, text="")
@@ -127,8 +131,8 @@ def read_photo(
 
 
 def _checked(data: ActivityInput) -> ActivityInput:
-    title = _text(data.title, ACTIVITY_TITLE_MAX, "title", required=True)
-    text = _text(data.text, ACTIVITY_TEXT_MAX, "text")
+    title = checked_text(data.title, ACTIVITY_TITLE_MAX, "title", required=True)
+    text = checked_text(data.text, ACTIVITY_TEXT_MAX, "text")
     if data.day is None:
         raise BoardRefused("day_missing")
     return ActivityInput(title, data.day, text)
@@ -545,8 +549,8 @@ def publish_notice(actor: User, region: Region, title: str, text: str) -> Notice
     notice = Notice(
         region_id=region.id,
         region=region,
-        title=_text(title, NOTICE_TITLE_MAX, "title", required=True),
-        text=_text(text, NOTICE_TEXT_MAX, "text"),
+        title=checked_text(title, NOTICE_TITLE_MAX, "title", required=True),
+        text=checked_text(text, NOTICE_TEXT_MAX, "text"),
         created_by_id=actor.id,
         published_at=utcnow(),
     )

@@ -18,7 +18,7 @@ is also why a ballot is final as soon as it is cast.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -43,7 +43,7 @@ from models import (
 )
 from models.enums import BallotRound, Rating, RegionLevel, RepLevel, VoteChoice, VoteStage
 from services import audit, notifications
-from services.board import BoardPhoto, stored_photos
+from services.board import BoardPhoto, checked_text, stored_photos
 from services.clock import local_today
 from services.concerns import clean_text
 from services.errors import VoteRefused
@@ -78,12 +78,12 @@ COMMENTS_SHOWN = 50
 
 
 def _text(value: str | None, limit: int, code: str, *, required: bool = False) -> str:
-    cleaned = clean_text(value or "")
-    if required and not cleaned:
-        raise VoteRefused(f"{code}_missing")
-    if len(cleaned) > limit:
-        raise VoteRefused(f"{code}_too_long", n=limit)
-    return cleaned
+    return checked_text(value, limit, code, required=required, refused=VoteRefused)
+
+
+def _values(data) -> dict:
+    """A checked input's fields by name: they are the columns' names."""
+    return {f.name: getattr(data, f.name) for f in fields(data)}
 
 
 # --- where a 票决 stands ------------------------------------------------------------------------
@@ -169,19 +169,7 @@ def create_vote(actor: User, region: Region, data: VoteInput) -> ProjectVote:
     )
     if taken is not None:
         raise VoteRefused("year_taken", year=data.year)
-    vote = ProjectVote(
-        region_id=region.id,
-        region=region,
-        year=data.year,
-        level=LEVEL_OF_REGION[region.level],
-        title=data.title,
-        comments_open_on=data.comments_open_on,
-        comments_close_on=data.comments_close_on,
-        voting_opens_on=data.voting_opens_on,
-        voting_closes_on=data.voting_closes_on,
-        threshold_percent=data.threshold_percent,
-        created_by_id=actor.id,
-    )
+    vote = ProjectVote(region=region, level=LEVEL_OF_REGION[region.level], created_by_id=actor.id, **_values(data))
     db.session.add(vote)
     db.session.flush()
     audit.log(actor, "vote.create", vote, region=region.code, **_vote_fields(vote))
@@ -205,10 +193,8 @@ def edit_vote(actor: User, vote: ProjectVote, data: VoteInput) -> None:
         if taken is not None:
             raise VoteRefused("year_taken", year=data.year)
     before = _vote_fields(vote)
-    vote.title, vote.year = data.title, data.year
-    vote.comments_open_on, vote.comments_close_on = data.comments_open_on, data.comments_close_on
-    vote.voting_opens_on, vote.voting_closes_on = data.voting_opens_on, data.voting_closes_on
-    vote.threshold_percent = data.threshold_percent
+    for name, value in _values(data).items():
+        setattr(vote, name, value)
     db.session.flush()
     audit.log_change(actor, "vote.edit", vote, before, _vote_fields(vote))
 
@@ -256,15 +242,7 @@ def add_project(actor: User, vote: ProjectVote, data: ProjectInput) -> VoteProje
     _draft(vote)
     data = _checked_project(vote, data)
     position = max((p.position for p in vote.projects), default=0) + 1
-    project = VoteProject(
-        vote=vote,
-        position=position,
-        title=data.title,
-        text=data.text,
-        budget_yuan=data.budget_yuan,
-        unit=data.unit,
-        region=data.region,
-    )
+    project = VoteProject(vote=vote, position=position, **_values(data))
     db.session.add(project)
     db.session.flush()
     audit.log(actor, "vote.project.add", project, vote=vote.id, **_project_fields(project))
@@ -274,10 +252,9 @@ def add_project(actor: User, vote: ProjectVote, data: ProjectInput) -> VoteProje
 def edit_project(actor: User, project: VoteProject, data: ProjectInput) -> None:
     _draft(project.vote)
     data = _checked_project(project.vote, data)
-    assert data.unit is not None  # _checked_project refuses a project without one
     before = _project_fields(project)
-    project.title, project.text, project.budget_yuan = data.title, data.text, data.budget_yuan
-    project.unit, project.region = data.unit, data.region
+    for name, value in _values(data).items():
+        setattr(project, name, value)
     db.session.flush()
     audit.log_change(actor, "vote.project.edit", project, before, _project_fields(project))
 

@@ -5,7 +5,7 @@ year-end evaluation of the chosen ones), cast whole, once, from the phone.
 /s/<code>/projects and /s/<code>/projects/<id>: the region's candidates, results and
 progress on any station's page, and the residents' comments while they are open."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -22,18 +22,14 @@ from services.permissions import can, eligible_voter
 from views.duty import my_rep
 from views.forms import ButtonForm
 from views.forms.votes import CommentForm
+from views.manage.board import _no_store
 from views.public import _canonical, _station_for
+from views.public_board import public_page
 from views.util import get_or_404
 
 bp = Blueprint("votes", __name__)
 
 ROUND_CHOICES = {BallotRound.VOTE: list(VoteChoice), BallotRound.EVALUATION: list(Rating)}
-
-
-def _no_store(html: str, status: int = 200):
-    response = make_response(html, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- a representative's ballot ---------------------------------------------------------------------
@@ -135,12 +131,6 @@ def _refused(vote: ProjectVote, refused: VoteRefused, chosen):
 # --- the public pages ----------------------------------------------------------------------------------
 
 
-def _public(html: str, status: int = 200):
-    response = make_response(html, status)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
-
-
 @bp.get("/s/<code>/projects")
 def projects(code: str):
     if (moved := _canonical(code, normalize_station_code, "votes.projects")) is not None:
@@ -150,20 +140,18 @@ def projects(code: str):
         return instead
     assert st is not None
     found = vote_service.votes_for_station(st)
-    return _public(
-        render_template(
-            "votes/projects.html",
-            station=st,
-            votes=[
-                {
-                    "vote": v,
-                    "stage": vote_service.stage(v),
-                    "results": {r.project.id: r for r in vote_service.results(v)} if v.results_published_at else {},
-                    "comments": vote_service.comment_counts(v),
-                }
-                for v in found
-            ],
-        )
+    return public_page(
+        "votes/projects.html",
+        station=st,
+        votes=[
+            {
+                "vote": v,
+                "stage": vote_service.stage(v),
+                "results": {r.project.id: r for r in vote_service.results(v)} if v.results_published_at else {},
+                "comments": vote_service.comment_counts(v),
+            }
+            for v in found
+        ],
     )
 
 
@@ -175,21 +163,19 @@ def _project_page(st, project, form: CommentForm, status: int = 200):
     evaluation = None
     if vote.evaluation_closed_at:
         evaluation = next((r for r in vote_service.evaluation_results(vote) if r.project.id == project.id), None)
-    return _public(
-        render_template(
-            "votes/project.html",
-            station=st,
-            project=project,
-            vote=vote,
-            stage=vote_service.stage(vote),
-            open=vote_service.comments_open(vote),
-            result=result,
-            evaluation=evaluation,
-            form=form,
-            comments=vote_service.comments_of(project, public=True),
-            signed=vote_service.signed,
-        ),
-        status,
+    return public_page(
+        "votes/project.html",
+        status=status,
+        station=st,
+        project=project,
+        vote=vote,
+        stage=vote_service.stage(vote),
+        open=vote_service.comments_open(vote),
+        result=result,
+        evaluation=evaluation,
+        form=form,
+        comments=vote_service.comments_of(project, public=True),
+        signed=vote_service.signed,
     )
 
 

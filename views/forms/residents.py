@@ -1,6 +1,8 @@
 """What residents fill in, without an account: the concern form, rating, withdrawing, and the
 number and code of "my concerns"."""
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -31,7 +33,23 @@ from views.forms import cleaned
 from views.util import int_or_none
 
 
-class ConcernForm(FlaskForm):
+class ContactChecks:
+    """A resident's optional name and mobile with their consent (`contact_name`,
+    `contact_mobile`, `consent` fields): a mainland number, and consent when either is given."""
+
+    contact_name: Any
+    contact_mobile: Any
+
+    def validate_contact_mobile(self, field):
+        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
+            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
+
+    def validate_consent(self, field):
+        if (self.contact_name.data or self.contact_mobile.data) and not field.data:
+            raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
+
+
+class ConcernForm(ContactChecks, FlaskForm):
     # The first choice is an empty "please choose", so nobody files under a default by accident.
     category = SelectField(_l("What is it about?"), coerce=int_or_none, validate_choice=False)
     content = TextAreaField(
@@ -93,17 +111,9 @@ class ConcernForm(FlaskForm):
                 _l("Please keep it to %(max)d characters (now %(n)d).", max=CONCERN_CONTENT_MAX, n=length)
             )
 
-    def validate_contact_mobile(self, field):
-        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
-
     def validate_anonymous(self, field):
         if field.data and (self.contact_name.data or self.contact_mobile.data):
             raise ValidationError(_l("Anonymous means no name and no number: clear them, or untick this."))
-
-    def validate_consent(self, field):
-        if (self.contact_name.data or self.contact_mobile.data) and not field.data:
-            raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
 
 
 class RatingForm(FlaskForm):

@@ -15,10 +15,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
-from services.concerns import is_mainland_mobile, normalize_mobile
 from services.limits import (
     BUDGET_WAN_MAX,
     CONTACT_MOBILE_INPUT_MAX,
@@ -31,6 +30,7 @@ from services.limits import (
     VOTE_TITLE_MAX,
 )
 from views.forms import cleaned
+from views.forms.residents import ContactChecks
 from views.util import int_or_none
 
 _DATE = _l("Please choose a date.")
@@ -95,7 +95,7 @@ class ProjectForm(FlaskForm):
     region = SelectField(_l("Where (optional)"), coerce=int_or_none, validate_choice=False)
 
 
-class CommentForm(FlaskForm):
+class CommentForm(ContactChecks, FlaskForm):
     """A resident's comment on a candidate: text; name and number optional, with consent."""
 
     text = TextAreaField(
@@ -117,14 +117,6 @@ class CommentForm(FlaskForm):
     consent = BooleanField(_l("I agree that my name and number are used as described above"))
     # A field people never see and bots fill in.
     homepage = StringField(_l("Leave this field empty"))
-
-    def validate_contact_mobile(self, field):
-        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
-
-    def validate_consent(self, field):
-        if (self.contact_name.data or self.contact_mobile.data) and not field.data:
-            raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
 
 
 class HideCommentForm(FlaskForm):
