@@ -33,11 +33,17 @@ from views.forms import cleaned
 from views.util import int_or_none
 
 
-class ContactChecks:
-    """A resident's optional name and mobile with their consent (`contact_name`,
-    `contact_mobile`, `consent` fields): a mainland number, and consent when either is given."""
+class ContactFields:
+    """A resident's optional name, and consent to keep it and the mobile number (the form
+    adds its own `contact_mobile`, saying what the number is for): a mainland number, and
+    consent when either is given."""
 
-    contact_name: Any
+    contact_name = StringField(
+        _l("Your name (optional)"),
+        filters=[cleaned],
+        validators=[Optional(), Length(max=CONTACT_NAME_MAX)],
+    )
+    consent = BooleanField(_l("I agree that my name and number are used as described above"))
     contact_mobile: Any
 
     def validate_contact_mobile(self, field):
@@ -49,7 +55,7 @@ class ContactChecks:
             raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
 
 
-class ConcernForm(ContactChecks, FlaskForm):
+class ConcernForm(ContactFields, FlaskForm):
     # The first choice is an empty "please choose", so nobody files under a default by accident.
     category = SelectField(_l("What is it about?"), coerce=int_or_none, validate_choice=False)
     content = TextAreaField(
@@ -73,11 +79,6 @@ class ConcernForm(ContactChecks, FlaskForm):
     # Photos read in an earlier try of this form and kept (services/held_photos.py), a
     # signed token each; the template shows them as ticked boxes, and unticking drops one.
     kept_photos = SelectMultipleField(coerce=str, validate_choice=False)
-    contact_name = StringField(
-        _l("Your name (optional)"),
-        filters=[cleaned],
-        validators=[Optional(), Length(max=CONTACT_NAME_MAX)],
-    )
     contact_mobile = StringField(
         _l("Mobile number (optional)"),
         filters=[cleaned],
@@ -86,7 +87,6 @@ class ConcernForm(ContactChecks, FlaskForm):
     )
     anonymous = BooleanField(_l("Submit anonymously (no name, no number)"))
     public = BooleanField(_l("It may be shown publicly, without my name or number"))
-    consent = BooleanField(_l("I agree that my name and number are used as described above"))
     # A field people never see and bots fill in.
     homepage = StringField(_l("Leave this field empty"))
     submission_key = HiddenField()

@@ -6,7 +6,6 @@ ButtonForm's CSRF token (services.votes.parse_choices reads them)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     DateField,
     DecimalField,
     IntegerField,
@@ -15,13 +14,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange
 from wtforms.widgets import NumberInput
 
 from services.limits import (
     BUDGET_WAN_MAX,
     CONTACT_MOBILE_INPUT_MAX,
-    CONTACT_NAME_MAX,
     PROGRESS_PHOTOS_MAX,
     PROGRESS_TEXT_MAX,
     PROJECT_COMMENT_MAX,
@@ -30,7 +28,7 @@ from services.limits import (
     VOTE_TITLE_MAX,
 )
 from views.forms import cleaned
-from views.forms.residents import ContactChecks
+from views.forms.residents import ContactFields
 from views.util import int_or_none
 
 _DATE = _l("Please choose a date.")
@@ -95,7 +93,7 @@ class ProjectForm(FlaskForm):
     region = SelectField(_l("Where (optional)"), coerce=int_or_none, validate_choice=False)
 
 
-class CommentForm(ContactChecks, FlaskForm):
+class CommentForm(ContactFields, FlaskForm):
     """A resident's comment on a candidate: text; name and number optional, with consent."""
 
     text = TextAreaField(
@@ -105,16 +103,12 @@ class CommentForm(ContactChecks, FlaskForm):
         description=_l("Shown on this page, without your name or number."),
         render_kw={"maxlength": PROJECT_COMMENT_MAX, "rows": 4},
     )
-    contact_name = StringField(
-        _l("Your name (optional)"), filters=[cleaned], validators=[Optional(), Length(max=CONTACT_NAME_MAX)]
-    )
     contact_mobile = StringField(
         _l("Mobile number (optional)"),
         filters=[cleaned],
         description=_l("Only for the congress staff, if they want to ask you about it."),
         render_kw={"maxlength": CONTACT_MOBILE_INPUT_MAX},
     )
-    consent = BooleanField(_l("I agree that my name and number are used as described above"))
     # A field people never see and bots fill in.
     homepage = StringField(_l("Leave this field empty"))
 
