@@ -508,6 +508,51 @@ def close_evaluation(actor: User, vote: ProjectVote) -> None:
     )
 
 
+@dataclass(frozen=True)
+class VoteFigures:
+    """One 票决 on the figures page: turnout, what was chosen, how satisfied the
+    representatives were with the chosen projects (all projects' ratings added up)."""
+
+    vote: ProjectVote
+    eligible: int
+    cast: int
+    chosen: int
+    rated: int
+    ratings: dict[str, int]
+
+    @property
+    def satisfied_share(self) -> float | None:
+        """Satisfied and basically satisfied, of every rating given."""
+        total = sum(self.ratings.values())
+        if not total:
+            return None
+        return (self.ratings.get(Rating.SATISFIED, 0) + self.ratings.get(Rating.BASICALLY_SATISFIED, 0)) / total
+
+
+def figures(clause: sa.ColumnElement[bool]) -> list[VoteFigures]:
+    """The decided 票决 of the regions `clause` (managed_regions_clause on
+    ProjectVote.region_id) lets the viewer see, newest year first."""
+    out = []
+    for vote in votes_in_reach(clause):
+        if vote.results_published_at is None or vote.eligible_count is None:
+            continue
+        ratings: dict[str, int] = {str(c): 0 for c in Rating}
+        for result in evaluation_results(vote):
+            for choice, n in result.counts.items():
+                ratings[choice] = ratings.get(choice, 0) + n
+        out.append(
+            VoteFigures(
+                vote=vote,
+                eligible=vote.eligible_count,
+                cast=cast_count(vote, BallotRound.VOTE),
+                chosen=sum(1 for p in vote.projects if p.chosen),
+                rated=cast_count(vote, BallotRound.EVALUATION),
+                ratings=ratings,
+            )
+        )
+    return out
+
+
 # --- residents' comments -------------------------------------------------------------------------
 
 

@@ -202,6 +202,12 @@ def test_results_on_the_station_page_and_progress_by_the_lead_unit_only(client, 
     )
     assert response.status_code == 303, response.text
     assert client.get(f"/manage/projects/{second.id}/progress").status_code == 404  # not chosen
+    # the figures page shows the decided vote (3 of 3 cast, 1 chosen) to its region's staff
+    login(client, cast["staff"])
+    figures = client.get("/manage/figures").text
+    assert vote.title in figures and "1 / 2" in figures
+    login(client, cast["staff_far"])
+    assert vote.title not in client.get("/manage/figures").text
     fresh()
     report = _db.session.scalar(sa.select(ProgressReport))
     assert report.percent == 40 and len(report.photos) == 1

@@ -465,3 +465,6 @@ def test_each_eligible_representative_rates_each_chosen_project_once(world, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectComment)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(VoteProject)) == 2
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)) == 8  # told twice, 4 each
+    (figures,) = votes.figures(sa.true())
+    assert (figures.eligible, figures.cast, figures.chosen, figures.rated) == (4, 4, 1, 2)
+    assert figures.satisfied_share == 0.5
