@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -617,6 +617,22 @@ def hide_comment(actor: User, row: ProjectComment, reason: str) -> bool:
     db.session.flush()
     audit.log(actor, "vote.comment.hide", row, project=row.project_id, reason=reason)
     return True
+
+
+def erase_comment_contacts(cutoff: datetime, *, dry_run: bool = False, batch: int = 200) -> int:
+    """Up to `batch` comments written before `cutoff` lose the name and number given with
+    them (services.erasure, PERSONAL_DATA_DAYS); the comment stays. `dry_run` counts them all."""
+    due = sa.and_(
+        ProjectComment.created_at < cutoff,
+        sa.or_(ProjectComment.contact_name.is_not(None), ProjectComment.contact_mobile.is_not(None)),
+    )
+    if dry_run:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(ProjectComment).where(due)) or 0
+    rows = list(db.session.scalars(sa.select(ProjectComment).where(due).order_by(ProjectComment.id).limit(batch)))
+    for row in rows:
+        row.contact_name = row.contact_mobile = None
+    db.session.flush()
+    return len(rows)
 
 
 def comments_of(project: VoteProject, *, public: bool) -> list[ProjectComment]:

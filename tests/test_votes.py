@@ -386,6 +386,21 @@ def test_residents_comment_through_a_station_of_the_region_while_comments_are_op
         votes.comment(world["station"], voting.projects[0], votes.CommentInput("太晚了"))
 
 
+def test_the_names_and_numbers_given_with_comments_expire(world, db, app):
+    from services import erasure
+
+    vote = published(world, stage="comments")
+    data = votes.CommentInput("希望增加公交班次。", "张三", "13812345678", consent=True)
+    row = votes.comment(world["station"], vote.projects[0], data)
+    db.session.commit()
+    later = row.created_at + timedelta(days=erasure.personal_data_days() + 1)
+    assert erasure.purge(dry_run=True, now=later).project_comments == 1
+    assert erasure.purge(now=row.created_at + timedelta(days=1)).project_comments == 0
+    assert erasure.purge(now=later).project_comments == 1
+    db.session.refresh(row)
+    assert (row.contact_name, row.contact_mobile, row.text) == (None, None, "希望增加公交班次。")
+
+
 def test_staff_hide_a_comment_with_a_reason(world, db):
     vote = published(world, stage="comments")
     row = votes.comment(world["station"], vote.projects[0], votes.CommentInput("广告：低价出售建材"))
