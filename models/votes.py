@@ -7,6 +7,10 @@ a round (vote or evaluation) and nothing else; `BallotTally` keeps WHAT was chos
 counter per (project, round, choice), incremented in the same transaction, with no voter,
 no time and no row id that could order the casts. No table joins the two (tests/test_votes.py
 reads the metadata to prove it).
+
+The station page shows a 票决's stage and its chosen projects (ShownOnStationPage: a change
+drops the cached pages); comments and progress reports show only on the project pages,
+which are not cached, so a resident's comment does not empty every station's cache.
 """
 
 from __future__ import annotations
@@ -121,7 +125,7 @@ class VoteProject(ShownOnStationPage, Base):
     )
 
 
-class ProjectComment(ShownOnStationPage, Base):
+class ProjectComment(Base):
     """A resident's comment on a candidate, sent through a station's page while comments are
     open. Name and number are optional, kept with consent, never shown unmasked in public.
     Staff hide one with a reason; it is never deleted."""
@@ -187,7 +191,7 @@ class BallotTally(Base):
     )
 
 
-class ProgressReport(ShownOnStationPage, Base):
+class ProgressReport(Base):
     """A progress report (进度报告) of a chosen project by its lead unit: text, how far it is
     (per cent), photos. Public once posted."""
 
@@ -212,7 +216,7 @@ class ProgressReport(ShownOnStationPage, Base):
     )
 
 
-class ProgressPhoto(ShownOnStationPage, StoredPhoto, Base):
+class ProgressPhoto(StoredPhoto, Base):
     """A photo of a progress report."""
 
     __tablename__ = "progress_photo"
