@@ -140,6 +140,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         officials,
         public,
         suggestions,
+        votes,
     )
 
     for blueprint in (
@@ -152,6 +153,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         duty.bp,
         suggestions.bp,
         officials.bp,
+        votes.bp,
         kiosk.bp,
         manage.bp,
         admin.bp,

@@ -44,6 +44,7 @@ from models import (
     Official,
     OfficialSession,
     Outbox,
+    ProjectVote,
     ReceptionDay,
     Region,
     ReportMeeting,
@@ -466,6 +467,7 @@ def seed_demo() -> dict[str, int]:
     _seed_reception_bookings(stations)
     _seed_meetings(stations)
     _seed_suggestions(stations, units)
+    _seed_votes(regions)
     db.session.flush()
     return _counts()
 
@@ -1179,6 +1181,21 @@ def _demo_photo(colour: list[int], index: int) -> bytes:
     return out.getvalue()
 
 
+def _demo_photos(colours: list | None) -> list[board_service.BoardPhoto]:
+    """One drawn photo a colour, read like an upload (re-encoded, with its thumbnail)."""
+    cfg = current_app.config
+    return [
+        board_service.read_photo(
+            _demo_photo(colour, i),
+            max_bytes=cfg["MAX_PHOTO_BYTES"],
+            max_pixels=cfg["MAX_PHOTO_PIXELS"],
+            max_side=cfg["STORED_PHOTO_MAX_SIDE"],
+            max_decode_bytes=None,
+        )
+        for i, colour in enumerate(colours or [])
+    ]
+
+
 def _receivers(station: Station, how_many: int) -> list[Representative]:
     today = local_today()
     order = list(RepLevel)
@@ -1198,7 +1215,6 @@ def _seed_board(stations: dict[str, Station], regions: dict[str, Region]) -> Non
     if admin is None:
         return
     storage = open_storage(current_app.config)
-    cfg = current_app.config
     today = local_today()
     by_station: dict[str, str] = _BOARD.get("rules_by_station") or {}
     for key, station in stations.items():
@@ -1210,16 +1226,7 @@ def _seed_board(stations: dict[str, Station], regions: dict[str, Region]) -> Non
             sa.select(Activity.id).where(Activity.station_id == station.id, Activity.title == row["title"])
         ):
             continue
-        photos = [
-            board_service.read_photo(
-                _demo_photo(colour, i),
-                max_bytes=cfg["MAX_PHOTO_BYTES"],
-                max_pixels=cfg["MAX_PHOTO_PIXELS"],
-                max_side=cfg["STORED_PHOTO_MAX_SIDE"],
-                max_decode_bytes=None,
-            )
-            for i, colour in enumerate(row.get("photos") or [])
-        ]
+        photos = _demo_photos(row.get("photos"))
         day = today - timedelta(days=int(row["days_ago"]))
         data = board_service.ActivityInput(title=row["title"], day=day, text=row.get("text", ""))
         board_service.create_activity(
@@ -1334,3 +1341,123 @@ def _play_suggestion(
         if "planned_days" in step:
             extra["planned_on"] = to_local(at).date() + timedelta(days=int(step["planned_days"]))
     suggestion_flow.transition(suggestion, action, role=actor.role, actor=actor, note=note, now=at, **extra)
+
+
+# --- 民生实事项目代表票决 ---------------------------------------------------------------------------
+#
+# Built through services.votes (demo_data/votes.yaml says what each field means). A vote's
+# steps happen today, inside periods set around today, and are then moved back to its year:
+# the service refuses a ballot outside its period, as it should.
+
+_VOTES = _yaml("votes.yaml")
+
+
+def _shift_vote(vote: ProjectVote, days: int) -> None:
+    """Move a vote's periods and stamps up to its results `days` back (the demo's own
+    rewrite of history)."""
+    back = timedelta(days=days)
+    for name in ("comments_open_on", "comments_close_on", "voting_opens_on", "voting_closes_on"):
+        setattr(vote, name, getattr(vote, name) - back)
+    for name in ("published_at", "closed_at", "results_published_at"):
+        setattr(vote, name, getattr(vote, name) - back)
+
+
+def _seed_votes(regions: dict[str, Region]) -> None:
+    from services import votes as vote_service
+
+    cfg = current_app.config
+    storage = open_storage(cfg)
+    today = local_today()
+    for plan in _VOTES["votes"]:
+        region = regions.get(str(plan["region_code"]))
+        staff = db.session.scalar(sa.select(User).where(User.username == plan["staff"]))
+        year = today.year - int(plan["years_ago"])
+        if region is None or staff is None or _first(ProjectVote, region_id=region.id, year=year) is not None:
+            continue
+        evaluated = plan["stage"] == "evaluated"
+        vote = vote_service.create_vote(
+            staff,
+            region,
+            vote_service.VoteInput(
+                title=plan["title"].format(year=year),
+                year=year,
+                comments_open_on=today - timedelta(days=7),
+                comments_close_on=today,
+                voting_opens_on=today,
+                voting_closes_on=today + timedelta(days=6),
+                threshold_percent=int(plan["threshold_percent"]),
+            ),
+        )
+        for row in plan["projects"]:
+            unit = _first(Unit, region_id=region.id, name=row["unit"])
+            where = regions.get(str(row.get("region_code") or ""))
+            data = vote_service.ProjectInput(
+                row["title"], row.get("text", ""), int(float(row["budget_wan"]) * 10000), unit, where
+            )
+            vote_service.add_project(staff, vote, data)
+        told = vote_service.publish(staff, vote)
+        stations = {s.region_id: s for s in db.session.scalars(sa.select(Station).where(Station.is_active))}
+        station = next((stations[r.id] for r in _regions_below(region) if r.id in stations), None)
+        for row in plan.get("comments") or []:
+            if station is None:
+                break
+            contact = bool(row.get("name") or row.get("mobile"))
+            vote_service.comment(
+                station,
+                vote.projects[int(row["project"])],
+                vote_service.CommentInput(row["text"], row.get("name", ""), row.get("mobile", ""), consent=contact),
+            )
+        vote.comments_close_on = today - timedelta(days=1)  # the comments are in; voting runs from today
+        if evaluated:  # voted in February of its year, reported through it, rated in December
+            told += _seed_vote_history(vote, plan, staff, storage)
+            voted_on = date(year, 2, 20)
+            _shift_vote(vote, (today - voted_on).days)
+            rated = utc_at(date(year, 12, 20), time(10))
+            vote.evaluation_opened_at, vote.evaluation_closed_at = rated - timedelta(days=10), rated
+            for project in vote.projects:
+                for k, report in enumerate(reversed(project.reports), start=1):
+                    report.created_at = utc_at(voted_on + timedelta(days=90 * k), time(10))
+        # The demo tells nobody: the representatives were "told" when the demo was made.
+        db.session.flush()
+        db.session.execute(sa.delete(Outbox).where(Outbox.id.in_([row.id for row in told])))
+
+
+def _regions_below(region: Region) -> list[Region]:
+    from services.permissions import region_subtree
+
+    return list(db.session.scalars(sa.select(Region).where(Region.id.in_(region_subtree(region.id)))))
+
+
+def _seed_vote_history(vote: ProjectVote, plan: dict, staff: User, storage) -> list[Outbox]:
+    """Last year's vote: the ballots, the close, the results, the progress, the evaluation."""
+    from models.enums import BallotRound
+    from services import votes as vote_service
+
+    voters = vote_service.eligible(vote)
+    rows = plan["projects"]
+    for i, rep in enumerate(voters):
+        choices = {
+            p.id: row["ballots"][i] for p, row in zip(vote.projects, rows, strict=True) if i < len(row["ballots"])
+        }
+        if len(choices) == len(vote.projects):
+            vote_service.cast(rep, vote, BallotRound.VOTE, choices)
+    vote_service.close_voting(staff, vote)
+    vote_service.publish_results(staff, vote)
+    for project, row in zip(vote.projects, rows, strict=True):
+        if not project.chosen:
+            continue
+        handler = db.session.scalar(
+            sa.select(User).where(User.unit_id == project.unit_id, User.role == Role.UNIT_HANDLER)
+        )
+        for report in row.get("progress") or []:
+            photos = _demo_photos(report.get("photos"))
+            data = vote_service.ProgressInput(report["text"], int(report["percent"]))
+            vote_service.add_progress(handler or staff, project, data, photos, storage=storage)
+    told = vote_service.open_evaluation(staff, vote)
+    chosen = [(p, row) for p, row in zip(vote.projects, rows, strict=True) if p.chosen]
+    for i, rep in enumerate(voters):
+        ratings = {p.id: row["ratings"][i] for p, row in chosen if i < len(row.get("ratings") or [])}
+        if ratings and len(ratings) == len(chosen):
+            vote_service.cast(rep, vote, BallotRound.EVALUATION, ratings)
+    vote_service.close_evaluation(staff, vote)
+    return told

@@ -19,8 +19,24 @@ from models.station import Station, StationCodeAlias, representative_station
 from models.suggestion import Suggestion, SuggestionCoUnit, SuggestionEvent, SuggestionSigner, suggestion_concern
 from models.unit import Category, Unit
 from models.user import AccountLink, Representative, User, manager_station
+from models.votes import (
+    BallotCast,
+    BallotTally,
+    ProgressPhoto,
+    ProgressReport,
+    ProjectComment,
+    ProjectVote,
+    VoteProject,
+)
 
 __all__ = [
+    "BallotCast",
+    "BallotTally",
+    "ProgressPhoto",
+    "ProgressReport",
+    "ProjectComment",
+    "ProjectVote",
+    "VoteProject",
     "ShownOnStationPage",
     "Activity",
     "ActivityPhoto",

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column, utcnow
 from models.enums import ReceptionKind, Repeat
@@ -59,14 +59,11 @@ class Activity(ShownOnStationPage, TimestampMixin, Base):
     )
 
 
-class ActivityPhoto(ShownOnStationPage, Base):
-    """A photo of an activity, processed like a concern's (services.photos), stored with a
-    small thumbnail for the lists; both served through /media."""
-
-    __tablename__ = "board_photo"
+class StoredPhoto:
+    """A photo processed like a concern's (services.photos), stored with a small thumbnail
+    for the lists; both served through /media. The columns of every such photo table."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("board_activity.id", ondelete="CASCADE"), index=True)
     storage_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
     thumb_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
     content_type: Mapped[str] = mapped_column(sa.String(30))
@@ -77,12 +74,22 @@ class ActivityPhoto(ShownOnStationPage, Base):
     thumb_height: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    activity: Mapped[Activity] = relationship(back_populates="photos")
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (
+            sa.CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="content_type_image"),
+            sa.CheckConstraint("size > 0", name="size_positive"),
+        )
 
-    __table_args__ = (
-        sa.CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="content_type_image"),
-        sa.CheckConstraint("size > 0", name="size_positive"),
-    )
+
+class ActivityPhoto(ShownOnStationPage, StoredPhoto, Base):
+    """A photo of an activity."""
+
+    __tablename__ = "board_photo"
+
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("board_activity.id", ondelete="CASCADE"), index=True)
+
+    activity: Mapped[Activity] = relationship(back_populates="photos")
 
 
 reception_day_representative = sa.Table(

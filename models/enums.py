@@ -251,6 +251,37 @@ class ReplyClass(LabelledEnum):
     C = "C"
 
 
+class VoteChoice(LabelledEnum):
+    """A representative's choice on a candidate project (民生实事项目票决)."""
+
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+
+
+class BallotRound(LabelledEnum):
+    """The two secret rounds of a 票决: choosing the projects, and rating the chosen ones at
+    year end (its choices are Rating's)."""
+
+    VOTE = "vote"
+    EVALUATION = "evaluation"
+
+
+class VoteStage(LabelledEnum):
+    """Where a 票决 stands (services.votes.stage reads it from its dates and times; never
+    stored)."""
+
+    DRAFT = "draft"
+    ANNOUNCED = "announced"
+    COMMENTS = "comments"
+    VOTING = "voting"
+    COUNTING = "counting"
+    CLOSED = "closed"
+    RESULTS = "results"
+    EVALUATION = "evaluation"
+    EVALUATED = "evaluated"
+
+
 LABELS: dict[type, dict] = {
     RegionLevel: {
         RegionLevel.PROVINCE: _l("Province"),
@@ -373,5 +404,25 @@ LABELS: dict[type, dict] = {
         Repeat.ONCE: _l("Once"),
         Repeat.WEEKLY: _l("Every week"),
         Repeat.MONTHLY: _l("Every month"),
+    },
+    VoteChoice: {
+        VoteChoice.FOR: _l("For"),
+        VoteChoice.AGAINST: _l("Against"),
+        VoteChoice.ABSTAIN: _l("Abstain"),
+    },
+    BallotRound: {
+        BallotRound.VOTE: _l("Vote on the candidates"),
+        BallotRound.EVALUATION: _l("Satisfaction evaluation"),
+    },
+    VoteStage: {
+        VoteStage.DRAFT: _l("Draft, not public"),
+        VoteStage.ANNOUNCED: _l("Announced"),
+        VoteStage.COMMENTS: _l("Open for residents' comments"),
+        VoteStage.VOTING: _l("Voting"),
+        VoteStage.COUNTING: _l("Voting period over, not closed yet"),
+        VoteStage.CLOSED: _l("Voting closed, results not published yet"),
+        VoteStage.RESULTS: _l("Results published"),
+        VoteStage.EVALUATION: _l("Satisfaction evaluation open"),
+        VoteStage.EVALUATED: _l("Evaluated"),
     },
 }

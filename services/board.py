@@ -17,6 +17,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -24,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from extensions import db
 from models import Activity, ActivityPhoto, Notice, ReceptionDay, Region, Representative, Station, StationRules, User
 from models.base import utcnow
+from models.board import StoredPhoto
 from models.enums import ReceptionKind, Repeat
 from services import audit
 from services.clock import local_now, local_today
@@ -44,6 +46,8 @@ from services.limits import (
 from services.photos import ProcessedPhoto, process_photo
 from services.storage import Storage
 
+P = TypeVar("P", bound=StoredPhoto)
+
 # How far ahead the public calendar looks, and how many reception days the station page shows.
 CALENDAR_DAYS = 92
 STATION_PAGE_RECEPTIONS = 3
@@ -58,12 +62,16 @@ class BoardRefused(DomainError):
     pass
 
 
-def _text(value: str | None, limit: int, code: str, *, required: bool = False) -> str:
+def checked_text(
+    value: str | None, limit: int, code: str, *, required: bool = False, refused: type[DomainError] = BoardRefused
+) -> str:
+    """Cleaned text (services.concerns.clean_text), refused as `<code>_missing` when required
+    and empty, `<code>_too_long` past `limit`, with the kind `refused`."""
     cleaned = clean_text(value or "")
     if required and not cleaned:
-        raise BoardRefused(f"{code}_missing")
+        raise refused(f"{code}_missing")
     if len(cleaned) > limit:
-        raise BoardRefused(f"{code}_too_long", n=limit)
+        raise refused(f"{code}_too_long", n=limit)
     return cleaned
 
 
@@ -77,7 +85,7 @@ def rules_of(station: Station) -> str:
 
 def set_rules(actor: User, station: Station, text: str) -> StationRules:
     """Plain text, line breaks kept; the pages escape it (no HTML)."""
-    cleaned = _text(text, RULES_MAX, "rules")
+    cleaned = checked_text(text, RULES_MAX, "rules")
     row = db.session.get(StationRules, station.id)
     if row is None:
         row = StationRules(station_id=station.id, text="")
@@ -123,30 +131,33 @@ def read_photo(
 
 
 def _checked(data: ActivityInput) -> ActivityInput:
-    title = _text(data.title, ACTIVITY_TITLE_MAX, "title", required=True)
-    text = _text(data.text, ACTIVITY_TEXT_MAX, "text")
+    title = checked_text(data.title, ACTIVITY_TITLE_MAX, "title", required=True)
+    text = checked_text(data.text, ACTIVITY_TEXT_MAX, "text")
     if data.day is None:
         raise BoardRefused("day_missing")
     return ActivityInput(title, data.day, text)
 
 
+def stored_photos(photos: Sequence[BoardPhoto], storage: Storage, make: type[P]) -> list[P]:
+    """Save each photo and its thumbnail in the store; one row of `make` (a StoredPhoto
+    table) for each, not yet attached to anything."""
+    rows = []
+    for item in photos:
+        photo, thumb = item.photo, item.thumb
+        row = make()
+        row.storage_key = storage.save(photo.data, photo.extension)
+        row.thumb_key = storage.save(thumb.data, thumb.extension)
+        row.content_type, row.size = photo.content_type, len(photo.data)
+        row.width, row.height = photo.width, photo.height
+        row.thumb_width, row.thumb_height = thumb.width, thumb.height
+        rows.append(row)
+    return rows
+
+
 def _add_photos(activity: Activity, photos: Sequence[BoardPhoto], storage: Storage) -> None:
     if len(activity.photos) + len(photos) > ACTIVITY_PHOTOS_MAX:
         raise BoardRefused("too_many_photos", n=ACTIVITY_PHOTOS_MAX)
-    for item in photos:
-        photo, thumb = item.photo, item.thumb
-        activity.photos.append(
-            ActivityPhoto(
-                storage_key=storage.save(photo.data, photo.extension),
-                thumb_key=storage.save(thumb.data, thumb.extension),
-                content_type=photo.content_type,
-                size=len(photo.data),
-                width=photo.width,
-                height=photo.height,
-                thumb_width=thumb.width,
-                thumb_height=thumb.height,
-            )
-        )
+    activity.photos.extend(stored_photos(photos, storage, ActivityPhoto))
 
 
 def create_activity(
@@ -273,11 +284,10 @@ def activity_of(station: Station, activity_id: int, *, published_only: bool) -> 
     return activity
 
 
-def photo_by_key(key: str) -> tuple[ActivityPhoto, bool] | None:
-    """The activity photo stored under `key` and whether the key is its thumbnail."""
-    photo = db.session.scalar(
-        sa.select(ActivityPhoto).where(sa.or_(ActivityPhoto.storage_key == key, ActivityPhoto.thumb_key == key))
-    )
+def photo_by_key(key: str, table: type[P] = ActivityPhoto) -> tuple[P, bool] | None:  # type: ignore[assignment]
+    """The photo of `table` (an activity's by default) stored under `key` and whether the
+    key is its thumbnail."""
+    photo = db.session.scalar(sa.select(table).where(sa.or_(table.storage_key == key, table.thumb_key == key)))
     if photo is None:
         return None
     return photo, photo.thumb_key == key
@@ -539,8 +549,8 @@ def publish_notice(actor: User, region: Region, title: str, text: str) -> Notice
     notice = Notice(
         region_id=region.id,
         region=region,
-        title=_text(title, NOTICE_TITLE_MAX, "title", required=True),
-        text=_text(text, NOTICE_TEXT_MAX, "text"),
+        title=checked_text(title, NOTICE_TITLE_MAX, "title", required=True),
+        text=checked_text(text, NOTICE_TEXT_MAX, "text"),
         created_by_id=actor.id,
         published_at=utcnow(),
     )

@@ -56,6 +56,7 @@ class Erased:
     messages: int = 0  # SMS rows whose number and text went
     numbers: int = 0  # numbers whose record (confirmed, stopped, one-time codes) went
     bookings: int = 0  # booked visits whose name, number and subject went
+    project_comments: int = 0  # comments on candidate projects whose name and number went
 
     def add(self, other: Erased) -> None:
         for f in fields(self):
@@ -266,6 +267,22 @@ def _purge_bookings(now: datetime, days: int, dry_run: bool, batch: int) -> Eras
             return total
 
 
+def _purge_project_comments(now: datetime, days: int, dry_run: bool, batch: int) -> Erased:
+    """Residents' comments on candidate projects (services.votes): `days` after they were written."""
+    from services import votes
+
+    total = Erased()
+    while True:
+        done = votes.erase_comment_contacts(now - timedelta(days=days), dry_run=dry_run, batch=batch)
+        total.add(Erased(project_comments=done))
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        if dry_run or done < batch:
+            return total
+
+
 def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = None) -> Erased:
     """Erase everything due now, a batch a transaction (short locks, progress kept); with
     `dry_run`, count it and change nothing. One audit entry reports a real run."""
@@ -284,6 +301,7 @@ def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = Non
             break
         after = last
     report.add(_purge_bookings(now, days, dry_run, batch))
+    report.add(_purge_project_comments(now, days, dry_run, batch))
     if not dry_run:
         log_purge(report, days=days, now=now)
         db.session.commit()

@@ -44,3 +44,7 @@ class MeetingRefused(DomainError):
 
 class SuggestionRefused(DomainError):
     """A representative's suggestion: what the form or the step lacks (services.suggestion_flow)."""
+
+
+class VoteRefused(DomainError):
+    """民生实事项目票决 (services.votes)."""

@@ -108,3 +108,13 @@ THUMB_SIDE = 240  # the long side of an activity photo's thumbnail, in pixels
 RECEPTION_NOTE_MAX = 200  # reception_day.note's column: where, what about
 NOTICE_TITLE_MAX = 100  # board_notice.title's column
 NOTICE_TEXT_MAX = 1000
+
+# --- 民生实事项目票决 ------------------------------------------------------------------------------
+
+VOTE_TITLE_MAX = 100  # project_vote.title's column
+PROJECT_TITLE_MAX = 100  # vote_project.title's column
+PROJECT_TEXT_MAX = 5000
+PROJECT_COMMENT_MAX = 1000  # a resident's comment on a candidate
+PROGRESS_TEXT_MAX = 3000
+PROGRESS_PHOTOS_MAX = ACTIVITY_PHOTOS_MAX  # the same upload form as an activity's
+BUDGET_WAN_MAX = 10_000_000  # 万元: a thousand billion yuan

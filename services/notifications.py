@@ -646,3 +646,32 @@ def queue_for_suggestion(suggestion, event, spec) -> list[Outbox]:
             rows.append(_staff_row_with(user, _Staff(line), notice.kind, link, None))
     db.session.add_all(rows)
     return rows
+
+
+# -- 民生实事项目票决 (services.votes) -------------------------------------------------------------
+
+BALLOT_OPEN = "vote.ballot_open"
+
+
+def queue_ballot_open(vote, reps: list[Representative], round_) -> list[Outbox]:
+    """Each representative who votes hears when and where: the vote's period, or that the
+    satisfaction evaluation of the chosen projects is open."""
+    from models.enums import BallotRound
+
+    rows = []
+    with force_locale(LOCALE):
+        if round_ == BallotRound.VOTE:
+            line = _(
+                "%(title)s: please vote on the candidate projects from %(first)s to %(last)s.",
+                title=vote.title,
+                first=vote.voting_opens_on.isoformat(),
+                last=vote.voting_closes_on.isoformat(),
+            )
+        else:
+            line = _("%(title)s: please rate the chosen projects (satisfaction evaluation).", title=vote.title)
+        link = _("Sign in to vote: %(url)s", url=f"{_base_url()}/me/votes")
+        for rep in reps:
+            row = _staff_row_with(rep.user, _Staff(line), BALLOT_OPEN, link, None)
+            db.session.add(row)
+            rows.append(row)
+    return rows

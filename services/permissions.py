@@ -26,6 +26,8 @@ from models import (
     Notice,
     Official,
     OfficialSession,
+    ProjectComment,
+    ProjectVote,
     ReceptionDay,
     Region,
     ReportMeeting,
@@ -36,6 +38,7 @@ from models import (
     SuggestionSigner,
     Unit,
     User,
+    VoteProject,
     manager_station,
     representative_station,
 )
@@ -127,6 +130,12 @@ class Permission(StrEnum):
     SUGGESTION_FILE = "suggestion.file"
     SUGGESTION_VIEW = "suggestion.view"
     SUGGESTION_KEY_LIST = "suggestion.key_list"
+    # 民生实事项目票决: a region's congress staff run it (candidates, periods, results,
+    # residents' comments, the evaluation); the representatives of its level in the region
+    # cast the secret ballots; the lead unit of a chosen project reports its progress.
+    VOTE_MANAGE = "vote.manage"
+    VOTE_CAST = "vote.cast"
+    VOTE_PROGRESS = "vote.progress"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -422,6 +431,44 @@ def _notice_in_reach(user, obj) -> bool:
     return _region_in_reach(user, obj)
 
 
+def _vote_in_reach(user, obj) -> bool:
+    """A 票决 (or its candidate, or a comment on one) of a region in the user's reach; a
+    region to hold one in; None: whether there is a region at all."""
+    if isinstance(obj, ProjectComment):
+        obj = obj.project
+    if isinstance(obj, VoteProject):
+        obj = obj.vote
+    if isinstance(obj, ProjectVote):
+        obj = obj.region
+    return _region_in_reach(user, obj)
+
+
+def eligible_voter(rep: Representative | None, vote: ProjectVote, day) -> bool:
+    """Who votes in a 票决: a representative of its congress level, in office on `day`
+    (their term begun and not ended), with an account switched on, serving at a station
+    of its region or a region below it. eligible_clause is its SQL twin."""
+    return (
+        rep is not None
+        and rep.level == vote.level
+        and rep.user.active
+        and (rep.term_start is None or rep.term_start <= day)
+        and rep.serving_on(day)
+        and any(covers(vote.region_id, s.region) for s in rep.stations)
+    )
+
+
+def _eligible(user, obj) -> bool:
+    return isinstance(obj, ProjectVote) and eligible_voter(_own_rep(user), obj, local_today())
+
+
+def _lead_unit(user, obj) -> bool:
+    """A candidate project's progress is its lead unit's to report; None: whether the user
+    has a unit at all (the list of its chosen projects)."""
+    if obj is None:
+        return user.unit_id is not None
+    return isinstance(obj, VoteProject) and user.unit_id is not None and obj.unit_id == user.unit_id
+
+
 def _region_editable(user, obj) -> bool:
     """Renaming and switching a division off or on: congress staff only the townships in
     their reach (the official list names everything above); the admin any division."""
@@ -648,6 +695,10 @@ RULES: dict[str, Rule] = {
     P.SUGGESTION_LIST: (frozenset({REP, STAFF, UNIT, ADMIN, OFF}), None),
     P.SUGGESTION_VIEW: (frozenset({REP, STAFF, UNIT, ADMIN, OFF}), _suggestion_view),
     P.SUGGESTION_KEY_LIST: (frozenset({STAFF, ADMIN}), _leadership_staff),
+    # 民生实事项目票决
+    P.VOTE_MANAGE: (frozenset({STAFF, ADMIN}), _vote_in_reach),
+    P.VOTE_CAST: (frozenset({REP}), _eligible),
+    P.VOTE_PROGRESS: (frozenset({UNIT}), _lead_unit),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -825,6 +876,21 @@ def representatives_clause(user) -> sa.ColumnElement[bool]:
         sa.select(representative_station.c.representative_id)
         .join(Station, Station.id == representative_station.c.station_id)
         .where(overseen_stations_clause(user))
+    )
+
+
+def eligible_clause(vote: ProjectVote, day) -> sa.ColumnElement[bool]:
+    """The SQL twin of eligible_voter: the representatives who vote in `vote` on `day`."""
+    return sa.and_(
+        Representative.level == vote.level,
+        sa.or_(Representative.term_start.is_(None), Representative.term_start <= day),
+        sa.or_(Representative.term_end.is_(None), Representative.term_end >= day),
+        Representative.user_id.in_(sa.select(User.id).where(User.active.is_(True))),
+        Representative.id.in_(
+            sa.select(representative_station.c.representative_id)
+            .join(Station, Station.id == representative_station.c.station_id)
+            .where(Station.region_id.in_(region_subtree(vote.region_id, "vote_region_tree")))
+        ),
     )
 
 

@@ -31,6 +31,7 @@ from services.errors import (
     PhotoRefused,
     SuggestionRefused,
     TransitionRefused,
+    VoteRefused,
 )
 from services.imports import ImportRefused
 from services.officials import OfficialRefused
@@ -86,6 +87,7 @@ B = BookingRefused
 BD = BoardRefused
 MT = MeetingRefused
 SG = SuggestionRefused
+V = VoteRefused
 Key = tuple[type[DomainError], str, str | None]
 # The context in which the engine's codes (changed, not_allowed_now…) speak of a suggestion.
 SUGGESTION = "suggestion"
@@ -638,6 +640,67 @@ WORDS: dict[Key, Wording] = {
     ),
     (SG, "already_sent_back", None): Wording(
         _l("This reply was already sent back once: please rate it now."), "rating"
+    ),
+    # 民生实事项目票决: staff
+    (V, "title_missing", None): Wording(_l("Please give a title."), "title"),
+    (V, "title_too_long", None): Wording(_KEEP_IT_TO, "title"),
+    (V, "text_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (V, "bad_year", None): Wording(_l("Please give a year from 2000 to 2100."), "year"),
+    (V, "dates_missing", None): Wording(_l("Please give all four dates.")),
+    (V, "comments_period", None): Wording(_l("Comments cannot close before they open."), "comments_close_on"),
+    (V, "voting_before_comments", None): Wording(
+        _l("Voting opens on or after the last day of comments."), "voting_opens_on"
+    ),
+    (V, "voting_period", None): Wording(_l("Voting cannot close before it opens."), "voting_closes_on"),
+    (V, "bad_threshold", None): Wording(_l("Please give a percentage from 1 to 99."), "threshold_percent"),
+    (V, "year_taken", None): Wording(_l("This region already has a project vote for %(year)d."), "year"),
+    (V, "voting_started", None): Wording(_l("Voting has begun: the periods and the threshold can no longer change.")),
+    (V, "published", None): Wording(
+        _l("The candidates have been announced: they can no longer be added, changed or removed.")
+    ),
+    (V, "bad_budget", None): Wording(_l("Please give the budget in 万元 (ten thousand yuan)."), "budget"),
+    (V, "unit_missing", None): Wording(_l("Please choose the lead unit."), "unit"),
+    (V, "unit_elsewhere", None): Wording(_l("Please choose a unit of this region or a region below it."), "unit"),
+    (V, "region_elsewhere", None): Wording(_l("Please choose this region or a region below it."), "region"),
+    (V, "no_projects", None): Wording(_l("Add at least one candidate project before announcing the vote.")),
+    (V, "voting_over", None): Wording(_l("The voting period is over: change the dates first.")),
+    (V, "not_published", None): Wording(_l("The vote has not been announced yet.")),
+    (V, "already_closed", None): Wording(_l("It is already closed.")),
+    (V, "not_closed", None): Wording(_l("Close the voting first.")),
+    (V, "results_published", None): Wording(_l("The results are already published.")),
+    (V, "results_not_published", None): Wording(_l("Publish the results first.")),
+    (V, "evaluation_opened", None): Wording(_l("The evaluation is already open.")),
+    (V, "evaluation_not_opened", None): Wording(_l("The evaluation has not been opened.")),
+    (V, "nothing_chosen", None): Wording(_l("No project was chosen: there is nothing to evaluate.")),
+    (V, "reason_missing", None): Wording(_l("Please give the reason."), "reason"),
+    (V, "reason_too_long", None): Wording(_KEEP_IT_TO, "reason"),
+    # ... representatives
+    (V, "not_open_yet", None): Wording(_l("Voting has not opened yet.")),
+    (V, "round_closed", None): Wording(_l("This ballot is closed.")),
+    (V, "not_eligible", None): Wording(
+        _l("Only the representatives of this congress serving in this region, in office, vote here.")
+    ),
+    (V, "incomplete", None): Wording(
+        _l("Please make a choice for every project (%(missing)d without one). Nothing has been cast.")
+    ),
+    (V, "not_on_ballot", None): Wording(_l("The ballot was incomplete. Please open the page again.")),
+    (V, "already_cast", None): Wording(_l("You have already cast this ballot. It cannot be cast again or changed.")),
+    # ... the lead unit
+    (V, "not_chosen", None): Wording(_l("Progress is reported only on a chosen project.")),
+    (V, "text_missing", None): Wording(_l("Please write what has been done."), "text"),
+    (V, "bad_percent", None): Wording(_l("Please give a number from 0 to 100."), "percent"),
+    (V, "too_many_photos", None): Wording(_l("At most %(n)d photos."), "photos"),
+    # ... residents
+    (V, "not_this_station", None): Wording(_l("This project is not open for comments at this station.")),
+    (V, "comments_closed", None): Wording(_l("Comments on these projects are closed.")),
+    (V, "comment_missing", None): Wording(_l("Please write your comment."), "text"),
+    (V, "comment_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (V, "name_too_long", None): Wording(_KEEP_IT_TO, "contact_name"),
+    (V, "bad_mobile", None): Wording(
+        _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "contact_mobile"
+    ),
+    (V, "consent_required", None): Wording(
+        _l("Please tick this to let us use your name or number, or leave them empty."), "consent"
     ),
 }
 

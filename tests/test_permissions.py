@@ -6,14 +6,15 @@ change to who may do what has to be made twice, here and there, on purpose.
 """
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from flask_login import AnonymousUserMixin
 
 from extensions import db as _db
-from models import Duty, utcnow
-from models.enums import DutyMethod, RegionLevel, Role
+from models import Duty, ProjectVote, VoteProject, utcnow
+from models.enums import DutyMethod, RegionLevel, RepLevel, Role
+from services.clock import local_today
 from services.permissions import ACTIONS, ANONYMOUS, RULES, PermissionDenied, can, require, role_of
 from tests import factories
 
@@ -399,6 +400,22 @@ MATRIX: dict[tuple[str, str], str] = {
     ("suggestion.rate_result",    "suggestion_mine"):   "-   Y   -   -     -    -   -",
     ("suggestion.rate_result",    "suggestion_cosign"): "-   -   -   -     -    -   -",
     ("suggestion.rate_result",    "suggestion_co"):     "-   -   -   -     -    -   -",
+
+    # 民生实事项目票决: vote_county is 项城市's (where A is), vote_other 源汇区's (where B is);
+    # project_mine is led by the handler's unit, project_other by a unit of 源汇区
+    ("vote.manage",               "vote_county"):       "-   -   -   Y     -    Y   -",
+    ("vote.manage",               "vote_other"):        "-   -   -   -     -    Y   -",
+    ("vote.manage",               "project_mine"):      "-   -   -   Y     -    Y   -",
+    ("vote.manage",               "none"):              "-   -   -   Y     -    Y   -",
+    # the county's representatives in office serving in the county cast its ballots
+    ("vote.cast",                 "vote_county"):       "-   Y   -   -     -    -   -",
+    ("vote.cast",                 "vote_other"):        "-   -   -   -     -    -   -",
+    ("vote.cast",                 "none"):              "-   -   -   -     -    -   -",
+    # a chosen project's lead unit reports its progress
+    ("vote.progress",             "project_mine"):      "-   -   -   -     Y    -   -",
+    ("vote.progress",             "project_other"):     "-   -   -   -     -    -   -",
+    ("vote.progress",             "vote_county"):       "-   -   -   -     -    -   -",
+    ("vote.progress",             "none"):              "-   -   -   -     Y    -   -",
 }
 # fmt: on
 
@@ -420,6 +437,26 @@ def open_duty(station, rep) -> Duty:
     _db.session.add(duty)
     _db.session.flush()
     return duty
+
+
+def _vote(region, unit) -> ProjectVote:
+    """A county's 票决 in its voting period, with one candidate led by `unit`."""
+    today = local_today()
+    vote = ProjectVote(
+        region=region,
+        year=today.year,
+        level=RepLevel.COUNTY,
+        title="民生实事项目票决",
+        comments_open_on=today - timedelta(days=10),
+        comments_close_on=today - timedelta(days=5),
+        voting_opens_on=today,
+        voting_closes_on=today,
+        published_at=utcnow(),
+        projects=[VoteProject(title="项目", budget_yuan=1, unit=unit, chosen=True)],
+    )
+    _db.session.add(vote)
+    _db.session.flush()
+    return vote
 
 
 @pytest.fixture
@@ -488,6 +525,10 @@ def world(db):
             "official": (official := factories.official(handler_unit, post="县住房和城乡建设局局长")).user,
         },
     }
+    w["objects"]["vote_county"] = _vote(xiangcheng, handler_unit)
+    w["objects"]["project_mine"] = w["objects"]["vote_county"].projects[0]
+    w["objects"]["vote_other"] = _vote(yuanhui, w["objects"]["concern_b"].unit)
+    w["objects"]["project_other"] = w["objects"]["vote_other"].projects[0]
     w["objects"]["session_own"] = factories.official_session(official, a)
     other_unit = factories.unit(region_obj=xiangcheng)
     w["objects"].update(

@@ -57,6 +57,7 @@ from services.photos import ProcessedPhoto, decode_slot, process_photo
 from services.qr import qr_png, qr_svg
 from services.storage import Storage, StorageUnavailable
 from services.storage import configured as configured_storage
+from services.votes import progress_photo_public, station_votes
 from views.duty import station_panel
 from views.forms.residents import ConcernForm, EraseContactForm, RatingForm, WithdrawForm
 from views.officials import official_panel
@@ -224,6 +225,7 @@ def station(code: str):
             officials_here=officials_service.on_site_now(st),
             official_panel=official_panel(st),
             board=board_service.summary(st),
+            project_votes=station_votes(st),
         )
 
     # Most scans are anonymous and see the same page: rendered once per station, language
@@ -1128,7 +1130,10 @@ def track_qr(code: str):
 @bp.get("/media/<key>")
 def media(key: str):
     attachment = db.session.scalar(db.select(Attachment).where(Attachment.storage_key == key))
-    content_type = attachment.content_type if attachment is not None else _board_photo_type(key)
+    if attachment is not None:
+        content_type: str | None = attachment.content_type
+    else:  # an activity's photo, or a progress report's (public, services.votes)
+        content_type = _board_photo_type(key) or progress_photo_public(key)
     data = storage().read(key) if content_type is not None else None
     if data is None:
         abort(404)

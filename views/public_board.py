@@ -13,8 +13,9 @@ from services.codes import normalize_station_code
 from views.public import _canonical, _station_for, bp
 
 
-def _page(template: str, **context):
-    response = make_response(render_template(template, **context))
+def public_page(template: str, *, status: int = 200, **context):
+    """A public page that browsers check again each time (it changes with the station)."""
+    response = make_response(render_template(template, **context), status)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
@@ -40,7 +41,7 @@ def board(code: str):
     found = board_service.published_activities(st, limit=size + 1, offset=(number - 1) * size)
     if number > 1 and not found:
         abort(404)
-    return _page(
+    return public_page(
         "public/board.html",
         station=st,
         activities=found[:size],
@@ -62,7 +63,7 @@ def activity(code: str, activity_id: int):
     found = board_service.activity_of(st, activity_id, published_only=True)
     if found is None:
         abort(404, description=_("This activity is not on the station's board (any more)."))
-    return _page("public/activity.html", station=st, activity=found)
+    return public_page("public/activity.html", station=st, activity=found)
 
 
 @bp.get("/s/<code>/rules")
@@ -73,7 +74,7 @@ def rules(code: str):
     if instead is not None:
         return instead
     assert st is not None
-    return _page("public/rules.html", station=st, rules=board_service.rules_of(st))
+    return public_page("public/rules.html", station=st, rules=board_service.rules_of(st))
 
 
 @bp.get("/s/<code>/calendar")
@@ -90,4 +91,4 @@ def reception_calendar(code: str):
     months: dict[tuple[int, int], list[board_service.Occurrence]] = {}
     for occurrence in found:
         months.setdefault((occurrence.day.year, occurrence.day.month), []).append(occurrence)
-    return _page("public/calendar.html", station=st, months=months, last=last)
+    return public_page("public/calendar.html", station=st, months=months, last=last)

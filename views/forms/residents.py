@@ -1,6 +1,8 @@
 """What residents fill in, without an account: the concern form, rating, withdrawing, and the
 number and code of "my concerns"."""
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,7 +34,29 @@ from views.forms import cleaned
 from views.util import int_or_none
 
 
-class ConcernForm(FlaskForm):
+class ContactFields:
+    """A resident's optional name, and consent to keep it and the mobile number (the form
+    adds its own `contact_mobile`, saying what the number is for): a mainland number, and
+    consent when either is given."""
+
+    contact_name = StringField(
+        _l("Your name (optional)"),
+        filters=[cleaned],
+        validators=[Optional(), Length(max=CONTACT_NAME_MAX)],
+    )
+    consent = BooleanField(_l("I agree that my name and number are used as described above"))
+    contact_mobile: Any
+
+    def validate_contact_mobile(self, field):
+        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
+            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
+
+    def validate_consent(self, field):
+        if (self.contact_name.data or self.contact_mobile.data) and not field.data:
+            raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
+
+
+class ConcernForm(ContactFields, FlaskForm):
     # The first choice is an empty "please choose", so nobody files under a default by accident.
     category = SelectField(_l("What is it about?"), coerce=int_or_none, validate_choice=False)
     content = TextAreaField(
@@ -56,11 +80,6 @@ class ConcernForm(FlaskForm):
     # Photos read in an earlier try of this form and kept (services/held_photos.py), a
     # signed token each; the template shows them as ticked boxes, and unticking drops one.
     kept_photos = SelectMultipleField(coerce=str, validate_choice=False)
-    contact_name = StringField(
-        _l("Your name (optional)"),
-        filters=[cleaned],
-        validators=[Optional(), Length(max=CONTACT_NAME_MAX)],
-    )
     contact_mobile = StringField(
         _l("Mobile number (optional)"),
         filters=[cleaned],
@@ -69,7 +88,6 @@ class ConcernForm(FlaskForm):
     )
     anonymous = BooleanField(_l("Submit anonymously (no name, no number)"))
     public = BooleanField(_l("It may be shown publicly, without my name or number"))
-    consent = BooleanField(_l("I agree that my name and number are used as described above"))
     # A field people never see and bots fill in.
     homepage = StringField(_l("Leave this field empty"))
     submission_key = HiddenField()
@@ -94,17 +112,9 @@ class ConcernForm(FlaskForm):
                 _l("Please keep it to %(max)d characters (now %(n)d).", max=CONCERN_CONTENT_MAX, n=length)
             )
 
-    def validate_contact_mobile(self, field):
-        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
-
     def validate_anonymous(self, field):
         if field.data and (self.contact_name.data or self.contact_mobile.data):
             raise ValidationError(_l("Anonymous means no name and no number: clear them, or untick this."))
-
-    def validate_consent(self, field):
-        if (self.contact_name.data or self.contact_mobile.data) and not field.data:
-            raise ValidationError(_l("Please tick this to let us use your name or number, or leave them empty."))
 
 
 def rating_field(label) -> RadioField:

@@ -20,4 +20,5 @@ from views.manage import (  # noqa: E402,F401  (routes register on bp)
     reference,
     regions,
     suggestions,
+    votes,
 )

@@ -29,6 +29,7 @@ from services.storage import StorageUnavailable
 from services.storage import configured as configured_storage
 from views.forms import ButtonForm
 from views.forms.board import ActivityForm, EndReceptionForm, NoticeForm, ReceptionForm, RulesForm
+from views.forms.votes import ProgressForm
 from views.manage import bp
 from views.manage.duty import station_or_404
 from views.util import get_or_404, require_or_abort
@@ -134,7 +135,7 @@ def board_rules(code: str):
 # --- activities ------------------------------------------------------------------------------
 
 
-def _read_photos(form: ActivityForm, room: int) -> list[board_service.BoardPhoto]:
+def read_photos(form: ActivityForm | ProgressForm, room: int) -> list[board_service.BoardPhoto]:
     """The chosen photos, processed like a concern's; a refused one gets its message beside
     the field (the text typed stays in the form). No database here."""
     cfg = current_app.config
@@ -203,7 +204,7 @@ def activity_new(code: str):
     if not _posted():
         return _activity_page(station, form)
     valid = form.validate()
-    photos = _read_photos(form, ACTIVITY_PHOTOS_MAX)
+    photos = read_photos(form, ACTIVITY_PHOTOS_MAX)
     if not valid or form.photos.errors:
         return _activity_page(station, form, status=422)
     try:
@@ -247,7 +248,7 @@ def activity_edit(code: str, activity_id: int):
     valid = form.validate()
     removing = {i for i in (form.remove_photos.data or []) if isinstance(i, int)}
     room = ACTIVITY_PHOTOS_MAX - len([p for p in activity.photos if p.id not in removing])
-    photos = _read_photos(form, room)
+    photos = read_photos(form, room)
     if not valid or form.photos.errors:
         return _activity_page(station, form, activity, status=422)
     try:

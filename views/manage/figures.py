@@ -6,15 +6,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
-from models import Region, utcnow
+from models import ProjectVote, Region, utcnow
 from services import activity as activity_service
 from services import exports
 from services import figures as figures_service
+from services import votes as vote_service
 from services.charts import Series, bar_chart
 from services.clock import local_today
 from services.figures import GROUPINGS, Period
 from services.permissions import Permission as P
-from services.permissions import may_roll_up
+from services.permissions import managed_regions_clause, may_roll_up
 from views.manage import bp
 from views.util import int_or_none, require_or_abort
 
@@ -123,6 +124,7 @@ def figures():
         activity=activity_service.activity(current_user, period, utcnow()),
         suggestions=figures_service.suggestions_by_unit(current_user, period, utcnow()),
         max_rows=figures_service.MAX_ROWS,
+        project_votes=vote_service.figures(managed_regions_clause(current_user, ProjectVote.region_id)),
     )
 
 
