@@ -15,9 +15,13 @@ TRACKING_CODE_LENGTH = 10  # 31^10 ≈ 8.2e14 (~49 bits): not worth guessing
 # A booked visit's code: shorter than a tracking code, so the two are never confused
 # (31^8 ≈ 8.5e11, ~40 bits; failed look-ups are rate limited like tracking codes).
 BOOKING_CODE_LENGTH = 8
+# A resident's key to their comments on a draft law (/c/<code>): a length of its own, so it
+# is never taken for a tracking or a booking code (31^9 ≈ 2.6e13, ~45 bits).
+COMMENT_CODE_LENGTH = 9
 
 _TRACKING_RE = re.compile(f"^[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}$")
 _BOOKING_RE = re.compile(f"^[{ALPHABET}]{{{BOOKING_CODE_LENGTH}}}$")
+_COMMENT_RE = re.compile(f"^[{ALPHABET}]{{{COMMENT_CODE_LENGTH}}}$")
 _STATION_RE = re.compile(f"^[{ALPHABET}]{{4,12}}$")
 
 
@@ -86,6 +90,16 @@ def normalize_booking_code(raw: str) -> str | None:
     """Accept any case, spaces and dashes; None when it cannot be a booking code."""
     code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
     return code if _BOOKING_RE.match(code) else None
+
+
+def new_comment_code() -> str:
+    return random_code(COMMENT_CODE_LENGTH)
+
+
+def normalize_comment_code(raw: str) -> str | None:
+    """Accept any case, spaces and dashes; None when it cannot be a comment code."""
+    code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
+    return code if _COMMENT_RE.match(code) else None
 
 
 def normalize_station_code(raw: str) -> str | None:

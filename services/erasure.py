@@ -56,6 +56,7 @@ class Erased:
     messages: int = 0  # SMS rows whose number and text went
     numbers: int = 0  # numbers whose record (confirmed, stopped, one-time codes) went
     bookings: int = 0  # booked visits whose name, number and subject went
+    draft_contacts: int = 0  # comments on drafts of laws whose name and number went
 
     def add(self, other: Erased) -> None:
         for f in fields(self):
@@ -266,6 +267,18 @@ def _purge_bookings(now: datetime, days: int, dry_run: bool, batch: int) -> Eras
             return total
 
 
+def _purge_draft_contacts(now: datetime, days: int, dry_run: bool) -> Erased:
+    """Comments on drafts of laws: their name and number `days` after the draft closed."""
+    from services import drafts
+
+    done = drafts.erase_contacts_due(now - timedelta(days=days), dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return Erased(draft_contacts=done)
+
+
 def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = None) -> Erased:
     """Erase everything due now, a batch a transaction (short locks, progress kept); with
     `dry_run`, count it and change nothing. One audit entry reports a real run."""
@@ -284,6 +297,7 @@ def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = Non
             break
         after = last
     report.add(_purge_bookings(now, days, dry_run, batch))
+    report.add(_purge_draft_contacts(now, days, dry_run))
     if not dry_run:
         log_purge(report, days=days, now=now)
         db.session.commit()

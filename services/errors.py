@@ -33,3 +33,7 @@ class TransitionRefused(DomainError):
 
 class KioskRefused(DomainError):
     pass
+
+
+class DraftRefused(DomainError):
+    """Drafts of laws put out for comment and the residents' comments (services.drafts)."""

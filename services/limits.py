@@ -100,3 +100,14 @@ THUMB_SIDE = 240  # the long side of an activity photo's thumbnail, in pixels
 RECEPTION_NOTE_MAX = 200  # reception_day.note's column: where, what about
 NOTICE_TITLE_MAX = 100  # board_notice.title's column
 NOTICE_TEXT_MAX = 1000
+
+# --- drafts of laws put out for comment (立法意见征集) -------------------------------------------
+
+DRAFT_TITLE_MAX = 200  # draft_law.title's column
+DRAFT_BODY_MAX = 120  # draft_law.issuing_body's column: 周口市人大常委会法制工作委员会
+DRAFT_SUMMARY_MAX = 2000
+DRAFT_TEXT_MAX = 200_000  # the pasted text of the whole draft
+DRAFT_ITEMS_MAX = 800  # articles, chapters and sections of one draft
+DRAFT_OPEN_DAYS_MAX = 180  # how far ahead a draft's closing date may be
+DRAFT_COMMENT_MIN, DRAFT_COMMENT_MAX = 5, 2000  # a resident's comment on an article
+DRAFT_REASON_MAX = 500  # why a comment was not accepted

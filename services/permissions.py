@@ -21,6 +21,8 @@ from models import (
     Booking,
     Concern,
     ConcernEvent,
+    DraftComment,
+    DraftLaw,
     Duty,
     DutySlot,
     Notice,
@@ -113,6 +115,10 @@ class Permission(StrEnum):
     # The station's board (公开栏): rules, activities, reception days; a region's notices.
     BOARD_MANAGE = "board.manage"
     NOTICE_MANAGE = "board.notice"
+    # Drafts of laws put out for comment at the legislative contact points (立法意见征集):
+    # preparing, publishing and closing one; moderating its comments and exporting them.
+    DRAFT_MANAGE = "draft.manage"
+    DRAFT_MODERATE = "draft.moderate"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -398,6 +404,16 @@ def _notice_in_reach(user, obj) -> bool:
     return _region_in_reach(user, obj)
 
 
+def _draft_in_reach(user, obj) -> bool:
+    """A draft (or a comment on one) of a region in the user's reach (_region_in_reach); a
+    region: whether a draft may be made for it; None: whether there is a region at all."""
+    if isinstance(obj, DraftComment):
+        obj = obj.draft
+    if isinstance(obj, DraftLaw):
+        obj = obj.region
+    return _region_in_reach(user, obj)
+
+
 def _region_editable(user, obj) -> bool:
     """Renaming and switching a division off or on: congress staff only the townships in
     their reach (the official list names everything above); the admin any division."""
@@ -496,6 +512,10 @@ RULES: dict[str, Rule] = {
     P.BOARD_MANAGE: (frozenset({MGR, STAFF, ADMIN}), _oversees),
     # A notice to every station of a region: the region's congress staff (and admins).
     P.NOTICE_MANAGE: (frozenset({STAFF, ADMIN}), _notice_in_reach),
+    # A draft of a region: that region's congress staff (and those above it) and admins
+    # publish it to the contact points below and moderate what residents say about it.
+    P.DRAFT_MANAGE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
+    P.DRAFT_MODERATE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -555,6 +575,11 @@ def region_subtree(region_id: int, name: str = "region_tree"):
     child = aliased(Region)
     tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
+
+
+def drafts_clause(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of "draft.manage": the drafts of the regions in the user's reach."""
+    return managed_regions_clause(user, DraftLaw.region_id)
 
 
 def regions_clause(user) -> sa.ColumnElement[bool]:

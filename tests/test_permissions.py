@@ -12,8 +12,8 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from extensions import db as _db
-from models import Duty, utcnow
-from models.enums import DutyMethod, RegionLevel, Role
+from models import DraftComment, Duty, utcnow
+from models.enums import DraftCommentStatus, DutyMethod, RegionLevel, Role
 from services.permissions import ACTIONS, ANONYMOUS, RULES, PermissionDenied, can, require, role_of
 from tests import factories
 
@@ -351,6 +351,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("board.notice",              "region_county"):     "-   -   -   Y     -    Y   -",
     ("board.notice",              "region_other"):      "-   -   -   -     -    Y   -",
     ("board.notice",              "none"):              "-   -   -   Y     -    Y   -",
+
+    # drafts of laws for comment: the congress staff of the draft's region or above, admins
+    ("draft.manage",              "draft_county"):      "-   -   -   Y     -    Y   -",
+    ("draft.manage",              "draft_other"):       "-   -   -   -     -    Y   -",
+    ("draft.manage",              "region_city"):       "-   -   -   Y     -    Y   -",
+    ("draft.manage",              "region_other"):      "-   -   -   -     -    Y   -",
+    ("draft.manage",              "none"):              "-   -   -   Y     -    Y   -",
+    ("draft.moderate",            "draft_county"):      "-   -   -   Y     -    Y   -",
+    ("draft.moderate",            "draft_other"):       "-   -   -   -     -    Y   -",
+    ("draft.moderate",            "comment_county"):    "-   -   -   Y     -    Y   -",
+    ("draft.moderate",            "none"):              "-   -   -   Y     -    Y   -",
 }
 # fmt: on
 
@@ -437,6 +448,11 @@ def world(db):
             "official": (official := factories.official(handler_unit, post="县住房和城乡建设局局长")).user,
         },
     }
+    w["objects"]["draft_county"] = draft = factories.draft_law(xiangcheng)
+    w["objects"]["draft_other"] = factories.draft_law(yuanhui)
+    w["objects"]["comment_county"] = DraftComment(
+        draft=draft, station=a, code="K7M3XP29Q", content="建议延长登记期限。", status=DraftCommentStatus.PENDING
+    )
     w["objects"]["session_own"] = factories.official_session(official, a)
     w["objects"]["session_other"] = factories.official_session(factories.official(handler_unit, name="赵敏"), a)
     w["managers"] = {

@@ -36,6 +36,7 @@ from services import board as board_service
 from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
+from services import drafts as drafts_service
 from services import erasure, held_photos, public_answers, refusals, rep_pages
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
@@ -224,6 +225,7 @@ def station(code: str):
             officials_here=officials_service.on_site_now(st),
             official_panel=official_panel(st),
             board=board_service.summary(st),
+            drafts=drafts_service.open_at(st),
         )
 
     # Most scans are anonymous and see the same page: rendered once per station, language
@@ -1169,4 +1171,5 @@ def set_language(lang: str):
     return response
 
 
-from views import public_board  # noqa: E402,F401  (the board's routes register on bp)
+# The board's and the drafts' routes register on bp.
+from views import public_board, public_drafts  # noqa: E402,F401
