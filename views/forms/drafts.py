@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -69,8 +70,8 @@ class DraftForm(FlaskForm):
     all_stations = RadioField(
         _l("Contact points"),
         choices=[
-            ("all", _l("Every legislative contact point in the region")),
-            ("chosen", _l("Only the contact points chosen below")),
+            SelectChoice("all", _l("Every legislative contact point in the region")),
+            SelectChoice("chosen", _l("Only the contact points chosen below")),
         ],
         default="all",
         validators=[InputRequired(message=_l("Please choose where it is shown."))],

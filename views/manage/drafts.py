@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from extensions import db
 from models import DraftComment, DraftLaw, Region, Station, utcnow
@@ -89,8 +90,8 @@ def _form(form: DraftForm | None = None, draft: DraftLaw | None = None) -> tuple
         elif current_user.region_id is not None:
             form.region.data = current_user.region_id
     regions = _regions_in_reach(points)
-    form.region.choices = [("", _("Choose a region"))] + [(r.id, r.full_name) for r in regions]
-    form.stations.choices = [(s.id, f"{s.name} · {s.region.name}") for s in points]
+    form.region.choices = [SelectChoice("", _("Choose a region"))] + [SelectChoice(r.id, r.full_name) for r in regions]
+    form.stations.choices = [SelectChoice(s.id, f"{s.name} · {s.region.name}") for s in points]
     return form, points
 
 
