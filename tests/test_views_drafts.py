@@ -186,7 +186,8 @@ def draft_form(**kw):
         "closes_time": "18:00",
         "region": "",
         "all_stations": "all",
-        "text": "周口市物业管理条例（草案）\n第一章 总则\n第一条 为了规范物业管理，制定本条例。\n第二条 本条例适用于本市。",
+        "text": "周口市物业管理条例（草案）\n第一章 总则\n"
+        "第一条 为了规范物业管理，制定本条例。\n第二条 本条例适用于本市。",
     }
     data.update(kw)
     return data
