@@ -27,7 +27,7 @@ from models.base import utcnow
 from models.enums import ReceptionKind, Repeat
 from services import audit
 from services.clock import local_now, local_today
-from services.concerns import clean_text
+from services.concerns import bounded_text, clean_text
 from services.errors import DomainError
 from services.limits import (
     ACTIVITY_PHOTOS_MAX,
@@ -59,12 +59,7 @@ class BoardRefused(DomainError):
 
 
 def _text(value: str | None, limit: int, code: str, *, required: bool = False) -> str:
-    cleaned = clean_text(value or "")
-    if required and not cleaned:
-        raise BoardRefused(f"{code}_missing")
-    if len(cleaned) > limit:
-        raise BoardRefused(f"{code}_too_long", n=limit)
-    return cleaned
+    return bounded_text(value, limit, code, BoardRefused, required=required)
 
 
 # --- rules of work (工作制度) ---------------------------------------------------------------

@@ -32,7 +32,7 @@ from models import DraftComment, DraftCommentEvent, DraftItem, DraftLaw, Region,
 from models.enums import DraftCommentAction, DraftCommentStatus, DraftItemKind, DraftStatus
 from services import audit
 from services.codes import new_comment_code
-from services.concerns import clean_text
+from services.concerns import bounded_text, clean_text
 from services.errors import DraftRefused
 from services.limits import (
     CONTACT_NAME_MAX,
@@ -183,15 +183,6 @@ class DraftInput:
     stations: Sequence[Station] = ()
 
 
-def _clean(value: str, limit: int, code: str, *, required: bool = False) -> str:
-    cleaned = clean_text(value or "")
-    if required and not cleaned:
-        raise DraftRefused(f"{code}_missing")
-    if len(cleaned) > limit:
-        raise DraftRefused(f"{code}_too_long", n=limit)
-    return cleaned
-
-
 def contact_points(region: Region) -> list[Station]:
     """The active contact points in `region` and the regions below it, by name."""
     from services.permissions import region_subtree
@@ -211,9 +202,9 @@ def contact_points(region: Region) -> list[Station]:
 
 def _checked(actor: User, data: DraftInput, now: datetime) -> tuple[dict, SplitText]:
     values = {
-        "title": _clean(data.title, DRAFT_TITLE_MAX, "title", required=True),
-        "issuing_body": _clean(data.issuing_body, DRAFT_BODY_MAX, "issuing_body"),
-        "summary": _clean(data.summary, DRAFT_SUMMARY_MAX, "summary"),
+        "title": bounded_text(data.title, DRAFT_TITLE_MAX, "title", DraftRefused, required=True),
+        "issuing_body": bounded_text(data.issuing_body, DRAFT_BODY_MAX, "issuing_body", DraftRefused),
+        "summary": bounded_text(data.summary, DRAFT_SUMMARY_MAX, "summary", DraftRefused),
     }
     if data.region is None:
         raise DraftRefused("region_missing")

@@ -153,6 +153,12 @@ def _cell(ws, value, bold: bool = False):
     return cell
 
 
+def _saved(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
 def _sheet(ws, headers, rows, widths) -> None:
     """Headers in bold, frozen, then the rows. Widths and panes come first: a write-only
     sheet (the large concern export) cannot take them after its rows."""
@@ -176,9 +182,7 @@ def attendance_xlsx(att: MonthAttendance) -> bytes:
     _sheet(wb.create_sheet("履职记录"), DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
     _sheet(wb.create_sheet("未通过的签到"), ATTEMPT_HEADERS, attempts, (17, 12, 20, 14, 10))
     wb.properties.title = f"{att.station.name} {att.month} 履职考勤"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def _csv_text(value) -> str:
@@ -373,9 +377,7 @@ def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:
         )
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
     wb.properties.title = "诉求清单"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def concerns_csv(export: ConcernExport, f: InboxFilter) -> bytes:
@@ -425,9 +427,7 @@ def audit_xlsx(export: AuditExport, filter_args: dict) -> bytes:
     _sheet(wb.create_sheet("操作日志"), EXPORT_HEADERS, export.rows, EXPORT_WIDTHS)
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), _audit_notes(export, filter_args), (12, 80))
     wb.properties.title = "操作日志"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def audit_csv(export: AuditExport, filter_args: dict) -> bytes:
@@ -519,9 +519,7 @@ def activity_xlsx(made, now: datetime) -> bytes:
     ]
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
     wb.properties.title = "代表履职信息通报"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def activity_filenames(period) -> tuple[str, str]:
@@ -603,9 +601,7 @@ def draft_comments_xlsx(draft, comments: list, now: datetime) -> bytes:
     ]
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (14, 80))
     wb.properties.title = f"{draft.title} 意见汇总"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def draft_filenames(draft) -> tuple[str, str]:

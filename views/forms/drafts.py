@@ -19,7 +19,6 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Optional, ValidationError
 
-from services.concerns import is_mainland_mobile, normalize_mobile
 from services.limits import (
     CONTACT_MOBILE_INPUT_MAX,
     CONTACT_NAME_MAX,
@@ -31,7 +30,7 @@ from services.limits import (
     DRAFT_TEXT_MAX,
     DRAFT_TITLE_MAX,
 )
-from views.forms import cleaned
+from views.forms import cleaned, mainland_mobile
 from views.util import int_or_none
 
 
@@ -125,6 +124,7 @@ class CommentForm(FlaskForm):
     mobile = StringField(
         _l("Mobile number (optional)"),
         filters=[cleaned],
+        validators=[mainland_mobile],
         description=_l("Only if the contact point may call you about your comment."),
         render_kw={"maxlength": CONTACT_MOBILE_INPUT_MAX, "inputmode": "tel", "autocomplete": "tel"},
     )
@@ -151,10 +151,6 @@ class CommentForm(FlaskForm):
     def validate_name(self, field):
         if len(field.data or "") > CONTACT_NAME_MAX:
             raise ValidationError(_l("Please keep it to %(n)d characters.", n=CONTACT_NAME_MAX))
-
-    def validate_mobile(self, field):
-        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
 
     def validate_consent(self, field):
         if (self.name.data or self.mobile.data) and not field.data:

@@ -27,7 +27,7 @@ from services.limits import (
     PHOTOS_MAX,
     RATING_COMMENT_MAX,
 )
-from views.forms import cleaned
+from views.forms import MOBILE_FORMAT, cleaned, mainland_mobile
 from views.util import int_or_none
 
 
@@ -63,6 +63,7 @@ class ConcernForm(FlaskForm):
     contact_mobile = StringField(
         _l("Mobile number (optional)"),
         filters=[cleaned],
+        validators=[mainland_mobile],
         description=_l("Only to tell you about progress by SMS."),
         render_kw={"maxlength": CONTACT_MOBILE_INPUT_MAX},
     )
@@ -92,10 +93,6 @@ class ConcernForm(FlaskForm):
             raise ValidationError(
                 _l("Please keep it to %(max)d characters (now %(n)d).", max=CONCERN_CONTENT_MAX, n=length)
             )
-
-    def validate_contact_mobile(self, field):
-        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
 
     def validate_anonymous(self, field):
         if field.data and (self.contact_name.data or self.contact_mobile.data):
@@ -168,7 +165,7 @@ class MobileForm(FlaskForm):
 
     def validate_mobile(self, field):
         if not is_mainland_mobile(normalize_mobile(field.data or "")):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
+            raise ValidationError(MOBILE_FORMAT)
 
 
 class CodeForm(FlaskForm):

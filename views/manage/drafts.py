@@ -3,6 +3,8 @@ preview of its articles), publishing and closing it, moderating the residents' c
 and what a contact point sends up: an .xlsx of the comments per article and a printable
 summary per article."""
 
+from collections import Counter
+
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -280,6 +282,14 @@ def _comments_page(
     )
 
 
+def _comment(draft_id: int, comment_id: int) -> tuple[DraftLaw, DraftComment]:
+    draft = _draft(draft_id, P.DRAFT_MODERATE)
+    comment = get_or_404(DraftComment, comment_id)
+    if comment.draft_law_id != draft.id:
+        abort(404)
+    return draft, comment
+
+
 @bp.get("/drafts/<int:draft_id>/comments")
 @login_required
 def draft_comments(draft_id: int):
@@ -289,10 +299,7 @@ def draft_comments(draft_id: int):
 @bp.post("/drafts/<int:draft_id>/comments/<int:comment_id>")
 @login_required
 def draft_moderate(draft_id: int, comment_id: int):
-    draft = _draft(draft_id, P.DRAFT_MODERATE)
-    comment = get_or_404(DraftComment, comment_id)
-    if comment.draft_law_id != draft.id:
-        abort(404)
+    draft, comment = _comment(draft_id, comment_id)
     form = ModerateForm()
     if not form.validate_on_submit():
         abort(400)
@@ -327,10 +334,7 @@ def draft_moderate(draft_id: int, comment_id: int):
 @login_required
 def draft_comment_contact(draft_id: int, comment_id: int):
     """The resident's name and number in full, once, on this page (not kept in a link)."""
-    draft = _draft(draft_id, P.DRAFT_MODERATE)
-    comment = get_or_404(DraftComment, comment_id)
-    if comment.draft_law_id != draft.id:
-        abort(404)
+    draft, comment = _comment(draft_id, comment_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     name, mobile = drafts_service.contact_viewed(current_user, comment)
@@ -366,6 +370,7 @@ def draft_summary(draft_id: int):
             "manage/drafts/summary.html",
             draft=draft,
             rows=drafts_service.summary(draft, comments),
+            totals=Counter(c.status for c in comments),
             status=drafts_service.effective_status(draft),
             stations=drafts_service.stations_of(draft),
             generated_at=utcnow(),
