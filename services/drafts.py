@@ -580,9 +580,14 @@ def moderate(
         if spec.action == A.MERGE:
             if merge_into is None or merge_into.id == comment.id or merge_into.draft_law_id != comment.draft_law_id:
                 raise DraftRefused("merge_target_required")
-            if merge_into.status == S.MERGED:
+            # Read under a row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway):
+            # two comments merged into each other at once would leave both merged.
+            target_status = db.session.scalar(
+                sa.select(DraftComment.status).where(DraftComment.id == merge_into.id).with_for_update()
+            )
+            if target_status == S.MERGED:
                 raise DraftRefused("merge_target_merged")
-            if merge_into.status == S.REJECTED:
+            if target_status == S.REJECTED:
                 raise DraftRefused("merge_target_rejected")
         if spec.action == A.REOPEN and db.session.scalar(
             sa.select(DraftComment.id).where(DraftComment.merged_into_id == comment.id).limit(1)
