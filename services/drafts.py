@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from extensions import db
 from models import DraftComment, DraftCommentEvent, DraftItem, DraftLaw, Region, Station, User, utcnow
 from models.enums import DraftCommentAction, DraftCommentStatus, DraftItemKind, DraftStatus
-from services import audit
+from services import audit, notifications
 from services.codes import new_comment_code
 from services.concerns import bounded_text, clean_text
 from services.errors import DraftRefused
@@ -310,8 +310,9 @@ def publish(actor: User, draft: DraftLaw, *, now: datetime | None = None) -> boo
 
 
 def close(actor: User | None, draft: DraftLaw, *, now: datetime | None = None) -> bool:
-    """Close it for comment now (staff, early; or the job, on time). False when it is not
-    open (a double tap, or still being prepared)."""
+    """Close it for comment now (staff, early; or the job, on time), and queue one SMS to
+    each resident who left a number with the link to their comments' page. False when it
+    is not open (a double tap, or still being prepared)."""
     now = now or utcnow()
     if draft.status != DraftStatus.PUBLISHED:
         return False
@@ -319,6 +320,15 @@ def close(actor: User | None, draft: DraftLaw, *, now: datetime | None = None) -
     draft.closed_at = min(now, draft.closes_at)
     db.session.flush()
     audit.log(actor, "draft.closed", draft, early=now < draft.closes_at)
+    # Each resident who left a number hears once where to read what became of their comments.
+    numbers = db.session.execute(
+        sa.select(DraftComment.code, sa.func.max(DraftComment.mobile))
+        .where(DraftComment.draft_law_id == draft.id, DraftComment.mobile.is_not(None))
+        .group_by(DraftComment.code)
+        .order_by(DraftComment.code)
+    ).all()
+    for code, mobile in numbers:
+        notifications.queue_draft_closed(draft.title, code, mobile, now=now)
     return True
 
 

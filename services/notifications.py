@@ -554,3 +554,20 @@ def queue_rep_called_off(
         row = _staff_row_with(rep.user, _Staff(line), BOOKING_REP_CALLED_OFF, link, None, booking_id=booking.id)
     db.session.add(row)
     return [row]
+
+
+# -- Drafts of laws put out for comment (立法意见征集, services.drafts) --------------------------
+
+DRAFT_CLOSED = "draft.closed"
+
+
+def queue_draft_closed(title: str, code: str, mobile: str, now: datetime | None = None) -> Outbox:
+    """A draft closed for comment: a resident who left a number hears where to read what
+    became of their comments (their code's page)."""
+    with force_locale(LOCALE):
+        text = _(
+            "Comments on 《%(title)s》 have closed. Thank you for taking part. What became of yours: %(url)s",
+            title=title.strip("《》 "),
+            url=f"{_base_url()}/c/{code}",
+        )
+    return resident_mobile.queue_resident_sms(mobile, text, kind=DRAFT_CLOSED, now=now)

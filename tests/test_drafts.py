@@ -483,3 +483,22 @@ def test_a_draft_is_scoped_to_its_regions_staff(world):
     assert not can(w["staff_far"], "draft.moderate", draft)
     assert drafts.drafts_for(w["staff"]) == [draft] and drafts.drafts_for(w["staff_far"]) == []
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(DraftLaw)) == 1
+
+
+def test_closing_texts_each_resident_who_left_a_number_once_through_the_outbox(world):
+    from models import Outbox
+    from services.privacy import mask_codes
+
+    w = world
+    draft = factories.draft_law(w["city"], closes_at=utcnow() + timedelta(minutes=5))
+    with_number = drafts.CommentInput("建议延长登记期限。", mobile="13803941234", consent=True)
+    first = drafts.submit_comment(draft, w["point"], drafts.article_of(draft, 1), with_number)
+    drafts.submit_comment(draft, w["point"], drafts.article_of(draft, 2), with_number, code=first.code)
+    comment(draft, w["point"], 3)  # no number: nobody to tell
+    _db.session.commit()
+    assert drafts.close_due(utcnow() + timedelta(minutes=6)) == 1
+    rows = _db.session.scalars(sa.select(Outbox).where(Outbox.kind == "draft.closed")).all()
+    assert len(rows) == 1 and rows[0].recipient == "13803941234"
+    assert f"/c/{first.code}" in rows[0].body and "周口市城市养犬管理条例（草案）" in rows[0].body
+    assert f"/c/{first.code[:2]}*******" in mask_codes(rows[0].body)
+    assert first.code not in mask_codes(rows[0].body)
