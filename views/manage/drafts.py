@@ -149,7 +149,7 @@ def _save(form: DraftForm, points: list[Station], draft: DraftLaw | None):
         db.session.commit()
     except DomainError as refused:
         db.session.rollback()
-        return _form_page(form, None, notice=_refused_on(form, refused), status=422)
+        return _form_page(form, draft, notice=_refused_on(form, refused), status=422)
     flash(_("The draft is saved. Check its articles below, then publish it."))
     return redirect(url_for("manage.draft", draft_id=draft_id), 303)
 
