@@ -24,6 +24,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from limits import parse_many
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
@@ -350,8 +351,9 @@ def _sender() -> str:
     return f"{get_remote_address()}|{request.user_agent.string[:200]}"
 
 
-def _submission_key(form: ConcernForm) -> str:
-    """The form's key if it has the shape we hand out, else nothing (a forged one)."""
+def _submission_key(form: FlaskForm) -> str:
+    """The form's key (its `submission_key` field) if it has the shape we hand out, else
+    nothing (a forged one)."""
     key = form.submission_key.data or ""
     return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 

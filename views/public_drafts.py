@@ -5,7 +5,6 @@
 only key, as a tracking code is). Routes of the public blueprint (views/public.py imports
 this module)."""
 
-import re
 import secrets
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -20,7 +19,7 @@ from services.codes import format_tracking_code, normalize_comment_code, normali
 from services.drafts import DraftRefused
 from services.privacy import mask_mobile, mask_name
 from views.forms.drafts import CommentForm
-from views.public import _canonical, _not_found, _station_for, bp, public_url
+from views.public import _canonical, _not_found, _station_for, _submission_key, bp, public_url
 from views.util import id_arg
 
 
@@ -59,11 +58,6 @@ def draft(code: str, draft_id: int):
     # With a resident's code in the address, no browser or proxy keeps the page.
     response.headers["Cache-Control"] = "no-store" if kept else "private, no-cache"
     return response
-
-
-def _submission_key(form: CommentForm) -> str:
-    key = form.submission_key.data or ""
-    return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 
 
 def _comment_page(
