@@ -711,9 +711,14 @@ def contact_viewed(actor: User, comment: DraftComment) -> tuple[str, str]:
     return comment.name or "", comment.mobile or ""
 
 
-def erase_contacts_due(cutoff: datetime, *, dry_run: bool = False) -> int:
+def erase_contacts_due(cutoff: datetime, *, dry_run: bool = False) -> tuple[int, int]:
     """Erase the names and numbers of the comments on drafts that closed before `cutoff`
-    (services.erasure: PERSONAL_DATA_DAYS after closing). Returns how many comments had one."""
+    (services.erasure: PERSONAL_DATA_DAYS after closing), and the number and text of the
+    SMS that told them the draft closed. Returns (comments that had a name or number, SMS)."""
+    from models import Outbox
+    from models.enums import OutboxStatus
+    from services.erasure import HELD_ERASED
+
     closed_before = sa.select(DraftLaw.id).where(
         DraftLaw.status != DraftStatus.DRAFT, sa.func.coalesce(DraftLaw.closed_at, DraftLaw.closes_at) < cutoff
     )
@@ -722,11 +727,31 @@ def erase_contacts_due(cutoff: datetime, *, dry_run: bool = False) -> int:
         sa.or_(DraftComment.name.is_not(None), DraftComment.mobile.is_not(None)),
     )
     count = db.session.scalar(sa.select(sa.func.count()).select_from(DraftComment).where(due)) or 0
-    if count and not dry_run:
-        db.session.execute(
-            sa.update(DraftComment)
-            .where(due)
-            .values(name=None, mobile=None)
-            .execution_options(synchronize_session=False)
+    told = db.session.execute(
+        sa.select(DraftComment.code, DraftComment.mobile).where(due, DraftComment.mobile.is_not(None)).distinct()
+    ).all()
+    rows = [
+        row
+        for code, mobile in told
+        for row in db.session.scalars(
+            sa.select(Outbox).where(
+                Outbox.kind == notifications.DRAFT_CLOSED,
+                Outbox.recipient == mobile,
+                Outbox.body.contains(f"/c/{code}"),
+                Outbox.status != OutboxStatus.SENDING,  # in a worker's hands: next run
+            )
         )
-    return count
+    ]
+    if not dry_run:
+        for row in rows:
+            if row.status == OutboxStatus.PENDING:
+                row.status, row.last_error = OutboxStatus.FAILED, HELD_ERASED
+            row.recipient, row.body = mask_mobile(row.recipient), "—"
+        if count:
+            db.session.execute(
+                sa.update(DraftComment)
+                .where(due)
+                .values(name=None, mobile=None)
+                .execution_options(synchronize_session=False)
+            )
+    return count, len(rows)

@@ -268,15 +268,16 @@ def _purge_bookings(now: datetime, days: int, dry_run: bool, batch: int) -> Eras
 
 
 def _purge_draft_contacts(now: datetime, days: int, dry_run: bool) -> Erased:
-    """Comments on drafts of laws: their name and number `days` after the draft closed."""
+    """Comments on drafts of laws: their name and number `days` after the draft closed, and
+    the SMS that told them it closed."""
     from services import drafts
 
-    done = drafts.erase_contacts_due(now - timedelta(days=days), dry_run=dry_run)
+    done, messages = drafts.erase_contacts_due(now - timedelta(days=days), dry_run=dry_run)
     if dry_run:
         db.session.rollback()
     else:
         db.session.commit()
-    return Erased(draft_contacts=done)
+    return Erased(draft_contacts=done, messages=messages)
 
 
 def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = None) -> Erased:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from extensions import db as _db
-from models import AuditLog, DraftComment, DraftLaw, utcnow
+from models import AuditLog, DraftComment, DraftLaw, Outbox, utcnow
 from models.enums import DraftCommentStatus, DraftItemKind, DraftStatus, RegionLevel, Role
 from services import drafts, erasure, exports
 from services.errors import DraftRefused, TransitionRefused
@@ -465,12 +465,19 @@ def test_contacts_are_erased_after_the_draft_closed(world, app):
     _db.session.commit()
     days = app.config["PERSONAL_DATA_DAYS"]
     assert erasure.purge().draft_contacts == 0  # still open
-    later = utcnow() + timedelta(days=days + 11)
-    assert erasure.purge(dry_run=True, now=later).draft_contacts == 1
-    assert erasure.purge(now=later).draft_contacts == 1
+    drafts.close(w["staff"], draft)  # the resident is texted the link to their comments
+    _db.session.commit()
+    later = utcnow() + timedelta(days=days + 1)
+    dry = erasure.purge(dry_run=True, now=later)
+    assert (dry.draft_contacts, dry.messages) == (1, 1)
+    done = erasure.purge(now=later)
+    assert (done.draft_contacts, done.messages) == (1, 1)
     _db.session.expire_all()
     kept = _db.session.get(DraftComment, kept.id)
     assert kept.name is None and kept.mobile is None and kept.content == "总体赞成。"
+    sms = _db.session.scalar(sa.select(Outbox).where(Outbox.kind == "draft.closed"))
+    assert sms.recipient == "138****1234" and sms.body == "—" and sms.status == "failed"
+    assert erasure.purge(now=later).draft_contacts == 0  # a second run erases nothing more
 
 
 def test_a_draft_is_scoped_to_its_regions_staff(world):
