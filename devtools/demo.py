@@ -37,6 +37,8 @@ from models import (
     Booking,
     Category,
     Concern,
+    DraftComment,
+    DraftLaw,
     Duty,
     DutySlot,
     Notice,
@@ -179,6 +181,7 @@ class StationSeed:
     intro: str
     presence_policy: PresencePolicy = PresencePolicy.NONE
     parent: str | None = None
+    legislative_point: bool = False
 
 
 def _stations() -> tuple[StationSeed, ...]:
@@ -198,6 +201,7 @@ def _stations() -> tuple[StationSeed, ...]:
                     "longitude": float(row["longitude"]),
                     "hours": hours[row["hours"]],
                     "presence_policy": PresencePolicy(row.get("presence_policy", PresencePolicy.NONE)),
+                    "legislative_point": _flag(row.get("legislative_point", "false")),
                 }
             )
         )
@@ -468,6 +472,7 @@ def seed_demo() -> dict[str, int]:
     _seed_meetings(stations)
     _seed_suggestions(stations, units)
     _seed_votes(regions)
+    _seed_drafts(stations, regions)
     db.session.flush()
     return _counts()
 
@@ -717,10 +722,13 @@ def _seed_stations(regions: dict[str, Region]) -> dict[str, Station]:
                     phone=seed.phone,
                     intro=seed.intro,
                     presence_policy=seed.presence_policy,
+                    is_legislative_point=seed.legislative_point,
                 )
             )
             # Flushed one by one so that the next code is checked against this one.
             db.session.flush()
+        elif seed.legislative_point and not station.is_legislative_point:
+            station.is_legislative_point = True  # a demo loaded before contact points were marked
         stations[seed.key] = station
     return stations
 
@@ -885,6 +893,8 @@ def _counts() -> dict[str, int]:
         "office_hours": count(OfficeHour),
         "bookings": count(Booking),
         "suggestions": count(Suggestion),
+        "draft_laws": count(DraftLaw),
+        "draft_comments": count(DraftComment),
     }
 
 
@@ -1461,3 +1471,62 @@ def _seed_vote_history(vote: ProjectVote, plan: dict, staff: User, storage) -> l
             vote_service.cast(rep, vote, BallotRound.EVALUATION, ratings)
     vote_service.close_evaluation(staff, vote)
     return told
+
+
+# --- Drafts of laws put out for comment (立法意见征集) -------------------------------------------
+
+_DRAFTS = _yaml("drafts.yaml")
+
+
+def _seed_drafts(stations: dict[str, Station], regions: dict[str, Region]) -> None:
+    """The drafts of demo_data/drafts.yaml, through services.drafts: made by their staff
+    account, published, commented on at the contact points and moderated. A draft already
+    there (by title) is left alone."""
+    from services import drafts as drafts_service
+
+    today = local_today()
+    for row in _DRAFTS["drafts"]:
+        staff = db.session.scalar(sa.select(User).where(User.username == row["by"]))
+        region = regions.get(str(row["region_code"]))
+        if (
+            staff is None
+            or region is None
+            or db.session.scalar(sa.select(DraftLaw.id).where(DraftLaw.title == row["title"]))
+        ):
+            continue
+        closes_at = utc_at(today + timedelta(days=int(row["closes_in_days"])), time(18, 0))
+        draft = drafts_service.create_draft(
+            staff,
+            drafts_service.DraftInput(
+                title=row["title"],
+                issuing_body=row.get("issuing_body", ""),
+                summary=row.get("summary", ""),
+                closes_at=closes_at,
+                region=region,
+                text=row["text"],
+            ),
+        )
+        if not _flag(row.get("published", "true")):
+            continue
+        drafts_service.publish(staff, draft)
+        articles = {item.number: item for item in draft.articles}
+        made = []
+        for c in row.get("comments") or []:
+            data = drafts_service.CommentInput(
+                content=c["content"],
+                name=c.get("name", ""),
+                mobile=str(c.get("mobile", "")),
+                consent=bool(c.get("name") or c.get("mobile")),
+            )
+            item = articles[int(c["article"])] if c.get("article") else None
+            made.append(drafts_service.submit_comment(draft, stations[c["station"]], item, data))
+        for m in row.get("moderation") or []:
+            into = made[int(m["into"]) - 1] if m.get("into") else None
+            drafts_service.moderate(
+                staff,
+                made[int(m["comment"]) - 1],
+                m["action"],
+                role=staff.role,
+                note=m.get("note", ""),
+                merge_into=into,
+            )

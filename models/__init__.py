@@ -6,6 +6,7 @@ from models.booking import Booking
 from models.cache import CacheStamp
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
+from models.draft import DraftComment, DraftCommentEvent, DraftItem, DraftLaw, draft_law_station
 from models.duty import CheckInAttempt, Duty, DutySlot
 from models.imports import ImportUpload
 from models.kiosk import KioskDevice, KioskPairing
@@ -58,6 +59,11 @@ __all__ = [
     "ContactDisclosure",
     "ConcernEvent",
     "ConcernRating",
+    "DraftComment",
+    "DraftCommentEvent",
+    "DraftItem",
+    "DraftLaw",
+    "draft_law_station",
     "Duty",
     "ImportUpload",
     "DutySlot",

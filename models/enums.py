@@ -282,6 +282,43 @@ class VoteStage(LabelledEnum):
     EVALUATED = "evaluated"
 
 
+class DraftStatus(LabelledEnum):
+    """A draft law or regulation put out for comment (立法意见征集): prepared, open for
+    comment (published), closed. A published draft whose closing time has passed reads as
+    closed at once (services.drafts.effective_status); a job records it."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+class DraftItemKind(LabelledEnum):
+    """A piece of a draft's text: a chapter (第X章) or section (第X节) heading, or an article
+    (第X条), which residents comment on."""
+
+    CHAPTER = "chapter"
+    SECTION = "section"
+    ARTICLE = "article"
+
+
+class DraftCommentStatus(LabelledEnum):
+    """A resident's comment on a draft, as the contact point moderates it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    MERGED = "merged"
+    REJECTED = "rejected"
+
+
+class DraftCommentAction(StrEnum):
+    """The moderation steps (services.drafts.COMMENT_FLOW's table)."""
+
+    ACCEPT = "accept"
+    MERGE = "merge"
+    REJECT = "reject"
+    REOPEN = "reopen"
+
+
 LABELS: dict[type, dict] = {
     RegionLevel: {
         RegionLevel.PROVINCE: _l("Province"),
@@ -424,5 +461,21 @@ LABELS: dict[type, dict] = {
         VoteStage.RESULTS: _l("Results published"),
         VoteStage.EVALUATION: _l("Satisfaction evaluation open"),
         VoteStage.EVALUATED: _l("Evaluated"),
+    },
+    DraftStatus: {
+        DraftStatus.DRAFT: _l("Being prepared"),
+        DraftStatus.PUBLISHED: _l("Open for comment"),
+        DraftStatus.CLOSED: _l("Closed for comment"),
+    },
+    DraftItemKind: {
+        DraftItemKind.CHAPTER: _l("Chapter"),
+        DraftItemKind.SECTION: _l("Section"),
+        DraftItemKind.ARTICLE: _l("Article"),
+    },
+    DraftCommentStatus: {
+        DraftCommentStatus.PENDING: _l("Waiting for review"),
+        DraftCommentStatus.ACCEPTED: _l("Adopted"),
+        DraftCommentStatus.MERGED: _l("Merged with a similar comment"),
+        DraftCommentStatus.REJECTED: _l("Not adopted"),
     },
 }

@@ -54,6 +54,9 @@ class Station(ShownOnStationPage, TimestampMixin, Base):
     # How many residents may book a visit in each roster slot (预约接待), unless the slot
     # says otherwise; 0 takes no bookings.
     booking_capacity: Mapped[int] = mapped_column(default=4, server_default=sa.text("4"))
+    # A legislative contact point (基层立法联系点), whatever its category: drafts of laws and
+    # regulations are put out for comment there (services.drafts).
+    is_legislative_point: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     region: Mapped[Region] = relationship(lazy="joined")
     parent: Mapped[Station | None] = relationship(remote_side=[id], foreign_keys=[parent_id])

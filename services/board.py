@@ -29,7 +29,7 @@ from models.board import StoredPhoto
 from models.enums import ReceptionKind, Repeat
 from services import audit
 from services.clock import local_now, local_today
-from services.concerns import clean_text
+from services.concerns import bounded_text, clean_text
 from services.errors import DomainError
 from services.limits import (
     ACTIVITY_PHOTOS_MAX,
@@ -62,19 +62,6 @@ class BoardRefused(DomainError):
     pass
 
 
-def checked_text(
-    value: str | None, limit: int, code: str, *, required: bool = False, refused: type[DomainError] = BoardRefused
-) -> str:
-    """Cleaned text (services.concerns.clean_text), refused as `<code>_missing` when required
-    and empty, `<code>_too_long` past `limit`, with the kind `refused`."""
-    cleaned = clean_text(value or "")
-    if required and not cleaned:
-        raise refused(f"{code}_missing")
-    if len(cleaned) > limit:
-        raise refused(f"{code}_too_long", n=limit)
-    return cleaned
-
-
 # --- rules of work (工作制度) ---------------------------------------------------------------
 
 
@@ -85,7 +72,7 @@ def rules_of(station: Station) -> str:
 
 def set_rules(actor: User, station: Station, text: str) -> StationRules:
     """Plain text, line breaks kept; the pages escape it (no HTML)."""
-    cleaned = checked_text(text, RULES_MAX, "rules")
+    cleaned = bounded_text(text, RULES_MAX, "rules", BoardRefused)
     row = db.session.get(StationRules, station.id)
     if row is None:
         row = StationRules(station_id=station.id, text="")
@@ -131,8 +118,8 @@ def read_photo(
 
 
 def _checked(data: ActivityInput) -> ActivityInput:
-    title = checked_text(data.title, ACTIVITY_TITLE_MAX, "title", required=True)
-    text = checked_text(data.text, ACTIVITY_TEXT_MAX, "text")
+    title = bounded_text(data.title, ACTIVITY_TITLE_MAX, "title", BoardRefused, required=True)
+    text = bounded_text(data.text, ACTIVITY_TEXT_MAX, "text", BoardRefused)
     if data.day is None:
         raise BoardRefused("day_missing")
     return ActivityInput(title, data.day, text)
@@ -549,8 +536,8 @@ def publish_notice(actor: User, region: Region, title: str, text: str) -> Notice
     notice = Notice(
         region_id=region.id,
         region=region,
-        title=checked_text(title, NOTICE_TITLE_MAX, "title", required=True),
-        text=checked_text(text, NOTICE_TEXT_MAX, "text"),
+        title=bounded_text(title, NOTICE_TITLE_MAX, "title", BoardRefused, required=True),
+        text=bounded_text(text, NOTICE_TEXT_MAX, "text", BoardRefused),
         created_by_id=actor.id,
         published_at=utcnow(),
     )

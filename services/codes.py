@@ -22,6 +22,13 @@ MEETING_CODE_LENGTH = 8
 _TRACKING_RE = re.compile(f"^[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}$")
 _BOOKING_RE = re.compile(f"^[{ALPHABET}]{{{BOOKING_CODE_LENGTH}}}$")
 _MEETING_RE = re.compile(f"^[{ALPHABET}]{{{MEETING_CODE_LENGTH}}}$")
+# A resident's key to their comments on a draft law (/c/<code>): a length of its own, so it
+# is never taken for a tracking or a booking code (31^9 ≈ 2.6e13, ~45 bits).
+COMMENT_CODE_LENGTH = 9
+
+_TRACKING_RE = re.compile(f"^[{ALPHABET}]{{{TRACKING_CODE_LENGTH}}}$")
+_BOOKING_RE = re.compile(f"^[{ALPHABET}]{{{BOOKING_CODE_LENGTH}}}$")
+_COMMENT_RE = re.compile(f"^[{ALPHABET}]{{{COMMENT_CODE_LENGTH}}}$")
 _STATION_RE = re.compile(f"^[{ALPHABET}]{{4,12}}$")
 
 
@@ -100,6 +107,16 @@ def normalize_meeting_code(raw: str) -> str | None:
     """Any case; None when it cannot be a meeting code."""
     code = (raw or "").strip().upper()
     return code if _MEETING_RE.match(code) else None
+
+
+def new_comment_code() -> str:
+    return random_code(COMMENT_CODE_LENGTH)
+
+
+def normalize_comment_code(raw: str) -> str | None:
+    """Accept any case, spaces and dashes; None when it cannot be a comment code."""
+    code = re.sub(r"[\s\-_—–]+", "", raw or "").upper()
+    return code if _COMMENT_RE.match(code) else None
 
 
 def normalize_station_code(raw: str) -> str | None:

@@ -15,7 +15,7 @@ from services.clock import local_today
 from services.codes import new_tracking_code
 from services.concern_flow import stage_deadline
 from services.duty import duty_for_new_concern
-from services.errors import ConcernRefused
+from services.errors import ConcernRefused, DomainError
 from services.limits import CONCERN_CONTENT_MAX, CONCERN_CONTENT_MIN, CONTACT_NAME_MAX, PHOTOS_MAX
 from services.photos import ProcessedPhoto
 from services.redact import redact
@@ -30,6 +30,17 @@ def clean_text(raw: str) -> str:
     terminals); line breaks and tabs stay, Windows line ends become plain ones."""
     text = (raw or "").replace("\r\n", "\n").replace("\r", "\n")
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def bounded_text(value: str | None, limit: int, code: str, kind: type[DomainError], *, required: bool = False) -> str:
+    """`clean_text`, refused as `kind("<code>_missing")` when required and empty and as
+    `kind("<code>_too_long", n=limit)` past `limit` characters."""
+    cleaned = clean_text(value or "")
+    if required and not cleaned:
+        raise kind(f"{code}_missing")
+    if len(cleaned) > limit:
+        raise kind(f"{code}_too_long", n=limit)
+    return cleaned
 
 
 @dataclass(frozen=True)

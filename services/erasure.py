@@ -57,6 +57,7 @@ class Erased:
     numbers: int = 0  # numbers whose record (confirmed, stopped, one-time codes) went
     bookings: int = 0  # booked visits whose name, number and subject went
     project_comments: int = 0  # comments on candidate projects whose name and number went
+    draft_contacts: int = 0  # comments on drafts of laws whose name and number went
 
     def add(self, other: Erased) -> None:
         for f in fields(self):
@@ -283,6 +284,19 @@ def _purge_project_comments(now: datetime, days: int, dry_run: bool, batch: int)
             return total
 
 
+def _purge_draft_contacts(now: datetime, days: int, dry_run: bool) -> Erased:
+    """Comments on drafts of laws: their name and number `days` after the draft closed, and
+    the SMS that told them it closed."""
+    from services import drafts
+
+    done, messages = drafts.erase_contacts_due(now - timedelta(days=days), dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return Erased(draft_contacts=done, messages=messages)
+
+
 def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = None) -> Erased:
     """Erase everything due now, a batch a transaction (short locks, progress kept); with
     `dry_run`, count it and change nothing. One audit entry reports a real run."""
@@ -302,6 +316,7 @@ def purge(*, dry_run: bool = False, batch: int = 200, now: datetime | None = Non
         after = last
     report.add(_purge_bookings(now, days, dry_run, batch))
     report.add(_purge_project_comments(now, days, dry_run, batch))
+    report.add(_purge_draft_contacts(now, days, dry_run))
     if not dry_run:
         log_purge(report, days=days, now=now)
         db.session.commit()

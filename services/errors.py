@@ -48,3 +48,7 @@ class SuggestionRefused(DomainError):
 
 class VoteRefused(DomainError):
     """民生实事项目票决 (services.votes)."""
+
+
+class DraftRefused(DomainError):
+    """Drafts of laws put out for comment and the residents' comments (services.drafts)."""

@@ -153,6 +153,12 @@ def _cell(ws, value, bold: bool = False):
     return cell
 
 
+def _saved(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
 def _sheet(ws, headers, rows, widths) -> None:
     """Headers in bold, frozen, then the rows. Widths and panes come first: a write-only
     sheet (the large concern export) cannot take them after its rows."""
@@ -176,9 +182,7 @@ def attendance_xlsx(att: MonthAttendance) -> bytes:
     _sheet(wb.create_sheet("履职记录"), DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
     _sheet(wb.create_sheet("未通过的签到"), ATTEMPT_HEADERS, attempts, (17, 12, 20, 14, 10))
     wb.properties.title = f"{att.station.name} {att.month} 履职考勤"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def _csv_text(value) -> str:
@@ -373,9 +377,7 @@ def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:
         )
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
     wb.properties.title = "诉求清单"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def concerns_csv(export: ConcernExport, f: InboxFilter) -> bytes:
@@ -425,9 +427,7 @@ def audit_xlsx(export: AuditExport, filter_args: dict) -> bytes:
     _sheet(wb.create_sheet("操作日志"), EXPORT_HEADERS, export.rows, EXPORT_WIDTHS)
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), _audit_notes(export, filter_args), (12, 80))
     wb.properties.title = "操作日志"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def audit_csv(export: AuditExport, filter_args: dict) -> bytes:
@@ -573,9 +573,7 @@ def activity_xlsx(made, now: datetime, suggestions=None) -> bytes:
     ]
     _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
     wb.properties.title = "代表履职信息通报"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return _saved(wb)
 
 
 def activity_filenames(period) -> tuple[str, str]:
@@ -593,3 +591,77 @@ def record_activity_export(actor: User, made) -> None:
         officials=len(made.officials),
         meeting_regions=len(made.meetings),
     )
+
+
+# --- a draft law's comments (立法意见征集), per article ----------------------------------------
+
+DRAFT_SUMMARY_HEADERS = ("条款", "意见总数", "采纳", "合并", "未采纳", "待审核")
+DRAFT_SUMMARY_WIDTHS = (14, 10, 8, 8, 8, 8)
+DRAFT_COMMENT_HEADERS = (
+    "条款",
+    "意见编号",
+    "提交时间",
+    "联系点",
+    "意见内容",
+    "处理结果",
+    "合并至",
+    "处理说明",
+    "提出人",
+)
+DRAFT_COMMENT_WIDTHS = (14, 10, 17, 30, 60, 12, 10, 30, 20)
+WHOLE_DRAFT = "草案整体"
+
+
+def _item_label(item) -> str:
+    return item.label if item is not None else WHOLE_DRAFT
+
+
+def draft_comments_xlsx(draft, comments: list, now: datetime) -> bytes:
+    """One sheet counting the comments per article by outcome, one sheet of every comment
+    grouped by article (in the order of the text), and what was exported. Contacts masked:
+    the file is sent up to the legislature, which does not call residents back."""
+    from models.enums import DraftCommentStatus as CS
+    from services.drafts import masked_contact, summary
+
+    with force_locale("zh_Hans"):
+        rows = summary(draft, comments)
+        order = (CS.ACCEPTED, CS.MERGED, CS.REJECTED, CS.PENDING)  # the headers' order
+        counted = [[_item_label(r.item), r.total, *(r.counts[s] for s in order)] for r in rows]
+        listed = []
+        for c in comments:
+            decided = [e for e in c.events if e.to_status == c.status and e.to_status != CS.PENDING]
+            listed.append(
+                [
+                    _item_label(c.item),
+                    c.id,
+                    _local(c.created_at),
+                    c.station.name,
+                    c.content,
+                    c.status.label,
+                    c.merged_into_id or "",
+                    decided[-1].note if decided else "",
+                    masked_contact(c),
+                ]
+            )
+    total = [TOTAL_LABEL, sum(r.total for r in rows), *(sum(r.counts[s] for r in rows) for s in order)]
+    wb = Workbook(write_only=True)
+    _sheet(wb.create_sheet("按条款汇总"), DRAFT_SUMMARY_HEADERS, [*counted, total], DRAFT_SUMMARY_WIDTHS)
+    _sheet(wb.create_sheet("意见明细"), DRAFT_COMMENT_HEADERS, listed, DRAFT_COMMENT_WIDTHS)
+    notes = [
+        ["草案", draft.title],
+        ["起草单位", draft.issuing_body],
+        ["征求意见截止", _local(draft.closes_at)],
+        ["导出时间", _local(now)],
+        ["说明", "提出人姓名、手机号已遮蔽；“合并至”为所合并到的意见编号"],
+    ]
+    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (14, 80))
+    wb.properties.title = f"{draft.title} 意见汇总"
+    return _saved(wb)
+
+
+def draft_filenames(draft) -> tuple[str, str]:
+    return f"{draft.title}-意见汇总.xlsx", f"draft-{draft.id}-comments.xlsx"
+
+
+def record_draft_export(actor: User, draft, comments: list, fmt: str) -> None:
+    log(actor, "draft.exported", draft, format=fmt, comments=len(comments))

@@ -73,6 +73,14 @@ def _booking_reminders() -> str:
     return f"reminded {reminded} booked visits"
 
 
+def _close_drafts() -> str:
+    from services import drafts
+
+    closed = drafts.close_due()
+    db.session.commit()
+    return f"closed {closed} drafts for comment"
+
+
 def _privacy_purge() -> str:
     from services import erasure
 
@@ -88,6 +96,7 @@ JOBS: dict[str, Job] = {
         Job("remind", timedelta(minutes=15), _remind, "remind before deadlines, escalate past them"),
         Job("booking-reminders", timedelta(minutes=15), _booking_reminders, "remind of tomorrow's booked visits"),
         Job("auto-close", timedelta(hours=1), _auto_close, "close confirmed concerns nobody rated in time"),
+        Job("close-drafts", timedelta(minutes=5), _close_drafts, "record drafts of laws past their closing time"),
         Job("privacy-purge", timedelta(days=1), _privacy_purge, "erase residents' personal data past its time"),
     )
 }

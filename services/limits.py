@@ -118,3 +118,13 @@ PROJECT_COMMENT_MAX = 1000  # a resident's comment on a candidate
 PROGRESS_TEXT_MAX = 3000
 PROGRESS_PHOTOS_MAX = ACTIVITY_PHOTOS_MAX  # the same upload form as an activity's
 BUDGET_WAN_MAX = 10_000_000  # 万元: a thousand billion yuan
+# --- drafts of laws put out for comment (立法意见征集) -------------------------------------------
+
+DRAFT_TITLE_MAX = 200  # draft_law.title's column
+DRAFT_BODY_MAX = 120  # draft_law.issuing_body's column: 周口市人大常委会法制工作委员会
+DRAFT_SUMMARY_MAX = 2000
+DRAFT_TEXT_MAX = 200_000  # the pasted text of the whole draft
+DRAFT_ITEMS_MAX = 800  # articles, chapters and sections of one draft
+DRAFT_OPEN_DAYS_MAX = 180  # how far ahead a draft's closing date may be
+DRAFT_COMMENT_MIN, DRAFT_COMMENT_MAX = 5, 2000  # a resident's comment on an article
+DRAFT_REASON_MAX = 500  # why a comment was not accepted

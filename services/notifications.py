@@ -675,3 +675,20 @@ def queue_ballot_open(vote, reps: list[Representative], round_) -> list[Outbox]:
             db.session.add(row)
             rows.append(row)
     return rows
+
+
+# -- Drafts of laws put out for comment (立法意见征集, services.drafts) --------------------------
+
+DRAFT_CLOSED = "draft.closed"
+
+
+def queue_draft_closed(title: str, code: str, mobile: str, now: datetime | None = None) -> Outbox:
+    """A draft closed for comment: a resident who left a number hears where to read what
+    became of their comments (their code's page)."""
+    with force_locale(LOCALE):
+        text = _(
+            "Comments on 《%(title)s》 have closed. Thank you for taking part. What became of yours: %(url)s",
+            title=title.strip("《》 "),
+            url=f"{_base_url()}/c/{code}",
+        )
+    return resident_mobile.queue_resident_sms(mobile, text, kind=DRAFT_CLOSED, now=now)

@@ -21,6 +21,8 @@ from models import (
     Booking,
     Concern,
     ConcernEvent,
+    DraftComment,
+    DraftLaw,
     Duty,
     DutySlot,
     Notice,
@@ -136,6 +138,10 @@ class Permission(StrEnum):
     VOTE_MANAGE = "vote.manage"
     VOTE_CAST = "vote.cast"
     VOTE_PROGRESS = "vote.progress"
+    # Drafts of laws put out for comment at the legislative contact points (立法意见征集):
+    # preparing, publishing and closing one; moderating its comments and exporting them.
+    DRAFT_MANAGE = "draft.manage"
+    DRAFT_MODERATE = "draft.moderate"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -443,6 +449,16 @@ def _vote_in_reach(user, obj) -> bool:
     return _region_in_reach(user, obj)
 
 
+def _draft_in_reach(user, obj) -> bool:
+    """A draft (or a comment on one) of a region in the user's reach (_region_in_reach); a
+    region: whether a draft may be made for it; None: whether there is a region at all."""
+    if isinstance(obj, DraftComment):
+        obj = obj.draft
+    if isinstance(obj, DraftLaw):
+        obj = obj.region
+    return _region_in_reach(user, obj)
+
+
 def eligible_voter(rep: Representative | None, vote: ProjectVote, day) -> bool:
     """Who votes in a 票决: a representative of its congress level, in office on `day`
     (their term begun and not ended), with an account switched on, serving at a station
@@ -699,6 +715,10 @@ RULES: dict[str, Rule] = {
     P.VOTE_MANAGE: (frozenset({STAFF, ADMIN}), _vote_in_reach),
     P.VOTE_CAST: (frozenset({REP}), _eligible),
     P.VOTE_PROGRESS: (frozenset({UNIT}), _lead_unit),
+    # A draft of a region: that region's congress staff (and those above it) and admins
+    # publish it to the contact points below and moderate what residents say about it.
+    P.DRAFT_MANAGE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
+    P.DRAFT_MODERATE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -759,6 +779,11 @@ def region_subtree(region_id: int, name: str = "region_tree"):
     child = aliased(Region)
     tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
+
+
+def drafts_clause(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of "draft.manage": the drafts of the regions in the user's reach."""
+    return managed_regions_clause(user, DraftLaw.region_id)
 
 
 def regions_clause(user) -> sa.ColumnElement[bool]:

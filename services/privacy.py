@@ -4,7 +4,7 @@ same on the back-office pages and in exports; and the codes a log must not show.
 import ipaddress
 import re
 
-from services.codes import ALPHABET, BOOKING_CODE_LENGTH, TRACKING_CODE_LENGTH
+from services.codes import ALPHABET, BOOKING_CODE_LENGTH, COMMENT_CODE_LENGTH, TRACKING_CODE_LENGTH
 
 CODE_DIGITS = 6  # services.resident_mobile's one-time codes (it imports this)
 
@@ -49,12 +49,17 @@ _SET_PASSWORD_TOKEN = re.compile(r"(/account/set-password/)[A-Za-z0-9_\-]+")
 # A booking code in its page's address (/b/K7M3XP29): whoever holds it cancels the visit.
 _BOOKING_CODE = re.compile(rf"(/b/[{ALPHABET}]{{2}})[{ALPHABET}]{{{BOOKING_CODE_LENGTH - 2}}}(?![A-Za-z0-9])")
 
+# A resident's comment code in its page's address (/c/K7M3XP29Q): whoever holds it reads
+# their comments.
+_COMMENT_CODE = re.compile(rf"(/c/[{ALPHABET}]{{2}})[{ALPHABET}]{{{COMMENT_CODE_LENGTH - 2}}}(?![A-Za-z0-9])")
+
 
 def mask_codes(text: str) -> str:
     """MTPAC87VX3 → MT********, MTPAC-87VX3 → MT*********, 123456 → ******: also inside
-    URLs such as /t/MTPAC87VX3; a booking's /b/K7M3XP29 → /b/K7******; and a set-password
-    link's token, whole."""
+    URLs such as /t/MTPAC87VX3; a booking's /b/K7M3XP29 → /b/K7******; a comment code's
+    /c/K7M3XP29Q → /c/K7*******; and a set-password link's token, whole."""
     text = _SET_PASSWORD_TOKEN.sub(r"\1********", text)
     text = _BOOKING_CODE.sub(lambda m: m.group(1) + "*" * (BOOKING_CODE_LENGTH - 2), text)
+    text = _COMMENT_CODE.sub(lambda m: m.group(1) + "*" * (COMMENT_CODE_LENGTH - 2), text)
     text = _TRACKING_CODE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
     return _ONE_TIME_CODE.sub("*" * CODE_DIGITS, text)

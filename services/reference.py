@@ -159,6 +159,9 @@ class StationValues:
     presence_policy: PresencePolicy = PresencePolicy.NONE
     geo_radius_m: int = 300
     intro: str = ""
+    # A legislative contact point (services.drafts); None keeps what the station says (an
+    # import's row has no such column).
+    is_legislative_point: bool | None = None
 
 
 STATION_FIELDS = (
@@ -194,6 +197,8 @@ def station_snapshot(station: Station | StationValues) -> dict:
         "presence_policy": str(station.presence_policy),
         "geo_radius_m": station.geo_radius_m,
         "intro": station.intro,
+        # Imported values say nothing of it (None): not a change.
+        **({} if station.is_legislative_point is None else {"legislative_point": station.is_legislative_point}),
     }
 
 
@@ -270,6 +275,10 @@ def save_station(
         db.session.add(station)
     for name in STATION_FIELDS:
         setattr(station, name, getattr(v, name))
+    if v.is_legislative_point is not None:
+        station.is_legislative_point = v.is_legislative_point
+    elif station.is_legislative_point is None:
+        station.is_legislative_point = False
     saved = station
 
     def done() -> None:

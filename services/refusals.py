@@ -26,6 +26,7 @@ from services.errors import (
     CheckInRefused,
     ConcernRefused,
     DomainError,
+    DraftRefused,
     KioskRefused,
     MeetingRefused,
     PhotoRefused,
@@ -88,6 +89,9 @@ BD = BoardRefused
 MT = MeetingRefused
 SG = SuggestionRefused
 V = VoteRefused
+DR = DraftRefused
+# The context of a draft's comments in moderation (the engine's codes, worded for them).
+COMMENTS = "draft_comment"
 Key = tuple[type[DomainError], str, str | None]
 # The context in which the engine's codes (changed, not_allowed_now…) speak of a suggestion.
 SUGGESTION = "suggestion"
@@ -702,6 +706,71 @@ WORDS: dict[Key, Wording] = {
     (V, "consent_required", None): Wording(
         _l("Please tick this to let us use your name or number, or leave them empty."), "consent"
     ),
+    # Drafts of laws put out for comment (立法意见征集): preparing one
+    (DR, "title_missing", None): Wording(_l("Please give the draft's title."), "title"),
+    (DR, "title_too_long", None): Wording(_KEEP_IT_TO, "title"),
+    (DR, "issuing_body_too_long", None): Wording(_KEEP_IT_TO, "issuing_body"),
+    (DR, "summary_too_long", None): Wording(_KEEP_IT_TO, "summary"),
+    (DR, "region_missing", None): Wording(_l("Please choose the region whose contact points receive it."), "region"),
+    (DR, "region_out_of_reach", None): Wording(_l("Please choose your own region or one below it."), "region"),
+    (DR, "closes_missing", None): Wording(_l("Please give the closing date."), "closes_on"),
+    (DR, "closes_in_past", None): Wording(_l("The closing time has passed. Please choose a later one."), "closes_on"),
+    (DR, "closes_too_late", None): Wording(
+        _l("A draft is open for comment for at most %(n)d days. Please choose an earlier closing date."), "closes_on"
+    ),
+    (DR, "stations_missing", None): Wording(_l("Please choose at least one contact point."), "stations"),
+    (DR, "not_a_contact_point", None): Wording(
+        _l("%(station)s is not an active legislative contact point in this region."), "stations"
+    ),
+    (DR, "no_stations", None): Wording(
+        _l(
+            "No active legislative contact point would show this draft. Mark the stations as contact points on "
+            "their edit screens, or choose others."
+        )
+    ),
+    (DR, "text_missing", None): Wording(_l("Please paste the text of the draft."), "text"),
+    (DR, "text_too_long", None): Wording(_KEEP_IT_TO, "text"),
+    (DR, "no_articles", None): Wording(
+        _l("No article was found. Each article must begin a line with its number, such as 第一条."), "text"
+    ),
+    (DR, "too_many_items", None): Wording(_l("A draft has at most %(n)d articles and headings."), "text"),
+    (DR, "article_numbers", None): Wording(
+        _l("The articles are not numbered in order: article %(expected)d was expected, “%(found)s” was found."), "text"
+    ),
+    (DR, "chapter_numbers", None): Wording(
+        _l("The chapters are not numbered in order: chapter %(expected)d was expected, “%(found)s” was found."), "text"
+    ),
+    (DR, "article_empty", None): Wording(_l("“%(label)s” has no text."), "text"),
+    (DR, "not_editable", None): Wording(_l("A published draft cannot be changed: residents comment on its text.")),
+    # ... a resident commenting
+    (DR, "closed", None): Wording(_l("This draft is closed for comment. Thank you for your interest.")),
+    (DR, "not_here", None): Wording(_l("This draft is not open for comment at this station.")),
+    (DR, "not_an_article", None): Wording(_l("Please choose one of the draft's articles.")),
+    (DR, "content_length", None): Wording(_l("Please write %(min)d to %(max)d characters (now %(n)d)."), "content"),
+    (DR, "name_too_long", None): Wording(_KEEP_IT_TO, "name"),
+    (DR, "bad_mobile", None): Wording(
+        _l("Please enter an 11-digit mainland mobile number, such as 13812345678."), "mobile"
+    ),
+    (DR, "consent_required", None): Wording(
+        _l("Please tick this to let us use your name or number, or leave them empty."), "consent"
+    ),
+    # ... staff moderating the comments
+    (DR, "reason_too_long", None): Wording(_KEEP_IT_TO, "note"),
+    (DR, "merge_target_required", None): Wording(
+        _l("Give the number of another comment on this draft to merge it into."), "merge_into"
+    ),
+    (DR, "merge_target_merged", None): Wording(
+        _l("That comment is merged itself: merge into the comment it was merged into."), "merge_into"
+    ),
+    (DR, "merge_target_rejected", None): Wording(
+        _l("That comment was not adopted: merge into another one."), "merge_into"
+    ),
+    (DR, "has_merged", None): Wording(_l("Other comments were merged into this one: take those back first.")),
+    (T, "changed", COMMENTS): Wording(
+        _l("This comment changed after you opened the page (a colleague acted, or the button was pressed twice).")
+    ),
+    (T, "not_allowed_now", COMMENTS): Wording(_l("This step is not possible for the comment as it stands now.")),
+    (T, "note_required", COMMENTS): Wording(_l("Please give the reason: the resident sees it."), "note"),
 }
 
 

@@ -43,9 +43,9 @@ from models import (
 )
 from models.enums import BallotRound, Rating, RegionLevel, RepLevel, VoteChoice, VoteStage
 from services import audit, notifications
-from services.board import BoardPhoto, checked_text, stored_photos
+from services.board import BoardPhoto, stored_photos
 from services.clock import local_today
-from services.concerns import clean_text
+from services.concerns import bounded_text, clean_text
 from services.errors import VoteRefused
 from services.limits import (
     CONTACT_NAME_MAX,
@@ -78,7 +78,7 @@ COMMENTS_SHOWN = 50
 
 
 def _text(value: str | None, limit: int, code: str, *, required: bool = False) -> str:
-    return checked_text(value, limit, code, required=required, refused=VoteRefused)
+    return bounded_text(value, limit, code, VoteRefused, required=required)
 
 
 def _values(data) -> dict:

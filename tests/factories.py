@@ -216,3 +216,42 @@ def suggestion(author, *, region_obj=None, lead_unit=None, co_units=(), signers=
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+DRAFT_TEXT = """第一章 总则
+第一条 为了规范城市养犬行为，制定本条例。
+第二条 本条例适用于本市城市建成区。
+第二章 管理
+第三条 养犬人应当办理养犬登记。
+"""
+
+
+def draft_law(region_obj, *, published: bool = True, stations=None, text: str = DRAFT_TEXT, **kw):
+    """A draft law of `region_obj` (all its contact points unless `stations`), open for
+    comment for ten days, or still being prepared."""
+    from datetime import timedelta
+
+    from models import DraftItem, DraftLaw, utcnow
+    from models.enums import DraftStatus
+    from services.drafts import split_text
+
+    now = utcnow()
+    obj = DraftLaw(
+        region=region_obj,
+        title=kw.pop("title", "周口市城市养犬管理条例（草案）"),
+        issuing_body=kw.pop("issuing_body", "周口市人大常委会法制工作委员会"),
+        closes_at=kw.pop("closes_at", now + timedelta(days=10)),
+        status=DraftStatus.PUBLISHED if published else DraftStatus.DRAFT,
+        published_at=now if published else None,
+        all_stations=stations is None,
+        stations=list(stations or []),
+        source_text=text,
+        items=[
+            DraftItem(position=i, kind=p.kind, number=p.number, label=p.label, text=p.text)
+            for i, p in enumerate(split_text(text).pieces, start=1)
+        ],
+        **kw,
+    )
+    db.session.add(obj)
+    db.session.flush()
+    return obj

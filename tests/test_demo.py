@@ -12,6 +12,8 @@ from models import (
     Category,
     Concern,
     ConcernEvent,
+    DraftComment,
+    DraftLaw,
     Duty,
     DutySlot,
     MeetingRating,
@@ -113,6 +115,8 @@ def test_seed_demo_twice_adds_nothing_and_keeps_codes(demo_app):
             "office_hours": db.session.scalar(sa.select(sa.func.count()).select_from(OfficeHour)),
             "bookings": db.session.scalar(sa.select(sa.func.count()).select_from(Booking)),
             "suggestions": db.session.scalar(sa.select(sa.func.count()).select_from(Suggestion)),
+            "draft_laws": db.session.scalar(sa.select(sa.func.count()).select_from(DraftLaw)),
+            "draft_comments": db.session.scalar(sa.select(sa.func.count()).select_from(DraftComment)),
         }
         assert first["officials"] >= 1 and first["office_hours"] >= 4
         # Booked visits show on the demo stations (demo_data/bookings.yaml): three of them.
@@ -544,3 +548,25 @@ def test_demo_suggestions_stand_at_every_stage(demo_app):
         assert any(g.signed_at is None for s in suggestions for g in s.signers)  # one waits to be co-signed
         told = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.kind.like("suggestion.%")))
         assert told == 0
+
+
+def test_the_demo_puts_a_draft_law_out_for_comment_at_its_contact_points(demo_app):
+    from services import drafts
+
+    with demo_app.app_context():
+        seed_demo()
+        db.session.commit()
+        points = db.session.scalars(sa.select(Station).where(Station.is_legislative_point)).all()
+        assert {s.name for s in points} >= {"周口市川汇区七一路街道基层立法联系点"}
+        draft = db.session.scalar(sa.select(DraftLaw))
+        assert drafts.is_open(draft) and len(draft.articles) >= 8
+        assert all(drafts.open_at(s) == [draft] for s in points)
+        counts = drafts.counts_by_status(draft)
+        assert all(counts[status] >= 1 for status in ("pending", "accepted", "merged", "rejected"))
+        # Each comment is at a contact point that shows the draft; some gave a name or number.
+        comments = db.session.scalars(sa.select(DraftComment)).all()
+        assert all(drafts.reaches(draft, c.station) for c in comments)
+        assert any(c.mobile for c in comments) and any(c.item is None for c in comments)
+        client = demo_app.test_client()
+        page = client.get(f"/s/{points[0].code}").get_data(as_text=True)
+        assert f"/drafts/{draft.id}" in page

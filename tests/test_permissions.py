@@ -12,8 +12,8 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from extensions import db as _db
-from models import Duty, ProjectVote, VoteProject, utcnow
-from models.enums import DutyMethod, RegionLevel, RepLevel, Role
+from models import DraftComment, Duty, ProjectVote, VoteProject, utcnow
+from models.enums import DraftCommentStatus, DutyMethod, RegionLevel, RepLevel, Role
 from services.clock import local_today
 from services.permissions import ACTIONS, ANONYMOUS, RULES, PermissionDenied, can, require, role_of
 from tests import factories
@@ -416,6 +416,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vote.progress",             "project_other"):     "-   -   -   -     -    -   -",
     ("vote.progress",             "vote_county"):       "-   -   -   -     -    -   -",
     ("vote.progress",             "none"):              "-   -   -   -     Y    -   -",
+
+    # drafts of laws for comment: the congress staff of the draft's region or above, admins
+    ("draft.manage",              "draft_county"):      "-   -   -   Y     -    Y   -",
+    ("draft.manage",              "draft_other"):       "-   -   -   -     -    Y   -",
+    ("draft.manage",              "region_city"):       "-   -   -   Y     -    Y   -",
+    ("draft.manage",              "region_other"):      "-   -   -   -     -    Y   -",
+    ("draft.manage",              "none"):              "-   -   -   Y     -    Y   -",
+    ("draft.moderate",            "draft_county"):      "-   -   -   Y     -    Y   -",
+    ("draft.moderate",            "draft_other"):       "-   -   -   -     -    Y   -",
+    ("draft.moderate",            "comment_county"):    "-   -   -   Y     -    Y   -",
+    ("draft.moderate",            "none"):              "-   -   -   Y     -    Y   -",
 }
 # fmt: on
 
@@ -529,6 +540,11 @@ def world(db):
     w["objects"]["project_mine"] = w["objects"]["vote_county"].projects[0]
     w["objects"]["vote_other"] = _vote(yuanhui, w["objects"]["concern_b"].unit)
     w["objects"]["project_other"] = w["objects"]["vote_other"].projects[0]
+    w["objects"]["draft_county"] = draft = factories.draft_law(xiangcheng)
+    w["objects"]["draft_other"] = factories.draft_law(yuanhui)
+    w["objects"]["comment_county"] = DraftComment(
+        draft=draft, station=a, code="K7M3XP29Q", content="建议延长登记期限。", status=DraftCommentStatus.PENDING
+    )
     w["objects"]["session_own"] = factories.official_session(official, a)
     other_unit = factories.unit(region_obj=xiangcheng)
     w["objects"].update(

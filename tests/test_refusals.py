@@ -23,6 +23,7 @@ KINDS = {
     "CalendarRefused": workdays.CalendarRefused,
     "RegionRefused": regions.RegionRefused,
     "ImportRefused": imports.ImportRefused,
+    "DraftRefused": errors.DraftRefused,
 }
 RAISED = re.compile(r"\b(\w+Refused)\(\s*\"(\w+)\"")
 

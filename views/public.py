@@ -24,6 +24,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from limits import parse_many
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
@@ -36,6 +37,7 @@ from services import board as board_service
 from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
+from services import drafts as drafts_service
 from services import erasure, held_photos, public_answers, refusals, rep_pages, suggestion_flow
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
@@ -226,6 +228,7 @@ def station(code: str):
             official_panel=official_panel(st),
             board=board_service.summary(st),
             project_votes=station_votes(st),
+            drafts=drafts_service.open_at(st),
         )
 
     # Most scans are anonymous and see the same page: rendered once per station, language
@@ -354,8 +357,9 @@ def _sender() -> str:
     return f"{get_remote_address()}|{request.user_agent.string[:200]}"
 
 
-def _submission_key(form: ConcernForm) -> str:
-    """The form's key if it has the shape we hand out, else nothing (a forged one)."""
+def _submission_key(form: FlaskForm) -> str:
+    """The form's key (its `submission_key` field) if it has the shape we hand out, else
+    nothing (a forged one)."""
     key = form.submission_key.data or ""
     return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 
@@ -1177,4 +1181,5 @@ def set_language(lang: str):
     return response
 
 
-from views import public_board  # noqa: E402,F401  (the board's routes register on bp)
+# The board's and the drafts' routes register on bp.
+from views import public_board, public_drafts  # noqa: E402,F401

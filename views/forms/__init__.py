@@ -19,10 +19,19 @@ Messages are Chinese by default through the catalogue.
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
 
-from services.concerns import clean_text
+from services.concerns import clean_text, is_mainland_mobile, normalize_mobile
 
 REQUIRED = _l("Please fill this in.")
+MOBILE_FORMAT = _l("Please enter an 11-digit mainland mobile number, such as 13812345678.")
+
+
+def mainland_mobile(_form, field) -> None:
+    """A field's validator: a mobile number, when one is typed, is a mainland one (spaces,
+    dashes and +86 allowed)."""
+    if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
+        raise ValidationError(MOBILE_FORMAT)
 
 
 def stripped(value):

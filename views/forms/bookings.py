@@ -6,7 +6,6 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringF
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
-from services.concerns import is_mainland_mobile, normalize_mobile
 from services.limits import (
     BOOKING_SUBJECT_MAX,
     BOOKING_SUBJECT_MIN,
@@ -14,7 +13,7 @@ from services.limits import (
     CONTACT_NAME_MAX,
     SLOT_CAPACITY_MAX,
 )
-from views.forms import cleaned
+from views.forms import cleaned, mainland_mobile
 
 
 class BookingForm(FlaskForm):
@@ -37,7 +36,7 @@ class BookingForm(FlaskForm):
     mobile = StringField(
         _l("Mobile number"),
         filters=[cleaned],
-        validators=[InputRequired(message=_l("Please enter your mobile number."))],
+        validators=[InputRequired(message=_l("Please enter your mobile number.")), mainland_mobile],
         description=_l("For a reminder the day before, and if the station has to cancel."),
         render_kw={"maxlength": CONTACT_MOBILE_INPUT_MAX, "inputmode": "tel", "autocomplete": "tel"},
     )
@@ -59,10 +58,6 @@ class BookingForm(FlaskForm):
     def validate_slot(self, field):
         if field.data is None or field.data not in {value for value, _label in field.choices}:
             raise ValidationError(_l("Please choose one of the times listed."))
-
-    def validate_mobile(self, field):
-        if field.data and not is_mainland_mobile(normalize_mobile(field.data)):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
 
     def validate_subject(self, field):
         length = len(" ".join((field.data or "").split()))

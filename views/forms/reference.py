@@ -187,6 +187,7 @@ class StationForm(ReferenceForm):
         render_kw={"maxlength": 6, "inputmode": "numeric"},
     )
     intro = TextAreaField(_l("Introduction"), filters=[cleaned], render_kw={**_kw(limits.INTRO_MAX), "rows": 5})
+    is_legislative_point = BooleanField(_l("Legislative contact point: drafts of laws are put out for comment here"))
 
     def __init__(self, *args, regions: list[Region], parents: list[Station], **kwargs):
         super().__init__(*args, **kwargs)
@@ -245,6 +246,7 @@ class StationForm(ReferenceForm):
             presence_policy=_member(self.presence_policy.data, PresencePolicy, PresencePolicy.NONE),
             geo_radius_m=int(_typed_number(self.geo_radius_m.data, whole=True, default=300) or 0),
             intro=self.intro.data or "",
+            is_legislative_point=bool(self.is_legislative_point.data),
         )
 
     @classmethod
@@ -263,6 +265,7 @@ class StationForm(ReferenceForm):
             "presence_policy": station.presence_policy.value,
             "geo_radius_m": str(station.geo_radius_m),
             "intro": station.intro,
+            "is_legislative_point": station.is_legislative_point,
         }
 
 

@@ -30,7 +30,7 @@ from services.limits import (
     PHOTOS_MAX,
     RATING_COMMENT_MAX,
 )
-from views.forms import cleaned
+from views.forms import MOBILE_FORMAT, cleaned, mainland_mobile
 from views.util import int_or_none
 
 
@@ -83,6 +83,7 @@ class ConcernForm(ContactFields, FlaskForm):
     contact_mobile = StringField(
         _l("Mobile number (optional)"),
         filters=[cleaned],
+        validators=[mainland_mobile],
         description=_l("Only to tell you about progress by SMS."),
         render_kw={"maxlength": CONTACT_MOBILE_INPUT_MAX},
     )
@@ -200,7 +201,7 @@ class MobileForm(FlaskForm):
 
     def validate_mobile(self, field):
         if not is_mainland_mobile(normalize_mobile(field.data or "")):
-            raise ValidationError(_l("Please enter an 11-digit mainland mobile number, such as 13812345678."))
+            raise ValidationError(MOBILE_FORMAT)
 
 
 class CodeForm(FlaskForm):

@@ -9,6 +9,7 @@ from views.manage import (  # noqa: E402,F401  (routes register on bp)
     board,
     bookings,
     concerns,
+    drafts,
     duty,
     figures,
     imports,
