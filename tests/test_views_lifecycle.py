@@ -16,6 +16,7 @@ from extensions import db as _db
 from models import AuditLog, Concern, Station, StationCodeAlias, utcnow
 from models.enums import RegionLevel, Role, StationKind
 from services import station_lifecycle as lifecycle
+from services.clock import to_local
 from tests import factories
 from tests.helpers import login
 
@@ -88,7 +89,8 @@ def test_a_closed_stations_page_says_since_when_the_note_and_links_the_successor
     html = response.get_data(as_text=True)
     assert a.name in html
     assert "已与光武街道联络站合并办公" in html
-    assert a.closed_at.strftime("%Y-%m-%d") in html
+    # The day in the station's time zone: from 16:00 UTC it is the next day there.
+    assert to_local(a.closed_at).strftime("%Y-%m-%d") in html
     assert f'href="/s/{b.code}"' in html
     assert "<script" not in html
     assert len(response.data) < 50_000

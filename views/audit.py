@@ -8,7 +8,9 @@ from flask_login import current_user
 from extensions import db, writes_on_get
 from models import utcnow
 from services import audit, audit_log, exports
+from services.drafts import COMMENT_FLOW
 from services.permissions import Permission as P
+from services.suggestion_flow import SUGGESTION_FLOW
 from views import auth as auth_views
 from views.admin import AUDIT_TITLES
 from views.util import require_or_abort
@@ -73,6 +75,27 @@ TITLES = {
     "official.checked_in": _l("Official checked in"),
     "official.checked_out": _l("Official checked out"),
     "official.session_voided": _l("Official's session voided"),
+    "draft.changed": _l("Draft of a law changed"),
+    "draft.closed": _l("Draft of a law closed for comment"),
+    "draft.comment.contact_viewed": _l("A commenter's contact details shown in full"),
+    "draft.created": _l("Draft of a law created"),
+    "draft.exported": _l("Comments on a draft exported"),
+    "draft.published": _l("Draft of a law published for comment"),
+    "meeting.cancelled": _l("Annual report meeting cancelled"),
+    "meeting.moved": _l("Annual report meeting moved"),
+    "meeting.scheduled": _l("Annual report meeting scheduled"),
+    "vote.close": _l("Project vote: voting closed"),
+    "vote.comment.hide": _l("Project vote: a resident's comment hidden"),
+    "vote.create": _l("Project vote created"),
+    "vote.edit": _l("Project vote changed"),
+    "vote.evaluation.close": _l("Project vote: evaluation closed"),
+    "vote.evaluation.open": _l("Project vote: evaluation opened"),
+    "vote.progress.add": _l("Project progress reported"),
+    "vote.project.add": _l("Candidate project added"),
+    "vote.project.edit": _l("Candidate project changed"),
+    "vote.project.remove": _l("Candidate project removed"),
+    "vote.publish": _l("Project vote announced"),
+    "vote.results": _l("Project vote results published"),
     "region.created": _l("Region added"),
     "region.deactivated": _l("Region switched off"),
     "region.loaded": _l("Regions loaded"),
@@ -89,6 +112,10 @@ TITLES = {
     "station.manager_removed": _l("Station manager removed"),
     "station.reopened": _l("Station reopened"),
 }
+# The steps of the suggestions' and the draft comments' workflows are logged as
+# "suggestion.<action>" and "draft.comment.<action>": their tables have the words.
+TITLES.update({f"suggestion.{spec.action}": spec.title for spec in SUGGESTION_FLOW})
+TITLES.update({f"draft.comment.{spec.action}": spec.title for spec in COMMENT_FLOW})
 EXPORT_TYPES = {
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.audit_xlsx),
     "csv": ("text/csv; charset=utf-8", exports.audit_csv),
