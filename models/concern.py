@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.api_key import ApiKey
 from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.enums import ConcernSource, ConcernStatus, Rating
 from models.station import Station
@@ -159,9 +160,13 @@ class ConcernEvent(Base):
     note: Mapped[str] = mapped_column(sa.Text, default="")
     is_public: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A step taken by another system through /api/v1/ (actor_id is None then): the key
+    # that took it, on the event itself, so that the trail names it wherever it is read.
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id", ondelete="SET NULL"), index=True)
 
     concern: Mapped[Concern] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+    api_key: Mapped[ApiKey | None] = relationship()
 
 
 class ConcernRating(Base):

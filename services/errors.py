@@ -33,3 +33,8 @@ class TransitionRefused(DomainError):
 
 class KioskRefused(DomainError):
     pass
+
+
+class ApiRefused(DomainError):
+    """A request to /api/v1/ refused before (or besides) the domain: the key, the scope, the
+    input, the cursor. Answered as RFC 9457 problem+json with the code (views.api)."""
