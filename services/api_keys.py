@@ -77,7 +77,7 @@ def principal(key: ApiKey) -> KeyPrincipal:
     return KeyPrincipal(key, Role.UNIT_HANDLER, None, key.unit_id)
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
     return hmac.new(current_app.config["SECRET_KEY"].encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
@@ -120,7 +120,7 @@ def create(
     key = ApiKey(
         name=name,
         prefix=prefix,
-        secret_hash=_hash(secret),
+        secret_hash=hash_secret(secret),
         region=region,
         unit=unit,
         can_act=can_act,
@@ -173,7 +173,7 @@ def authenticate(presented: str | None) -> ApiKey:
         raise ApiRefused("bad_key")
     prefix, secret = match.groups()
     key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix))
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+    if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
         raise ApiRefused("bad_key")
     if key.revoked_at is not None:
         raise ApiRefused("key_revoked")

@@ -204,6 +204,8 @@ def register(app) -> None:
     from views.api import docs, resources  # noqa: F401  (their routes)
 
     app.config.setdefault("API_ANONYMOUS_RATE_LIMIT", "120 per minute")
+    # Chinese as it is, not as \u escapes: readable in curl, and a third smaller.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     api.init_app(
         app,
         spec_kwargs={
