@@ -45,20 +45,20 @@ def _by_id(kind: str, model, query: sa.Select, cursor: str | None, limit: int) -
 
 def stations(region_code: str | None, cursor: str | None, limit: int) -> Page:
     """Open stations, in the region and below when one is given."""
-    region = region_by_code(region_code)
-    query = sa.select(Station).where(Station.is_active)
-    if region is not None:
-        query = query.where(Station.region_id.in_(region_subtree(region.id)))
-    return _by_id("stations", Station, query, cursor, limit)
+    return _active_in_region("stations", Station, region_code, cursor, limit)
 
 
 def units(region_code: str | None, cursor: str | None, limit: int) -> Page:
     """Active handling units, in the region and below when one is given."""
+    return _active_in_region("units", Unit, region_code, cursor, limit)
+
+
+def _active_in_region(kind: str, model, region_code: str | None, cursor: str | None, limit: int) -> Page:
     region = region_by_code(region_code)
-    query = sa.select(Unit).where(Unit.is_active)
+    query = sa.select(model).where(model.is_active)
     if region is not None:
-        query = query.where(Unit.region_id.in_(region_subtree(region.id)))
-    return _by_id("units", Unit, query, cursor, limit)
+        query = query.where(model.region_id.in_(region_subtree(region.id)))
+    return _by_id(kind, model, query, cursor, limit)
 
 
 def concerns(principal, status: str, station_code: str | None, since, cursor: str | None, limit: int) -> Page:

@@ -23,7 +23,23 @@ from services.permissions import can
 from views.api import SECURITY, bp, require_key
 from views.api import schemas as s
 
-NOT_MODIFIED = {"description": "Not Modified: the ETag given in If-None-Match is still current."}
+NOT_MODIFIED = "Not Modified: the ETag given in If-None-Match is still current."
+PROBLEM_TYPE = "application/problem+json"
+
+
+def _answers(status: int, schema, *problems: int, secured: bool = False, not_modified: bool = True):
+    """The documented answers of an operation: `schema` with `status`, 304 on a matching
+    ETag (GETs), and the problems (statuses) it may answer with; the key it needs."""
+
+    def decorate(view):
+        for code in problems:
+            view = bp.alt_response(code, schema=s.Problem, content_type=PROBLEM_TYPE)(view)
+        if not_modified:
+            view = bp.alt_response(304, description=NOT_MODIFIED)(view)
+        view = bp.response(status, schema)(view)
+        return bp.doc(security=SECURITY)(view) if secured else view
+
+    return decorate
 
 
 def _lang() -> str:
@@ -66,8 +82,7 @@ def _station_item(st: Station) -> dict:
 
 @bp.get("/stations")
 @bp.arguments(s.StationsArgs, location="query")
-@bp.response(200, s.StationPage)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
+@_answers(200, s.StationPage, 400, 404)
 def stations(args):
     """Open stations (public), in a region and the regions below it."""
     page = api_reads.stations(args.get("region"), args.get("cursor"), args["limit"])
@@ -75,9 +90,7 @@ def stations(args):
 
 
 @bp.get("/stations/<code>")
-@bp.response(200, s.Station)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
-@bp.alt_response(404, schema=s.Problem, content_type="application/problem+json")
+@_answers(200, s.Station, 404)
 def station(code: str):
     """One open station (public): who is on duty now, and the roster of the next days."""
     canonical = normalize_station_code(code)
@@ -115,9 +128,7 @@ def station(code: str):
 
 
 @bp.get("/representatives/<code>")
-@bp.response(200, s.Representative)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
-@bp.alt_response(404, schema=s.Problem, content_type="application/problem+json")
+@_answers(200, s.Representative, 404)
 def representative(code: str):
     """A representative's public profile, as their page (/r/<code>) shows it."""
     canonical = normalize_rep_code(code)
@@ -155,8 +166,7 @@ def representative(code: str):
 
 
 @bp.get("/categories")
-@bp.response(200, s.CategoryList)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
+@_answers(200, s.CategoryList)
 def categories():
     """The active categories of concerns (public)."""
     lang = _lang()
@@ -170,8 +180,7 @@ def categories():
 
 @bp.get("/units")
 @bp.arguments(s.UnitsArgs, location="query")
-@bp.response(200, s.UnitPage)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
+@_answers(200, s.UnitPage, 400, 404)
 def units(args):
     """Active handling units (一府一委两院, public), in a region and the regions below it."""
     page = api_reads.units(args.get("region"), args.get("cursor"), args["limit"])
@@ -203,9 +212,7 @@ def _public_event(e) -> dict:
 
 
 @bp.get("/concerns/track/<code>")
-@bp.response(200, s.PublicConcern)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
-@bp.alt_response(404, schema=s.Problem, content_type="application/problem+json")
+@_answers(200, s.PublicConcern, 404)
 def track(code: str):
     """A concern as its tracking page shows it (public, to whoever holds the code): no
     name, no number, no internal note."""
@@ -316,10 +323,7 @@ def _viewable(concern_id: int):
 
 @bp.get("/concerns")
 @bp.arguments(s.ConcernsArgs, location="query")
-@bp.response(200, s.ConcernPage)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
-@bp.alt_response(401, schema=s.Problem, content_type="application/problem+json")
-@bp.doc(security=SECURITY)
+@_answers(200, s.ConcernPage, 400, 401, 404, secured=True)
 def concerns(args):
     """The concerns in the key's scope, newest first."""
     p = require_key()
@@ -331,11 +335,7 @@ def concerns(args):
 
 
 @bp.get("/concerns/<int:concern_id>")
-@bp.response(200, s.Concern)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
-@bp.alt_response(401, schema=s.Problem, content_type="application/problem+json")
-@bp.alt_response(404, schema=s.Problem, content_type="application/problem+json")
-@bp.doc(security=SECURITY)
+@_answers(200, s.Concern, 401, 404, secured=True)
 def concern(concern_id: int):
     """One concern in the key's scope, with its whole timeline and what the key may do now."""
     p, c = _viewable(concern_id)
@@ -344,12 +344,7 @@ def concern(concern_id: int):
 
 @bp.post("/concerns/<int:concern_id>/actions")
 @bp.arguments(s.ActionIn)
-@bp.response(201, s.ActionOut)
-@bp.alt_response(401, schema=s.Problem, content_type="application/problem+json")
-@bp.alt_response(403, schema=s.Problem, content_type="application/problem+json")
-@bp.alt_response(404, schema=s.Problem, content_type="application/problem+json")
-@bp.alt_response(409, schema=s.Problem, content_type="application/problem+json")
-@bp.doc(security=SECURITY)
+@_answers(201, s.ActionOut, 400, 401, 403, 404, 409, secured=True, not_modified=False)
 def concern_action(body, concern_id: int):
     """Take one step of the closed loop, as the back office does: the same transition table,
     permissions and refusal codes (409 with the code when the step is refused)."""
@@ -394,10 +389,7 @@ def _counts(counts) -> dict:
 
 @bp.get("/figures")
 @bp.arguments(s.FiguresArgs, location="query")
-@bp.response(200, s.Figures)
-@bp.alt_response(304, description=NOT_MODIFIED["description"])
-@bp.alt_response(401, schema=s.Problem, content_type="application/problem+json")
-@bp.doc(security=SECURITY)
+@_answers(200, s.Figures, 400, 401, 403, secured=True)
 def figures(args):
     """The figures page's counts for the key's scope and a period (local days, both included)."""
     p = require_key()

@@ -6,6 +6,7 @@ from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from models.api_key import RATE_MAX, RATE_MIN
+from models.base import ID_MAX
 from services.api_keys import DEFAULT_RATE, NAME_MAX, NOTE_MAX
 from views.forms import stripped
 
@@ -27,7 +28,7 @@ class ApiKeyForm(FlaskForm):
     )
     unit = IntegerField(
         _l("Handling unit number"),
-        validators=[Optional()],
+        validators=[Optional(), NumberRange(1, ID_MAX)],
         description=_l("Or: the key acts as this unit's handler. Leave the region empty then."),
     )
     can_act = BooleanField(_l("May take steps on concerns (otherwise read only)"))
