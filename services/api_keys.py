@@ -29,6 +29,7 @@ from models.enums import Role
 from services import audit
 from services.codes import ALPHABET, random_code
 from services.errors import ApiRefused
+from services.sessions import write_aside
 
 PREFIX_LENGTH = 8
 SECRET_BYTES = 20  # 160 bits
@@ -181,20 +182,17 @@ def authenticate(presented: str | None) -> ApiKey:
 
 
 def touch(key: ApiKey, now: datetime | None = None) -> bool:
-    """Record that the key was used, at most once a minute. Returns whether it wrote (the
-    caller commits). One UPDATE guarded by the old time, so concurrent requests write once."""
+    """Record that the key was used, at most once a minute, on a connection of its own
+    (services.sessions.write_aside: an API read's transaction only reads). One UPDATE
+    guarded by the old time, so concurrent requests write it once. Whether it wrote."""
     now = now or utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
         return False
     stale = sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY)
-    done = db.session.execute(
-        sa.update(ApiKey)
-        .where(ApiKey.id == key.id, stale)
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
+    written = write_aside(
+        sa.update(ApiKey).where(ApiKey.id == key.id, stale).values(last_used_at=now), "API key last-used time"
     )
-    key.last_used_at = now
-    return bool(getattr(done, "rowcount", 0))
+    return bool(written)
 
 
 def keys() -> list[ApiKey]:

@@ -453,3 +453,19 @@ def test_the_cli_makes_lists_and_revokes_a_key(app, db, runner, world):
         api_keys.authenticate(plain)
     bad = runner.invoke(args=["api-key", "create", "--name", "x", "--region", "000000"])
     assert bad.exit_code == 1
+
+
+def test_the_back_office_timeline_names_the_key_that_took_a_step(app, db, client, world):
+    plain = make_key(db, region=world["xc"], act=True)
+    concern = world["accepted_a"]
+    response = client.post(
+        f"/api/v1/concerns/{concern.id}/actions",
+        json={"action": "reject", "note": "不属于人大代表联络站受理范围。"},
+        headers=bearer(plain),
+    )
+    assert response.status_code == 201
+    db.session.rollback()  # a fresh snapshot: the request wrote after this session read
+    staff = factories.user(Role.CONGRESS_STAFF, region=world["xc"])
+    login(client, staff)
+    page = client.get(f"/manage/concerns/{concern.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "项城市12345热线 · API key" in page
