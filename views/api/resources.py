@@ -65,6 +65,15 @@ def _utc(value):
     return value.replace(tzinfo=UTC) if value is not None else None
 
 
+def _by_code(code: str, normalize, find):
+    """What a public code names (as typed: any case, dashes), or a 404 problem."""
+    canonical = normalize(code)
+    found = find(canonical) if canonical else None
+    if found is None:
+        raise ApiRefused("not_found")
+    return found
+
+
 # --- stations --------------------------------------------------------------------------------
 
 
@@ -93,10 +102,7 @@ def stations(args):
 @_answers(200, s.Station, 404)
 def station(code: str):
     """One open station (public): who is on duty now, and the roster of the next days."""
-    canonical = normalize_station_code(code)
-    st = station_service.get_active_station(canonical) if canonical else None
-    if st is None:
-        raise ApiRefused("not_found")
+    st = _by_code(code, normalize_station_code, station_service.get_active_station)
     return {
         **_station_item(st),
         "opening_hours": st.opening_hours,
@@ -131,10 +137,7 @@ def station(code: str):
 @_answers(200, s.Representative, 404)
 def representative(code: str):
     """A representative's public profile, as their page (/r/<code>) shows it."""
-    canonical = normalize_rep_code(code)
-    rep = rep_pages.by_code(canonical) if canonical else None
-    if rep is None:
-        raise ApiRefused("not_found")
+    rep = _by_code(code, normalize_rep_code, rep_pages.by_code)
     slot = rep_pages.next_duty(rep)
     summary = rep_pages.year_summary(rep)
     return {
@@ -216,10 +219,7 @@ def _public_event(e) -> dict:
 def track(code: str):
     """A concern as its tracking page shows it (public, to whoever holds the code): no
     name, no number, no internal note."""
-    canonical = normalize_tracking_code(code)
-    concern = concern_service.find_by_tracking_code(canonical) if canonical else None
-    if concern is None:
-        raise ApiRefused("not_found")
+    concern = _by_code(code, normalize_tracking_code, concern_service.find_by_tracking_code)
     t = tracking.tracking(concern)
     lang = _lang()
     followed = t.followed
