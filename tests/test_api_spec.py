@@ -3,7 +3,7 @@ requests, valid and not, checked for no 5xx, answers that conform to the documen
 schemas, status codes and content types; then the stateful run over the links
 schemathesis infers between operations. The app is called as WSGI: no server.
 
-Bounded (a few examples an operation) so that it stays within a minute or two in
+Bounded (30 examples an operation) so that it stays within a minute or two in
 `make test`, on SQLite and on PostgreSQL alike."""
 
 import pytest
@@ -14,7 +14,8 @@ from models.enums import ConcernStatus, RegionLevel
 from services import api_keys
 from tests import factories
 
-EXAMPLES = 12
+EXAMPLES = 30
+STATEFUL_EXAMPLES = 15  # runs of up to 5 steps each
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
@@ -82,5 +83,5 @@ def test_stateful_runs_keep_to_the_document(api_schema, api_key):
         def get_call_kwargs(self, case):
             return {"headers": {"Authorization": f"Bearer {api_key}"}}
 
-    Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=5, deadline=None,
+    Machine.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=5, deadline=None,
                                   suppress_health_check=list(HealthCheck), derandomize=True))  # fmt: skip
