@@ -161,6 +161,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         health.bp,
     ):
         app.register_blueprint(blueprint)
+    from views import api
+
+    api.register(app)
     errors.register(app)
     commands.register(app)
     from views.templating import register as register_templating

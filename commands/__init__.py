@@ -4,6 +4,7 @@ demo.py      flask seed-demo, flask demo-info
 scale.py     flask seed-scale (the benchmark's data)
 qrcodes.py   flask make-qrcodes
 accounts.py  flask create-user
+api_keys.py  flask api-key create|list|revoke
 duty.py      flask duty close-stale
 outbox.py    flask outbox send|status
 concerns.py  flask concerns auto-close
@@ -19,6 +20,7 @@ from flask import Flask
 
 from commands import (
     accounts,
+    api_keys,
     backup,
     calendar,
     concerns,
@@ -41,6 +43,7 @@ def register(app: Flask) -> None:
         qrcodes.make_qrcodes_command,
         demo.demo_info_command,
         accounts.create_user_command,
+        api_keys.api_key_group,
         duty.duty_group,
         outbox.outbox_group,
         concerns.concerns_group,

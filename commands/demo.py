@@ -51,3 +51,19 @@ def demo_info_command():
     click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
     for username, role, name in DEMO_ACCOUNTS:
         click.echo(f"  {username:<18} {role:<16} {name}")
+    _api_info(base)
+
+
+def _api_info(base: str) -> None:
+    """The demo's read-only API key, on a developer's machine only."""
+    from devtools.demo import DEMO_API_KEY_PREFIX, demo_api_key
+    from models import ApiKey
+
+    if current_app.config["APP_ENV"] == "production":
+        return
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == DEMO_API_KEY_PREFIX, ApiKey.revoked_at.is_(None)))
+    if key is None:
+        return
+    click.echo(f"JSON API: {base}/api/v1/docs")
+    click.echo(f"  demo key (read-only, {key.region.name if key.region else ''}): {demo_api_key()}")
+    click.echo(f'  curl -H "Authorization: Bearer {demo_api_key()}" {base}/api/v1/concerns')

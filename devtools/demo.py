@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import hmac
 import io
 import random
 from collections.abc import Callable
@@ -34,6 +36,7 @@ from werkzeug.security import generate_password_hash
 from extensions import db
 from models import (
     Activity,
+    ApiKey,
     Booking,
     Category,
     Concern,
@@ -473,8 +476,42 @@ def seed_demo() -> dict[str, int]:
     _seed_suggestions(stations, units)
     _seed_votes(regions)
     _seed_drafts(stations, regions)
+    _seed_api_key(regions)
     db.session.flush()
     return _counts()
+
+
+# --- A read-only API key for trying /api/v1/ (development only) ---------------------------
+
+DEMO_API_KEY_NAME = "演示系统（只读）"
+DEMO_API_KEY_PREFIX = "DEMQKEY2"
+DEMO_API_KEY_REGION = "411600"  # 周口市
+
+
+def demo_api_key() -> str:
+    """The demo key in full. Only its hash is stored, as for every key; its secret is derived
+    from SECRET_KEY so that `flask demo-info` can print it again on a developer's machine."""
+    secret = hmac.new(current_app.config["SECRET_KEY"].encode(), b"demo-api-key", hashlib.sha256).hexdigest()[:40]
+    return f"mk_{DEMO_API_KEY_PREFIX}_{secret}"
+
+
+def _seed_api_key(regions: dict[str, Region]) -> None:
+    from services import api_keys
+
+    if _first(ApiKey, prefix=DEMO_API_KEY_PREFIX) is not None:
+        return
+    secret = demo_api_key().rsplit("_", 1)[1]
+    db.session.add(
+        ApiKey(
+            name=DEMO_API_KEY_NAME,
+            prefix=DEMO_API_KEY_PREFIX,
+            secret_hash=api_keys.hash_secret(secret),
+            region=regions[DEMO_API_KEY_REGION],
+            can_act=False,
+            rate_per_minute=api_keys.DEFAULT_RATE,
+            note="flask seed-demo",
+        )
+    )
 
 
 def _seed_bookings(stations: dict[str, Station]) -> None:

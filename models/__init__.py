@@ -1,5 +1,6 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
+from models.api_key import ApiKey
 from models.base import Base, ShownOnStationPage, utcnow
 from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
 from models.booking import Booking
@@ -46,6 +47,7 @@ __all__ = [
     "StationRules",
     "reception_day_representative",
     "AccountLink",
+    "ApiKey",
     "Attachment",
     "AuditLog",
     "Base",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.api_key import ApiKey
 from models.base import Base, TimestampMixin, WorkflowEventMixin, enum_column, utcnow
 from models.enums import ConcernSource, ConcernStatus, Rating
 from models.station import Station
@@ -158,7 +159,12 @@ class ConcernEvent(WorkflowEventMixin, Base):
         to_status: Mapped[ConcernStatus | None]
         actor: Mapped[User | None]
 
+    # A step taken by another system through /api/v1/ (actor_id is None then): the key
+    # that took it, on the event itself, so that the trail names it wherever it is read.
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id", ondelete="SET NULL"), index=True)
+
     concern: Mapped[Concern] = relationship(back_populates="events")
+    api_key: Mapped[ApiKey | None] = relationship()
 
 
 class ConcernRating(Base):

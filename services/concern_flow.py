@@ -18,7 +18,16 @@ from services.clock import local_today
 from services.errors import TransitionRefused
 from services.merges import followers, merge_root
 from services.notifications import Notice
-from services.permissions import Permission, concern_permission, held_for, may_dispatch_to, roles_for
+from services.permissions import (
+    Permission,
+    chooses_taker,
+    concern_permission,
+    concern_scope,
+    held_for,
+    may_dispatch_to,
+    may_take_up,
+    roles_for,
+)
 from services.workdays import add_working_days, working_days_between
 from services.workflow import RESIDENT, SYSTEM, ActionSpec, Workflow
 
@@ -456,6 +465,38 @@ def stage_deadline(status: S, now: datetime, chosen: datetime | None = None) -> 
         return None, False
     deadline = add_working_days(now, days)
     return deadline.due_at, deadline.estimated
+
+
+def step_targets(
+    user,
+    spec: ActionSpec,
+    concern: Concern,
+    *,
+    representative_id: int | None = None,
+    unit_id: int | None = None,
+    merge_code: str | None = None,
+    due_at: datetime | None = None,
+) -> dict:
+    """What else a step needs (spec.needs), looked up for `user` and checked against scope:
+    what is out of reach counts as not chosen, so the step refuses it with its own code (a
+    forged form or an API call offers anyone). The back office's forms and the API both
+    call this, then transition() with what it returns."""
+    if spec.needs == "representative":
+        if not chooses_taker(user):
+            return {"representative": user.representative}
+        rep = db.session.get(Representative, representative_id or 0)
+        return {"representative": rep if may_take_up(concern, rep) else None}
+    if spec.needs == "unit":
+        unit = db.session.get(Unit, unit_id or 0)
+        return {"unit": unit if may_dispatch_to(concern, unit) else None, "due_at": due_at}
+    if spec.needs == "merge_target":
+        target = None
+        if merge_code:
+            target = db.session.scalar(
+                sa.select(Concern).where(Concern.tracking_code == merge_code, concern_scope(user))
+            )
+        return {"merge_into": target}
+    return {}
 
 
 def transition(

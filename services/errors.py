@@ -52,3 +52,8 @@ class VoteRefused(DomainError):
 
 class DraftRefused(DomainError):
     """Drafts of laws put out for comment and the residents' comments (services.drafts)."""
+
+
+class ApiRefused(DomainError):
+    """A request to /api/v1/ refused before (or besides) the domain: the key, the scope, the
+    input, the cursor. Answered as RFC 9457 problem+json with the code (views.api)."""

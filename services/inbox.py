@@ -53,6 +53,7 @@ class InboxFilter:
     escalated: bool = False  # its current stage was escalated (services.triage)
     q: str = ""
     sort: str = "new"
+    since: datetime | None = None  # filed at or after (the API's filter; naive UTC)
 
     def words(self) -> list[str]:
         return self.q.split()[:MAX_QUERY_WORDS]
@@ -173,6 +174,8 @@ def _narrowing(user, f: InboxFilter, now: datetime) -> list:
         clauses.append(due_within_clause(now, due_soon_until(now)))
     if f.escalated:
         clauses.append(Concern.escalated_at.is_not(None))
+    if f.since is not None:
+        clauses.append(Concern.created_at >= f.since)
     words = [keyset.contains(Concern.content, word) for word in f.words()]
     # A tracking code typed or read out (as displayed, any case, full-width) finds its concern too.
     code = normalize_tracking_code(unicodedata.normalize("NFKC", f.q))

@@ -47,3 +47,50 @@ def contains(column, word: str) -> sa.ColumnElement[bool]:
     """`column` contains `word` as typed, any case: % and _ are letters here, not patterns."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
+
+
+# --- opaque cursors, for the machine interfaces (/api/v1/, later /open311/v2/) ------------
+# A client gets the cursor signed and must give it back as it was: a changed or made-up
+# one is refused (ApiRefused "bad_cursor"), never read as some other position. The `kind`
+# keeps one list's cursor out of another.
+
+
+def _sealer():
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="keyset-cursor")
+
+
+def seal(kind: str, position: str) -> str:
+    """An opaque cursor for `position` (encode()'s text, or an id) in the list `kind`."""
+    return _sealer().dumps([kind, position])
+
+
+def unseal(kind: str, cursor: str | None) -> str | None:
+    """The position a sealed cursor holds; None for no cursor. Refuses bad_cursor."""
+    from itsdangerous import BadData
+
+    from services.errors import ApiRefused
+
+    if not cursor:
+        return None
+    try:
+        got = _sealer().loads(cursor)
+    except BadData as exc:
+        raise ApiRefused("bad_cursor") from exc
+    if not (isinstance(got, list) and len(got) == 2 and got[0] == kind and isinstance(got[1], str)):
+        raise ApiRefused("bad_cursor")
+    return got[1]
+
+
+def after_id(kind: str, cursor: str | None) -> int | None:
+    """The id a sealed id cursor holds (lists in id order)."""
+    position = unseal(kind, cursor)
+    if position is None:
+        return None
+    if not position.isdigit() or len(position) > 10 or int(position) > ID_MAX:
+        from services.errors import ApiRefused
+
+        raise ApiRefused("bad_cursor")
+    return int(position)

@@ -142,6 +142,8 @@ class Permission(StrEnum):
     # preparing, publishing and closing one; moderating its comments and exporting them.
     DRAFT_MANAGE = "draft.manage"
     DRAFT_MODERATE = "draft.moderate"
+    # Keys for other systems (/api/v1/): the operator makes and revokes them.
+    API_KEY_MANAGE = "api_key.manage"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -719,6 +721,7 @@ RULES: dict[str, Rule] = {
     # publish it to the contact points below and moderate what residents say about it.
     P.DRAFT_MANAGE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
     P.DRAFT_MODERATE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
+    P.API_KEY_MANAGE: (frozenset({ADMIN}), None),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -1012,8 +1015,30 @@ def may_take_up(concern: Concern, rep: Representative | None) -> bool:
 # --- the decision -----------------------------------------------------------------------
 
 
+# --- another system, through an API key (services.api_keys.KeyPrincipal) ----------------
+# A key stands in for an account (congress staff of its region, or its unit's handler) and
+# is asked about like one, but only for what the API offers: reading the concerns in its
+# scope and their figures, and, for an acting key, the steps of the loop that account may
+# take. Nothing else an account of that role may do (regions, accounts, rosters) is a key's.
+KEY_READS = frozenset({P.CONCERN_INBOX, P.CONCERN_VIEW, P.FIGURES_VIEW})
+KEY_STEPS = frozenset(concern_permission(action) for action in CONCERN_STEPS)
+
+
+def is_key(user) -> bool:
+    return getattr(user, "api_key", None) is not None
+
+
+def key_may(user, action: str) -> bool:
+    """Whether a key may be asked about `action` at all (before role and scope)."""
+    if action in KEY_READS:
+        return True
+    return action in KEY_STEPS and not user.read_only and user.api_key.revoked_at is None
+
+
 def can(user, action: str, obj=None) -> bool:
     roles, scope = RULES[action]  # an unknown action is a programming error: KeyError
+    if is_key(user) and not key_may(user, action):
+        return False
     role = role_of(user)
     if role not in roles:
         return False

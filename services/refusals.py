@@ -23,6 +23,7 @@ from services.auth import LOCK_MINUTES, AuthRefused
 from services.board import BoardRefused
 from services.bookings import BookingRefused
 from services.errors import (
+    ApiRefused,
     CheckInRefused,
     ConcernRefused,
     DomainError,
@@ -92,6 +93,7 @@ V = VoteRefused
 DR = DraftRefused
 # The context of a draft's comments in moderation (the engine's codes, worded for them).
 COMMENTS = "draft_comment"
+AP = ApiRefused
 Key = tuple[type[DomainError], str, str | None]
 # The context in which the engine's codes (changed, not_allowed_now…) speak of a suggestion.
 SUGGESTION = "suggestion"
@@ -771,6 +773,37 @@ WORDS: dict[Key, Wording] = {
     ),
     (T, "not_allowed_now", COMMENTS): Wording(_l("This step is not possible for the comment as it stands now.")),
     (T, "note_required", COMMENTS): Wording(_l("Please give the reason: the resident sees it."), "note"),
+    # The JSON API (/api/v1/) and its keys
+    (AP, "key_required", None): Wording(
+        _l("This needs an API key: send it as “Authorization: Bearer <key>” or in the X-API-Key header.")
+    ),
+    (AP, "bad_key", None): Wording(_l("This API key is not valid. Check that it was copied whole.")),
+    (AP, "key_revoked", None): Wording(_l("This API key has been revoked. Ask the administrator for a new one.")),
+    (AP, "read_only_key", None): Wording(_l("This API key may only read: it cannot take steps on concerns.")),
+    (AP, "not_permitted", None): Wording(_l("This API key's scope does not allow this.")),
+    (AP, "not_found", None): Wording(_l("There is nothing at this address, or it is outside this key's scope.")),
+    (AP, "unknown_region", None): Wording(_l("There is no region with the code %(value)s.")),
+    (AP, "unknown_station", None): Wording(_l("There is no station with the code %(value)s.")),
+    (AP, "unknown_action", None): Wording(_l("“%(action)s” is not a step that can be taken through the API.")),
+    (AP, "method_not_allowed", None): Wording(_l("This address does not take this method.")),
+    (AP, "not_acceptable", None): Wording(_l("This API answers in JSON only.")),
+    (AP, "bad_cursor", None): Wording(
+        _l("This page cursor is not valid. Use the “next” value of the previous page exactly as it was given.")
+    ),
+    (AP, "bad_period", None): Wording(_l("The period is not valid: its start must not be after its end.")),
+    (AP, "invalid_input", None): Wording(_l("Some values are missing or not valid: see “errors”.")),
+    (AP, "too_many_requests", None): Wording(_l("Too many requests with this key just now. Please slow down.")),
+    (AP, "internal", None): Wording(_l("Something went wrong on our side. Please try again in a moment.")),
+    (AP, "unavailable", None): Wording(_l("The service is busy just now and nothing was saved. Please try again.")),
+    # ... and the administrator's page of keys
+    (AP, "name_required", None): Wording(_l("Please name the system this key is for."), "name"),
+    (AP, "name_too_long", None): Wording(_KEEP_IT_TO, "name"),
+    (AP, "scope_required", None): Wording(_l("Please choose either a region or a handling unit."), "region"),
+    (AP, "bad_rate", None): Wording(
+        _l("Please give a rate limit from %(low)d to %(high)d requests a minute."), "rate_per_minute"
+    ),
+    (AP, "note_too_long", None): Wording(_KEEP_IT_TO, "note"),
+    (AP, "already_revoked", None): Wording(_l("This key has already been revoked.")),
 }
 
 

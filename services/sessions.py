@@ -115,6 +115,17 @@ def touch(record: UserSession, now: datetime, *, in_request_transaction: bool) -
     if in_request_transaction:
         record.last_seen_at = now
         return
+    write_aside(
+        sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now),
+        "session last-seen time",
+    )
+
+
+def write_aside(statement, what: str) -> int | None:
+    """Run one bookkeeping UPDATE at once, on a connection of its own, waiting a moment
+    for the lock at most: a page view's (or an API read's) transaction only reads, and on
+    SQLite it cannot safely turn into a write. The number of rows changed; None when the
+    database was busy (the next request tries again)."""
     try:
         with db.engine.begin() as conn:
             sqlite = conn.dialect.name == "sqlite"
@@ -124,12 +135,13 @@ def touch(record: UserSession, now: datetime, *, in_request_transaction: bool) -
                 f"PRAGMA busy_timeout={TOUCH_WAIT_MS}" if sqlite else f"SET LOCAL lock_timeout = {TOUCH_WAIT_MS}"
             )
             try:
-                conn.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
+                return conn.execute(statement).rowcount
             finally:
                 if sqlite:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     except sa.exc.OperationalError:
-        logger.warning("session last-seen time not written (database busy)")
+        logger.warning("%s not written (database busy)", what)
+        return None
 
 
 def end(record: UserSession, reason: Ended, now: datetime) -> None:

@@ -427,6 +427,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("draft.moderate",            "draft_other"):       "-   -   -   -     -    Y   -",
     ("draft.moderate",            "comment_county"):    "-   -   -   Y     -    Y   -",
     ("draft.moderate",            "none"):              "-   -   -   Y     -    Y   -",
+
+    # keys for other systems (/api/v1/): the operator's
+    ("api_key.manage",            "none"):              "-   -   -   -     -    Y   -",
 }
 # fmt: on
 
@@ -807,3 +810,68 @@ def test_the_suggestion_lists_in_sql_are_the_view_permission(world):
         expected = {o[key].id for key in SUGGESTIONS if can(user, "suggestion.view", o[key])}
         found = set(_db.session.scalars(sa.select(Suggestion.id).where(suggestion_scope(user))))
         assert found == expected, role_of(user)
+
+
+# --- a system through an API key (services.api_keys.KeyPrincipal) -------------------------
+
+
+def _key(db, **kw):
+    from services import api_keys
+
+    made = api_keys.create(None, "12345热线", **kw)
+    db.session.flush()
+    return api_keys.principal(made.key)
+
+
+def test_a_county_key_sees_and_acts_on_its_county_only(world, db):
+    o, r = world["objects"], world["regions"]
+    county = _key(db, region=r["xiangcheng"], can_act=True)
+    other_county = _key(db, region=r["fugou"], can_act=True)
+    a, b = o["concern_a_other"], o["concern_b"]
+    assert can(county, "concern.view", a) and not can(county, "concern.view", b)
+    assert not can(other_county, "concern.view", a)
+    # it acts as the county's congress staff would: rejecting, not answering for a unit
+    assert can(county, "concern.reject", a) and not can(county, "concern.reject", b)
+    assert not can(other_county, "concern.reject", a)
+    assert not can(county, "concern.reply", o["concern_a_mine"])
+
+
+def test_a_read_only_key_only_reads(world, db):
+    o, r = world["objects"], world["regions"]
+    key = _key(db, region=r["xiangcheng"])
+    assert can(key, "concern.view", o["concern_a_other"]) and can(key, "concern.inbox")
+    for action in ("concern.reject", "concern.dispatch", "concern.note", "concern.merge"):
+        assert not can(key, action, o["concern_a_other"]), action
+
+
+def test_a_key_gets_nothing_beyond_the_api_even_where_its_role_could(world, db):
+    o, r = world["objects"], world["regions"]
+    key = _key(db, region=r["zhoukou"], can_act=True)
+    staff = world["staff"]["city"]
+    for action, obj in (
+        ("region.manage", r["xiangcheng"]),
+        ("roster.manage", o["station_a"]),
+        ("account.invite", o["account_rep_a"]),
+        ("station.close", o["station_a"]),
+        ("concern.view_contact", o["concern_a_mine"]),
+        ("api_key.manage", None),
+    ):
+        assert not can(key, action, obj), action
+    assert can(staff, "roster.manage", o["station_a"])  # what the same role may do signed in
+
+
+def test_a_unit_key_handles_what_was_sent_to_its_unit(world, db):
+    o = world["objects"]
+    unit = o["concern_a_mine"].unit
+    key = _key(db, unit=unit, can_act=True)
+    assert can(key, "concern.view", o["concern_a_mine"]) and can(key, "concern.reply", o["concern_a_mine"])
+    assert not can(key, "concern.view", o["concern_b"]) and not can(key, "concern.dispatch", o["concern_a_mine"])
+
+
+def test_a_revoked_key_cannot_act(world, db):
+    from models import utcnow
+
+    o, r = world["objects"], world["regions"]
+    key = _key(db, region=r["xiangcheng"], can_act=True)
+    key.api_key.revoked_at = utcnow()
+    assert not can(key, "concern.reject", o["concern_a_other"])

@@ -10,7 +10,7 @@ one a link to set a new one (the buttons of templates/manage/_account_state.html
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,14 +18,15 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from extensions import db
-from models import AuditLog, User, utcnow
+from models import ApiKey, AuditLog, User, utcnow
 from models.enums import Role
-from services import account_links, refusals, workdays
+from services import account_links, api_keys, refusals, workdays
 from services import auth as auth_service
 from services import sessions as session_service
 from services.account_links import LinkRefused
 from services.auth import AuthRefused
 from services.clock import local_today
+from services.errors import ApiRefused
 from services.limits import (
     SEARCH_QUERY_MAX,
 )
@@ -39,6 +40,7 @@ from views.forms.admin import (
     SwitchForm,
     UserForm,
 )
+from views.forms.api_keys import ApiKeyForm
 from views.util import get_or_404, id_arg, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -59,6 +61,8 @@ AUDIT_TITLES = {
     "account.switched_on": _l("Switched on"),
     "account.contact_changed": _l("Contact details changed"),
     "account.signed_out_everywhere": _l("Signed out everywhere"),
+    "api_key.created": _l("API key created"),
+    "api_key.revoked": _l("API key revoked"),
 }
 
 
@@ -395,3 +399,70 @@ def calendar_day_delete(day: str):
         db.session.commit()
         flash(_("%(day)s removed from the calendar.", day=when.isoformat()))
     return redirect(url_for("admin.calendar", year=when.year), 303)
+
+
+# --- API keys for other systems (/api/v1/) ------------------------------------------------------
+
+
+def _render_keys(form: ApiKeyForm, *, new_key: str | None = None, error: str | None = None, status: int = 200):
+    response = make_response(
+        render_template(
+            "admin/api_keys.html",
+            keys=api_keys.keys(),
+            form=form,
+            new_key=new_key,
+            error=error,
+            scope_of=api_keys.scope_of,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"  # a new key is on the page once
+    return response
+
+
+@bp.get("/api-keys")
+def api_key_list():
+    require_or_abort(P.API_KEY_MANAGE)
+    return _render_keys(ApiKeyForm(formdata=None))
+
+
+@bp.post("/api-keys")
+def api_key_new():
+    require_or_abort(P.API_KEY_MANAGE)
+    form = ApiKeyForm()
+    if not form.validate():
+        return _render_keys(form, status=400)
+    try:
+        region, unit = api_keys.scope_from(form.region.data, form.unit.data)
+        made = api_keys.create(
+            _actor(),
+            form.name.data or "",
+            region=region,
+            unit=unit,
+            can_act=form.can_act.data,
+            rate_per_minute=form.rate_per_minute.data or api_keys.DEFAULT_RATE,
+            note=form.note.data or "",
+        )
+    except ApiRefused as refused:
+        db.session.rollback()
+        return _render_keys(form, error=refusals.message(refused), status=400)
+    db.session.commit()
+    # Shown on this page, once: it is not kept anywhere it could be shown again.
+    return _render_keys(ApiKeyForm(formdata=None), new_key=made.plain, status=201)
+
+
+@bp.post("/api-keys/<int:key_id>/revoke")
+def api_key_revoke(key_id: int):
+    require_or_abort(P.API_KEY_MANAGE)
+    key = get_or_404(ApiKey, key_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        api_keys.revoke(_actor(), key)
+    except ApiRefused as refused:
+        db.session.rollback()
+        flash(refusals.message(refused))
+        return redirect(url_for("admin.api_key_list"), 303)
+    db.session.commit()
+    flash(_("The key is revoked: requests with it are refused from now on."))
+    return redirect(url_for("admin.api_key_list"), 303)

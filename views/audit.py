@@ -75,6 +75,8 @@ TITLES = {
     "official.checked_in": _l("Official checked in"),
     "official.checked_out": _l("Official checked out"),
     "official.session_voided": _l("Official's session voided"),
+    "api_key.created": _l("API key created"),
+    "api_key.revoked": _l("API key revoked"),
     "draft.changed": _l("Draft of a law changed"),
     "draft.closed": _l("Draft of a law closed for comment"),
     "draft.comment.contact_viewed": _l("A commenter's contact details shown in full"),

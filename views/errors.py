@@ -4,10 +4,13 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from extensions import db
+from services.errors import ApiRefused
 from services.limits import PHOTO_MB_MAX
 from services.storage import StorageUnavailable
+from views import api as api_module
 from views.observability import request_id
 
 
@@ -41,6 +44,16 @@ def refuse_nul_in_path():
     return None
 
 
+def _api_problem(error):
+    """An error on a path of the JSON API that no view of it answered (an unknown path, a
+    method it does not take, a crash): problem+json there, never a page."""
+    if not api_module.is_api_request():
+        return None
+    if not isinstance(error, HTTPException):
+        error = InternalServerError()
+    return api_module.http_problem(error)
+
+
 def register(app) -> None:
     app.before_request(refuse_nul_in_path)
 
@@ -55,6 +68,8 @@ def register(app) -> None:
 
     @app.errorhandler(429)
     def too_many(_error):
+        if (problem := _api_problem(_error)) is not None:
+            return problem
         if request.endpoint in CONCERN_FORMS:
             message = _("Too many submissions from this network just now. Please wait a minute and submit again.")
             response = _back_to_form(message, 429)
@@ -68,10 +83,14 @@ def register(app) -> None:
 
     @app.errorhandler(403)
     def forbidden(_error):
+        if (problem := _api_problem(_error)) is not None:
+            return problem
         return _page(403, _("Not allowed"), _("Your account may not open this page or do this."))
 
     @app.errorhandler(404)
     def not_found(error):
+        if (problem := _api_problem(error)) is not None:
+            return problem
         # Our own aborts carry a message for people; Werkzeug's default one is not.
         own = error.description and not error.description.startswith("The requested URL")
         return _page(404, _("Not found"), error.description if own else _("There is nothing at this address."))
@@ -90,10 +109,15 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def other_http(error):
+        if (problem := _api_problem(error)) is not None:
+            return problem
         return _page(error.code or 500, _("Something went wrong"), _("Please go back and try again."))
 
     @app.errorhandler(OperationalError)
     def database_busy(error):
+        if api_module.is_api_request():
+            db.session.rollback()
+            return api_module.problem(ApiRefused("unavailable"))
         # "database is locked" past the busy timeout, a serialization failure, a lost
         # connection: nothing was saved, and sending again will most likely work.
         app.logger.warning("database error: %s", error.orig or error)  # the path is on the line, masked
@@ -115,4 +139,6 @@ def register(app) -> None:
 
     @app.errorhandler(500)
     def server_error(_error):
+        if (problem := _api_problem(_error)) is not None:
+            return problem
         return _page(500, _("Something went wrong on our side"), _("Please try again in a moment."))

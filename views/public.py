@@ -38,7 +38,7 @@ from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import drafts as drafts_service
-from services import erasure, held_photos, public_answers, refusals, rep_pages, suggestion_flow
+from services import erasure, held_photos, public_answers, refusals, rep_pages, suggestion_flow, tracking
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
@@ -889,14 +889,6 @@ def track(code: str):
     return render_track(concern)
 
 
-def _answer(events: list) -> tuple:
-    """The latest answer (the unit's reply or the on-the-spot resolution) and the
-    representative's check of it: what the resident is asked to rate."""
-    reply = next((e for e in reversed(events) if e.action in flow.ANSWERS), None)
-    check = next((e for e in reversed(events) if e.action == A.CONFIRM), None)
-    return reply, check
-
-
 def render_track(
     concern: Concern,
     *,
@@ -908,49 +900,35 @@ def render_track(
 ):
     """The tracking page, with the resident's forms when the status allows them and, after
     a refused POST, the form as it was sent."""
-    # A merged concern follows the one it was merged into: its progress, answer and rating
-    # form are that one's; what the resident wrote and their own ratings stay their own.
-    followed = merge_root(concern)
-    merged = followed is not concern
-    events: list = concern_service.public_events(concern)
-    followed_events: list = concern_service.shared_events(followed) if merged else events
-    if merged:
-        events = sorted(events + followed_events, key=lambda e: (e.created_at, e.id))
+    t = tracking.tracking(concern)
     can_rate = _awaits_rating(concern)
     can_withdraw = flow.CONCERN_FLOW[A.WITHDRAW].applies(concern)
     if can_rate and rate_form is None:
-        rate_form = RatingForm(formdata=None, round=followed.rounds)
+        rate_form = RatingForm(formdata=None, round=t.followed.rounds)
     if can_withdraw and withdraw_form is None:
         withdraw_form = WithdrawForm(formdata=None)
-    answered = followed.status in (ConcernStatus.CONFIRMED, ConcernStatus.CLOSED)
-    reply, check = _answer(followed_events) if answered else (None, None)
-    listed = public_answers.is_listed(concern)
-    # "Waiting for your rating" is the other resident's to read once this one has rated.
-    rated_while_waiting = merged and followed.status == ConcernStatus.CONFIRMED and _rated(concern, followed.rounds)
     response = make_response(
         render_template(
             "public/track.html",
             concern=concern,
-            followed=followed,
-            merged=merged,
+            followed=t.followed,
+            merged=t.merged,
             stages=flow.STAGES,
-            done=len(flow.STAGES) - 1 if rated_while_waiting else flow.stage_done(followed.status),
-            second_round=flow.in_second_round(followed) and not merged,
-            handled_again=flow.in_second_round(followed) and merged,
-            status_title=_("You have rated the answer")
-            if rated_while_waiting
-            else flow.status_for_resident(followed.status),
-            events=events,
+            done=t.done,
+            second_round=t.second_round,
+            handled_again=t.handled_again,
+            status_title=t.status_title,
+            events=t.events,
             code_display=format_tracking_code(concern.tracking_code),
             # It went further: a representative's suggestion grew out of it (title and status only).
-            grown_into=suggestion_flow.grown_from(followed),
-            reply=reply,
-            check=check,
+            grown_into=suggestion_flow.grown_from(t.followed),
+            reply=t.reply,
+            check=t.check,
             rate_form=rate_form if can_rate else None,
             withdraw_form=withdraw_form if can_withdraw else None,
             notice=notice,
             unsent_comment=unsent_comment,
-            listed=listed,
+            listed=t.listed,
         ),
         status,
     )
@@ -967,10 +945,6 @@ def _awaits_rating(concern: Concern) -> bool:
     """Its rating form is up: an answer to rate, on this concern or, merged, on the one it follows."""
     step = A.RATE_MERGED if concern.status == ConcernStatus.MERGED else A.RATE
     return flow.CONCERN_FLOW[step].applies(concern)
-
-
-def _rated(concern: Concern, round_no: int) -> bool:
-    return any(r.round == round_no for r in concern.ratings)
 
 
 def _already_rated(concern: Concern):
@@ -992,7 +966,7 @@ def rate(code: str):
     form = RatingForm()
     seen_round = int_or_none(form.round.data) or merge_root(concern).rounds
     # A double tap, or a page from a round already rated: show the result, record nothing.
-    if _rated(concern, seen_round):
+    if tracking.rated(concern, seen_round):
         return _already_rated(concern)
     if not form.validate_on_submit():
         if not _awaits_rating(concern):
@@ -1009,7 +983,7 @@ def rate(code: str):
         db.session.rollback()
         # Losing a race to the same resident's other tap shows up as "changed" or as the
         # one-rating-per-round constraint: either way that round is rated.
-        if _rated(concern, seen_round):
+        if tracking.rated(concern, seen_round):
             return _already_rated(concern)
         changed = isinstance(refused, IntegrityError) or refused.code == "changed"
         return _rate_refused(concern, "changed" if changed else "not_allowed_now", form)

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from extensions import db, writes_on_get
-from models import Category, Concern, Representative, Unit, utcnow
+from models import Category, Concern, Unit, utcnow
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus
 from services import concern_flow as flow
@@ -22,7 +22,7 @@ from services.clock import end_of_day
 from services.codes import normalize_tracking_code
 from services.errors import TransitionRefused
 from services.permissions import Permission as P
-from services.permissions import can, concern_scope
+from services.permissions import can
 from services.roster import overseen_stations
 from services.workdays import add_working_days
 from services.workflow import ActionSpec
@@ -193,21 +193,16 @@ def _due_from_form(form: ConcernStepForm) -> datetime | None:
 
 
 def _target(spec: ActionSpec, concern: Concern, form: ConcernStepForm) -> dict:
-    """The extra the step needs, read from the form and checked against scope (a forged
-    form offers anyone: what is out of reach counts as not chosen)."""
-    if spec.needs == "representative":
-        if not permissions.chooses_taker(current_user):
-            return {"representative": current_user.representative}
-        rep = db.session.get(Representative, form.representative.data or 0)
-        return {"representative": rep if permissions.may_take_up(concern, rep) else None}
-    if spec.needs == "unit":
-        unit = db.session.get(Unit, form.unit.data or 0)
-        return {"unit": unit if permissions.may_dispatch_to(concern, unit) else None, "due_at": _due_from_form(form)}
-    if spec.needs == "merge_target":
-        code = normalize_tracking_code(form.target.data or "")
-        target = db.session.scalar(sa.select(Concern).where(Concern.tracking_code == code, concern_scope(current_user)))
-        return {"merge_into": target}
-    return {}
+    """The extra the step needs, from the form (services.concern_flow.step_targets checks it)."""
+    return flow.step_targets(
+        current_user,
+        spec,
+        concern,
+        representative_id=form.representative.data,
+        unit_id=form.unit.data,
+        merge_code=normalize_tracking_code(form.target.data or "") if spec.needs == "merge_target" else None,
+        due_at=_due_from_form(form) if spec.needs == "unit" else None,
+    )
 
 
 @bp.post("/concerns/<int:concern_id>/act")
