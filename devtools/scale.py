@@ -76,7 +76,12 @@ SMALL = ScaleSize(
 )
 SQLITE_MAX_CONCERNS = 50_000
 # Bumped whenever the generator makes different data: bench/inbox.py then seeds again.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+# A rare word for the word search's benchmark (bench/inbox.py): one concern in
+# RARE_WORD_EVERY tells of a loose manhole cover; none of the 64 demo texts has the word.
+RARE_WORD = "窨井"
+RARE_WORD_SENTENCE = "另外，小区门口的窨井盖松了，踩上去直晃。"
+RARE_WORD_EVERY = 20_011
 
 
 class ScaleRefused(Exception):
@@ -536,6 +541,8 @@ def _concerns(p: _Plan, rnd: random.Random) -> Iterator[_ConcernOut]:
         if status == "merged" and j == 0:
             status = "closed"
         text, category = contents[rnd.randrange(len(contents))]
+        if j % RARE_WORD_EVERY == 7:  # by position, not by a draw: the other draws stay as they were
+            text += RARE_WORD_SENTENCE
         county = p.station_county(station)
         reps = p.reps_at(station)
         rep_index = station + s.stations * rnd.randrange(reps) if reps else None

@@ -28,6 +28,7 @@ from services.concern_flow import (
 )
 from services.limits import INBOX_QUERY_MAX
 from services.permissions import concern_scope
+from services.word_search import contains_word
 from services.workdays import add_working_days
 
 PAGE_SIZE = 25
@@ -173,7 +174,7 @@ def _narrowing(user, f: InboxFilter, now: datetime) -> list:
         clauses.append(due_within_clause(now, due_soon_until(now)))
     if f.escalated:
         clauses.append(Concern.escalated_at.is_not(None))
-    words = [keyset.contains(Concern.content, word) for word in f.words()]
+    words = [contains_word(word) for word in f.words()]
     # A tracking code typed or read out (as displayed, any case, full-width) finds its concern too.
     code = normalize_tracking_code(unicodedata.normalize("NFKC", f.q))
     if code is not None:
