@@ -218,7 +218,8 @@ def _listed(user, f: InboxFilter, now: datetime | None) -> sa.Select:
 
 def newest_first(user, f: InboxFilter, now: datetime | None = None) -> sa.Select:
     """The inbox's concerns under `f`, newest first, with what a row shows loaded: the
-    query behind both the pages and the exports."""
+    query behind the pages (the exports read the same clauses as plain columns:
+    services.exports.export_query)."""
     return _listed(user, f, now).order_by(Concern.created_at.desc(), Concern.id.desc())
 
 
