@@ -371,10 +371,16 @@ def _user_rows(p: _Plan) -> Iterator[tuple]:
 
 
 def _rep_rows(p: _Plan) -> Iterator[tuple]:
+    # The codes in use are read now, not when the first row is asked for: that is inside
+    # the COPY, whose connection would wait for itself.
     codes = set(db.session.scalars(sa.select(Representative.code)))
-    for r in range(p.size.representatives):
-        level = _LEVELS[bisect.bisect_right(_LEVEL_CUT, r * 7 % 1000)][0]
-        yield (p.rep(r), p.rep_user(r), new_rep_code(codes), level, "", "", "")
+
+    def rows() -> Iterator[tuple]:
+        for r in range(p.size.representatives):
+            level = _LEVELS[bisect.bisect_right(_LEVEL_CUT, r * 7 % 1000)][0]
+            yield (p.rep(r), p.rep_user(r), new_rep_code(codes), level, "", "", "")
+
+    return rows()
 
 
 def _rep_station_rows(p: _Plan) -> Iterator[tuple]:
