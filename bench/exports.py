@@ -33,11 +33,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from imports import pg_database  # noqa: E402 (bench/imports.py, beside this script)
 
 ROWS = 50_000
 SMALL_ROWS = 5_000
@@ -48,22 +49,6 @@ FORMATS = ("xlsx", "csv")
 
 def _print(msg: str) -> None:
     print(msg, flush=True)
-
-
-def _pg_database(server_url: str, create: bool) -> str:
-    """A database of its own on the server of `server_url`: (re)created, or dropped."""
-    url = make_url(server_url)
-    if url.drivername in ("postgres", "postgresql"):
-        url = url.set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{PG_DATABASE}"'))
-    finally:
-        admin.dispose()
-    return url.set(database=PG_DATABASE).render_as_string(hide_password=False)
 
 
 def _peak_rss_reset() -> None:
@@ -227,11 +212,11 @@ def exports_bench(pg_server_url: str | None, log: Callable[[str], None] = _print
         results["sqlite"] = run_once(f"sqlite:///{folder}/exports.sqlite3", log, runs)
     if pg_server_url:
         log(f"exports: {ROWS:,} concerns as .xlsx and CSV (PostgreSQL)")
-        url = _pg_database(pg_server_url, create=True)
+        url = pg_database(pg_server_url, create=True, name=PG_DATABASE)
         try:
             results["postgresql"] = run_once(url, log, runs)
         finally:
-            _pg_database(pg_server_url, create=False)
+            pg_database(pg_server_url, create=False, name=PG_DATABASE)
     return results
 
 
