@@ -184,7 +184,7 @@ class Book:
                     continue
                 if isinstance(value, str):
                     if value:
-                        text(row, col, clean("", value))
+                        text(row, col, value if value.isprintable() else clean("", value))
                 elif isinstance(value, datetime):
                     stamp(row, col, value, self.stamp)
                 elif isinstance(value, Ratio):
