@@ -39,20 +39,21 @@ def _print(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _pg_database(server_url: str, create: bool) -> str:
-    """A database of its own on the server of `server_url`: (re)created, or dropped."""
+def pg_database(server_url: str, create: bool, name: str = PG_DATABASE) -> str:
+    """A database of its own on the server of `server_url`: (re)created, or dropped (the
+    exports' bench uses it too, with its own name)."""
     url = make_url(server_url)
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{PG_DATABASE}"'))
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
-    return url.set(database=PG_DATABASE).render_as_string(hide_password=False)
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def run_once(database_url: str, folder: Path, log: Callable[[str], None]) -> dict:
@@ -115,12 +116,12 @@ def imports_bench(pg_server_url: str | None, log: Callable[[str], None] = _print
         results["sqlite"] = run_once(f"sqlite:///{folder / 'imports.sqlite3'}", folder / "sqlite", log)
         if pg_server_url:
             log("imports: the same on PostgreSQL")
-            url = _pg_database(pg_server_url, create=True)
+            url = pg_database(pg_server_url, create=True)
             try:
                 results["postgresql"] = run_once(url, folder / "pg", log)
             finally:
                 if not keep:
-                    _pg_database(pg_server_url, create=False)
+                    pg_database(pg_server_url, create=False)
     return results
 
 

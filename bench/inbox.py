@@ -46,6 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 BUDGET_MS = 50.0
+# The label of the word-search case that the budget line names (a rare two-character
+# word over the province's scope).
+WORD_CASE = "province: word "
 DEFAULT_DATABASE = "mashang_bench_scale"
 COMMENT_PREFIX = "mashang seed-scale"
 
@@ -309,6 +312,7 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> di
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from app import create_app
+    from devtools.scale import RARE_WORD
     from extensions import db
     from models import Category, Concern, Station, User
     from services import inbox
@@ -370,6 +374,14 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> di
             ("province staff", f"province: category {names[rare]}", F(category_id=rare), False),
             ("province staff", "province: overdue + category", F(overdue=True, category_id=rare), False),
             ("province staff", "province staff: all, page 2", F(), True),
+            # The word filter (services.word_search): a rare word is the index look-up the
+            # budget is about; a common one and a one-character one show the other plans.
+            ("province staff", f"{WORD_CASE}{RARE_WORD} (rare)", F(q=RARE_WORD), False),
+            ("province staff", f"province: word {RARE_WORD}盖 (3 characters)", F(q=RARE_WORD + "盖"), False),
+            ("province staff", "province: word 希望 (in most concerns)", F(q="希望"), False),
+            ("province staff", "province: word 无此一词 (nowhere)", F(q="无此一词"), False),
+            ("city staff", f"city staff: word {RARE_WORD} (rare)", F(q=RARE_WORD), False),
+            ("province staff", "province: word 晃 (1 character: a scan)", F(q="晃"), False),
             ("unit handler", "unit handler: to handle", F(box="handle"), False),
             ("unit handler", "unit handler: all", F(), False),
             ("unit handler", "unit handler: overdue", F(overdue=True), False),
@@ -465,6 +477,14 @@ def table(result: dict) -> str:
             f"{c['db_exec_ms_max']:>9.2f}{c['planning_ms_median']:>9.2f}{wall:>11}   "
             + ("ok" if c["within_budget"] else "MISS")
         )
+    word = next((c for c in result["cases"] if c["case"].startswith(WORD_CASE) and "(rare)" in c["case"]), None)
+    if word is not None:
+        lines += [
+            "",
+            f"  Word search, a rare two-character word over a province's {rows['concern']:,} concerns: "
+            f"{word['db_exec_ms_median']:.2f} ms median, {word['db_exec_ms_max']:.2f} ms max "
+            f"(target < {BUDGET_MS:.0f} ms): " + ("ok" if word["within_budget"] else "MISS"),
+        ]
     for o in result["over_budget"]:
         title = "Over budget" if o["over"] else "Plan"
         lines += ["", f"{title}: {o['case']}", o["statement"], f"parameters: {o['parameters']}", o["explain"]]

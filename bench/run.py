@@ -17,7 +17,11 @@ One run, per database (SQLite always, PostgreSQL when BENCH_DATABASE_URL is set)
    at once, then a count in the database; and, once per run, the worst-case photos each
    decoded in a fresh process, their peak memory printed;
 8. spreadsheet imports (bench/imports.py): 135 stations and 9,700 representatives, preview
-   and apply timed on SQLite and, with BENCH_DATABASE_URL, on PostgreSQL.
+   and apply timed on SQLite and, with BENCH_DATABASE_URL, on PostgreSQL;
+9. the inbox's export at its limit (bench/exports.py): 50,000 concerns as .xlsx and as
+   CSV, seconds and peak memory, on the same databases;
+10. with BENCH_DATABASE_URL, the inbox (word search included) at DESIGN.md's scale
+   (bench/inbox.py).
 
 The figures end up in a table and in bench/out/latest.json.
 """
@@ -1010,6 +1014,7 @@ def main() -> int:
     parser.add_argument("--photos-each", type=int, default=3, help="12-megapixel photos each resident sends")
     parser.add_argument("--no-photo-memory", action="store_true", help="skip decoding the worst-case photos")
     parser.add_argument("--no-imports", action="store_true", help="skip the spreadsheet imports (bench/imports.py)")
+    parser.add_argument("--no-exports", action="store_true", help="skip the 50,000-row exports (bench/exports.py)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and the PostgreSQL schema")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale step (bench/inbox.py)")
     parser.add_argument("--scale-runs", type=int, default=15, help="EXPLAIN ANALYZE runs per scale case")
@@ -1069,6 +1074,10 @@ def main() -> int:
             from imports import imports_bench  # bench/imports.py, beside this script
 
             report["imports"] = imports_bench(os.environ.get("BENCH_DATABASE_URL"), log)
+        if not args.no_exports:
+            from exports import exports_bench  # bench/exports.py, beside this script
+
+            report["exports"] = exports_bench(os.environ.get("BENCH_DATABASE_URL"), log)
         if os.environ.get("BENCH_DATABASE_URL") and not args.no_scale:
             from inbox import scale_bench  # bench/inbox.py, beside this script
 
@@ -1099,6 +1108,10 @@ def main() -> int:
         from imports import table as imports_table
 
         print(imports_table(report["imports"]))
+    if "exports" in report:
+        from exports import table as exports_table
+
+        print(exports_table(report["exports"]))
     if "scale" in report:
         from inbox import table as scale_table
 

@@ -76,7 +76,12 @@ SMALL = ScaleSize(
 )
 SQLITE_MAX_CONCERNS = 50_000
 # Bumped whenever the generator makes different data: bench/inbox.py then seeds again.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+# A rare word for the word search's benchmark (bench/inbox.py): one concern in
+# RARE_WORD_EVERY tells of a loose manhole cover; none of the 64 demo texts has the word.
+RARE_WORD = "窨井"
+RARE_WORD_SENTENCE = "另外，小区门口的窨井盖松了，踩上去直晃。"
+RARE_WORD_EVERY = 20_011
 
 
 class ScaleRefused(Exception):
@@ -366,10 +371,16 @@ def _user_rows(p: _Plan) -> Iterator[tuple]:
 
 
 def _rep_rows(p: _Plan) -> Iterator[tuple]:
+    # The codes in use are read now, not when the first row is asked for: that is inside
+    # the COPY, whose connection would wait for itself.
     codes = set(db.session.scalars(sa.select(Representative.code)))
-    for r in range(p.size.representatives):
-        level = _LEVELS[bisect.bisect_right(_LEVEL_CUT, r * 7 % 1000)][0]
-        yield (p.rep(r), p.rep_user(r), new_rep_code(codes), level, "", "", "")
+
+    def rows() -> Iterator[tuple]:
+        for r in range(p.size.representatives):
+            level = _LEVELS[bisect.bisect_right(_LEVEL_CUT, r * 7 % 1000)][0]
+            yield (p.rep(r), p.rep_user(r), new_rep_code(codes), level, "", "", "")
+
+    return rows()
 
 
 def _rep_station_rows(p: _Plan) -> Iterator[tuple]:
@@ -536,6 +547,8 @@ def _concerns(p: _Plan, rnd: random.Random) -> Iterator[_ConcernOut]:
         if status == "merged" and j == 0:
             status = "closed"
         text, category = contents[rnd.randrange(len(contents))]
+        if j % RARE_WORD_EVERY == 7:  # by position, not by a draw: the other draws stay as they were
+            text += RARE_WORD_SENTENCE
         county = p.station_county(station)
         reps = p.reps_at(station)
         rep_index = station + s.stations * rnd.randrange(reps) if reps else None

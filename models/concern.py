@@ -115,6 +115,13 @@ class Concern(TimestampMixin, Base):
             sqlite_where=sa.text("is_public AND status = 'closed'"),
             postgresql_where=sa.text("is_public AND status = 'closed'"),
         ),
+        # The inbox's word search (services.word_search): the content's character bigrams,
+        # on PostgreSQL; word_bigrams() is made by migration 0027.
+        sa.Index(
+            "ix_concern_content_bigrams",
+            sa.func.word_bigrams(sa.literal_column("content")),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
         sa.CheckConstraint("length(content) BETWEEN 10 AND 2000", name="content_length"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint(

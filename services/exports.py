@@ -1,28 +1,37 @@
-"""Exports of the attendance review and of the concern inbox: .xlsx (openpyxl) and CSV
-(UTF-8 with a BOM).
+"""Exports of the attendance review, the concern inbox, the audit log and the figures'
+activity tables: .xlsx (XlsxWriter) and CSV (UTF-8 with a BOM).
 
 An export is a file other offices file and compare, so its column headings are a fixed
 format in Chinese whatever language the exporting user reads the site in; the labels in
 the cells (status, method, level) come from the Chinese catalogue for the same reason.
 Cells a spreadsheet would run as a formula are neutralised (CSV/formula injection).
+
+A file is written a row at a time into a temporary file, as the rows come from the
+database (yield_per), and sent from there in chunks (stream()): memory stays the same
+for 50 rows or 50,000. XlsxWriter's constant-memory mode writes each row to disk as soon
+as the next one starts, several times faster than openpyxl (which the spreadsheet
+imports still read with).
 """
 
 import csv
 import io
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+from typing import IO, cast
 from urllib.parse import quote
 
+import sqlalchemy as sa
+import xlsxwriter
 from flask_babel import force_locale
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Concern, Station, User
-from models.enums import Rating
+from models import Category, Concern, Representative, Station, Unit, User
+from models.enums import ConcernStatus, Rating
 from services import disclosures
 from services.attendance import MonthAttendance, reason_label
 from services.audit import log
@@ -30,7 +39,7 @@ from services.audit_log import EXPORT_HEADERS, EXPORT_WIDTHS, AuditExport
 from services.clock import to_local
 from services.codes import format_tracking_code
 from services.concern_flow import STAGES, is_overdue, stage_done
-from services.inbox import InboxFilter, newest_first
+from services.inbox import InboxFilter, filter_clauses
 from services.limits import EXPORT_PURPOSE_MAX, EXPORT_PURPOSE_MIN
 from services.permissions import Permission, can
 from services.privacy import mask_mobile, mask_name
@@ -137,52 +146,91 @@ class Ratio(float):
     """A rate, written as a number shown as a percentage."""
 
 
-def _cell(ws, value, bold: bool = False):
-    """One cell, for a normal or a write-only sheet alike."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters openpyxl refuses
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # text stays text, even "=…": never a formula
-    elif isinstance(value, datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    elif isinstance(value, Ratio):
-        cell.number_format = "0.0%"
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+CHUNK = 64 * 1024
+XLSX_OPTIONS = {
+    "constant_memory": True,  # a row goes to disk when the next begins
+    # Text stays text: "=…" is never a formula, "007" never a number, "http…" never a link.
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
 
 
-def _saved(wb: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+class Book:
+    """An .xlsx being written into a temporary file, one sheet after the other, each a
+    row at a time: headings in bold and frozen, then the rows."""
+
+    def __init__(self, title: str):
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller by close())
+        self.workbook = xlsxwriter.Workbook(self.file, XLSX_OPTIONS)
+        self.workbook.set_properties({"title": title})
+        self.bold = self.workbook.add_format({"bold": True})
+        self.stamp = self.workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.percent = self.workbook.add_format({"num_format": "0.0%"})
+
+    def sheet(self, title: str, headers: Iterable[str], rows: Iterable[Iterable], widths: Iterable[float]) -> None:
+        ws = self.workbook.add_worksheet(title)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.freeze_panes(1, 0)
+        ws.write_row(0, 0, list(headers), self.bold)
+        text, number, stamp = ws.write_string, ws.write_number, ws.write_datetime
+        clean = ILLEGAL_CHARACTERS_RE.sub  # control characters a spreadsheet refuses
+        for row, values in enumerate(rows, start=1):
+            for col, value in enumerate(values):
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    if value:
+                        text(row, col, value if value.isprintable() else clean("", value))
+                elif isinstance(value, datetime):
+                    stamp(row, col, value, self.stamp)
+                elif isinstance(value, Ratio):
+                    number(row, col, value, self.percent)
+                elif isinstance(value, int | float | Decimal):
+                    number(row, col, float(value))
+                else:
+                    text(row, col, clean("", str(value)))
+
+    def close(self) -> IO[bytes]:
+        """The finished file, read from its start."""
+        self.workbook.close()
+        self.file.seek(0)
+        return self.file
 
 
-def _sheet(ws, headers, rows, widths) -> None:
-    """Headers in bold, frozen, then the rows. Widths and panes come first: a write-only
-    sheet (the large concern export) cannot take them after its rows."""
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = "A2"
-    ws.append([_cell(ws, h, bold=True) for h in headers])
-    for values in rows:
-        ws.append([_cell(ws, v) for v in values])
+def xlsx_bytes(book: Book) -> bytes:
+    """A small workbook whole, for the exports that fit a page's worth of rows."""
+    with book.close() as file:
+        return file.read()
+
+
+def stream(file: IO[bytes]) -> Iterator[bytes]:
+    """A finished export in chunks, for a streamed response; the file closes at the end."""
+    try:
+        while chunk := file.read(CHUNK):
+            yield chunk
+    finally:
+        file.close()
+
+
+def file_size(file: IO[bytes]) -> int:
+    size = file.seek(0, io.SEEK_END)
+    file.seek(0)
+    return size
 
 
 def attendance_xlsx(att: MonthAttendance) -> bytes:
     """Three sheets: per representative (with a total row), the duties, refused check-ins."""
     with force_locale("zh_Hans"):
         summary, duties, attempts = summary_rows(att), duty_rows(att), attempt_rows(att)
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None  # a new workbook has its one sheet
-    ws.title = "汇总"
-    _sheet(ws, SUMMARY_HEADERS, summary, (14, 26, 10, 10, 10, 12, 14, 16, 16))
-    _sheet(wb.create_sheet("履职记录"), DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
-    _sheet(wb.create_sheet("未通过的签到"), ATTEMPT_HEADERS, attempts, (17, 12, 20, 14, 10))
-    wb.properties.title = f"{att.station.name} {att.month} 履职考勤"
-    return _saved(wb)
+    book = Book(f"{att.station.name} {att.month} 履职考勤")
+    book.sheet("汇总", SUMMARY_HEADERS, summary, (14, 26, 10, 10, 10, 12, 14, 16, 16))
+    book.sheet("履职记录", DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
+    book.sheet("未通过的签到", ATTEMPT_HEADERS, attempts, (17, 12, 20, 14, 10))
+    return xlsx_bytes(book)
 
 
 def _csv_text(value) -> str:
@@ -193,15 +241,24 @@ def _csv_text(value) -> str:
     return neutralise(str(value))
 
 
-def _csv_bytes(headers, rows) -> bytes:
-    """UTF-8 with a BOM, which Excel needs to read Chinese correctly; CRLF line ends."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+def csv_file(headers, rows: Iterable[Iterable]) -> IO[bytes]:
+    """UTF-8 with a BOM, which Excel needs to read Chinese correctly; CRLF line ends;
+    written into a temporary file a row at a time, and read from its start."""
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller)
+    text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+    text.write("\ufeff")
+    writer = csv.writer(text)
     writer.writerow(headers)
-    for values in rows:
-        writer.writerow([_csv_text(v) for v in values])
-    return buffer.getvalue().encode("utf-8")
+    writer.writerows([_csv_text(v) for v in values] for values in rows)
+    text.flush()
+    text.detach()  # the file stays open for the caller
+    file.seek(0)
+    return file
+
+
+def _csv_bytes(headers, rows) -> bytes:
+    with csv_file(headers, rows) as file:
+        return file.read()
 
 
 def attendance_csv(att: MonthAttendance) -> bytes:
@@ -267,85 +324,134 @@ FILTER_NAMES = {
 
 @dataclass
 class ConcernExport:
-    rows: list[list]
-    truncated: bool  # more concerns matched than CONCERN_EXPORT_LIMIT
-    unmasked_ids: list[int]  # the concerns whose contact details are given in full
     made_at: datetime
     purpose: str = ""  # why contact details were asked for in full; "" for a masked export
+    rows: int = 0  # counted as they are written
+    truncated: bool = False  # more concerns matched than CONCERN_EXPORT_LIMIT
+    unmasked_ids: list[int] = field(default_factory=list)  # the concerns whose contact details are given in full
+    file: IO[bytes] | None = None  # the finished file, read from its start
 
     @property
     def unmasked(self) -> int:
         return len(self.unmasked_ids)
 
 
-def _rating(value: str | None) -> str:
-    return Rating(value).label if value else ""
+def export_query(user: User, f: InboxFilter, now: datetime) -> sa.Select:
+    """The inbox under `f` (services.inbox.filter_clauses), newest first, as the plain
+    columns of an export line: loading 50,000 ORM objects with their station, category,
+    representative and unit would cost more than writing the file."""
+    rep_user = aliased(User)
+    return (
+        sa.select(
+            Concern.id,
+            Concern.tracking_code,
+            Concern.created_at,
+            Station.name.label("station"),
+            Category.name_zh.label("category"),
+            Concern.status,
+            Concern.due_at,
+            rep_user.display_name.label("rep"),
+            Unit.name.label("unit"),
+            Concern.content,
+            Concern.contact_name,
+            Concern.contact_mobile,
+            Concern.rounds,
+            Concern.rating_unit,
+            Concern.rating_rep,
+            Concern.closed_at,
+        )
+        .join(Station, Station.id == Concern.station_id)
+        .join(Category, Category.id == Concern.category_id)
+        .outerjoin(Representative, Representative.id == Concern.assigned_rep_id)
+        .outerjoin(rep_user, rep_user.id == Representative.user_id)
+        .outerjoin(Unit, Unit.id == Concern.unit_id)
+        .where(*filter_clauses(user, f, now))
+        .order_by(Concern.created_at.desc(), Concern.id.desc())
+    )
 
 
-def concern_row(concern: Concern, now: datetime, full_contact: bool) -> list:
-    """One line of the export. Call under the Chinese locale: the labels are Chinese."""
-    done = stage_done(concern.status)
-    rep = concern.assigned_rep
-    name, mobile = concern.contact_name, concern.contact_mobile
-    if not full_contact:
-        name, mobile = mask_name(name), mask_mobile(mobile)
-    return [
-        format_tracking_code(concern.tracking_code),
-        _local(concern.created_at),
-        concern.station.name,
-        concern.category.name_zh,
-        concern.status.label,
-        STAGES[done][2] if done is not None else "",
-        YES if is_overdue(concern, now) else NO,
-        _local(concern.due_at),
-        rep.name if rep else "",
-        concern.unit.name if concern.unit else "",
-        concern.content,
-        name or "",
-        mobile or "",
-        concern.rounds,
-        _rating(concern.rating_unit),
-        _rating(concern.rating_rep),
-        _local(concern.closed_at),
-    ]
+class LineMaker:
+    """Export lines from export_query's rows. Made under the Chinese locale: the labels of
+    statuses, stages and ratings are looked up once, in Chinese."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.status = {s: s.label for s in ConcernStatus}
+        self.stage = {s: str(STAGES[d][2]) if (d := stage_done(s)) is not None else "" for s in ConcernStatus}
+        self.rating = {r.value: r.label for r in Rating}
+
+    def line(self, row, full_contact: bool) -> list:
+        name, mobile = row.contact_name, row.contact_mobile
+        if not full_contact:
+            name, mobile = mask_name(name), mask_mobile(mobile)
+        overdue = is_overdue(cast(Concern, row), self.now)  # the row has the status and due_at it reads
+        return [
+            format_tracking_code(row.tracking_code),
+            _local(row.created_at),
+            row.station,
+            row.category,
+            self.status[row.status],
+            self.stage[row.status],
+            YES if overdue else NO,
+            _local(row.due_at),
+            row.rep or "",
+            row.unit or "",
+            row.content,
+            name or "",
+            mobile or "",
+            row.rounds,
+            self.rating.get(row.rating_unit, ""),
+            self.rating.get(row.rating_rep, ""),
+            _local(row.closed_at),
+        ]
 
 
 def concern_export(
-    user: User, f: InboxFilter, now: datetime, limit: int | None = None, *, purpose: str = ""
+    user: User, f: InboxFilter, now: datetime, fmt: str = "xlsx", limit: int | None = None, *, purpose: str = ""
 ) -> ConcernExport:
-    """The inbox under filter `f`, as this user sees it, newest first: every concern in
-    the user's scope that matches, up to `limit` (CONCERN_EXPORT_LIMIT). Contact details
-    are masked, unless asked for in full with a `purpose` and the user may see that
-    concern's ("concern.view_contact")."""
+    """The inbox under filter `f`, as this user sees it, newest first, as a file of format
+    `fmt` ("xlsx" or "csv"): every concern in the user's scope that matches, up to `limit`
+    (CONCERN_EXPORT_LIMIT). Contact details are masked, unless asked for in full with a
+    `purpose` and the user may see that concern's ("concern.view_contact"). The rows go
+    into the file as the database sends them: none is kept in memory."""
     purpose = " ".join((purpose or "").split())[:EXPORT_PURPOSE_MAX]
     full_contact = len(purpose) >= EXPORT_PURPOSE_MIN
-    limit = limit or CONCERN_EXPORT_LIMIT
-    query = (
-        newest_first(user, f, now)
-        .limit(limit + 1)
-        .execution_options(yield_per=1000)  # rows are turned into values as they come
-    )
-    rows: list[list] = []
-    unmasked: list[int] = []
-    truncated = False
-    result = db.session.scalars(query)
+    export = ConcernExport(now, purpose if full_contact else "")
+    with force_locale("zh_Hans"):
+        lines = _concern_lines(user, f, export, limit or CONCERN_EXPORT_LIMIT, full_contact)
+        if fmt == "csv":
+            export.file = csv_file(CONCERN_HEADERS, lines)
+        else:
+            book = Book("诉求清单")
+            book.sheet("诉求", CONCERN_HEADERS, lines, CONCERN_WIDTHS)
+            # After the rows: the note counts them.
+            book.sheet(NOTE_SHEET, ("项目", "内容"), _concern_notes(export, f), (12, 80))
+            export.file = book.close()
+    return export
+
+
+def _concern_lines(user: User, f: InboxFilter, export: ConcernExport, limit: int, full_contact: bool):
+    """The export's rows, one per concern as the database sends it, counted into `export`.
+    Call under the Chinese locale."""
+    maker = LineMaker(export.made_at)
+    query = export_query(user, f, export.made_at).limit(limit + 1).execution_options(yield_per=2000)
+    result = db.session.execute(query)
     try:
-        with force_locale("zh_Hans"):
-            for concern in result:
-                if len(rows) == limit:
-                    truncated = True
-                    break
-                full = (
-                    full_contact
-                    and bool(concern.contact_name or concern.contact_mobile)
-                    and can(user, Permission.CONCERN_VIEW_CONTACT, concern)
-                )
-                if full:
-                    unmasked.append(concern.id)
-                rows.append(concern_row(concern, now, full))
+        for row in result:
+            if export.rows == limit:
+                export.truncated = True
+                break
+            full = (
+                full_contact
+                and bool(row.contact_name or row.contact_mobile)
+                and can(user, Permission.CONCERN_VIEW_CONTACT, db.session.get(Concern, row.id))
+            )
+            if full:
+                export.unmasked_ids.append(row.id)
+            export.rows += 1
+            yield maker.line(row, full)
     finally:
         result.close()
-    return ConcernExport(rows, truncated, unmasked, now, purpose if full_contact else "")
 
 
 def _filter_text(f: InboxFilter) -> str:
@@ -354,15 +460,12 @@ def _filter_text(f: InboxFilter) -> str:
     return "；".join(f"{FILTER_NAMES.get(k, k)}={v}" for k, v in args.items()) or "无"
 
 
-def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:
-    """The concerns on one sheet, and a note sheet saying what was exported and when.
-    Written in write-only mode: 50,000 rows stay fast and small in memory."""
-    wb = Workbook(write_only=True)
-    _sheet(wb.create_sheet("诉求"), CONCERN_HEADERS, export.rows, CONCERN_WIDTHS)
-    notes = [
+def _concern_notes(export: ConcernExport, f: InboxFilter) -> list[list]:
+    """What was exported and when, for the note sheet of the .xlsx."""
+    notes: list[list] = [
         ["导出时间", _local(export.made_at)],
         ["筛选条件", _filter_text(f)],
-        ["条数", len(export.rows)],
+        ["条数", export.rows],
         ["联系方式", "部分或全部为完整号码，请妥善保管" if export.unmasked else "已隐去部分字符"],
     ]
     if export.purpose:
@@ -371,17 +474,10 @@ def concerns_xlsx(export: ConcernExport, f: InboxFilter) -> bytes:
         notes.append(
             [
                 "注意",
-                f"符合条件的诉求超过 {len(export.rows)} 条，只导出了最新的 {len(export.rows)} 条；"
-                "请缩小筛选范围分批导出",
+                f"符合条件的诉求超过 {export.rows} 条，只导出了最新的 {export.rows} 条；请缩小筛选范围分批导出",
             ]
         )
-    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
-    wb.properties.title = "诉求清单"
-    return _saved(wb)
-
-
-def concerns_csv(export: ConcernExport, f: InboxFilter) -> bytes:
-    return _csv_bytes(CONCERN_HEADERS, export.rows)
+    return notes
 
 
 def concern_filenames(export: ConcernExport, ext: str) -> tuple[str, str]:
@@ -398,7 +494,7 @@ def record_concern_export(actor: User, f: InboxFilter, fmt: str, export: Concern
         "concern.exported",
         filter=f.as_args(),
         format=fmt,
-        rows=len(export.rows),
+        rows=export.rows,
         truncated=export.truncated,
         contact_unmasked=export.unmasked > 0,
         unmasked_rows=export.unmasked,
@@ -421,17 +517,16 @@ def _audit_notes(export: AuditExport, filter_args: dict) -> list[list]:
     return notes
 
 
-def audit_xlsx(export: AuditExport, filter_args: dict) -> bytes:
-    """The entries on one sheet and what was exported on another; write-only, like the concerns'."""
-    wb = Workbook(write_only=True)
-    _sheet(wb.create_sheet("操作日志"), EXPORT_HEADERS, export.rows, EXPORT_WIDTHS)
-    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), _audit_notes(export, filter_args), (12, 80))
-    wb.properties.title = "操作日志"
-    return _saved(wb)
+def audit_xlsx(export: AuditExport, filter_args: dict) -> IO[bytes]:
+    """The entries on one sheet and what was exported on another."""
+    book = Book("操作日志")
+    book.sheet("操作日志", EXPORT_HEADERS, export.rows, EXPORT_WIDTHS)
+    book.sheet(NOTE_SHEET, ("项目", "内容"), _audit_notes(export, filter_args), (12, 80))
+    return book.close()
 
 
-def audit_csv(export: AuditExport, filter_args: dict) -> bytes:
-    return _csv_bytes(EXPORT_HEADERS, export.rows)
+def audit_csv(export: AuditExport, filter_args: dict) -> IO[bytes]:
+    return csv_file(EXPORT_HEADERS, export.rows)
 
 
 def audit_filenames(export: AuditExport, ext: str) -> tuple[str, str]:
@@ -441,7 +536,6 @@ def audit_filenames(export: AuditExport, ext: str) -> tuple[str, str]:
 
 # --- the figures page's activity tables (services.activity) ---------------------------------
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REP_ACTIVITY_HEADERS = (
     "代表姓名",
     "代表级别",
@@ -535,10 +629,10 @@ def activity_xlsx(made, now: datetime, suggestions=None) -> bytes:
     labels come from the Chinese catalogue whatever the exporting user reads."""
     with force_locale("zh_Hans"):
         rep_rows = [_rep_line(row) for row in made.representatives]
-    wb = Workbook(write_only=True)
+    book = Book("代表履职信息通报")
     if rep_rows:
         rep_rows.append([TOTAL_LABEL, "", "", *_rep_line(made.representatives_total)[3:]])
-    _sheet(wb.create_sheet("代表履职"), REP_ACTIVITY_HEADERS, rep_rows, REP_ACTIVITY_WIDTHS)
+    book.sheet("代表履职", REP_ACTIVITY_HEADERS, rep_rows, REP_ACTIVITY_WIDTHS)
     booking_rows = [
         [r.name, r.counts.made, r.counts.attended, r.counts.no_show, r.counts.cancelled, r.counts.booked]
         for r in made.bookings
@@ -546,22 +640,22 @@ def activity_xlsx(made, now: datetime, suggestions=None) -> bytes:
     if made.bookings:
         t = made.bookings_total
         booking_rows.append([TOTAL_LABEL, t.made, t.attended, t.no_show, t.cancelled, t.booked])
-    _sheet(wb.create_sheet("预约接待"), BOOKING_HEADERS, booking_rows, BOOKING_WIDTHS)
+    book.sheet("预约接待", BOOKING_HEADERS, booking_rows, BOOKING_WIDTHS)
     official_rows = [
         [o.name, o.unit, o.post, o.sessions, o.hours, o.taken, o.dispatched, o.answered] for o in made.officials
     ]
-    _sheet(wb.create_sheet("部门人员进站"), OFFICIAL_HEADERS, official_rows, OFFICIAL_WIDTHS)
+    book.sheet("部门人员进站", OFFICIAL_HEADERS, official_rows, OFFICIAL_WIDTHS)
     meeting_rows = [
         [m.name or TOTAL_LABEL, m.held, m.ratings, m.satisfied, _rate(m.satisfied, m.ratings)]
         for m in [*made.meetings, *([made.meetings_total] if made.meetings else [])]
     ]
-    _sheet(wb.create_sheet("述职评议"), MEETING_HEADERS, meeting_rows, MEETING_WIDTHS)
+    book.sheet("述职评议", MEETING_HEADERS, meeting_rows, MEETING_WIDTHS)
     if suggestions is not None:
         lines = [_suggestion_line(name, counts) for name, counts in suggestions.rows]
         if lines:
             lines.append(_suggestion_line(TOTAL_LABEL, suggestions.total))
-        _sheet(wb.create_sheet("代表建议办理"), SUGGESTION_HEADERS, lines, SUGGESTION_WIDTHS)
-    notes = [
+        book.sheet("代表建议办理", SUGGESTION_HEADERS, lines, SUGGESTION_WIDTHS)
+    notes: list[list] = [
         ["统计期间", f"{made.period.start.isoformat()} 至 {made.period.end.isoformat()}"],
         ["导出时间", _local(now)],
         ["口径", "进站履职只计已签退且经核验或确认的记录；办结、满意率按期间内办结的诉求统计；满意含基本满意"],
@@ -571,9 +665,8 @@ def activity_xlsx(made, now: datetime, suggestions=None) -> bytes:
             "落实满意率按期间内办结的建议统计",
         ],
     ]
-    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (12, 80))
-    wb.properties.title = "代表履职信息通报"
-    return _saved(wb)
+    book.sheet(NOTE_SHEET, ("项目", "内容"), notes, (12, 80))
+    return xlsx_bytes(book)
 
 
 def activity_filenames(period) -> tuple[str, str]:
@@ -644,9 +737,9 @@ def draft_comments_xlsx(draft, comments: list, now: datetime) -> bytes:
                 ]
             )
     total = [TOTAL_LABEL, sum(r.total for r in rows), *(sum(r.counts[s] for r in rows) for s in order)]
-    wb = Workbook(write_only=True)
-    _sheet(wb.create_sheet("按条款汇总"), DRAFT_SUMMARY_HEADERS, [*counted, total], DRAFT_SUMMARY_WIDTHS)
-    _sheet(wb.create_sheet("意见明细"), DRAFT_COMMENT_HEADERS, listed, DRAFT_COMMENT_WIDTHS)
+    book = Book(f"{draft.title} 意见汇总")
+    book.sheet("按条款汇总", DRAFT_SUMMARY_HEADERS, [*counted, total], DRAFT_SUMMARY_WIDTHS)
+    book.sheet("意见明细", DRAFT_COMMENT_HEADERS, listed, DRAFT_COMMENT_WIDTHS)
     notes = [
         ["草案", draft.title],
         ["起草单位", draft.issuing_body],
@@ -654,9 +747,8 @@ def draft_comments_xlsx(draft, comments: list, now: datetime) -> bytes:
         ["导出时间", _local(now)],
         ["说明", "提出人姓名、手机号已遮蔽；“合并至”为所合并到的意见编号"],
     ]
-    _sheet(wb.create_sheet(NOTE_SHEET), ("项目", "内容"), notes, (14, 80))
-    wb.properties.title = f"{draft.title} 意见汇总"
-    return _saved(wb)
+    book.sheet(NOTE_SHEET, ("项目", "内容"), notes, (14, 80))
+    return xlsx_bytes(book)
 
 
 def draft_filenames(draft) -> tuple[str, str]:

@@ -1185,15 +1185,12 @@ def template_rows(kind: str, region_code: str = "411681") -> tuple[list[str], li
 def template_xlsx(kind: str, region_code: str = "411681") -> bytes:
     """The sheet to fill in: the headings, one example row; a second sheet 填写说明 lists
     every column, whether it is required, and its allowed values."""
-    from services.exports import _sheet  # the exports' sheet layout: bold frozen headings
+    from services.exports import Book, xlsx_bytes  # the exports' sheet layout: bold frozen headings
 
     headings, example = template_rows(kind, region_code)
-    workbook = Workbook()
-    ws = workbook.active
-    assert ws is not None
-    ws.title = SHEET_TITLES[kind]
-    _sheet(ws, headings, [example], [max(12, len(h) * 2 + 4) for h in headings])
-    help_rows = [
+    book = Book(f"{SHEET_TITLES[kind]}导入模板")
+    book.sheet(SHEET_TITLES[kind], headings, [example], [max(12, len(h) * 2 + 4) for h in headings])
+    help_rows: list[list] = [
         [
             c.heading,
             "必填" if c.required else "选填",
@@ -1206,15 +1203,8 @@ def template_xlsx(kind: str, region_code: str = "411681") -> bytes:
     help_rows.append(["说明", "", "", "第1行是列名，请勿修改；第2行是示例，导入前请删除或改成真实内容。"])
     help_rows.append(["", "", "", f"每个文件最多 {MAX_ROWS} 行、{MAX_UPLOAD_MB} MB；也可另存为 CSV（UTF-8 或 GBK）。"])
     help_rows.append(["", "", "", "已有的记录按名称（代表按手机号）找到并更新；表中没有的列保持原样。"])
-    _sheet(
-        workbook.create_sheet(INSTRUCTIONS_SHEET),
-        ("列名", "是否必填", "可填写的值", "说明"),
-        help_rows,
-        (16, 10, 36, 70),
-    )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    book.sheet(INSTRUCTIONS_SHEET, ("列名", "是否必填", "可填写的值", "说明"), help_rows, (16, 10, 36, 70))
+    return xlsx_bytes(book)
 
 
 def template_csv(kind: str, region_code: str = "411681") -> bytes:

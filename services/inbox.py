@@ -28,6 +28,7 @@ from services.concern_flow import (
 )
 from services.limits import INBOX_QUERY_MAX
 from services.permissions import concern_scope
+from services.word_search import contains_word
 from services.workdays import add_working_days
 
 PAGE_SIZE = 25
@@ -176,7 +177,7 @@ def _narrowing(user, f: InboxFilter, now: datetime) -> list:
         clauses.append(Concern.escalated_at.is_not(None))
     if f.since is not None:
         clauses.append(Concern.created_at >= f.since)
-    words = [keyset.contains(Concern.content, word) for word in f.words()]
+    words = [contains_word(word) for word in f.words()]
     # A tracking code typed or read out (as displayed, any case, full-width) finds its concern too.
     code = normalize_tracking_code(unicodedata.normalize("NFKC", f.q))
     if code is not None:
@@ -220,7 +221,8 @@ def _listed(user, f: InboxFilter, now: datetime | None) -> sa.Select:
 
 def newest_first(user, f: InboxFilter, now: datetime | None = None) -> sa.Select:
     """The inbox's concerns under `f`, newest first, with what a row shows loaded: the
-    query behind both the pages and the exports."""
+    query behind the pages (the exports read the same clauses as plain columns:
+    services.exports.export_query)."""
     return _listed(user, f, now).order_by(Concern.created_at.desc(), Concern.id.desc())
 
 

@@ -4,20 +4,22 @@ kept as text, one audit entry per export, and who may export at all."""
 
 import csv
 import io
-from datetime import datetime
+import types
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from extensions import db as _db
-from models import AuditLog, ContactDisclosure
+from models import AuditLog, Concern, ContactDisclosure
 from models.enums import ConcernStatus as S
 from models.enums import Rating, RegionLevel, Role
 from services import exports
 from services.inbox import InboxFilter
 from tests import factories
 from tests.helpers import login
+from views.util import download
 
 NASTY = '=HYPERLINK("http://evil.example","点我")，小区路灯坏了两个月'
 NOW = datetime(2025, 4, 1, 4, 0)
@@ -302,24 +304,79 @@ def test_masks():
     assert exports.mask_name("司马相如的后人") == "司***" and exports.mask_name(None) == ""
 
 
+def _csv_rows(export) -> list[list[str]]:
+    with export.file as file:
+        return read_csv(file.read())[1:]
+
+
 def test_service_masks_each_row_by_permission(world):
-    masked = exports.concern_export(world["manager_a"], InboxFilter(), NOW)
-    assert masked.unmasked == 0 and not masked.truncated and len(masked.rows) == 2
-    manager = exports.concern_export(world["manager_a"], InboxFilter(), NOW, purpose=PURPOSE)
+    masked = exports.concern_export(world["manager_a"], InboxFilter(), NOW, "csv")
+    assert masked.unmasked == 0 and not masked.truncated and masked.rows == 2 and len(_csv_rows(masked)) == 2
+    manager = exports.concern_export(world["manager_a"], InboxFilter(), NOW, "csv", purpose=PURPOSE)
     assert manager.unmasked_ids == [world["with_contact"].id] and manager.purpose == PURPOSE
     assert exports.concern_export(world["manager_a"], InboxFilter(), NOW, purpose="  ").unmasked == 0
-    staff = exports.concern_export(world["staff"], InboxFilter(), NOW, purpose=PURPOSE)
-    assert staff.unmasked == 0 and len(staff.rows) == 3
-    cut = exports.concern_export(world["staff"], InboxFilter(), NOW, limit=1)
-    assert cut.truncated and len(cut.rows) == 1
+    staff = exports.concern_export(world["staff"], InboxFilter(), NOW, "csv", purpose=PURPOSE)
+    assert staff.unmasked == 0 and staff.rows == 3 and len(_csv_rows(staff)) == 3
+    cut = exports.concern_export(world["staff"], InboxFilter(), NOW, "csv", limit=1)
+    assert cut.truncated and cut.rows == 1
     # Newest first, as in the inbox.
-    assert cut.rows[0][0].replace("-", "") == world["other"].tracking_code
+    (row,) = _csv_rows(cut)
+    assert row[0].replace("-", "") == world["other"].tracking_code
 
 
 def test_control_characters_do_not_break_the_xlsx(world):
     world["other"].content = "水寨街道的下水道堵了\x07，雨天积水很深。"
     fresh()
     export = exports.concern_export(world["staff"], InboxFilter(), NOW)
-    book = load_workbook(io.BytesIO(exports.concerns_xlsx(export, InboxFilter())))
+    assert export.file is not None
+    book = load_workbook(export.file)
     contents = [r[COL["内容"]] for r in book["诉求"].iter_rows(min_row=2, values_only=True)]
     assert "水寨街道的下水道堵了，雨天积水很深。" in contents
+
+
+# --- streamed from a file --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_download_is_streamed_in_chunks_of_the_finished_file(app, client, world, fmt):
+    login(client, world["staff"])
+    response = client.get(f"/manage/concerns/export.{fmt}", buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    body = b"".join(response.response)
+    response.close()
+    assert int(response.headers["Content-Length"]) == len(body) > 0
+    with app.test_request_context():
+        export = exports.concern_export(world["staff"], InboxFilter(), NOW, fmt)
+        assert export.file is not None
+        made = download(export.file, "application/octet-stream", ("x", "x"))
+        assert isinstance(made.response, types.GeneratorType)
+        assert b"".join(made.response)[:2] == body[:2]  # a zip's PK, or the CSV's BOM
+        assert export.file.closed  # the temporary file goes once sent
+
+
+def test_a_large_export_has_every_row_newest_first_in_both_formats(world, monkeypatch):
+    """More rows than one fetch from the database (yield_per) and than one chunk sent."""
+    monkeypatch.setattr(exports, "CONCERN_EXPORT_LIMIT", 1_500)
+    start = datetime(2025, 3, 10, 1)  # after the world's concerns
+    _db.session.add_all(
+        Concern(
+            tracking_code=f"B{n:07d}",
+            station=world["a"],
+            category=world["with_contact"].category,
+            content=f"第{n}号：小区门口的路灯坏了，晚上出行很不方便。",
+            created_at=start + timedelta(minutes=n),
+        )
+        for n in range(1_600)
+    )
+    fresh()
+    xlsx = exports.concern_export(world["staff"], InboxFilter(q="路灯"), NOW)
+    assert xlsx.rows == 1_500 and xlsx.truncated
+    book = load_workbook(xlsx.file, read_only=True)
+    codes = [r[0] for r in book["诉求"].iter_rows(min_row=2, values_only=True)]
+    # The newest 1,500 of those with the word (the world's own are older than all).
+    assert codes == [exports.format_tracking_code(f"B{n:07d}") for n in range(1_599, 99, -1)]
+    notes = dict(book["说明"].iter_rows(values_only=True))
+    assert notes["条数"] == 1_500 and "1500" in notes["注意"]
+    book.close()
+    csv_export = exports.concern_export(world["staff"], InboxFilter(q="路灯"), NOW, "csv")
+    assert [r[0] for r in _csv_rows(csv_export)] == codes

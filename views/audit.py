@@ -1,6 +1,6 @@
 """/admin/audit: the audit log for the administrator (`audit.view`), filtered, paged, exported."""
 
-from flask import Blueprint, Response, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,7 +13,7 @@ from services.permissions import Permission as P
 from services.suggestion_flow import SUGGESTION_FLOW
 from views import auth as auth_views
 from views.admin import AUDIT_TITLES
-from views.util import require_or_abort
+from views.util import download, require_or_abort
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -119,8 +119,8 @@ TITLES = {
 TITLES.update({f"suggestion.{spec.action}": spec.title for spec in SUGGESTION_FLOW})
 TITLES.update({f"draft.comment.{spec.action}": spec.title for spec in COMMENT_FLOW})
 EXPORT_TYPES = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.audit_xlsx),
-    "csv": ("text/csv; charset=utf-8", exports.audit_csv),
+    "xlsx": (exports.XLSX_TYPE, exports.audit_xlsx),
+    "csv": (exports.CSV_TYPE, exports.audit_csv),
 }
 
 
@@ -174,7 +174,4 @@ def export(fmt: str):
         flash(
             _("The export holds only the newest %(n)d entries. Narrow the filter to export the rest.", n=len(made.rows))
         )
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = exports.content_disposition(*exports.audit_filenames(made, fmt))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(body, mimetype, exports.audit_filenames(made, fmt))

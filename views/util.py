@@ -1,13 +1,15 @@
 """Small helpers shared by views."""
 
+from typing import IO
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from extensions import db
 from models.base import ID_MAX
+from services import exports
 from services.permissions import PermissionDenied, require
 
 
@@ -82,3 +84,17 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's signature)
         kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+def download(body: bytes | IO[bytes], mimetype: str, names: tuple[str, str]) -> Response:
+    """A file to save, under its Chinese name (and an ASCII fallback): bytes whole, or a
+    finished export's temporary file sent in chunks (exports.stream) and closed after."""
+    if isinstance(body, bytes):
+        response = Response(body, content_type=mimetype)
+    else:
+        size = exports.file_size(body)
+        response = Response(exports.stream(body), content_type=mimetype)
+        response.content_length = size
+    response.headers["Content-Disposition"] = exports.content_disposition(*names)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -35,7 +35,7 @@ from views.forms.concerns import (
     ContactExportForm,
 )
 from views.manage import bp
-from views.util import get_or_404, require_or_abort
+from views.util import download, get_or_404, require_or_abort
 
 BOX_TITLES = {
     "take": _l("To take up"),
@@ -314,10 +314,7 @@ def concern_contact(concern_id: int):
 
 # --- the inbox's exports --------------------------------------------------------------------
 
-CONCERN_EXPORT_TYPES = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.concerns_xlsx),
-    "csv": ("text/csv; charset=utf-8", exports.concerns_csv),
-}
+CONCERN_EXPORT_TYPES = {"xlsx": exports.XLSX_TYPE, "csv": exports.CSV_TYPE}
 
 
 @bp.get("/concerns/export.<any(xlsx, csv):fmt>")
@@ -330,7 +327,7 @@ def concerns_export(fmt: str):
     if auth_views.password_needed():
         return auth_views.ask_password(request.full_path)
     f = inbox.parse_filter(request.args)
-    return _export_response(fmt, f, exports.concern_export(current_user, f, utcnow()))
+    return _export_response(fmt, f, exports.concern_export(current_user, f, utcnow(), fmt))
 
 
 def may_export_contacts(user) -> bool:
@@ -354,7 +351,7 @@ def concerns_export_contacts():
     form = ContactExportForm()
     if not form.validate_on_submit():
         return render_template("manage/export_contacts.html", form=form, f=f), 422 if form.errors else 200
-    export = exports.concern_export(current_user, f, utcnow(), purpose=form.purpose.data)
+    export = exports.concern_export(current_user, f, utcnow(), form.fmt.data, purpose=form.purpose.data)
     return _export_response(form.fmt.data, f, export)
 
 
@@ -363,8 +360,8 @@ def _form_url(f: inbox.InboxFilter) -> str:
 
 
 def _export_response(fmt: str, f: inbox.InboxFilter, export: exports.ConcernExport) -> Response:
-    mimetype, build = CONCERN_EXPORT_TYPES[fmt]
-    body = build(export, f)
+    """The finished file, sent in chunks once its audit entry is committed."""
+    assert export.file is not None  # concern_export() writes it
     exports.record_concern_export(current_user, f, fmt, export)
     db.session.commit()
     if export.truncated:
@@ -372,10 +369,7 @@ def _export_response(fmt: str, f: inbox.InboxFilter, export: exports.ConcernExpo
         flash(
             _(
                 "The export holds only the newest %(n)d concerns. Narrow the filter to export the rest.",
-                n=len(export.rows),
+                n=export.rows,
             )
         )
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = exports.content_disposition(*exports.concern_filenames(export, fmt))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(export.file, CONCERN_EXPORT_TYPES[fmt], exports.concern_filenames(export, fmt))

@@ -1,6 +1,6 @@
 """Roster (排班) and attendance review for station managers and congress staff."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -24,7 +24,7 @@ from views import auth as auth_views
 from views import duty as duty_views
 from views.forms.manage import ConfirmDutyForm, SlotForm, SlotRemoveForm, VoidDutyForm
 from views.manage import bp
-from views.util import get_or_404, require_or_abort, safe_next
+from views.util import download, get_or_404, require_or_abort, safe_next
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -275,8 +275,8 @@ def official_session_void(session_id: int):
 # --- exports --------------------------------------------------------------------------------------
 
 EXPORT_TYPES = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.attendance_xlsx),
-    "csv": ("text/csv; charset=utf-8", exports.attendance_csv),
+    "xlsx": (exports.XLSX_TYPE, exports.attendance_xlsx),
+    "csv": (exports.CSV_TYPE, exports.attendance_csv),
 }
 
 
@@ -293,7 +293,4 @@ def attendance_export(code: str, fmt: str):
     body = build(att)
     exports.record_export(current_user, att, fmt)
     db.session.commit()
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = exports.content_disposition(*exports.filenames(station, att, fmt))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(body, mimetype, exports.filenames(station, att, fmt))

@@ -1,6 +1,6 @@
 """Outcome figures: per station, region (rolled up) and handling unit, for a period."""
 
-from flask import Response, abort, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,7 +17,7 @@ from services.figures import GROUPINGS, Period
 from services.permissions import Permission as P
 from services.permissions import managed_regions_clause, may_roll_up
 from views.manage import bp
-from views.util import int_or_none, require_or_abort
+from views.util import download, int_or_none, require_or_abort
 
 GROUP_TITLES = {
     "station": _l("By station"),
@@ -141,7 +141,4 @@ def activity_export():
     body = exports.activity_xlsx(made, now, figures_service.suggestions_by_unit(current_user, period, now))
     exports.record_activity_export(current_user, made)
     db.session.commit()
-    response = Response(body, content_type=exports.XLSX_TYPE)
-    response.headers["Content-Disposition"] = exports.content_disposition(*exports.activity_filenames(period))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(body, exports.XLSX_TYPE, exports.activity_filenames(period))

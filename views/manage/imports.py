@@ -9,7 +9,7 @@ its uploader's alone (anyone else gets a 404). The rules are services.imports'.
 from collections import Counter
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -24,7 +24,7 @@ from views.forms import ButtonForm
 from views.forms.imports import ImportForm
 from views.manage import bp
 from views.manage.accounts import invite_summary
-from views.util import require_or_abort
+from views.util import download, require_or_abort
 
 KIND_TITLES = {
     "townships": _l("Townships"),
@@ -102,16 +102,10 @@ def import_template(kind: str, ext: str):
     if kind not in _kinds() or ext not in ("xlsx", "csv"):
         abort(404)
     if ext == "xlsx":
-        body = import_service.template_xlsx(kind, _region_code())
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = import_service.template_xlsx(kind, _region_code()), exports.XLSX_TYPE
     else:
-        body = import_service.template_csv(kind, _region_code())
-        mimetype = "text/csv; charset=utf-8"
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = exports.content_disposition(
-        import_service.template_filename(kind, ext), f"{kind}-template.{ext}"
-    )
-    return response
+        body, mimetype = import_service.template_csv(kind, _region_code()), exports.CSV_TYPE
+    return download(body, mimetype, (import_service.template_filename(kind, ext), f"{kind}-template.{ext}"))
 
 
 @bp.post("/import")
