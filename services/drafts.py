@@ -581,7 +581,7 @@ def moderate(
     reason_too_long; for a merge,
     merge_target_required (none, itself, or a comment of another draft), merge_target_merged
     (it is merged itself: merge into the one it went to), merge_target_rejected; reopening a
-    comment others were merged into: has_merged."""
+    comment others were merged into, or merging or turning it down: has_merged."""
     note = clean_text(note or "")
     if len(note) > DRAFT_REASON_MAX:
         raise DraftRefused("reason_too_long", n=DRAFT_REASON_MAX)
@@ -599,7 +599,9 @@ def moderate(
                 raise DraftRefused("merge_target_merged")
             if target_status == S.REJECTED:
                 raise DraftRefused("merge_target_rejected")
-        if spec.action == A.REOPEN and db.session.scalar(
+        # Comments merged into this one follow it: it cannot go back, be merged on (a chain)
+        # or be turned down under them.
+        if spec.action in (A.REOPEN, A.MERGE, A.REJECT) and db.session.scalar(
             sa.select(DraftComment.id).where(DraftComment.merged_into_id == comment.id).limit(1)
         ):
             raise DraftRefused("has_merged")

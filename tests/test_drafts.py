@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from extensions import db as _db
@@ -400,6 +402,8 @@ def test_moderation_refusals(world):
     refused(DraftRefused, "merge_target_merged", a, "merge", merge_into=b)
     refused(DraftRefused, "merge_target_rejected", a, "merge", merge_into=d)
     refused(TransitionRefused, "not_allowed_now", c, "reopen")  # c is waiting: nothing to take back
+    refused(DraftRefused, "has_merged", c, "merge", merge_into=a)  # b follows c: no chain
+    refused(DraftRefused, "has_merged", c, "reject", note="重复。")
     moderate(w, c, "accept")
     _db.session.commit()
     refused(TransitionRefused, "not_allowed_now", c, "accept")  # twice: the second is refused
@@ -509,3 +513,57 @@ def test_closing_texts_each_resident_who_left_a_number_once_through_the_outbox(w
     assert f"/c/{first.code}" in rows[0].body and "周口市城市养犬管理条例（草案）" in rows[0].body
     assert f"/c/{first.code[:2]}*******" in mask_codes(rows[0].body)
     assert first.code not in mask_codes(rows[0].body)
+
+
+MODERATION_STEPS = ("accept", "merge", "reject", "reopen", "publish")
+MODERATORS = (Role.CONGRESS_STAFF, Role.STATION_MANAGER, Role.ADMIN)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # which comment
+            st.sampled_from(MODERATION_STEPS),
+            st.sampled_from(MODERATORS),
+            st.integers(0, 3),  # the merge target
+            st.sampled_from(("", "重复意见。")),  # a reason, or none
+        ),
+        max_size=25,
+    )
+)
+def test_random_moderation_never_leaves_the_table_and_keeps_merges_whole(world, steps):
+    """Moderation through the engine, at random: a step is taken only from a status its row
+    allows and by a role it names, or refused with nothing changed; the trail of each comment
+    is unbroken; a merged comment always points at a comment of the same draft that is not
+    merged or rejected itself (so no chain and no cycle)."""
+    from services.drafts import COMMENT_FLOW
+
+    w = world
+    draft = factories.draft_law(w["city"])
+    comments = [comment(draft, w["point"], 1 + i % 2) for i in range(4)]
+    transitions = COMMENT_FLOW.transitions()
+    for which, action, role, target, note in steps:
+        c = comments[which]
+        before, events = c.status, len(c.events)
+        try:
+            with _db.session.begin_nested():
+                event = drafts.moderate(w["staff"], c, action, role=role, note=note, merge_into=comments[target])
+        except (TransitionRefused, DraftRefused):
+            _db.session.refresh(c)
+            assert c.status == before and len(c.events) == events
+            continue
+        spec = COMMENT_FLOW[event.action]
+        assert role in spec.roles and (before, spec.action) in transitions and c.status == spec.target
+    for c in comments:
+        moves = c.events
+        for previous, event in zip(moves, moves[1:], strict=False):
+            assert event.from_status == previous.to_status
+        assert (moves[-1].to_status if moves else DraftCommentStatus.PENDING) == c.status
+        if c.status == DraftCommentStatus.MERGED:
+            into = _db.session.get(DraftComment, c.merged_into_id)
+            assert into.draft_law_id == c.draft_law_id and into.id != c.id
+            assert into.status not in (DraftCommentStatus.MERGED, DraftCommentStatus.REJECTED)
+        else:
+            assert c.merged_into_id is None
+    _db.session.rollback()
