@@ -338,15 +338,6 @@ def results(meeting_ids: list[int]) -> dict[int, Results]:
     return found
 
 
-def rating_count(meeting: ReportMeeting) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count()).select_from(MeetingRating).where(MeetingRating.meeting_id == meeting.id)
-        )
-        or 0
-    )
-
-
 @dataclass
 class MeetingResult:
     meeting: ReportMeeting

@@ -698,10 +698,6 @@ def progress_photo_public(key: str) -> str | None:
     return found[0].content_type if found is not None else None
 
 
-def latest_percent(project: VoteProject) -> int | None:
-    return project.reports[0].percent if project.reports else None
-
-
 # --- lists ---------------------------------------------------------------------------------------
 
 
