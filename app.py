@@ -1,5 +1,7 @@
 """The application factory. gunicorn serves 'app:create_app()'."""
 
+from collections.abc import Iterable
+
 from babel import Locale
 from flask import Flask, Request, current_app, g, has_request_context, request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -20,18 +22,23 @@ CONTENT_SECURITY_POLICY = (
 LOCALES = {name: Locale.parse(name) for name in ("zh_Hans", "en")}
 
 
-def select_locale() -> Locale:
-    if not has_request_context():  # CLI commands and workers speak the default language
-        return LOCALES["zh_Hans"]
-    chosen = request.cookies.get("lang")
+def locale_for(chosen: str | None, accepted: Iterable[tuple[str, float]]) -> Locale:
+    """The language of a visitor's pages: the one they chose (the `lang` cookie), else the
+    first of English or Chinese their browser asks for, else Chinese."""
     if chosen in LOCALES:
         return LOCALES[chosen]
-    for lang, _quality in request.accept_languages:
+    for lang, _quality in accepted:
         if lang.lower().startswith("en"):
             return LOCALES["en"]
         if lang.lower().startswith("zh"):
             return LOCALES["zh_Hans"]
     return LOCALES["zh_Hans"]
+
+
+def select_locale() -> Locale:
+    if not has_request_context():  # CLI commands and workers speak the default language
+        return LOCALES["zh_Hans"]
+    return locale_for(request.cookies.get("lang"), request.accept_languages)
 
 
 # Only the duty check-in asks for the position; nothing uses the camera (a photo is chosen
@@ -88,6 +95,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = AppRequest
     load_config(app, test_config)
+    from views.front import KeptPages
+
+    # Inside the proxy fix, so that it sees the visitor's host and address.
+    app.wsgi_app = KeptPages(app, app.wsgi_app)
     if app.config["TRUST_PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1, x_host=1)
 

@@ -8,6 +8,9 @@ representatives) bumps one shared counter (`cache_stamp`) in the same transactio
 worker reads the counter at most every STATION_PAGE_CHECK_SECONDS and drops its pages when
 it moved. So a duty started shows on every server within that second; what no commit of
 those models changes (the year's figures) is at most the cache's lifetime old.
+
+Beside the pages, each worker keeps the whole responses that views/front.py answers a
+repeat cookie-less visit with before Flask is reached; they are dropped with the pages.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from models.cache import STATION_PAGES
 _CHANGED = "station_pages_changed"
 
 Page = tuple[bytes, str]  # the HTML and its ETag
+# What views/front.py replays: status line, headers, body, ETag, the route (for metrics).
+Kept = tuple[str, list[tuple[str, str]], bytes, str | None, str]
+
+# Set in the WSGI environ by a view whose response may be kept for the front: the generation
+# it was made under.
+FRONT_KEEPS = "mashang.front_keeps"
 
 
 def read_generation() -> int:
@@ -90,6 +99,7 @@ class StationPages:
 
     def __init__(self, ttl: float, check_every: float, maxsize: int = 4096) -> None:
         self._pages: TTLCache[Any, tuple[Page, int | None]] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._responses: TTLCache[Any, tuple[Kept, int | None]] = TTLCache(maxsize=maxsize, ttl=ttl)
         self._lock = threading.Lock()
         self._check_every = check_every
         self._checked_at = float("-inf")
@@ -104,8 +114,13 @@ class StationPages:
                 self._checked_at = now
                 if current != self._generation:
                     self._pages.clear()
+                    self._responses.clear()
                     self._generation = current
         return self._generation
+
+    def due(self) -> bool:
+        """Whether the shared generation should be read again before a kept page is shown."""
+        return time.monotonic() - self._checked_at >= self._check_every
 
     def get(self, key) -> Page | None:
         """The page kept under the generation last read (call generation() first)."""
@@ -119,7 +134,39 @@ class StationPages:
             if generation == self._generation:
                 self._pages[key] = (page, generation)
 
+    def response(self, key) -> Kept | None:
+        """A whole response kept for the front (call due() first: when it says so, let the
+        request through to Flask, which reads the generation)."""
+        with self._lock:
+            kept = self._responses.get(key)
+            return kept[0] if kept is not None and kept[1] == self._generation else None
+
+    def put_response(self, key, kept: Kept, generation: int | None) -> None:
+        with self._lock:
+            if generation == self._generation:
+                self._responses[key] = (kept, generation)
+
     def forget(self, *codes: str) -> None:
         with self._lock:
             for key in [key for key in list(self._pages.keys()) if key[0] in codes]:
                 self._pages.pop(key, None)
+            # The front's keys start with the path: /s/<code>… or /r/<code>…
+            for key in [key for key in list(self._responses.keys()) if _code_in(key[0]) in codes]:
+                self._responses.pop(key, None)
+
+
+def _code_in(path: str) -> str | None:
+    parts = path.split("/", 3)
+    return parts[2] if len(parts) > 2 else None
+
+
+def pages_of(app) -> StationPages | None:
+    """The app's kept pages (made on first use), or None when STATION_PAGE_CACHE_SECONDS is 0."""
+    seconds = app.config["STATION_PAGE_CACHE_SECONDS"]
+    if seconds <= 0:
+        return None
+    pages = app.extensions.get("station_pages")
+    if pages is None:
+        check = app.config["STATION_PAGE_CHECK_SECONDS"]
+        pages = app.extensions.setdefault("station_pages", StationPages(ttl=seconds, check_every=check))
+    return pages

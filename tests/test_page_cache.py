@@ -118,3 +118,111 @@ def test_a_page_rendered_under_an_old_generation_is_not_kept(app):
         pages.generation()  # another request saw the counter move
         pages.put(("ABC", "zh_Hans"), (b"old", "etag"), seen)
         assert pages.get(("ABC", "zh_Hans")) is None
+
+
+# --- the front (views/front.py): a repeat cookie-less visit answered before Flask -----------
+
+FRONT = {"STATION_PAGE_CACHE_SECONDS": 60, "STATION_PAGE_CHECK_SECONDS": 1.0}
+
+
+@pytest.fixture
+def through_flask(app):
+    """How many requests reached Flask's own hooks."""
+    seen: list[str] = []
+    app.before_request_funcs.setdefault(None, []).append(lambda: seen.append(request_path()))
+    return seen
+
+
+def request_path() -> str:
+    from flask import request
+
+    return request.path
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """page_cache's clock, moved by hand."""
+    now = [1000.0]
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_a_repeat_visit_is_answered_by_the_front_with_the_same_headers(app, cast, through_flask, clock):
+    st, _rep = cast
+    first = app.test_client().get(f"/s/{st.code}", headers={"X-Request-ID": "a" * 32})
+    again = app.test_client().get(f"/s/{st.code}", headers={"X-Request-ID": "b" * 32})
+    assert through_flask == [f"/s/{st.code}"]
+    assert again.status_code == 200 and again.data == first.data
+    assert again.headers["X-Request-ID"] == "b" * 32
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Cache-Control", "Vary", "ETag", "Content-Type"):
+        assert again.headers[name] == first.headers[name]
+    head = app.test_client().head(f"/s/{st.code}")
+    assert head.data == b"" and head.headers["Content-Length"] == str(len(first.data))
+    assert len(through_flask) == 1
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_the_front_answers_304_to_the_browser_that_has_the_page(app, cast, through_flask, clock):
+    st, _rep = cast
+    etag = app.test_client().get(f"/s/{st.code}").headers["ETag"]
+    again = app.test_client().get(f"/s/{st.code}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag and "Content-Type" not in again.headers
+    assert len(through_flask) == 1
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_a_duty_begun_shows_once_the_check_interval_has_passed(app, cast, through_flask, clock):
+    st, rep = cast
+    before = app.test_client().get(f"/s/{st.code}").get_data(as_text=True)
+    open_duty(st, rep)
+    _db.session.commit()
+    assert app.test_client().get(f"/s/{st.code}").get_data(as_text=True) == before  # within the promise
+    clock[0] += 1.0
+    after = app.test_client().get(f"/s/{st.code}").get_data(as_text=True)
+    assert "● 李秀英" in after and after != before
+    assert app.test_client().get(f"/s/{st.code}").get_data(as_text=True) == after  # kept again
+    assert len(through_flask) == 2
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_each_language_is_kept_apart(app, cast, clock):
+    from flask_babel import refresh
+
+    st, _rep = cast
+    zh = app.test_client().get(f"/s/{st.code}").get_data(as_text=True)
+    refresh()  # the tests' requests share one app context, where Flask-Babel keeps the language
+    en_client = app.test_client()
+    en_client.set_cookie("lang", "en")
+    en = en_client.get(f"/s/{st.code}").get_data(as_text=True)
+    by_header = app.test_client().get(f"/s/{st.code}", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert en != zh and by_header.get_data(as_text=True) == en
+    assert 'lang="en"' in en and 'lang="zh' in zh
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_a_visitor_with_a_session_or_a_query_goes_through_flask(app, cast, through_flask, clock):
+    st, _rep = cast
+    app.test_client().get(f"/s/{st.code}")
+    with_session = app.test_client()
+    with_session.set_cookie("session", "anything")
+    with_session.get(f"/s/{st.code}")
+    app.test_client().get(f"/s/{st.code}?from=poster")
+    app.test_client().get("/s/NOSUCHCODE")
+    app.test_client().get("/s/NOSUCHCODE")  # an unknown code is never kept
+    assert len(through_flask) == 5
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_the_printed_codes_images_are_kept_and_dropped_with_the_station(app, cast, through_flask, clock):
+    from views.public import forget_station_pages
+
+    st, _rep = cast
+    first = app.test_client().get(f"/s/{st.code}/qr.png")
+    assert app.test_client().get(f"/s/{st.code}/qr.png").data == first.data
+    assert len(through_flask) == 1
+    with app.test_request_context():
+        forget_station_pages(st.code)
+    app.test_client().get(f"/s/{st.code}/qr.png")
+    assert len(through_flask) == 2

@@ -38,7 +38,7 @@ from services import bookings as booking_service
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import drafts as drafts_service
-from services import erasure, held_photos, public_answers, refusals, rep_pages, suggestion_flow, tracking
+from services import erasure, held_photos, page_cache, public_answers, refusals, rep_pages, suggestion_flow, tracking
 from services import officials as officials_service
 from services import station_lifecycle as lifecycle
 from services import stations as station_service
@@ -151,14 +151,13 @@ def _canonical(code: str, normalize, endpoint: str, **extra):
 
 
 def _page_cache() -> StationPages | None:
-    seconds = current_app.config["STATION_PAGE_CACHE_SECONDS"]
-    if seconds <= 0:
-        return None
-    pages = current_app.extensions.get("station_pages")
-    if pages is None:
-        check = current_app.config["STATION_PAGE_CHECK_SECONDS"]
-        pages = current_app.extensions.setdefault("station_pages", StationPages(ttl=seconds, check_every=check))
-    return pages
+    return page_cache.pages_of(current_app)
+
+
+def _front_may_keep(generation: int | None) -> None:
+    """This response is the same for every cookie-less visitor: views/front.py may keep it
+    and answer the next ones itself, until the shared generation moves from this one."""
+    request.environ[page_cache.FRONT_KEEPS] = generation
 
 
 def forget_station_pages(*codes: str) -> None:
@@ -197,6 +196,8 @@ def _cached_page(key: str, render: Callable[[], str | Response]) -> Response:
         page = (html, hashlib.sha1(html, usedforsecurity=False).hexdigest())
         if cache is not None:
             cache.put(cache_key, page, generation)
+    if cache is not None:
+        _front_may_keep(generation)
     html, etag = page
     response = Response(status=304) if etag in request.if_none_match else Response(html, mimetype="text/html")
     response.set_etag(etag)
@@ -245,11 +246,14 @@ def station_qr(code: str, fmt: str):
     _st, instead = _station_for(code, with_representatives=False, closed_ok=True)
     if instead is not None:
         return instead
-    return qr_image(station_url(code), fmt)
+    return qr_image(station_url(code), fmt, kept=True)
 
 
-def qr_image(url: str, fmt: str, *, cache: str = "public, max-age=86400") -> Response:
-    """The QR image of `url` (services.qr) as a PNG or SVG response, with an ETag."""
+def qr_image(url: str, fmt: str, *, cache: str = "public, max-age=86400", kept: bool = False) -> Response:
+    """The QR image of `url` (services.qr) as a PNG or SVG response, with an ETag; `kept`:
+    the front may answer the next cookie-less requests for it (a printed code's image)."""
+    if kept and (pages := _page_cache()) is not None:
+        _front_may_keep(pages.generation())
     if fmt == "png":
         response = Response(qr_png(url), mimetype="image/png")
     else:
@@ -759,7 +763,7 @@ def rep_qr(code: str, fmt: str):
     # Served whatever the term: a card printed years ago still leads to the page that says
     # where to go instead.
     _rep_or_404(code)
-    return qr_image(rep_url(code), fmt)
+    return qr_image(rep_url(code), fmt, kept=True)
 
 
 CARDS_PER_SHEET = rep_pages.CARDS_PER_SHEET
