@@ -1,10 +1,10 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.api_key import ApiKey
-from models.base import Base, ShownOnStationPage, utcnow
+from models.base import Base, ShownOnStationPage, ShownOnTrackingPage, utcnow
 from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
 from models.booking import Booking
-from models.cache import CacheStamp
+from models.cache import CacheStamp, PageChange
 from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.draft import DraftComment, DraftCommentEvent, DraftItem, DraftLaw, draft_law_station
@@ -40,6 +40,7 @@ __all__ = [
     "ProjectVote",
     "VoteProject",
     "ShownOnStationPage",
+    "ShownOnTrackingPage",
     "Activity",
     "ActivityPhoto",
     "Notice",
@@ -52,6 +53,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "CacheStamp",
+    "PageChange",
     "Booking",
     "CalendarDay",
     "CalendarYear",

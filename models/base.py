@@ -34,6 +34,15 @@ class ShownOnStationPage:
     deletes one tells every app server to drop its cached pages (services/page_cache.py)."""
 
 
+class ShownOnTrackingPage:
+    """A row whose changes show on its concern's tracking page: a commit that adds, changes or
+    deletes one notes that concern in page_change, so that every app server drops its kept
+    copy of that page (services/page_cache.py)."""
+
+    def tracked_concern_id(self) -> int | None:
+        return getattr(self, "concern_id", None)
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -7,14 +7,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.api_key import ApiKey
-from models.base import Base, TimestampMixin, WorkflowEventMixin, enum_column, utcnow
+from models.base import Base, ShownOnTrackingPage, TimestampMixin, WorkflowEventMixin, enum_column, utcnow
 from models.enums import ConcernSource, ConcernStatus, Rating
 from models.station import Station
 from models.unit import Category, Unit
 from models.user import Representative, User
 
 
-class Concern(TimestampMixin, Base):
+class Concern(ShownOnTrackingPage, TimestampMixin, Base):
     """A resident's concern (意见建议 / 诉求), from 群众点单 to 群众评单."""
 
     __tablename__ = "concern"
@@ -95,6 +95,9 @@ class Concern(TimestampMixin, Base):
     # staff acting at once cannot overwrite each other silently (StaleDataError).
     __mapper_args__ = {"version_id_col": version}
 
+    def tracked_concern_id(self) -> int | None:
+        return self.id
+
     __table_args__ = (
         sa.Index("ix_concern_station_created", "station_id", "created_at"),
         sa.Index("ix_concern_status_created", "status", "created_at"),
@@ -154,7 +157,7 @@ class Concern(TimestampMixin, Base):
     )
 
 
-class ConcernEvent(WorkflowEventMixin, Base):
+class ConcernEvent(ShownOnTrackingPage, WorkflowEventMixin, Base):
     """One step of a concern's trail: who did what, from which status to which."""
 
     __tablename__ = "concern_event"
@@ -174,7 +177,7 @@ class ConcernEvent(WorkflowEventMixin, Base):
     api_key: Mapped[ApiKey | None] = relationship()
 
 
-class ConcernRating(Base):
+class ConcernRating(ShownOnTrackingPage, Base):
     """群众评单: the resident's two ratings for one round of handling. One per round."""
 
     __tablename__ = "concern_rating"
@@ -195,7 +198,7 @@ class ConcernRating(Base):
     )
 
 
-class Attachment(Base):
+class Attachment(ShownOnTrackingPage, Base):
     """A photo, stored under a random key outside static/ after being re-encoded."""
 
     __tablename__ = "attachment"

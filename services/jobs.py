@@ -81,6 +81,14 @@ def _close_drafts() -> str:
     return f"closed {closed} drafts for comment"
 
 
+def _page_changes() -> str:
+    from services import page_cache
+
+    pruned = page_cache.prune_journal()
+    db.session.commit()
+    return f"pruned {pruned} page changes"
+
+
 def _privacy_purge() -> str:
     from services import erasure
 
@@ -97,6 +105,7 @@ JOBS: dict[str, Job] = {
         Job("booking-reminders", timedelta(minutes=15), _booking_reminders, "remind of tomorrow's booked visits"),
         Job("auto-close", timedelta(hours=1), _auto_close, "close confirmed concerns nobody rated in time"),
         Job("close-drafts", timedelta(minutes=5), _close_drafts, "record drafts of laws past their closing time"),
+        Job("page-changes", timedelta(hours=1), _page_changes, "forget which kept pages changed over an hour ago"),
         Job("privacy-purge", timedelta(days=1), _privacy_purge, "erase residents' personal data past its time"),
     )
 }

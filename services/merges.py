@@ -14,16 +14,21 @@ from models.enums import ConcernStatus
 MAX_FOLLOWERS = 200  # a bound on what one step reads, not a rule of the loop
 
 
-def merge_root(concern: Concern) -> Concern:
-    """The concern a merged one is handled with; the concern itself when it was not merged."""
-    seen = {concern.id}
+def merge_chain(concern: Concern) -> list[Concern]:
+    """The concern, the one it was merged into, and so on to the one it is handled with."""
+    chain = [concern]
     while concern.status == ConcernStatus.MERGED and concern.merged_into_id is not None:
         target = db.session.get(Concern, concern.merged_into_id)
-        if target is None or target.id in seen:
+        if target is None or target in chain:
             break
-        seen.add(target.id)
+        chain.append(target)
         concern = target
-    return concern
+    return chain
+
+
+def merge_root(concern: Concern) -> Concern:
+    """The concern a merged one is handled with; the concern itself when it was not merged."""
+    return merge_chain(concern)[-1]
 
 
 def followers(concern: Concern) -> list[Concern]:

@@ -2,14 +2,15 @@
 worker on every app server drop them when a commit changes what they show."""
 
 import secrets
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from extensions import db as _db
-from models import CacheStamp, Duty, utcnow
+from models import CacheStamp, Concern, ConcernEvent, Duty, PageChange, utcnow
 from models.cache import STATION_PAGES
-from models.enums import DutyMethod, DutyStatus
+from models.enums import ConcernStatus, DutyMethod, DutyStatus
 from services import page_cache
 from tests import factories
 
@@ -226,3 +227,122 @@ def test_the_printed_codes_images_are_kept_and_dropped_with_the_station(app, cas
         forget_station_pages(st.code)
     app.test_client().get(f"/s/{st.code}/qr.png")
     assert len(through_flask) == 2
+
+
+# --- tracking pages: kept per concern, dropped by the journal (page_change) ----------------
+
+
+def tags_written() -> list[str]:
+    _db.session.commit()
+    return list(_db.session.scalars(sa.select(PageChange.tag).order_by(PageChange.id)))
+
+
+def note(concern, text: str = "已转交住建局") -> None:
+    _db.session.add(ConcernEvent(concern=concern, action="note", note=text, is_public=True))
+
+
+def test_a_commit_on_a_concern_names_it_in_the_journal_and_a_new_one_does_not(app):
+    st = factories.station()
+    concern = factories.concern(station_obj=st)
+    _db.session.commit()
+    assert tags_written() == []  # filed: nobody can have kept its page
+    note(concern)
+    _db.session.commit()
+    assert tags_written() == [page_cache.concern_tag(concern.id)]
+    note(concern)
+    _db.session.flush()
+    _db.session.rollback()
+    assert tags_written() == [page_cache.concern_tag(concern.id)]
+    _db.session.execute(sa.update(Concern).where(Concern.id == concern.id).values(is_public=True))
+    _db.session.commit()
+    assert tags_written()[-1] == page_cache.ALL_CONCERNS
+
+
+def test_the_journal_is_pruned_after_an_hour(app):
+    concern = factories.concern()
+    _db.session.commit()
+    note(concern)
+    _db.session.commit()
+    assert page_cache.prune_journal(now=utcnow()) == 0
+    assert page_cache.prune_journal(now=utcnow() + page_cache.JOURNAL_KEPT + timedelta(minutes=1)) == 1
+
+
+@pytest.fixture
+def closed(app):
+    st = factories.station()
+    concern = factories.concern(station_obj=st, status=ConcernStatus.CLOSED)
+    other = factories.concern(station_obj=st, status=ConcernStatus.CLOSED)
+    _db.session.commit()
+    return concern, other
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_a_tracking_page_is_kept_until_its_own_concern_changes(app, closed, through_flask, clock):
+    concern, other = closed
+    path = f"/t/{concern.tracking_code}"
+    first = app.test_client().get(path)
+    assert first.status_code == 200 and "Set-Cookie" not in first.headers
+    app.test_client().get(path)
+    assert through_flask == [path]
+    note(other, "另一件事")  # another concern changes: this page stays
+    _db.session.commit()
+    clock[0] += 1.0
+    app.test_client().get(path)  # through Flask: the journal is read
+    app.test_client().get(path)
+    assert through_flask == [path, path]
+    note(concern, "住建局已回复：本周内修复路灯")
+    _db.session.commit()
+    assert "本周内修复路灯" not in app.test_client().get(path).get_data(as_text=True)  # within the promise
+    clock[0] += 1.0
+    assert "本周内修复路灯" in app.test_client().get(path).get_data(as_text=True)
+    assert "本周内修复路灯" in app.test_client().get(path).get_data(as_text=True)
+    assert len(through_flask) == 3
+
+
+@pytest.mark.parametrize("app_config", [FRONT])
+def test_a_merged_concerns_page_is_dropped_when_the_one_it_follows_changes(app, closed, through_flask, clock):
+    root, _other = closed
+    follower = factories.concern(station_obj=root.station, status=ConcernStatus.MERGED, merged_into_id=root.id)
+    _db.session.commit()
+    path = f"/t/{follower.tracking_code}"
+    app.test_client().get(path)
+    clock[0] += 1.0
+    app.test_client().get(path)
+    assert len(through_flask) == 2  # the journal was read, and named neither
+    note(root, "合并后的答复：已修复")
+    _db.session.commit()
+    clock[0] += 1.0
+    app.test_client().get(path)  # the journal names the root: the follower's page is made again
+    app.test_client().get(path)
+    assert len(through_flask) == 3
+
+
+@pytest.mark.parametrize("app_config", [{**FRONT, "WTF_CSRF_ENABLED": True}])
+def test_a_tracking_page_with_a_form_on_it_is_never_kept(app, through_flask, clock):
+    concern = factories.concern()  # submitted: it can still be withdrawn
+    _db.session.commit()
+    path = f"/t/{concern.tracking_code}"
+    assert "Set-Cookie" in app.test_client().get(path).headers  # the form's token is in a session
+    app.test_client().get(path)
+    assert through_flask == [path, path]
+
+
+def test_a_page_rendered_while_its_concern_changed_is_not_kept(app):
+    concern = factories.concern()
+    _db.session.commit()
+    with app.test_request_context():
+        pages = page_cache.StationPages(ttl=60, check_every=0)
+        generation = pages.generation()
+        seen = pages.position
+        note(concern)  # committed while the page renders, read before it is kept
+        _db.session.commit()
+        pages.generation()
+        tag = page_cache.concern_tag(concern.id)
+        pages.put_response(
+            ("/t/X", "", "zh_Hans"), ("200 OK", [], b"old", None, ""), (generation, seen, frozenset({tag}))
+        )
+        assert pages.response(("/t/X", "", "zh_Hans")) is None
+        pages.put_response(
+            ("/t/X", "", "zh_Hans"), ("200 OK", [], b"new", None, ""), (generation, pages.position, frozenset({tag}))
+        )
+        assert pages.response(("/t/X", "", "zh_Hans"))[2] == b"new"

@@ -8,8 +8,9 @@ So this WSGI middleware keeps, per path, host and language, the whole response F
 to a cookie-less GET of a page a view marked as the same for everyone (FRONT_KEEPS), and
 replays it — status, every header Flask set (security headers included), the body or a
 304 — with a new request id and the same metrics. It is dropped with the kept pages when
-the shared generation moves; when the generation is due to be read again the request goes
-through Flask, which reads it. A request with any cookie but `lang`, a query string or
+the shared generation moves, or, for a tracking page, when the journal names its concern;
+when they are due to be read again the request goes through Flask, which reads them. A
+response that sets a cookie (a page with a form on it) is never kept. A request with any cookie but `lang`, a query string or
 another method always goes through Flask.
 """
 
@@ -82,8 +83,8 @@ class KeptPages:
             return start_response(status, headers, exc_info)
 
         body = self.wsgi_app(environ, capture)
-        generation = environ.get(FRONT_KEEPS, False)
-        if generation is False or not answered or not answered[0].startswith("200 "):
+        mark = environ.get(FRONT_KEEPS)
+        if mark is None or not answered or not answered[0].startswith("200 "):
             return body
         status, headers = answered
         if any(name.lower() == "set-cookie" for name, _value in headers):
@@ -95,7 +96,7 @@ class KeptPages:
                 body.close()
         etag = next((unquote_etag(value)[0] for name, value in headers if name.lower() == "etag"), None)
         kept_headers = [(name, value) for name, value in headers if name.lower() not in NOT_KEPT]
-        pages.put_response(key, (status, kept_headers, content, etag, environ.get(ROUTE) or ""), generation)
+        pages.put_response(key, (status, kept_headers, content, etag, environ.get(ROUTE) or ""), mark)
         return [content]
 
     @staticmethod

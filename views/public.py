@@ -51,7 +51,7 @@ from services.codes import (
     normalize_tracking_code,
 )
 from services.errors import ConcernRefused, PhotoRefused, TransitionRefused
-from services.merges import merge_root
+from services.merges import merge_chain, merge_root
 from services.page_cache import StationPages
 from services.permissions import Permission as P
 from services.permissions import can
@@ -154,10 +154,11 @@ def _page_cache() -> StationPages | None:
     return page_cache.pages_of(current_app)
 
 
-def _front_may_keep(generation: int | None) -> None:
+def _front_may_keep(generation: int | None, position: int | None = None, tags: frozenset[str] = frozenset()) -> None:
     """This response is the same for every cookie-less visitor: views/front.py may keep it
-    and answer the next ones itself, until the shared generation moves from this one."""
-    request.environ[page_cache.FRONT_KEEPS] = generation
+    and answer the next ones itself, until the shared generation moves from this one or a
+    journal row after `position` (read before the page was) names one of `tags`."""
+    request.environ[page_cache.FRONT_KEEPS] = (generation, position, tags)
 
 
 def forget_station_pages(*codes: str) -> None:
@@ -887,10 +888,17 @@ def lookup():
 def track(code: str):
     if (moved := _canonical(code, normalize_tracking_code, "public.track")) is not None:
         return moved
+    # Where the journal stands before the concern is read: a change after it drops the page.
+    cache = _page_cache()
+    seen = (cache.generation(), cache.position) if cache is not None else None
     concern = concern_service.find_by_tracking_code(code)
     if concern is None:
         return render_template("public/lookup.html", raw=code, error=_not_found()), 404
-    return render_track(concern)
+    response = render_track(concern)
+    if seen is not None:
+        # Kept by the front only when no form on it set a cookie (views/front.py looks).
+        _front_may_keep(*seen, frozenset(page_cache.concern_tag(c.id) for c in merge_chain(concern)))
+    return response
 
 
 def render_track(
