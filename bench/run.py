@@ -201,6 +201,10 @@ class Gunicorn:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 ticks += int(fields[11]) + int(fields[12])
+                if pid == self.proc.pid:
+                    # Workers already replaced (max_requests) and reaped by the master: their CPU
+                    # is in the master's cutime and cstime, or it would vanish from the sum.
+                    ticks += int(fields[13]) + int(fields[14])
             except (OSError, IndexError, ValueError):
                 pass
         return ticks / os.sysconf("SC_CLK_TCK")
