@@ -36,7 +36,9 @@ class ReportMeeting(TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None]
     cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     status: Mapped[MeetingStatus] = mapped_column(
-        enum_column(MeetingStatus, "status"), default=MeetingStatus.SCHEDULED, server_default=MeetingStatus.SCHEDULED.value
+        enum_column(MeetingStatus, "status"),
+        default=MeetingStatus.SCHEDULED,
+        server_default=MeetingStatus.SCHEDULED.value,
     )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
@@ -62,7 +64,7 @@ class ReportMeeting(TimestampMixin, Base):
 
     @property
     def is_cancelled(self) -> bool:
-        return self.cancelled_at is not None
+        return self.status == MeetingStatus.CANCELLED
 
 
 class ReportMeetingEvent(WorkflowEventMixin, Base):
