@@ -691,14 +691,7 @@ WORDS: dict[Key, Wording] = {
     (V, "region_elsewhere", None): Wording(_l("Please choose this region or a region below it."), "region"),
     (V, "no_projects", None): Wording(_l("Add at least one candidate project before announcing the vote.")),
     (V, "voting_over", None): Wording(_l("The voting period is over: change the dates first.")),
-    (V, "not_published", None): Wording(_l("The vote has not been announced yet.")),
-    (V, "already_closed", None): Wording(_l("It is already closed.")),
-    (V, "not_closed", None): Wording(_l("Close the voting first.")),
-    (V, "results_published", None): Wording(_l("The results are already published.")),
-    (V, "results_not_published", None): Wording(_l("Publish the results first.")),
-    (V, "evaluation_opened", None): Wording(_l("The evaluation is already open.")),
-    (V, "evaluation_not_opened", None): Wording(_l("The evaluation has not been opened.")),
-    (V, "nothing_chosen", None): Wording(_l("No project was chosen: there is nothing to evaluate.")),
+    # Steps out of their stage are the engine's (TransitionRefused, context VOTE above).
     (V, "reason_missing", None): Wording(_l("Please give the reason."), "reason"),
     (V, "reason_too_long", None): Wording(_KEEP_IT_TO, "reason"),
     # ... representatives
