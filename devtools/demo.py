@@ -1409,6 +1409,22 @@ def _shift_vote(vote: ProjectVote, days: int) -> None:
         setattr(vote, name, getattr(vote, name) - back)
 
 
+def _date_events(vote: ProjectVote) -> None:
+    """Each stage step's event at the stamp it left (moved back with them): the timeline
+    tells the same history as the page."""
+    stamps = {
+        "create": vote.published_at,
+        "publish": vote.published_at,
+        "close": vote.closed_at,
+        "results": vote.results_published_at,
+        "evaluation_open": vote.evaluation_opened_at,
+        "evaluation_close": vote.evaluation_closed_at,
+    }
+    vote.created_at = vote.published_at or vote.created_at
+    for event in vote.events:
+        event.created_at = stamps.get(event.action) or event.created_at
+
+
 def _seed_votes(regions: dict[str, Region]) -> None:
     from services import votes as vote_service
 
@@ -1461,6 +1477,7 @@ def _seed_votes(regions: dict[str, Region]) -> None:
             _shift_vote(vote, (today - voted_on).days)
             rated = utc_at(date(year, 12, 20), time(10))
             vote.evaluation_opened_at, vote.evaluation_closed_at = rated - timedelta(days=10), rated
+            _date_events(vote)
             for project in vote.projects:
                 for k, report in enumerate(reversed(project.reports), start=1):
                     report.created_at = utc_at(voted_on + timedelta(days=90 * k), time(10))

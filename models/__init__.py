@@ -11,7 +11,7 @@ from models.draft import DraftComment, DraftCommentEvent, DraftItem, DraftLaw, d
 from models.duty import CheckInAttempt, Duty, DutySlot
 from models.imports import ImportUpload
 from models.kiosk import KioskDevice, KioskPairing
-from models.meeting import MeetingRating, ReportMeeting
+from models.meeting import MeetingRating, ReportMeeting, ReportMeetingEvent
 from models.mobile import MobileCode, ResidentMobile
 from models.official import OfficeHour, Official, OfficialSession
 from models.outbox import AuditLog, Outbox
@@ -28,6 +28,7 @@ from models.votes import (
     ProgressReport,
     ProjectComment,
     ProjectVote,
+    ProjectVoteEvent,
     VoteProject,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "ProgressReport",
     "ProjectComment",
     "ProjectVote",
+    "ProjectVoteEvent",
     "VoteProject",
     "ShownOnStationPage",
     "ShownOnTrackingPage",
@@ -81,6 +83,7 @@ __all__ = [
     "Outbox",
     "Region",
     "ReportMeeting",
+    "ReportMeetingEvent",
     "Representative",
     "ResidentMobile",
     "Station",

@@ -282,6 +282,47 @@ class VoteStage(LabelledEnum):
     EVALUATED = "evaluated"
 
 
+class VoteStatus(LabelledEnum):
+    """A 票决's stored status: the stages staff move it through (services.votes.VOTE_FLOW).
+    Between announcing and closing, where it stands (comments, voting) follows from the
+    dates: VoteStage."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    RESULTS = "results"
+    EVALUATION = "evaluation"
+    EVALUATED = "evaluated"
+
+
+class VoteAction(StrEnum):
+    """The steps of a 票决 (services.votes.VOTE_FLOW's table); the values are the back
+    office's URLs (/manage/votes/<id>/<step>)."""
+
+    CREATE = "create"
+    PUBLISH = "publish"
+    CLOSE = "close"
+    RESULTS = "results"
+    EVALUATION_OPEN = "evaluation_open"
+    EVALUATION_CLOSE = "evaluation_close"
+
+
+class MeetingStatus(LabelledEnum):
+    """A 述职 meeting's stored status (services.meetings.MEETING_FLOW). Whether residents
+    may rate it now follows from its window: services.meetings.phase."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class MeetingAction(StrEnum):
+    """The steps of a 述职 meeting (services.meetings.MEETING_FLOW's table)."""
+
+    SCHEDULE = "schedule"
+    MOVE = "move"
+    CANCEL = "cancel"
+
+
 class DraftStatus(LabelledEnum):
     """A draft law or regulation put out for comment (立法意见征集): prepared, open for
     comment (published), closed. A published draft whose closing time has passed reads as
@@ -461,6 +502,19 @@ LABELS: dict[type, dict] = {
         VoteStage.RESULTS: _l("Results published"),
         VoteStage.EVALUATION: _l("Satisfaction evaluation open"),
         VoteStage.EVALUATED: _l("Evaluated"),
+    },
+    # The stored statuses read as the stages they are (VoteStage's words).
+    VoteStatus: {
+        VoteStatus.DRAFT: _l("Draft, not public"),
+        VoteStatus.PUBLISHED: _l("Announced"),
+        VoteStatus.CLOSED: _l("Voting closed, results not published yet"),
+        VoteStatus.RESULTS: _l("Results published"),
+        VoteStatus.EVALUATION: _l("Satisfaction evaluation open"),
+        VoteStatus.EVALUATED: _l("Evaluated"),
+    },
+    MeetingStatus: {
+        MeetingStatus.SCHEDULED: _l("Arranged"),
+        MeetingStatus.CANCELLED: _l("Cancelled"),
     },
     DraftStatus: {
         DraftStatus.DRAFT: _l("Being prepared"),

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column, utcnow
-from models.enums import Rating
+from models.base import Base, TimestampMixin, WorkflowEventMixin, enum_column, utcnow
+from models.enums import MeetingStatus, Rating
 
 if TYPE_CHECKING:
     from models.station import Station
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 class ReportMeeting(TimestampMixin, Base):
     """A representative's annual report (`year`) presented at a station. Residents rate it
     at /m/<code> from `starts_at` until `ends_at` (naive UTC): the rating window. Moved or
-    cancelled only before it starts (services.meetings); a cancelled one keeps its row."""
+    cancelled only before it starts (services.meetings.MEETING_FLOW, with a version and an
+    event per step); a cancelled one keeps its row."""
 
     __tablename__ = "report_meeting"
 
@@ -34,22 +35,51 @@ class ReportMeeting(TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None]
     cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[MeetingStatus] = mapped_column(
+        enum_column(MeetingStatus, "status"),
+        default=MeetingStatus.SCHEDULED,
+        server_default=MeetingStatus.SCHEDULED.value,
+    )
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     representative: Mapped[Representative] = relationship()
     station: Mapped[Station] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    events: Mapped[list[ReportMeetingEvent]] = relationship(
+        back_populates="meeting", order_by="ReportMeetingEvent.id", cascade="all, delete-orphan"
+    )
+
+    # A move or cancel from a page that showed an older version is refused.
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         sa.Index("ix_report_meeting_rep_year", "representative_id", "year"),
         sa.Index("ix_report_meeting_starts_at", "starts_at"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+        sa.CheckConstraint("status <> 'cancelled' OR cancelled_at IS NOT NULL", name="cancelled_has_time"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
     )
 
     @property
     def is_cancelled(self) -> bool:
-        return self.cancelled_at is not None
+        return self.status == MeetingStatus.CANCELLED
+
+
+class ReportMeetingEvent(WorkflowEventMixin, Base):
+    """One step of a 述职 meeting: scheduled, moved (the note says from when to when), cancelled."""
+
+    __tablename__ = "report_meeting_event"
+    status_enum = MeetingStatus
+
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("report_meeting.id", ondelete="CASCADE"), index=True)
+    if TYPE_CHECKING:
+        from_status: Mapped[MeetingStatus | None]
+        to_status: Mapped[MeetingStatus | None]
+        actor: Mapped[User | None]
+
+    meeting: Mapped[ReportMeeting] = relationship(back_populates="events")
 
 
 class MeetingRating(Base):

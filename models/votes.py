@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, ShownOnStationPage, TimestampMixin, enum_column, utcnow
+from models.base import Base, ShownOnStationPage, TimestampMixin, WorkflowEventMixin, enum_column, utcnow
 from models.board import StoredPhoto
-from models.enums import BallotRound, RepLevel
+from models.enums import BallotRound, RepLevel, VoteStatus
 
 if TYPE_CHECKING:
     from models.region import Region
@@ -42,8 +42,10 @@ class ProjectVote(ShownOnStationPage, TimestampMixin, Base):
     candidate's "for" votes must pass: more than `threshold_percent` per cent of the
     representatives eligible when voting closed (`eligible_count`, fixed then).
 
-    Its stage follows from its times: a draft until published; comments and voting in their
-    periods; closed (no ballot any more); results published; an evaluation opened and closed."""
+    Its status is the stage staff moved it to (services.votes.VOTE_FLOW, with a version and
+    an event per step; each step also stamps its time below): a draft until published;
+    then comments and voting follow from the periods; closed (no ballot any more); results
+    published; an evaluation opened and closed."""
 
     __tablename__ = "project_vote"
 
@@ -67,11 +69,22 @@ class ProjectVote(ShownOnStationPage, TimestampMixin, Base):
     # How many representatives were eligible when the evaluation closed.
     evaluation_eligible_count: Mapped[int | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[VoteStatus] = mapped_column(
+        enum_column(VoteStatus, "status"), default=VoteStatus.DRAFT, server_default=VoteStatus.DRAFT.value
+    )
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     region: Mapped[Region] = relationship()
     projects: Mapped[list[VoteProject]] = relationship(
         back_populates="vote", order_by="VoteProject.position, VoteProject.id", cascade="all, delete-orphan"
     )
+    events: Mapped[list[ProjectVoteEvent]] = relationship(
+        back_populates="vote", order_by="ProjectVoteEvent.id", cascade="all, delete-orphan"
+    )
+
+    # A stage step on a page that showed an older version (a colleague acted, a second tap)
+    # is refused, as for concerns and suggestions.
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         sa.UniqueConstraint("region_id", "year", name="uq_project_vote_region_year"),
@@ -92,7 +105,33 @@ class ProjectVote(ShownOnStationPage, TimestampMixin, Base):
             " OR (evaluation_opened_at IS NOT NULL AND evaluation_eligible_count IS NOT NULL)",
             name="evaluation_closed_after_opened",
         ),
+        # Each stage has the stamp of the step that reached it (the stamps never go back).
+        sa.CheckConstraint(
+            "(status = 'draft' OR published_at IS NOT NULL)"
+            " AND (status IN ('draft', 'published') OR closed_at IS NOT NULL)"
+            " AND (status IN ('draft', 'published', 'closed') OR results_published_at IS NOT NULL)"
+            " AND (status IN ('draft', 'published', 'closed', 'results') OR evaluation_opened_at IS NOT NULL)"
+            " AND (status <> 'evaluated' OR evaluation_closed_at IS NOT NULL)",
+            name="status_has_stamp",
+        ),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
     )
+
+
+class ProjectVoteEvent(WorkflowEventMixin, Base):
+    """One stage step of a 票决 (announced, closed, results, evaluation): who, when, from
+    which status to which. Never a ballot: casting writes nothing here (models docstring)."""
+
+    __tablename__ = "project_vote_event"
+    status_enum = VoteStatus
+
+    vote_id: Mapped[int] = mapped_column(sa.ForeignKey("project_vote.id", ondelete="CASCADE"), index=True)
+    if TYPE_CHECKING:
+        from_status: Mapped[VoteStatus | None]
+        to_status: Mapped[VoteStatus | None]
+        actor: Mapped[User | None]
+
+    vote: Mapped[ProjectVote] = relationship(back_populates="events")
 
 
 class VoteProject(ShownOnStationPage, Base):

@@ -2,8 +2,12 @@
 
 A representative's annual report (services.reports) is presented at a station on a date.
 The station's manager or congress staff above it schedule the meeting (`schedule`), and
-may move or cancel it until it starts (`move`, `cancel`); each change is in the audit log
-and the representative is told through the outbox.
+may move or cancel it until it starts (`move`, `cancel`): MEETING_FLOW, a table on
+services.workflow, with a status, a version and one ReportMeetingEvent per step; each
+change is also in the audit log and the representative is told through the outbox.
+
+    (schedule) ──▶ scheduled ──cancel (before it starts)──▶ cancelled
+                   scheduled ──move (before it starts)──▶ scheduled
 
 Residents present open /m/<code> (the code shown on the screen at the meeting) and rate the
 report: satisfied / basically satisfied / dissatisfied, with an optional comment. No account:
@@ -26,12 +30,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
-from models import MeetingRating, Region, ReportMeeting, Representative, Station, User, utcnow
-from models.enums import Rating
+from models import MeetingRating, Region, ReportMeeting, ReportMeetingEvent, Representative, Station, User, utcnow
+from models.enums import MeetingAction, MeetingStatus, Rating
 from services import audit, notifications
 from services.clock import to_local, utc_at
 from services.codes import new_meeting_code
@@ -39,9 +44,86 @@ from services.concerns import clean_text
 from services.errors import MeetingRefused
 from services.figures import FIRST_YEAR, SATISFIED, Period
 from services.limits import MEETING_COMMENT_MAX, MEETING_HOURS_MAX
-from services.permissions import overseen_stations_clause
+from services.permissions import Permission, can, overseen_stations_clause, roles_for
+from services.workflow import ActionSpec, Workflow
 
 COOKIE_SALT = "report-meeting"
+S, A = MeetingStatus, MeetingAction
+
+
+# --- the steps: a table on the workflow engine ----------------------------------------------
+
+
+def _not_begun(meeting: ReportMeeting) -> bool:
+    """Moved or cancelled only before it starts: residents may be rating it already."""
+    return meeting.starts_at > utcnow()
+
+
+def _spec(action: MeetingAction, sources, target: MeetingStatus | None, **row) -> ActionSpec:
+    permission = Permission.MEETING_MANAGE
+    return ActionSpec(action, frozenset(sources), target, roles_for(permission), permission=permission, **row)
+
+
+MEETING_STEPS = (
+    # schedule() makes the meeting: the engine never takes this step.
+    _spec(A.SCHEDULE, (), S.SCHEDULED, title=_l("Meeting scheduled"), notice="scheduled"),
+    _spec(
+        A.MOVE,
+        {S.SCHEDULED},
+        None,
+        when=_not_begun,
+        title=_l("Meeting moved"),
+        button=_l("Move the meeting"),
+        done=_l("The meeting is moved."),
+        needs="when",
+        notice="moved",
+    ),
+    _spec(
+        A.CANCEL,
+        {S.SCHEDULED},
+        S.CANCELLED,
+        when=_not_begun,
+        title=_l("Cancelled"),
+        button=_l("Cancel the meeting"),
+        done=_l("The meeting is cancelled."),
+        danger=True,
+        notice="cancelled",
+    ),
+)
+
+
+def _tell_representative(meeting: ReportMeeting, event: ReportMeetingEvent, spec: ActionSpec) -> list:
+    actor = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+    return notifications.queue_meeting_news(meeting, actor, spec.notice)
+
+
+MEETING_FLOW: Workflow = Workflow(
+    "report_meeting", A, MEETING_STEPS, event=ReportMeetingEvent, notify=_tell_representative
+)
+# A meeting that has begun is held: nothing more to do but rate it (the window).
+FINAL = frozenset({S.CANCELLED})
+
+
+def is_final(meeting: ReportMeeting) -> bool:
+    return meeting.status in FINAL or not _not_begun(meeting)
+
+
+def action_title(action: str, for_resident: bool = False) -> str:
+    spec = MEETING_FLOW.spec(action)
+    return spec.timeline_title(for_resident=for_resident) if spec is not None else str(action)
+
+
+def by_resident(_action: str) -> bool:
+    return False
+
+
+def steps_for(meeting: ReportMeeting, user) -> list[ActionSpec]:
+    """The steps `user` may take on the meeting now (the back office's buttons)."""
+    return [
+        spec
+        for spec in MEETING_FLOW
+        if spec.button is not None and spec.applies(meeting) and can(user, spec.permission, meeting)
+    ]
 
 
 # --- scheduling (the station's overseers) -------------------------------------------------
@@ -104,11 +186,14 @@ def schedule(
         starts_at=start,
         ends_at=end,
         created_by_id=actor.id,
+        status=S.SCHEDULED,
         created_at=now,
         updated_at=now,
     )
     db.session.add(meeting)
     db.session.flush()
+    spec = MEETING_FLOW[A.SCHEDULE]
+    event = MEETING_FLOW.record(meeting, spec, actor=actor, before=None, note="", public=True, now=now)
     audit.log(
         actor,
         "meeting.scheduled",
@@ -119,48 +204,85 @@ def schedule(
         starts_at=start.isoformat(),
         ends_at=end.isoformat(),
     )
-    notifications.queue_meeting_news(meeting, actor, "scheduled")
+    event.notified = _tell_representative(meeting, event, spec)
     return meeting
 
 
-def _check_changeable(meeting: ReportMeeting, now: datetime) -> None:
-    if meeting.is_cancelled:
-        raise MeetingRefused("cancelled")
+def _started(meeting: ReportMeeting, now: datetime) -> None:
+    """The table's `when` reads the clock; a step told another `now` checks against it too."""
     if meeting.starts_at <= now:
         raise MeetingRefused("started")
 
 
-def move(actor: User, meeting: ReportMeeting, when: When, now: datetime | None = None) -> ReportMeeting:
-    """Another day or window, before it starts. Refuses: cancelled, started, and the new
-    window's codes (ends_before_start, too_long, in_past)."""
+def move(
+    actor: User, meeting: ReportMeeting, when: When, now: datetime | None = None, *, expected_version: int | None = None
+) -> ReportMeeting:
+    """Another day or window, before it starts (MEETING_FLOW). Refuses: the table's codes
+    (changed, not_allowed_now: cancelled or begun, role_not_allowed), started, and the new
+    window's codes (ends_before_start, too_long, in_past, bad_year). The same window again
+    changes nothing and records nothing."""
     now = now or utcnow()
-    _check_changeable(meeting, now)
-    start, end = _check_when(when, now)
-    if not when.day.year >= meeting.year:
-        raise MeetingRefused("bad_year", first=FIRST_YEAR, latest=when.day.year)
-    if (start, end) == (meeting.starts_at, meeting.ends_at):
+    window: list[datetime] = []
+
+    def guard(_spec: ActionSpec, at: datetime) -> None:
+        _started(meeting, at)
+        start, end = _check_when(when, at)
+        if not when.day.year >= meeting.year:
+            raise MeetingRefused("bad_year", first=FIRST_YEAR, latest=when.day.year)
+        window.extend((start, end))
+
+    if when.utc() == (meeting.starts_at, meeting.ends_at):  # a second tap, or nothing changed
+        MEETING_FLOW.check(meeting, A.MOVE, role=actor.role, note="", expected_version=expected_version)
+        _started(meeting, now)
         return meeting
     before = {"starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat()}
-    meeting.starts_at, meeting.ends_at, meeting.updated_at = start, end, now
+
+    def effect(_spec: ActionSpec, _before, _at: datetime) -> None:
+        meeting.starts_at, meeting.ends_at = window
+
+    MEETING_FLOW.step(
+        meeting,
+        A.MOVE,
+        role=actor.role,
+        actor=actor,
+        expected_version=expected_version,
+        now=now,
+        guard=guard,
+        effect=effect,
+    )
+    start, end = window
     audit.log_change(
         actor, "meeting.moved", meeting, before, {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
     )
-    notifications.queue_meeting_news(meeting, actor, "moved")
-    db.session.flush()
     return meeting
 
 
-def cancel(actor: User, meeting: ReportMeeting, now: datetime | None = None) -> ReportMeeting:
-    """Called off before it starts; the row stays (its code then says so). Refuses:
-    cancelled, started."""
-    now = now or utcnow()
-    _check_changeable(meeting, now)
-    meeting.cancelled_at, meeting.cancelled_by_id, meeting.updated_at = now, actor.id, now
+def cancel(
+    actor: User, meeting: ReportMeeting, now: datetime | None = None, *, expected_version: int | None = None
+) -> ReportMeeting:
+    """Called off before it starts (MEETING_FLOW); the row stays (its code then says so).
+    Refuses: the table's codes (changed, not_allowed_now: cancelled or begun,
+    role_not_allowed) and started."""
+
+    def guard(_spec: ActionSpec, at: datetime) -> None:
+        _started(meeting, at)
+
+    def effect(_spec: ActionSpec, _before, at: datetime) -> None:
+        meeting.cancelled_at, meeting.cancelled_by_id = at, actor.id
+
+    MEETING_FLOW.step(
+        meeting,
+        A.CANCEL,
+        role=actor.role,
+        actor=actor,
+        expected_version=expected_version,
+        now=now,
+        guard=guard,
+        effect=effect,
+    )
     audit.log(
         actor, "meeting.cancelled", meeting, station=meeting.station.code, starts_at=meeting.starts_at.isoformat()
     )
-    notifications.queue_meeting_news(meeting, actor, "cancelled")
-    db.session.flush()
     return meeting
 
 
@@ -177,7 +299,10 @@ def station_meetings(station: Station) -> list[ReportMeeting]:
     return list(
         db.session.scalars(
             sa.select(ReportMeeting)
-            .options(joinedload(ReportMeeting.representative).joinedload(Representative.user))
+            .options(
+                joinedload(ReportMeeting.representative).joinedload(Representative.user),
+                selectinload(ReportMeeting.events),
+            )
             .where(ReportMeeting.station_id == station.id)
             .order_by(ReportMeeting.starts_at.desc(), ReportMeeting.id.desc())
         )
@@ -207,7 +332,7 @@ def upcoming_for(rep: Representative, now: datetime | None = None) -> list[Repor
 def phase(meeting: ReportMeeting, now: datetime | None = None) -> str:
     """cancelled, not_open (before the window), open, closed (after it)."""
     now = now or utcnow()
-    if meeting.is_cancelled:
+    if meeting.status == S.CANCELLED:
         return "cancelled"
     if now < meeting.starts_at:
         return "not_open"

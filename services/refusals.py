@@ -97,6 +97,9 @@ AP = ApiRefused
 Key = tuple[type[DomainError], str, str | None]
 # The context in which the engine's codes (changed, not_allowed_now…) speak of a suggestion.
 SUGGESTION = "suggestion"
+# ... of a 票决's stage steps, and of a 述职 meeting's.
+VOTE = "project_vote"
+MEETING = "report_meeting"
 
 WORDS: dict[Key, Wording] = {
     # The closed loop, in the back office
@@ -582,6 +585,16 @@ WORDS: dict[Key, Wording] = {
     (BD, "cancelled", None): Wording(_l("This reception day has been cancelled.")),
     (BD, "bad_capacity", None): Wording(_l("Please give a number of places from 0 to %(maximum)d."), "capacity"),
     # 述职 meetings: scheduling them, and the residents' rating
+    # ... the engine's codes, as a meeting's steps read them (services.meetings.MEETING_FLOW)
+    (T, "changed", MEETING): Wording(
+        _l(
+            "This meeting changed after you opened the page (a colleague acted, or the button was pressed twice). "
+            "Here is where it stands now."
+        )
+    ),
+    (T, "not_allowed_now", MEETING): Wording(
+        _l("This meeting has begun or was cancelled: it can no longer be moved or cancelled.")
+    ),
     (MT, "station_inactive", None): Wording(_l("This station is closed: no meeting can be held there.")),
     (MT, "not_station_representative", None): Wording(
         _l("Please choose among this station's representatives."), "representative"
@@ -648,6 +661,14 @@ WORDS: dict[Key, Wording] = {
         _l("This reply was already sent back once: please rate it now."), "rating"
     ),
     # 民生实事项目票决: staff
+    # ... the engine's codes, as a 票决's stage steps read them (services.votes.VOTE_FLOW)
+    (T, "changed", VOTE): Wording(
+        _l(
+            "This vote changed after you opened the page (a colleague acted, or the button was pressed twice). "
+            "Here is where it stands now."
+        )
+    ),
+    (T, "not_allowed_now", VOTE): Wording(_l("This step is not possible at the vote's current stage.")),
     (V, "title_missing", None): Wording(_l("Please give a title."), "title"),
     (V, "title_too_long", None): Wording(_KEEP_IT_TO, "title"),
     (V, "text_too_long", None): Wording(_KEEP_IT_TO, "text"),
@@ -670,14 +691,7 @@ WORDS: dict[Key, Wording] = {
     (V, "region_elsewhere", None): Wording(_l("Please choose this region or a region below it."), "region"),
     (V, "no_projects", None): Wording(_l("Add at least one candidate project before announcing the vote.")),
     (V, "voting_over", None): Wording(_l("The voting period is over: change the dates first.")),
-    (V, "not_published", None): Wording(_l("The vote has not been announced yet.")),
-    (V, "already_closed", None): Wording(_l("It is already closed.")),
-    (V, "not_closed", None): Wording(_l("Close the voting first.")),
-    (V, "results_published", None): Wording(_l("The results are already published.")),
-    (V, "results_not_published", None): Wording(_l("Publish the results first.")),
-    (V, "evaluation_opened", None): Wording(_l("The evaluation is already open.")),
-    (V, "evaluation_not_opened", None): Wording(_l("The evaluation has not been opened.")),
-    (V, "nothing_chosen", None): Wording(_l("No project was chosen: there is nothing to evaluate.")),
+    # Steps out of their stage are the engine's (TransitionRefused, context VOTE above).
     (V, "reason_missing", None): Wording(_l("Please give the reason."), "reason"),
     (V, "reason_too_long", None): Wording(_KEEP_IT_TO, "reason"),
     # ... representatives

@@ -4,9 +4,18 @@ representatives of the region's congress level vote by secret ballot; the result
 published with its counts; the chosen projects' lead units report their progress; at year
 end the representatives rate each chosen project, by secret ballot too.
 
-Everything here flushes, never commits, and refuses with a VoteRefused code. Every staff
-change leaves an audit entry ("vote.<what>") in the same transaction. Who may do what is
-services.permissions' ("vote.manage", "vote.cast", "vote.progress").
+Everything here flushes, never commits, and refuses with a VoteRefused code (or, for a
+stage step, the engine's TransitionRefused). Every staff change leaves an audit entry
+("vote.<what>") in the same transaction. Who may do what is services.permissions'
+("vote.manage", "vote.cast", "vote.progress").
+
+The stages staff move a 票决 through are VOTE_FLOW, a table on services.workflow, with the
+status, version and events (ProjectVoteEvent) of the other workflows:
+
+    draft ──publish──▶ published ──close──▶ closed ──results──▶ results
+      (comments and voting follow        (from the first      │
+       from the dates: stage())           day of voting)      └─evaluation_open (something chosen)─▶ evaluation
+                                                                                    ──evaluation_close──▶ evaluated
 
 A ballot is secret by construction (models.votes): casting writes one BallotCast row (that
 this representative took part in this round; its primary key makes it once) and adds one
@@ -22,6 +31,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -33,6 +43,7 @@ from models import (
     ProgressReport,
     ProjectComment,
     ProjectVote,
+    ProjectVoteEvent,
     Region,
     Representative,
     Station,
@@ -41,7 +52,7 @@ from models import (
     VoteProject,
     utcnow,
 )
-from models.enums import BallotRound, Rating, RegionLevel, RepLevel, VoteChoice, VoteStage
+from models.enums import BallotRound, Rating, RegionLevel, RepLevel, VoteAction, VoteChoice, VoteStage, VoteStatus
 from services import audit, notifications
 from services.board import BoardPhoto, stored_photos
 from services.clock import local_today
@@ -56,10 +67,13 @@ from services.limits import (
     PROJECT_TITLE_MAX,
     VOTE_TITLE_MAX,
 )
-from services.permissions import covers, eligible_clause, eligible_voter
+from services.permissions import Permission, can, covers, eligible_clause, eligible_voter, roles_for
 from services.privacy import mask_mobile, mask_name
 from services.resident_mobile import is_mainland_mobile, normalize_mobile
 from services.storage import Storage
+from services.workflow import ActionSpec, Workflow
+
+S, A = VoteStatus, VoteAction
 
 # The congress that votes in a region: the region's own.
 LEVEL_OF_REGION = {
@@ -89,18 +103,20 @@ def _values(data) -> dict:
 # --- where a 票决 stands ------------------------------------------------------------------------
 
 
+# The stages past announcing are the stored status; an announced one's follows from its dates.
+_STAGE_OF_STATUS = {
+    S.DRAFT: VoteStage.DRAFT,
+    S.CLOSED: VoteStage.CLOSED,
+    S.RESULTS: VoteStage.RESULTS,
+    S.EVALUATION: VoteStage.EVALUATION,
+    S.EVALUATED: VoteStage.EVALUATED,
+}
+
+
 def stage(vote: ProjectVote, today: date | None = None) -> VoteStage:
+    if vote.status in _STAGE_OF_STATUS:
+        return _STAGE_OF_STATUS[vote.status]
     today = today or local_today()
-    if vote.evaluation_closed_at is not None:
-        return VoteStage.EVALUATED
-    if vote.evaluation_opened_at is not None:
-        return VoteStage.EVALUATION
-    if vote.results_published_at is not None:
-        return VoteStage.RESULTS
-    if vote.closed_at is not None:
-        return VoteStage.CLOSED
-    if vote.published_at is None:
-        return VoteStage.DRAFT
     if today < vote.comments_open_on:
         return VoteStage.ANNOUNCED
     if today <= vote.comments_close_on:
@@ -169,9 +185,19 @@ def create_vote(actor: User, region: Region, data: VoteInput) -> ProjectVote:
     )
     if taken is not None:
         raise VoteRefused("year_taken", year=data.year)
-    vote = ProjectVote(region=region, level=LEVEL_OF_REGION[region.level], created_by_id=actor.id, **_values(data))
+    now = utcnow()
+    vote = ProjectVote(
+        region=region,
+        level=LEVEL_OF_REGION[region.level],
+        created_by_id=actor.id,
+        status=S.DRAFT,
+        created_at=now,
+        updated_at=now,
+        **_values(data),
+    )
     db.session.add(vote)
     db.session.flush()
+    VOTE_FLOW.record(vote, VOTE_FLOW[A.CREATE], actor=actor, before=None, note="", public=True, now=now)
     audit.log(actor, "vote.create", vote, region=region.code, **_vote_fields(vote))
     return vote
 
@@ -180,9 +206,11 @@ def edit_vote(actor: User, vote: ProjectVote, data: VoteInput) -> None:
     """Its title, periods and threshold: until voting opens (the periods are announced;
     the threshold must be known before anyone votes)."""
     data = _checked_vote(data)
-    if vote.closed_at is not None or (vote.published_at is not None and local_today() >= vote.voting_opens_on):
+    if vote.status not in (S.DRAFT, S.PUBLISHED) or (
+        vote.status == S.PUBLISHED and local_today() >= vote.voting_opens_on
+    ):
         raise VoteRefused("voting_started")
-    if vote.published_at is not None and data.year != vote.year:
+    if vote.status != S.DRAFT and data.year != vote.year:
         raise VoteRefused("published")
     if data.year != vote.year:
         taken = db.session.scalar(
@@ -223,7 +251,7 @@ def _checked_project(vote: ProjectVote, data: ProjectInput) -> ProjectInput:
 
 
 def _draft(vote: ProjectVote) -> None:
-    if vote.published_at is not None:
+    if vote.status != S.DRAFT:
         raise VoteRefused("published")
 
 
@@ -268,7 +296,8 @@ def remove_project(actor: User, project: VoteProject) -> None:
 
 
 def _lock(vote: ProjectVote) -> None:
-    """Casting and closing take the 票决's row in turn: no ballot lands after the close."""
+    """Casting and the stage steps take the 票决's row in turn: no ballot lands after the
+    close, and a step reads the current version."""
     db.session.execute(sa.select(ProjectVote.id).where(ProjectVote.id == vote.id).with_for_update())
     db.session.refresh(vote)
 
@@ -279,21 +308,134 @@ def _open_tallies(projects: Iterable[VoteProject], round_: BallotRound) -> None:
             db.session.add(BallotTally(project_id=project.id, round=round_, choice=str(choice), count=0))
 
 
-def publish(actor: User, vote: ProjectVote) -> list:
-    """Announce it: the candidates and the periods go public, the ballot's counters start at
-    zero, and each eligible representative is told when to vote. Returns the messages."""
+# --- the stages: a table on the workflow engine ----------------------------------------------
+
+
+def _voting_begun(vote: ProjectVote) -> bool:
+    """Closing is possible from the first day of voting (everyone voted, or the period is over)."""
+    return local_today() >= vote.voting_opens_on
+
+
+def _something_chosen(vote: ProjectVote) -> bool:
+    return any(p.chosen for p in vote.projects)
+
+
+def _stage_step(action: VoteAction, sources, target: VoteStatus, **row) -> ActionSpec:
+    permission = Permission.VOTE_MANAGE
+    return ActionSpec(action, frozenset(sources), target, roles_for(permission), permission=permission, **row)
+
+
+VOTE_STEPS = (
+    # create_vote() makes the draft: the engine never takes this step.
+    _stage_step(A.CREATE, (), S.DRAFT, title=_l("Saved as a draft")),
+    _stage_step(
+        A.PUBLISH,
+        {S.DRAFT},
+        S.PUBLISHED,
+        title=_l("Announced"),
+        button=_l("Announce the vote"),
+        done=_l("The vote is announced: the candidates are public."),
+        notice=BallotRound.VOTE,
+    ),
+    _stage_step(
+        A.CLOSE,
+        {S.PUBLISHED},
+        S.CLOSED,
+        when=_voting_begun,
+        title=_l("Voting closed"),
+        button=_l("Close the voting"),
+        done=_l("Voting is closed."),
+    ),
+    _stage_step(
+        A.RESULTS,
+        {S.CLOSED},
+        S.RESULTS,
+        title=_l("Results published"),
+        button=_l("Publish the results"),
+        done=_l("The results are published."),
+    ),
+    _stage_step(
+        A.EVALUATION_OPEN,
+        {S.RESULTS},
+        S.EVALUATION,
+        when=_something_chosen,
+        title=_l("Satisfaction evaluation opened"),
+        button=_l("Open the satisfaction evaluation"),
+        done=_l("The satisfaction evaluation is open."),
+        notice=BallotRound.EVALUATION,
+    ),
+    _stage_step(
+        A.EVALUATION_CLOSE,
+        {S.EVALUATION},
+        S.EVALUATED,
+        title=_l("Satisfaction evaluation closed"),
+        button=_l("Close the satisfaction evaluation"),
+        done=_l("The satisfaction evaluation is closed."),
+    ),
+)
+
+
+def _tell_voters(vote: ProjectVote, _event: ProjectVoteEvent, spec: ActionSpec) -> list:
+    """A round opens (spec.notice): each eligible representative hears when and where."""
+    return notifications.queue_ballot_open(vote, eligible(vote), spec.notice)
+
+
+VOTE_FLOW: Workflow = Workflow("project_vote", A, VOTE_STEPS, event=ProjectVoteEvent, notify=_tell_voters)
+# A 票决 with nothing chosen is over once its results are out: there is nothing to evaluate.
+FINAL = frozenset({S.EVALUATED})
+
+
+def is_final(vote: ProjectVote) -> bool:
+    return vote.status in FINAL or (vote.status == S.RESULTS and not _something_chosen(vote))
+
+
+def action_title(action: str, for_resident: bool = False) -> str:
+    """How a step reads on the 票决's timeline."""
+    spec = VOTE_FLOW.spec(action)
+    return spec.timeline_title(for_resident=for_resident) if spec is not None else str(action)
+
+
+def by_resident(_action: str) -> bool:
+    """No resident takes a stage step (the timeline macro asks)."""
+    return False
+
+
+def steps_for(vote: ProjectVote, user) -> list[ActionSpec]:
+    """The buttons `user` sees on the 票决's page: the steps possible now, in table order."""
+    return [
+        spec
+        for spec in VOTE_FLOW
+        if spec.button is not None and spec.applies(vote) and can(user, spec.permission, vote)
+    ]
+
+
+def _step(actor: User, vote: ProjectVote, action: VoteAction, *, expected_version: int | None, guard=None, effect=None):
+    """One stage step through VOTE_FLOW, on the locked row: the table's refusals
+    (changed, not_allowed_now, role_not_allowed), the event, the notifications."""
     _lock(vote)
-    _draft(vote)
-    if not vote.projects:
-        raise VoteRefused("no_projects")
-    if local_today() > vote.voting_closes_on:
-        raise VoteRefused("voting_over")
-    vote.published_at = utcnow()
-    _open_tallies(vote.projects, BallotRound.VOTE)
-    db.session.flush()
-    told = notifications.queue_ballot_open(vote, eligible(vote), BallotRound.VOTE)
-    audit.log(actor, "vote.publish", vote, projects=len(vote.projects), told=len(told))
-    return told
+    return VOTE_FLOW.step(
+        vote, action, role=actor.role, actor=actor, expected_version=expected_version, guard=guard, effect=effect
+    )
+
+
+def publish(actor: User, vote: ProjectVote, *, expected_version: int | None = None) -> list:
+    """Announce it: the candidates and the periods go public, the ballot's counters start at
+    zero, and each eligible representative is told when to vote. Returns the messages.
+    Refuses: no_projects, voting_over, and the table's codes."""
+
+    def guard(_spec: ActionSpec, now: datetime) -> None:
+        if not vote.projects:
+            raise VoteRefused("no_projects")
+        if local_today(now) > vote.voting_closes_on:
+            raise VoteRefused("voting_over")
+
+    def effect(_spec: ActionSpec, _before, now: datetime) -> None:
+        vote.published_at = now
+        _open_tallies(vote.projects, BallotRound.VOTE)
+
+    event = _step(actor, vote, A.PUBLISH, expected_version=expected_version, guard=guard, effect=effect)
+    audit.log(actor, "vote.publish", vote, projects=len(vote.projects), told=len(event.notified))
+    return event.notified
 
 
 def eligible(vote: ProjectVote, day: date | None = None) -> list[Representative]:
@@ -325,20 +467,19 @@ def cast_count(vote: ProjectVote, round_: BallotRound) -> int:
     )
 
 
-def close_voting(actor: User, vote: ProjectVote) -> None:
+def close_voting(actor: User, vote: ProjectVote, *, expected_version: int | None = None) -> None:
     """No ballot any more: from the first day of voting on (when everyone has voted, or
     the period is over). The number of eligible representatives is fixed now: the
     threshold counts against it."""
-    _lock(vote)
-    if vote.published_at is None:
-        raise VoteRefused("not_published")
-    if vote.closed_at is not None:
-        raise VoteRefused("already_closed")
-    if local_today() < vote.voting_opens_on:
-        raise VoteRefused("not_open_yet")
-    counted = eligible_count(vote)
-    vote.closed_at, vote.eligible_count = utcnow(), counted
-    db.session.flush()
+    counted: list[int] = []
+
+    def guard(_spec: ActionSpec, _now: datetime) -> None:
+        counted.append(eligible_count(vote))  # a query: before anything changes
+
+    def effect(_spec: ActionSpec, _before, now: datetime) -> None:
+        vote.closed_at, vote.eligible_count = now, counted[0]
+
+    _step(actor, vote, A.CLOSE, expected_version=expected_version, guard=guard, effect=effect)
     audit.log(actor, "vote.close", vote, eligible=vote.eligible_count, cast=cast_count(vote, BallotRound.VOTE))
 
 
@@ -364,8 +505,8 @@ def cast(rep: Representative, vote: ProjectVote, round_: BallotRound, choices: M
     _lock(vote)
     if not round_open(vote, round_):
         today = local_today()
-        early = vote.published_at is None or (
-            round_ == BallotRound.VOTE and vote.closed_at is None and today < vote.voting_opens_on
+        early = vote.status == S.DRAFT or (
+            round_ == BallotRound.VOTE and vote.status == S.PUBLISHED and today < vote.voting_opens_on
         )
         raise VoteRefused("not_open_yet" if early else "round_closed")
     if not eligible_voter(rep, vote, local_today()):
@@ -451,18 +592,19 @@ def evaluation_results(vote: ProjectVote) -> list[Result]:
     return [Result(p, counts[p.id]) for p in projects]
 
 
-def publish_results(actor: User, vote: ProjectVote) -> None:
+def publish_results(actor: User, vote: ProjectVote, *, expected_version: int | None = None) -> None:
     """Publish the outcome with its counts: on the 票决's page and every station of the region."""
-    _lock(vote)
-    if vote.closed_at is None:
-        raise VoteRefused("not_closed")
-    if vote.results_published_at is not None:
-        raise VoteRefused("results_published")
-    found = results(vote)
-    for result in found:
-        result.project.chosen = bool(result.chosen)
-    vote.results_published_at = utcnow()
-    db.session.flush()
+    found: list[Result] = []
+
+    def guard(_spec: ActionSpec, _now: datetime) -> None:
+        found.extend(results(vote))  # the tally's queries, before anything changes
+
+    def effect(_spec: ActionSpec, _before, now: datetime) -> None:
+        for result in found:
+            result.project.chosen = bool(result.chosen)
+        vote.results_published_at = now
+
+    _step(actor, vote, A.RESULTS, expected_version=expected_version, guard=guard, effect=effect)
     audit.log(
         actor,
         "vote.results",
@@ -472,33 +614,31 @@ def publish_results(actor: User, vote: ProjectVote) -> None:
     )
 
 
-def open_evaluation(actor: User, vote: ProjectVote) -> list:
-    """Year end: each eligible representative rates each chosen project once."""
-    _lock(vote)
-    if vote.results_published_at is None:
-        raise VoteRefused("results_not_published")
-    if vote.evaluation_opened_at is not None:
-        raise VoteRefused("evaluation_opened")
-    chosen = ballot_projects(vote, BallotRound.EVALUATION)
-    if not chosen:
-        raise VoteRefused("nothing_chosen")
-    vote.evaluation_opened_at = utcnow()
-    _open_tallies(chosen, BallotRound.EVALUATION)
-    db.session.flush()
-    told = notifications.queue_ballot_open(vote, eligible(vote), BallotRound.EVALUATION)
-    audit.log(actor, "vote.evaluation.open", vote, projects=len(chosen), told=len(told))
-    return told
+def open_evaluation(actor: User, vote: ProjectVote, *, expected_version: int | None = None) -> list:
+    """Year end: each eligible representative rates each chosen project once (only when
+    something was chosen: the table's `when`)."""
+    chosen: list[VoteProject] = []
+
+    def effect(_spec: ActionSpec, _before, now: datetime) -> None:
+        vote.evaluation_opened_at = now
+        chosen.extend(ballot_projects(vote, BallotRound.EVALUATION))
+        _open_tallies(chosen, BallotRound.EVALUATION)
+
+    event = _step(actor, vote, A.EVALUATION_OPEN, expected_version=expected_version, effect=effect)
+    audit.log(actor, "vote.evaluation.open", vote, projects=len(chosen), told=len(event.notified))
+    return event.notified
 
 
-def close_evaluation(actor: User, vote: ProjectVote) -> None:
-    _lock(vote)
-    if vote.evaluation_opened_at is None:
-        raise VoteRefused("evaluation_not_opened")
-    if vote.evaluation_closed_at is not None:
-        raise VoteRefused("already_closed")
-    counted = eligible_count(vote)
-    vote.evaluation_closed_at, vote.evaluation_eligible_count = utcnow(), counted
-    db.session.flush()
+def close_evaluation(actor: User, vote: ProjectVote, *, expected_version: int | None = None) -> None:
+    counted: list[int] = []
+
+    def guard(_spec: ActionSpec, _now: datetime) -> None:
+        counted.append(eligible_count(vote))
+
+    def effect(_spec: ActionSpec, _before, now: datetime) -> None:
+        vote.evaluation_closed_at, vote.evaluation_eligible_count = now, counted[0]
+
+    _step(actor, vote, A.EVALUATION_CLOSE, expected_version=expected_version, guard=guard, effect=effect)
     audit.log(
         actor,
         "vote.evaluation.close",

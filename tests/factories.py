@@ -180,9 +180,11 @@ def meeting(station_obj, rep, *, starts_in_minutes: int = -30, minutes: int = 12
     from datetime import timedelta
 
     from models import ReportMeeting
+    from models.enums import MeetingStatus
     from services.codes import new_meeting_code
 
     start = utcnow().replace(microsecond=0) + timedelta(minutes=starts_in_minutes)
+    kw.setdefault("status", MeetingStatus.CANCELLED if kw.get("cancelled_at") else MeetingStatus.SCHEDULED)
     obj = ReportMeeting(
         code=kw.pop("code", None) or new_meeting_code(),
         station_id=station_obj.id,

@@ -13,7 +13,7 @@ from models import AuditLog, MeetingRating, Outbox, ReportMeeting
 from models.enums import Rating, RegionLevel, Role
 from services import meetings
 from services.clock import local_today, utc_at
-from services.errors import MeetingRefused
+from services.errors import MeetingRefused, TransitionRefused
 from services.figures import Period
 from tests import factories
 
@@ -112,9 +112,9 @@ def test_once_begun_a_meeting_is_neither_moved_nor_cancelled(cast):
         lambda: meetings.move(cast["manager"], meeting, tomorrow_at(9, 11)),
         lambda: meetings.cancel(cast["manager"], meeting),
     ):
-        with pytest.raises(MeetingRefused) as refused:
+        with pytest.raises(TransitionRefused) as refused:  # MEETING_FLOW's `when`: not begun
             attempt()
-        assert refused.value.code == "started"
+        assert refused.value.code == "not_allowed_now"
     assert meeting.cancelled_at is None
 
 
@@ -123,10 +123,10 @@ def test_cancelling_keeps_the_row_and_refuses_a_second_time(cast):
     meetings.cancel(cast["manager"], meeting)
     assert meeting.cancelled_by_id == cast["manager"].id and meetings.phase(meeting) == "cancelled"
     assert actions() == ["meeting.scheduled", "meeting.cancelled"]
-    with pytest.raises(MeetingRefused) as refused:
+    with pytest.raises(TransitionRefused) as refused:  # MEETING_FLOW: nothing leaves cancelled
         meetings.cancel(cast["manager"], meeting)
-    assert refused.value.code == "cancelled"
-    with pytest.raises(MeetingRefused):
+    assert refused.value.code == "not_allowed_now"
+    with pytest.raises(TransitionRefused):
         meetings.move(cast["manager"], meeting, tomorrow_at(10, 12))
 
 

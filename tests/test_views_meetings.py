@@ -272,6 +272,37 @@ def test_moving_and_cancelling_from_the_list(client, cast):
     assert client.post(f"/manage/stations/{cast['b'].code}/meetings/{meeting.id}/cancel").status_code == 403
 
 
+def test_a_step_from_a_stale_page_is_refused_and_the_buttons_follow_the_table(client, cast):
+    """The list's forms carry the meeting's version: a cancel from a page shown before a move
+    is refused (the engine's "changed"); a begun meeting offers no step (MEETING_FLOW's `when`)."""
+    login(client, cast["manager"])
+    assert schedule(client, cast["a"], cast["rep"]).status_code == 303
+    _db.session.commit()
+    meeting = _db.session.scalar(sa.select(ReportMeeting).where(ReportMeeting.id != cast["meeting"].id))
+    shown = meeting.version
+    page = client.get(f"/manage/stations/{cast['a'].code}/meetings").get_data(as_text=True)
+    assert f'name="version" value="{shown}"' in page
+    assert page.count(f"/meetings/{meeting.id}/cancel") == 1 and f"/meetings/{cast['meeting'].id}/" not in page
+    new_day = local_today() + timedelta(days=4)
+    moved = client.post(
+        f"/manage/stations/{cast['a'].code}/meetings/{meeting.id}/move",
+        data={"day": new_day.isoformat(), "starts_at": "09:00", "ends_at": "11:00", "version": str(shown)},
+    )
+    assert moved.status_code == 303
+    stale = client.post(f"/manage/stations/{cast['a'].code}/meetings/{meeting.id}/cancel", data={"version": shown})
+    assert stale.status_code == 303
+    _db.session.commit()
+    found = _db.session.get(ReportMeeting, meeting.id)
+    assert found.status == "scheduled" and found.version == shown + 1
+    assert [e.action for e in found.events] == ["schedule", "move"]
+    current = client.post(
+        f"/manage/stations/{cast['a'].code}/meetings/{meeting.id}/cancel", data={"version": found.version}
+    )
+    assert current.status_code == 303
+    _db.session.commit()
+    assert _db.session.get(ReportMeeting, meeting.id).status == "cancelled"
+
+
 # --- shown at the meeting ------------------------------------------------------------------------
 
 

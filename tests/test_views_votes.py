@@ -93,6 +93,23 @@ def test_staff_make_and_announce_a_vote_and_each_step_is_recorded(client, cast):
     assert response.status_code == 422 and "不能再增加" in response.text
 
 
+def test_the_steps_are_the_tables_and_a_stale_page_is_refused(client, cast):
+    """The page offers the steps VOTE_FLOW allows now, each form with the version shown; a
+    second press from a page shown before the first (two tabs, a double tap) is refused."""
+    vote = _make(client, cast, first=local_today() - timedelta(days=10))  # voting opens today
+    page = client.get(f"/manage/votes/{vote.id}").text
+    assert f"/manage/votes/{vote.id}/close" in page and f"/manage/votes/{vote.id}/publish" not in page
+    assert f'name="version" value="{vote.version}"' in page
+    shown = vote.version
+    assert client.post(f"/manage/votes/{vote.id}/close", data={"version": shown}).status_code == 303
+    assert client.post(f"/manage/votes/{vote.id}/results", data={"version": shown}).status_code == 303
+    fresh()
+    vote = _db.session.get(ProjectVote, vote.id)
+    assert vote.status == "closed" and vote.results_published_at is None
+    assert [e.action for e in vote.events] == ["create", "publish", "close"]
+    assert f"/manage/votes/{vote.id}/results" in client.get(f"/manage/votes/{vote.id}").text
+
+
 def test_a_bad_period_is_said_beside_its_field_and_the_form_keeps_what_was_typed(client, cast):
     login(client, cast["staff"])
     first = local_today()

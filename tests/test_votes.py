@@ -23,7 +23,7 @@ from models.enums import BallotRound, Rating, RegionLevel, RepLevel, Role, VoteC
 from services import votes
 from services.board import read_photo
 from services.clock import local_today
-from services.errors import VoteRefused
+from services.errors import TransitionRefused, VoteRefused
 from services.permissions import can
 from services.storage import LocalStorage
 from tests import factories
@@ -257,7 +257,7 @@ def test_no_ballot_after_closing(world):
     assert vote.eligible_count == 4
     with pytest.raises(VoteRefused, match="round_closed"):
         votes.cast(world["reps"][1], vote, BallotRound.VOTE, ballot(vote, FOR, FOR))
-    with pytest.raises(VoteRefused, match="already_closed"):
+    with pytest.raises(TransitionRefused, match="not_allowed_now"):  # VOTE_FLOW: closed is past closing
         votes.close_voting(world["staff"], vote)
 
 
@@ -347,7 +347,7 @@ def test_results_count_against_the_eligible_not_the_voters(world):
     votes.cast(a, vote, BallotRound.VOTE, ballot(vote, FOR, FOR))
     votes.cast(b, vote, BallotRound.VOTE, ballot(vote, FOR, FOR))
     votes.cast(c, vote, BallotRound.VOTE, ballot(vote, FOR, AGAINST))
-    with pytest.raises(VoteRefused, match="not_closed"):
+    with pytest.raises(TransitionRefused, match="not_allowed_now"):  # VOTE_FLOW: not closed yet
         votes.publish_results(world["staff"], vote)
     votes.close_voting(world["staff"], vote)
     votes.publish_results(world["staff"], vote)
@@ -357,7 +357,7 @@ def test_results_count_against_the_eligible_not_the_voters(world):
     found = {r.project.title: (r.count("for"), r.count("against"), r.count("abstain")) for r in votes.results(vote)}
     assert found == {"项目0": (3, 0, 0), "项目1": (2, 1, 0)}
     assert votes.stage(vote) == VoteStage.RESULTS
-    with pytest.raises(VoteRefused, match="results_published"):
+    with pytest.raises(TransitionRefused, match="not_allowed_now"):
         votes.publish_results(world["staff"], vote)
 
 

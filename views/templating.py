@@ -69,9 +69,11 @@ def register(app) -> None:
     app.add_template_global(limits, "limits")
     app.add_template_global(button_form)
     # The workflows whose trails templates draw with the `timeline` macro.
-    from services import concern_flow, suggestion_flow
+    from services import concern_flow, meetings, suggestion_flow, votes
 
-    app.add_template_global({"concern": concern_flow, "suggestion": suggestion_flow}, "flows")
+    app.add_template_global(
+        {"concern": concern_flow, "suggestion": suggestion_flow, "vote": votes, "meeting": meetings}, "flows"
+    )
     app.add_template_global(weekday_name)
     app.add_template_global(local_today, "today")
     app.add_template_global(here)

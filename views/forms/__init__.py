@@ -19,9 +19,11 @@ Messages are Chinese by default through the catalogue.
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
 from services.concerns import clean_text, is_mainland_mobile, normalize_mobile
+from views.util import int_or_none
 
 REQUIRED = _l("Please fill this in.")
 MOBILE_FORMAT = _l("Please enter an 11-digit mainland mobile number, such as 13812345678.")
@@ -47,3 +49,10 @@ def cleaned(value):
 class ButtonForm(FlaskForm):
     """A POST that is a button and nothing else (sign out, unlock, remove a day): the CSRF
     token alone. Templates get one from the `button_form()` global."""
+
+
+class StepForm(FlaskForm):
+    """A workflow step's button (services.workflow): the CSRF token and the record's version
+    the page showed, so that a step on a record that changed meanwhile is refused."""
+
+    version = HiddenField(filters=[int_or_none])

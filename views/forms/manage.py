@@ -7,6 +7,7 @@ from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import NumberInput
 
 from services.limits import REPEAT_WEEKS_MAX, REVIEW_NOTE_MAX
+from views.util import int_or_none
 
 
 def station_representative(_form, field) -> None:
@@ -83,6 +84,8 @@ class MeetingTimeForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired(message=_l("Please choose a date."))])
     starts_at = TimeField(_l("Rating opens"), validators=[InputRequired(message=_l("Please give a start time."))])
     ends_at = TimeField(_l("Rating closes"), validators=[InputRequired(message=_l("Please give an end time."))])
+    # The meeting's version the page showed (moving; ignored when scheduling).
+    version = HiddenField(filters=[int_or_none])
 
 
 class MeetingForm(MeetingTimeForm):

@@ -7,13 +7,14 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import ReportMeeting, Station
+from models.enums import MeetingAction
 from services import meetings as meeting_service
 from services import refusals
 from services.clock import local_today
-from services.errors import MeetingRefused
+from services.errors import DomainError
 from services.permissions import Permission as P
 from services.stations import representatives_in_order
-from views.forms import ButtonForm
+from views.forms import StepForm
 from views.forms.manage import MeetingForm, MeetingTimeForm
 from views.manage import bp
 from views.manage.duty import station_or_404
@@ -41,8 +42,8 @@ def _form(station: Station, form: MeetingForm | None = None) -> MeetingForm:
     return form
 
 
-def _refused_on(form, refused: MeetingRefused) -> None:
-    field, message = refusals.explain(refused)
+def _refused_on(form, refused: DomainError) -> None:
+    field, message = refusals.explain(refused, refusals.MEETING)
     if field is not None and hasattr(form, field):
         getattr(form, field).errors = [*getattr(form, field).errors, message]
     else:
@@ -51,10 +52,12 @@ def _refused_on(form, refused: MeetingRefused) -> None:
 
 def _page(station: Station, form: MeetingForm | None = None, *, status: int = 200, moving: dict | None = None):
     meetings = meeting_service.station_meetings(station)
+    # The steps MEETING_FLOW's table allows on each meeting now, for this user.
+    steps = {m.id: {spec.action: spec for spec in meeting_service.steps_for(m, current_user)} for m in meetings}
     move_forms = {
-        m.id: MeetingTimeForm(formdata=None, **vars(meeting_service.when_of(m)))
+        m.id: MeetingTimeForm(formdata=None, version=m.version, **vars(meeting_service.when_of(m)))
         for m in meetings
-        if meeting_service.phase(m) == "not_open"
+        if MeetingAction.MOVE in steps[m.id]
     }
     move_forms.update(moving or {})
     response = make_response(
@@ -66,7 +69,8 @@ def _page(station: Station, form: MeetingForm | None = None, *, status: int = 20
             results=meeting_service.results([m.id for m in meetings]),
             phases={m.id: meeting_service.phase(m) for m in meetings},
             move_forms=move_forms,
-            button=ButtonForm(formdata=None),
+            steps=steps,
+            step_form=StepForm(formdata=None),
             percent=percent,
         ),
         status,
@@ -93,7 +97,7 @@ def meeting_add(code: str):
     try:
         meeting_service.schedule(current_user, station, rep, form.year.data, when)
         db.session.commit()
-    except MeetingRefused as refused:
+    except DomainError as refused:
         db.session.rollback()
         _refused_on(form, refused)
         return _page(station_or_404(code), form, status=422)
@@ -110,14 +114,14 @@ def meeting_move(code: str, meeting_id: int):
         return _page(station, status=422, moving={meeting.id: form})
     when = meeting_service.When(form.day.data, form.starts_at.data, form.ends_at.data)
     try:
-        meeting_service.move(current_user, meeting, when)
+        meeting_service.move(current_user, meeting, when, expected_version=form.version.data)
         db.session.commit()
-    except MeetingRefused as refused:
+    except DomainError as refused:  # the table's (TransitionRefused) or the window's (MeetingRefused)
         db.session.rollback()
         _refused_on(form, refused)
         station, meeting = _meeting(code, meeting_id)
         return _page(station, status=422, moving={meeting.id: form})
-    flash(_("The meeting is moved."))
+    flash(str(meeting_service.MEETING_FLOW[MeetingAction.MOVE].done))
     return redirect(url_for("manage.meetings", code=code) + "#meetings-h", 303)
 
 
@@ -125,14 +129,15 @@ def meeting_move(code: str, meeting_id: int):
 @login_required
 def meeting_cancel(code: str, meeting_id: int):
     _station_row, meeting = _meeting(code, meeting_id)
-    if not ButtonForm().validate():
+    form = StepForm()
+    if not form.validate():
         abort(400)
     try:
-        meeting_service.cancel(current_user, meeting)
+        meeting_service.cancel(current_user, meeting, expected_version=form.version.data)
         db.session.commit()
-    except MeetingRefused as refused:
+    except DomainError as refused:
         db.session.rollback()
-        flash(refusals.message(refused))
+        flash(refusals.message(refused, refusals.MEETING))
     else:
-        flash(_("The meeting is cancelled."))
+        flash(str(meeting_service.MEETING_FLOW[MeetingAction.CANCEL].done))
     return redirect(url_for("manage.meetings", code=code) + "#meetings-h", 303)

@@ -7,34 +7,35 @@ from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
 from models import ProjectComment, ProjectVote, Region, Unit, VoteProject
-from models.enums import BallotRound
+from models.enums import BallotRound, VoteAction
 from services import board as board_service
 from services import refusals
 from services import votes as vote_service
-from services.errors import VoteRefused
+from services.errors import DomainError, VoteRefused
 from services.limits import PROGRESS_PHOTOS_MAX
 from services.permissions import Permission as P
 from services.permissions import managed_regions_clause, region_subtree
 from services.storage import StorageUnavailable
 from services.storage import configured as configured_storage
-from views.forms import ButtonForm
+from views.forms import ButtonForm, StepForm
 from views.forms.votes import HideCommentForm, ProgressForm, ProjectForm, VoteForm
 from views.manage import bp
 from views.manage.board import _no_store, _refused_on, forget_station_pages, read_photos
 from views.util import get_or_404, require_or_abort
 
+# Each stage step's service function; its button, message and who may press it are
+# VOTE_FLOW's row.
 STEPS = {
-    "publish": (vote_service.publish, _l("The vote is announced: the candidates are public.")),
-    "close": (vote_service.close_voting, _l("Voting is closed.")),
-    "results": (vote_service.publish_results, _l("The results are published.")),
-    "evaluation_open": (vote_service.open_evaluation, _l("The satisfaction evaluation is open.")),
-    "evaluation_close": (vote_service.close_evaluation, _l("The satisfaction evaluation is closed.")),
+    VoteAction.PUBLISH: vote_service.publish,
+    VoteAction.CLOSE: vote_service.close_voting,
+    VoteAction.RESULTS: vote_service.publish_results,
+    VoteAction.EVALUATION_OPEN: vote_service.open_evaluation,
+    VoteAction.EVALUATION_CLOSE: vote_service.close_evaluation,
 }
 
 
@@ -171,7 +172,8 @@ def _vote_page(
             cast=vote_service.cast_count(vote, BallotRound.VOTE),
             evaluated=vote_service.cast_count(vote, BallotRound.EVALUATION),
             comments=vote_service.comment_counts(vote),
-            button=ButtonForm(formdata=None),
+            steps=vote_service.steps_for(vote, current_user),
+            step_form=StepForm(formdata=None, version=vote.version),
         ),
         status,
     )
@@ -207,18 +209,19 @@ def vote_edit(vote_id: int):
 @login_required
 def vote_step(vote_id: int, step: str):
     vote = _vote(vote_id)
-    if not ButtonForm().validate():
+    form = StepForm()
+    if not form.validate():
         abort(400)
-    action, done = STEPS[step]
+    spec = vote_service.VOTE_FLOW[VoteAction(step)]
     try:
-        action(current_user, vote)
+        STEPS[spec.action](current_user, vote, expected_version=form.version.data)
         db.session.commit()
-    except VoteRefused as refused:
+    except DomainError as refused:  # the table's (TransitionRefused) or the step's own (VoteRefused)
         db.session.rollback()
-        flash(refusals.message(refused))
+        flash(refusals.message(refused, refusals.VOTE))
         return redirect(url_for("manage.vote", vote_id=vote_id), 303)
     _forget(vote)
-    flash(str(done))
+    flash(str(spec.done))
     return redirect(url_for("manage.vote", vote_id=vote_id), 303)
 
 
