@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0031_stage_events'
-down_revision = '0027_word_search'
+down_revision = '0032_page_changes'
 branch_labels = None
 depends_on = None
 
