@@ -88,6 +88,14 @@ def _privacy_purge() -> str:
     return "erased " + ", ".join(f"{key} {value}" for key, value in report.as_dict().items())
 
 
+def _idempotency_keys() -> str:
+    from services import idempotency
+
+    forgotten = idempotency.purge()
+    db.session.commit()
+    return f"forgot {forgotten} idempotency keys older than a day"
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -98,6 +106,7 @@ JOBS: dict[str, Job] = {
         Job("auto-close", timedelta(hours=1), _auto_close, "close confirmed concerns nobody rated in time"),
         Job("close-drafts", timedelta(minutes=5), _close_drafts, "record drafts of laws past their closing time"),
         Job("privacy-purge", timedelta(days=1), _privacy_purge, "erase residents' personal data past its time"),
+        Job("idempotency-keys", timedelta(hours=1), _idempotency_keys, "forget API idempotency keys after a day"),
     )
 }
 

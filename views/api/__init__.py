@@ -25,6 +25,7 @@ from services.refusals import message
 from views.api.schemas import Problem
 
 PREFIX = "/api/v1"
+OPEN311_PREFIX = "/open311/v2"
 PROBLEM_TYPE = "application/problem+json"
 # HTTP status per refusal code of the API's own (the loop's refusals are 409 Conflict).
 STATUS = {
@@ -41,6 +42,9 @@ STATUS = {
     "bad_cursor": 400,
     "bad_period": 400,
     "invalid_input": 422,
+    "bad_idempotency_key": 400,
+    "idempotency_key_reused": 422,
+    "idempotency_key_in_use": 409,
     "too_many_requests": 429,
     "internal": 500,
     "unavailable": 503,
@@ -132,7 +136,12 @@ def presented_key() -> str | None:
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.headers.get("X-API-Key") or None
+    if header := request.headers.get("X-API-Key"):
+        return header
+    if request.path.startswith(OPEN311_PREFIX + "/"):
+        # GeoReport v2 clients send the key as the `api_key` parameter (query or form).
+        return request.values.get("api_key") or None
+    return None
 
 
 def principal() -> api_keys.KeyPrincipal | None:
@@ -152,7 +161,7 @@ def require_key() -> api_keys.KeyPrincipal:
     return found
 
 
-def _rate_key() -> str:
+def rate_key() -> str:
     try:
         found = principal()
     except ApiRefused:
@@ -160,7 +169,7 @@ def _rate_key() -> str:
     return f"api-key:{found.api_key.id}" if found is not None else f"api-ip:{get_remote_address()}"
 
 
-def _rate_value() -> str:
+def rate_value() -> str:
     try:
         found = principal()
     except ApiRefused:
@@ -221,7 +230,7 @@ def register(app) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     csrf.exempt(bp)
-    limiter.limit(_rate_value, key_func=_rate_key)(bp)
+    limiter.limit(rate_value, key_func=rate_key)(bp)
     api.register_blueprint(bp)
     app.register_blueprint(docs.bp)
 
