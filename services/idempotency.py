@@ -84,10 +84,10 @@ def _find(key: ApiKey, idempotency_key: str) -> ApiIdempotency | None:
 
 
 def _answer(row: ApiIdempotency, fp: str) -> Stored:
-    if row.fingerprint != fp:
-        raise ApiRefused("idempotency_key_reused")
     if row.status is None or row.body is None:
         raise ApiRefused("idempotency_key_in_use")
+    if row.fingerprint != fp:
+        raise ApiRefused("idempotency_key_reused")
     return Stored(row.status, row.content_type, row.body)
 
 

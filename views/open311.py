@@ -18,9 +18,9 @@ from werkzeug.exceptions import HTTPException
 
 from extensions import csrf, db, limiter, reads_only
 from models import Concern
-from services import api_keys, refusals
 from services import concern_flow as flow
 from services import open311 as service
+from services import refusals
 from services import stations as station_service
 from services.clock import to_local
 from services.errors import ApiRefused, ConcernRefused, DomainError, PhotoRefused
@@ -144,14 +144,9 @@ def _authenticate() -> None:
     A POST reads it without the write lock: the photos are decoded before anything is written."""
     if request.method == "POST":
         with reads_only():
-            _touch(api_module.principal())
+            api_module.touch_key()
     else:
-        _touch(api_module.principal())
-
-
-def _touch(found) -> None:
-    if found is not None:
-        api_keys.touch(found.api_key)
+        api_module.touch_key()
 
 
 @bp.after_request

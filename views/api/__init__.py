@@ -18,7 +18,7 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from extensions import csrf, db, limiter
+from extensions import csrf, db, limiter, reads_only
 from services import api_keys
 from services.errors import ApiRefused, DomainError, TransitionRefused
 from services.refusals import message
@@ -181,7 +181,18 @@ def rate_value() -> str:
 
 @bp.before_request
 def _authenticate() -> None:
-    found = principal()  # a bad or revoked key is refused here, on every path
+    """A bad or revoked key is refused here, on every path. A POST reads the key without
+    the write lock (reads_only): the last-used time is written on a connection of its own,
+    which on SQLite would otherwise wait its whole busy timeout for this request's lock."""
+    if request.method == "GET":
+        touch_key()
+        return
+    with reads_only():
+        touch_key()
+
+
+def touch_key() -> None:
+    found = principal()
     if found is not None:
         api_keys.touch(found.api_key)
 
