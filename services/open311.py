@@ -208,7 +208,7 @@ def requests_in_scope(p: KeyPrincipal, f: Filters, now: datetime | None = None) 
     """The concerns in the key's scope, newest first, at most MAX_REQUESTS, as the spec's
     GET requests filters them: ids (tracking codes) override every other filter; else
     filed between start and end (the last 90 days by default, no longer span), of the
-    services and statuses given. Refuses bad_period (start after end, or a span over 90 days)."""
+    services and statuses given. Refuses bad_period (start after end), period_too_long."""
     query = (
         sa.select(Concern)
         .where(concern_scope(p))
@@ -222,8 +222,10 @@ def requests_in_scope(p: KeyPrincipal, f: Filters, now: datetime | None = None) 
     now = now or utcnow()
     end = f.end or (f.start + DEFAULT_SPAN if f.start else now)
     start = f.start or end - DEFAULT_SPAN
-    if start > end or end - start > MAX_SPAN:
+    if start > end:
         raise ApiRefused("bad_period")
+    if end - start > MAX_SPAN:
+        raise ApiRefused("period_too_long", days=MAX_SPAN.days)
     query = query.where(Concern.created_at >= start, Concern.created_at <= end)
     if f.service_codes:
         query = query.where(Concern.category_id.in_(sa.select(Category.id).where(Category.code.in_(f.service_codes))))

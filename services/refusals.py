@@ -790,9 +790,7 @@ WORDS: dict[Key, Wording] = {
     (AP, "bad_cursor", None): Wording(
         _l("This page cursor is not valid. Use the “next” value of the previous page exactly as it was given.")
     ),
-    (AP, "bad_period", None): Wording(
-        _l("The period is not valid: its start must not be after its end (Open311: at most 90 days apart).")
-    ),
+    (AP, "bad_period", None): Wording(_l("The period is not valid: its start must not be after its end.")),
     (AP, "invalid_input", None): Wording(_l("Some values are missing or not valid: see “errors”.")),
     (AP, "too_many_requests", None): Wording(_l("Too many requests with this key just now. Please slow down.")),
     (AP, "internal", None): Wording(_l("Something went wrong on our side. Please try again in a moment.")),
@@ -821,6 +819,7 @@ WORDS: dict[Key, Wording] = {
         _l("Photos are not fetched from other addresses: please send them as “media” files (multipart).")
     ),
     (AP, "bad_date", None): Wording(_l("%(name)s is not a date and time such as 2026-01-01T00:00:00+08:00.")),
+    (AP, "period_too_long", None): Wording(_l("start_date and end_date may be at most %(days)d days apart.")),
     (AP, "bad_status", None): Wording(_l("status may only be open, closed, or both.")),
     # ... and the administrator's page of keys
     (AP, "name_required", None): Wording(_l("Please name the system this key is for."), "name"),

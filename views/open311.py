@@ -24,7 +24,6 @@ from services import refusals
 from services import stations as station_service
 from services.clock import to_local
 from services.errors import ApiRefused, ConcernRefused, DomainError, PhotoRefused
-from services.limits import PHOTOS_MAX
 from services.photos import decode_slot, limits, process_photo
 from services.storage import StorageUnavailable
 from views import api as api_module
@@ -207,7 +206,8 @@ def _service(category) -> dict:
         "description": category.display_name(lang),
         "metadata": False,
         "type": "realtime",
-        "keywords": [name for name in (category.name_zh, category.name_en) if name],
+        # Both names, to search by; without commas, which separate keywords in the XML.
+        "keywords": [" ".join(name.replace(",", " ").split()) for name in (category.name_zh, category.name_en) if name],
         "group": _("Concerns to representatives' liaison stations"),
     }
 
@@ -372,7 +372,7 @@ def _photos() -> list:
     if request.form.get("media_url", "").strip():
         raise ApiRefused("media_url_not_fetched")
     files = [f for f in request.files.getlist("media") if isinstance(f, FileStorage) and f.filename]
-    if len(files) > PHOTOS_MAX:
+    if len(files) > current_app.config["MAX_PHOTOS"]:
         raise ConcernRefused("too_many_photos")
     if not files:
         return []

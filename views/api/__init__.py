@@ -41,6 +41,7 @@ STATUS = {
     "not_acceptable": 406,
     "bad_cursor": 400,
     "bad_period": 400,
+    "period_too_long": 400,
     "invalid_input": 422,
     "bad_idempotency_key": 400,
     "idempotency_key_reused": 422,

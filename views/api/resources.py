@@ -297,6 +297,15 @@ def _event(e: ConcernEvent) -> dict:
     }
 
 
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Any unique string (a UUID): the same request sent again with it within 24 hours is "
+    "answered as the first was, and done once.",
+}
+
 # The steps a system may take through the API: the back office's buttons, and notes.
 NOTES = {A.NOTE.value: False, A.COMMENT.value: True}
 
@@ -346,7 +355,8 @@ def concern(concern_id: int):
 @bp.post("/concerns/<int:concern_id>/actions")
 @idempotent(principal)
 @bp.arguments(s.ActionIn)
-@_answers(201, s.ActionOut, 400, 401, 403, 404, 409, secured=True, not_modified=False)
+@_answers(201, s.ActionOut, 400, 401, 403, 404, 409, 422, secured=True, not_modified=False)
+@bp.doc(parameters=[IDEMPOTENCY_KEY])
 def concern_action(body, concern_id: int):
     """Take one step of the closed loop, as the back office does: the same transition table,
     permissions and refusal codes (409 with the code when the step is refused). With an
