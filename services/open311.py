@@ -86,7 +86,8 @@ def station_for(p: KeyPrincipal, code: str) -> Station:
     """The station a request is filed at: the one named, or the only open station of the
     key's region. Refuses unknown_station, station_required, not_permitted."""
     if code:
-        station = station_service.get_active_station(normalize_station_code(code), with_representatives=False)
+        canonical = normalize_station_code(code)
+        station = station_service.get_active_station(canonical, with_representatives=False) if canonical else None
         if station is None:
             raise ApiRefused("unknown_station", value=code[:20])
     else:
