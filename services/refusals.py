@@ -786,6 +786,7 @@ WORDS: dict[Key, Wording] = {
     (AP, "unknown_station", None): Wording(_l("There is no station with the code %(value)s.")),
     (AP, "unknown_action", None): Wording(_l("“%(action)s” is not a step that can be taken through the API.")),
     (AP, "method_not_allowed", None): Wording(_l("This address does not take this method.")),
+    (AP, "too_large", None): Wording(_l("This request is too large to be taken.")),
     (AP, "not_acceptable", None): Wording(_l("This API answers in JSON only.")),
     (AP, "bad_cursor", None): Wording(
         _l("This page cursor is not valid. Use the “next” value of the previous page exactly as it was given.")

@@ -337,3 +337,10 @@ def test_a_withdrawn_concern_is_closed_with_its_stage(client, world, db):
     db.session.commit()
     [one] = client.get(f"/open311/v2/requests/{c.tracking_code}.json").get_json()
     assert one["status"] == "closed" and one["status_notes"] and one["expected_datetime"] is None
+
+
+def test_a_request_too_large_is_an_open311_error(client, world, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    plain = key(db, world["xc"])
+    resp = client.post("/open311/v2/requests.xml", data={**form(plain), "description": "长" * 2000})
+    assert resp.status_code == 413 and ET.fromstring(resp.data).find("error/code").text == "413"
