@@ -172,9 +172,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         health.bp,
     ):
         app.register_blueprint(blueprint)
-    from views import api
+    from views import api, open311
 
     api.register(app)
+    open311.register(app)
     errors.register(app)
     commands.register(app)
     from views.templating import register as register_templating

@@ -1,6 +1,7 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
 from models.api_key import ApiKey
+from models.api_request import ApiIdempotency, Open311Request
 from models.base import Base, ShownOnStationPage, ShownOnTrackingPage, utcnow
 from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
 from models.booking import Booking
@@ -46,10 +47,12 @@ __all__ = [
     "Activity",
     "ActivityPhoto",
     "Notice",
+    "Open311Request",
     "ReceptionDay",
     "StationRules",
     "reception_day_representative",
     "AccountLink",
+    "ApiIdempotency",
     "ApiKey",
     "Attachment",
     "AuditLog",

@@ -96,6 +96,14 @@ def _privacy_purge() -> str:
     return "erased " + ", ".join(f"{key} {value}" for key, value in report.as_dict().items())
 
 
+def _idempotency_keys() -> str:
+    from services import idempotency
+
+    forgotten = idempotency.purge()
+    db.session.commit()
+    return f"forgot {forgotten} idempotency keys older than a day"
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -107,6 +115,7 @@ JOBS: dict[str, Job] = {
         Job("close-drafts", timedelta(minutes=5), _close_drafts, "record drafts of laws past their closing time"),
         Job("page-changes", timedelta(hours=1), _page_changes, "forget which kept pages changed over an hour ago"),
         Job("privacy-purge", timedelta(days=1), _privacy_purge, "erase residents' personal data past its time"),
+        Job("idempotency-keys", timedelta(hours=1), _idempotency_keys, "forget API idempotency keys after a day"),
     )
 }
 

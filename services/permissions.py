@@ -144,6 +144,8 @@ class Permission(StrEnum):
     DRAFT_MODERATE = "draft.moderate"
     # Keys for other systems (/api/v1/): the operator makes and revokes them.
     API_KEY_MANAGE = "api_key.manage"
+    # A resident's concern filed by another system (a 12345 hotline) through Open311.
+    CONCERN_FILE_BY_KEY = "concern.file_by_key"
 
 
 def concern_permission(action: ConcernAction) -> str:
@@ -415,6 +417,10 @@ def _active_station_in_office(user, obj) -> bool:
     """Checking in: an open station, and a representative whose term has not ended."""
     rep = _own_rep(user)
     return _active_station(user, obj) and rep is not None and rep.serving_on(local_today())
+
+
+def _key_files_at(user, obj) -> bool:
+    return is_key(user) and _active_station(user, obj) and oversees_station(user, obj)
 
 
 def _any(_user, _obj) -> bool:
@@ -722,6 +728,10 @@ RULES: dict[str, Rule] = {
     P.DRAFT_MANAGE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
     P.DRAFT_MODERATE: (frozenset({STAFF, ADMIN}), _draft_in_reach),
     P.API_KEY_MANAGE: (frozenset({ADMIN}), None),
+    # Open311 (/open311/v2/requests): an acting key of a region files at the open stations
+    # of its region and the regions below it. A unit's key has no stations; a person files
+    # through the station's form, not here.
+    P.CONCERN_FILE_BY_KEY: (frozenset({STAFF}), _key_files_at),
 }
 
 # Each step of the closed loop: who may take it, on which concerns. The resident's steps
@@ -1021,7 +1031,7 @@ def may_take_up(concern: Concern, rep: Representative | None) -> bool:
 # scope and their figures, and, for an acting key, the steps of the loop that account may
 # take. Nothing else an account of that role may do (regions, accounts, rosters) is a key's.
 KEY_READS = frozenset({P.CONCERN_INBOX, P.CONCERN_VIEW, P.FIGURES_VIEW})
-KEY_STEPS = frozenset(concern_permission(action) for action in CONCERN_STEPS)
+KEY_STEPS = frozenset(concern_permission(action) for action in CONCERN_STEPS) | {P.CONCERN_FILE_BY_KEY}
 
 
 def is_key(user) -> bool:

@@ -58,6 +58,16 @@ class ProcessedPhoto:
     height: int
 
 
+def limits(config) -> dict:
+    """process_photo's limits as the app is configured: one set for every way a photo comes in."""
+    return {
+        "max_bytes": config["MAX_PHOTO_BYTES"],
+        "max_pixels": config["MAX_PHOTO_PIXELS"],
+        "max_side": config["STORED_PHOTO_MAX_SIDE"],
+        "max_decode_bytes": config["PHOTO_DECODE_MB_MAX"] * 1024 * 1024,
+    }
+
+
 # --- how many decodes at once ---------------------------------------------------------------
 
 _slots_lock = threading.Lock()

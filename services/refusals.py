@@ -800,6 +800,7 @@ WORDS: dict[Key, Wording] = {
     (AP, "unknown_station", None): Wording(_l("There is no station with the code %(value)s.")),
     (AP, "unknown_action", None): Wording(_l("“%(action)s” is not a step that can be taken through the API.")),
     (AP, "method_not_allowed", None): Wording(_l("This address does not take this method.")),
+    (AP, "too_large", None): Wording(_l("This request is too large to be taken.")),
     (AP, "not_acceptable", None): Wording(_l("This API answers in JSON only.")),
     (AP, "bad_cursor", None): Wording(
         _l("This page cursor is not valid. Use the “next” value of the previous page exactly as it was given.")
@@ -809,6 +810,32 @@ WORDS: dict[Key, Wording] = {
     (AP, "too_many_requests", None): Wording(_l("Too many requests with this key just now. Please slow down.")),
     (AP, "internal", None): Wording(_l("Something went wrong on our side. Please try again in a moment.")),
     (AP, "unavailable", None): Wording(_l("The service is busy just now and nothing was saved. Please try again.")),
+    # ... the Idempotency-Key header of every API POST (/api/v1 and Open311)
+    (AP, "bad_idempotency_key", None): Wording(
+        _l("The Idempotency-Key header must be 1 to %(n)d printable ASCII characters.")
+    ),
+    (AP, "idempotency_key_reused", None): Wording(
+        _l("This Idempotency-Key was already used with a different request. Use a new key for a new request.")
+    ),
+    (AP, "idempotency_key_in_use", None): Wording(
+        _l("A request with this Idempotency-Key is still being handled. Please try again in a moment.")
+    ),
+    # ... Open311 GeoReport v2 (/open311/v2/)
+    (AP, "unknown_service", None): Wording(_l("There is no service with the code %(value)s.")),
+    (AP, "location_required", None): Wording(
+        _l("Please give where it is: lat and long, address_string, or the station (attribute[station]).")
+    ),
+    (AP, "bad_location", None): Wording(_l("lat and long must be given together, as decimal degrees.")),
+    (AP, "address_too_long", None): Wording(_KEEP_IT_TO),
+    (AP, "station_required", None): Wording(
+        _l("Please name the station in attribute[station]: this key's region has more than one open station.")
+    ),
+    (AP, "media_url_not_fetched", None): Wording(
+        _l("Photos are not fetched from other addresses: please send them as “media” files (multipart).")
+    ),
+    (AP, "bad_date", None): Wording(_l("%(name)s is not a date and time such as 2026-01-01T00:00:00+08:00.")),
+    (AP, "period_too_long", None): Wording(_l("start_date and end_date may be at most %(days)d days apart.")),
+    (AP, "bad_status", None): Wording(_l("status may only be open, closed, or both.")),
     # ... and the administrator's page of keys
     (AP, "name_required", None): Wording(_l("Please name the system this key is for."), "name"),
     (AP, "name_too_long", None): Wording(_KEEP_IT_TO, "name"),

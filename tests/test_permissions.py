@@ -430,6 +430,10 @@ MATRIX: dict[tuple[str, str], str] = {
 
     # keys for other systems (/api/v1/): the operator's
     ("api_key.manage",            "none"):              "-   -   -   -     -    Y   -",
+    # a system filing through Open311 (/open311/v2/requests): keys only, never a person
+    ("concern.file_by_key",       "station_a"):         "-   -   -   -     -    -   -",
+    ("concern.file_by_key",       "station_b"):         "-   -   -   -     -    -   -",
+    ("concern.file_by_key",       "none"):              "-   -   -   -     -    -   -",
 }
 # fmt: on
 
@@ -834,6 +838,16 @@ def test_a_county_key_sees_and_acts_on_its_county_only(world, db):
     assert can(county, "concern.reject", a) and not can(county, "concern.reject", b)
     assert not can(other_county, "concern.reject", a)
     assert not can(county, "concern.reply", o["concern_a_mine"])
+
+
+def test_an_acting_county_key_files_at_its_county_stations_only(world, db):
+    o, r = world["objects"], world["regions"]
+    county = _key(db, region=r["xiangcheng"], can_act=True)
+    assert can(county, "concern.file_by_key", o["station_a"])
+    assert not can(county, "concern.file_by_key", o["station_b"])
+    assert not can(county, "concern.file_by_key", o["station_inactive"])
+    assert not can(_key(db, region=r["xiangcheng"]), "concern.file_by_key", o["station_a"])  # read-only
+    assert not can(_key(db, unit=o["concern_a_mine"].unit, can_act=True), "concern.file_by_key", o["station_a"])
 
 
 def test_a_read_only_key_only_reads(world, db):

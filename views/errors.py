@@ -4,10 +4,9 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from extensions import db
-from services.errors import ApiRefused
 from services.limits import PHOTO_MB_MAX
 from services.storage import StorageUnavailable
 from views import api as api_module
@@ -45,12 +44,17 @@ def refuse_nul_in_path():
 
 
 def _api_problem(error):
-    """An error on a path of the JSON API that no view of it answered (an unknown path, a
-    method it does not take, a crash): problem+json there, never a page."""
-    if not api_module.is_api_request():
-        return None
+    """An error on a path of the JSON API or Open311 that no view of it answered (an unknown
+    path, a method it does not take, a crash): problem+json there (Open311: its error
+    list), never a page."""
+    from views import open311
+
     if not isinstance(error, HTTPException):
         error = InternalServerError()
+    if open311.is_open311_request():
+        return open311.http_error(error)  # Open311's own error list
+    if not api_module.is_api_request():
+        return None
     return api_module.http_problem(error)
 
 
@@ -97,6 +101,8 @@ def register(app) -> None:
 
     @app.errorhandler(413)
     def too_large(_error):
+        if (problem := _api_problem(_error)) is not None:
+            return problem
         return _page(
             413,
             _("Too large to send"),
@@ -115,9 +121,9 @@ def register(app) -> None:
 
     @app.errorhandler(OperationalError)
     def database_busy(error):
-        if api_module.is_api_request():
+        if api_module.is_api_request() or request.path.startswith(api_module.OPEN311_PREFIX + "/"):
             db.session.rollback()
-            return api_module.problem(ApiRefused("unavailable"))
+            return _api_problem(ServiceUnavailable())
         # "database is locked" past the busy timeout, a serialization failure, a lost
         # connection: nothing was saved, and sending again will most likely work.
         app.logger.warning("database error: %s", error.orig or error)  # the path is on the line, masked

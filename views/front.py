@@ -10,8 +10,8 @@ replays it — status, every header Flask set (security headers included), the b
 304 — with a new request id and the same metrics. It is dropped with the kept pages when
 the shared generation moves, or, for a tracking page, when the journal names its concern;
 when they are due to be read again the request goes through Flask, which reads them. A
-response that sets a cookie (a page with a form on it) is never kept. A request with any cookie but `lang`, a query string or
-another method always goes through Flask.
+response that sets a cookie (a page with a form on it) is never kept. A request with any
+cookie but `lang`, a query string or another method always goes through Flask.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ from services.page_cache import StationPages
 from services.permissions import Permission as P
 from services.permissions import can
 from services.photos import ProcessedPhoto, decode_slot, process_photo
+from services.photos import limits as photo_limits
 from services.qr import qr_png, qr_svg
 from services.storage import Storage, StorageUnavailable
 from services.storage import configured as configured_storage
@@ -431,12 +432,7 @@ def _read_photos(form: ConcernForm) -> tuple[_Photos, int, str | None]:
         return photos, len(files), None
     if not files:
         return photos, 0, None
-    limits = {
-        "max_bytes": cfg["MAX_PHOTO_BYTES"],
-        "max_pixels": cfg["MAX_PHOTO_PIXELS"],
-        "max_side": cfg["STORED_PHOTO_MAX_SIDE"],
-        "max_decode_bytes": cfg["PHOTO_DECODE_MB_MAX"] * 1024 * 1024,
-    }
+    limits = photo_limits(cfg)
     not_kept = 0
     try:
         with decode_slot(cfg["PHOTO_DECODES_AT_ONCE"], cfg["PHOTO_DECODE_WAIT_SECONDS"]):

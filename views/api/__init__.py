@@ -18,13 +18,14 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from extensions import csrf, db, limiter
+from extensions import csrf, db, limiter, reads_only
 from services import api_keys
 from services.errors import ApiRefused, DomainError, TransitionRefused
 from services.refusals import message
 from views.api.schemas import Problem
 
 PREFIX = "/api/v1"
+OPEN311_PREFIX = "/open311/v2"
 PROBLEM_TYPE = "application/problem+json"
 # HTTP status per refusal code of the API's own (the loop's refusals are 409 Conflict).
 STATUS = {
@@ -37,10 +38,15 @@ STATUS = {
     "unknown_region": 404,
     "unknown_station": 404,
     "method_not_allowed": 405,
+    "too_large": 413,
     "not_acceptable": 406,
     "bad_cursor": 400,
     "bad_period": 400,
+    "period_too_long": 400,
     "invalid_input": 422,
+    "bad_idempotency_key": 400,
+    "idempotency_key_reused": 422,
+    "idempotency_key_in_use": 409,
     "too_many_requests": 429,
     "internal": 500,
     "unavailable": 503,
@@ -52,6 +58,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    413: "too_large",
     415: "invalid_input",
     422: "invalid_input",
     429: "too_many_requests",
@@ -132,7 +139,12 @@ def presented_key() -> str | None:
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.headers.get("X-API-Key") or None
+    if header := request.headers.get("X-API-Key"):
+        return header
+    if request.path.startswith(OPEN311_PREFIX + "/"):
+        # GeoReport v2 clients send the key as the `api_key` parameter (query or form).
+        return request.values.get("api_key") or None
+    return None
 
 
 def principal() -> api_keys.KeyPrincipal | None:
@@ -152,7 +164,7 @@ def require_key() -> api_keys.KeyPrincipal:
     return found
 
 
-def _rate_key() -> str:
+def rate_key() -> str:
     try:
         found = principal()
     except ApiRefused:
@@ -160,7 +172,7 @@ def _rate_key() -> str:
     return f"api-key:{found.api_key.id}" if found is not None else f"api-ip:{get_remote_address()}"
 
 
-def _rate_value() -> str:
+def rate_value() -> str:
     try:
         found = principal()
     except ApiRefused:
@@ -172,7 +184,18 @@ def _rate_value() -> str:
 
 @bp.before_request
 def _authenticate() -> None:
-    found = principal()  # a bad or revoked key is refused here, on every path
+    """A bad or revoked key is refused here, on every path. A POST reads the key without
+    the write lock (reads_only): the last-used time is written on a connection of its own,
+    which on SQLite would otherwise wait its whole busy timeout for this request's lock."""
+    if request.method == "GET":
+        touch_key()
+        return
+    with reads_only():
+        touch_key()
+
+
+def touch_key() -> None:
+    found = principal()
     if found is not None:
         api_keys.touch(found.api_key)
 
@@ -221,7 +244,7 @@ def register(app) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     csrf.exempt(bp)
-    limiter.limit(_rate_value, key_func=_rate_key)(bp)
+    limiter.limit(rate_value, key_func=rate_key)(bp)
     api.register_blueprint(bp)
     app.register_blueprint(docs.bp)
 

@@ -20,8 +20,9 @@ from services.codes import normalize_rep_code, normalize_station_code, normalize
 from services.errors import ApiRefused
 from services.permissions import Permission as P
 from services.permissions import can
-from views.api import SECURITY, bp, require_key
+from views.api import SECURITY, bp, principal, require_key
 from views.api import schemas as s
+from views.api.idempotency import idempotent
 
 NOT_MODIFIED = "Not Modified: the ETag given in If-None-Match is still current."
 PROBLEM_TYPE = "application/problem+json"
@@ -296,6 +297,15 @@ def _event(e: ConcernEvent) -> dict:
     }
 
 
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Any unique string (a UUID): the same request sent again with it within 24 hours is "
+    "answered as the first was, and done once.",
+}
+
 # The steps a system may take through the API: the back office's buttons, and notes.
 NOTES = {A.NOTE.value: False, A.COMMENT.value: True}
 
@@ -343,11 +353,16 @@ def concern(concern_id: int):
 
 
 @bp.post("/concerns/<int:concern_id>/actions")
+@idempotent(principal)
 @bp.arguments(s.ActionIn)
-@_answers(201, s.ActionOut, 400, 401, 403, 404, 409, secured=True, not_modified=False)
+@_answers(201, s.ActionOut, 400, 401, 403, 404, 409, 422, secured=True, not_modified=False)
+@bp.doc(parameters=[IDEMPOTENCY_KEY])
 def concern_action(body, concern_id: int):
     """Take one step of the closed loop, as the back office does: the same transition table,
-    permissions and refusal codes (409 with the code when the step is refused)."""
+    permissions and refusal codes (409 with the code when the step is refused). With an
+    `Idempotency-Key` header, the same request sent again within 24 hours is answered as
+    the first was (header `Idempotent-Replayed: true`) and taken once; the same key with
+    another body is refused (422 `idempotency_key_reused`)."""
     p, c = _viewable(concern_id)
     action = body["action"]
     spec = flow.CONCERN_FLOW.spec(action)
