@@ -1,0 +1,311 @@
+"""The figures' counts kept per local day, month and year, station and handling unit
+(models.FigureCell), so that a province's year is a sum over a few ten thousand cells
+rather than a count over every concern of the year.
+
+Why kept in the transaction of each change, and not materialised by a job with today's
+part counted live: a concern's past days change too. Rating it, reopening it after a
+dissatisfied rating (closed → dispatched), sending it to another unit or correcting its
+station changes the days it was filed or closed on, so a table refreshed overnight would
+be wrong about last month until the next run, and "the figures equal the live counts"
+would hold only for periods that end before the last refresh. Kept in the same
+transaction, the cells are never behind what a reader of the concerns sees.
+
+How they are kept: every flush that adds, changes or deletes a concern or a rating counts
+the touched concerns' cells in the database before the flush (`day_cells`, the same SQL
+that rebuilds the table) and again after it, and adds the difference to the day, month
+and year cells with one upsert (the increments commute, so concurrent writers do not lose
+each other's; the concern's version check makes "before" the state the change replaced).
+The rule of what counts where is that one SELECT, used by the flushes, the rebuild and
+the migration's backfill alike. An UPDATE or DELETE statement on concerns or ratings
+skips the flush, so one is refused unless it says (execution option
+`figures_unaffected`) that it leaves the counted columns alone; rows written past the ORM
+(devtools.scale's COPY) are followed by `rebuild()`.
+
+What is not kept here: the open and overdue counts are "as of now" and overdue moves with
+the clock, so services.figures counts them live over the open concerns (an index look-up).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session, aliased
+
+from models import Concern, ConcernRating, FigureCell
+from models.enums import ConcernStatus as S
+from models.enums import Rating
+from services.clock import local_date
+
+# The counted fields, in services.figures.COUNT_FIELDS order (without open and overdue).
+CELL_FIELDS = (
+    "received",
+    "closed",
+    "close_days_sum",
+    "close_days_n",
+    "on_time",
+    "rated_unit",
+    "satisfied_unit",
+    "rated_rep",
+    "satisfied_rep",
+    "first_rated_unit",
+    "first_satisfied_unit",
+    "first_rated_rep",
+    "first_satisfied_rep",
+)
+SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
+# The first round's rating of a concern (at most one: one rating per round).
+FIRST = aliased(ConcernRating, name="first_rating")
+UNIT_NONE = 0  # FigureCell.unit_key of a concern not sent to a unit
+
+
+def closing_measures(closed) -> list:
+    """The closing figures over the concerns that meet `closed`, as aggregate columns in
+    CELL_FIELDS order from `closed` on: services.figures counts them live with the same
+    columns. The query must outer-join FIRST on the first round."""
+    count = sa.func.count
+    return [
+        count().filter(closed),
+        sa.func.coalesce(sa.func.sum(Concern.close_working_days).filter(closed), 0),
+        count(Concern.close_working_days).filter(closed),
+        count().filter(closed, sa.not_(Concern.was_late)),
+        count().filter(closed, Concern.rating_unit.is_not(None)),
+        count().filter(closed, Concern.rating_unit.in_(SATISFIED)),
+        count().filter(closed, Concern.rating_rep.is_not(None)),
+        count().filter(closed, Concern.rating_rep.in_(SATISFIED)),
+        count().filter(closed, FIRST.rating_unit.is_not(None)),
+        count().filter(closed, FIRST.rating_unit.in_(SATISFIED)),
+        count().filter(closed, FIRST.rating_rep.is_not(None)),
+        count().filter(closed, FIRST.rating_rep.in_(SATISFIED)),
+    ]
+
+
+def with_first_rating(query):
+    return query.outerjoin(FIRST, sa.and_(FIRST.concern_id == Concern.id, FIRST.round == 1))
+
+
+def day_cells(*where) -> sa.Select:
+    """(day, station_id, unit_key, *CELL_FIELDS) for the concerns that meet `where`: each
+    counts as received on the local day it was filed, and with its closing figures on the
+    local day it was closed (when it is closed now)."""
+    unit_key = sa.func.coalesce(Concern.unit_id, UNIT_NONE)
+
+    def part(day, values, *condition):
+        # Every column labelled: a union's columns are matched by position, and unlabelled
+        # equal literals would be folded into one.
+        keys = [day.label("day"), Concern.station_id.label("station_id"), unit_key.label("unit_key")]
+        query = sa.select(*keys, *(v.label(n) for v, n in zip(values, CELL_FIELDS, strict=True)))
+        return query.where(*condition, *where).group_by(day, Concern.station_id, unit_key)
+
+    filed = part(local_date(Concern.created_at), [sa.func.count(), *(sa.literal(0) for _ in CELL_FIELDS[1:])])
+    closed = part(
+        local_date(Concern.closed_at),
+        [sa.literal(0), *closing_measures(sa.true())],
+        Concern.status == S.CLOSED,
+        Concern.closed_at.is_not(None),
+    )
+    both = sa.union_all(filed, with_first_rating(closed)).subquery("both_days")
+    keys = (both.c.day, both.c.station_id, both.c.unit_key)
+    return sa.select(*keys, *(sa.func.sum(both.c[name]).label(name) for name in CELL_FIELDS)).group_by(*keys)
+
+
+# --- the spans ---------------------------------------------------------------------------
+
+
+def span_start(span: str, day: date) -> date:
+    if span == "year":
+        return day.replace(month=1, day=1)
+    if span == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _month_after(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def cover(start: date, end: date) -> list[tuple[str, date]]:
+    """The fewest cells' spans that make up the local days `start` to `end` (both included):
+    whole years, then whole months, then single days."""
+    spans: list[tuple[str, date]] = []
+    day = start
+    while day <= end:
+        if day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= end:
+            spans.append(("year", day))
+            day = date(day.year + 1, 1, 1)
+        elif day.day == 1 and _month_after(day) - timedelta(days=1) <= end:
+            spans.append(("month", day))
+            day = _month_after(day)
+        else:
+            spans.append(("day", day))
+            day += timedelta(days=1)
+    return spans
+
+
+def period_clause(start: date, end: date):
+    """The SQL condition on FigureCell for the cells covering `start` to `end`."""
+    firsts: dict[str, list[date]] = defaultdict(list)
+    for span, first in cover(start, end):
+        firsts[span].append(first)
+    return sa.or_(*(sa.and_(FigureCell.span == span, FigureCell.first_day.in_(days)) for span, days in firsts.items()))
+
+
+# --- keeping them ------------------------------------------------------------------------
+
+Key = tuple[str, date, int, int]
+CHUNK = 500  # concern ids per IN list
+
+
+def _counted(connection, ids: Iterable[int], sign: int, into: dict[Key, list[int]]) -> None:
+    """Add `sign` × the cells of these concerns, as the database holds them now, to `into`."""
+    ids = sorted(ids)
+    for n in range(0, len(ids), CHUNK):
+        for day, station_id, unit_key, *values in connection.execute(day_cells(Concern.id.in_(ids[n : n + CHUNK]))):
+            if isinstance(day, str):  # SQLite's date() is text
+                day = date.fromisoformat(day)
+            for span in ("day", "month", "year"):
+                cell = into.setdefault((span, span_start(span, day), station_id, unit_key), [0] * len(CELL_FIELDS))
+                for i, value in enumerate(values):
+                    cell[i] += sign * int(value)
+
+
+def _upsert(connection, changes: dict[Key, list[int]]) -> None:
+    """Add the changes to the cells, creating the missing ones; in key order, so that two
+    writers lock shared cells in the same order."""
+    rows = [
+        {
+            "span": k[0],
+            "first_day": k[1],
+            "station_id": k[2],
+            "unit_key": k[3],
+            **dict(zip(CELL_FIELDS, v, strict=True)),
+        }
+        for k, v in sorted(changes.items())
+        if any(v)
+    ]
+    if not rows:
+        return
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(FigureCell)
+    table = FigureCell.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=["span", "first_day", "station_id", "unit_key"],
+        set_={name: table.c[name] + statement.excluded[name] for name in CELL_FIELDS},
+    )
+    connection.execute(statement, rows)
+
+
+_BEFORE = "figure_cells_before"
+
+
+def _touched(session: Session) -> set[int]:
+    """The concerns already in the database whose cells this flush may change."""
+    ids: set[int | None] = set()
+    for obj in session.dirty:
+        if isinstance(obj, Concern) and session.is_modified(obj, include_collections=False):
+            ids.add(obj.id)
+    for obj in session.deleted:
+        if isinstance(obj, Concern):
+            ids.add(obj.id)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ConcernRating):
+            ids.add(obj.concern_id if obj.concern_id is not None else getattr(obj.concern, "id", None))
+    ids.discard(None)
+    return ids  # type: ignore[return-value]
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    touched = _touched(session)
+    changes: dict[Key, list[int]] = {}
+    if touched:
+        _counted(session.connection(), touched, -1, changes)
+    session.info[_BEFORE] = (touched, changes)
+
+
+def _after_flush(session: Session, _context) -> None:
+    touched, changes = session.info.pop(_BEFORE, (set(), {}))
+    touched = set(touched)
+    for obj in session.new:
+        if isinstance(obj, Concern):
+            touched.add(obj.id)
+        elif isinstance(obj, ConcernRating):
+            touched.add(obj.concern_id)
+    touched.discard(None)
+    if touched:
+        connection = session.connection()
+        _counted(connection, touched, +1, changes)
+        _upsert(connection, changes)
+
+
+def _refuse_bulk(state: ORMExecuteState) -> None:
+    mapper = state.bind_mapper
+    if mapper is None or not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if issubclass(mapper.class_, (Concern, ConcernRating)) and not state.execution_options.get("figures_unaffected"):
+        raise RuntimeError(
+            "An INSERT, UPDATE or DELETE statement on concerns skips the figures' cells: change the rows "
+            "through the session, or say figures_unaffected=True when the counted columns stay as they are."
+        )
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_BEFORE, None)
+
+
+_listening = False
+
+
+def listen() -> None:
+    """Keep the cells in every session's flushes (once per process)."""
+    global _listening
+    if _listening:
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _refuse_bulk)
+    event.listen(Session, "after_soft_rollback", _forget)
+    _listening = True
+
+
+# --- making them again -------------------------------------------------------------------
+
+
+def rebuild(connection) -> int:
+    """Count every cell again from the concerns (repair; after rows written past the ORM).
+    Returns the number of cells."""
+    table = FigureCell.__table__
+    keys = ["span", "first_day", "station_id", "unit_key"]
+    connection.execute(sa.delete(table))
+    days = day_cells().subquery("days")
+    connection.execute(
+        sa.insert(table).from_select(
+            [*keys, *CELL_FIELDS],
+            sa.select(
+                sa.literal("day"), days.c.day, days.c.station_id, days.c.unit_key, *[days.c[n] for n in CELL_FIELDS]
+            ),
+        )
+    )
+    for span, finer in (("month", "day"), ("year", "month")):
+        if connection.dialect.name == "postgresql":
+            first = sa.cast(sa.func.date_trunc(span, table.c.first_day), sa.Date)
+        else:
+            first = sa.func.date(table.c.first_day, f"start of {span}", type_=sa.Date)
+        connection.execute(
+            sa.insert(table).from_select(
+                [*keys, *CELL_FIELDS],
+                sa.select(
+                    sa.literal(span),
+                    first,
+                    table.c.station_id,
+                    table.c.unit_key,
+                    *[sa.func.sum(table.c[n]) for n in CELL_FIELDS],
+                )
+                .where(table.c.span == finer)
+                .group_by(first, table.c.station_id, table.c.unit_key),
+            )
+        )
+    return connection.scalar(sa.select(sa.func.count()).select_from(table)) or 0
