@@ -110,7 +110,9 @@ class local_date(FunctionElement):  # noqa: N801 (an SQL function, named like on
 
 @compiles(local_date)
 def _local_date_sqlite(element, compiler, **kw) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+{LOCAL_OFFSET_HOURS} hours')"
+    # Whole seconds only: SQLite's date functions round a stored time to the millisecond,
+    # which would move 23:59:59.9999 local into the next day.
+    return f"date(substr({compiler.process(element.clauses, **kw)}, 1, 19), '+{LOCAL_OFFSET_HOURS} hours')"
 
 
 @compiles(local_date, "postgresql")

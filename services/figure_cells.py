@@ -279,6 +279,10 @@ def rebuild(connection) -> int:
     Returns the number of cells."""
     table = FigureCell.__table__
     keys = ["span", "first_day", "station_id", "unit_key"]
+    if connection.dialect.name == "postgresql":
+        # Writers' upserts wait until the new cells are committed, then add their changes
+        # to them; one that upserted before waits to commit first, and is counted.
+        connection.exec_driver_sql("LOCK TABLE figure_cell IN EXCLUSIVE MODE")
     connection.execute(sa.delete(table))
     days = day_cells().subquery("days")
     connection.execute(
