@@ -13,16 +13,21 @@ transaction, the cells are never behind what a reader of the concerns sees.
 How they are kept: every flush that adds, changes or deletes a concern or a rating counts
 the touched concerns' cells in the database before the flush (`day_cells`, the same SQL
 that rebuilds the table) and again after it, and adds the difference to the day, month
-and year cells with one upsert (the increments commute, so concurrent writers do not lose
-each other's; the concern's version check makes "before" the state the change replaced).
-The rule of what counts where is that one SELECT, used by the flushes, the rebuild and
-the migration's backfill alike. An UPDATE or DELETE statement on concerns or ratings
-skips the flush, so one is refused unless it says (execution option
-`figures_unaffected`) that it leaves the counted columns alone; rows written past the ORM
-(devtools.scale's COPY) are followed by `rebuild()`.
+and year cells, each for the concern's unit and for all of the station's units (-1: what
+the figures by station and by region read, one row per station), with one upsert (the
+increments commute, so concurrent writers do not lose each other's; the concern's
+version check makes "before" the state the change replaced). The rule of what counts
+where is that one SELECT, used by the flushes and the rebuild alike (the migration's
+backfill keeps a copy). An INSERT, UPDATE or DELETE statement on concerns or ratings
+skips the flush, so one is refused unless it says (execution option `figures_unaffected`)
+that it leaves the counted columns alone; rows written past the ORM (devtools.scale's
+COPY) are followed by `rebuild()`.
 
-What is not kept here: the open and overdue counts are "as of now" and overdue moves with
-the clock, so services.figures counts them live over the open concerns (an index look-up).
+Open and overdue are "as of now", and overdue moves with the clock: the open concerns are
+counted on the local day of their deadline (due_day, due_month, due_year cells; no
+deadline, or one after LAST_DAY, on LAST_DAY). Everything due before today is overdue
+(but for those waiting for the resident's rating); of what is due today, services.figures
+counts the few already past `now` over the concerns.
 """
 
 from __future__ import annotations
@@ -39,11 +44,15 @@ from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from models import Concern, ConcernRating, FigureCell
 from models.enums import ConcernStatus as S
 from models.enums import Rating
-from services.clock import local_date
+from services.clock import day_start, local_date
+from services.concern_flow import OPEN_STATUSES
 
-# The counted fields, in services.figures.COUNT_FIELDS order (without open and overdue).
+# The counted fields: services.figures.Counts' names, but for overdue (worked out from
+# awaiting) and with awaiting.
 CELL_FIELDS = (
     "received",
+    "open",
+    "awaiting",
     "closed",
     "close_days_sum",
     "close_days_n",
@@ -61,12 +70,15 @@ SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
 # The first round's rating of a concern (at most one: one rating per round).
 FIRST = aliased(ConcernRating, name="first_rating")
 UNIT_NONE = 0  # FigureCell.unit_key of a concern not sent to a unit
+ALL_UNITS = -1  # FigureCell.unit_key of the cells that add up all of a station's units
+# Deadlines are counted on days from EARLIEST_DAY to LAST_DAY (outside: on the nearer one).
+EARLIEST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)
 
 
 def closing_measures(closed) -> list:
-    """The closing figures over the concerns that meet `closed`, as aggregate columns in
-    CELL_FIELDS order from `closed` on: services.figures counts them live with the same
-    columns. The query must outer-join FIRST on the first round."""
+    """The closing figures over the concerns that meet `closed` (Counts' fields from closed
+    to first_satisfied_rep), as aggregate columns: services.figures counts them live with
+    the same columns. The query must outer-join FIRST on the first round."""
     count = sa.func.count
     return [
         count().filter(closed),
@@ -89,37 +101,51 @@ def with_first_rating(query):
 
 
 def day_cells(*where) -> sa.Select:
-    """(day, station_id, unit_key, *CELL_FIELDS) for the concerns that meet `where`: each
-    counts as received on the local day it was filed, and with its closing figures on the
-    local day it was closed (when it is closed now)."""
+    """(timeline, day, station_id, unit_key, *CELL_FIELDS) for the concerns that meet
+    `where`: on the "event" timeline each counts as received on the local day it was filed,
+    and with its closing figures on the local day it was closed (when it is closed now); on
+    the "due" timeline an open concern counts on the local day of its deadline."""
     unit_key = sa.func.coalesce(Concern.unit_id, UNIT_NONE)
 
-    def part(day, values, *condition):
+    def part(timeline: str, day, values: dict, *condition):
         # Every column labelled: a union's columns are matched by position, and unlabelled
         # equal literals would be folded into one.
-        keys = [day.label("day"), Concern.station_id.label("station_id"), unit_key.label("unit_key")]
-        query = sa.select(*keys, *(v.label(n) for v, n in zip(values, CELL_FIELDS, strict=True)))
+        keys = [
+            sa.literal(timeline).label("timeline"),
+            day.label("day"),
+            Concern.station_id.label("station_id"),
+            unit_key.label("unit_key"),
+        ]
+        query = sa.select(*keys, *(values.get(n, sa.literal(0)).label(n) for n in CELL_FIELDS))
         return query.where(*condition, *where).group_by(day, Concern.station_id, unit_key)
 
-    filed = part(local_date(Concern.created_at), [sa.func.count(), *(sa.literal(0) for _ in CELL_FIELDS[1:])])
+    filed = part("event", local_date(Concern.created_at), {"received": sa.func.count()})
+    closing = dict(zip(CELL_FIELDS[CELL_FIELDS.index("closed") :], closing_measures(sa.true()), strict=True))
     closed = part(
-        local_date(Concern.closed_at),
-        [sa.literal(0), *closing_measures(sa.true())],
-        Concern.status == S.CLOSED,
-        Concern.closed_at.is_not(None),
+        "event", local_date(Concern.closed_at), closing, Concern.status == S.CLOSED, Concern.closed_at.is_not(None)
     )
-    both = sa.union_all(filed, with_first_rating(closed)).subquery("both_days")
-    keys = (both.c.day, both.c.station_id, both.c.unit_key)
+    due_on = sa.case(
+        (sa.or_(Concern.due_at.is_(None), Concern.due_at >= day_start(LAST_DAY)), sa.literal(LAST_DAY, sa.Date)),
+        (Concern.due_at < day_start(EARLIEST_DAY), sa.literal(EARLIEST_DAY, sa.Date)),
+        else_=local_date(Concern.due_at),
+    )
+    awaiting = sa.func.count().filter(Concern.due_at.is_not(None), Concern.status != S.CONFIRMED)
+    due = part("due", due_on, {"open": sa.func.count(), "awaiting": awaiting}, Concern.status.in_(OPEN_STATUSES))
+    both = sa.union_all(filed, with_first_rating(closed), due).subquery("counted_days")
+    keys = (both.c.timeline, both.c.day, both.c.station_id, both.c.unit_key)
     return sa.select(*keys, *(sa.func.sum(both.c[name]).label(name) for name in CELL_FIELDS)).group_by(*keys)
 
 
 # --- the spans ---------------------------------------------------------------------------
 
 
+SPANS_OF = {"event": ("day", "month", "year"), "due": ("due_day", "due_month", "due_year")}
+
+
 def span_start(span: str, day: date) -> date:
-    if span == "year":
+    if span.endswith("year"):
         return day.replace(month=1, day=1)
-    if span == "month":
+    if span.endswith("month"):
         return day.replace(day=1)
     return day
 
@@ -146,12 +172,24 @@ def cover(start: date, end: date) -> list[tuple[str, date]]:
     return spans
 
 
-def period_clause(start: date, end: date):
-    """The SQL condition on FigureCell for the cells covering `start` to `end`."""
+def cells_clause(*spans: tuple[str, date]):
+    """The SQL condition on FigureCell for these (span, first day) cells."""
     firsts: dict[str, list[date]] = defaultdict(list)
-    for span, first in cover(start, end):
+    for span, first in spans:
         firsts[span].append(first)
     return sa.or_(*(sa.and_(FigureCell.span == span, FigureCell.first_day.in_(days)) for span, days in firsts.items()))
+
+
+def period_clause(start: date, end: date):
+    """The cells of the days filed and closed on from `start` to `end`."""
+    return cells_clause(*cover(start, end))
+
+
+def due_clause(today: date):
+    """The due_… cells of every deadline: those before `today`, then from it on."""
+    before = cover(EARLIEST_DAY, today - timedelta(days=1)) if today > EARLIEST_DAY else []
+    after = cover(max(today, EARLIEST_DAY), LAST_DAY) if today <= LAST_DAY else []
+    return cells_clause(*((f"due_{span}", first) for span, first in before + after))
 
 
 # --- keeping them ------------------------------------------------------------------------
@@ -164,13 +202,15 @@ def _counted(connection, ids: Iterable[int], sign: int, into: dict[Key, list[int
     """Add `sign` × the cells of these concerns, as the database holds them now, to `into`."""
     ids = sorted(ids)
     for n in range(0, len(ids), CHUNK):
-        for day, station_id, unit_key, *values in connection.execute(day_cells(Concern.id.in_(ids[n : n + CHUNK]))):
+        rows = connection.execute(day_cells(Concern.id.in_(ids[n : n + CHUNK])))
+        for timeline, day, station_id, unit_key, *values in rows:
             if isinstance(day, str):  # SQLite's date() is text
                 day = date.fromisoformat(day)
-            for span in ("day", "month", "year"):
-                cell = into.setdefault((span, span_start(span, day), station_id, unit_key), [0] * len(CELL_FIELDS))
-                for i, value in enumerate(values):
-                    cell[i] += sign * int(value)
+            for span in SPANS_OF[timeline]:
+                for unit in (unit_key, ALL_UNITS):
+                    cell = into.setdefault((span, span_start(span, day), station_id, unit), [0] * len(CELL_FIELDS))
+                    for i, value in enumerate(values):
+                        cell[i] += sign * int(value)
 
 
 def _upsert(connection, changes: dict[Key, list[int]]) -> None:
@@ -285,31 +325,27 @@ def rebuild(connection) -> int:
         connection.exec_driver_sql("LOCK TABLE figure_cell IN EXCLUSIVE MODE")
     connection.execute(sa.delete(table))
     days = day_cells().subquery("days")
+    span = sa.case((days.c.timeline == "due", sa.literal("due_day")), else_=sa.literal("day"))
+    fields = [days.c[n] for n in CELL_FIELDS]
     connection.execute(
         sa.insert(table).from_select(
-            [*keys, *CELL_FIELDS],
-            sa.select(
-                sa.literal("day"), days.c.day, days.c.station_id, days.c.unit_key, *[days.c[n] for n in CELL_FIELDS]
-            ),
+            [*keys, *CELL_FIELDS], sa.select(span, days.c.day, days.c.station_id, days.c.unit_key, *fields)
         )
     )
-    for span, finer in (("month", "day"), ("year", "month")):
-        if connection.dialect.name == "postgresql":
-            first = sa.cast(sa.func.date_trunc(span, table.c.first_day), sa.Date)
-        else:
-            first = sa.func.date(table.c.first_day, f"start of {span}", type_=sa.Date)
-        connection.execute(
-            sa.insert(table).from_select(
-                [*keys, *CELL_FIELDS],
-                sa.select(
-                    sa.literal(span),
-                    first,
-                    table.c.station_id,
-                    table.c.unit_key,
-                    *[sa.func.sum(table.c[n]) for n in CELL_FIELDS],
-                )
-                .where(table.c.span == finer)
-                .group_by(first, table.c.station_id, table.c.unit_key),
-            )
-        )
+    sums = [sa.func.sum(table.c[n]) for n in CELL_FIELDS]
+    for prefix in ("", "due_"):
+        for unit, finer in (("month", "day"), ("year", "month")):
+            if connection.dialect.name == "postgresql":
+                first = sa.cast(sa.func.date_trunc(unit, table.c.first_day), sa.Date)
+            else:
+                first = sa.func.date(table.c.first_day, f"start of {unit}", type_=sa.Date)
+            query = sa.select(sa.literal(prefix + unit), first, table.c.station_id, table.c.unit_key, *sums)
+            query = query.where(table.c.span == prefix + finer).group_by(first, table.c.station_id, table.c.unit_key)
+            connection.execute(sa.insert(table).from_select([*keys, *CELL_FIELDS], query))
+    every_unit = (
+        sa.select(table.c.span, table.c.first_day, table.c.station_id, sa.literal(ALL_UNITS), *sums)
+        .where(table.c.unit_key != ALL_UNITS)
+        .group_by(table.c.span, table.c.first_day, table.c.station_id)
+    )
+    connection.execute(sa.insert(table).from_select([*keys, *CELL_FIELDS], every_unit))
     return connection.scalar(sa.select(sa.func.count()).select_from(table)) or 0

@@ -34,10 +34,10 @@ from models import Concern, FigureCell, Region, Station, Suggestion, Unit, User
 from models.enums import ConcernStatus as S
 from models.enums import ReplyClass, Role
 from models.enums import SuggestionStatus as SS
-from services.clock import period_bounds
+from services.clock import day_start, local_today, period_bounds
 from services.concern_flow import OPEN_STATUSES, overdue_clause
-from services.figure_cells import CELL_FIELDS, SATISFIED, closing_measures, period_clause, with_first_rating
-from services.permissions import concern_scope, figures_root, station_unit_scope, suggestion_scope
+from services.figure_cells import ALL_UNITS, SATISFIED, closing_measures, due_clause, period_clause, with_first_rating
+from services.permissions import concern_scope, figures_root, role_of, station_unit_scope, suggestion_scope
 
 GROUPINGS = ("station", "region", "unit")
 # A table longer than this is cut for the page (busiest first); the totals cover every row.
@@ -235,30 +235,34 @@ def _joined(query, joins):
     return query
 
 
-def _grouped(user: User, key, period: Period, now: datetime, *, joins=lambda _source: (), where=(), live=False):
+def _grouped(
+    user: User, key, period: Period, now: datetime, *, joins=lambda _source: (), where=(), per_unit=False, live=False
+):
     """A subquery: one row per `key` with the counts named as in COUNT_FIELDS. `key` and
-    `joins` are functions of the Source counted from."""
+    `joins` are functions of the Source counted from; `per_unit` when the key is the unit."""
     cell_scope = None if live else station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
     if cell_scope is None:
         return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
+    # Per unit when grouped or scoped by unit; else the cells adding up each station's units.
+    per_unit = per_unit or role_of(user) == Role.UNIT_HANDLER
+    units = FigureCell.unit_key != ALL_UNITS if per_unit else FigureCell.unit_key == ALL_UNITS
+    today = local_today(now)
     cell_key = key(CELLS).label("key")
-    sums = {name: sa.func.sum(getattr(FigureCell, name)) for name in CELL_FIELDS}
+    sums = {name: sa.func.sum(getattr(FigureCell, name)) for name in COUNT_FIELDS if name != "overdue"}
+    sums["overdue"] = sa.func.coalesce(sa.func.sum(FigureCell.awaiting).filter(FigureCell.first_day < today), 0)
     cells = _joined(
-        sa.select(cell_key, *(sums.get(name, sa.literal(0)).label(name) for name in COUNT_FIELDS)).select_from(
-            FigureCell
-        ),
-        joins(CELLS),
-    ).where(cell_scope, period_clause(period.start, period.end), *where)
-    count = sa.func.count
-    now_measures = {"open": count(), "overdue": count().filter(overdue_clause(now))}
+        sa.select(cell_key, *(sums[name].label(name) for name in COUNT_FIELDS)).select_from(FigureCell), joins(CELLS)
+    ).where(cell_scope, units, sa.or_(period_clause(period.start, period.end), due_clause(today)), *where)
+    # Due today and past already: the only figure the cells cannot know.
     concern_key = key(CONCERNS).label("key")
-    open_now = _joined(
+    zero = {name: sa.literal(0) for name in COUNT_FIELDS}
+    due_today = _joined(
         sa.select(
-            concern_key, *(now_measures.get(name, sa.literal(0)).label(name) for name in COUNT_FIELDS)
+            concern_key, *({**zero, "overdue": sa.func.count()}[name].label(name) for name in COUNT_FIELDS)
         ).select_from(Concern),
         joins(CONCERNS),
-    ).where(concern_scope(user), Concern.status.in_(OPEN_STATUSES), *where)
-    both = sa.union_all(cells.group_by(cell_key), open_now.group_by(concern_key)).subquery("both_parts")
+    ).where(concern_scope(user), overdue_clause(now), Concern.due_at >= day_start(today), *where)
+    both = sa.union_all(cells.group_by(cell_key), due_today.group_by(concern_key)).subquery("both_parts")
     totals = [sa.func.sum(both.c[name]) for name in COUNT_FIELDS]
     received, opened, closed = (totals[COUNT_FIELDS.index(name)] for name in ("received", "open", "closed"))
     return (
@@ -325,7 +329,7 @@ def by_station(user: User, period: Period, now: datetime, *, live: bool = False)
 
 
 def by_unit(user: User, period: Period, now: datetime, *, no_unit_label: str = "", live: bool = False) -> Figures:
-    counted = _grouped(user, lambda source: source.unit_id, period, now, live=live)
+    counted = _grouped(user, lambda source: source.unit_id, period, now, per_unit=True, live=live)
     query = (
         sa.select(counted, Unit.name, Region.name)
         .outerjoin(Unit, Unit.id == counted.c.key)
