@@ -20,8 +20,8 @@ version check makes "before" the state the change replaced). The rule of what co
 where is that one SELECT, used by the flushes and the rebuild alike (the migration's
 backfill keeps a copy). An INSERT, UPDATE or DELETE statement on concerns or ratings
 skips the flush, so one is refused unless it says (execution option `figures_unaffected`)
-that it leaves the counted columns alone; rows written past the ORM (devtools.scale's
-COPY) are followed by `rebuild()`.
+that it leaves the counted columns alone or that rebuild() follows it, as it does rows
+written past the ORM (devtools.scale's COPY, bench/exports.py's bulk insert).
 
 Open and overdue are "as of now", and overdue moves with the clock: the open concerns are
 counted on the local day of their deadline (due_day, due_month, due_year cells; no
@@ -288,7 +288,8 @@ def _refuse_bulk(state: ORMExecuteState) -> None:
     if issubclass(mapper.class_, (Concern, ConcernRating)) and not state.execution_options.get("figures_unaffected"):
         raise RuntimeError(
             "An INSERT, UPDATE or DELETE statement on concerns skips the figures' cells: change the rows "
-            "through the session, or say figures_unaffected=True when the counted columns stay as they are."
+            "through the session, or say figures_unaffected=True when the counted columns stay as they are "
+            "(or when the caller runs figure_cells.rebuild() after it)."
         )
 
 
