@@ -8,8 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base
 
 # The spans a cell can cover: a local day, a calendar month, a calendar year (from its first
-# day), of the days concerns were filed and closed on, or (due_…) of their deadlines.
-SPANS = ("day", "month", "year", "due_day", "due_month", "due_year")
+# day), of the days concerns were filed and closed on, or (due_…) of their deadlines;
+# due_all (on 1970-01-01) adds up every deadline.
+SPANS = ("day", "month", "year", "due_day", "due_month", "due_year", "due_all")
 
 
 class FigureCell(Base):
@@ -50,7 +51,9 @@ class FigureCell(Base):
     first_satisfied_rep: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
-        sa.CheckConstraint("span IN ('day', 'month', 'year', 'due_day', 'due_month', 'due_year')", name="span_value"),
+        sa.CheckConstraint(
+            "span IN ('day', 'month', 'year', 'due_day', 'due_month', 'due_year', 'due_all')", name="span_value"
+        ),
         # A station manager's or a unit's figures read their own cells.
         sa.Index("ix_figure_cell_station", "station_id", "span", "first_day"),
         sa.Index("ix_figure_cell_unit", "unit_key", "span", "first_day"),

@@ -25,9 +25,10 @@ written past the ORM (devtools.scale's COPY, bench/exports.py's bulk insert).
 
 Open and overdue are "as of now", and overdue moves with the clock: the open concerns are
 counted on the local day of their deadline (due_day, due_month, due_year cells; no
-deadline, or one after LAST_DAY, on LAST_DAY). Everything due before today is overdue
-(but for those waiting for the resident's rating); of what is due today, services.figures
-counts the few already past `now` over the concerns.
+deadline, or one after LAST_DAY, on LAST_DAY), and all together (due_all). Everything
+due before today is overdue (but for those waiting for the resident's rating): all less
+what is due from today on, the few cells of the days and months ahead; of what is due
+today, services.figures counts those already past `now` over the concerns.
 """
 
 from __future__ import annotations
@@ -139,10 +140,12 @@ def day_cells(*where) -> sa.Select:
 # --- the spans ---------------------------------------------------------------------------
 
 
-SPANS_OF = {"event": ("day", "month", "year"), "due": ("due_day", "due_month", "due_year")}
+SPANS_OF = {"event": ("day", "month", "year"), "due": ("due_day", "due_month", "due_year", "due_all")}
 
 
 def span_start(span: str, day: date) -> date:
+    if span == "due_all":
+        return EARLIEST_DAY
     if span.endswith("year"):
         return day.replace(month=1, day=1)
     if span.endswith("month"):
@@ -186,10 +189,9 @@ def period_clause(start: date, end: date):
 
 
 def due_clause(today: date):
-    """The due_… cells of every deadline: those before `today`, then from it on."""
-    before = cover(EARLIEST_DAY, today - timedelta(days=1)) if today > EARLIEST_DAY else []
-    after = cover(max(today, EARLIEST_DAY), LAST_DAY) if today <= LAST_DAY else []
-    return cells_clause(*((f"due_{span}", first) for span, first in before + after))
+    """The due_… cells of all deadlines together and of those from `today` on."""
+    ahead = cover(max(today, EARLIEST_DAY), LAST_DAY) if today <= LAST_DAY else []
+    return cells_clause(("due_all", EARLIEST_DAY), *((f"due_{span}", first) for span, first in ahead))
 
 
 # --- keeping them ------------------------------------------------------------------------
@@ -343,6 +345,11 @@ def rebuild(connection) -> int:
             query = sa.select(sa.literal(prefix + unit), first, table.c.station_id, table.c.unit_key, *sums)
             query = query.where(table.c.span == prefix + finer).group_by(first, table.c.station_id, table.c.unit_key)
             connection.execute(sa.insert(table).from_select([*keys, *CELL_FIELDS], query))
+    together = sa.select(
+        sa.literal("due_all"), sa.literal(EARLIEST_DAY, sa.Date), table.c.station_id, table.c.unit_key, *sums
+    )
+    together = together.where(table.c.span == "due_year").group_by(table.c.station_id, table.c.unit_key)
+    connection.execute(sa.insert(table).from_select([*keys, *CELL_FIELDS], together))
     every_unit = (
         sa.select(table.c.span, table.c.first_day, table.c.station_id, sa.literal(ALL_UNITS), *sums)
         .where(table.c.unit_key != ALL_UNITS)

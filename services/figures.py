@@ -253,8 +253,12 @@ def _grouped(
     sums = {
         name: sa.cast(sa.func.sum(getattr(FigureCell, name)), sa.Integer) for name in COUNT_FIELDS if name != "overdue"
     }
-    overdue = sa.func.sum(FigureCell.awaiting).filter(FigureCell.first_day < today)
-    sums["overdue"] = sa.cast(sa.func.coalesce(overdue, 0), sa.Integer)
+    # Open: all the deadlines together. Overdue: all of them less those from today on (the
+    # period's cells count no deadlines).
+    together = FigureCell.span == "due_all"
+    sums["open"] = sa.cast(sa.func.coalesce(sa.func.sum(FigureCell.open).filter(together), 0), sa.Integer)
+    overdue = sa.func.sum(sa.case((together, FigureCell.awaiting), else_=-FigureCell.awaiting))
+    sums["overdue"] = sa.cast(overdue, sa.Integer)
     cells = _joined(
         sa.select(cell_key, *(sums[name].label(name) for name in COUNT_FIELDS)).select_from(FigureCell), joins(CELLS)
     ).where(cell_scope, units, sa.or_(period_clause(period.start, period.end), due_clause(today)), *where)
@@ -292,21 +296,21 @@ def _grouped_live(user: User, key, period: Period, now: datetime, *, joins=(), w
 N = len(COUNT_FIELDS)
 
 
-def _busiest(query, counted, name, *, none_last: bool = False) -> tuple[list[tuple], Counts, int]:
-    """The MAX_ROWS busiest rows of `query` (the `_grouped` columns, then a name and a note)
-    as (key, name, note, counts), the totals over all its rows and how many rows there are,
-    in one statement: a province's 20,000 stations are added up by the database, and only
-    the rows shown travel."""
+def _busiest(counted, named, *, none_last: bool = False) -> tuple[list[tuple], Counts, int]:
+    """The MAX_ROWS busiest rows of `counted` (ties at the cut by key) as (key, name, note,
+    counts), the totals over all its rows and how many rows there are, in one statement:
+    a province's 20,000 stations are added up and cut by the database, and only the rows
+    shown are named and travel. `named(top)` selects top's columns, then a name and a note."""
     c = counted.c
-    over = [sa.cast(sa.func.sum(c[n]).over(), sa.BigInteger) for n in COUNT_FIELDS]
+    over = [sa.cast(sa.func.sum(c[n]).over(), sa.BigInteger).label(f"all_{n}") for n in COUNT_FIELDS]
     order = [c.key.is_(None)] if none_last else []
-    order += [c.received.desc(), c.closed.desc(), c.open.desc(), name, c.key]
-    query = query.add_columns(*over, sa.func.count().over()).order_by(*order).limit(MAX_ROWS)
-    rows = db.session.execute(query).all()
+    order += [c.received.desc(), c.closed.desc(), c.open.desc(), c.key]
+    top = sa.select(counted, *over, sa.func.count().over().label("all_rows")).order_by(*order).limit(MAX_ROWS)
+    rows = db.session.execute(named(top.subquery("top"))).all()
     if not rows:
         return [], Counts(), 0
-    entries = [(r[0], r[N + 1] or "", r[N + 2] or "", tuple(r[1 : N + 1])) for r in rows]
-    return entries, Counts(*rows[0][N + 3 : 2 * N + 3]), rows[0][2 * N + 3]
+    entries = [(r[0], r[2 * N + 2] or "", r[2 * N + 3] or "", tuple(r[1 : N + 1])) for r in rows]
+    return entries, Counts(*rows[0][N + 1 : 2 * N + 1]), rows[0][2 * N + 1]
 
 
 def _busiest_first(entry: tuple):
@@ -325,12 +329,14 @@ ZERO = (0,) * N
 
 def by_station(user: User, period: Period, now: datetime, *, live: bool = False) -> Figures:
     counted = _grouped(user, lambda source: source.station_id, period, now, live=live)
-    query = (
-        sa.select(counted, Station.name, Region.name)
-        .join(Station, Station.id == counted.c.key)
-        .join(Region, Region.id == Station.region_id)
+    entries, total, count = _busiest(
+        counted,
+        lambda top: (
+            sa.select(top, Station.name, Region.name)
+            .join(Station, Station.id == top.c.key)
+            .join(Region, Region.id == Station.region_id)
+        ),
     )
-    entries, total, count = _busiest(query, counted, Station.name)
     if user.role == Role.STATION_MANAGER:
         # A manager's few stations are all listed, a quiet one with zeros.
         seen = set(db.session.scalars(sa.select(counted.c.key)))
@@ -341,12 +347,15 @@ def by_station(user: User, period: Period, now: datetime, *, live: bool = False)
 
 def by_unit(user: User, period: Period, now: datetime, *, no_unit_label: str = "", live: bool = False) -> Figures:
     counted = _grouped(user, lambda source: source.unit_id, period, now, per_unit=True, live=live)
-    query = (
-        sa.select(counted, Unit.name, Region.name)
-        .outerjoin(Unit, Unit.id == counted.c.key)
-        .outerjoin(Region, Region.id == Unit.region_id)
+    entries, total, count = _busiest(
+        counted,
+        lambda top: (
+            sa.select(top, Unit.name, Region.name)
+            .outerjoin(Unit, Unit.id == top.c.key)
+            .outerjoin(Region, Region.id == Unit.region_id)
+        ),
+        none_last=True,
     )
-    entries, total, count = _busiest(query, counted, Unit.name, none_last=True)
     entries = [(key, name if key is not None else no_unit_label, note, c) for key, name, note, c in entries]
     # Concerns not (yet) sent to a unit go last, so the totals still cover everything.
     order = lambda entry: (entry[0] is None, *_busiest_first(entry))  # noqa: E731
