@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -233,7 +234,7 @@ def _upsert(connection, changes: dict[Key, list[int]]) -> None:
         return
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = insert(FigureCell)
-    table = FigureCell.__table__
+    table = cast(sa.Table, FigureCell.__table__)
     statement = statement.on_conflict_do_update(
         index_elements=["span", "first_day", "station_id", "unit_key"],
         set_={name: table.c[name] + statement.excluded[name] for name in CELL_FIELDS},
@@ -255,7 +256,8 @@ def _touched(session: Session) -> set[int]:
             ids.add(obj.id)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, ConcernRating):
-            ids.add(obj.concern_id if obj.concern_id is not None else getattr(obj.concern, "id", None))
+            # A rating appended to its concern has no concern_id before the flush.
+            ids.add(getattr(obj, "concern_id", None) or getattr(obj.concern, "id", None))
     ids.discard(None)
     return ids  # type: ignore[return-value]
 
@@ -320,7 +322,7 @@ def listen() -> None:
 def rebuild(connection) -> int:
     """Count every cell again from the concerns (repair; after rows written past the ORM).
     Returns the number of cells."""
-    table = FigureCell.__table__
+    table = cast(sa.Table, FigureCell.__table__)
     keys = ["span", "first_day", "station_id", "unit_key"]
     if connection.dialect.name == "postgresql":
         # Writers' upserts wait until the new cells are committed, then add their changes
@@ -338,6 +340,7 @@ def rebuild(connection) -> int:
     sums = [sa.func.sum(table.c[n]) for n in CELL_FIELDS]
     for prefix in ("", "due_"):
         for unit, finer in (("month", "day"), ("year", "month")):
+            first: sa.ColumnElement[date]
             if connection.dialect.name == "postgresql":
                 first = sa.cast(sa.func.date_trunc(unit, table.c.first_day), sa.Date)
             else:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -222,8 +223,8 @@ class Source:
     """Where rows are counted from: the station and unit columns a grouping and its joins
     refer to (the unit is None for a concern not sent to a unit)."""
 
-    station_id: sa.ColumnElement
-    unit_id: sa.ColumnElement
+    station_id: Any  # a column or an expression
+    unit_id: Any
 
 
 CONCERNS = Source(Concern.station_id, Concern.unit_id)
