@@ -105,9 +105,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     import models  # noqa: F401  (registers every table before migrations look)
 
     db.init_app(app)
-    from services import page_cache
+    from services import figure_cells, page_cache
 
     page_cache.listen()
+    figure_cells.listen()
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -73,6 +73,7 @@ def seed(rows: int) -> int:
     from extensions import db
     from models import Category, Concern, Region, Representative, Station, Unit, User, utcnow
     from models.enums import ConcernStatus, Rating, RegionLevel, RepLevel, Role, StationCategory, StationKind, UnitKind
+    from services import figure_cells
     from services.codes import new_rep_code, new_station_code
 
     county = Region(code="41168199", name="项城市", level=RegionLevel.COUNTY)
@@ -127,10 +128,12 @@ def seed(rows: int) -> int:
             }
         )
         if len(batch) == 5_000:
-            db.session.execute(sa.insert(Concern), batch)
+            db.session.execute(sa.insert(Concern).execution_options(figures_unaffected=True), batch)
             batch = []
     if batch:
-        db.session.execute(sa.insert(Concern), batch)
+        db.session.execute(sa.insert(Concern).execution_options(figures_unaffected=True), batch)
+    # The bulk insert went past the flushes that keep the figures' cells.
+    figure_cells.rebuild(db.session.connection())
     db.session.commit()
     return staff.id
 

@@ -18,6 +18,11 @@ DESIGN.md's budget: with 20,000 stations, 200,000 representatives, 1,000,000 con
    statements' execution times. The median and the maximum are reported.
 3. The station page the same way: every statement sent while the test client renders
    /s/<code> (the page cache off) for the busiest station and for a typical one.
+4. The figures of this year for the province's congress staff, by station, region and unit:
+   services.figures summing its cells (services/figure_cells.py), then the same tables
+   counted over the concerns (live=True, the reference it replaced) beside them. Their
+   budget is DESIGN.md's figures target, 100 ms, judged on the call's own time (SQL and
+   Python), its database time printed beside it.
 
 Alone: `python bench/inbox.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench`.
 bench/run.py calls it when BENCH_DATABASE_URL is set. Output: a table, bench/out/inbox.json,
@@ -46,6 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 BUDGET_MS = 50.0
+# Issue 17: a province's year of figures under 100 ms.
+FIGURES_BUDGET_MS = 100.0
+FIGURES_CASE = "province's year of figures by "
+LIVE_SUFFIX = " (live count)"
 # The label of the word-search case that the budget line names (a rare two-character
 # word over the province's scope).
 WORD_CASE = "province: word "
@@ -200,6 +209,13 @@ class Measured:
     rows: int
     slowest: tuple[str, object] | None
     slowest_ms: float
+    budget_ms: float = BUDGET_MS
+    by_wall: bool = False  # judged on the call's time rather than the database's
+
+    @property
+    def within_budget(self) -> bool:
+        judged = self.wall_ms if self.by_wall else self.exec_ms
+        return statistics.median(judged) < self.budget_ms if self.by_wall else max(judged) < self.budget_ms
 
     def summary(self) -> dict:
         return {
@@ -208,20 +224,25 @@ class Measured:
             "rows_on_page": self.rows,
             "db_exec_ms_median": round(statistics.median(self.exec_ms), 2),
             "db_exec_ms_max": round(max(self.exec_ms), 2),
+            # The best run: on a machine shared with other work, the nearest to the cost alone.
+            "db_exec_ms_min": round(min(self.exec_ms), 2),
+            "wall_ms_min": round(min(self.wall_ms), 2) if self.wall_ms else None,
             "planning_ms_median": round(statistics.median(self.plan_ms), 2),
             "wall_ms_median": round(statistics.median(self.wall_ms), 2) if self.wall_ms else None,
-            "within_budget": max(self.exec_ms) < BUDGET_MS,
+            "within_budget": self.within_budget,
+            "budget_ms": self.budget_ms,
+            "judged_on": "wall" if self.by_wall else "database",
             "runs": len(self.exec_ms),
         }
 
 
-def measure(engine, label: str, act: Callable[[], int], runs: int) -> Measured:
-    """Run `act` (which returns the rows it showed) a few times to warm up, once more to
-    capture its SQL, then EXPLAIN ANALYZE that SQL `runs` times."""
+def measure(engine, label: str, act: Callable[[], int], runs: int, wall_runs: int = 3) -> Measured:
+    """Run `act` (which returns the rows it showed) `wall_runs` times, timed (the first is
+    the warm-up), once more to capture its SQL, then EXPLAIN ANALYZE that SQL `runs` times."""
     from extensions import db
 
     wall = []
-    for _ in range(3):
+    for _ in range(wall_runs):
         db.session.remove()
         started = time.perf_counter()
         shown = act()
@@ -407,6 +428,28 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> di
             )
             results.append(measured)
 
+        # The figures page's table, a province's year (services.figures), then the live count.
+        from models import utcnow
+        from services import figures as figures_service
+        from services.clock import local_today
+
+        year = figures_service.Period.this_year(local_today())
+        for live in (False, True):
+            for by in figures_service.GROUPINGS:
+
+                def act(by=by, live=live) -> int:
+                    user = db.session.get(User, viewers["province staff"])
+                    return len(figures_service.figures(user, by, year, utcnow(), live=live).rows)
+
+                label = FIGURES_CASE + by + (LIVE_SUFFIX if live else "")
+                measured = measure(engine, label, act, runs, wall_runs=8)
+                measured.budget_ms, measured.by_wall = FIGURES_BUDGET_MS, True
+                _log(
+                    f"  {label:<40} {statistics.median(measured.wall_ms):7.2f} ms median call, "
+                    f"{statistics.median(measured.exec_ms):7.2f} ms database ({measured.statements} statements)"
+                )
+                results.append(measured)
+
         client = app.test_client()
         for label, (code, n) in (("station page: busiest", busiest), ("station page: typical", typical)):
 
@@ -427,12 +470,14 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> di
         with engine.connect() as conn:
             for m in results:
                 shown = explain_cases and any(word.lower() in m.label.lower() for word in explain_cases)
-                if (max(m.exec_ms) >= BUDGET_MS or shown) and m.slowest is not None:
+                # The live count of the figures is the reference, slow by design: not listed.
+                reference = m.label.endswith(LIVE_SUFFIX)
+                if ((not m.within_budget and not reference) or shown) and m.slowest is not None:
                     statement, parameters = m.slowest
                     over.append(
                         {
                             "case": m.label,
-                            "over": max(m.exec_ms) >= BUDGET_MS,
+                            "over": not m.within_budget,
                             "statement": statement,
                             "parameters": repr(parameters),
                             "explain": explain_text(conn, statement, parameters),
@@ -476,6 +521,7 @@ def table(result: dict) -> str:
             f"  {c['case'][:44]:<44}{c['statements']:>6}{c['rows_on_page']:>6}{c['db_exec_ms_median']:>11.2f}"
             f"{c['db_exec_ms_max']:>9.2f}{c['planning_ms_median']:>9.2f}{wall:>11}   "
             + ("ok" if c["within_budget"] else "MISS")
+            + (f" (< {c['budget_ms']:.0f} ms, {c['judged_on']})" if c["budget_ms"] != BUDGET_MS else "")
         )
     word = next((c for c in result["cases"] if c["case"].startswith(WORD_CASE) and "(rare)" in c["case"]), None)
     if word is not None:
@@ -485,6 +531,29 @@ def table(result: dict) -> str:
             f"{word['db_exec_ms_median']:.2f} ms median, {word['db_exec_ms_max']:.2f} ms max "
             f"(target < {BUDGET_MS:.0f} ms): " + ("ok" if word["within_budget"] else "MISS"),
         ]
+    figures = {c["case"]: c for c in result["cases"] if c["case"].startswith(FIGURES_CASE)}
+    if figures:
+        lines += [
+            "",
+            f"  Figures, a province's year ({rows['concern']:,} concerns), target < {FIGURES_BUDGET_MS:.0f} ms:",
+        ]
+        for case, c in figures.items():
+            if case.endswith(LIVE_SUFFIX):
+                continue
+            live = figures.get(case + LIVE_SUFFIX)
+            lines.append(
+                f"    by {case[len(FIGURES_CASE) :]:<8} {c['wall_ms_median']:7.1f} ms median, "
+                f"{c['wall_ms_min']:6.1f} best "
+                f"({c['db_exec_ms_median']:.1f} / {c['db_exec_ms_min']:.1f} ms database)"
+                + (
+                    f"   live count: {live['wall_ms_median']:7.1f} ms median, {live['wall_ms_min']:6.1f} best "
+                    f"({live['db_exec_ms_median']:.1f} / {live['db_exec_ms_min']:.1f} ms database)"
+                    if live
+                    else ""
+                )
+                + ("   ok" if c["within_budget"] else "   MISS")
+            )
+        lines.append("    (median and best of the runs: the call's own time, judged; its database time in brackets)")
     for o in result["over_budget"]:
         title = "Over budget" if o["over"] else "Plan"
         lines += ["", f"{title}: {o['case']}", o["statement"], f"parameters: {o['parameters']}", o["explain"]]

@@ -14,6 +14,7 @@ imports.py   flask import KIND FILE [--dry-run], flask sample-county FOLDER
 jobs.py      flask jobs list|once NAME|run (the scheduled jobs, under a lock)
 backup.py    flask backup [--to DIR] [--keep N], flask restore FROM [--yes]
 privacy.py   flask privacy purge [--dry-run]
+figures.py   flask figures rebuild
 """
 
 from flask import Flask
@@ -26,6 +27,7 @@ from commands import (
     concerns,
     demo,
     duty,
+    figures,
     imports,
     jobs,
     outbox,
@@ -55,5 +57,6 @@ def register(app: Flask) -> None:
         backup.backup_command,
         backup.restore_command,
         privacy.privacy_group,
+        figures.figures_group,
     ):
         app.cli.add_command(command)

@@ -42,6 +42,7 @@ from devtools.demo import CATEGORIES, CITY_UNITS, COUNTY_UNITS, ROSTER_HOURS, SC
 from extensions import db
 from models import Category, Region, Representative, utcnow
 from models.enums import ConcernAction as A
+from services import figure_cells
 from services.clock import local_today
 from services.codes import ALPHABET, new_rep_code
 from services.concern_flow import CONCERN_FLOW
@@ -820,6 +821,11 @@ def seed_scale(size: ScaleSize, progress: Callable[[str], None] = lambda _msg: N
         events.clear()
         progress(f"  concerns: {made['concerns']:,}, events {made['concern events']:,}")
     seconds["concerns"] = round(time.monotonic() - t0, 1)
+    # The COPY went past the session's flushes, which keep the figures' cells.
+    t0 = time.monotonic()
+    made["figure cells"] = figure_cells.rebuild(db.session.connection())
+    seconds["figure cells"] = round(time.monotonic() - t0, 1)
+    progress(f"  figure cells: {made['figure cells']:,} ({seconds['figure cells']:.1f} s)")
 
     if sink.postgres:
         for table in ("region", "unit", "station", "user_account", "representative", "concern"):

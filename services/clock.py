@@ -5,11 +5,16 @@ a year, a deadline or a closing time is a local one. Every conversion between th
 happens here, and nowhere else.
 
 China has kept UTC+8 all year since 1991 (no daylight saving time), so a local day is
-always 24 hours long; the functions do not rely on it.
+always 24 hours long; the functions do not rely on it, except local_date(), the SQL form of
+a stored time's local date, which adds the fixed offset (checked below).
 """
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 LOCAL_TZ_NAME = "Asia/Shanghai"
 LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
@@ -81,3 +86,35 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def year_start(now: datetime | None = None) -> datetime:
     """The start of this local calendar year (of `now` when given), as naive UTC."""
     return year_bounds(local_today(now).year)[0]
+
+
+# --- the same in SQL ---------------------------------------------------------------------
+
+# The local zone's one offset since 1991: what the database adds to a stored time.
+LOCAL_OFFSET_HOURS = 8
+assert all(  # noqa: S101 (a wrong zone here would misdate every figure)
+    LOCAL_TZ.utcoffset(datetime(year, month, 1)) == timedelta(hours=LOCAL_OFFSET_HOURS)
+    for year in (1992, 2000, 2026)
+    for month in (1, 7)
+)
+
+
+class local_date(FunctionElement):  # noqa: N801 (an SQL function, named like one)
+    """The local date of a stored time (naive UTC), computed by the database: the SQL twin of
+    local_today(moment), right for every time since 1991."""
+
+    type = sa.Date()
+    name = "local_date"
+    inherit_cache = True
+
+
+@compiles(local_date)
+def _local_date_sqlite(element, compiler, **kw) -> str:
+    # Whole seconds only: SQLite's date functions round a stored time to the millisecond,
+    # which would move 23:59:59.9999 local into the next day.
+    return f"date(substr({compiler.process(element.clauses, **kw)}, 1, 19), '+{LOCAL_OFFSET_HOURS} hours')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)}) + INTERVAL '{LOCAL_OFFSET_HOURS} hours' AS DATE)"

@@ -10,6 +10,15 @@ aggregates), so the cost does not depend on Python looping over concerns. Counti
 - average working days to close, on-time rate (closed without any late stage) and the two
   satisfaction rates (satisfied or basically satisfied among those rated) are over the
   concerns closed in the period. A rate with nothing to divide by is None (shown as "—").
+
+Where they are counted from: sums over services.figure_cells' cells (per local day, month
+and year, station and unit, kept in the transaction of every change; that module says why
+kept and not refreshed): the period's cells, and the open concerns' cells by deadline,
+overdue being those due before today; only what fell due earlier today is counted over
+the concerns. A province's year is then a sum over one year cell per station. Viewers
+whose scope is not a set of stations or a unit (representatives, officials) and callers
+asking for `live=True` get the same numbers counted over the concerns themselves: the
+reference the cells are tested against on random data.
 """
 
 from __future__ import annotations
@@ -17,23 +26,24 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Concern, ConcernRating, Region, Station, Suggestion, Unit, User
+from models import Concern, FigureCell, Region, Station, Suggestion, Unit, User
 from models.enums import ConcernStatus as S
-from models.enums import Rating, ReplyClass, Role
+from models.enums import ReplyClass, Role
 from models.enums import SuggestionStatus as SS
-from services.clock import period_bounds
+from services.clock import day_start, local_today, period_bounds
 from services.concern_flow import OPEN_STATUSES, overdue_clause
-from services.permissions import concern_scope, figures_root, suggestion_scope
+from services.figure_cells import ALL_UNITS, SATISFIED, closing_measures, due_clause, period_clause, with_first_rating
+from services.permissions import concern_scope, figures_root, role_of, station_unit_scope, suggestion_scope
 
 GROUPINGS = ("station", "region", "unit")
 # A table longer than this is cut for the page (busiest first); the totals cover every row.
 MAX_ROWS = 200
-SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -172,32 +182,16 @@ class Figures:
     trail: list[Region] = field(default_factory=list)  # region tab: from the viewer's top to root
 
 
-# The first round's rating of a concern (at most one: one rating per round).
-FIRST = aliased(ConcernRating, name="first_rating")
-
-
 def _measures(period: Period, now: datetime) -> list:
-    """The aggregate columns, in the order of COUNT_FIELDS."""
+    """The aggregate columns, in the order of COUNT_FIELDS (the query outer-joins FIRST)."""
     start, end = period.utc_bounds()
     received = sa.and_(Concern.created_at >= start, Concern.created_at < end)
-    closed = closed_in(period)
     count = sa.func.count
     return [
         count().filter(received),
         count().filter(Concern.status.in_(OPEN_STATUSES)),
         count().filter(overdue_clause(now)),
-        count().filter(closed),
-        sa.func.coalesce(sa.func.sum(Concern.close_working_days).filter(closed), 0),
-        count(Concern.close_working_days).filter(closed),
-        count().filter(closed, sa.not_(Concern.was_late)),
-        count().filter(closed, Concern.rating_unit.is_not(None)),
-        count().filter(closed, Concern.rating_unit.in_(SATISFIED)),
-        count().filter(closed, Concern.rating_rep.is_not(None)),
-        count().filter(closed, Concern.rating_rep.in_(SATISFIED)),
-        count().filter(closed, FIRST.rating_unit.is_not(None)),
-        count().filter(closed, FIRST.rating_unit.in_(SATISFIED)),
-        count().filter(closed, FIRST.rating_rep.is_not(None)),
-        count().filter(closed, FIRST.rating_rep.in_(SATISFIED)),
+        *closing_measures(closed_in(period)),
     ]
 
 
@@ -210,12 +204,7 @@ def closed_in(period: Period):
 def counts_where(period: Period, now: datetime, *where) -> Counts:
     """The counts of the concerns that meet `where`, unscoped: for a caller that has
     already decided whose concerns these are (a representative's annual report)."""
-    query = (
-        sa.select(*_measures(period, now))
-        .select_from(Concern)
-        .outerjoin(FIRST, sa.and_(FIRST.concern_id == Concern.id, FIRST.round == 1))
-        .where(_relevant(period), *where)
-    )
+    query = with_first_rating(sa.select(*_measures(period, now)).select_from(Concern)).where(_relevant(period), *where)
     return Counts(*db.session.execute(query).one())
 
 
@@ -229,30 +218,100 @@ def _relevant(period: Period):
     )
 
 
-def _grouped(user: User, key, period: Period, now: datetime, *, joins=(), where=()):
-    """A subquery: one row per `key` with the counts named as in COUNT_FIELDS."""
+@dataclass(frozen=True)
+class Source:
+    """Where rows are counted from: the station and unit columns a grouping and its joins
+    refer to (the unit is None for a concern not sent to a unit)."""
+
+    station_id: Any  # a column or an expression
+    unit_id: Any
+
+
+CONCERNS = Source(Concern.station_id, Concern.unit_id)
+CELLS = Source(FigureCell.station_id, sa.func.nullif(FigureCell.unit_key, 0))
+
+
+def _joined(query, joins):
+    for target, on, outer in joins:
+        query = query.join(target, on, isouter=outer)
+    return query
+
+
+def _grouped(
+    user: User, key, period: Period, now: datetime, *, joins=lambda _source: (), where=(), per_unit=False, live=False
+):
+    """A subquery: one row per `key` with the counts named as in COUNT_FIELDS. `key` and
+    `joins` are functions of the Source counted from; `per_unit` when the key is the unit."""
+    cell_scope = None if live else station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
+    if cell_scope is None:
+        return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
+    # Per unit when grouped or scoped by unit; else the cells adding up each station's units.
+    per_unit = per_unit or role_of(user) == Role.UNIT_HANDLER
+    units = FigureCell.unit_key != ALL_UNITS if per_unit else FigureCell.unit_key == ALL_UNITS
+    today = local_today(now)
+    cell_key = key(CELLS).label("key")
+    # Integer sums: PostgreSQL sums bigints to numeric, slower to add up and Decimal in Python.
+    sums = {
+        name: sa.cast(sa.func.sum(getattr(FigureCell, name)), sa.Integer) for name in COUNT_FIELDS if name != "overdue"
+    }
+    # Open: all the deadlines together. Overdue: all of them less those from today on (the
+    # period's cells count no deadlines).
+    together = FigureCell.span == "due_all"
+    sums["open"] = sa.cast(sa.func.coalesce(sa.func.sum(FigureCell.open).filter(together), 0), sa.Integer)
+    overdue = sa.func.sum(sa.case((together, FigureCell.awaiting), else_=-FigureCell.awaiting))
+    sums["overdue"] = sa.cast(overdue, sa.Integer)
+    cells = _joined(
+        sa.select(cell_key, *(sums[name].label(name) for name in COUNT_FIELDS)).select_from(FigureCell), joins(CELLS)
+    ).where(cell_scope, units, sa.or_(period_clause(period.start, period.end), due_clause(today)), *where)
+    # Due today and past already: the only figure the cells cannot know.
+    concern_key = key(CONCERNS).label("key")
+    zero = {name: sa.literal(0) for name in COUNT_FIELDS}
+    due_today = _joined(
+        sa.select(
+            concern_key, *({**zero, "overdue": sa.func.count()}[name].label(name) for name in COUNT_FIELDS)
+        ).select_from(Concern),
+        joins(CONCERNS),
+    ).where(concern_scope(user), overdue_clause(now), Concern.due_at >= day_start(today), *where)
+    both = sa.union_all(cells.group_by(cell_key), due_today.group_by(concern_key)).subquery("both_parts")
+    totals = [sa.cast(sa.func.sum(both.c[name]), sa.BigInteger) for name in COUNT_FIELDS]
+    received, opened, closed = (totals[COUNT_FIELDS.index(name)] for name in ("received", "open", "closed"))
+    return (
+        sa.select(both.c.key.label("key"), *(t.label(n) for t, n in zip(totals, COUNT_FIELDS, strict=True)))
+        .group_by(both.c.key)
+        # Cells emptied by later changes (a concern sent to another unit) list nothing, as
+        # a count over the concerns would not.
+        .having(received + opened + closed > 0)
+        .subquery("counted")
+    )
+
+
+def _grouped_live(user: User, key, period: Period, now: datetime, *, joins=(), where=()):
+    """_grouped counted over the concerns themselves (the reference)."""
     query = sa.select(
         key.label("key"), *(m.label(n) for m, n in zip(_measures(period, now), COUNT_FIELDS, strict=True))
     )
-    query = query.select_from(Concern).outerjoin(FIRST, sa.and_(FIRST.concern_id == Concern.id, FIRST.round == 1))
-    for target, on, outer in joins:
-        query = query.join(target, on, isouter=outer)
+    query = _joined(with_first_rating(query.select_from(Concern)), joins)
     return query.where(concern_scope(user), _relevant(period), *where).group_by(key).subquery("counted")
 
 
 N = len(COUNT_FIELDS)
 
 
-def _entries(query) -> list[tuple]:
-    """(key, name, note, counts) from a query selecting the `_grouped` columns, then a
-    name and a note. Plain tuples: a province's 20,000 stations stay cheap to total and
-    sort; Row objects are made only for the rows shown."""
-    return [(r[0], r[N + 1] or "", r[N + 2] or "", tuple(r[1 : N + 1])) for r in db.session.execute(query)]
-
-
-def _total(entries) -> Counts:
-    counts = [entry[3] for entry in entries]
-    return Counts(*map(sum, zip(*counts, strict=True))) if counts else Counts()
+def _busiest(counted, named, *, none_last: bool = False) -> tuple[list[tuple], Counts, int]:
+    """The MAX_ROWS busiest rows of `counted` (ties at the cut by key) as (key, name, note,
+    counts), the totals over all its rows and how many rows there are, in one statement:
+    a province's 20,000 stations are added up and cut by the database, and only the rows
+    shown are named and travel. `named(top)` selects top's columns, then a name and a note."""
+    c = counted.c
+    over = [sa.cast(sa.func.sum(c[n]).over(), sa.BigInteger).label(f"all_{n}") for n in COUNT_FIELDS]
+    order = [c.key.is_(None)] if none_last else []
+    order += [c.received.desc(), c.closed.desc(), c.open.desc(), c.key]
+    top = sa.select(counted, *over, sa.func.count().over().label("all_rows")).order_by(*order).limit(MAX_ROWS)
+    rows = db.session.execute(named(top.subquery("top"))).all()
+    if not rows:
+        return [], Counts(), 0
+    entries = [(r[0], r[2 * N + 2] or "", r[2 * N + 3] or "", tuple(r[1 : N + 1])) for r in rows]
+    return entries, Counts(*rows[0][N + 1 : 2 * N + 1]), rows[0][2 * N + 1]
 
 
 def _busiest_first(entry: tuple):
@@ -260,40 +319,48 @@ def _busiest_first(entry: tuple):
     return (-c[0], -c[3], -c[1], name)  # received, closed, open
 
 
-def _finish(by: str, period: Period, entries: list[tuple], order, **extra) -> Figures:
+def _finish(by: str, period: Period, entries: list[tuple], order, total: Counts, count: int, **extra) -> Figures:
     entries.sort(key=order)
     rows = [Row(key, name, note, Counts(*c)) for key, name, note, c in entries[:MAX_ROWS]]
-    return Figures(by, period, rows, _total(entries), max(0, len(entries) - MAX_ROWS), **extra)
+    return Figures(by, period, rows, total, max(0, count - MAX_ROWS), **extra)
 
 
 ZERO = (0,) * N
 
 
-def by_station(user: User, period: Period, now: datetime) -> Figures:
-    counted = _grouped(user, Concern.station_id, period, now)
-    query = (
-        sa.select(counted, Station.name, Region.name)
-        .join(Station, Station.id == counted.c.key)
-        .join(Region, Region.id == Station.region_id)
+def by_station(user: User, period: Period, now: datetime, *, live: bool = False) -> Figures:
+    counted = _grouped(user, lambda source: source.station_id, period, now, live=live)
+    entries, total, count = _busiest(
+        counted,
+        lambda top: (
+            sa.select(top, Station.name, Region.name)
+            .join(Station, Station.id == top.c.key)
+            .join(Region, Region.id == Station.region_id)
+        ),
     )
-    entries = _entries(query)
     if user.role == Role.STATION_MANAGER:
         # A manager's few stations are all listed, a quiet one with zeros.
-        seen = {entry[0] for entry in entries}
-        entries += [(s.id, s.name, s.region.name, ZERO) for s in user.managed_stations if s.id not in seen]
-    return _finish("station", period, entries, _busiest_first)
+        seen = set(db.session.scalars(sa.select(counted.c.key)))
+        quiet = [(s.id, s.name, s.region.name, ZERO) for s in user.managed_stations if s.id not in seen]
+        entries, count = entries + quiet, count + len(quiet)
+    return _finish("station", period, entries, _busiest_first, total, count)
 
 
-def by_unit(user: User, period: Period, now: datetime, *, no_unit_label: str = "") -> Figures:
-    counted = _grouped(user, Concern.unit_id, period, now)
-    query = (
-        sa.select(counted, Unit.name, Region.name)
-        .outerjoin(Unit, Unit.id == counted.c.key)
-        .outerjoin(Region, Region.id == Unit.region_id)
+def by_unit(user: User, period: Period, now: datetime, *, no_unit_label: str = "", live: bool = False) -> Figures:
+    counted = _grouped(user, lambda source: source.unit_id, period, now, per_unit=True, live=live)
+    entries, total, count = _busiest(
+        counted,
+        lambda top: (
+            sa.select(top, Unit.name, Region.name)
+            .outerjoin(Unit, Unit.id == top.c.key)
+            .outerjoin(Region, Region.id == Unit.region_id)
+        ),
+        none_last=True,
     )
-    entries = [(key, name if key is not None else no_unit_label, note, c) for key, name, note, c in _entries(query)]
+    entries = [(key, name if key is not None else no_unit_label, note, c) for key, name, note, c in entries]
     # Concerns not (yet) sent to a unit go last, so the totals still cover everything.
-    return _finish("unit", period, entries, lambda entry: (entry[0] is None, *_busiest_first(entry)))
+    order = lambda entry: (entry[0] is None, *_busiest_first(entry))  # noqa: E731
+    return _finish("unit", period, entries, order, total, count)
 
 
 def top_region(user: User) -> Region | None:
@@ -302,7 +369,9 @@ def top_region(user: User) -> Region | None:
     return db.session.get(Region, root) if root is not None else None
 
 
-def by_region(user: User, period: Period, now: datetime, root: Region | None = None, *, directly_label="") -> Figures:
+def by_region(
+    user: User, period: Period, now: datetime, root: Region | None = None, *, directly_label="", live: bool = False
+) -> Figures:
     """One row per child region of `root` (the top-level regions when None), each counting
     the stations in it and everything below it; plus a row for stations placed directly in
     `root` when there are any."""
@@ -312,11 +381,14 @@ def by_region(user: User, period: Period, now: datetime, root: Region | None = N
     tree = sa.select(Region.id.label("id"), Region.id.label("top")).where(seed).cte("region_rollup", recursive=True)
     below = aliased(Region)
     tree = tree.union_all(sa.select(below.id, tree.c.top).where(below.parent_id == tree.c.id))
-    joins = [(Station, Station.id == Concern.station_id, False), (tree, tree.c.id == Station.region_id, True)]
+
+    def joins(source: Source):
+        return [(Station, Station.id == source.station_id, False), (tree, tree.c.id == Station.region_id, True)]
+
     where = (
         [tree.c.top.is_not(None)] if root is None else [sa.or_(tree.c.top.is_not(None), Station.region_id == root.id)]
     )
-    counted = _grouped(user, tree.c.top, period, now, joins=joins, where=where)
+    counted = _grouped(user, lambda _source: tree.c.top, period, now, joins=joins, where=where, live=live)
     query = sa.select(counted, Region).outerjoin(Region, Region.id == counted.c.key)
     rows: list[Row] = []
     codes: dict[int, str] = {}
@@ -347,15 +419,18 @@ def by_region(user: User, period: Period, now: datetime, root: Region | None = N
     return Figures("region", period, rows[:MAX_ROWS], total, max(0, len(rows) - MAX_ROWS), root=root, trail=trail)
 
 
-def figures(user: User, by: str, period: Period, now: datetime, *, root: Region | None = None, labels=None) -> Figures:
+def figures(
+    user: User, by: str, period: Period, now: datetime, *, root: Region | None = None, labels=None, live: bool = False
+) -> Figures:
     """The table for one grouping. `labels` gives the display names of the rows that have
-    no record of their own: {"directly": …, "no_unit": …}."""
+    no record of their own: {"directly": …, "no_unit": …}. `live` counts over the concerns
+    instead of the cells (the reference; the same numbers)."""
     labels = labels or {}
     if by == "region":
-        return by_region(user, period, now, root, directly_label=labels.get("directly", ""))
+        return by_region(user, period, now, root, directly_label=labels.get("directly", ""), live=live)
     if by == "unit":
-        return by_unit(user, period, now, no_unit_label=labels.get("no_unit", ""))
-    return by_station(user, period, now)
+        return by_unit(user, period, now, no_unit_label=labels.get("no_unit", ""), live=live)
+    return by_station(user, period, now, live=live)
 
 
 # --- representatives' suggestions, per lead unit (代表建议办理情况) ---------------------------

@@ -805,21 +805,30 @@ def regions_clause(user) -> sa.ColumnElement[bool]:
     return managed_regions_clause(user, Region.id)
 
 
-def concern_scope(user) -> sa.ColumnElement[bool]:
-    """The SQL twin of "concern.view": which concerns this user's inbox holds."""
+def station_unit_scope(user, station_id, unit_id, tree_name: str = "region_tree") -> sa.ColumnElement[bool] | None:
+    """concern_scope for the viewers whose scope is a set of stations or one unit, on any
+    table with a station and a unit column (the figures' cells; `tree_name` as for
+    region_subtree); None for the others (representatives, officials), whose scope needs
+    the concern itself."""
     role = role_of(user)
     if role == ADMIN:
         return sa.true()
     if role == MGR:
-        return Concern.station_id.in_(
-            sa.select(manager_station.c.station_id).where(manager_station.c.user_id == user.id)
-        )
+        return station_id.in_(sa.select(manager_station.c.station_id).where(manager_station.c.user_id == user.id))
     if role == STAFF and user.region_id is not None:
-        return Concern.station_id.in_(
-            sa.select(Station.id).where(Station.region_id.in_(region_subtree(user.region_id)))
-        )
+        subtree = region_subtree(user.region_id, tree_name)
+        return station_id.in_(sa.select(Station.id).where(Station.region_id.in_(subtree)))
     if role == UNIT and user.unit_id is not None:
-        return Concern.unit_id == user.unit_id
+        return unit_id == user.unit_id
+    return None
+
+
+def concern_scope(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of "concern.view": which concerns this user's inbox holds."""
+    scope = station_unit_scope(user, Concern.station_id, Concern.unit_id)
+    if scope is not None:
+        return scope
+    role = role_of(user)
     clauses = []
     if role == REP and user.representative is not None:
         rep = user.representative

@@ -101,7 +101,7 @@ def _claim(concern: Concern, mark, now: datetime) -> bool:
         )
         # updated_at stays: a reminder is not a change to the concern.
         .values({mark: now, Concern.updated_at: Concern.updated_at})
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, figures_unaffected=True)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
         return False
