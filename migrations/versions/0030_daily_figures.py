@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0030_daily_figures"
-down_revision = "0027_word_search"
+down_revision = '0028_open311'
 branch_labels = None
 depends_on = None
 
