@@ -1,6 +1,6 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
-from models.api_key import ApiKey
+from models.api_key import ApiKey, WebhookSubscription
 from models.base import Base, ShownOnStationPage, utcnow
 from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
 from models.booking import Booking
@@ -94,4 +94,5 @@ __all__ = [
     "manager_station",
     "representative_station",
     "utcnow",
+    "WebhookSubscription",
 ]
