@@ -816,7 +816,7 @@ WORDS: dict[Key, Wording] = {
         _l("The request's signature does not match its body. Sign “timestamp.body” with your webhook secret.")
     ),
     (AP, "stale_timestamp", None): Wording(
-        _l("The request's timestamp is more than %(seconds)d seconds from now. Sign it again with the current time.")
+        _l("The request's timestamp is too old or too far ahead (a replay, or a wrong clock). Sign it again now.")
     ),
 }
 
