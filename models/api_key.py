@@ -66,7 +66,7 @@ class WebhookSubscription(Base):
 
     __tablename__ = "webhook_subscription"
     __table_args__ = (
-        sa.CheckConstraint("url LIKE 'http://%' OR url LIKE 'https://%'", name="http_url"),
+        sa.CheckConstraint("substr(url, 1, 7) = 'http://' OR substr(url, 1, 8) = 'https://'", name="http_url"),
         sa.CheckConstraint("paused_at IS NULL OR deleted_at IS NULL", name="paused_or_deleted"),
     )
 

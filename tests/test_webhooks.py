@@ -106,6 +106,14 @@ def test_only_http_addresses_are_subscribed(app, db, world, url):
     assert refused.value.code == "events_required"
 
 
+def test_the_database_holds_only_http_addresses_too(app, db, world):
+    key = api_keys.create(None, "系统", region=world["xc"]).key
+    db.session.add(WebhookSubscription(api_key=key, url="ftp://hooks.example.org/in", events=ALL, secret="whsec_x"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
 def test_only_the_admin_reaches_the_webhook_pages(app, db, client, world):
     key = api_keys.create(None, "系统", region=world["xc"]).key
     sub = webhooks.subscribe(None, key, "https://hooks.example.org/in", ALL).subscription

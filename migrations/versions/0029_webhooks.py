@@ -28,7 +28,10 @@ def upgrade():
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.Column('paused_at', sa.DateTime(), nullable=True),
         sa.Column('deleted_at', sa.DateTime(), nullable=True),
-        sa.CheckConstraint("url LIKE 'http://%' OR url LIKE 'https://%'", name=op.f('ck_webhook_subscription_http_url')),
+        sa.CheckConstraint(
+            "substr(url, 1, 7) = 'http://' OR substr(url, 1, 8) = 'https://'",
+            name=op.f('ck_webhook_subscription_http_url'),
+        ),
         sa.CheckConstraint(
             'paused_at IS NULL OR deleted_at IS NULL', name=op.f('ck_webhook_subscription_paused_or_deleted')
         ),
