@@ -60,6 +60,9 @@ ENV_SETTINGS = {
     "OUTBOX_LOG_FULL_BODY": lambda v: v.lower() in ("1", "true", "yes", "on"),
     "OUTBOX_CLAIM_TIMEOUT_MINUTES": int,
     "OUTBOX_SEND_TIMEOUT_SECONDS": int,
+    "OUTBOX_WEBHOOK_SENDER": str,
+    "WEBHOOK_TIMEOUT_SECONDS": int,
+    "WEBHOOK_TOLERANCE_SECONDS": int,
     "SMTP_HOST": str,
     "SMTP_PORT": int,
     "SMTP_USERNAME": str,
@@ -180,6 +183,12 @@ class Config:
     # A row claimed longer ago than this belongs to a worker that died: marked failed.
     OUTBOX_CLAIM_TIMEOUT_MINUTES = 15
     OUTBOX_SEND_TIMEOUT_SECONDS = 10
+    # Webhooks to other systems (services/webhooks.py): "http" POSTs them signed, "log"
+    # writes them to the application log. A receiver answers quickly (or is retried later);
+    # a signature more than WEBHOOK_TOLERANCE_SECONDS old (or ahead) is refused inbound.
+    OUTBOX_WEBHOOK_SENDER = "http"
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    WEBHOOK_TOLERANCE_SECONDS = 300
     SMTP_HOST = ""
     SMTP_PORT = 587
     SMTP_USERNAME = ""

@@ -1,6 +1,6 @@
 """The schema. Importing this package registers every table on Base.metadata."""
 
-from models.api_key import ApiKey
+from models.api_key import ApiKey, WebhookSubscription
 from models.api_request import ApiIdempotency, Open311Request
 from models.base import Base, ShownOnStationPage, ShownOnTrackingPage, utcnow
 from models.board import Activity, ActivityPhoto, Notice, ReceptionDay, StationRules, reception_day_representative
@@ -104,4 +104,5 @@ __all__ = [
     "manager_station",
     "representative_station",
     "utcnow",
+    "WebhookSubscription",
 ]

@@ -51,3 +51,43 @@ class ApiKey(Base):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WebhookSubscription(Base):
+    """Where a key's system hears about the events of its scope (services.webhooks): a URL,
+    the event types chosen, and the secret the deliveries are signed with.
+
+    The secret is kept as it is, not hashed: the server signs every delivery with it (and
+    checks the inbound endpoint's signatures), so it must be recoverable. Encrypting it
+    under a key derived from SECRET_KEY would only protect a database copy without the
+    configuration, at the price of a cryptography dependency; the admin page never shows it
+    again. A subscription is never deleted, only marked so: the delivery log stays, and an
+    id is never reused for another URL (SQLite reuses the highest id of a deleted row)."""
+
+    __tablename__ = "webhook_subscription"
+    __table_args__ = (
+        sa.CheckConstraint("substr(url, 1, 7) = 'http://' OR substr(url, 1, 8) = 'https://'", name="http_url"),
+        sa.CheckConstraint("paused_at IS NULL OR deleted_at IS NULL", name="paused_or_deleted"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_key.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(500))
+    # The event types chosen (services.webhooks.EVENTS), a JSON list.
+    events: Mapped[list] = mapped_column(sa.JSON, default=list)
+    secret: Mapped[str] = mapped_column(sa.String(80))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paused_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+    api_key: Mapped[ApiKey] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.paused_at is None and self.deleted_at is None
+
+    @property
+    def recipient(self) -> str:
+        """Its Outbox.recipient: the sender looks the URL and the secret up by it."""
+        return f"webhook:{self.id}"

@@ -20,7 +20,7 @@ class Outbox(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(sa.String(20))  # sms | email
+    channel: Mapped[str] = mapped_column(sa.String(20))  # sms | email | webhook-out
     # What happened (e.g. concern.dispatched), and to which concern, for the log and support.
     kind: Mapped[str] = mapped_column(sa.String(40), default="", server_default=sa.text("''"))
     concern_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id", ondelete="SET NULL"), index=True)
@@ -36,6 +36,9 @@ class Outbox(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # The HTTP status of the last attempt, for senders that speak HTTP (webhooks): the
+    # delivery log shows it.
+    response_code: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A failed row's recipient was told another way: staff say so, and it leaves the list.
     handled_at: Mapped[datetime | None]

@@ -13,7 +13,7 @@ from extensions import db
 from models import Category, Concern, ConcernEvent, ConcernRating, Official, Representative, Unit, User, utcnow
 from models.enums import ConcernAction, Rating
 from models.enums import ConcernStatus as S
-from services import notifications
+from services import notifications, webhooks
 from services.clock import local_today
 from services.errors import TransitionRefused
 from services.merges import followers, merge_root
@@ -396,7 +396,9 @@ STEPS = (
     ),
 )
 
-CONCERN_FLOW: Workflow = Workflow("concern", A, STEPS, event=ConcernEvent, notify=notifications.queue_for_event)
+CONCERN_FLOW: Workflow = Workflow(
+    "concern", A, STEPS, event=ConcernEvent, notify=notifications.queue_for_event, publish=webhooks.concern_step
+)
 # (status, action) → row, for every step that moves the status: read from the table.
 TRANSITIONS = CONCERN_FLOW.transitions()
 

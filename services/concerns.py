@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import Attachment, Category, Concern, ConcernEvent, Representative, Station, utcnow
 from models.enums import ConcernAction, ConcernSource, ConcernStatus
-from services import notifications
+from services import notifications, webhooks
 from services.clock import local_today
 from services.codes import new_tracking_code
 from services.concern_flow import stage_deadline
@@ -188,9 +188,8 @@ def submit_concern(
         created_at=now,
         updated_at=now,
     )
-    concern.events.append(
-        ConcernEvent(action=ConcernAction.SUBMIT, to_status=ConcernStatus.SUBMITTED, is_public=True, created_at=now)
-    )
+    filed = ConcernEvent(action=ConcernAction.SUBMIT, to_status=ConcernStatus.SUBMITTED, is_public=True, created_at=now)
+    concern.events.append(filed)
     for photo in photos:
         key = storage.save(photo.data, photo.extension)
         concern.attachments.append(
@@ -207,6 +206,8 @@ def submit_concern(
     db.session.flush()
     if to is not None:
         notifications.queue_written_to_rep(concern)
+    # Filing is no step of the engine (it creates the concern): its webhook is queued here.
+    webhooks.concern_created(concern, filed)
     return concern
 
 

@@ -24,6 +24,7 @@ import json
 import logging
 import smtplib
 import ssl
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from flask import current_app
 from extensions import db
 from models import Outbox, utcnow
 from models.enums import OutboxStatus as St
+from services import webhooks
 from services.privacy import mask_codes
 
 MAX_BACKOFF = timedelta(hours=6)
@@ -56,9 +58,10 @@ class SendError(Exception):
     """The sender could not deliver. Permanent errors (a refused address, a 4xx from the
     gateway) are not retried: the same request would be refused again."""
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    def __init__(self, message: str, *, permanent: bool = False, response_code: int | None = None):
         super().__init__(message)
         self.permanent = permanent
+        self.response_code = response_code  # the HTTP status, when there was an answer
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ class Message:
 
 
 class Sender(Protocol):
-    def send(self, message: Message) -> None:
-        """Deliver or raise SendError."""
+    def send(self, message: Message) -> int | None:
+        """Deliver or raise SendError; an HTTP sender returns the response's status."""
 
 
 # -- Senders --------------------------------------------------------------------------
@@ -190,11 +193,60 @@ class WebhookSender:
             raise SendError(f"HTTP {status}")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a delivery: urllib would re-send a POST as a bodiless
+    GET (301, 302) and call that success."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class SignedWebhookSender:
+    """Events to another system's URL (services.webhooks): the row's JSON body POSTed as it
+    was written, signed with the subscription's secret at the time of each attempt. A 2xx
+    is delivered; a 4xx (but 408 and 429) is refused for good; anything else, a timeout or
+    no connection is tried again with the outbox's backoff."""
+
+    def __init__(self, config):
+        self.timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
+        self.opener = urllib.request.build_opener(_NoRedirect)
+
+    def send(self, message: Message) -> int | None:
+        target = webhooks.target(message.recipient)
+        if target is None or target.deleted:
+            raise SendError("the subscription was deleted or its key revoked", permanent=True)
+        if not target.active and message.kind != webhooks.PING:
+            # Paused: tried again later, and delivered once it is resumed (or given up).
+            raise SendError("the subscription is paused")
+        body = message.body.encode()
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Mashang-Webhooks/1",
+            webhooks.HEADER_ID: message.subject,
+            webhooks.HEADER_TIMESTAMP: str(timestamp),
+            webhooks.HEADER_SIGNATURE: webhooks.signature_header(target.secret, timestamp, body),
+        }
+        request = urllib.request.Request(target.url, data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            raise SendError(f"HTTP {exc.code}", permanent=permanent, response_code=exc.code) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise SendError(f"webhook: {getattr(exc, 'reason', exc)}") from exc
+        if not 200 <= status < 300:
+            raise SendError(f"HTTP {status}", response_code=status)
+        return status
+
+
 SENDERS: dict[str, dict[str, type]] = {
     "sms": {"log": LogSender, "webhook": WebhookSender},
     "email": {"log": LogSender, "smtp": SmtpSender},
+    webhooks.CHANNEL: {"log": LogSender, "http": SignedWebhookSender},
 }
-SETTING = {"sms": "OUTBOX_SMS_SENDER", "email": "OUTBOX_EMAIL_SENDER"}
+SETTING = {"sms": "OUTBOX_SMS_SENDER", "email": "OUTBOX_EMAIL_SENDER", webhooks.CHANNEL: "OUTBOX_WEBHOOK_SENDER"}
 
 
 def senders_from_config(config) -> dict[str, Sender]:
@@ -260,11 +312,16 @@ def claim(row_id: int, now: datetime | None = None) -> Message | None:
     return message
 
 
-def record(message: Message, error: SendError | None, now: datetime | None = None) -> St:
-    """Write the outcome of sending a claimed row. Commits; returns the new status."""
+def record(
+    message: Message, error: SendError | None, now: datetime | None = None, response_code: int | None = None
+) -> St:
+    """Write the outcome of sending a claimed row (and the HTTP status of an HTTP sender's
+    answer). Commits; returns the new status."""
     now = now or utcnow()
     attempts = message.attempts + 1
     values: dict[str, object]
+    if error is not None:
+        response_code = error.response_code
     if error is None:
         status, values = St.SENT, {"sent_at": now, "last_error": ""}
     elif error.permanent or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
@@ -277,7 +334,7 @@ def record(message: Message, error: SendError | None, now: datetime | None = Non
     recorded = _rows_updated(
         sa.update(Outbox)
         .where(Outbox.id == message.id, Outbox.status == St.SENDING)
-        .values(attempts=attempts, status=status, **values)
+        .values(attempts=attempts, status=status, response_code=response_code, **values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -318,19 +375,19 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict[str, int]
         message = claim(row_id, clock())
         if message is None:
             continue  # another worker has it
-        error = None
+        error, response_code = None, None
         sender = senders.get(message.channel)
         try:
             if sender is None:
                 raise SendError(f"unknown channel {message.channel!r}", permanent=True)
-            sender.send(message)
+            response_code = sender.send(message)
         except SendError as exc:
             error = exc
         except Exception as exc:
             # A sender bug, not a refusal: whether anything left is unknown, so no retry.
             current_app.logger.exception("outbox %d: the %s sender failed unexpectedly", message.id, message.channel)
             error = SendError(f"unexpected {type(exc).__name__}: {exc}", permanent=True)
-        status = record(message, error, clock())
+        status = record(message, error, clock(), response_code)
         counts[{St.SENT: "sent", St.PENDING: "retry", St.FAILED: "failed"}[status]] += 1
         if error is not None:
             current_app.logger.warning("outbox %d not sent (%s): %s", message.id, status.value, error)

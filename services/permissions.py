@@ -1054,6 +1054,15 @@ def key_may(user, action: str) -> bool:
     return action in KEY_STEPS and not user.read_only and user.api_key.revoked_at is None
 
 
+def hears(key_principal, obj) -> bool:
+    """Whether a key's webhook subscriptions hear of `obj` (a concern or a suggestion): what
+    the account the key stands in for would read. A suggestion is no API read, but its
+    reply is news for the same scope (the region's congress staff, the lead or co-unit)."""
+    if isinstance(obj, Suggestion):
+        return _suggestion_view(key_principal, obj)
+    return can(key_principal, P.CONCERN_VIEW, obj)
+
+
 def can(user, action: str, obj=None) -> bool:
     roles, scope = RULES[action]  # an unknown action is a programming error: KeyError
     if is_key(user) and not key_may(user, action):

@@ -845,6 +845,20 @@ WORDS: dict[Key, Wording] = {
     ),
     (AP, "note_too_long", None): Wording(_KEEP_IT_TO, "note"),
     (AP, "already_revoked", None): Wording(_l("This key has already been revoked.")),
+    # ... webhooks: the admin's subscriptions, and the signed inbound endpoint
+    (AP, "bad_url", None): Wording(
+        _l("Please give a full web address starting with http or https, at most %(n)d characters."), "url"
+    ),
+    (AP, "events_required", None): Wording(_l("Please choose at least one event."), "events"),
+    (AP, "webhook_deleted", None): Wording(_l("This webhook has been deleted.")),
+    (AP, "already_paused", None): Wording(_l("This webhook is already paused.")),
+    (AP, "not_paused", None): Wording(_l("This webhook is not paused.")),
+    (AP, "bad_signature", None): Wording(
+        _l("The request's signature does not match its body. Sign “timestamp.body” with your webhook secret.")
+    ),
+    (AP, "stale_timestamp", None): Wording(
+        _l("The request's timestamp is too old or too far ahead (a replay, or a wrong clock). Sign it again now.")
+    ),
 }
 
 

@@ -43,7 +43,7 @@ from models import (
 from models.enums import Rating, ReplyClass, Role
 from models.enums import SuggestionAction as A
 from models.enums import SuggestionStatus as S
-from services import audit, notifications
+from services import audit, notifications, webhooks
 from services.clock import local_today
 from services.errors import SuggestionRefused, TransitionRefused
 from services.notifications import SuggestionNotice
@@ -238,7 +238,12 @@ STEPS = (
 )
 
 SUGGESTION_FLOW: Workflow = Workflow(
-    "suggestion", A, STEPS, event=SuggestionEvent, notify=notifications.queue_for_suggestion
+    "suggestion",
+    A,
+    STEPS,
+    event=SuggestionEvent,
+    notify=notifications.queue_for_suggestion,
+    publish=webhooks.suggestion_step,
 )
 TRANSITIONS = SUGGESTION_FLOW.transitions()
 # The steps a representative takes by rating (rate()), not by a button.

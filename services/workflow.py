@@ -3,7 +3,7 @@
 A workflow is a record with a status, a version (the mapper's version_id_col) and a list
 of events, plus a table of its actions. The engine checks an action against the table
 (refusing with a code), changes the status, writes the event beside the change and hands
-it to the workflow's notifier, all in the caller's transaction. The concern loop
+it to the workflow's notifier and publisher, all in the caller's transaction. The concern loop
 (services.concern_flow) is one such table; another workflow is another table and model.
 """
 
@@ -85,6 +85,9 @@ class Workflow(Generic[S, A]):
     specs: Iterable[ActionSpec[S, A]]
     event: Callable[..., Any]
     notify: Callable[[Any, Any, ActionSpec[S, A]], Any] | None = None
+    # Told of every step (not only those with a notice): the webhooks other systems
+    # subscribe to (services.webhooks), queued in the same transaction.
+    publish: Callable[[Any, Any, ActionSpec[S, A]], Any] | None = None
     table: dict[A, ActionSpec[S, A]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -198,4 +201,6 @@ class Workflow(Generic[S, A]):
         event.notified = []
         if self.notify is not None and spec.notice is not None:
             event.notified = self.notify(record, event, spec) or []
+        if self.publish is not None:
+            self.publish(record, event, spec)
         return event

@@ -889,3 +889,19 @@ def test_a_revoked_key_cannot_act(world, db):
     key = _key(db, region=r["xiangcheng"], can_act=True)
     key.api_key.revoked_at = utcnow()
     assert not can(key, "concern.reject", o["concern_a_other"])
+
+
+def test_a_keys_webhooks_hear_what_the_key_reads_even_read_only_or_for_a_suggestion(world, db):
+    """services.webhooks asks permissions.hears which subscriptions an event reaches."""
+    from services.permissions import hears
+
+    o, r = world["objects"], world["regions"]
+    county = _key(db, region=r["xiangcheng"])  # read-only: it still hears
+    other_county = _key(db, region=r["fugou"], can_act=True)
+    unit = _key(db, unit=o["concern_a_mine"].unit)
+    a, b = o["concern_a_other"], o["concern_b"]
+    assert hears(county, a) and not hears(county, b) and not hears(other_county, a)
+    assert hears(unit, o["concern_a_mine"]) and not hears(unit, a) and not hears(unit, b)
+    rep = factories.representative(stations=[o["station_a"]])
+    suggestion = factories.suggestion(rep, lead_unit=o["concern_a_mine"].unit)
+    assert hears(county, suggestion) and hears(unit, suggestion) and not hears(other_county, suggestion)

@@ -18,9 +18,9 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from extensions import db
-from models import ApiKey, AuditLog, User, utcnow
+from models import ApiKey, AuditLog, User, WebhookSubscription, utcnow
 from models.enums import Role
-from services import account_links, api_keys, refusals, workdays
+from services import account_links, api_keys, refusals, webhooks, workdays
 from services import auth as auth_service
 from services import sessions as session_service
 from services.account_links import LinkRefused
@@ -41,6 +41,7 @@ from views.forms.admin import (
     UserForm,
 )
 from views.forms.api_keys import ApiKeyForm
+from views.forms.webhooks import WebhookForm
 from views.util import get_or_404, id_arg, require_or_abort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -63,6 +64,11 @@ AUDIT_TITLES = {
     "account.signed_out_everywhere": _l("Signed out everywhere"),
     "api_key.created": _l("API key created"),
     "api_key.revoked": _l("API key revoked"),
+    "webhook.created": _l("Webhook added"),
+    "webhook.paused": _l("Webhook paused"),
+    "webhook.resumed": _l("Webhook resumed"),
+    "webhook.deleted": _l("Webhook deleted"),
+    "webhook.test_sent": _l("Webhook test event queued"),
 }
 
 
@@ -466,3 +472,100 @@ def api_key_revoke(key_id: int):
     db.session.commit()
     flash(_("The key is revoked: requests with it are refused from now on."))
     return redirect(url_for("admin.api_key_list"), 303)
+
+
+# --- webhooks of an API key's system (services.webhooks) ----------------------------------------
+
+
+def _render_webhooks(key: ApiKey, form: WebhookForm, *, secret: str | None = None, status: int = 200, error=None):
+    response = make_response(
+        render_template(
+            "admin/webhooks.html",
+            key=key,
+            subscriptions=webhooks.subscriptions_of(key),
+            counts=webhooks.delivery_counts,
+            events=webhooks.EVENTS,
+            form=form,
+            secret=secret,
+            error=error,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"  # a new secret is on the page once
+    return response
+
+
+def _subscription(key_id: int, webhook_id: int) -> tuple[ApiKey, WebhookSubscription]:
+    key = get_or_404(ApiKey, key_id)
+    sub = get_or_404(WebhookSubscription, webhook_id)
+    if sub.api_key_id != key.id:
+        abort(404)
+    return key, sub
+
+
+@bp.get("/api-keys/<int:key_id>/webhooks")
+def webhook_list(key_id: int):
+    require_or_abort(P.API_KEY_MANAGE)
+    return _render_webhooks(get_or_404(ApiKey, key_id), WebhookForm(formdata=None))
+
+
+@bp.post("/api-keys/<int:key_id>/webhooks")
+def webhook_new(key_id: int):
+    require_or_abort(P.API_KEY_MANAGE)
+    key = get_or_404(ApiKey, key_id)
+    form = WebhookForm()
+    if not form.validate():
+        return _render_webhooks(key, form, status=400)
+    try:
+        made = webhooks.subscribe(_actor(), key, form.url.data or "", form.events.data or [])
+    except ApiRefused as refused:
+        db.session.rollback()
+        field, text = refusals.explain(refused)
+        target = getattr(form, field, None) if field else None
+        if target is not None:
+            target.errors = [*target.errors, text]
+        return _render_webhooks(key, form, status=400, error=None if target is not None else text)
+    db.session.commit()
+    # Shown on this page, once: the admin gives it to the receiving system's operator.
+    return _render_webhooks(key, WebhookForm(formdata=None), secret=made.secret, status=201)
+
+
+WEBHOOK_ACTIONS = {
+    "pause": (webhooks.pause, _l("Paused: no new events are sent until you resume it.")),
+    "resume": (webhooks.resume, _l("Resumed: events are sent again.")),
+    "delete": (webhooks.delete, _l("Deleted: nothing more is sent, and its secret no longer signs requests.")),
+    "test": (webhooks.send_test, _l("A test event (ping) is queued: it goes out within a minute.")),
+}
+
+
+@bp.post("/api-keys/<int:key_id>/webhooks/<int:webhook_id>/<any(pause, resume, delete, test):action>")
+def webhook_action(key_id: int, webhook_id: int, action: str):
+    require_or_abort(P.API_KEY_MANAGE)
+    key, sub = _subscription(key_id, webhook_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    change, done = WEBHOOK_ACTIONS[action]
+    try:
+        change(_actor(), sub)
+    except ApiRefused as refused:
+        db.session.rollback()
+        flash(refusals.message(refused))
+    else:
+        db.session.commit()
+        flash(str(done))
+    back = "admin.webhook_log" if action == "test" else "admin.webhook_list"
+    return redirect(url_for(back, key_id=key.id, webhook_id=sub.id), 303)
+
+
+@bp.get("/api-keys/<int:key_id>/webhooks/<int:webhook_id>")
+def webhook_log(key_id: int, webhook_id: int):
+    require_or_abort(P.API_KEY_MANAGE)
+    key, sub = _subscription(key_id, webhook_id)
+    return render_template(
+        "admin/webhook_log.html",
+        key=key,
+        sub=sub,
+        events=webhooks.EVENTS,
+        rows=webhooks.deliveries(sub),
+        counts=webhooks.delivery_counts(sub),
+    )

@@ -31,6 +31,8 @@ PROBLEM_TYPE = "application/problem+json"
 STATUS = {
     "key_required": 401,
     "bad_key": 401,
+    "bad_signature": 401,
+    "stale_timestamp": 401,
     "key_revoked": 401,
     "read_only_key": 403,
     "not_permitted": 403,

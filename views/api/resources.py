@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC
 
-from flask import url_for
+from flask import request, url_for
 from flask_babel import get_locale
 
 from extensions import db
 from models import Concern, ConcernEvent, Station
 from models.enums import ConcernAction as A
-from services import api_reads, rep_pages, tracking
+from services import api_reads, rep_pages, tracking, webhooks
 from services import concern_flow as flow
 from services import concerns as concern_service
 from services import figures as figures_service
@@ -364,6 +365,12 @@ def concern_action(body, concern_id: int):
     the first was (header `Idempotent-Replayed: true`) and taken once; the same key with
     another body is refused (422 `idempotency_key_reused`)."""
     p, c = _viewable(concern_id)
+    return _take_step(p, c, body)
+
+
+def _take_step(p, c: Concern, body: dict) -> dict:
+    """The one way a system's step reaches the loop (the actions endpoint and the signed
+    inbound one): checked, taken through concern_flow, committed."""
     action = body["action"]
     spec = flow.CONCERN_FLOW.spec(action)
     if spec is None or (spec.button is None and action not in NOTES):
@@ -426,3 +433,60 @@ def figures(args):
         "total": _counts(table.total),
         "rows": [{"id": row.key, "name": row.name, "counts": _counts(row.counts)} for row in table.rows],
     }
+
+
+# --- inbound updates from a unit's own system (signed, services.webhooks) -------------------------
+
+SIGNATURE_HEADERS = [
+    {
+        "in": "header",
+        "name": webhooks.HEADER_TIMESTAMP,
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Unix seconds when the request was signed (at most 5 minutes ago).",
+    },
+    {
+        "in": "header",
+        "name": webhooks.HEADER_SIGNATURE,
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "v1=<hex HMAC-SHA256(secret, timestamp + '.' + raw body)>, with the signing secret "
+        "of one of the key's webhook subscriptions.",
+    },
+]
+
+
+def _signed(view):
+    """The inbound endpoint's checks, before its body is even parsed: a unit's key, and a
+    signature of this very body by that key's system, made within the replay window."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        p = require_key()
+        webhooks.verify(
+            p.api_key,
+            request.headers.get(webhooks.HEADER_TIMESTAMP),
+            request.headers.get(webhooks.HEADER_SIGNATURE),
+            request.get_data(cache=True),
+        )
+        if p.unit_id is None:
+            raise ApiRefused("not_permitted")  # inbound updates are a handling unit's
+        return view(*args, **kwargs)
+
+    return checked
+
+
+@bp.post("/inbound/concerns/<int:concern_id>")
+@_signed
+@idempotent(principal)
+@bp.arguments(s.InboundIn)
+@bp.doc(parameters=[*SIGNATURE_HEADERS, IDEMPOTENCY_KEY])
+@_answers(201, s.ActionOut, 400, 401, 403, 404, 409, 422, secured=True, not_modified=False)
+def inbound_concern(body, concern_id: int):
+    """A handling unit's own system answers (`reply`) or returns (`return`) a concern
+    dispatched to its unit: signed like the webhooks it receives (401 bad_signature,
+    stale_timestamp), then the same step, permissions and refusal codes as the actions
+    endpoint and the back office. An `Idempotency-Key` works as on the actions endpoint:
+    a resend (newly signed, same body) is answered as the first was."""
+    p, c = _viewable(concern_id)
+    return _take_step(p, c, body)

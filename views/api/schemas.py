@@ -270,6 +270,19 @@ class ActionIn(Schema):
     due = fields.Date(metadata={"description": "dispatch: the deadline, a local day"})
 
 
+class InboundIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(["reply", "return"]))
+    note = fields.String(
+        required=True,
+        validate=validate.Length(1, NOTE_MAX),
+        metadata={"description": "reply: the answer (the resident reads it); return: why (internal)"},
+    )
+    version = fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "The version you read: the step is refused (changed) if it moved on."},
+    )
+
+
 class ActionOut(Schema):
     event = fields.Nested(Event, required=True)
     concern = fields.Nested(Concern, required=True)
