@@ -103,6 +103,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1, x_host=1)
 
     import models  # noqa: F401  (registers every table before migrations look)
+    from sqlalchemy.orm import configure_mappers
+
+    # Now, in one thread: configured lazily, the first requests of a worker's threads would
+    # race to do it, and an alias made at import (figure_cells.FIRST) could resolve its
+    # columns to the plain table's in one of them (seen as an invalid FROM under load).
+    configure_mappers()
 
     db.init_app(app)
     from services import figure_cells, page_cache
