@@ -4,7 +4,7 @@ demo.py      flask seed-demo, flask demo-info
 scale.py     flask seed-scale (the benchmark's data)
 qrcodes.py   flask make-qrcodes
 accounts.py  flask create-user
-api_keys.py  flask api-key create|list|revoke
+api_keys.py  flask api-key create|list|revoke|webhook
 duty.py      flask duty close-stale
 outbox.py    flask outbox send|status
 concerns.py  flask concerns auto-close

@@ -1,5 +1,6 @@
-"""`flask api-key create|list|revoke`: API keys for other systems, from the command line
-(the same service as the administrator's page; the new key is printed once)."""
+"""`flask api-key create|list|revoke|webhook`: API keys for other systems and their webhooks,
+from the command line (the same services as the administrator's pages; a new key or a
+webhook's signing secret is printed once)."""
 
 import sys
 
@@ -62,10 +63,7 @@ def revoke_command(prefix):
     from services import api_keys, refusals
     from services.errors import ApiRefused
 
-    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix.removeprefix("mk_").split("_")[0]))
-    if key is None:
-        click.echo("No such key.", err=True)
-        sys.exit(1)
+    key = _key_or_exit(prefix)
     try:
         api_keys.revoke(None, key)
     except ApiRefused as refused:
@@ -73,3 +71,32 @@ def revoke_command(prefix):
         sys.exit(1)
     db.session.commit()
     click.echo(f"Revoked mk_{key.prefix}_…")
+
+
+@api_key_group.command("webhook")
+@click.argument("prefix")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, required=True, help="concern.created, concern.stage_changed, …")
+def webhook_command(prefix, url, events):
+    """Add a webhook to the key with this prefix and print its signing secret (once)."""
+    from services import refusals, webhooks
+    from services.errors import ApiRefused
+
+    key = _key_or_exit(prefix)
+    try:
+        made = webhooks.subscribe(None, key, url, list(events))
+    except ApiRefused as refused:
+        db.session.rollback()
+        click.echo(refusals.message(refused), err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(made.secret)
+
+
+def _key_or_exit(prefix: str) -> ApiKey:
+    """The key with this prefix (the 8 characters after mk_, or the whole key)."""
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix.removeprefix("mk_").split("_")[0]))
+    if key is None:
+        click.echo("No such key.", err=True)
+        sys.exit(1)
+    return key

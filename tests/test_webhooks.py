@@ -470,3 +470,20 @@ def test_the_resident_step_on_a_merged_concern_is_rated_too(app, db, world):
     flow.rate_merged(follower, Rating.SATISFIED, Rating.SATISFIED)
     db.session.commit()
     assert types(rows_for(db, sub)) == [RATED]
+
+
+def test_the_cli_adds_a_webhook_and_prints_its_secret_once(app, db, runner, world):
+    plain = runner.invoke(args=["api-key", "create", "--name", "住建局系统", "--unit-id", str(world["unit_xc"].id)])
+    prefix = plain.output.strip().split("_")[1]
+    made = runner.invoke(
+        args=["api-key", "webhook", prefix, "https://hooks.example.cn/mashang", "--event", "concern.stage_changed"]
+    )
+    assert made.exit_code == 0, made.output
+    secret = made.output.strip()
+    sub = db.session.scalar(sa.select(WebhookSubscription))
+    assert secret.startswith("whsec_") and sub.secret == secret and sub.events == ["concern.stage_changed"]
+    refused = runner.invoke(args=["api-key", "webhook", prefix, "ftp://hooks.example.cn", "--event", "concern.rated"])
+    assert refused.exit_code == 1
+    assert (
+        runner.invoke(args=["api-key", "webhook", "NOSUCHKY", "https://x.example.cn", "--event", "ping"]).exit_code == 1
+    )
