@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from babel import Locale
 from flask import Flask, Request, current_app, g, has_request_context, request
+from sqlalchemy.orm import configure_mappers
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -103,7 +104,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1, x_host=1)
 
     import models  # noqa: F401  (registers every table before migrations look)
-    from sqlalchemy.orm import configure_mappers
 
     # Now, in one thread: configured lazily, the first requests of a worker's threads would
     # race to do it, and an alias made at import (figure_cells.FIRST) could resolve its

@@ -129,7 +129,9 @@ def _forget(session: Session, *_args) -> None:
 def prune_journal(now=None) -> int:
     """Delete journal rows older than any kept page (the page-changes job)."""
     cutoff = (now or utcnow()) - JOURNAL_KEPT
-    return db.session.execute(sa.delete(PageChange).where(PageChange.created_at < cutoff)).rowcount
+    result = db.session.execute(sa.delete(PageChange).where(PageChange.created_at < cutoff))
+    assert isinstance(result, sa.CursorResult)  # a DELETE's result has the rowcount
+    return result.rowcount
 
 
 _listening = False
