@@ -354,6 +354,17 @@ def test_a_read_only_key_cannot_act(app, db, client, world):
     assert response.status_code == 403 and response.json["code"] == "read_only_key"
 
 
+def test_a_step_names_the_representative_by_the_public_code_the_api_shows(app, db, client, world):
+    plain = make_key(db, region=world["xc"], act=True)
+    concern, rep = world["concern_a"], world["rep"]
+    post = f"/api/v1/concerns/{concern.id}/actions"
+    unknown = client.post(post, json={"action": "accept", "representative": "ZZZZZZ"}, headers=bearer(plain))
+    assert unknown.status_code == 409 and unknown.json["code"] == "representative_required"
+    taken = client.post(post, json={"action": "accept", "representative": rep.code.lower()}, headers=bearer(plain))
+    assert taken.status_code == 201, taken.json
+    assert taken.json["concern"]["status"] == "accepted" and taken.json["concern"]["representative"] == rep.user.display_name
+
+
 def test_an_acting_key_takes_a_step_through_the_same_table_and_the_event_names_the_key(app, db, client, world):
     plain = make_key(db, region=world["xc"], act=True)
     concern = world["accepted_a"]

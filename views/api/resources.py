@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from datetime import UTC
 
+import sqlalchemy as sa
 from flask import request, url_for
 from flask_babel import get_locale
 
 from extensions import db
-from models import Concern, ConcernEvent, Station
+from models import Concern, ConcernEvent, Representative, Station
 from models.enums import ConcernAction as A
 from services import api_reads, rep_pages, tracking, webhooks
 from services import concern_flow as flow
@@ -387,7 +388,7 @@ def _take_step(p, c: Concern, body: dict) -> dict:
             p,
             spec,
             c,
-            representative_id=body.get("representative_id"),
+            representative_id=body.get("representative_id") or _rep_id(body.get("representative")),
             unit_id=body.get("unit_id"),
             merge_code=normalize_tracking_code(body.get("merge_into") or ""),
             due_at=end_of_day(due) if due is not None else None,
@@ -399,6 +400,14 @@ def _take_step(p, c: Concern, body: dict) -> dict:
     event.api_key = p.api_key
     db.session.commit()
     return {"event": _event(event), "concern": _concern(p, c)}
+
+
+def _rep_id(code: str | None) -> int | None:
+    """The id of the representative with this public code (what the API shows of them)."""
+    canonical = normalize_rep_code(code or "")
+    if canonical is None:
+        return None
+    return db.session.scalar(sa.select(Representative.id).where(Representative.code == canonical))
 
 
 # --- figures --------------------------------------------------------------------------------------

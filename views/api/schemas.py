@@ -266,6 +266,10 @@ class ActionIn(Schema):
     )
     unit_id = fields.Integer(validate=validate.Range(1, 2**31 - 1), metadata={"description": "dispatch"})
     representative_id = fields.Integer(validate=validate.Range(1, 2**31 - 1), metadata={"description": "accept"})
+    representative = fields.String(
+        validate=validate.Length(max=16),
+        metadata={"description": "accept: the representative's public code (as in /r/<code>), for representative_id"},
+    )
     merge_into = fields.String(validate=validate.Length(max=40), metadata={"description": "merge: a tracking code"})
     due = fields.Date(metadata={"description": "dispatch: the deadline, a local day"})
 
