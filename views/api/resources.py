@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 from datetime import UTC
 
-import sqlalchemy as sa
 from flask import request, url_for
 from flask_babel import get_locale
 
 from extensions import db
-from models import Concern, ConcernEvent, Representative, Station
+from models import Concern, ConcernEvent, Station
 from models.enums import ConcernAction as A
 from services import api_reads, rep_pages, tracking, webhooks
 from services import concern_flow as flow
@@ -405,9 +404,8 @@ def _take_step(p, c: Concern, body: dict) -> dict:
 def _rep_id(code: str | None) -> int | None:
     """The id of the representative with this public code (what the API shows of them)."""
     canonical = normalize_rep_code(code or "")
-    if canonical is None:
-        return None
-    return db.session.scalar(sa.select(Representative.id).where(Representative.code == canonical))
+    rep = rep_pages.by_code(canonical) if canonical is not None else None
+    return rep.id if rep is not None else None
 
 
 # --- figures --------------------------------------------------------------------------------------
