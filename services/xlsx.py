@@ -92,9 +92,9 @@ def _other(value) -> str | None:
         days = value - EPOCH
         return f' s="{STYLE_STAMP}"><v>{days.days + days.seconds / 86400 + days.microseconds / 86_400_000_000}</v></c>'
     if isinstance(value, Rate):
-        return f' s="{STYLE_PERCENT}"><v>{float(value)!r}</v></c>'
+        return f' s="{STYLE_PERCENT}"><v>{float(value):.16G}</v></c>'
     if isinstance(value, int | float | Decimal) and math.isfinite(value):
-        return f"><v>{float(value)!r}</v></c>"
+        return f"><v>{float(value):.16G}</v></c>"  # 3 for 3.0, as Excel writes it
     text = str(value)
     return _text(text) if text else None
 

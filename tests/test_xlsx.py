@@ -48,6 +48,7 @@ def test_numbers_dates_and_rates():
     assert ws["B2"].value == pytest.approx(0.875) and ws["B2"].number_format == "0.0%"
     assert ws["C2"].value == 42 and ws["C2"].number_format == "General"
     assert [ws["A3"].value, ws["B3"].value, ws["C3"].value] == [2.5, 1.25, 1]
+    assert type(ws["C2"].value) is int  # 42, not 42.0
     # What is no number a spreadsheet can hold is written as its text.
     assert [ws["A4"].value, ws["B4"].value, ws["C4"].value] == ["nan", "2026-03-01", -7]
 
