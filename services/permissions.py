@@ -831,8 +831,10 @@ def area_unit_scope(user, region_id, unit_key) -> sa.ColumnElement[bool] | None:
     role = role_of(user)
     if role == ADMIN:
         return sa.true()
-    if role == STAFF and user.region is not None and user.region.parent_id is None:
-        return region_id == user.region_id
+    if role == STAFF and user.region_id is not None:
+        # By region_id: an API key's principal stands in for a user but has no relationships.
+        region = db.session.get(Region, user.region_id)
+        return region_id == user.region_id if region is not None and region.parent_id is None else None
     if role == UNIT and user.unit_id is not None:
         return unit_key == user.unit_id
     return None
