@@ -211,7 +211,7 @@ Key = tuple[str, date, int, int]  # (span, first day, station or region, unit ke
 CHUNK = 500  # ids per IN list
 # PostgreSQL's transaction-level advisory lock between the writers of area cells (shared)
 # and a transaction that moves stations to another top-level region (exclusive).
-AREA_LOCK = 0x6D61_7368_6172_6561  # "mashare"
+AREA_LOCK = 0x6D61_7368_6172_6561  # "masharea" in ASCII
 _KEPT = "figure_cells_kept"
 _COMMITTING = "figure_cells_committing"
 _statements: dict[str, sa.Executable] = {}
