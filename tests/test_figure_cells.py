@@ -9,6 +9,7 @@ PostgreSQL."""
 
 import importlib.util
 import random
+import threading
 from dataclasses import astuple
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Concern, FigureAreaCell, FigureCell
+from models import Concern, FigureAreaCell, FigureCell, Representative, Station
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus as S
 from models.enums import Rating, RegionLevel, Role
@@ -445,3 +446,51 @@ def test_an_update_statement_on_concerns_is_refused_unless_it_leaves_the_figures
         .values(reminded_at=None)
         .execution_options(synchronize_session=False, figures_unaffected=True)
     )
+
+
+def test_concurrent_writers_and_a_move_between_top_level_regions_leave_the_cells_as_the_concerns(db, app):
+    """Writers filing and accepting concerns in their own sessions while another moves a
+    station between top-level regions and back: no increment lost, none counted under the
+    wrong region (PostgreSQL: the writers' shared advisory lock against the mover's)."""
+    app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"] = True  # SQLite: one writer at a time
+    stations, reps, _units, category, _viewers, regions = _world(db)
+    station_ids, rep_ids = [s.id for s in stations[:3]], [r.id for r in reps[:3]]
+    moved_id, homes = stations[0].id, [regions[4].id, regions[0].id]
+    category_id = category.id
+    db.session.commit()
+    errors: list[Exception] = []
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                for i in range(8):
+                    station = db.session.get(Station, station_ids[(n + i) % 3])
+                    data = ConcernInput(category_id=category_id, content=f"路灯坏了很久，请尽快修好。{n}-{i}")
+                    concern = submit_concern(station, data, [], storage=None)
+                    db.session.commit()
+                    if i % 2 == 0:
+                        rep = db.session.get(Representative, rep_ids[(n + i) % 3])
+                        flow.transition(concern, A.ACCEPT, role=rep.user.role, actor=rep.user, representative=rep)
+                        db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # reported below, with the thread's error
+            errors.append(exc)
+
+    def mover() -> None:
+        try:
+            with app.app_context():
+                for i in range(6):
+                    db.session.get(Station, moved_id).region_id = homes[i % 2]
+                    db.session.commit()
+                db.session.remove()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)] + [threading.Thread(target=mover)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Concern)) == 24
+    _assert_cells_as_rebuilt(db)
