@@ -230,14 +230,31 @@ def _statement(name: str, dialect: str = "") -> sa.Executable:
         elif name == "areas":
             made = _areas_query(Station.id.in_(ids))
         else:
-            table = cast(sa.Table, (FigureCell if name == "cells" else FigureAreaCell).__table__)
-            insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-            made = insert.on_conflict_do_update(
-                index_elements=[c.name for c in table.primary_key.columns],
-                set_={n: table.c[n] + insert.excluded[n] for n in CELL_FIELDS},
-            )
+            table = cast(sa.Table, (FigureCell if name.startswith("cells") else FigureAreaCell).__table__)
+            if name.endswith("_unnest"):
+                made = _unnest_upsert(table)
+            else:
+                insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+                made = insert.on_conflict_do_update(
+                    index_elements=[c.name for c in table.primary_key.columns],
+                    set_={n: table.c[n] + insert.excluded[n] for n in CELL_FIELDS},
+                )
         _statements[key] = made
     return made
+
+
+def _unnest_upsert(table: sa.Table) -> sa.TextClause:
+    """PostgreSQL: the upsert of all the rows as one statement, each column one array (the
+    rows in the arrays' order): executemany sends and binds every row on its own."""
+    keys = [c.name for c in table.primary_key.columns]
+    columns = [*keys, *CELL_FIELDS]
+    types = {"span": "varchar[]", "first_day": "date[]", "close_days_sum": "bigint[]"}
+    arrays = ", ".join(f"CAST(:{c} AS {types.get(c, 'integer[]')})" for c in columns)
+    added = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in CELL_FIELDS)
+    return sa.text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "  # noqa: S608 (our names)
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
+    )
 
 
 def _areas_query(*where) -> sa.Select:
@@ -295,19 +312,15 @@ def _upsert(connection, changes: dict[Key, list[int]], areas: dict[int, int]) ->
                 cell[i] += value
     dialect = connection.dialect.name
     for name, kept, key_name in (("cells", cells, "station_id"), ("area_cells", area_cells, "region_id")):
-        rows = [
-            {
-                "span": k[0],
-                "first_day": k[1],
-                key_name: k[2],
-                "unit_key": k[3],
-                **dict(zip(CELL_FIELDS, v, strict=True)),
-            }
-            for k, v in sorted(kept.items())
-            if any(v)
-        ]
-        if rows:
-            connection.execute(_statement(name, dialect), rows)
+        rows = [(*k, *v) for k, v in sorted(kept.items()) if any(v)]
+        if not rows:
+            continue
+        columns = ["span", "first_day", key_name, "unit_key", *CELL_FIELDS]
+        if dialect == "postgresql":
+            arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
+            connection.execute(_statement(name + "_unnest"), arrays)
+        else:
+            connection.execute(_statement(name, dialect), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _move(connection, before: dict[int, int]) -> None:
