@@ -329,7 +329,7 @@ def pick_viewers(conn) -> dict[str, int]:
     return viewers
 
 
-def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> dict:
+def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = (), *, figures_only: bool = False) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from app import create_app
@@ -410,7 +410,7 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> di
             ("representative", "representative: supervise", F(box="supervise"), False),
             ("representative", "representative: all", F(), False),
         ]
-        for viewer, label, flt, second_page in cases:
+        for viewer, label, flt, second_page in [] if figures_only else cases:
             cursor = None
             if second_page:
                 # Only the second page is timed: its cursor comes from a first page fetched now.
@@ -451,7 +451,8 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = ()) -> di
                 results.append(measured)
 
         client = app.test_client()
-        for label, (code, n) in (("station page: busiest", busiest), ("station page: typical", typical)):
+        pages = () if figures_only else (("station page: busiest", busiest), ("station page: typical", typical))
+        for label, (code, n) in pages:
 
             def act(code=code) -> int:
                 response = client.get(f"/s/{code}", headers={"Accept-Language": "zh-CN"})
@@ -568,6 +569,7 @@ def scale_bench(
     runs: int = 15,
     reseed: bool = False,
     explain_cases: tuple[str, ...] = (),
+    figures_only: bool = False,
     **sizes,
 ):
     """Everything: prepare the scale database, measure, and return the figures."""
@@ -585,7 +587,7 @@ def scale_bench(
     result: dict = {"sizes": wanted}
     try:
         result["database"] = prepare(url, wanted, reseed)
-        result.update(run_cases(url, runs, explain_cases))
+        result.update(run_cases(url, runs, explain_cases, figures_only=figures_only))
     except (RuntimeError, sa.exc.SQLAlchemyError, OSError, subprocess.SubprocessError) as exc:
         _log(f"scale run failed: {exc}")
         result["error"] = str(exc)
@@ -605,6 +607,9 @@ def main() -> int:
     parser.add_argument(
         "--explain", action="append", default=[], help="also print the plan of the cases whose label holds this"
     )
+    parser.add_argument(
+        "--figures-only", action="store_true", help="measure only the figures (not the inbox nor the station page)"
+    )
     args = parser.parse_args()
     if not args.database_url:
         print("Give --database-url (or set BENCH_DATABASE_URL) to a PostgreSQL server.", file=sys.stderr)
@@ -615,6 +620,7 @@ def main() -> int:
         runs=args.runs,
         reseed=args.reseed,
         explain_cases=tuple(args.explain),
+        figures_only=args.figures_only,
         stations=args.stations,
         reps=args.reps,
         concerns=args.concerns,

@@ -10,7 +10,7 @@ from models.calendar import CalendarDay, CalendarYear
 from models.concern import Attachment, Concern, ConcernEvent, ConcernRating
 from models.draft import DraftComment, DraftCommentEvent, DraftItem, DraftLaw, draft_law_station
 from models.duty import CheckInAttempt, Duty, DutySlot
-from models.figures import FigureCell
+from models.figures import FigureAreaCell, FigureCell
 from models.imports import ImportUpload
 from models.kiosk import KioskDevice, KioskPairing
 from models.meeting import MeetingRating, ReportMeeting, ReportMeetingEvent
@@ -66,6 +66,7 @@ __all__ = [
     "Category",
     "CheckInAttempt",
     "Concern",
+    "FigureAreaCell",
     "FigureCell",
     "ContactDisclosure",
     "ConcernEvent",

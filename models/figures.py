@@ -58,3 +58,45 @@ class FigureCell(Base):
         sa.Index("ix_figure_cell_station", "station_id", "span", "first_day"),
         sa.Index("ix_figure_cell_unit", "unit_key", "span", "first_day"),
     )
+
+
+class FigureAreaCell(Base):
+    """FigureCell's counts per handling unit added up over all the stations of a top-level
+    region (a province, say: every station whose region is it or below it), so that the
+    figures by unit of a province's year are a sum over a few thousand cells rather than
+    one per station and unit. Kept by services.figure_cells with the cells it adds up, and
+    moved when a station or a region moves to another top-level region; derived data like
+    FigureCell."""
+
+    __tablename__ = "figure_area_cell"
+
+    span: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    first_day: Mapped[date] = mapped_column(primary_key=True)
+    # The top-level region (no parent) of the stations counted.
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    # The concern's unit, 0 when it has none (no -1 here: the figures by station and region
+    # read FigureCell).
+    unit_key: Mapped[int] = mapped_column(primary_key=True)
+    received: Mapped[int] = mapped_column(default=0)
+    open: Mapped[int] = mapped_column(default=0)
+    awaiting: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    close_days_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    close_days_n: Mapped[int] = mapped_column(default=0)
+    on_time: Mapped[int] = mapped_column(default=0)
+    rated_unit: Mapped[int] = mapped_column(default=0)
+    satisfied_unit: Mapped[int] = mapped_column(default=0)
+    rated_rep: Mapped[int] = mapped_column(default=0)
+    satisfied_rep: Mapped[int] = mapped_column(default=0)
+    first_rated_unit: Mapped[int] = mapped_column(default=0)
+    first_satisfied_unit: Mapped[int] = mapped_column(default=0)
+    first_rated_rep: Mapped[int] = mapped_column(default=0)
+    first_satisfied_rep: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "span IN ('day', 'month', 'year', 'due_day', 'due_month', 'due_year', 'due_all')", name="span_value"
+        ),
+        # A unit handler's figures read their own unit's cells.
+        sa.Index("ix_figure_area_cell_unit", "unit_key", "span", "first_day"),
+    )

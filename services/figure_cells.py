@@ -1,5 +1,6 @@
 """The figures' counts kept per local day, month and year, station and handling unit
-(models.FigureCell), so that a province's year is a sum over a few ten thousand cells
+(models.FigureCell), and per unit over each top-level region (models.FigureAreaCell), so
+that a province's year is a sum over a few ten thousand cells (by unit, a few thousand)
 rather than a count over every concern of the year.
 
 Why kept in the transaction of each change, and not materialised by a job with today's
@@ -10,18 +11,24 @@ be wrong about last month until the next run, and "the figures equal the live co
 would hold only for periods that end before the last refresh. Kept in the same
 transaction, the cells are never behind what a reader of the concerns sees.
 
-How they are kept: every flush that adds, changes or deletes a concern or a rating counts
-the touched concerns' cells in the database before the flush (`day_cells`, the same SQL
-that rebuilds the table) and again after it, and adds the difference to the day, month
-and year cells, each for the concern's unit and for all of the station's units (-1: what
-the figures by station and by region read, one row per station), with one upsert (the
-increments commute, so concurrent writers do not lose each other's; the concern's
-version check makes "before" the state the change replaced). The rule of what counts
-where is that one SELECT, used by the flushes and the rebuild alike (the migration's
-backfill keeps a copy). An INSERT, UPDATE or DELETE statement on concerns or ratings
-skips the flush, so one is refused unless it says (execution option `figures_unaffected`)
-that it leaves the counted columns alone or that rebuild() follows it, as it does rows
-written past the ORM (devtools.scale's COPY, bench/exports.py's bulk insert).
+How they are kept: per transaction, not per flush (a submission flushes more than once).
+The first flush that adds, changes or deletes a concern or a rating counts the touched
+concerns' cells in the database before it (`day_cells`, the same SQL that rebuilds the
+table; a concern filed in the transaction has none) and takes them off; the commit counts
+them again and adds the difference to the day, month and year cells, each for the
+concern's unit, for all of the station's units (-1: what the figures by station and by
+region read, one row per station) and, in FigureAreaCell, for the unit over the station's
+top-level region (what a province's figures by unit read), with one upsert per table just
+before COMMIT (the increments commute, so concurrent writers do not lose each other's,
+and the shared cells are locked only for the commit; the concern's version check makes
+"before" the state the change replaced, and the change locks the row until the commit).
+A station or region moved under another top-level region takes its cells along (`_move`,
+behind an advisory lock on PostgreSQL). The rule of what counts where is that one SELECT,
+used by the transactions and the rebuild alike (the migrations' backfills keep a copy).
+An INSERT, UPDATE or DELETE statement on concerns or ratings skips the flush, so one is
+refused unless it says (execution option `figures_unaffected`) that it leaves the counted
+columns alone or that rebuild() follows it, as it does rows written past the ORM
+(devtools.scale's COPY, bench/exports.py's bulk insert).
 
 Open and overdue are "as of now", and overdue moves with the clock: the open concerns are
 counted on the local day of their deadline (due_day, due_month, due_year cells; no
@@ -43,7 +50,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
-from models import Concern, ConcernRating, FigureCell
+from models import Concern, ConcernRating, FigureAreaCell, FigureCell, Region, Station
 from models.enums import ConcernStatus as S
 from models.enums import Rating
 from services.clock import day_start, local_date
@@ -176,73 +183,184 @@ def cover(start: date, end: date) -> list[tuple[str, date]]:
     return spans
 
 
-def cells_clause(*spans: tuple[str, date]):
-    """The SQL condition on FigureCell for these (span, first day) cells."""
+Cells = type[FigureCell] | type[FigureAreaCell]
+
+
+def cells_clause(*spans: tuple[str, date], table: Cells = FigureCell):
+    """The SQL condition on FigureCell (or FigureAreaCell) for these (span, first day) cells."""
     firsts: dict[str, list[date]] = defaultdict(list)
     for span, first in spans:
         firsts[span].append(first)
-    return sa.or_(*(sa.and_(FigureCell.span == span, FigureCell.first_day.in_(days)) for span, days in firsts.items()))
+    return sa.or_(*(sa.and_(table.span == span, table.first_day.in_(days)) for span, days in firsts.items()))
 
 
-def period_clause(start: date, end: date):
+def period_clause(start: date, end: date, table: Cells = FigureCell):
     """The cells of the days filed and closed on from `start` to `end`."""
-    return cells_clause(*cover(start, end))
+    return cells_clause(*cover(start, end), table=table)
 
 
-def due_clause(today: date):
+def due_clause(today: date, table: Cells = FigureCell):
     """The due_… cells of all deadlines together and of those from `today` on."""
     ahead = cover(max(today, EARLIEST_DAY), LAST_DAY) if today <= LAST_DAY else []
-    return cells_clause(("due_all", EARLIEST_DAY), *((f"due_{span}", first) for span, first in ahead))
+    return cells_clause(("due_all", EARLIEST_DAY), *((f"due_{span}", first) for span, first in ahead), table=table)
 
 
 # --- keeping them ------------------------------------------------------------------------
 
-Key = tuple[str, date, int, int]
-CHUNK = 500  # concern ids per IN list
+Key = tuple[str, date, int, int]  # (span, first day, station or region, unit key)
+CHUNK = 500  # ids per IN list
+# PostgreSQL's transaction-level advisory lock between the writers of area cells (shared)
+# and a transaction that moves stations to another top-level region (exclusive).
+AREA_LOCK = 0x6D61_7368_6172_6561  # "masharea" in ASCII
+_KEPT = "figure_cells_kept"
+_COMMITTING = "figure_cells_committing"
+_statements: dict[str, sa.Executable] = {}
+
+
+def _statement(name: str, dialect: str = "") -> sa.Executable:
+    """The statements the flushes send, built once: building and keying one of this size
+    costs more than the database takes to run it (SQLAlchemy keys its compiled-statement
+    cache on the statement's structure, computed once per statement object)."""
+    key = f"{name}:{dialect}"
+    made = _statements.get(key)
+    if made is None:
+        ids: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+        if name == "count":
+            made = day_cells(Concern.id.in_(ids))
+        elif name == "areas":
+            made = _areas_query(Station.id.in_(ids))
+        else:
+            table = cast(sa.Table, (FigureCell if name.startswith("cells") else FigureAreaCell).__table__)
+            if name.endswith("_unnest"):
+                made = _unnest_upsert(table)
+            else:
+                insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+                made = insert.on_conflict_do_update(
+                    index_elements=[c.name for c in table.primary_key.columns],
+                    set_={n: table.c[n] + insert.excluded[n] for n in CELL_FIELDS},
+                )
+        _statements[key] = made
+    return made
+
+
+def _unnest_upsert(table: sa.Table) -> sa.TextClause:
+    """PostgreSQL: the upsert of all the rows as one statement, each column one array (the
+    rows in the arrays' order): executemany sends and binds every row on its own."""
+    keys = [c.name for c in table.primary_key.columns]
+    columns = [*keys, *CELL_FIELDS]
+    types = {"span": "varchar[]", "first_day": "date[]", "close_days_sum": "bigint[]"}
+    arrays = ", ".join(f"CAST(:{c} AS {types.get(c, 'integer[]')})" for c in columns)
+    added = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in CELL_FIELDS)
+    return sa.text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "  # noqa: S608 (our names)
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
+    )
+
+
+def _areas_query(*where) -> sa.Select:
+    """(station_id, region_id): the top-level region of each station that meets `where`."""
+    up = (
+        sa.select(Station.id.label("station_id"), Region.id.label("region_id"), Region.parent_id.label("parent_id"))
+        .join(Region, Region.id == Station.region_id)
+        .where(*where)
+        .cte("up", recursive=True)
+    )
+    parent = aliased(Region)
+    up = up.union_all(sa.select(up.c.station_id, parent.id, parent.parent_id).join(parent, parent.id == up.c.parent_id))
+    return sa.select(up.c.station_id, up.c.region_id).where(up.c.parent_id.is_(None))
+
+
+def _in_chunks(connection, name: str, ids: Iterable[int]):
+    ids = sorted(ids)
+    for n in range(0, len(ids), CHUNK):
+        yield from connection.execute(_statement(name), {"ids": ids[n : n + CHUNK]})
 
 
 def _counted(connection, ids: Iterable[int], sign: int, into: dict[Key, list[int]]) -> None:
-    """Add `sign` × the cells of these concerns, as the database holds them now, to `into`."""
-    ids = sorted(ids)
-    for n in range(0, len(ids), CHUNK):
-        rows = connection.execute(day_cells(Concern.id.in_(ids[n : n + CHUNK])))
-        for timeline, day, station_id, unit_key, *values in rows:
-            if isinstance(day, str):  # SQLite's date() is text
-                day = date.fromisoformat(day)
-            for span in SPANS_OF[timeline]:
-                for unit in (unit_key, ALL_UNITS):
-                    cell = into.setdefault((span, span_start(span, day), station_id, unit), [0] * len(CELL_FIELDS))
-                    for i, value in enumerate(values):
-                        cell[i] += sign * int(value)
+    """Add `sign` × the cells of these concerns, as the database holds them now, to `into`
+    (per station and the concern's own unit)."""
+    for timeline, day, station_id, unit_key, *values in _in_chunks(connection, "count", ids):
+        if isinstance(day, str):  # SQLite's date() is text
+            day = date.fromisoformat(day)
+        for span in SPANS_OF[timeline]:
+            cell = into.setdefault((span, span_start(span, day), station_id, unit_key), [0] * len(CELL_FIELDS))
+            for i, value in enumerate(values):
+                cell[i] += sign * int(value)
 
 
-def _upsert(connection, changes: dict[Key, list[int]]) -> None:
-    """Add the changes to the cells, creating the missing ones; in key order, so that two
-    writers lock shared cells in the same order."""
-    rows = [
-        {
-            "span": k[0],
-            "first_day": k[1],
-            "station_id": k[2],
-            "unit_key": k[3],
-            **dict(zip(CELL_FIELDS, v, strict=True)),
-        }
-        for k, v in sorted(changes.items())
-        if any(v)
-    ]
-    if not rows:
-        return
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(FigureCell)
+def _areas(connection, stations: Iterable[int]) -> dict[int, int]:
+    """The top-level region of each of these stations, as the database has them now."""
+    return dict(_in_chunks(connection, "areas", stations))
+
+
+def _upsert(connection, changes: dict[Key, list[int]], areas: dict[int, int]) -> None:
+    """Add the changes (per station and unit) to the station's cells, to its all-units cells
+    and to its top-level region's cells, creating the missing ones; in key order, so that
+    two writers lock shared cells in the same order."""
+    cells: dict[Key, list[int]] = {}
+    area_cells: dict[Key, list[int]] = {}
+    for (span, first, station_id, unit_key), values in changes.items():
+        if not any(values):
+            continue
+        for into, key in (
+            (cells, (span, first, station_id, unit_key)),
+            (cells, (span, first, station_id, ALL_UNITS)),
+            (area_cells, (span, first, areas[station_id], unit_key)),
+        ):
+            cell = into.setdefault(key, [0] * len(CELL_FIELDS))
+            for i, value in enumerate(values):
+                cell[i] += value
+    dialect = connection.dialect.name
+    for name, kept, key_name in (("cells", cells, "station_id"), ("area_cells", area_cells, "region_id")):
+        rows = [(*k, *v) for k, v in sorted(kept.items()) if any(v)]
+        if not rows:
+            continue
+        columns = ["span", "first_day", key_name, "unit_key", *CELL_FIELDS]
+        if dialect == "postgresql":
+            arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
+            connection.execute(_statement(name + "_unnest"), arrays)
+        else:
+            connection.execute(_statement(name, dialect), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _move(connection, before: dict[int, int]) -> None:
+    """Move the cells of the stations whose top-level region is no longer the one in
+    `before` from the old one's area cells to the new one's."""
+    now = _areas(connection, before)
+    moved: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for station_id, old in before.items():
+        if now.get(station_id, old) != old:
+            moved[(old, now[station_id])].append(station_id)
     table = cast(sa.Table, FigureCell.__table__)
-    statement = statement.on_conflict_do_update(
-        index_elements=["span", "first_day", "station_id", "unit_key"],
-        set_={name: table.c[name] + statement.excluded[name] for name in CELL_FIELDS},
-    )
-    connection.execute(statement, rows)
+    for (old, new), stations in sorted(moved.items()):
+        for region_id, sign in ((old, -1), (new, +1)):
+            query = (
+                sa.select(
+                    table.c.span,
+                    table.c.first_day,
+                    sa.literal(region_id),
+                    table.c.unit_key,
+                    *(sign * sa.func.sum(table.c[n]) for n in CELL_FIELDS),
+                )
+                .where(table.c.station_id.in_(stations), table.c.unit_key != ALL_UNITS)
+                .group_by(table.c.span, table.c.first_day, table.c.unit_key)
+            )
+            upsert = _statement("area_cells", connection.dialect.name)
+            columns = ["span", "first_day", "region_id", "unit_key", *CELL_FIELDS]
+            connection.execute(upsert.from_select(columns, query))  # type: ignore[attr-defined]
 
 
-_BEFORE = "figure_cells_before"
+class _Kept:
+    """What a transaction has changed in the counted columns since the cells were last
+    brought up to date (in its commit)."""
+
+    def __init__(self) -> None:
+        # The concerns whose cells before the transaction's change are taken off in
+        # `changes` already (or that are new: nothing to take off); counted again at the end.
+        self.counted: set[int] = set()
+        self.changes: dict[Key, list[int]] = {}
+        # Stations that may have moved to another top-level region: their region before.
+        self.areas: dict[int, int] = {}
 
 
 def _touched(session: Session) -> set[int]:
@@ -262,27 +380,82 @@ def _touched(session: Session) -> set[int]:
     return ids  # type: ignore[return-value]
 
 
+def _changed(obj, *attributes: str) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in attributes)
+
+
+def _moving(session: Session, connection) -> set[int]:
+    """The stations this flush may move to another region: moved themselves, or under a
+    region that is given another parent."""
+    stations = {obj.id for obj in session.dirty if isinstance(obj, Station) and _changed(obj, "region_id", "region")}
+    regions = [obj.id for obj in session.dirty if isinstance(obj, Region) and _changed(obj, "parent_id", "parent")]
+    if regions:
+        below = sa.select(Region.id).where(Region.id.in_(regions)).cte("moved_tree", recursive=True)
+        child = aliased(Region)
+        below = below.union_all(sa.select(child.id).where(child.parent_id == below.c.id))
+        stations.update(connection.scalars(sa.select(Station.id).where(Station.region_id.in_(sa.select(below.c.id)))))
+    return stations
+
+
 def _before_flush(session: Session, _context, _instances) -> None:
-    touched = _touched(session)
-    changes: dict[Key, list[int]] = {}
+    kept = session.info.setdefault(_KEPT, _Kept())
+    touched = _touched(session) - kept.counted
     if touched:
-        _counted(session.connection(), touched, -1, changes)
-    session.info[_BEFORE] = (touched, changes)
+        # "Before" is the state this transaction found: taken at the first flush that
+        # changes the concern (its version check makes it the state the change replaced).
+        _counted(session.connection(), touched, -1, kept.changes)
+        kept.counted |= touched
+    if any(isinstance(obj, (Station, Region)) for obj in session.dirty):
+        connection = session.connection()
+        moving = _moving(session, connection) - kept.areas.keys()
+        if moving:
+            kept.areas.update(_areas(connection, moving))
 
 
 def _after_flush(session: Session, _context) -> None:
-    touched, changes = session.info.pop(_BEFORE, (set(), {}))
-    touched = set(touched)
+    kept = session.info.setdefault(_KEPT, _Kept())
     for obj in session.new:
         if isinstance(obj, Concern):
-            touched.add(obj.id)
-        elif isinstance(obj, ConcernRating):
-            touched.add(obj.concern_id)
-    touched.discard(None)
-    if touched:
-        connection = session.connection()
-        _counted(connection, touched, +1, changes)
-        _upsert(connection, changes)
+            kept.counted.add(obj.id)
+    if session.info.get(_COMMITTING):
+        _bring_up_to_date(session)  # a flush after the commit's own hook (another hook's changes)
+
+
+def _bring_up_to_date(session: Session) -> None:
+    """Add the transaction's changes to the cells: what its concerns count now less what
+    they counted before it changed them, with one upsert per table."""
+    kept: _Kept | None = session.info.pop(_KEPT, None)
+    if kept is None or not (kept.counted or kept.areas):
+        return
+    connection = session.connection()
+    changes = kept.changes
+    if kept.counted:
+        _counted(connection, kept.counted, +1, changes)
+    if connection.dialect.name == "postgresql" and (changes or kept.areas):
+        # Stations move between areas with the area cells to themselves; the writers that
+        # read the areas before (or after) it committed are counted (or wait).
+        lock = sa.func.pg_advisory_xact_lock if kept.areas else sa.func.pg_advisory_xact_lock_shared
+        connection.execute(sa.select(lock(AREA_LOCK)))
+    if kept.areas:
+        _move(connection, kept.areas)
+    if changes:
+        _upsert(connection, changes, _areas(connection, {key[2] for key in changes}))
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: its changes are counted with the whole transaction's
+    session.flush()
+    _bring_up_to_date(session)
+    session.info[_COMMITTING] = True
+
+
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        # Committed (and brought up to date) or rolled back: nothing carries over.
+        session.info.pop(_KEPT, None)
+        session.info.pop(_COMMITTING, None)
 
 
 def _refuse_bulk(state: ORMExecuteState) -> None:
@@ -297,23 +470,25 @@ def _refuse_bulk(state: ORMExecuteState) -> None:
         )
 
 
-def _forget(session: Session, *_args) -> None:
-    session.info.pop(_BEFORE, None)
-
-
 _listening = False
+_LISTENERS = (
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_transaction_end", _after_transaction_end),
+    ("do_orm_execute", _refuse_bulk),
+)
 
 
-def listen() -> None:
-    """Keep the cells in every session's flushes (once per process)."""
+def listen(on: bool = True) -> None:
+    """Keep the cells in every session's transactions (once per process); `on=False` stops
+    it again (bench/submissions.py, to measure what keeping them costs)."""
     global _listening
-    if _listening:
+    if on == _listening:
         return
-    event.listen(Session, "before_flush", _before_flush)
-    event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "do_orm_execute", _refuse_bulk)
-    event.listen(Session, "after_soft_rollback", _forget)
-    _listening = True
+    for name, listener in _LISTENERS:
+        (event.listen if on else event.remove)(Session, name, listener)
+    _listening = on
 
 
 # --- making them again -------------------------------------------------------------------
@@ -327,7 +502,7 @@ def rebuild(connection) -> int:
     if connection.dialect.name == "postgresql":
         # Writers' upserts wait until the new cells are committed, then add their changes
         # to them; one that upserted before waits to commit first, and is counted.
-        connection.exec_driver_sql("LOCK TABLE figure_cell IN EXCLUSIVE MODE")
+        connection.exec_driver_sql("LOCK TABLE figure_cell, figure_area_cell IN EXCLUSIVE MODE")
     connection.execute(sa.delete(table))
     days = day_cells().subquery("days")
     span = sa.case((days.c.timeline == "due", sa.literal("due_day")), else_=sa.literal("day"))
@@ -359,4 +534,29 @@ def rebuild(connection) -> int:
         .group_by(table.c.span, table.c.first_day, table.c.station_id)
     )
     connection.execute(sa.insert(table).from_select([*keys, *CELL_FIELDS], every_unit))
+    rebuild_areas(connection)
     return connection.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+
+
+def rebuild_areas(connection) -> int:
+    """Add up the area cells again from the cells (within rebuild(); migration 0033's
+    backfill keeps a copy). Returns the number of area cells."""
+    table = cast(sa.Table, FigureCell.__table__)
+    areas = _areas_query().subquery("areas")
+    query = (
+        sa.select(
+            table.c.span,
+            table.c.first_day,
+            areas.c.region_id,
+            table.c.unit_key,
+            *(sa.func.sum(table.c[n]) for n in CELL_FIELDS),
+        )
+        .join(areas, areas.c.station_id == table.c.station_id)
+        .where(table.c.unit_key != ALL_UNITS)
+        .group_by(table.c.span, table.c.first_day, areas.c.region_id, table.c.unit_key)
+    )
+    area_table = cast(sa.Table, FigureAreaCell.__table__)
+    connection.execute(sa.delete(area_table))
+    columns = ["span", "first_day", "region_id", "unit_key", *CELL_FIELDS]
+    connection.execute(sa.insert(area_table).from_select(columns, query))
+    return connection.scalar(sa.select(sa.func.count()).select_from(area_table)) or 0

@@ -15,7 +15,9 @@ Where they are counted from: sums over services.figure_cells' cells (per local d
 and year, station and unit, kept in the transaction of every change; that module says why
 kept and not refreshed): the period's cells, and the open concerns' cells by deadline,
 overdue being those due before today; only what fell due earlier today is counted over
-the concerns. A province's year is then a sum over one year cell per station. Viewers
+the concerns. A province's year is then a sum over one year cell per station, and by unit
+over one per unit (services.figure_cells' area cells: each unit over a top-level region's
+stations, for the viewers whose scope is whole top-level regions or one unit). Viewers
 whose scope is not a set of stations or a unit (representatives, officials) and callers
 asking for `live=True` get the same numbers counted over the concerns themselves: the
 reference the cells are tested against on random data.
@@ -32,14 +34,29 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Concern, FigureCell, Region, Station, Suggestion, Unit, User
+from models import Concern, FigureAreaCell, FigureCell, Region, Station, Suggestion, Unit, User
 from models.enums import ConcernStatus as S
 from models.enums import ReplyClass, Role
 from models.enums import SuggestionStatus as SS
 from services.clock import day_start, local_today, period_bounds
 from services.concern_flow import OPEN_STATUSES, overdue_clause
-from services.figure_cells import ALL_UNITS, SATISFIED, closing_measures, due_clause, period_clause, with_first_rating
-from services.permissions import concern_scope, figures_root, role_of, station_unit_scope, suggestion_scope
+from services.figure_cells import (
+    ALL_UNITS,
+    SATISFIED,
+    Cells,
+    closing_measures,
+    due_clause,
+    period_clause,
+    with_first_rating,
+)
+from services.permissions import (
+    area_unit_scope,
+    concern_scope,
+    figures_root,
+    role_of,
+    station_unit_scope,
+    suggestion_scope,
+)
 
 GROUPINGS = ("station", "region", "unit")
 # A table longer than this is cut for the page (busiest first); the totals cover every row.
@@ -229,6 +246,7 @@ class Source:
 
 CONCERNS = Source(Concern.station_id, Concern.unit_id)
 CELLS = Source(FigureCell.station_id, sa.func.nullif(FigureCell.unit_key, 0))
+AREA_CELLS = Source(None, sa.func.nullif(FigureAreaCell.unit_key, 0))  # grouped by unit only
 
 
 def _joined(query, joins):
@@ -240,39 +258,56 @@ def _joined(query, joins):
 def _grouped(
     user: User, key, period: Period, now: datetime, *, joins=lambda _source: (), where=(), per_unit=False, live=False
 ):
-    """A subquery: one row per `key` with the counts named as in COUNT_FIELDS. `key` and
-    `joins` are functions of the Source counted from; `per_unit` when the key is the unit."""
-    cell_scope = None if live else station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
-    if cell_scope is None:
+    """A common table expression: one row per `key` with the counts named as in
+    COUNT_FIELDS. `key` and `joins` are functions of the Source counted from; `per_unit`
+    when the key is the unit."""
+    if live:
         return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
-    # Per unit when grouped or scoped by unit; else the cells adding up each station's units.
-    per_unit = per_unit or role_of(user) == Role.UNIT_HANDLER
-    units = FigureCell.unit_key != ALL_UNITS if per_unit else FigureCell.unit_key == ALL_UNITS
+    # By unit over whole top-level regions (a province) or one unit: the cells adding up
+    # each top-level region's stations per unit, a few thousand rather than one per
+    # station and unit.
+    area_scope = area_unit_scope(user, FigureAreaCell.region_id, FigureAreaCell.unit_key) if per_unit else None
+    table: Cells
+    units: sa.ColumnElement[bool]
+    if area_scope is not None:
+        table, source, cell_scope, units = FigureAreaCell, AREA_CELLS, area_scope, sa.true()
+    else:
+        scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
+        if scope is None:
+            return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
+        # Per unit when grouped or scoped by unit; else the cells adding up each station's units.
+        per_unit = per_unit or role_of(user) == Role.UNIT_HANDLER
+        units = FigureCell.unit_key != ALL_UNITS if per_unit else FigureCell.unit_key == ALL_UNITS
+        table, source, cell_scope = FigureCell, CELLS, scope
     today = local_today(now)
-    cell_key = key(CELLS).label("key")
-    # Integer sums: PostgreSQL sums bigints to numeric, slower to add up and Decimal in Python.
-    sums = {
-        name: sa.cast(sa.func.sum(getattr(FigureCell, name)), sa.Integer) for name in COUNT_FIELDS if name != "overdue"
+    # One row per cell and per concern due earlier today, added up once per key (grouping
+    # each part first and then both again costs a second aggregate over every key).
+    values: dict[str, sa.ColumnElement[Any]] = {
+        name: sa.cast(getattr(table, name), sa.Integer) for name in COUNT_FIELDS if name != "overdue"
     }
     # Open: all the deadlines together. Overdue: all of them less those from today on (the
     # period's cells count no deadlines).
-    together = FigureCell.span == "due_all"
-    sums["open"] = sa.cast(sa.func.coalesce(sa.func.sum(FigureCell.open).filter(together), 0), sa.Integer)
-    overdue = sa.func.sum(sa.case((together, FigureCell.awaiting), else_=-FigureCell.awaiting))
-    sums["overdue"] = sa.cast(overdue, sa.Integer)
+    together = table.span == "due_all"
+    values["open"] = sa.case((together, table.open), else_=0)
+    values["overdue"] = sa.case((together, table.awaiting), else_=-table.awaiting)
     cells = _joined(
-        sa.select(cell_key, *(sums[name].label(name) for name in COUNT_FIELDS)).select_from(FigureCell), joins(CELLS)
-    ).where(cell_scope, units, sa.or_(period_clause(period.start, period.end), due_clause(today)), *where)
+        sa.select(key(source).label("key"), *(values[name].label(name) for name in COUNT_FIELDS)).select_from(table),
+        joins(source),
+    ).where(
+        cell_scope,
+        units,
+        sa.or_(period_clause(period.start, period.end, table), due_clause(today, table)),
+        *where,
+    )
     # Due today and past already: the only figure the cells cannot know.
-    concern_key = key(CONCERNS).label("key")
     zero = {name: sa.literal(0) for name in COUNT_FIELDS}
     due_today = _joined(
         sa.select(
-            concern_key, *({**zero, "overdue": sa.func.count()}[name].label(name) for name in COUNT_FIELDS)
+            key(CONCERNS).label("key"), *({**zero, "overdue": sa.literal(1)}[name].label(name) for name in COUNT_FIELDS)
         ).select_from(Concern),
         joins(CONCERNS),
     ).where(concern_scope(user), overdue_clause(now), Concern.due_at >= day_start(today), *where)
-    both = sa.union_all(cells.group_by(cell_key), due_today.group_by(concern_key)).subquery("both_parts")
+    both = sa.union_all(cells, due_today).subquery("both_parts")
     totals = [sa.cast(sa.func.sum(both.c[name]), sa.BigInteger) for name in COUNT_FIELDS]
     received, opened, closed = (totals[COUNT_FIELDS.index(name)] for name in ("received", "open", "closed"))
     return (
@@ -281,7 +316,7 @@ def _grouped(
         # Cells emptied by later changes (a concern sent to another unit) list nothing, as
         # a count over the concerns would not.
         .having(received + opened + closed > 0)
-        .subquery("counted")
+        .cte("counted")
     )
 
 
@@ -291,7 +326,7 @@ def _grouped_live(user: User, key, period: Period, now: datetime, *, joins=(), w
         key.label("key"), *(m.label(n) for m, n in zip(_measures(period, now), COUNT_FIELDS, strict=True))
     )
     query = _joined(with_first_rating(query.select_from(Concern)), joins)
-    return query.where(concern_scope(user), _relevant(period), *where).group_by(key).subquery("counted")
+    return query.where(concern_scope(user), _relevant(period), *where).group_by(key).cte("counted")
 
 
 N = len(COUNT_FIELDS)
@@ -301,17 +336,22 @@ def _busiest(counted, named, *, none_last: bool = False) -> tuple[list[tuple], C
     """The MAX_ROWS busiest rows of `counted` (ties at the cut by key) as (key, name, note,
     counts), the totals over all its rows and how many rows there are, in one statement:
     a province's 20,000 stations are added up and cut by the database, and only the rows
-    shown are named and travel. `named(top)` selects top's columns, then a name and a note."""
+    shown are named and travel. `named(top)` selects top's columns, then a name and a note.
+    `counted` is a common table expression, computed once for the cut and the totals (a
+    window over every row, the other way, costs as much again as counting them)."""
     c = counted.c
-    over = [sa.cast(sa.func.sum(c[n]).over(), sa.BigInteger).label(f"all_{n}") for n in COUNT_FIELDS]
     order = [c.key.is_(None)] if none_last else []
     order += [c.received.desc(), c.closed.desc(), c.open.desc(), c.key]
-    top = sa.select(counted, *over, sa.func.count().over().label("all_rows")).order_by(*order).limit(MAX_ROWS)
-    rows = db.session.execute(named(top.subquery("top"))).all()
+    top = sa.select(counted).order_by(*order).limit(MAX_ROWS).subquery("top")
+    totals = sa.select(
+        *(sa.cast(sa.func.sum(c[n]), sa.BigInteger).label(f"all_{n}") for n in COUNT_FIELDS),
+        sa.func.count().label("all_rows"),
+    ).subquery("totals")
+    rows = db.session.execute(named(top).add_columns(*totals.c).join(totals, sa.true())).all()
     if not rows:
         return [], Counts(), 0
-    entries = [(r[0], r[2 * N + 2] or "", r[2 * N + 3] or "", tuple(r[1 : N + 1])) for r in rows]
-    return entries, Counts(*rows[0][N + 1 : 2 * N + 1]), rows[0][2 * N + 1]
+    entries = [(r[0], r[N + 1] or "", r[N + 2] or "", tuple(r[1 : N + 1])) for r in rows]
+    return entries, Counts(*rows[0][N + 3 : 2 * N + 3]), rows[0][2 * N + 3]
 
 
 def _busiest_first(entry: tuple):

@@ -9,14 +9,16 @@ PostgreSQL."""
 
 import importlib.util
 import random
+import threading
 from dataclasses import astuple
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from models import Concern, FigureCell
+from models import Concern, FigureAreaCell, FigureCell, Representative, Station
 from models.enums import ConcernAction as A
 from models.enums import ConcernStatus as S
 from models.enums import Rating, RegionLevel, Role
@@ -59,17 +61,20 @@ def _world(db):
     town_a = factories.region(name="花园街道", level=RegionLevel.TOWNSHIP, parent=county_a)
     town_b = factories.region(name="练寺镇", level=RegionLevel.TOWNSHIP, parent=county_b)
     factories.region(name="西华县", parent=city)  # quiet: a row of zeros
-    places = [town_a, town_a, county_a, county_b, town_b, city]
+    other = factories.region(name="商丘市", level=RegionLevel.CITY)  # a second top-level region
+    places = [town_a, town_a, county_a, county_b, town_b, city, other]
     stations = [factories.station(name=f"联络站{n}", region=region) for n, region in enumerate(places)]
     reps = [factories.representative(stations=[station], name=f"代表{n}") for n, station in enumerate(stations)]
     units = [
         factories.unit(name="项城市住建局", region_obj=county_a),
         factories.unit(name="扶沟县城管局", region_obj=county_b),
         factories.unit(name="周口市交通局", region_obj=city),
+        factories.unit(name="商丘市交通局", region_obj=other),
     ]
     viewers = {
         "admin": factories.user(Role.ADMIN),
         "city staff": factories.user(Role.CONGRESS_STAFF, region=city),
+        "other city staff": factories.user(Role.CONGRESS_STAFF, region=other),
         "county staff": factories.user(Role.CONGRESS_STAFF, region=county_a),
         "manager": factories.user(Role.STATION_MANAGER, managed_stations=[stations[0], stations[3]]),
         "unit handler": factories.user(Role.UNIT_HANDLER, unit=units[0]),
@@ -77,7 +82,7 @@ def _world(db):
         "representative": reps[0].user,  # counted over the concerns either way
     }
     db.session.commit()
-    regions = [city, county_a, county_b, town_a]
+    regions = [city, county_a, county_b, town_a, other]
     return stations, reps, units, factories.category(), viewers, regions
 
 
@@ -228,18 +233,30 @@ def test_the_cells_give_the_live_figures_on_random_data(db, seed):
 
 
 def _cells(db) -> dict:
-    rows = db.session.execute(sa.select(FigureCell)).scalars()
-    return {
-        (c.span, c.first_day, c.station_id, c.unit_key): tuple(getattr(c, f) for f in figure_cells.CELL_FIELDS)
-        for c in rows
-        if c.received or c.closed
-    }
+    """Every cell and area cell that counts something (one emptied by later changes is kept
+    as zeros; a rebuild makes none)."""
+    db.session.expire_all()
+    cells = {}
+    for model, key in ((FigureCell, "station_id"), (FigureAreaCell, "region_id")):
+        for c in db.session.execute(sa.select(model)).scalars():
+            values = tuple(getattr(c, f) for f in figure_cells.CELL_FIELDS)
+            if any(values):
+                cells[(model.__tablename__, c.span, c.first_day, getattr(c, key), c.unit_key)] = values
+    return cells
 
 
-def _backfill_of_migration(db) -> None:
-    """Migration 0030's own backfill, run on the test database."""
-    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0030_daily_figures.py"
-    spec = importlib.util.spec_from_file_location("daily_figures_migration", path)
+def _assert_cells_as_rebuilt(db) -> None:
+    kept = _cells(db)
+    assert kept
+    figure_cells.rebuild(db.session.connection())
+    assert _cells(db) == kept
+    db.session.rollback()
+
+
+def _backfill_of_migration(db, name: str) -> None:
+    """A migration's own backfill, run on the test database."""
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
@@ -249,22 +266,129 @@ def _backfill_of_migration(db) -> None:
             db.session.execute(sa.text(sql))
 
     module.op = Op
-    module._backfill(db.engine.dialect.name)
+    if name == "0030_daily_figures":
+        module._backfill(db.engine.dialect.name)
+    else:
+        module._backfill()
 
 
 def test_rebuilding_and_the_migrations_backfill_make_the_cells_kept_by_the_flushes(db, runner):
     _walk(db, random.Random(5), _world(db), n=30)
     kept = _cells(db)
-    assert kept
+    assert {key[0] for key in kept} == {"figure_cell", "figure_area_cell"}
     result = runner.invoke(args=["figures", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "figure cells rebuilt" in result.output
-    db.session.expire_all()
     assert _cells(db) == kept
     db.session.execute(sa.delete(FigureCell))
-    _backfill_of_migration(db)
+    db.session.execute(sa.delete(FigureAreaCell))
+    _backfill_of_migration(db, "0030_daily_figures")
+    _backfill_of_migration(db, "0033_area_figures")
     db.session.commit()
     assert _cells(db) == kept
+
+
+def _same_figures(user, period: Period, now: datetime, by: str = "unit") -> None:
+    kept = figures.figures(user, by, period, now, labels={"no_unit": "n"})
+    live = figures.figures(user, by, period, now, labels={"no_unit": "n"}, live=True)
+    assert _table(kept) == _table(live)
+
+
+def test_stations_and_regions_moved_to_another_top_level_region_take_their_area_cells_along(db):
+    stations, _reps, _units, _category, viewers, regions = world = _world(db)
+    _walk(db, random.Random(11), world, n=30)
+    city, county_b, other = regions[0], regions[2], regions[4]
+    period, now = Period(date(2025, 1, 1), date(2026, 12, 31)), utc_at(FIRST_DAY + timedelta(days=40), time(9))
+    province = factories.region(name="河南省", level=RegionLevel.PROVINCE)
+    province_staff = factories.user(Role.CONGRESS_STAFF, region=province)
+    db.session.commit()
+    moves = [
+        lambda: setattr(stations[0], "region", other),  # a station to another top-level region
+        lambda: setattr(county_b, "parent", other),  # a county, with its township and their stations
+        lambda: setattr(other, "parent", province),  # a top-level region under a new one
+        lambda: setattr(city, "parent", province),  # and the other one: now one province
+        lambda: setattr(stations[0], "region", city),  # moved within the province: no area changes
+    ]
+    for move in moves:
+        move()
+        # A concern changed in the same transaction counts where its station is now.
+        concern = db.session.scalars(sa.select(Concern).where(Concern.station_id == stations[0].id)).first()
+        concern.unit = None
+        db.session.commit()
+        _assert_cells_as_rebuilt(db)
+        for name in ("admin", "city staff", "other city staff", "unit handler", "city unit handler"):
+            _same_figures(viewers[name], period, now)
+        _same_figures(province_staff, period, now)
+
+
+def _statements(db):
+    """The SQL sent inside the block (a list filled as it runs)."""
+    sent: list[str] = []
+
+    def grab(_conn, _cursor, statement, _parameters, _context, _executemany):
+        sent.append(statement)
+
+    return sent, grab
+
+
+def test_a_transaction_counts_each_concern_before_and_after_once_however_often_it_flushes(db):
+    stations, reps, units, category, viewers, _regions = _world(db)
+    filed = moment(random.Random(3))
+    concern = submit_concern(
+        stations[0], ConcernInput(category_id=category.id, content="小区路灯坏了很久，晚上出行不便。"), [], storage=None
+    )
+    db.session.commit()
+    sent, grab = _statements(db)
+    sa.event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        data = ConcernInput(category_id=category.id, content="楼道里的灯也不亮了，请派人修。")
+        second = submit_concern(stations[1], data, [], storage=None)
+        rep = reps[0]
+        flow.transition(concern, A.ACCEPT, role=rep.user.role, actor=rep.user, representative=rep, now=filed)
+        db.session.flush()
+        staff = viewers["city staff"]
+        flow.transition(concern, A.DISPATCH, role=staff.role, actor=staff, unit=units[0], note="转办", now=filed)
+        db.session.flush()
+        second.station = stations[2]
+        db.session.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", grab)
+    counted = [s for s in sent if "counted_days" in s]
+    assert len(counted) == 2  # the first concern before its first change; both at the commit
+    assert len([s for s in sent if s.lstrip().upper().startswith("INSERT INTO FIGURE_CELL")]) == 1
+    assert len([s for s in sent if s.lstrip().upper().startswith("INSERT INTO FIGURE_AREA_CELL")]) == 1
+    _assert_cells_as_rebuilt(db)
+
+
+def test_savepoints_and_a_later_commit_hook_leave_the_cells_as_the_concerns(db):
+    stations, _reps, units, category, _viewers, _regions = _world(db)
+    data = ConcernInput(category_id=category.id, content="小区路灯坏了很久，晚上出行不便。")
+    first, second = (submit_concern(s, data, [], storage=None) for s in stations[:2])
+    db.session.commit()
+    first.unit = units[0]
+    db.session.flush()
+    with db.session.begin_nested() as savepoint:  # rolled back: the second concern as it was
+        second.unit = units[1]
+        first.station = stations[3]
+        db.session.flush()
+        savepoint.rollback()
+    with db.session.begin_nested():  # kept
+        second.station = stations[4]
+        db.session.flush()
+    db.session.commit()
+    _assert_cells_as_rebuilt(db)
+
+    def late(session):  # a hook after the cells' own: its change is flushed after theirs
+        second.unit = units[2]
+
+    sa.event.listen(Session, "before_commit", late)
+    try:
+        first.unit = units[1]
+        db.session.commit()
+    finally:
+        sa.event.remove(Session, "before_commit", late)
+    assert db.session.get(Concern, second.id).unit_id == units[2].id
+    _assert_cells_as_rebuilt(db)
 
 
 def test_the_period_is_covered_by_whole_years_months_and_days():
@@ -322,3 +446,51 @@ def test_an_update_statement_on_concerns_is_refused_unless_it_leaves_the_figures
         .values(reminded_at=None)
         .execution_options(synchronize_session=False, figures_unaffected=True)
     )
+
+
+def test_concurrent_writers_and_a_move_between_top_level_regions_leave_the_cells_as_the_concerns(db, app):
+    """Writers filing and accepting concerns in their own sessions while another moves a
+    station between top-level regions and back: no increment lost, none counted under the
+    wrong region (PostgreSQL: the writers' shared advisory lock against the mover's)."""
+    app.config["SQLITE_IMMEDIATE_OUTSIDE_REQUESTS"] = True  # SQLite: one writer at a time
+    stations, reps, _units, category, _viewers, regions = _world(db)
+    station_ids, rep_ids = [s.id for s in stations[:3]], [r.id for r in reps[:3]]
+    moved_id, homes = stations[0].id, [regions[4].id, regions[0].id]
+    category_id = category.id
+    db.session.commit()
+    errors: list[Exception] = []
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                for i in range(8):
+                    station = db.session.get(Station, station_ids[(n + i) % 3])
+                    data = ConcernInput(category_id=category_id, content=f"路灯坏了很久，请尽快修好。{n}-{i}")
+                    concern = submit_concern(station, data, [], storage=None)
+                    db.session.commit()
+                    if i % 2 == 0:
+                        rep = db.session.get(Representative, rep_ids[(n + i) % 3])
+                        flow.transition(concern, A.ACCEPT, role=rep.user.role, actor=rep.user, representative=rep)
+                        db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # reported below, with the thread's error
+            errors.append(exc)
+
+    def mover() -> None:
+        try:
+            with app.app_context():
+                for i in range(6):
+                    db.session.get(Station, moved_id).region_id = homes[i % 2]
+                    db.session.commit()
+                db.session.remove()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)] + [threading.Thread(target=mover)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Concern)) == 24
+    _assert_cells_as_rebuilt(db)
