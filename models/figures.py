@@ -13,7 +13,34 @@ from models.base import Base
 SPANS = ("day", "month", "year", "due_day", "due_month", "due_year", "due_all")
 
 
-class FigureCell(Base):
+def span_check() -> sa.CheckConstraint:
+    return sa.CheckConstraint("span IN (" + ", ".join(f"'{span}'" for span in SPANS) + ")", name="span_value")
+
+
+class CellCounts:
+    """The counted columns of a cell. Filed on the cell's days, and of those closed on them
+    the closing figures (services.figures.Counts has the same names); in a due_… cell, the
+    open concerns due on its days, and of those the ones that can be overdue (not waiting
+    for the resident's rating)."""
+
+    received: Mapped[int] = mapped_column(default=0)
+    open: Mapped[int] = mapped_column(default=0)
+    awaiting: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    close_days_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    close_days_n: Mapped[int] = mapped_column(default=0)
+    on_time: Mapped[int] = mapped_column(default=0)
+    rated_unit: Mapped[int] = mapped_column(default=0)
+    satisfied_unit: Mapped[int] = mapped_column(default=0)
+    rated_rep: Mapped[int] = mapped_column(default=0)
+    satisfied_rep: Mapped[int] = mapped_column(default=0)
+    first_rated_unit: Mapped[int] = mapped_column(default=0)
+    first_satisfied_unit: Mapped[int] = mapped_column(default=0)
+    first_rated_rep: Mapped[int] = mapped_column(default=0)
+    first_satisfied_rep: Mapped[int] = mapped_column(default=0)
+
+
+class FigureCell(CellCounts, Base):
     """The closed loop's counts of one station and one handling unit (or all its units) over
     one local day, month or year: what services.figures sums instead of counting concerns
     again. Kept by services.figure_cells in the transaction of every change to a concern;
@@ -30,37 +57,16 @@ class FigureCell(Base):
     # The concern's unit, 0 when it has none (the key cannot hold NULL); -1 in the cell that
     # adds up all of the station's units, which the figures by station and region read.
     unit_key: Mapped[int] = mapped_column(primary_key=True)
-    # Filed on the cell's days, and of those closed on them the closing figures
-    # (services.figures.Counts has the same names); in a due_… cell, the open concerns
-    # due on its days, and of those the ones that can be overdue (not waiting for the
-    # resident's rating).
-    received: Mapped[int] = mapped_column(default=0)
-    open: Mapped[int] = mapped_column(default=0)
-    awaiting: Mapped[int] = mapped_column(default=0)
-    closed: Mapped[int] = mapped_column(default=0)
-    close_days_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    close_days_n: Mapped[int] = mapped_column(default=0)
-    on_time: Mapped[int] = mapped_column(default=0)
-    rated_unit: Mapped[int] = mapped_column(default=0)
-    satisfied_unit: Mapped[int] = mapped_column(default=0)
-    rated_rep: Mapped[int] = mapped_column(default=0)
-    satisfied_rep: Mapped[int] = mapped_column(default=0)
-    first_rated_unit: Mapped[int] = mapped_column(default=0)
-    first_satisfied_unit: Mapped[int] = mapped_column(default=0)
-    first_rated_rep: Mapped[int] = mapped_column(default=0)
-    first_satisfied_rep: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "span IN ('day', 'month', 'year', 'due_day', 'due_month', 'due_year', 'due_all')", name="span_value"
-        ),
+        span_check(),
         # A station manager's or a unit's figures read their own cells.
         sa.Index("ix_figure_cell_station", "station_id", "span", "first_day"),
         sa.Index("ix_figure_cell_unit", "unit_key", "span", "first_day"),
     )
 
 
-class FigureAreaCell(Base):
+class FigureAreaCell(CellCounts, Base):
     """FigureCell's counts per handling unit added up over all the stations of a top-level
     region (a province, say: every station whose region is it or below it), so that the
     figures by unit of a province's year are a sum over a few thousand cells rather than
@@ -77,26 +83,9 @@ class FigureAreaCell(Base):
     # The concern's unit, 0 when it has none (no -1 here: the figures by station and region
     # read FigureCell).
     unit_key: Mapped[int] = mapped_column(primary_key=True)
-    received: Mapped[int] = mapped_column(default=0)
-    open: Mapped[int] = mapped_column(default=0)
-    awaiting: Mapped[int] = mapped_column(default=0)
-    closed: Mapped[int] = mapped_column(default=0)
-    close_days_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    close_days_n: Mapped[int] = mapped_column(default=0)
-    on_time: Mapped[int] = mapped_column(default=0)
-    rated_unit: Mapped[int] = mapped_column(default=0)
-    satisfied_unit: Mapped[int] = mapped_column(default=0)
-    rated_rep: Mapped[int] = mapped_column(default=0)
-    satisfied_rep: Mapped[int] = mapped_column(default=0)
-    first_rated_unit: Mapped[int] = mapped_column(default=0)
-    first_satisfied_unit: Mapped[int] = mapped_column(default=0)
-    first_rated_rep: Mapped[int] = mapped_column(default=0)
-    first_satisfied_rep: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "span IN ('day', 'month', 'year', 'due_day', 'due_month', 'due_year', 'due_all')", name="span_value"
-        ),
+        span_check(),
         # A unit handler's figures read their own unit's cells.
         sa.Index("ix_figure_area_cell_unit", "unit_key", "span", "first_day"),
     )
