@@ -3,6 +3,7 @@ from the command line (the same services as the administrator's pages; a new key
 webhook's signing secret is printed once)."""
 
 import sys
+from contextlib import contextmanager
 
 import click
 import sqlalchemy as sa
@@ -14,6 +15,21 @@ from models import ApiKey
 api_key_group = AppGroup("api-key", help="API keys for other systems (/api/v1/).")
 
 
+@contextmanager
+def _committed_or_refused():
+    """Commit what the block did; a refusal is undone, said in words and exits with 1."""
+    from services import refusals
+    from services.errors import ApiRefused
+
+    try:
+        yield
+    except ApiRefused as refused:
+        db.session.rollback()
+        click.echo(refusals.message(refused), err=True)
+        sys.exit(1)
+    db.session.commit()
+
+
 @api_key_group.command("create")
 @click.option("--name", required=True, help="The system it is for, e.g. 项城市12345热线.")
 @click.option("--region", "region_code", default=None, help="Scope: a region code (as its congress staff).")
@@ -23,10 +39,9 @@ api_key_group = AppGroup("api-key", help="API keys for other systems (/api/v1/).
 @click.option("--note", default="", help="Who to call about it.")
 def create_command(name, region_code, unit_id, act, rate_per_minute, note):
     """Make a key and print it (once: only its hash is kept)."""
-    from services import api_keys, refusals
-    from services.errors import ApiRefused
+    from services import api_keys
 
-    try:
+    with _committed_or_refused():
         region, unit = api_keys.scope_from(region_code, unit_id)
         made = api_keys.create(
             None,
@@ -37,11 +52,6 @@ def create_command(name, region_code, unit_id, act, rate_per_minute, note):
             rate_per_minute=rate_per_minute or api_keys.DEFAULT_RATE,
             note=note,
         )
-    except ApiRefused as refused:
-        db.session.rollback()
-        click.echo(refusals.message(refused), err=True)
-        sys.exit(1)
-    db.session.commit()
     click.echo(made.plain)
 
 
@@ -60,16 +70,11 @@ def list_command():
 @click.argument("prefix")
 def revoke_command(prefix):
     """Revoke the key with this prefix (the 8 characters after mk_)."""
-    from services import api_keys, refusals
-    from services.errors import ApiRefused
+    from services import api_keys
 
     key = _key_or_exit(prefix)
-    try:
+    with _committed_or_refused():
         api_keys.revoke(None, key)
-    except ApiRefused as refused:
-        click.echo(refusals.message(refused), err=True)
-        sys.exit(1)
-    db.session.commit()
     click.echo(f"Revoked mk_{key.prefix}_…")
 
 
@@ -79,17 +84,11 @@ def revoke_command(prefix):
 @click.option("--event", "events", multiple=True, required=True, help="concern.created, concern.stage_changed, …")
 def webhook_command(prefix, url, events):
     """Add a webhook to the key with this prefix and print its signing secret (once)."""
-    from services import refusals, webhooks
-    from services.errors import ApiRefused
+    from services import webhooks
 
     key = _key_or_exit(prefix)
-    try:
+    with _committed_or_refused():
         made = webhooks.subscribe(None, key, url, list(events))
-    except ApiRefused as refused:
-        db.session.rollback()
-        click.echo(refusals.message(refused), err=True)
-        sys.exit(1)
-    db.session.commit()
     click.echo(made.secret)
 
 
