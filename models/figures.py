@@ -55,7 +55,7 @@ class FigureCell(CellCounts, Base):
     first_day: Mapped[date] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(primary_key=True)
     # The concern's unit, 0 when it has none (the key cannot hold NULL); -1 in the cell that
-    # adds up all of the station's units, which the figures by station and region read.
+    # adds up all of the station's units, which the figures by station read.
     unit_key: Mapped[int] = mapped_column(primary_key=True)
 
     __table_args__ = (
@@ -67,21 +67,20 @@ class FigureCell(CellCounts, Base):
 
 
 class FigureAreaCell(CellCounts, Base):
-    """FigureCell's counts per handling unit added up over all the stations of a top-level
-    region (a province, say: every station whose region is it or below it), so that the
-    figures by unit of a province's year are a sum over a few thousand cells rather than
-    one per station and unit. Kept by services.figure_cells with the cells it adds up, and
-    moved when a station or a region moves to another top-level region; derived data like
-    FigureCell."""
+    """FigureCell's counts added up over all the stations of a region (every station whose
+    region is it or one below it), per handling unit and for all units (-1), so that a
+    province's figures by unit or by region are a sum over a few thousand cells rather than
+    one per station. Kept by services.figure_cells with the cells it adds up, and moved when
+    a station or a region moves under another region; derived data like FigureCell."""
 
     __tablename__ = "figure_area_cell"
 
     span: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
     first_day: Mapped[date] = mapped_column(primary_key=True)
-    # The top-level region (no parent) of the stations counted.
+    # The region whose stations (at or below it) are counted: a station counts in its own
+    # region's cells and in those of each region above it.
     region_id: Mapped[int] = mapped_column(primary_key=True)
-    # The concern's unit, 0 when it has none (no -1 here: the figures by station and region
-    # read FigureCell).
+    # As FigureCell.unit_key: the unit, 0 for none, -1 for all the units together.
     unit_key: Mapped[int] = mapped_column(primary_key=True)
 
     __table_args__ = (

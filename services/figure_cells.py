@@ -1,7 +1,7 @@
 """The figures' counts kept per local day, month and year, station and handling unit
-(models.FigureCell), and per unit over each top-level region (models.FigureAreaCell), so
-that a province's year is a sum over a few ten thousand cells (by unit, a few thousand)
-rather than a count over every concern of the year.
+(models.FigureCell), and per unit over each region's stations (models.FigureAreaCell), so
+that a province's year is a sum over a few ten thousand cells (by unit or by region, a few
+thousand) rather than a count over every concern of the year.
 
 Why kept in the transaction of each change, and not materialised by a job with today's
 part counted live: a concern's past days change too. Rating it, reopening it after a
@@ -16,15 +16,16 @@ The first flush that adds, changes or deletes a concern or a rating counts the t
 concerns' cells in the database before it (`day_cells`, the same SQL that rebuilds the
 table; a concern filed in the transaction has none) and takes them off; the commit counts
 them again and adds the difference to the day, month and year cells, each for the
-concern's unit, for all of the station's units (-1: what the figures by station and by
-region read, one row per station) and, in FigureAreaCell, for the unit over the station's
-top-level region (what a province's figures by unit read), with one upsert per table just
-before COMMIT (the increments commute, so concurrent writers do not lose each other's,
-and the shared cells are locked only for the commit; the concern's version check makes
-"before" the state the change replaced, and the change locks the row until the commit).
-A station or region moved under another top-level region takes its cells along (`_move`,
-behind an advisory lock on PostgreSQL). The rule of what counts where is that one SELECT,
-used by the transactions and the rebuild alike (the migrations' backfills keep a copy).
+concern's unit and for all of the station's units (-1: what the figures by station read,
+one row per station), and the same two in FigureAreaCell for every region the station lies
+in (its own and each one above it: what the figures by region, and by unit over whole
+regions, read), with one upsert per table just before COMMIT (the increments commute, so
+concurrent writers do not lose each other's, and the shared cells are locked only for the
+commit; the concern's version check makes "before" the state the change replaced, and the
+change locks the row until the commit). A station or region moved under another region
+takes its cells along (`_move`, behind an advisory lock on PostgreSQL). The rule of what
+counts where is that one SELECT, used by the transactions and the rebuild alike (the
+migrations' backfills keep a copy).
 An INSERT, UPDATE or DELETE statement on concerns or ratings skips the flush, so one is
 refused unless it says (execution option `figures_unaffected`) that it leaves the counted
 columns alone or that rebuild() follows it, as it does rows written past the ORM
@@ -210,7 +211,7 @@ def due_clause(today: date, table: Cells = FigureCell):
 Key = tuple[str, date, int, int]  # (span, first day, station or region, unit key)
 CHUNK = 500  # ids per IN list
 # PostgreSQL's transaction-level advisory lock between the writers of area cells (shared)
-# and a transaction that moves stations to another top-level region (exclusive).
+# and a transaction that moves stations to another region (exclusive).
 AREA_LOCK = 0x6D61_7368_6172_6561  # "masharea" in ASCII
 _KEPT = "figure_cells_kept"
 _COMMITTING = "figure_cells_committing"
@@ -258,7 +259,8 @@ def _unnest_upsert(table: sa.Table) -> sa.TextClause:
 
 
 def _areas_query(*where) -> sa.Select:
-    """(station_id, region_id): the top-level region of each station that meets `where`."""
+    """(station_id, region_id): each region the stations that meet `where` lie in (their
+    own and every one above it)."""
     up = (
         sa.select(Station.id.label("station_id"), Region.id.label("region_id"), Region.parent_id.label("parent_id"))
         .join(Region, Region.id == Station.region_id)
@@ -267,7 +269,7 @@ def _areas_query(*where) -> sa.Select:
     )
     parent = aliased(Region)
     up = up.union_all(sa.select(up.c.station_id, parent.id, parent.parent_id).join(parent, parent.id == up.c.parent_id))
-    return sa.select(up.c.station_id, up.c.region_id).where(up.c.parent_id.is_(None))
+    return sa.select(up.c.station_id, up.c.region_id)
 
 
 def _in_chunks(connection, name: str, ids: Iterable[int]):
@@ -276,40 +278,44 @@ def _in_chunks(connection, name: str, ids: Iterable[int]):
         yield from connection.execute(_statement(name), {"ids": ids[n : n + CHUNK]})
 
 
+def _add(into: dict[Key, list[int]], key: Key, values: list[int]) -> None:
+    cell = into.setdefault(key, [0] * len(CELL_FIELDS))
+    for i, value in enumerate(values):
+        cell[i] += value
+
+
 def _counted(connection, ids: Iterable[int], sign: int, into: dict[Key, list[int]]) -> None:
     """Add `sign` × the cells of these concerns, as the database holds them now, to `into`
     (per station and the concern's own unit)."""
     for timeline, day, station_id, unit_key, *values in _in_chunks(connection, "count", ids):
         if isinstance(day, str):  # SQLite's date() is text
             day = date.fromisoformat(day)
+        signed = [sign * int(value) for value in values]
         for span in SPANS_OF[timeline]:
-            cell = into.setdefault((span, span_start(span, day), station_id, unit_key), [0] * len(CELL_FIELDS))
-            for i, value in enumerate(values):
-                cell[i] += sign * int(value)
+            _add(into, (span, span_start(span, day), station_id, unit_key), signed)
 
 
-def _areas(connection, stations: Iterable[int]) -> dict[int, int]:
-    """The top-level region of each of these stations, as the database has them now."""
-    return dict(_in_chunks(connection, "areas", stations))
+def _areas(connection, stations: Iterable[int]) -> dict[int, frozenset[int]]:
+    """The regions each of these stations lies in, as the database has them now."""
+    areas: dict[int, set[int]] = defaultdict(set)
+    for station_id, region_id in _in_chunks(connection, "areas", stations):
+        areas[station_id].add(region_id)
+    return {station_id: frozenset(regions) for station_id, regions in areas.items()}
 
 
-def _upsert(connection, changes: dict[Key, list[int]], areas: dict[int, int]) -> None:
-    """Add the changes (per station and unit) to the station's cells, to its all-units cells
-    and to its top-level region's cells, creating the missing ones; in key order, so that
-    two writers lock shared cells in the same order."""
+def _upsert(connection, changes: dict[Key, list[int]], areas: dict[int, frozenset[int]]) -> None:
+    """Add the changes (per station and unit) to the station's cells and its all-units
+    cells, and the same to the area cells of every region it lies in, creating the missing
+    ones; in key order, so that two writers lock shared cells in the same order."""
     cells: dict[Key, list[int]] = {}
     area_cells: dict[Key, list[int]] = {}
     for (span, first, station_id, unit_key), values in changes.items():
         if not any(values):
             continue
-        for into, key in (
-            (cells, (span, first, station_id, unit_key)),
-            (cells, (span, first, station_id, ALL_UNITS)),
-            (area_cells, (span, first, areas[station_id], unit_key)),
-        ):
-            cell = into.setdefault(key, [0] * len(CELL_FIELDS))
-            for i, value in enumerate(values):
-                cell[i] += value
+        for unit in (unit_key, ALL_UNITS):
+            _add(cells, (span, first, station_id, unit), values)
+            for region_id in areas[station_id]:
+                _add(area_cells, (span, first, region_id, unit), values)
     dialect = connection.dialect.name
     for name, kept, key_name in (("cells", cells, "station_id"), ("area_cells", area_cells, "region_id")):
         rows = [(*k, *v) for k, v in sorted(kept.items()) if any(v)]
@@ -323,31 +329,33 @@ def _upsert(connection, changes: dict[Key, list[int]], areas: dict[int, int]) ->
             connection.execute(_statement(name, dialect), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
-def _move(connection, before: dict[int, int]) -> None:
-    """Move the cells of the stations whose top-level region is no longer the one in
-    `before` from the old one's area cells to the new one's."""
+def _move(connection, before: dict[int, frozenset[int]]) -> None:
+    """Move the cells of the stations that lie in other regions than `before` says from the
+    area cells of the regions they left to those of the regions they entered."""
     now = _areas(connection, before)
-    moved: dict[tuple[int, int], list[int]] = defaultdict(list)
+    moved: dict[tuple[int, int], list[int]] = defaultdict(list)  # (region, sign): stations
     for station_id, old in before.items():
-        if now.get(station_id, old) != old:
-            moved[(old, now[station_id])].append(station_id)
+        new = now.get(station_id, old)
+        for region_id in old - new:
+            moved[(region_id, -1)].append(station_id)
+        for region_id in new - old:
+            moved[(region_id, +1)].append(station_id)
     table = cast(sa.Table, FigureCell.__table__)
-    for (old, new), stations in sorted(moved.items()):
-        for region_id, sign in ((old, -1), (new, +1)):
-            query = (
-                sa.select(
-                    table.c.span,
-                    table.c.first_day,
-                    sa.literal(region_id),
-                    table.c.unit_key,
-                    *(sign * sa.func.sum(table.c[n]) for n in CELL_FIELDS),
-                )
-                .where(table.c.station_id.in_(stations), table.c.unit_key != ALL_UNITS)
-                .group_by(table.c.span, table.c.first_day, table.c.unit_key)
+    upsert = _statement("area_cells", connection.dialect.name)
+    columns = ["span", "first_day", "region_id", "unit_key", *CELL_FIELDS]
+    for (region_id, sign), stations in sorted(moved.items()):
+        query = (
+            sa.select(
+                table.c.span,
+                table.c.first_day,
+                sa.literal(region_id),
+                table.c.unit_key,
+                *(sign * sa.func.sum(table.c[n]) for n in CELL_FIELDS),
             )
-            upsert = _statement("area_cells", connection.dialect.name)
-            columns = ["span", "first_day", "region_id", "unit_key", *CELL_FIELDS]
-            connection.execute(upsert.from_select(columns, query))  # type: ignore[attr-defined]
+            .where(table.c.station_id.in_(stations))
+            .group_by(table.c.span, table.c.first_day, table.c.unit_key)
+        )
+        connection.execute(upsert.from_select(columns, query))  # type: ignore[attr-defined]
 
 
 class _Kept:
@@ -359,8 +367,8 @@ class _Kept:
         # `changes` already (or that are new: nothing to take off); counted again at the end.
         self.counted: set[int] = set()
         self.changes: dict[Key, list[int]] = {}
-        # Stations that may have moved to another top-level region: their region before.
-        self.areas: dict[int, int] = {}
+        # Stations that may have moved to other regions: the regions they lay in before.
+        self.areas: dict[int, frozenset[int]] = {}
 
 
 def _touched(session: Session) -> set[int]:
@@ -539,7 +547,7 @@ def rebuild(connection) -> int:
 
 
 def rebuild_areas(connection) -> int:
-    """Add up the area cells again from the cells (within rebuild(); migration 0033's
+    """Add up the area cells again from the cells (within rebuild(); migration 0034's
     backfill keeps a copy). Returns the number of area cells."""
     table = cast(sa.Table, FigureCell.__table__)
     areas = _areas_query().subquery("areas")
@@ -552,7 +560,6 @@ def rebuild_areas(connection) -> int:
             *(sa.func.sum(table.c[n]) for n in CELL_FIELDS),
         )
         .join(areas, areas.c.station_id == table.c.station_id)
-        .where(table.c.unit_key != ALL_UNITS)
         .group_by(table.c.span, table.c.first_day, areas.c.region_id, table.c.unit_key)
     )
     area_table = cast(sa.Table, FigureAreaCell.__table__)

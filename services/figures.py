@@ -16,8 +16,8 @@ and year, station and unit, kept in the transaction of every change; that module
 kept and not refreshed): the period's cells, and the open concerns' cells by deadline,
 overdue being those due before today; only what fell due earlier today is counted over
 the concerns. A province's year is then a sum over one year cell per station, and by unit
-over one per unit (services.figure_cells' area cells: each unit over a top-level region's
-stations, for the viewers whose scope is whole top-level regions or one unit). Viewers
+over one per unit, and by region over one per region (services.figure_cells' area cells:
+each region's stations added up, for the viewers whose scope is whole regions or one unit). Viewers
 whose scope is not a set of stations or a unit (representatives, officials) and callers
 asking for `live=True` get the same numbers counted over the concerns themselves: the
 reference the cells are tested against on random data.
@@ -26,6 +26,7 @@ reference the cells are tested against on random data.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -255,33 +256,50 @@ def _joined(query, joins):
     return query
 
 
-def _grouped(
-    user: User, key, period: Period, now: datetime, *, joins=lambda _source: (), where=(), per_unit=False, live=False
-):
-    """A common table expression: one row per `key` with the counts named as in
-    COUNT_FIELDS. `key` and `joins` are functions of the Source counted from; `per_unit`
-    when the key is the unit."""
-    if live:
-        return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
-    # By unit over whole top-level regions (a province) or one unit: the cells adding up
-    # each top-level region's stations per unit, a few thousand rather than one per
-    # station and unit.
-    area_scope = area_unit_scope(user, FigureAreaCell.region_id, FigureAreaCell.unit_key) if per_unit else None
+@dataclass(frozen=True)
+class CellRows:
+    """Cells a table is summed from: the cell table, the row's key, joins and conditions
+    (the viewer's scope, which units' cells)."""
+
     table: Cells
-    units: sa.ColumnElement[bool]
-    if area_scope is not None:
-        table, source, cell_scope, units = FigureAreaCell, AREA_CELLS, area_scope, sa.true()
-    else:
-        scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
-        if scope is None:
-            return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
-        # Per unit when grouped or scoped by unit; else the cells adding up each station's units.
-        per_unit = per_unit or role_of(user) == Role.UNIT_HANDLER
-        units = FigureCell.unit_key != ALL_UNITS if per_unit else FigureCell.unit_key == ALL_UNITS
-        table, source, cell_scope = FigureCell, CELLS, scope
-    today = local_today(now)
-    # One row per cell and per concern due earlier today, added up once per key (grouping
-    # each part first and then both again costs a second aggregate over every key).
+    key: Any
+    joins: Sequence = ()
+    where: Sequence = ()
+
+
+def _chosen_cells(user: User, key, joins, where, per_unit: bool) -> list[CellRows] | None:
+    """The cells a grouping sums for this viewer; None when their scope needs the concerns
+    themselves (representatives, officials)."""
+    if per_unit:
+        # By unit over whole regions (a province) or one unit: the area cells, a few
+        # thousand rather than one per station and unit.
+        region_id = figures_root(user)
+        scope = area_unit_scope(user, FigureAreaCell.unit_key, region_id)
+        if scope is not None:
+            regions = (
+                FigureAreaCell.region_id == region_id
+                if region_id is not None
+                else FigureAreaCell.region_id.in_(sa.select(Region.id).where(Region.parent_id.is_(None)))
+            )
+            units = FigureAreaCell.unit_key != ALL_UNITS
+            return [CellRows(FigureAreaCell, key(AREA_CELLS), joins(AREA_CELLS), (regions, scope, units, *where))]
+    scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
+    if scope is None:
+        return None
+    return [CellRows(FigureCell, key(CELLS), joins(CELLS), (scope, _units(FigureCell, user, per_unit), *where))]
+
+
+def _units(table: Cells, user: User, per_unit: bool) -> sa.ColumnElement[bool]:
+    """Per unit when grouped or scoped by unit; else the cells adding up all units."""
+    if per_unit or role_of(user) == Role.UNIT_HANDLER:
+        return table.unit_key != ALL_UNITS
+    return table.unit_key == ALL_UNITS
+
+
+def _summable(part: CellRows, period: Period, today: date) -> sa.Select:
+    """One row per cell of `part` for the period and the open concerns' deadlines, with the
+    counts named as in COUNT_FIELDS."""
+    table = part.table
     values: dict[str, sa.ColumnElement[Any]] = {
         name: sa.cast(getattr(table, name), sa.Integer) for name in COUNT_FIELDS if name != "overdue"
     }
@@ -290,15 +308,36 @@ def _grouped(
     together = table.span == "due_all"
     values["open"] = sa.case((together, table.open), else_=0)
     values["overdue"] = sa.case((together, table.awaiting), else_=-table.awaiting)
-    cells = _joined(
-        sa.select(key(source).label("key"), *(values[name].label(name) for name in COUNT_FIELDS)).select_from(table),
-        joins(source),
-    ).where(
-        cell_scope,
-        units,
-        sa.or_(period_clause(period.start, period.end, table), due_clause(today, table)),
-        *where,
+    query = sa.select(part.key.label("key"), *(values[name].label(name) for name in COUNT_FIELDS))
+    return _joined(query.select_from(table), part.joins).where(
+        *part.where, sa.or_(period_clause(period.start, period.end, table), due_clause(today, table))
     )
+
+
+def _grouped(
+    user: User,
+    key,
+    period: Period,
+    now: datetime,
+    *,
+    joins=lambda _source: (),
+    where=(),
+    per_unit=False,
+    live=False,
+    cells: list[CellRows] | None = None,
+):
+    """A common table expression: one row per `key` with the counts named as in
+    COUNT_FIELDS. `key` and `joins` are functions of the Source counted from; `per_unit`
+    when the key is the unit; `cells` what to sum instead of the cells the grouping and the
+    viewer's scope choose (by_region's)."""
+    if not live and cells is None:
+        cells = _chosen_cells(user, key, joins, where, per_unit)
+    if live or cells is None:
+        return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
+    today = local_today(now)
+    # One row per cell and per concern due earlier today, added up once per key (grouping
+    # each part first and then all again costs a second aggregate over every key).
+    parts = [_summable(part, period, today) for part in cells]
     # Due today and past already: the only figure the cells cannot know.
     zero = {name: sa.literal(0) for name in COUNT_FIELDS}
     due_today = _joined(
@@ -307,7 +346,7 @@ def _grouped(
         ).select_from(Concern),
         joins(CONCERNS),
     ).where(concern_scope(user), overdue_clause(now), Concern.due_at >= day_start(today), *where)
-    both = sa.union_all(cells, due_today).subquery("both_parts")
+    both = sa.union_all(*parts, due_today).subquery("both_parts")
     totals = [sa.cast(sa.func.sum(both.c[name]), sa.BigInteger) for name in COUNT_FIELDS]
     received, opened, closed = (totals[COUNT_FIELDS.index(name)] for name in ("received", "open", "closed"))
     return (
@@ -409,6 +448,32 @@ def top_region(user: User) -> Region | None:
     return db.session.get(Region, root) if root is not None else None
 
 
+def _region_cells(user: User, root: Region | None) -> list[CellRows] | None:
+    """by_region's cells for the viewers who see every station of the regions below `root`
+    (or one unit wherever it is): each child region's area cells, and the cells of the
+    stations placed directly in `root`; None for the others (by_region then joins each
+    station's cells to the tree of regions)."""
+    scope = area_unit_scope(user, FigureAreaCell.unit_key, root.id if root is not None else None)
+    if scope is None:
+        return None
+    children = Region.parent_id.is_(None) if root is None else Region.parent_id == root.id
+    regions = FigureAreaCell.region_id.in_(sa.select(Region.id).where(children))
+    parts = [
+        CellRows(FigureAreaCell, FigureAreaCell.region_id, where=(regions, scope, _units(FigureAreaCell, user, False)))
+    ]
+    if root is not None:
+        directly = FigureCell.station_id.in_(sa.select(Station.id).where(Station.region_id == root.id))
+        station_scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
+        parts.append(
+            CellRows(
+                FigureCell,
+                sa.cast(sa.null(), sa.Integer),
+                where=(directly, station_scope, _units(FigureCell, user, False)),
+            )
+        )
+    return parts
+
+
 def by_region(
     user: User, period: Period, now: datetime, root: Region | None = None, *, directly_label="", live: bool = False
 ) -> Figures:
@@ -428,7 +493,16 @@ def by_region(
     where = (
         [tree.c.top.is_not(None)] if root is None else [sa.or_(tree.c.top.is_not(None), Station.region_id == root.id)]
     )
-    counted = _grouped(user, lambda _source: tree.c.top, period, now, joins=joins, where=where, live=live)
+    counted = _grouped(
+        user,
+        lambda _source: tree.c.top,
+        period,
+        now,
+        joins=joins,
+        where=where,
+        live=live,
+        cells=_region_cells(user, root),
+    )
     query = sa.select(counted, Region).outerjoin(Region, Region.id == counted.c.key)
     rows: list[Row] = []
     codes: dict[int, str] = {}

@@ -823,18 +823,19 @@ def station_unit_scope(user, station_id, unit_id, tree_name: str = "region_tree"
     return None
 
 
-def area_unit_scope(user, region_id, unit_key) -> sa.ColumnElement[bool] | None:
-    """station_unit_scope on a table whose rows add up all the stations of a top-level
-    region per unit (the figures' area cells): for the viewers whose scope is whole such
-    regions or one unit (the admin, congress staff of a top-level region, unit handlers);
-    None for the others."""
+def area_unit_scope(user, unit_key, region_id: int | None) -> sa.ColumnElement[bool] | None:
+    """station_unit_scope on a table whose rows add up all the stations of a region per unit
+    (the figures' area cells), for a viewer who reads the rows of `region_id` or of regions
+    below it (None: the top-level regions): the condition on their unit, for the viewers
+    who see every station there (the admin, congress staff at or above the region) or one
+    unit wherever it is (unit handlers); None for the others."""
     role = role_of(user)
     if role == ADMIN:
         return sa.true()
-    if role == STAFF and user.region_id is not None:
+    if role == STAFF and user.region_id is not None and region_id is not None:
         # By region_id: an API key's principal stands in for a user but has no relationships.
-        region = db.session.get(Region, user.region_id)
-        return region_id == user.region_id if region is not None and region.parent_id is None else None
+        region = db.session.get(Region, region_id)
+        return sa.true() if region is not None and covers(user.region_id, region) else None
     if role == UNIT and user.unit_id is not None:
         return unit_key == user.unit_id
     return None

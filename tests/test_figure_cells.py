@@ -284,20 +284,27 @@ def test_rebuilding_and_the_migrations_backfill_make_the_cells_kept_by_the_flush
     db.session.execute(sa.delete(FigureAreaCell))
     _backfill_of_migration(db, "0030_daily_figures")
     _backfill_of_migration(db, "0033_area_figures")
+    _backfill_of_migration(db, "0034_region_figures")
     db.session.commit()
     assert _cells(db) == kept
 
 
-def _same_figures(user, period: Period, now: datetime, by: str = "unit") -> None:
-    kept = figures.figures(user, by, period, now, labels={"no_unit": "n"})
-    live = figures.figures(user, by, period, now, labels={"no_unit": "n"}, live=True)
-    assert _table(kept) == _table(live)
+def _same_figures(user, period: Period, now: datetime, regions=()) -> None:
+    """Every grouping's table, and the region table of each of `regions` the viewer may
+    roll up, summed from the cells equals the one counted over the concerns."""
+    labels = {"directly": "d", "no_unit": "n"}
+    for by in GROUPINGS:
+        roots = [None] + ([r for r in regions if may_roll_up(user, r)] if by == "region" else [])
+        for root in roots:
+            kept = figures.figures(user, by, period, now, root=root, labels=labels)
+            live = figures.figures(user, by, period, now, root=root, labels=labels, live=True)
+            assert _table(kept) == _table(live), (user.username, by, root and root.name)
 
 
-def test_stations_and_regions_moved_to_another_top_level_region_take_their_area_cells_along(db):
+def test_stations_and_regions_moved_to_other_regions_take_their_area_cells_along(db):
     stations, _reps, _units, _category, viewers, regions = world = _world(db)
     _walk(db, random.Random(11), world, n=30)
-    city, county_b, other = regions[0], regions[2], regions[4]
+    city, county_a, county_b, town_a, other = regions
     period, now = Period(date(2025, 1, 1), date(2026, 12, 31)), utc_at(FIRST_DAY + timedelta(days=40), time(9))
     province = factories.region(name="河南省", level=RegionLevel.PROVINCE)
     province_staff = factories.user(Role.CONGRESS_STAFF, region=province)
@@ -307,7 +314,9 @@ def test_stations_and_regions_moved_to_another_top_level_region_take_their_area_
         lambda: setattr(county_b, "parent", other),  # a county, with its township and their stations
         lambda: setattr(other, "parent", province),  # a top-level region under a new one
         lambda: setattr(city, "parent", province),  # and the other one: now one province
-        lambda: setattr(stations[0], "region", city),  # moved within the province: no area changes
+        lambda: setattr(stations[0], "region", city),  # within the province: from one city to the other
+        lambda: setattr(town_a, "parent", county_b),  # a township to another county of the same city
+        lambda: setattr(stations[1], "region", county_a),  # a station up from its township to its county
     ]
     for move in moves:
         move()
@@ -316,9 +325,9 @@ def test_stations_and_regions_moved_to_another_top_level_region_take_their_area_
         concern.unit = None
         db.session.commit()
         _assert_cells_as_rebuilt(db)
-        for name in ("admin", "city staff", "other city staff", "unit handler", "city unit handler"):
-            _same_figures(viewers[name], period, now)
-        _same_figures(province_staff, period, now)
+        for name in ("admin", "city staff", "other city staff", "county staff", "unit handler", "city unit handler"):
+            _same_figures(viewers[name], period, now, [province, *regions])
+        _same_figures(province_staff, period, now, [province, *regions])
 
 
 def _statements(db):
