@@ -32,6 +32,7 @@ and the EXPLAIN output of every statement over budget.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -248,6 +249,7 @@ class Measured:
     slowest_ms: float
     budget_ms: float = BUDGET_MS
     by_wall: bool = False  # judged on the call's time rather than the database's
+    same_as_live: bool | None = None  # the figures: every row shown and the totals as counted live
 
     @property
     def within_budget(self) -> bool:
@@ -270,6 +272,7 @@ class Measured:
             "budget_ms": self.budget_ms,
             "judged_on": "wall" if self.by_wall else "database",
             "runs": len(self.exec_ms),
+            "same_as_live": self.same_as_live,
         }
 
 
@@ -470,13 +473,21 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = (), *, fi
         from services import figures as figures_service
         from services.clock import local_today
 
-        year = figures_service.Period.this_year(local_today())
+        year, now = figures_service.Period.this_year(local_today()), utcnow()
+        tables: dict[tuple[str, bool], tuple] = {}
         for live in (False, True):
             for by in figures_service.GROUPINGS:
 
                 def act(by=by, live=live) -> int:
                     user = db.session.get(User, viewers["province staff"])
-                    return len(figures_service.figures(user, by, year, utcnow(), live=live).rows)
+                    shown = figures_service.figures(user, by, year, now, live=live)
+                    # What the comparison with the live count reads: every row shown, the totals.
+                    tables[(by, live)] = (
+                        [(row.key, dataclasses.astuple(row.counts)) for row in shown.rows],
+                        dataclasses.astuple(shown.total),
+                        shown.hidden,
+                    )
+                    return len(shown.rows)
 
                 label = FIGURES_CASE + by + (LIVE_SUFFIX if live else "")
                 measured = measure(engine, label, act, runs, wall_runs=8)
@@ -486,6 +497,11 @@ def run_cases(url: sa.URL, runs: int, explain_cases: tuple[str, ...] = (), *, fi
                     f"{statistics.median(measured.exec_ms):7.2f} ms database ({measured.statements} statements)"
                 )
                 results.append(measured)
+        for by in figures_service.GROUPINGS:
+            for m in results:
+                if m.label == FIGURES_CASE + by:
+                    m.same_as_live = tables[(by, False)] == tables[(by, True)]
+                    _log(f"  figures by {by}: the same as the live count: {'yes' if m.same_as_live else 'NO'}")
 
         client = app.test_client()
         pages = () if figures_only else (("station page: busiest", busiest), ("station page: typical", typical))
@@ -590,6 +606,9 @@ def table(result: dict) -> str:
                     else ""
                 )
                 + ("   ok" if c["within_budget"] else "   MISS")
+                + {True: ", the same as the live count", False: ", NOT the same as the live count"}.get(
+                    c.get("same_as_live"), ""
+                )
             )
         lines.append("    (median and best of the runs: the call's own time, judged; its database time in brackets)")
     for o in result["over_budget"]:

@@ -19,13 +19,13 @@ them again and adds the difference to the day, month and year cells, each for th
 concern's unit and for all of the station's units (-1: what the figures by station read,
 one row per station), and the same two in FigureAreaCell for every region the station lies
 in (its own and each one above it: what the figures by region, and by unit over whole
-regions, read), with one upsert per table just before COMMIT (the increments commute, so
-concurrent writers do not lose each other's, and the shared cells are locked only for the
-commit; the concern's version check makes "before" the state the change replaced, and the
-change locks the row until the commit). A station or region moved under another region
-takes its cells along (`_move`, behind an advisory lock on PostgreSQL). The rule of what
-counts where is that one SELECT, used by the transactions and the rebuild alike (the
-migrations' backfills keep a copy).
+regions, read; but for single days, AREA_SKIPS), with one upsert per table just before
+COMMIT (the increments commute, so concurrent writers do not lose each other's, and the
+shared cells are locked only for the commit; the concern's version check makes "before"
+the state the change replaced, and the change locks the row until the commit). A station
+or region moved under another region takes its cells along (`_move`, behind an advisory
+lock on PostgreSQL). The rule of what counts where is that one SELECT, used by the
+transactions and the rebuild alike (the migrations' backfills keep a copy).
 An INSERT, UPDATE or DELETE statement on concerns or ratings skips the flush, so one is
 refused unless it says (execution option `figures_unaffected`) that it leaves the counted
 columns alone or that rebuild() follows it, as it does rows written past the ORM
@@ -150,6 +150,10 @@ def day_cells(*where) -> sa.Select:
 
 
 SPANS_OF = {"event": ("day", "month", "year"), "due": ("due_day", "due_month", "due_year", "due_all")}
+# The area cells keep no single days filed and closed on, which would be most of them (a
+# region's day cells add up few stations' each): the figures page's periods are whole
+# months and years, and a period with single days is summed from the stations' cells.
+AREA_SKIPS = "day"
 
 
 def span_start(span: str, day: date) -> date:
@@ -184,15 +188,38 @@ def cover(start: date, end: date) -> list[tuple[str, date]]:
     return spans
 
 
+def in_whole_months(start: date, end: date) -> bool:
+    """Whether the area cells cover the days `start` to `end`."""
+    return all(span != AREA_SKIPS for span, _first in cover(start, end))
+
+
 Cells = type[FigureCell] | type[FigureAreaCell]
 
 
+def _starts_between(span: str, first: date, last: date) -> int:
+    """How many cells of `span` start from `first` to `last` (both cells' first days)."""
+    if span.endswith("year"):
+        return last.year - first.year + 1
+    if span.endswith("month"):
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (last - first).days + 1
+
+
 def cells_clause(*spans: tuple[str, date], table: Cells = FigureCell):
-    """The SQL condition on FigureCell (or FigureAreaCell) for these (span, first day) cells."""
+    """The SQL condition on FigureCell (or FigureAreaCell) for these (span, first day) cells:
+    a range of first days where a span's cells follow each other without a gap (a year's
+    deadlines ahead are one range, not 75 values to send and plan)."""
     firsts: dict[str, list[date]] = defaultdict(list)
     for span, first in spans:
         firsts[span].append(first)
-    return sa.or_(*(sa.and_(table.span == span, table.first_day.in_(days)) for span, days in firsts.items()))
+    clauses = []
+    for span, days in firsts.items():
+        days = sorted(set(days))
+        if len(days) > 1 and _starts_between(span, days[0], days[-1]) == len(days):
+            clauses.append(sa.and_(table.span == span, table.first_day.between(days[0], days[-1])))
+        else:
+            clauses.append(sa.and_(table.span == span, table.first_day.in_(days)))
+    return sa.or_(*clauses)
 
 
 def period_clause(start: date, end: date, table: Cells = FigureCell):
@@ -314,8 +341,9 @@ def _upsert(connection, changes: dict[Key, list[int]], areas: dict[int, frozense
             continue
         for unit in (unit_key, ALL_UNITS):
             _add(cells, (span, first, station_id, unit), values)
-            for region_id in areas[station_id]:
-                _add(area_cells, (span, first, region_id, unit), values)
+            if span != AREA_SKIPS:
+                for region_id in areas[station_id]:
+                    _add(area_cells, (span, first, region_id, unit), values)
     dialect = connection.dialect.name
     for name, kept, key_name in (("cells", cells, "station_id"), ("area_cells", area_cells, "region_id")):
         rows = [(*k, *v) for k, v in sorted(kept.items()) if any(v)]
@@ -352,7 +380,7 @@ def _move(connection, before: dict[int, frozenset[int]]) -> None:
                 table.c.unit_key,
                 *(sign * sa.func.sum(table.c[n]) for n in CELL_FIELDS),
             )
-            .where(table.c.station_id.in_(stations))
+            .where(table.c.station_id.in_(stations), table.c.span != AREA_SKIPS)
             .group_by(table.c.span, table.c.first_day, table.c.unit_key)
         )
         connection.execute(upsert.from_select(columns, query))  # type: ignore[attr-defined]
@@ -560,6 +588,7 @@ def rebuild_areas(connection) -> int:
             *(sa.func.sum(table.c[n]) for n in CELL_FIELDS),
         )
         .join(areas, areas.c.station_id == table.c.station_id)
+        .where(table.c.span != AREA_SKIPS)
         .group_by(table.c.span, table.c.first_day, areas.c.region_id, table.c.unit_key)
     )
     area_table = cast(sa.Table, FigureAreaCell.__table__)

@@ -17,7 +17,8 @@ kept and not refreshed): the period's cells, and the open concerns' cells by dea
 overdue being those due before today; only what fell due earlier today is counted over
 the concerns. A province's year is then a sum over one year cell per station, and by unit
 over one per unit, and by region over one per region (services.figure_cells' area cells:
-each region's stations added up, for the viewers whose scope is whole regions or one unit). Viewers
+each region's stations added up, for the viewers whose scope is whole regions or one unit,
+over whole months and years). Viewers
 whose scope is not a set of stations or a unit (representatives, officials) and callers
 asking for `live=True` get the same numbers counted over the concerns themselves: the
 reference the cells are tested against on random data.
@@ -43,10 +44,13 @@ from services.clock import day_start, local_today, period_bounds
 from services.concern_flow import OPEN_STATUSES, overdue_clause
 from services.figure_cells import (
     ALL_UNITS,
+    EARLIEST_DAY,
     SATISFIED,
     Cells,
+    cells_clause,
     closing_measures,
     due_clause,
+    in_whole_months,
     period_clause,
     with_first_rating,
 )
@@ -267,26 +271,37 @@ class CellRows:
     where: Sequence = ()
 
 
-def _chosen_cells(user: User, key, joins, where, per_unit: bool) -> list[CellRows] | None:
+def _chosen_cells(user: User, key, joins, where, per_unit: bool, period: Period) -> list[CellRows] | None:
     """The cells a grouping sums for this viewer; None when their scope needs the concerns
     themselves (representatives, officials)."""
     if per_unit:
         # By unit over whole regions (a province) or one unit: the area cells, a few
         # thousand rather than one per station and unit.
-        region_id = figures_root(user)
-        scope = area_unit_scope(user, FigureAreaCell.unit_key, region_id)
-        if scope is not None:
-            regions = (
-                FigureAreaCell.region_id == region_id
-                if region_id is not None
-                else FigureAreaCell.region_id.in_(sa.select(Region.id).where(Region.parent_id.is_(None)))
-            )
-            units = FigureAreaCell.unit_key != ALL_UNITS
-            return [CellRows(FigureAreaCell, key(AREA_CELLS), joins(AREA_CELLS), (regions, scope, units, *where))]
+        area = _whole_area(
+            user, key(AREA_CELLS), period, per_unit=True, joins=joins(AREA_CELLS), where=where(AREA_CELLS)
+        )
+        if area is not None:
+            return [area]
     scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
     if scope is None:
         return None
-    return [CellRows(FigureCell, key(CELLS), joins(CELLS), (scope, _units(FigureCell, user, per_unit), *where))]
+    return [CellRows(FigureCell, key(CELLS), joins(CELLS), (scope, _units(FigureCell, user, per_unit), *where(CELLS)))]
+
+
+def _whole_area(user: User, key, period: Period, *, per_unit: bool, joins=(), where=()) -> CellRows | None:
+    """The area cells of everything the viewer sees (their region, or all the top-level
+    regions), for the viewers who see whole regions or one unit, over whole months; None
+    for the others and other periods."""
+    region_id = figures_root(user)
+    scope = area_unit_scope(user, FigureAreaCell.unit_key, region_id)
+    if scope is None or not in_whole_months(period.start, period.end):
+        return None
+    regions = (
+        FigureAreaCell.region_id == region_id
+        if region_id is not None
+        else FigureAreaCell.region_id.in_(sa.select(Region.id).where(Region.parent_id.is_(None)))
+    )
+    return CellRows(FigureAreaCell, key, joins, (regions, scope, _units(FigureAreaCell, user, per_unit), *where))
 
 
 def _units(table: Cells, user: User, per_unit: bool) -> sa.ColumnElement[bool]:
@@ -321,19 +336,19 @@ def _grouped(
     now: datetime,
     *,
     joins=lambda _source: (),
-    where=(),
+    where=lambda _source: (),
     per_unit=False,
     live=False,
     cells: list[CellRows] | None = None,
 ):
     """A common table expression: one row per `key` with the counts named as in
-    COUNT_FIELDS. `key` and `joins` are functions of the Source counted from; `per_unit`
+    COUNT_FIELDS. `key`, `joins` and `where` are functions of the Source counted from; `per_unit`
     when the key is the unit; `cells` what to sum instead of the cells the grouping and the
     viewer's scope choose (by_region's)."""
     if not live and cells is None:
-        cells = _chosen_cells(user, key, joins, where, per_unit)
+        cells = _chosen_cells(user, key, joins, where, per_unit, period)
     if live or cells is None:
-        return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where)
+        return _grouped_live(user, key(CONCERNS), period, now, joins=joins(CONCERNS), where=where(CONCERNS))
     today = local_today(now)
     # One row per cell and per concern due earlier today, added up once per key (grouping
     # each part first and then all again costs a second aggregate over every key).
@@ -345,7 +360,13 @@ def _grouped(
             key(CONCERNS).label("key"), *({**zero, "overdue": sa.literal(1)}[name].label(name) for name in COUNT_FIELDS)
         ).select_from(Concern),
         joins(CONCERNS),
-    ).where(concern_scope(user), overdue_clause(now), Concern.due_at >= day_start(today), *where)
+    ).where(
+        # Few: those due today and past already.
+        concern_scope(user, per_row=True),
+        overdue_clause(now),
+        Concern.due_at >= day_start(today),
+        *where(CONCERNS),
+    )
     both = sa.union_all(*parts, due_today).subquery("both_parts")
     totals = [sa.cast(sa.func.sum(both.c[name]), sa.BigInteger) for name in COUNT_FIELDS]
     received, opened, closed = (totals[COUNT_FIELDS.index(name)] for name in ("received", "open", "closed"))
@@ -407,7 +428,65 @@ def _finish(by: str, period: Period, entries: list[tuple], order, total: Counts,
 ZERO = (0,) * N
 
 
+def _station_ranking(user: User, period: Period) -> tuple[list[int], int] | None:
+    """The MAX_ROWS busiest stations of the viewer's scope as _busiest cuts them (received,
+    closed, open; ties by id) and how many count anything, summing only the three figures
+    that order them (the period's cells and each station's cell of all deadlines): a
+    province's 20,000 stations are cut without adding up all their figures. None when the
+    viewer's scope needs the concerns."""
+    scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
+    if scope is None:
+        return None
+    received, closed = sa.func.sum(FigureCell.received), sa.func.sum(FigureCell.closed)
+    opened = sa.func.sum(sa.case((FigureCell.span == "due_all", FigureCell.open), else_=0))
+    cells = sa.or_(period_clause(period.start, period.end), cells_clause(("due_all", EARLIEST_DAY)))
+    ranked = (
+        sa.select(FigureCell.station_id.label("key"), received.label("r"), closed.label("c"), opened.label("o"))
+        .where(scope, _units(FigureCell, user, False), cells)
+        .group_by(FigureCell.station_id)
+        .having(received + closed + opened > 0)
+        .subquery("ranked")
+    )
+    c = ranked.c
+    query = sa.select(c.key, sa.func.count().over()).order_by(c.r.desc(), c.c.desc(), c.o.desc(), c.key)
+    rows = db.session.execute(query.limit(MAX_ROWS)).all()
+    return [key for key, _count in rows], rows[0][1] if rows else 0
+
+
+def _station_rows(user: User, period: Period, now: datetime, keys: list[int], count: int) -> Figures:
+    """by_station from the busiest stations' keys: their figures in full, and the totals
+    from the area cells of everything the viewer sees (or, for other periods, the sum of
+    all the stations' cells, not grouped)."""
+    entries = []
+    if keys:
+        scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree", per_row=True)
+        few = [
+            CellRows(
+                FigureCell,
+                FigureCell.station_id,
+                where=(FigureCell.station_id.in_(keys), scope, _units(FigureCell, user, False)),
+            )
+        ]
+        shown = _grouped(
+            user, lambda source: source.station_id, period, now, where=lambda s: [s.station_id.in_(keys)], cells=few
+        )
+        query = (
+            sa.select(shown, Station.name, Region.name)
+            .join(Station, Station.id == shown.c.key)
+            .join(Region, Region.id == Station.region_id)
+        )
+        entries = [(r[0], r[N + 1] or "", r[N + 2] or "", tuple(r[1 : N + 1])) for r in db.session.execute(query)]
+    whole = _whole_area(user, sa.literal(0), period, per_unit=False)
+    totals = _grouped(user, lambda _source: sa.literal(0), period, now, cells=[whole] if whole is not None else None)
+    total = db.session.execute(sa.select(*(totals.c[name] for name in COUNT_FIELDS))).first()
+    return _finish("station", period, entries, _busiest_first, Counts(*total) if total else Counts(), count)
+
+
 def by_station(user: User, period: Period, now: datetime, *, live: bool = False) -> Figures:
+    # A manager's few stations are all listed (below): counted in one go.
+    ranking = None if live or user.role == Role.STATION_MANAGER else _station_ranking(user, period)
+    if ranking is not None:
+        return _station_rows(user, period, now, *ranking)
     counted = _grouped(user, lambda source: source.station_id, period, now, live=live)
     entries, total, count = _busiest(
         counted,
@@ -448,13 +527,13 @@ def top_region(user: User) -> Region | None:
     return db.session.get(Region, root) if root is not None else None
 
 
-def _region_cells(user: User, root: Region | None) -> list[CellRows] | None:
+def _region_cells(user: User, root: Region | None, period: Period) -> list[CellRows] | None:
     """by_region's cells for the viewers who see every station of the regions below `root`
     (or one unit wherever it is): each child region's area cells, and the cells of the
-    stations placed directly in `root`; None for the others (by_region then joins each
-    station's cells to the tree of regions)."""
+    stations placed directly in `root`; None for the others and for a period the area cells
+    do not cover (by_region then joins each station's cells to the tree of regions)."""
     scope = area_unit_scope(user, FigureAreaCell.unit_key, root.id if root is not None else None)
-    if scope is None:
+    if scope is None or not in_whole_months(period.start, period.end):
         return None
     children = Region.parent_id.is_(None) if root is None else Region.parent_id == root.id
     regions = FigureAreaCell.region_id.in_(sa.select(Region.id).where(children))
@@ -499,9 +578,9 @@ def by_region(
         period,
         now,
         joins=joins,
-        where=where,
+        where=lambda _source: where,
         live=live,
-        cells=_region_cells(user, root),
+        cells=_region_cells(user, root, period),
     )
     query = sa.select(counted, Region).outerjoin(Region, Region.id == counted.c.key)
     rows: list[Row] = []

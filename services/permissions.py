@@ -805,11 +805,14 @@ def regions_clause(user) -> sa.ColumnElement[bool]:
     return managed_regions_clause(user, Region.id)
 
 
-def station_unit_scope(user, station_id, unit_id, tree_name: str = "region_tree") -> sa.ColumnElement[bool] | None:
+def station_unit_scope(
+    user, station_id, unit_id, tree_name: str = "region_tree", *, per_row: bool = False
+) -> sa.ColumnElement[bool] | None:
     """concern_scope for the viewers whose scope is a set of stations or one unit, on any
     table with a station and a unit column (the figures' cells; `tree_name` as for
     region_subtree); None for the others (representatives, officials), whose scope needs
-    the concern itself."""
+    the concern itself. `per_row`: for a query of a few rows, congress staff's region is
+    looked up per row rather than every station of it gathered first."""
     role = role_of(user)
     if role == ADMIN:
         return sa.true()
@@ -817,6 +820,10 @@ def station_unit_scope(user, station_id, unit_id, tree_name: str = "region_tree"
         return station_id.in_(sa.select(manager_station.c.station_id).where(manager_station.c.user_id == user.id))
     if role == STAFF and user.region_id is not None:
         subtree = region_subtree(user.region_id, tree_name)
+        if per_row:
+            station = aliased(Station, name="scoped_station")
+            region_id = sa.select(station.region_id).where(station.id == station_id).correlate_except(station)
+            return region_id.scalar_subquery().in_(subtree)
         return station_id.in_(sa.select(Station.id).where(Station.region_id.in_(subtree)))
     if role == UNIT and user.unit_id is not None:
         return unit_id == user.unit_id
@@ -841,9 +848,10 @@ def area_unit_scope(user, unit_key, region_id: int | None) -> sa.ColumnElement[b
     return None
 
 
-def concern_scope(user) -> sa.ColumnElement[bool]:
-    """The SQL twin of "concern.view": which concerns this user's inbox holds."""
-    scope = station_unit_scope(user, Concern.station_id, Concern.unit_id)
+def concern_scope(user, *, per_row: bool = False) -> sa.ColumnElement[bool]:
+    """The SQL twin of "concern.view": which concerns this user's inbox holds (`per_row` as
+    for station_unit_scope)."""
+    scope = station_unit_scope(user, Concern.station_id, Concern.unit_id, per_row=per_row)
     if scope is not None:
         return scope
     role = role_of(user)

@@ -232,6 +232,21 @@ def test_the_cells_give_the_live_figures_on_random_data(db, seed):
     assert compared > 300
 
 
+def test_a_table_cut_to_the_busiest_rows_has_the_rows_and_totals_of_the_live_count(db, monkeypatch):
+    rnd = random.Random(42)
+    world = _world(db)
+    _walk(db, rnd, world)
+    monkeypatch.setattr(figures, "MAX_ROWS", 3)  # of seven stations and five units (none included)
+    _stations, _reps, _units, _category, viewers, regions = world
+    hidden = 0
+    for period in _periods(rnd)[:6]:
+        now = moment(rnd, FIRST_DAY, DAYS + 10)
+        for user in viewers.values():
+            _same_figures(user, period, now, regions)
+            hidden += figures.figures(user, "station", period, now).hidden
+    assert hidden > 0  # some tables were cut
+
+
 def _cells(db) -> dict:
     """Every cell and area cell that counts something (one emptied by later changes is kept
     as zeros; a rebuild makes none)."""
@@ -367,6 +382,36 @@ def test_a_transaction_counts_each_concern_before_and_after_once_however_often_i
     assert len([s for s in sent if s.lstrip().upper().startswith("INSERT INTO FIGURE_CELL")]) == 1
     assert len([s for s in sent if s.lstrip().upper().startswith("INSERT INTO FIGURE_AREA_CELL")]) == 1
     _assert_cells_as_rebuilt(db)
+
+
+def _tables_read(db, user, by: str, period: Period, root=None) -> set[str]:
+    sent, grab = _statements(db)
+    sa.event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        figures.figures(user, by, period, utc_at(FIRST_DAY, time(9)), root=root)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", grab)
+    return {table for table in ("figure_cell", "figure_area_cell") for s in sent if f"FROM {table}" in s}
+
+
+def test_whole_regions_over_whole_months_are_summed_from_the_area_cells(db):
+    _stations, _reps, _units, _category, viewers, regions = _world(db)
+    city, county_a = regions[0], regions[1]
+    year, days = Period(date(2025, 1, 1), date(2025, 12, 31)), Period(date(2025, 1, 1), date(2025, 12, 30))
+    admin, staff, handler = viewers["admin"], viewers["county staff"], viewers["unit handler"]
+    # The child regions' cells, and the stations directly in the region shown (the city).
+    assert _tables_read(db, admin, "region", year, root=city) == {"figure_area_cell", "figure_cell"}
+    assert _tables_read(db, admin, "region", year) == {"figure_area_cell"}
+    assert _tables_read(db, staff, "unit", year) == {"figure_area_cell"}
+    assert _tables_read(db, handler, "region", year, root=county_a) == {"figure_area_cell", "figure_cell"}
+    # By station: the stations' cells for the rows, the area cells for the totals.
+    assert _tables_read(db, staff, "station", year) == {"figure_area_cell", "figure_cell"}
+    # A period with single days, a manager's few stations: the stations' cells.
+    assert _tables_read(db, admin, "region", days, root=city) == {"figure_cell"}
+    assert _tables_read(db, staff, "unit", days) == {"figure_cell"}
+    assert _tables_read(db, admin, "station", days) == {"figure_cell"}
+    assert _tables_read(db, viewers["manager"], "region", year) == {"figure_cell"}
+    assert _tables_read(db, viewers["manager"], "station", year) == {"figure_cell"}
 
 
 def test_savepoints_and_a_later_commit_hook_leave_the_cells_as_the_concerns(db):

@@ -1,11 +1,11 @@
 """figure_area_cell for every region: each region's stations (at or below it) added up per
-handling unit and for all units (-1), where 0033 kept only the top-level regions per unit
-(services/figure_cells.py keeps them; the figures by region and by unit over a region read
-them)
+handling unit and for all units (-1), where 0033 kept only the top-level regions per unit;
+and no cells of single days filed and closed on, which were most of them (services/
+figure_cells.py keeps them; the figures by region and by unit over a region read them)
 
 The backfill is this revision's own copy of services.figure_cells.rebuild_areas: the area
 cells are made again from figure_cell, each station's cells going to its region and to
-every region above it. On 1,000,000 concerns it takes a few ten seconds.
+every region above it. On 1,000,000 concerns it takes about a minute.
 
 Revision ID: 0034_region_figures
 Revises: 0033_area_figures
@@ -40,7 +40,9 @@ FIELDS = (
 )
 
 
-def _backfill() -> None:
+def _refill(where: str, up_to: str = "") -> None:
+    """Make the area cells again from figure_cell: each station's cells that meet `where`
+    go to the regions `up_to` selects of its region and those above it."""
     columns = ", ".join(FIELDS)
     sums = ", ".join(f"sum(c.{name})" for name in FIELDS)
     op.execute("DELETE FROM figure_area_cell")
@@ -53,19 +55,29 @@ def _backfill() -> None:
         )
         INSERT INTO figure_area_cell (span, first_day, region_id, unit_key, {columns})
         SELECT c.span, c.first_day, up.region_id, c.unit_key, {sums}
-        FROM figure_cell c JOIN up ON up.station_id = c.station_id
+        FROM figure_cell c JOIN up ON up.station_id = c.station_id {up_to}
+        WHERE {where}
         GROUP BY c.span, c.first_day, up.region_id, c.unit_key
         """
     )
 
 
+def _backfill() -> None:
+    _refill("c.span <> 'day'")
+
+
+def _empty() -> None:
+    # On PostgreSQL, new files instead of a table of dead rows (the DELETE then finds none).
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("TRUNCATE figure_area_cell")
+
+
 def upgrade():
+    _empty()
     _backfill()
 
 
 def downgrade():
-    # 0033's area cells: the top-level regions' per unit.
-    op.execute(
-        "DELETE FROM figure_area_cell WHERE unit_key = -1"
-        " OR region_id IN (SELECT id FROM region WHERE parent_id IS NOT NULL)"
-    )
+    # 0033's area cells: the top-level regions' per unit, single days included.
+    _empty()
+    _refill("c.unit_key <> -1", "AND up.parent_id IS NULL")
