@@ -317,3 +317,28 @@ def test_gunicorn_workers_add_up_their_figures_and_log_json_access_lines(app, db
     line = next(e for e in access if e.get("request_id") == "soak-1")
     assert line["route"] == "/healthz" and line["status"] == 200 and line["path"] == "/healthz"
     assert line["remote"] == "127.0.0.*" and isinstance(line["duration_ms"], float)
+
+
+def test_gunicorn_refuses_an_address_another_server_listens_at(tmp_path):
+    """Each worker binds with SO_REUSEPORT (gunicorn.conf.py), which alone would share the
+    port with the server already there: the master refuses to start instead."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "SECRET_KEY": "test-secret",
+            "BIND": f"127.0.0.1:{port}",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:create_app()"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"Cannot listen at 127.0.0.1:{port}" in done.stdout + done.stderr
