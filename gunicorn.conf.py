@@ -16,8 +16,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads new
 # connections over them: on one shared socket, a worker awake in its poller accepts whatever
 # arrives, and kept-alive connections then stay with it (64 of wrk's 64 connections were seen
-# on one of five workers: one core busy, the other idle, p99 at a queue's length). `make
-# bench`: station page 2,000-2,600 → 5,000-7,000 requests/s. GUNICORN_REUSE_PORT=0 shares one.
+# on one of five workers, the other four idle): the concern form at 64 connections went from
+# 102 to 195 requests/s; the kept pages, which cost less than a bare route, about alike.
+# GUNICORN_REUSE_PORT=0 shares one socket.
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 # Threads: a slow upload or a slow phone holds a thread, not a whole worker; kept-alive
 # connections wait in the worker's poller without holding a thread.
