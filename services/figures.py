@@ -15,13 +15,14 @@ Where they are counted from: sums over services.figure_cells' cells (per local d
 and year, station and unit, kept in the transaction of every change; that module says why
 kept and not refreshed): the period's cells, and the open concerns' cells by deadline,
 overdue being those due before today; only what fell due earlier today is counted over
-the concerns. A province's year is then a sum over one year cell per station, and by unit
-over one per unit, and by region over one per region (services.figure_cells' area cells:
-each region's stations added up, for the viewers whose scope is whole regions or one unit,
-over whole months and years). Viewers
-whose scope is not a set of stations or a unit (representatives, officials) and callers
-asking for `live=True` get the same numbers counted over the concerns themselves: the
-reference the cells are tested against on random data.
+the concerns. A province's year is then a sum over one year cell per station (by station,
+the busiest 200 cut first on the three figures that order them), by unit over one per unit
+and by region over one per region (services.figure_cells' area cells: each region's
+stations added up, for the viewers whose scope is whole regions or one unit, over whole
+months and years). Viewers whose scope is not a set of stations or a unit
+(representatives, officials) and callers asking for `live=True` get the same numbers
+counted over the concerns themselves: the reference the cells are tested against on
+random data.
 """
 
 from __future__ import annotations
@@ -342,9 +343,9 @@ def _grouped(
     cells: list[CellRows] | None = None,
 ):
     """A common table expression: one row per `key` with the counts named as in
-    COUNT_FIELDS. `key`, `joins` and `where` are functions of the Source counted from; `per_unit`
-    when the key is the unit; `cells` what to sum instead of the cells the grouping and the
-    viewer's scope choose (by_region's)."""
+    COUNT_FIELDS. `key`, `joins` and `where` are functions of the Source counted from;
+    `per_unit` when the key is the unit; `cells` what to sum instead of the cells the
+    grouping and the viewer's scope choose."""
     if not live and cells is None:
         cells = _chosen_cells(user, key, joins, where, per_unit, period)
     if live or cells is None:
