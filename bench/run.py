@@ -450,6 +450,11 @@ def run_wrk(url: str, seconds: int, connections: int, threads: int, server: Guni
     result["non_2xx_3xx"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result["socket_errors"] = sum(map(int, m.groups())) if m else 0
+    if m:
+        # Which: read errors and timeouts come from connections a replaced worker closed.
+        result["socket_error_kinds"] = dict(
+            zip(("connect", "read", "write", "timeout"), map(int, m.groups()), strict=True)
+        )
     if cpu is not None and result.get("requests"):
         # CPU the server spent per request: unlike req/s, barely moved by other load on the machine.
         result["server_cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1)
@@ -921,7 +926,7 @@ def table(report: dict) -> str:
             "  non-2xx / socket errors",
             pair(f"throughput.{name}.non_2xx_3xx", f"throughput.{name}.socket_errors"),
             "0 / 0",
-            within(f"throughput.{name}.non_2xx_3xx", lambda n: n == 0),
+            within(f"throughput.{name}", lambda t: t.get("non_2xx_3xx") == 0 and t.get("socket_errors") == 0),
         )
 
     lines.append("Size of the station page")
