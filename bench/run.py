@@ -229,7 +229,12 @@ def gunicorn_settings(env: dict) -> dict:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return {k: conf[k] for k in ("worker_class", "workers", "threads", "keepalive", "timeout")}
+    settings = {k: conf[k] for k in ("worker_class", "workers", "threads", "keepalive", "timeout", "reuse_port")}
+    # With a socket per worker, whether the kernel hands a leaving worker's queued connections
+    # to the others (deploy/README.md) or resets them (wrk's socket errors at a replacement).
+    migrate = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+    settings["tcp_migrate_req"] = migrate.read_text().strip() if migrate.exists() else "n/a"
+    return settings
 
 
 def production_env(database_url: str, port: int, workdir: Path) -> dict:
@@ -888,7 +893,8 @@ def table(report: dict) -> str:
         "=" * 100,
         f"码上 Mashang benchmark  {meta['started']}  ({meta['cpus']} CPUs, Python {meta['python']})",
         f"gunicorn.conf.py: {g['worker_class']}, {g['workers']} workers x {g['threads']} threads, "
-        f"keepalive {g['keepalive']} s; APP_ENV=production; ACCESS_LOG={ACCESS_LOG}",
+        f"keepalive {g['keepalive']} s; reuse_port {g.get('reuse_port')} "
+        f"(net.ipv4.tcp_migrate_req={g.get('tcp_migrate_req')}); APP_ENV=production; ACCESS_LOG={ACCESS_LOG}",
         "Rate limiting OFF (RATELIMIT_ENABLED=false): the form's limit (10/min per address) would "
         "otherwise answer this load with 429.",
         f"wrk -t{meta['wrk_threads']} -c{meta['connections']} -d{meta['duration']}s --latency after "
