@@ -70,7 +70,8 @@ class FigureAreaCell(CellCounts, Base):
     """FigureCell's counts added up over all the stations of a region (every station whose
     region is it or one below it), per handling unit and for all units (-1), so that a
     province's figures by unit or by region are a sum over a few thousand cells rather than
-    one per station. Kept by services.figure_cells with the cells it adds up, and moved when
+    one per station. Months, years and deadlines only: no single days filed and closed on
+    (services.figure_cells.AREA_SKIPS). Kept by services.figure_cells with the cells it adds up, and moved when
     a station or a region moves under another region; derived data like FigureCell."""
 
     __tablename__ = "figure_area_cell"

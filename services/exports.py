@@ -142,11 +142,9 @@ def attempt_rows(att: MonthAttendance) -> list[list]:
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 CHUNK = 64 * 1024
-# Every .xlsx export: headings in bold and frozen, then the rows (services/xlsx.py).
-Book = Workbook
 
 
-def xlsx_bytes(book: Book) -> bytes:
+def xlsx_bytes(book: Workbook) -> bytes:
     """A small workbook whole, for the exports that fit a page's worth of rows."""
     with book.close() as file:
         return file.read()
@@ -171,7 +169,7 @@ def attendance_xlsx(att: MonthAttendance) -> bytes:
     """Three sheets: per representative (with a total row), the duties, refused check-ins."""
     with force_locale("zh_Hans"):
         summary, duties, attempts = summary_rows(att), duty_rows(att), attempt_rows(att)
-    book = Book(f"{att.station.name} {att.month} 履职考勤")
+    book = Workbook(f"{att.station.name} {att.month} 履职考勤")
     book.sheet("汇总", SUMMARY_HEADERS, summary, (14, 26, 10, 10, 10, 12, 14, 16, 16))
     book.sheet("履职记录", DUTY_HEADERS, duties, (17, 17, 12, 14, 10, 12, 10, 18, 16, 24, 14, 17, 30))
     book.sheet("未通过的签到", ATTEMPT_HEADERS, attempts, (17, 12, 20, 14, 10))
@@ -370,7 +368,7 @@ def concern_export(
         if fmt == "csv":
             export.file = csv_file(CONCERN_HEADERS, lines)
         else:
-            book = Book("诉求清单")
+            book = Workbook("诉求清单")
             book.sheet("诉求", CONCERN_HEADERS, lines, CONCERN_WIDTHS)
             # After the rows: the note counts them.
             book.sheet(NOTE_SHEET, ("项目", "内容"), _concern_notes(export, f), (12, 80))
@@ -467,7 +465,7 @@ def _audit_notes(export: AuditExport, filter_args: dict) -> list[list]:
 
 def audit_xlsx(export: AuditExport, filter_args: dict) -> IO[bytes]:
     """The entries on one sheet and what was exported on another."""
-    book = Book("操作日志")
+    book = Workbook("操作日志")
     book.sheet("操作日志", EXPORT_HEADERS, export.rows, EXPORT_WIDTHS)
     book.sheet(NOTE_SHEET, ("项目", "内容"), _audit_notes(export, filter_args), (12, 80))
     return book.close()
@@ -577,7 +575,7 @@ def activity_xlsx(made, now: datetime, suggestions=None) -> bytes:
     labels come from the Chinese catalogue whatever the exporting user reads."""
     with force_locale("zh_Hans"):
         rep_rows = [_rep_line(row) for row in made.representatives]
-    book = Book("代表履职信息通报")
+    book = Workbook("代表履职信息通报")
     if rep_rows:
         rep_rows.append([TOTAL_LABEL, "", "", *_rep_line(made.representatives_total)[3:]])
     book.sheet("代表履职", REP_ACTIVITY_HEADERS, rep_rows, REP_ACTIVITY_WIDTHS)
@@ -685,7 +683,7 @@ def draft_comments_xlsx(draft, comments: list, now: datetime) -> bytes:
                 ]
             )
     total = [TOTAL_LABEL, sum(r.total for r in rows), *(sum(r.counts[s] for r in rows) for s in order)]
-    book = Book(f"{draft.title} 意见汇总")
+    book = Workbook(f"{draft.title} 意见汇总")
     book.sheet("按条款汇总", DRAFT_SUMMARY_HEADERS, [*counted, total], DRAFT_SUMMARY_WIDTHS)
     book.sheet("意见明细", DRAFT_COMMENT_HEADERS, listed, DRAFT_COMMENT_WIDTHS)
     notes = [

@@ -283,10 +283,17 @@ def _chosen_cells(user: User, key, joins, where, per_unit: bool, period: Period)
         )
         if area is not None:
             return [area]
-    scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
+    cells = _station_cells(user, key(CELLS), joins=joins(CELLS), where=where(CELLS), per_unit=per_unit)
+    return [cells] if cells is not None else None
+
+
+def _station_cells(user: User, key, *, joins=(), where=(), per_unit=False, per_row=False) -> CellRows | None:
+    """The stations' cells in the viewer's scope (per unit or all units as _units says;
+    `per_row` as for station_unit_scope); None when their scope needs the concerns."""
+    scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree", per_row=per_row)
     if scope is None:
         return None
-    return [CellRows(FigureCell, key(CELLS), joins(CELLS), (scope, _units(FigureCell, user, per_unit), *where(CELLS)))]
+    return CellRows(FigureCell, key, joins, (scope, _units(FigureCell, user, per_unit), *where))
 
 
 def _whole_area(user: User, key, period: Period, *, per_unit: bool, joins=(), where=()) -> CellRows | None:
@@ -435,15 +442,15 @@ def _station_ranking(user: User, period: Period) -> tuple[list[int], int] | None
     that order them (the period's cells and each station's cell of all deadlines): a
     province's 20,000 stations are cut without adding up all their figures. None when the
     viewer's scope needs the concerns."""
-    scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
-    if scope is None:
+    scoped = _station_cells(user, FigureCell.station_id)
+    if scoped is None:
         return None
     received, closed = sa.func.sum(FigureCell.received), sa.func.sum(FigureCell.closed)
     opened = sa.func.sum(sa.case((FigureCell.span == "due_all", FigureCell.open), else_=0))
     cells = sa.or_(period_clause(period.start, period.end), cells_clause(("due_all", EARLIEST_DAY)))
     ranked = (
-        sa.select(FigureCell.station_id.label("key"), received.label("r"), closed.label("c"), opened.label("o"))
-        .where(scope, _units(FigureCell, user, False), cells)
+        sa.select(scoped.key.label("key"), received.label("r"), closed.label("c"), opened.label("o"))
+        .where(*scoped.where, cells)
         .group_by(FigureCell.station_id)
         .having(received + closed + opened > 0)
         .subquery("ranked")
@@ -460,16 +467,11 @@ def _station_rows(user: User, period: Period, now: datetime, keys: list[int], co
     all the stations' cells, not grouped)."""
     entries = []
     if keys:
-        scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree", per_row=True)
-        few = [
-            CellRows(
-                FigureCell,
-                FigureCell.station_id,
-                where=(FigureCell.station_id.in_(keys), scope, _units(FigureCell, user, False)),
-            )
-        ]
+        # Few rows: the scope is looked up per row.
+        few = _station_cells(user, FigureCell.station_id, where=(FigureCell.station_id.in_(keys),), per_row=True)
+        assert few is not None  # the ranking had the same scope
         shown = _grouped(
-            user, lambda source: source.station_id, period, now, where=lambda s: [s.station_id.in_(keys)], cells=few
+            user, lambda source: source.station_id, period, now, where=lambda s: [s.station_id.in_(keys)], cells=[few]
         )
         query = (
             sa.select(shown, Station.name, Region.name)
@@ -542,15 +544,10 @@ def _region_cells(user: User, root: Region | None, period: Period) -> list[CellR
         CellRows(FigureAreaCell, FigureAreaCell.region_id, where=(regions, scope, _units(FigureAreaCell, user, False)))
     ]
     if root is not None:
-        directly = FigureCell.station_id.in_(sa.select(Station.id).where(Station.region_id == root.id))
-        station_scope = station_unit_scope(user, FigureCell.station_id, FigureCell.unit_key, "cell_tree")
-        parts.append(
-            CellRows(
-                FigureCell,
-                sa.cast(sa.null(), sa.Integer),
-                where=(directly, station_scope, _units(FigureCell, user, False)),
-            )
-        )
+        placed = FigureCell.station_id.in_(sa.select(Station.id).where(Station.region_id == root.id))
+        directly = _station_cells(user, sa.cast(sa.null(), sa.Integer), where=(placed,))
+        if directly is not None:  # always: who sees whole regions sees their stations
+            parts.append(directly)
     return parts
 
 

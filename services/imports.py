@@ -1185,10 +1185,11 @@ def template_rows(kind: str, region_code: str = "411681") -> tuple[list[str], li
 def template_xlsx(kind: str, region_code: str = "411681") -> bytes:
     """The sheet to fill in: the headings, one example row; a second sheet 填写说明 lists
     every column, whether it is required, and its allowed values."""
-    from services.exports import Book, xlsx_bytes  # the exports' sheet layout: bold frozen headings
+    from services import xlsx  # the exports' sheet layout: bold frozen headings
+    from services.exports import xlsx_bytes
 
     headings, example = template_rows(kind, region_code)
-    book = Book(f"{SHEET_TITLES[kind]}导入模板")
+    book = xlsx.Workbook(f"{SHEET_TITLES[kind]}导入模板")
     book.sheet(SHEET_TITLES[kind], headings, [example], [max(12, len(h) * 2 + 4) for h in headings])
     help_rows: list[list] = [
         [

@@ -159,7 +159,6 @@ class Workbook:
         sheets = "".join(
             f'<sheet name={quoteattr(title)} sheetId="{n}" r:id="rId{n}"/>' for n, title in enumerate(self.sheets, 1)
         )
-        relation = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
         parts = {
             "[Content_Types].xml": (
                 '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -181,10 +180,10 @@ class Workbook:
             ),
             "_rels/.rels": (
                 f'<Relationships xmlns="{PKG_REL_NS}">'
-                f'<Relationship Id="rId1" Type="{relation}/officeDocument" Target="xl/workbook.xml"/>'
+                f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
                 '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/'
                 'metadata/core-properties" Target="docProps/core.xml"/>'
-                f'<Relationship Id="rId3" Type="{relation}/extended-properties" Target="docProps/app.xml"/>'
+                f'<Relationship Id="rId3" Type="{REL_NS}/extended-properties" Target="docProps/app.xml"/>'
                 "</Relationships>"
             ),
             "docProps/app.xml": (
@@ -206,10 +205,10 @@ class Workbook:
             "xl/_rels/workbook.xml.rels": (
                 f'<Relationships xmlns="{PKG_REL_NS}">'
                 + "".join(
-                    f'<Relationship Id="rId{n}" Type="{relation}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+                    f'<Relationship Id="rId{n}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
                     for n in range(1, count + 1)
                 )
-                + f'<Relationship Id="rId{count + 1}" Type="{relation}/styles" Target="styles.xml"/>'
+                + f'<Relationship Id="rId{count + 1}" Type="{REL_NS}/styles" Target="styles.xml"/>'
                 "</Relationships>"
             ),
         }
