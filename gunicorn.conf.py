@@ -1,6 +1,6 @@
 """gunicorn settings for `make run`, `make bench` and production (override by environment).
 
-A worker restart (a deploy's HUP, max_requests below, a crash) costs the clients little:
+A worker restart (a deploy's HUP, its memory grown too large, a crash) costs the clients little:
 the stopping worker finishes the requests it has (graceful_timeout), answers a request
 already arriving on a kept-alive connection with "Connection: close", and closes its idle
 kept-alive connections; a client that reuses one of those at that moment gets a closed
@@ -8,18 +8,22 @@ connection and sends again on a new one, as browsers do (and nginx, for GETs, wi
 proxy_next_upstream). bench/worker_restart.py measures it.
 """
 
-import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# One worker per core this server may use (its threads wait on the database and the network
+# for it). More processes than cores let the kernel park a worker holding requests behind the
+# others: a bare "hello" route on 2 cores at 64 connections had p99 at 150-470 ms in half the
+# runs with 5 workers, 22-29 ms in every run with 2, at the same requests/s.
+workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 # Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads new
 # connections over them: on one shared socket, a worker awake in its poller accepts whatever
 # arrives, and kept-alive connections then stay with it (64 of wrk's 64 connections were seen
 # on one of five workers, the other four idle): the concern form at 64 connections went from
 # 102 to 195 requests/s; the kept pages, which cost less than a bare route, about alike.
-# GUNICORN_REUSE_PORT=0 shares one socket.
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
+# GUNICORN_REUSE_PORT=0 shares one socket; so does a single worker, whose socket would close
+# with it (the master's stays open while a worker is replaced).
+reuse_port = workers > 1 and os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 # Threads: a slow upload or a slow phone holds a thread, not a whole worker; kept-alive
 # connections wait in the worker's poller without holding a thread.
 worker_class = "gthread"
@@ -30,12 +34,17 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 timeout = 30
 # Photos arrive over slow mobile lines; a stopping worker lets the requests it has finish.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
-# Each worker is replaced after about this many requests (photo decoding leaves the heap
-# fragmented); the jitter keeps workers from being replaced at the same moment. 0: never.
-# Not too few: a new worker costs about a second of CPU (the app starts), and at 5,000 the
-# workers of a busy server were replaced every few seconds (station page: 55 % → 37 % of a
-# bare route, p99 0.3 → 1.1 s in `make bench`).
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 100_000))
+# A worker is replaced when its resident memory has grown past this many MiB (0: never):
+# decoding large photos can leave a heap that is not given back, the one reason to replace a
+# healthy worker (about 140 MiB after a day's mix of requests, bench/memory.py). Looked at
+# every MEMORY_CHECK_EVERY requests in post_request below.
+max_worker_memory_mib = int(os.environ.get("GUNICORN_MAX_WORKER_MEMORY_MB", 512))
+MEMORY_CHECK_EVERY = 100
+# Replacing after a number of requests instead (GUNICORN_MAX_REQUESTS, 0: never, the default)
+# costs a busy server for nothing: the leaving worker's kept-alive connections all come back
+# at once on the workers still there, and the new one gets none of them until they close (2
+# workers at 64 connections: 11,000 -> 3,400 requests/s, p99 1.1 s in the run after one).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 max_requests_jitter = max_requests // 10
 # The workers' heartbeat files on tmpfs: a slow disk must not make the master think a
 # busy worker hung and kill it with its requests (gunicorn's advice for containers).
@@ -101,6 +110,25 @@ def post_worker_init(worker):
     warm_up = getattr(worker.wsgi, "extensions", {}).get("warm_up")
     if warm_up:
         warm_up()
+
+
+def _resident_mib() -> float | None:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:  # not Linux: no replacement by memory
+        return None
+
+
+def post_request(worker, _req, _environ, _resp):
+    """Replace this worker, after the requests it holds, once its memory has grown past
+    max_worker_memory_mib (as max_requests would, by its `alive` flag)."""
+    if not max_worker_memory_mib or worker.nr % MEMORY_CHECK_EVERY or not worker.alive:
+        return
+    resident = _resident_mib()
+    if resident is not None and resident > max_worker_memory_mib:
+        worker.log.info("Replacing worker: %.0f MiB resident, over %d MiB", resident, max_worker_memory_mib)
+        worker.alive = False
 
 
 def worker_exit(_server, _worker):

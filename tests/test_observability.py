@@ -2,6 +2,7 @@
 the error page, /metrics and who may read it, readiness with Redis and the photo store,
 and gunicorn's workers adding up their figures."""
 
+import contextlib
 import json
 import os
 import re
@@ -267,8 +268,10 @@ def _get(url: str, headers: dict | None = None):
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5)  # noqa: S310
 
 
-def test_gunicorn_workers_add_up_their_figures_and_log_json_access_lines(app, db, database_url, tmp_path):
-    db.session.commit()
+@contextlib.contextmanager
+def _gunicorn(database_url: str, tmp_path, **settings: str):
+    """gunicorn with the project's gunicorn.conf.py, production settings and `settings` on a
+    free port: yields its base URL and the file its log goes to."""
     port = _free_port()
     env = {
         **os.environ,
@@ -276,20 +279,19 @@ def test_gunicorn_workers_add_up_their_figures_and_log_json_access_lines(app, db
         "SECRET_KEY": "test-secret",
         "APP_ENV": "production",  # json lines by default
         "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "1",
         "GUNICORN_KEEPALIVE": "0",
         "RATELIMIT_STORAGE_URI": "memory://",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        **settings,
     }
     env.pop("LOG_FORMAT", None)
-    errors = open(tmp_path / "stderr", "w+")  # noqa: SIM115
+    log = open(tmp_path / "stderr", "w+")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:create_app()"],
         cwd=ROOT,
         env=env,
-        stdout=errors,  # the access lines
+        stdout=log,  # the access lines
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -303,20 +305,47 @@ def test_gunicorn_workers_add_up_their_figures_and_log_json_access_lines(app, db
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise AssertionError((tmp_path / "stderr").read_text()) from None
                 time.sleep(0.2)
+        yield base, log
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        log.seek(0)
+
+
+def test_gunicorn_workers_add_up_their_figures_and_log_json_access_lines(app, db, database_url, tmp_path):
+    db.session.commit()
+    with _gunicorn(database_url, tmp_path, WEB_CONCURRENCY="2", GUNICORN_THREADS="1") as (base, log):
         for _ in range(30):
             assert _get(f"{base}/healthz", {"X-Request-ID": "soak-1"}).headers["X-Request-ID"] == "soak-1"
         text = _get(f"{base}/metrics").read().decode()
         # Every request counted, whichever of the two workers answered it (31 /healthz so far).
         assert sample(text, "mashang_http_requests_total", route="/healthz", method="GET", status=200) >= 31
         assert sample(text, "mashang_database_up") == 1
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    errors.seek(0)
-    access = [e for e in json_lines(errors.read()) if e["logger"] == "gunicorn.access"]
+    access = [e for e in json_lines(log.read()) if e["logger"] == "gunicorn.access"]
     line = next(e for e in access if e.get("request_id") == "soak-1")
     assert line["route"] == "/healthz" and line["status"] == 200 and line["path"] == "/healthz"
     assert line["remote"] == "127.0.0.*" and isinstance(line["duration_ms"], float)
+
+
+@pytest.mark.parametrize(("limit_mib", "replaced"), [("1", True), ("0", False)])
+def test_a_worker_grown_past_its_memory_limit_is_replaced_without_losing_a_request(
+    app, db, database_url, tmp_path, limit_mib, replaced
+):
+    """gunicorn.conf.py replaces a worker by its memory, looked at every hundred requests
+    (no worker stays under 1 MiB; 0 means never), not after a number of requests."""
+    db.session.commit()
+    with _gunicorn(
+        database_url, tmp_path, WEB_CONCURRENCY="1", GUNICORN_THREADS="1", GUNICORN_MAX_WORKER_MEMORY_MB=limit_mib
+    ) as (base, log):
+        statuses = [_get(f"{base}/healthz").status for _ in range(150)]
+    assert statuses == [200] * 150
+    lines = [e["message"] for e in json_lines(log.read()) if e["logger"] == "gunicorn.error"]
+    memory = [m for m in lines if m.startswith("Replacing worker:")]
+    booted = [m for m in lines if m.startswith("Booting worker")]
+    if replaced:
+        assert memory and memory[0].endswith("over 1 MiB") and len(booted) >= 2, lines
+    else:
+        assert not memory and len(booted) == 1, lines
 
 
 def test_gunicorn_refuses_an_address_another_server_listens_at(tmp_path):
