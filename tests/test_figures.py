@@ -286,6 +286,29 @@ def test_chart_without_rows_is_still_valid_and_labels_are_shortened():
     assert fit("short", 100) == "short"
 
 
+def test_the_page_charts_the_busiest_rows_and_leaves_the_quiet_ones_out(app):
+    """By region the table keeps the regions' order (their codes), quiet ones included: the
+    chart draws those that received or closed anything, the most received first."""
+    from views.manage.figures import CHART_ROWS, _chart
+
+    def table(counts):
+        rows = [figures.Row(i, f"区{i:02d}", counts=figures.Counts(received=r, closed=c)) for i, (r, c) in counts]
+        return figures.Figures("region", MARCH, rows, figures.Counts(), 0)
+
+    def drawn(chart):
+        root = ET.fromstring(str(chart))
+        return [t.find(f"{SVG}title").text for t in root.iter(f"{SVG}text") if t.find(f"{SVG}title") is not None]
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        chart = _chart(table(enumerate([(0, 0), (0, 0), (2, 1), (0, 3), (9, 0)])))
+        assert drawn(chart) == ["区04", "区02", "区03"]
+        assert "that received or closed concerns" in str(chart)
+        assert _chart(table(enumerate([(0, 0), (0, 0)]))) is None
+        many = _chart(table((i, (i, 0)) for i in range(1, CHART_ROWS + 5)))
+        assert drawn(many) == [f"区{i:02d}" for i in range(CHART_ROWS + 4, 4, -1)]
+        assert f"The {CHART_ROWS} rows of the table below that received the most concerns." in str(many)
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 MARCH_ARGS = {"from": "2025-03-01", "to": "2025-03-31"}

@@ -45,7 +45,11 @@ def days(value: float | None) -> str:
 
 
 def _chart(table: figures_service.Figures):
-    rows = table.rows[:CHART_ROWS]
+    # The busiest rows with something to draw: by region the table keeps the regions' own
+    # order (their codes), quiet ones included, and a province's first dozen can all be zero.
+    busy = [row for row in table.rows if row.counts.received or row.counts.closed]
+    busy.sort(key=lambda row: (-row.counts.received, -row.counts.closed))
+    rows = busy[:CHART_ROWS]
     if not rows:
         return None
     title = _(
@@ -53,10 +57,10 @@ def _chart(table: figures_service.Figures):
         start=table.period.start.isoformat(),
         end=table.period.end.isoformat(),
     )
-    if len(table.rows) > CHART_ROWS:
-        description = _("The first %(n)d rows of the table below.", n=CHART_ROWS)
+    if len(busy) > CHART_ROWS:
+        description = _("The %(n)d rows of the table below that received the most concerns.", n=CHART_ROWS)
     else:
-        description = _("The rows of the table below.")
+        description = _("The rows of the table below that received or closed concerns.")
     return bar_chart(
         title,
         [row.name for row in rows],
