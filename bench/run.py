@@ -182,6 +182,19 @@ class Gunicorn:
             self._log.close()
             self._log = None
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until the server has answered what an earlier load left queued (its CPU all
+        but still), so that a round measures only its own requests: right after the API's
+        round its workers were still busy a fraction of a second, in the next route's p99."""
+        deadline = time.monotonic() + timeout
+        last = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = self.cpu_seconds()
+            if now - last < 0.01:
+                return
+            last = now
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -747,6 +760,8 @@ def bench_database(db: Database, args, hello: Gunicorn, workdir: Path) -> dict:
             for name in order:
                 url, server = targets[name]
                 log(f"  round {i + 1}/{args.rounds}: wrk {args.duration} s, {args.connections} connections, {name}")
+                for each in {s for _url, s in targets.values()}:
+                    each.settle()
                 measured = run_wrk(url, args.duration, args.connections, args.wrk_threads, server)
                 server.check_alive()
                 if "rps" not in measured:
