@@ -1,7 +1,7 @@
 """What a worker restart costs the clients: gunicorn serves the app on a fresh SQLite
 database, C clients request the station page for D seconds, pausing up to --think between requests (each on its
 own keep-alive connection, as a phone's browser or nginx's upstream keep-alive does),
-and one worker gets SIGTERM a third of the way in (what a deploy, `max_requests` or an
+and one worker gets SIGTERM a third of the way in (what a deploy, a worker's memory limit or an
 OOM-kill does). It prints how many requests failed and how many of the connections
 saw a failure.
 
