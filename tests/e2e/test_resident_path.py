@@ -300,9 +300,11 @@ def test_too_short_content_is_shown_beside_the_field(
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         form.submit()
     assert posted.value.status == 422
-    page.wait_for_load_state("load")  # measured with its stylesheet applied, on a busy machine too
     error = form.error_for("content")
     expect(error).to_be_visible()
+    # Measured with its stylesheet applied, on a busy machine too: only once the answer's page
+    # is there does "load" mean its load (before, the form's own page had long fired it).
+    page.wait_for_load_state("load")
     assert urlsplit(page.url).path == f"/s/{station_data.code}/concern"
     assert error.inner_text().strip()
     # Beside the field: in the same field box, right under the text area.
