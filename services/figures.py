@@ -546,8 +546,8 @@ def _region_cells(user: User, root: Region | None, period: Period) -> list[CellR
     if root is not None:
         placed = FigureCell.station_id.in_(sa.select(Station.id).where(Station.region_id == root.id))
         directly = _station_cells(user, sa.cast(sa.null(), sa.Integer), where=(placed,))
-        if directly is not None:  # always: who sees whole regions sees their stations
-            parts.append(directly)
+        assert directly is not None  # who sees whole regions (area_unit_scope) sees their stations
+        parts.append(directly)
     return parts
 
 
